@@ -1,0 +1,35 @@
+package dev.switchboard.bus;
+
+/**
+ * Every event-bus address, in one place. The component that owns an address is the first word;
+ * request/reply addresses are verbs, published ones are nouns.
+ */
+public final class Addresses {
+
+  private Addresses() {
+  }
+
+  /** {@link ChatCall} → {@link UpstreamReply}: one non-streaming chat completion. */
+  public static final String MODEL_CHAT = "model.chat";
+  /** {@link ChatCall} with a stream address: {@link StreamEvent}s are sent to that address. */
+  public static final String MODEL_CHAT_STREAM = "model.chat.stream";
+  /** String stream address: the client went away, cancel the upstream request. */
+  public static final String MODEL_CANCEL = "model.cancel";
+  /** Empty → {@link UpstreamReply}: the OpenAI model list. */
+  public static final String MODEL_LIST = "model.list";
+  /** Empty → {@link Health}: one entry per provider. */
+  public static final String MODEL_HEALTH = "model.health";
+
+  /** {@link PushRequest} → {@link Delivery}: push one message to one bot. */
+  public static final String CHANNEL_PUSH = "channel.push";
+
+  /** {@link TaskSubmission} → JSON task view (id, status). */
+  public static final String TASK_SUBMIT = "task.submit";
+  /** String id → JSON task view, or failure 404. */
+  public static final String TASK_GET = "task.get";
+  /** Empty → {@link Health}: store and queue. */
+  public static final String TASK_HEALTH = "task.health";
+
+  /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */
+  public static final String STREAM_PREFIX = "ingress.stream.";
+}

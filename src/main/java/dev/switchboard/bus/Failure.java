@@ -1,0 +1,113 @@
+package dev.switchboard.bus;
+
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * An error a client may see, in OpenAI's shape. Components fail bus messages with it (status as
+ * the failure code, the JSON as the message), and the ingress turns any throwable back into one
+ * with {@link #from(Throwable)} — the single place where failures become status codes.
+ */
+public final class Failure extends RuntimeException {
+
+  private final int status;
+  private final String type;
+  private final String code;
+
+  public Failure(int status, String type, String code, String message) {
+    super(message, null, false, false);
+    this.status = status;
+    this.type = type;
+    this.code = code;
+  }
+
+  public static Failure badRequest(String code, String message) {
+    return new Failure(400, "invalid_request_error", code, message);
+  }
+
+  public static Failure notFound(String code, String message) {
+    return new Failure(404, "invalid_request_error", code, message);
+  }
+
+  public static Failure unauthorized(String message) {
+    return new Failure(401, "authentication_error", "invalid_token", message);
+  }
+
+  public static Failure unavailable(String code, String message) {
+    return new Failure(503, "service_unavailable", code, message);
+  }
+
+  public static Failure badGateway(String code, String message) {
+    return new Failure(502, "upstream_error", code, message);
+  }
+
+  public static Failure timeout(String message) {
+    return new Failure(504, "upstream_error", "upstream_timeout", message);
+  }
+
+  public static Failure internal(String message) {
+    return new Failure(500, "server_error", "internal_error", message);
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String type() {
+    return type;
+  }
+
+  public String code() {
+    return code;
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject().put("error", new JsonObject()
+        .put("message", getMessage())
+        .put("type", type)
+        .put("param", null)
+        .put("code", code));
+  }
+
+  /** The form to fail a bus message with: {@code message.fail(f.status(), f.encode())}. */
+  public String encode() {
+    return toJson().encode();
+  }
+
+  public static Failure from(Throwable t) {
+    if (t instanceof Failure f) {
+      return f;
+    }
+    if (t instanceof ReplyException re) {
+      if (re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
+        return decode(re.failureCode(), re.getMessage());
+      }
+      if (re.failureType() == ReplyFailure.TIMEOUT) {
+        return new Failure(504, "server_error", "internal_timeout", "the gateway did not answer in time");
+      }
+      return unavailable("component_unavailable", "a gateway component is not running: " + re.getMessage());
+    }
+    if (t instanceof DecodeException) {
+      return badRequest("invalid_json", "request body is not valid JSON");
+    }
+    return internal(t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage());
+  }
+
+  private static Failure decode(int status, String message) {
+    if (message != null && message.startsWith("{")) {
+      try {
+        JsonObject error = new JsonObject(message).getJsonObject("error");
+        if (error != null) {
+          return new Failure(status, error.getString("type", "server_error"), error.getString("code"),
+              error.getString("message", ""));
+        }
+      } catch (RuntimeException ignored) {
+        // not ours: fall through and keep the text
+      }
+    }
+    int s = status >= 400 && status < 600 ? status : 500;
+    return new Failure(s, s >= 500 ? "server_error" : "invalid_request_error", null, String.valueOf(message));
+  }
+}

@@ -1,0 +1,23 @@
+package dev.switchboard.bus;
+
+import io.vertx.core.buffer.Buffer;
+
+/**
+ * The pieces of a streamed completion, in order: one {@code Head}, any number of {@code Chunk}s,
+ * then {@code End} or {@code Failed}. A {@code Failed} before the head becomes an HTTP error; after
+ * it, an error event followed by {@code [DONE]}.
+ */
+public sealed interface StreamEvent {
+
+  record Head(String provider, String model) implements StreamEvent {
+  }
+
+  record Chunk(Buffer data) implements StreamEvent {
+  }
+
+  record End() implements StreamEvent {
+  }
+
+  record Failed(Failure failure) implements StreamEvent {
+  }
+}

@@ -1,0 +1,354 @@
+package dev.switchboard.ingress;
+
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.ChatCall;
+import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.Health;
+import dev.switchboard.bus.StreamEvent;
+import dev.switchboard.bus.TaskSubmission;
+import dev.switchboard.bus.UpstreamReply;
+import dev.switchboard.channel.ChannelSettings;
+import dev.switchboard.security.BearerAuthHandler;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import io.vertx.micrometer.backends.BackendRegistries;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The HTTP edge: routing, authentication, JSON validation, and the OpenAI-compatible and task APIs.
+ * It owns no state; every request becomes a bus message to the component that owns the answer,
+ * and every failure becomes a status code in {@link #handleError}.
+ */
+public final class HttpIngressVerticle extends VerticleBase {
+
+  private static final String JSON = "application/json";
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(3);
+  private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
+
+  private final ServerSettings settings;
+  private final JWTAuth auth;
+  private final ChannelSettings channels;
+  private final Duration chatTimeout;
+  private HttpServer server;
+
+  public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, ChannelSettings channels, Duration chatTimeout) {
+    this.settings = settings;
+    this.auth = auth;
+    this.channels = channels;
+    this.chatTimeout = chatTimeout;
+  }
+
+  @Override
+  public Future<?> start() {
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(settings.host())
+        .setPort(settings.port())
+        .setCompressionSupported(false)
+        .setIdleTimeout(300);
+    if (settings.tls()) {
+      options.setSsl(true)
+          .setKeyCertOptions(new PemKeyCertOptions().setCertPath(settings.tlsCert()).setKeyPath(settings.tlsKey()))
+          .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3"));
+    }
+    return vertx.createHttpServer(options).requestHandler(router()).listen().onSuccess(s -> server = s);
+  }
+
+  /** The port actually bound (useful when the configuration asks for port 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private Router router() {
+    Router router = Router.router(vertx);
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(settings.maxBodySize());
+    BearerAuthHandler bearer = new BearerAuthHandler(auth);
+
+    router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
+    router.get("/readyz").handler(this::ready);
+    if (BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry) {
+      router.get("/metrics").handler(PrometheusScrapingHandler.create());
+    }
+
+    router.post("/v1/*").handler(body);
+    router.post("/api/*").handler(body);
+    router.route("/v1/*").handler(bearer);
+    router.route("/api/*").handler(bearer);
+
+    router.post("/v1/chat/completions").handler(this::chat);
+    router.get("/v1/models").handler(this::models);
+    router.post("/api/v1/tasks").handler(this::submitTask);
+    router.get("/api/v1/tasks/:id").handler(this::getTask);
+
+    router.route().last().handler(ctx -> ctx.fail(Failure.notFound("not_found",
+        "no route for " + ctx.request().method() + " " + ctx.request().path())));
+    router.route().failureHandler(this::handleError);
+    return router;
+  }
+
+  private void chat(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    Object model = body.getValue("model");
+    if (!(model instanceof String m) || m.isBlank()) {
+      throw Failure.badRequest("missing_model", "you must provide a model parameter");
+    }
+    if (!(body.getValue("messages") instanceof JsonArray messages) || messages.isEmpty()) {
+      throw Failure.badRequest("missing_messages", "'messages' must be a non-empty array");
+    }
+    Object stream = body.getValue("stream");
+    if (stream != null && !(stream instanceof Boolean)) {
+      throw Failure.badRequest("invalid_stream", "'stream' must be true or false");
+    }
+    String subject = BearerAuthHandler.subject(ctx);
+    if (Boolean.TRUE.equals(stream)) {
+      streamChat(ctx, body, subject);
+      return;
+    }
+    vertx.eventBus()
+        .<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, subject, null), timeout(chatTimeout))
+        .onSuccess(reply -> sendReply(ctx, reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * Relays a stream from the model dispatcher. A failure before the first byte is an ordinary
+   * HTTP error; after it, an OpenAI-shaped error event and {@code [DONE]} close the stream.
+   */
+  private void streamChat(RoutingContext ctx, JsonObject body, String subject) {
+    EventBus bus = vertx.eventBus();
+    String address = Addresses.STREAM_PREFIX + UUID.randomUUID();
+    HttpServerResponse response = ctx.response();
+    MessageConsumer<StreamEvent> consumer = bus.localConsumer(address);
+    boolean[] state = new boolean[2]; // [0] head written, [1] finished
+    consumer.handler(message -> {
+      StreamEvent event = message.body();
+      if (state[1]) {
+        return;
+      }
+      if (event instanceof StreamEvent.Head head) {
+        state[0] = true;
+        response.setStatusCode(200)
+            .setChunked(true)
+            .putHeader(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+            .putHeader(HttpHeaderNames.CACHE_CONTROL, "no-cache")
+            .putHeader("x-switchboard-provider", head.provider());
+      } else if (event instanceof StreamEvent.Chunk chunk) {
+        response.write(chunk.data());
+      } else if (event instanceof StreamEvent.End) {
+        state[1] = true;
+        consumer.unregister();
+        response.end();
+      } else if (event instanceof StreamEvent.Failed failed) {
+        state[1] = true;
+        consumer.unregister();
+        if (state[0]) {
+          response.write(Buffer.buffer("data: " + failed.failure().encode() + "\n\n"));
+          response.end(DONE);
+        } else {
+          ctx.fail(failed.failure());
+        }
+      }
+    });
+    response.closeHandler(v -> {
+      if (!state[1]) {
+        state[1] = true;
+        consumer.unregister();
+        bus.send(Addresses.MODEL_CANCEL, address);
+      }
+    });
+    consumer.completion()
+        .compose(v -> bus.request(Addresses.MODEL_CHAT_STREAM, new ChatCall(body, subject, address)))
+        .onFailure(e -> {
+          state[1] = true;
+          consumer.unregister();
+          ctx.fail(e);
+        });
+  }
+
+  private void models(RoutingContext ctx) {
+    vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_LIST, null, timeout(chatTimeout))
+        .onSuccess(reply -> sendReply(ctx, reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void submitTask(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    String input = requiredString(body, "input");
+    String model = optionalString(body, "model");
+    String key = optionalString(body, "idempotency_key");
+    if (key == null) {
+      key = ctx.request().getHeader("Idempotency-Key");
+    }
+    if (key != null && key.length() > 255) {
+      throw Failure.badRequest("invalid_idempotency_key", "idempotency_key must be at most 255 characters");
+    }
+    TaskSubmission.Priority priority = TaskSubmission.Priority.NORMAL;
+    String p = optionalString(body, "priority");
+    if (p != null) {
+      try {
+        priority = TaskSubmission.Priority.valueOf(p.toUpperCase());
+      } catch (IllegalArgumentException e) {
+        throw Failure.badRequest("invalid_priority", "'priority' must be high, normal or low, got '" + p + "'");
+      }
+    }
+    List<TaskSubmission.Target> targets = new ArrayList<>();
+    Object rawChannels = body.getValue("channels");
+    if (rawChannels != null && !(rawChannels instanceof JsonArray)) {
+      throw Failure.badRequest("invalid_channels", "'channels' must be an array of {\"type\", \"bot\"}");
+    }
+    if (rawChannels instanceof JsonArray list) {
+      for (Object o : list) {
+        if (!(o instanceof JsonObject c) || !(c.getValue("type") instanceof String type)) {
+          throw Failure.badRequest("invalid_channels", "each channel must be an object with a string 'type'");
+        }
+        Object botValue = c.getValue("bot", "default");
+        if (!(botValue instanceof String bot)) {
+          throw Failure.badRequest("invalid_channels", "a channel's 'bot' must be a string");
+        }
+        channels.unusable(type, bot).ifPresent(why -> {
+          throw Failure.badRequest("channel_unavailable", why);
+        });
+        targets.add(new TaskSubmission.Target(type, bot));
+      }
+    }
+    TaskSubmission submission = new TaskSubmission(input, model, List.copyOf(targets), priority, key,
+        BearerAuthHandler.subject(ctx));
+    vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, submission)
+        .onSuccess(reply -> ctx.response()
+            .setStatusCode(202)
+            .putHeader(HttpHeaderNames.LOCATION, "/api/v1/tasks/" + reply.body().getString("id"))
+            .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
+            .end(reply.body().toBuffer()))
+        .onFailure(ctx::fail);
+  }
+
+  private void getTask(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.TASK_GET, ctx.pathParam("id"))
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void ready(RoutingContext ctx) {
+    DeliveryOptions quick = timeout(READY_TIMEOUT);
+    EventBus bus = vertx.eventBus();
+    List<Future<Message<Health>>> asks = List.of(
+        bus.request(Addresses.TASK_HEALTH, null, quick),
+        bus.request(Addresses.MODEL_HEALTH, null, quick));
+    List<String> owners = List.of("tasks", "model");
+    Future.join(asks).onComplete(ignored -> {
+      JsonObject components = new JsonObject();
+      for (int i = 0; i < asks.size(); i++) {
+        Future<Message<Health>> ask = asks.get(i);
+        if (ask.succeeded()) {
+          components.mergeIn(ask.result().body().entries());
+        } else {
+          components.put(owners.get(i), new JsonObject().put("status", "down").put("required", true)
+              .put("error", String.valueOf(ask.cause().getMessage())));
+        }
+      }
+      boolean ready = new Health(components).ready();
+      ctx.response().setStatusCode(ready ? 200 : 503).putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
+          .end(new JsonObject().put("status", ready ? "ready" : "not_ready").put("components", components).toBuffer());
+    });
+  }
+
+  /** The one place where a failure becomes a status code and an OpenAI-shaped error body. */
+  private void handleError(RoutingContext ctx) {
+    Failure failure = ctx.failure() != null ? Failure.from(ctx.failure()) : fromStatus(ctx.statusCode());
+    HttpServerResponse response = ctx.response();
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    if (response.headWritten()) {
+      response.reset();
+      return;
+    }
+    if (failure.status() == 401) {
+      response.putHeader(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+    }
+    response.setStatusCode(failure.status())
+        .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
+        .end(failure.toJson().toBuffer());
+  }
+
+  private Failure fromStatus(int status) {
+    return switch (status) {
+      case 413 -> new Failure(413, "invalid_request_error", "payload_too_large",
+          "request body exceeds the limit of " + settings.maxBodySize() + " bytes");
+      case 404 -> Failure.notFound("not_found", "not found");
+      case 405 -> new Failure(405, "invalid_request_error", "method_not_allowed", "method not allowed on this path");
+      case 400 -> Failure.badRequest("bad_request", "bad request");
+      default -> status >= 400 && status < 500
+          ? new Failure(status, "invalid_request_error", null, "request rejected")
+          : Failure.internal("internal error");
+    };
+  }
+
+  private static void sendReply(RoutingContext ctx, UpstreamReply reply) {
+    ctx.response()
+        .setStatusCode(reply.status())
+        .putHeader(HttpHeaderNames.CONTENT_TYPE, reply.contentType() != null ? reply.contentType() : JSON)
+        .end(reply.body());
+  }
+
+  private static JsonObject jsonBody(RoutingContext ctx) {
+    Buffer raw = ctx.body().buffer();
+    if (raw == null || raw.length() == 0) {
+      throw Failure.badRequest("invalid_json", "request body is empty: send a JSON object");
+    }
+    Object parsed;
+    try {
+      parsed = raw.toJsonValue();
+    } catch (RuntimeException e) {
+      throw Failure.badRequest("invalid_json", "request body is not valid JSON");
+    }
+    if (!(parsed instanceof JsonObject object)) {
+      throw Failure.badRequest("invalid_json", "request body must be a JSON object");
+    }
+    return object;
+  }
+
+  private static String requiredString(JsonObject body, String field) {
+    Object v = body.getValue(field);
+    if (!(v instanceof String s) || s.isBlank()) {
+      throw Failure.badRequest("missing_" + field, "'" + field + "' is required and must be a non-empty string");
+    }
+    return s;
+  }
+
+  private static String optionalString(JsonObject body, String field) {
+    Object v = body.getValue(field);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof String s)) {
+      throw Failure.badRequest("invalid_" + field, "'" + field + "' must be a string");
+    }
+    return s.isBlank() ? null : s;
+  }
+
+  private static DeliveryOptions timeout(Duration d) {
+    return new DeliveryOptions().setSendTimeout(d.toMillis());
+  }
+}

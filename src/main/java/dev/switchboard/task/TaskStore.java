@@ -1,0 +1,300 @@
+package dev.switchboard.task;
+
+import dev.switchboard.bus.Delivery;
+import dev.switchboard.bus.TaskSubmission;
+import dev.switchboard.store.EmbeddedStore;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** Task and delivery records in the embedded store. All SQL of the task component is here. */
+final class TaskStore {
+
+  static final String QUEUED = "queued";
+  static final String RUNNING = "running";
+  static final String SUCCEEDED = "succeeded";
+  static final String FAILED = "failed";
+
+  private static final String[] SCHEMA = {
+      """
+      CREATE TABLE IF NOT EXISTS tasks (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        input TEXT NOT NULL,
+        model TEXT,
+        channels TEXT NOT NULL,
+        subject TEXT,
+        idempotency_key TEXT UNIQUE,
+        result TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL)""",
+      "CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, seq)",
+      """
+      CREATE TABLE IF NOT EXISTS deliveries (
+        id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL REFERENCES tasks (id),
+        channel TEXT NOT NULL,
+        bot TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        response TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL)""",
+      "CREATE INDEX IF NOT EXISTS deliveries_task ON deliveries (task_id)",
+  };
+
+  private static final String INSERT = """
+      INSERT INTO tasks (id, seq, status, priority, input, model, channels, subject, idempotency_key, created_at, updated_at)
+      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?)""";
+  private static final String BY_ID = "SELECT * FROM tasks WHERE id = ?";
+  private static final String BY_KEY = "SELECT * FROM tasks WHERE idempotency_key = ?";
+  private static final String DELIVERIES_OF = "SELECT * FROM deliveries WHERE task_id = ? ORDER BY created_at, rowid";
+  private static final String REQUEUE_INTERRUPTED = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'";
+  private static final String PENDING = "SELECT id, priority, seq FROM tasks WHERE status = 'queued' ORDER BY priority, seq";
+  private static final String START = "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'queued'";
+  private static final String RETRY = "UPDATE tasks SET status = 'queued', error = ?, updated_at = ? WHERE id = ?";
+  private static final String FINISH = "UPDATE tasks SET status = ?, result = ?, error = ?, updated_at = ? WHERE id = ?";
+  private static final String INSERT_DELIVERY = """
+      INSERT INTO deliveries (id, task_id, channel, bot, status, attempts, response, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+  private static final String COUNT_BY_STATUS = "SELECT status, COUNT(*) FROM tasks GROUP BY status";
+
+  /** A task as the worker needs it. */
+  record Task(String id, int priority, long seq, String input, String model, List<TaskSubmission.Target> channels,
+              String subject, int attempts) {
+  }
+
+  /** A queued task's place in line. */
+  record Ticket(String id, int priority, long seq) {
+  }
+
+  private final EmbeddedStore store;
+
+  TaskStore(EmbeddedStore store) {
+    this.store = store;
+  }
+
+  EmbeddedStore store() {
+    return store;
+  }
+
+  Future<Void> init() {
+    return store.transaction(c -> {
+      try (Statement s = c.createStatement()) {
+        for (String ddl : SCHEMA) {
+          s.execute(ddl);
+        }
+      }
+      return null;
+    });
+  }
+
+  /** Tasks a previous run left running go back in line; then the whole line, in order. */
+  Future<List<Ticket>> recover() {
+    return store.transaction(c -> {
+      try (PreparedStatement ps = c.prepareStatement(REQUEUE_INTERRUPTED)) {
+        ps.setLong(1, now());
+        ps.executeUpdate();
+      }
+      List<Ticket> tickets = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(PENDING); ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          tickets.add(new Ticket(rs.getString(1), rs.getInt(2), rs.getLong(3)));
+        }
+      }
+      return tickets;
+    });
+  }
+
+  /**
+   * Stores a new task; committed before the future completes. With an idempotency key that was
+   * seen before, the earlier task is answered instead and {@code created} is false.
+   */
+  Future<Inserted> insert(TaskSubmission s) {
+    return store.transaction(c -> {
+      if (s.idempotencyKey() != null) {
+        Optional<JsonObject> existing = one(c, BY_KEY, s.idempotencyKey());
+        if (existing.isPresent()) {
+          return new Inserted(existing.get(), null);
+        }
+      }
+      String id = UUID.randomUUID().toString();
+      long now = now();
+      JsonArray channels = new JsonArray();
+      s.channels().forEach(t -> channels.add(new JsonObject().put("type", t.type()).put("bot", t.bot())));
+      try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+        ps.setString(1, id);
+        ps.setInt(2, s.priority().ordinal());
+        ps.setString(3, s.input());
+        ps.setString(4, s.model());
+        ps.setString(5, channels.encode());
+        ps.setString(6, s.subject());
+        ps.setString(7, s.idempotencyKey());
+        ps.setLong(8, now);
+        ps.setLong(9, now);
+        ps.executeUpdate();
+      }
+      JsonObject row = one(c, BY_ID, id).orElseThrow();
+      return new Inserted(row, new Ticket(id, s.priority().ordinal(), row.getLong("seq")));
+    });
+  }
+
+  /** {@code ticket} is null when the submission matched an earlier one. */
+  record Inserted(JsonObject task, Ticket ticket) {
+  }
+
+  /** Marks a queued task running and counts the attempt; empty if it is no longer queued. */
+  Future<Optional<Task>> start(String id) {
+    return store.transaction(c -> {
+      try (PreparedStatement ps = c.prepareStatement(START)) {
+        ps.setLong(1, now());
+        ps.setString(2, id);
+        if (ps.executeUpdate() == 0) {
+          return Optional.empty();
+        }
+      }
+      JsonObject row = one(c, BY_ID, id).orElseThrow();
+      List<TaskSubmission.Target> targets = new ArrayList<>();
+      for (Object o : new JsonArray(row.getString("channels"))) {
+        JsonObject t = (JsonObject) o;
+        targets.add(new TaskSubmission.Target(t.getString("type"), t.getString("bot")));
+      }
+      return Optional.of(new Task(id, row.getInteger("priority"), row.getLong("seq"), row.getString("input"),
+          row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts")));
+    });
+  }
+
+  Future<Void> retryLater(String id, String error) {
+    return store.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(RETRY)) {
+        ps.setString(1, error);
+        ps.setLong(2, now());
+        ps.setString(3, id);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  Future<Void> finish(String id, String status, String result, String error, List<Delivery> deliveries) {
+    return store.transaction(c -> {
+      long now = now();
+      try (PreparedStatement ps = c.prepareStatement(FINISH)) {
+        ps.setString(1, status);
+        ps.setString(2, result);
+        ps.setString(3, error);
+        ps.setLong(4, now);
+        ps.setString(5, id);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement(INSERT_DELIVERY)) {
+        for (Delivery d : deliveries) {
+          ps.setString(1, UUID.randomUUID().toString());
+          ps.setString(2, id);
+          ps.setString(3, d.channel());
+          ps.setString(4, d.bot());
+          ps.setString(5, d.status());
+          ps.setInt(6, d.attempts());
+          ps.setString(7, d.response().encode());
+          ps.setLong(8, now);
+          ps.setLong(9, now);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  /** The API view of a task with its deliveries, or empty. */
+  Future<Optional<JsonObject>> view(String id) {
+    return store.run(c -> one(c, BY_ID, id).map(row -> {
+      JsonArray deliveries = new JsonArray();
+      try (PreparedStatement ps = c.prepareStatement(DELIVERIES_OF)) {
+        ps.setString(1, id);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            deliveries.add(new JsonObject()
+                .put("id", rs.getString("id"))
+                .put("task_id", rs.getString("task_id"))
+                .put("channel", rs.getString("channel"))
+                .put("bot", rs.getString("bot"))
+                .put("status", rs.getString("status"))
+                .put("attempts", rs.getInt("attempts"))
+                .put("response", rs.getString("response") == null ? null : new JsonObject(rs.getString("response")))
+                .put("created_at", iso(rs.getLong("created_at")))
+                .put("updated_at", iso(rs.getLong("updated_at"))));
+          }
+        }
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+      return toView(row).put("deliveries", deliveries);
+    }));
+  }
+
+  Future<JsonObject> countsByStatus() {
+    return store.run(c -> {
+      JsonObject counts = new JsonObject();
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(COUNT_BY_STATUS)) {
+        while (rs.next()) {
+          counts.put(rs.getString(1), rs.getLong(2));
+        }
+      }
+      return counts;
+    });
+  }
+
+  static JsonObject toView(JsonObject row) {
+    return new JsonObject()
+        .put("id", row.getString("id"))
+        .put("status", row.getString("status"))
+        .put("input", row.getString("input"))
+        .put("model", row.getString("model"))
+        .put("priority", TaskSubmission.Priority.values()[row.getInteger("priority")].label())
+        .put("result", row.getString("result"))
+        .put("error", row.getString("error"))
+        .put("attempts", row.getInteger("attempts"))
+        .put("created_at", iso(row.getLong("created_at")))
+        .put("updated_at", iso(row.getLong("updated_at")));
+  }
+
+  private static Optional<JsonObject> one(Connection c, String sql, String arg) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, arg);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        JsonObject row = new JsonObject();
+        var meta = rs.getMetaData();
+        for (int i = 1; i <= meta.getColumnCount(); i++) {
+          row.put(meta.getColumnLabel(i), rs.getObject(i));
+        }
+        return Optional.of(row);
+      }
+    }
+  }
+
+  private static long now() {
+    return System.currentTimeMillis();
+  }
+
+  private static String iso(long millis) {
+    return Instant.ofEpochMilli(millis).toString();
+  }
+}

@@ -1,0 +1,210 @@
+package dev.switchboard.task;
+
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.ChatCall;
+import dev.switchboard.bus.Delivery;
+import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.Health;
+import dev.switchboard.bus.PushRequest;
+import dev.switchboard.bus.TaskSubmission;
+import dev.switchboard.bus.UpstreamReply;
+import dev.switchboard.observe.Metrics;
+import dev.switchboard.store.EmbeddedStore;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+
+/**
+ * The durable task queue of the embedded profile and its workers. A task is committed to the
+ * store before it is acknowledged, so the in-memory line is only an index: on start-up it is
+ * rebuilt from the store, with tasks that were running when the process died put back in line.
+ */
+public final class TaskVerticle extends VerticleBase {
+
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(TaskVerticle.class.getName());
+
+  private final QueueSettings settings;
+  private final Path dataDir;
+  private final String defaultModel;
+  private final PriorityQueue<TaskStore.Ticket> line = new PriorityQueue<>(
+      Comparator.comparingInt(TaskStore.Ticket::priority).thenComparingLong(TaskStore.Ticket::seq));
+  private TaskStore tasks;
+  private Metrics metrics;
+  private int running;
+
+  public TaskVerticle(QueueSettings settings, Path dataDir, String defaultModel) {
+    this.settings = settings;
+    this.dataDir = dataDir;
+    this.defaultModel = defaultModel;
+  }
+
+  @Override
+  public Future<?> start() {
+    metrics = Metrics.current();
+    var bus = vertx.eventBus();
+    return EmbeddedStore.open(vertx, dataDir)
+        .map(TaskStore::new)
+        .compose(store -> {
+          tasks = store;
+          return store.init().compose(v -> store.recover());
+        })
+        .compose(pending -> {
+          line.addAll(pending);
+          if (!pending.isEmpty()) {
+            LOG.info("resuming " + pending.size() + " queued task(s) from the store");
+          }
+          return Future.all(
+              bus.<TaskSubmission>localConsumer(Addresses.TASK_SUBMIT, this::submit).completion(),
+              bus.<String>localConsumer(Addresses.TASK_GET, this::get).completion(),
+              bus.<Void>localConsumer(Addresses.TASK_HEALTH, this::health).completion());
+        })
+        .onSuccess(v -> pump());
+  }
+
+  @Override
+  public Future<?> stop() {
+    return tasks == null ? Future.succeededFuture() : tasks.store().close();
+  }
+
+  private void submit(Message<TaskSubmission> message) {
+    tasks.insert(message.body()).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warning("task not stored: " + ar.cause());
+        Failure f = Failure.unavailable("store_unavailable", "the task store is unavailable: " + ar.cause().getMessage());
+        message.fail(f.status(), f.encode());
+        return;
+      }
+      JsonObject task = ar.result().task();
+      message.reply(new JsonObject().put("id", task.getString("id")).put("status", task.getString("status")));
+      if (ar.result().ticket() != null) {
+        line.add(ar.result().ticket());
+        pump();
+      }
+    });
+  }
+
+  private void get(Message<String> message) {
+    tasks.view(message.body()).onComplete(ar -> {
+      if (ar.failed()) {
+        Failure f = Failure.unavailable("store_unavailable", "the task store is unavailable: " + ar.cause().getMessage());
+        message.fail(f.status(), f.encode());
+      } else if (ar.result().isEmpty()) {
+        Failure f = Failure.notFound("task_not_found", "no task with id '" + message.body() + "'");
+        message.fail(f.status(), f.encode());
+      } else {
+        message.reply(ar.result().get());
+      }
+    });
+  }
+
+  private void health(Message<Void> message) {
+    JsonObject queue = new JsonObject().put("required", true).put("depth", line.size()).put("running", running);
+    tasks.store().ping().compose(ok -> tasks.countsByStatus()).onComplete(ar -> {
+      JsonObject store = new JsonObject().put("required", true).put("profile", "embedded");
+      if (ar.succeeded()) {
+        store.put("status", "up");
+        queue.put("status", "up").put("by_status", ar.result());
+      } else {
+        store.put("status", "down").put("error", String.valueOf(ar.cause().getMessage()));
+        queue.put("status", "down");
+      }
+      message.reply(new Health(new JsonObject().put("store", store).put("queue", queue)));
+    });
+  }
+
+  /** Starts queued tasks while workers are free. */
+  private void pump() {
+    while (running < settings.workers() && !line.isEmpty()) {
+      TaskStore.Ticket ticket = line.poll();
+      running++;
+      run(ticket).onComplete(ar -> {
+        running--;
+        if (ar.failed()) {
+          LOG.warning("task " + ticket.id() + " could not be processed: " + ar.cause());
+        }
+        pump();
+      });
+    }
+  }
+
+  private Future<Void> run(TaskStore.Ticket ticket) {
+    return tasks.start(ticket.id()).compose(started -> {
+      if (started.isEmpty()) {
+        return Future.succeededFuture();
+      }
+      TaskStore.Task task = started.get();
+      return complete(task).compose(
+          result -> deliver(task, result).compose(deliveries -> {
+            metrics.task(TaskStore.SUCCEEDED);
+            return tasks.finish(task.id(), TaskStore.SUCCEEDED, result, null, deliveries);
+          }),
+          failure -> onModelFailure(task, Failure.from(failure)));
+    });
+  }
+
+  private Future<String> complete(TaskStore.Task task) {
+    String model = task.model() != null && !task.model().isEmpty() ? task.model() : defaultModel;
+    if (model == null || model.isEmpty()) {
+      return Future.failedFuture(Failure.badRequest("model_required",
+          "the task names no model and conf/model_provider.yaml sets no default_model"));
+    }
+    JsonObject body = new JsonObject()
+        .put("model", model)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", task.input())));
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(settings.taskTimeout().toMillis());
+    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, task.subject(), null), options)
+        .compose(reply -> {
+          try {
+            JsonObject completion = reply.body().body().toJsonObject();
+            String content = completion.getJsonArray("choices").getJsonObject(0)
+                .getJsonObject("message").getString("content");
+            return content == null
+                ? Future.failedFuture(Failure.badGateway("empty_completion", "the model returned no message content"))
+                : Future.succeededFuture(content);
+          } catch (RuntimeException e) {
+            return Future.failedFuture(Failure.badGateway("upstream_malformed", "the model's answer is not a chat completion"));
+          }
+        });
+  }
+
+  /** Pushes the result to every target; a failed push is recorded, it does not fail the task. */
+  private Future<List<Delivery>> deliver(TaskStore.Task task, String result) {
+    List<Future<Delivery>> pushes = new ArrayList<>();
+    for (TaskSubmission.Target target : task.channels()) {
+      pushes.add(vertx.eventBus()
+          .<Delivery>request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id()))
+          .map(Message::body)
+          .recover(e -> Future.succeededFuture(new Delivery(target.type(), target.bot(), Delivery.FAILED, 1,
+              new JsonObject().put("error", String.valueOf(e.getMessage()))))));
+    }
+    return Future.all(pushes).map(all -> {
+      List<Delivery> out = new ArrayList<>();
+      pushes.forEach(f -> out.add(f.result()));
+      return out;
+    });
+  }
+
+  /** Upstream trouble (5xx, timeouts, rate limits) is retried with backoff; a bad request is final. */
+  private Future<Void> onModelFailure(TaskStore.Task task, Failure failure) {
+    boolean retryable = failure.status() >= 500 || failure.status() == 429 || failure.status() == 408;
+    String error = failure.getMessage();
+    if (retryable && task.attempts() < settings.maxAttempts()) {
+      metrics.task("retried");
+      long delay = settings.retryBackoff().toMillis() * (1L << Math.min(10, task.attempts() - 1));
+      return tasks.retryLater(task.id(), error).onSuccess(v -> vertx.setTimer(Math.max(1, delay), id -> {
+        line.add(new TaskStore.Ticket(task.id(), task.priority(), task.seq()));
+        pump();
+      }));
+    }
+    metrics.task(TaskStore.FAILED);
+    return tasks.finish(task.id(), TaskStore.FAILED, null, error, List.of());
+  }
+}
