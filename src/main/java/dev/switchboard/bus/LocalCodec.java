@@ -20,7 +20,11 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
   public static void registerAll(EventBus bus) {
     register(bus, ChatCall.class);
     register(bus, UpstreamReply.class);
-    register(bus, StreamEvent.class);
+    // default codecs are looked up by the exact class, so each kind of stream event needs its own
+    register(bus, StreamEvent.Head.class);
+    register(bus, StreamEvent.Chunk.class);
+    register(bus, StreamEvent.End.class);
+    register(bus, StreamEvent.Failed.class);
     register(bus, PushRequest.class);
     register(bus, Delivery.class);
     register(bus, TaskSubmission.class);

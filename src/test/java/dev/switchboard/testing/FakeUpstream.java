@@ -1,0 +1,601 @@
+package dev.switchboard.testing;
+
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+
+/**
+ * A small, fast, deterministic OpenAI-compatible model server for tests, load tests and demos.
+ *
+ * <p>Endpoints, all under {@code /v1}:
+ * <ul>
+ *   <li>{@code POST /v1/chat/completions}: answers {@code "echo: " + <last user message>}, as a
+ *       {@code chat.completion} object or, with {@code stream:true}, as server-sent
+ *       {@code chat.completion.chunk} events ending with {@code data: [DONE]};</li>
+ *   <li>{@code GET /v1/models}: two models, {@code fake-model} and {@code fake-model-2};</li>
+ *   <li>{@code POST /v1/embeddings}: unit vectors derived from a hash of each input.</li>
+ * </ul>
+ * Token counts are the number of whitespace-separated words. Anything else gets an OpenAI-shaped
+ * error. It is the baseline of the gateway benchmarks, so it does not log requests, never blocks
+ * and implements {@link #delay(Duration)} with a timer.
+ *
+ * <p>From the command line ({@code scripts/fake-upstream.sh}): {@code --host 127.0.0.1 --port 18800
+ * --delay-ms 0 --instances <cpus>}; in that mode requests are not recorded.
+ */
+public final class FakeUpstream {
+
+  private static final String DEFAULT_HOST = "127.0.0.1";
+  private static final int DEFAULT_CLI_PORT = 18800;
+  private static final int DEFAULT_EMBEDDING_DIMENSIONS = 8;
+  private static final int MAX_EMBEDDING_DIMENSIONS = 8192;
+
+  private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
+  private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
+  private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
+  private static final Buffer DONE_EVENT = Buffer.buffer("data: [DONE]\n\n");
+  private static final Buffer MODELS = modelList();
+
+  private final Vertx vertx;
+  private final String host;
+  private final boolean recording;
+  private final AtomicLong completionIds = new AtomicLong();
+  private final List<Recorded> recorded = new ArrayList<>();
+  private volatile long delayMillis;
+  private volatile Canned canned;
+  private volatile int port;
+  private String deploymentId;
+  private Future<Void> closed;
+
+  /** A chat request as received: its JSON body and a copy of its headers. */
+  private record Recorded(JsonObject body, MultiMap headers) {}
+
+  /** The status and body that {@link #respondWith(int, String)} makes chat requests get. */
+  private record Canned(int status, Buffer body) {}
+
+  private FakeUpstream(Vertx vertx, String host, boolean recording) {
+    this.vertx = vertx;
+    this.host = host;
+    this.recording = recording;
+  }
+
+  /** Starts a fake upstream on a random free port of 127.0.0.1. */
+  public static Future<FakeUpstream> start(Vertx vertx) {
+    return start(vertx, 0);
+  }
+
+  /** Starts a fake upstream on 127.0.0.1:{@code port} (0 = a random free port). */
+  public static Future<FakeUpstream> start(Vertx vertx, int port) {
+    return start(vertx, DEFAULT_HOST, port, 1, true);
+  }
+
+  /**
+   * Deploys {@code instances} HTTP servers sharing one port, so that several event loops answer.
+   * Vert.x only shares a fixed port between servers: with port 0 a single instance is started.
+   */
+  private static Future<FakeUpstream> start(Vertx vertx, String host, int port, int instances, boolean recording) {
+    FakeUpstream fake = new FakeUpstream(vertx, host, recording);
+    DeploymentOptions options = new DeploymentOptions().setInstances(port == 0 ? 1 : Math.max(1, instances));
+    return vertx.deployVerticle(() -> fake.new Listener(port), options)
+      .map(id -> {
+        fake.deploymentId = id;
+        return fake;
+      });
+  }
+
+  /** One HTTP server, on the event loop of its own verticle instance. */
+  private final class Listener extends VerticleBase {
+    private final int requestedPort;
+
+    Listener(int requestedPort) {
+      this.requestedPort = requestedPort;
+    }
+
+    @Override
+    public Future<?> start() {
+      return vertx.createHttpServer(new HttpServerOptions())
+        .requestHandler(FakeUpstream.this::handle)
+        .listen(requestedPort, host)
+        .onSuccess(server -> port = server.actualPort());
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** The OpenAI base URL, e.g. {@code http://127.0.0.1:18800/v1}. */
+  public String baseUrl() {
+    return "http://" + host + ":" + port + "/v1";
+  }
+
+  /** Waits this long before answering chat completion and embedding requests (default 0). */
+  public FakeUpstream delay(Duration delay) {
+    // a positive delay shorter than a millisecond still waits one
+    this.delayMillis = delay.isNegative() || delay.isZero() ? 0 : Math.max(1, delay.toMillis());
+    return this;
+  }
+
+  /** Following chat requests get this status and JSON body instead of a completion. */
+  public FakeUpstream respondWith(int status, String body) {
+    this.canned = new Canned(status, Buffer.buffer(body));
+    return this;
+  }
+
+  /** Back to normal completions without delay; forgets the recorded requests. */
+  public FakeUpstream reset() {
+    canned = null;
+    delayMillis = 0;
+    synchronized (recorded) {
+      recorded.clear();
+    }
+    return this;
+  }
+
+  /** The bodies of the chat completion requests received so far, in order. */
+  public List<JsonObject> chatRequests() {
+    synchronized (recorded) {
+      return recorded.stream().map(r -> r.body().copy()).toList();
+    }
+  }
+
+  /** The headers of the chat completion requests received so far, in order. */
+  public List<MultiMap> chatHeaders() {
+    synchronized (recorded) {
+      return recorded.stream()
+        .map(r -> MultiMap.caseInsensitiveMultiMap().addAll(r.headers()))
+        .toList();
+    }
+  }
+
+  /** Stops the servers; calling it again returns the same future. */
+  public synchronized Future<Void> close() {
+    if (closed == null) {
+      closed = deploymentId == null ? Future.succeededFuture() : vertx.undeploy(deploymentId);
+    }
+    return closed;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Routing
+
+  private void handle(HttpServerRequest request) {
+    String path = request.path();
+    HttpMethod method = request.method();
+    if (method == HttpMethod.POST && path.equals("/v1/chat/completions")) {
+      withJsonBody(request, this::chatCompletion);
+    } else if (method == HttpMethod.GET && path.equals("/v1/models")) {
+      sendJson(request.response(), 200, MODELS);
+    } else if (method == HttpMethod.POST && path.equals("/v1/embeddings")) {
+      withJsonBody(request, this::embeddings);
+    } else {
+      sendError(request.response(), 404, "Invalid URL (" + method + " " + path + ")");
+    }
+  }
+
+  /** Reads the whole body as a JSON object, answering 400 itself when it is not one. */
+  private static void withJsonBody(HttpServerRequest request, BiConsumer<HttpServerRequest, JsonObject> handler) {
+    request.body().onSuccess(body -> {
+      JsonObject json;
+      try {
+        json = body.length() == 0 ? null : body.toJsonObject();
+      } catch (RuntimeException e) {
+        json = null;
+      }
+      if (json == null) {
+        sendError(request.response(), 400, "We could not parse the JSON body of your request. "
+          + "The OpenAI API expects a JSON payload.");
+      } else {
+        handler.accept(request, json);
+      }
+    });
+  }
+
+  /** Runs {@code answer} after the configured delay, unless the client goes away first. */
+  private void afterDelay(HttpServerRequest request, Runnable answer) {
+    long millis = delayMillis;
+    if (millis == 0) {
+      answer.run();
+      return;
+    }
+    long timer = vertx.setTimer(millis, id -> {
+      if (!request.response().closed()) {
+        answer.run();
+      }
+    });
+    request.response().closeHandler(v -> vertx.cancelTimer(timer));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Chat completions
+
+  private void chatCompletion(HttpServerRequest request, JsonObject body) {
+    if (!(body.getValue("model") instanceof String model)) {
+      sendError(request.response(), 400, "you must provide a model parameter");
+      return;
+    }
+    if (!(body.getValue("messages") instanceof JsonArray messages)) {
+      sendError(request.response(), 400, "'messages' is a required property");
+      return;
+    }
+    if (recording) {
+      record(body, request.headers());
+    }
+    Canned cannedNow = canned;
+    afterDelay(request, () -> {
+      if (cannedNow != null) {
+        sendJson(request.response(), cannedNow.status(), cannedNow.body());
+        return;
+      }
+      String reply = "echo: " + lastUserText(messages);
+      Usage usage = new Usage(promptTokens(messages), countWords(reply));
+      String id = "chatcmpl-fake-" + completionIds.incrementAndGet();
+      long created = System.currentTimeMillis() / 1000;
+      if (Boolean.TRUE.equals(body.getValue("stream"))) {
+        boolean includeUsage = body.getValue("stream_options") instanceof JsonObject streamOptions
+          && Boolean.TRUE.equals(streamOptions.getValue("include_usage"));
+        stream(request.response(), id, created, model, reply, includeUsage ? usage : null);
+      } else {
+        sendJson(request.response(), 200, completion(id, created, model, reply, usage).toBuffer());
+      }
+    });
+  }
+
+  private void record(JsonObject body, MultiMap headers) {
+    Recorded request = new Recorded(body, MultiMap.caseInsensitiveMultiMap().addAll(headers));
+    synchronized (recorded) {
+      recorded.add(request);
+    }
+  }
+
+  private record Usage(int promptTokens, int completionTokens) {
+    JsonObject toJson() {
+      return new JsonObject()
+        .put("prompt_tokens", promptTokens)
+        .put("completion_tokens", completionTokens)
+        .put("total_tokens", promptTokens + completionTokens);
+    }
+  }
+
+  private static JsonObject completion(String id, long created, String model, String reply, Usage usage) {
+    JsonObject message = new JsonObject()
+      .put("role", "assistant")
+      .put("content", reply)
+      .putNull("refusal");
+    JsonObject choice = new JsonObject()
+      .put("index", 0)
+      .put("message", message)
+      .putNull("logprobs")
+      .put("finish_reason", "stop");
+    return new JsonObject()
+      .put("id", id)
+      .put("object", "chat.completion")
+      .put("created", created)
+      .put("model", model)
+      .put("choices", new JsonArray().add(choice))
+      .put("usage", usage.toJson());
+  }
+
+  /** Sends the reply as SSE chunks: the role, at least three content pieces, the finish, the usage. */
+  private static void stream(HttpServerResponse response, String id, long created, String model, String reply,
+                             Usage usage) {
+    response.setChunked(true)
+      .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
+      .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE);
+    response.write(event(chunk(id, created, model, new JsonObject().put("role", "assistant").put("content", ""), null)));
+    for (String piece : pieces(reply)) {
+      response.write(event(chunk(id, created, model, new JsonObject().put("content", piece), null)));
+    }
+    response.write(event(chunk(id, created, model, new JsonObject(), "stop")));
+    if (usage != null) {
+      response.write(event(chunkBase(id, created, model).put("choices", new JsonArray()).put("usage", usage.toJson())));
+    }
+    response.end(DONE_EVENT);
+  }
+
+  private static JsonObject chunk(String id, long created, String model, JsonObject delta, String finishReason) {
+    JsonObject choice = new JsonObject()
+      .put("index", 0)
+      .put("delta", delta)
+      .putNull("logprobs")
+      .put("finish_reason", finishReason);
+    return chunkBase(id, created, model).put("choices", new JsonArray().add(choice));
+  }
+
+  private static JsonObject chunkBase(String id, long created, String model) {
+    return new JsonObject()
+      .put("id", id)
+      .put("object", "chat.completion.chunk")
+      .put("created", created)
+      .put("model", model);
+  }
+
+  private static Buffer event(JsonObject data) {
+    return Buffer.buffer("data: " + data.encode() + "\n\n");
+  }
+
+  /**
+   * Splits the reply into words, each with the whitespace before it, so that the pieces join back
+   * into the reply; replies of fewer than three words are cut into three runs of characters.
+   */
+  static List<String> pieces(String reply) {
+    List<String> pieces = new ArrayList<>();
+    int start = 0;
+    for (int i = 1; i < reply.length(); i++) {
+      if (Character.isWhitespace(reply.charAt(i)) && !Character.isWhitespace(reply.charAt(i - 1))) {
+        pieces.add(reply.substring(start, i));
+        start = i;
+      }
+    }
+    pieces.add(reply.substring(start));
+    if (pieces.size() >= 3) {
+      return pieces;
+    }
+    int codePoints = reply.codePointCount(0, reply.length());
+    int first = reply.offsetByCodePoints(0, codePoints / 3);
+    int second = reply.offsetByCodePoints(0, 2 * codePoints / 3);
+    return List.of(reply.substring(0, first), reply.substring(first, second), reply.substring(second));
+  }
+
+  /** The text of the last message with role user; an array of parts gives its texts joined. */
+  private static String lastUserText(JsonArray messages) {
+    for (int i = messages.size() - 1; i >= 0; i--) {
+      if (messages.getValue(i) instanceof JsonObject message && "user".equals(message.getValue("role"))) {
+        return text(message.getValue("content"));
+      }
+    }
+    return "";
+  }
+
+  private static int promptTokens(JsonArray messages) {
+    int tokens = 0;
+    for (Object message : messages) {
+      if (message instanceof JsonObject json) {
+        tokens += countWords(text(json.getValue("content")));
+      }
+    }
+    return tokens;
+  }
+
+  private static String text(Object content) {
+    if (content instanceof String string) {
+      return string;
+    }
+    if (content instanceof JsonArray parts) {
+      StringBuilder text = new StringBuilder();
+      for (Object part : parts) {
+        if (part instanceof JsonObject json && json.getValue("text") instanceof String partText) {
+          text.append(partText);
+        }
+      }
+      return text.toString();
+    }
+    return "";
+  }
+
+  /** The fake tokenizer: one token per whitespace-separated word. */
+  static int countWords(String text) {
+    int words = 0;
+    boolean inWord = false;
+    for (int i = 0; i < text.length(); i++) {
+      boolean whitespace = Character.isWhitespace(text.charAt(i));
+      if (!whitespace && !inWord) {
+        words++;
+      }
+      inWord = !whitespace;
+    }
+    return words;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Embeddings
+
+  private void embeddings(HttpServerRequest request, JsonObject body) {
+    if (!(body.getValue("model") instanceof String model)) {
+      sendError(request.response(), 400, "you must provide a model parameter");
+      return;
+    }
+    List<String> inputs = inputs(body.getValue("input"));
+    if (inputs == null) {
+      sendError(request.response(), 400, "'input' must be a non-empty string or array of strings");
+      return;
+    }
+    Object requestedDimensions = body.containsKey("dimensions")
+      ? body.getValue("dimensions") : DEFAULT_EMBEDDING_DIMENSIONS;
+    if (!(requestedDimensions instanceof Integer dimensions) || dimensions < 1 || dimensions > MAX_EMBEDDING_DIMENSIONS) {
+      sendError(request.response(), 400, "'dimensions' must be an integer between 1 and " + MAX_EMBEDDING_DIMENSIONS);
+      return;
+    }
+    boolean base64 = "base64".equals(body.getValue("encoding_format"));
+    afterDelay(request, () -> {
+      JsonArray data = new JsonArray();
+      int tokens = 0;
+      for (int i = 0; i < inputs.size(); i++) {
+        float[] vector = embedding(inputs.get(i), dimensions);
+        data.add(new JsonObject()
+          .put("object", "embedding")
+          .put("index", i)
+          .put("embedding", base64 ? toBase64(vector) : toJson(vector)));
+        tokens += countWords(inputs.get(i));
+      }
+      JsonObject response = new JsonObject()
+        .put("object", "list")
+        .put("data", data)
+        .put("model", model)
+        .put("usage", new JsonObject().put("prompt_tokens", tokens).put("total_tokens", tokens));
+      sendJson(request.response(), 200, response.toBuffer());
+    });
+  }
+
+  private static List<String> inputs(Object input) {
+    if (input instanceof String text) {
+      return List.of(text);
+    }
+    if (input instanceof JsonArray array && !array.isEmpty()) {
+      List<String> texts = new ArrayList<>(array.size());
+      for (Object item : array) {
+        if (!(item instanceof String text)) {
+          return null;
+        }
+        texts.add(text);
+      }
+      return texts;
+    }
+    return null;
+  }
+
+  /** A unit vector drawn from a random generator seeded with a hash of the text. */
+  static float[] embedding(String text, int dimensions) {
+    SplittableRandom random = new SplittableRandom(fnv1a(text));
+    float[] vector = new float[dimensions];
+    double norm;
+    do {
+      double squares = 0;
+      for (int i = 0; i < dimensions; i++) {
+        vector[i] = (float) (random.nextDouble() * 2 - 1);
+        squares += vector[i] * vector[i];
+      }
+      norm = Math.sqrt(squares);
+    } while (norm == 0);
+    for (int i = 0; i < dimensions; i++) {
+      vector[i] = (float) (vector[i] / norm);
+    }
+    return vector;
+  }
+
+  private static long fnv1a(String text) {
+    long hash = 0xcbf29ce484222325L;
+    for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
+      hash ^= b & 0xff;
+      hash *= 0x100000001b3L;
+    }
+    return hash;
+  }
+
+  private static JsonArray toJson(float[] vector) {
+    JsonArray array = new JsonArray(new ArrayList<>(vector.length));
+    for (float value : vector) {
+      array.add(value);
+    }
+    return array;
+  }
+
+  /** The {@code encoding_format: "base64"} form: little-endian float32s, as the node SDK asks by default. */
+  private static String toBase64(float[] vector) {
+    Buffer bytes = Buffer.buffer(vector.length * Float.BYTES);
+    for (float value : vector) {
+      bytes.appendFloatLE(value);
+    }
+    return Base64.getEncoder().encodeToString(bytes.getBytes());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Responses
+
+  private static Buffer modelList() {
+    long created = 1_700_000_000L;
+    JsonArray models = new JsonArray();
+    for (String id : List.of("fake-model", "fake-model-2")) {
+      models.add(new JsonObject().put("id", id).put("object", "model").put("created", created).put("owned_by", "fake"));
+    }
+    return new JsonObject().put("object", "list").put("data", models).toBuffer();
+  }
+
+  private static void sendJson(HttpServerResponse response, int status, Buffer body) {
+    response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON).end(body);
+  }
+
+  private static void sendError(HttpServerResponse response, int status, String message) {
+    JsonObject error = new JsonObject()
+      .put("message", message)
+      .put("type", "invalid_request_error")
+      .putNull("param")
+      .putNull("code");
+    sendJson(response, status, new JsonObject().put("error", error).toBuffer());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Command line
+
+  /** {@code --host 127.0.0.1 --port 18800 --delay-ms 0 --instances <cpus>}; runs until killed. */
+  public static void main(String[] args) {
+    String usage = "usage: FakeUpstream [--host 127.0.0.1] [--port 18800] [--delay-ms 0] [--instances N]";
+    if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+      System.out.println("OpenAI-compatible fake model server\n" + usage);
+      return;
+    }
+    Map<String, String> options;
+    try {
+      options = parseArgs(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.err.println(usage);
+      System.exit(2);
+      return;
+    }
+    String host = options.getOrDefault("host", DEFAULT_HOST);
+    int port = Integer.parseInt(options.getOrDefault("port", String.valueOf(DEFAULT_CLI_PORT)));
+    long delayMs = Long.parseLong(options.getOrDefault("delay-ms", "0"));
+    int instances = Integer.parseInt(options.getOrDefault("instances",
+      String.valueOf(Runtime.getRuntime().availableProcessors())));
+
+    Vertx vertx = Vertx.vertx();
+    start(vertx, host, port, instances, false)
+      .onSuccess(fake -> {
+        fake.delay(Duration.ofMillis(delayMs));
+        System.out.println("fake upstream listening on " + fake.baseUrl());
+        System.out.flush();
+      })
+      .onFailure(e -> {
+        System.err.println("fake upstream failed to start on " + host + ":" + port + ": " + e);
+        System.exit(1);
+      });
+  }
+
+  private static Map<String, String> parseArgs(String[] args) {
+    Map<String, String> options = new HashMap<>();
+    List<String> known = List.of("host", "port", "delay-ms", "instances");
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      String name = arg.startsWith("--") ? arg.substring(2) : "";
+      String value;
+      int equals = name.indexOf('=');
+      if (equals >= 0) {
+        value = name.substring(equals + 1);
+        name = name.substring(0, equals);
+      } else if (i + 1 < args.length) {
+        value = args[++i];
+      } else {
+        throw new IllegalArgumentException("missing value for " + arg);
+      }
+      if (!known.contains(name)) {
+        throw new IllegalArgumentException("unknown option " + arg);
+      }
+      if (!name.equals("host") && !value.matches("\\d+")) {
+        throw new IllegalArgumentException("--" + name + " needs a non-negative integer, got " + value);
+      }
+      options.put(name, value);
+    }
+    return options;
+  }
+}

@@ -1,0 +1,157 @@
+package dev.switchboard.testing;
+
+import dev.switchboard.Gateway;
+import dev.switchboard.Settings;
+import dev.switchboard.security.JwtSecret;
+import dev.switchboard.security.Tokens;
+import io.vertx.core.Vertx;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The whole gateway, started in-process on a free loopback port with the project's shipped
+ * {@code conf/} files (or overrides of them), a throwaway data dir, and an environment given by
+ * the test. It runs on its own Vert.x instance, like a separate process would, so a test can stop
+ * it and start it again on the same data.
+ */
+public final class TestGateway implements AutoCloseable {
+
+  public static final String SECRET = "test-secret-0123456789abcdef0123456789";
+
+  private final Map<String, String> env;
+  private final Path confDir;
+  private final Path dataDir;
+  private Vertx vertx;
+  private int port;
+  private String banner;
+
+  private TestGateway(Map<String, String> env, Path confDir, Path dataDir) {
+    this.env = env;
+    this.confDir = confDir;
+    this.dataDir = dataDir;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public static final class Builder {
+    private final Map<String, String> env = new HashMap<>();
+    private final Map<String, String> files = new HashMap<>();
+
+    private Builder() {
+      env.put("SWITCHBOARD_JWT_SECRET", SECRET);
+      env.put("SWITCHBOARD_HTTP_PORT", "0");
+    }
+
+    public Builder env(String name, String value) {
+      env.put(name, value);
+      return this;
+    }
+
+    /** The OpenAI-compatible upstream of the shipped {@code default} provider. */
+    public Builder upstream(String baseUrl) {
+      return env("MODEL_ENDPOINT", baseUrl).env("MODEL_API_KEY", "upstream-key");
+    }
+
+    public Builder dingtalk(String webhook, String secret) {
+      return env("DINGTALK_WEBHOOK", webhook).env("DINGTALK_SECRET", secret);
+    }
+
+    /** Replaces one shipped file (e.g. {@code model_provider.yaml}) with this text. */
+    public Builder file(String name, String yaml) {
+      files.put(name, yaml);
+      return this;
+    }
+
+    public TestGateway start() {
+      try {
+        Path conf = Files.createTempDirectory("switchboard-conf");
+        for (String name : new String[] {"switchboard.yaml", "model_provider.yaml", "channels.yaml"}) {
+          String text = files.containsKey(name) ? files.get(name) : Files.readString(Path.of("conf", name));
+          Files.writeString(conf.resolve(name), text);
+        }
+        TestGateway gateway = new TestGateway(env, conf, Files.createTempDirectory("switchboard-data"));
+        env.put("SWITCHBOARD_DATA_DIR", gateway.dataDir.toString());
+        gateway.boot();
+        return gateway;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+  private void boot() {
+    try {
+      Settings settings = Settings.load(confDir, env::get);
+      JwtSecret secret = JwtSecret.resolve(settings.jwtSecret(), settings.dataDir());
+      vertx = Gateway.newVertx(true);
+      Gateway.Started started = Gateway.deploy(vertx, settings, secret).await(20, TimeUnit.SECONDS);
+      port = started.port();
+      banner = started.banner();
+    } catch (Exception e) {
+      throw new IllegalStateException("gateway did not start: " + e.getMessage(), e);
+    }
+  }
+
+  /** Stops the gateway as a crash would leave it (data dir kept), then starts it again. */
+  public TestGateway restart() {
+    stop();
+    boot();
+    return this;
+  }
+
+  public void stop() {
+    if (vertx != null) {
+      try {
+        vertx.close().await(20, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      vertx = null;
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String banner() {
+    return banner;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  public String url(String path) {
+    return "http://127.0.0.1:" + port + path;
+  }
+
+  /** A token signed with the gateway's secret, valid for an hour. */
+  public String token(String subject) {
+    return token(subject, Duration.ofHours(1));
+  }
+
+  public String token(String subject, Duration ttl) {
+    Vertx v = Vertx.vertx();
+    try {
+      JWTAuth auth = Tokens.auth(v, new JwtSecret(SECRET, "test"));
+      return Tokens.issue(auth, subject, ttl);
+    } finally {
+      v.close();
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+}
