@@ -91,15 +91,13 @@ public final class HttpIngressVerticle extends VerticleBase {
       router.get("/metrics").handler(PrometheusScrapingHandler.create());
     }
 
-    router.post("/v1/*").handler(body);
-    router.post("/api/*").handler(body);
+    // body and auth handlers sit on each route, so the metrics' route label is the endpoint itself
+    router.post("/v1/chat/completions").handler(body).handler(bearer).handler(this::chat);
+    router.get("/v1/models").handler(bearer).handler(this::models);
+    router.post("/api/v1/tasks").handler(body).handler(bearer).handler(this::submitTask);
+    router.get("/api/v1/tasks/:id").handler(bearer).handler(this::getTask);
     router.route("/v1/*").handler(bearer);
     router.route("/api/*").handler(bearer);
-
-    router.post("/v1/chat/completions").handler(this::chat);
-    router.get("/v1/models").handler(this::models);
-    router.post("/api/v1/tasks").handler(this::submitTask);
-    router.get("/api/v1/tasks/:id").handler(this::getTask);
 
     router.route().last().handler(ctx -> ctx.fail(Failure.notFound("not_found",
         "no route for " + ctx.request().method() + " " + ctx.request().path())));

@@ -1,0 +1,116 @@
+package dev.switchboard.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.switchboard.Settings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("Configuration loading")
+class SettingsTest {
+
+  private static Settings load(Path dir, Map<String, String> env) {
+    return Settings.load(dir, env::get);
+  }
+
+  private static Path confWith(Path dir, String file, String yaml) throws Exception {
+    for (String name : new String[] {"switchboard.yaml", "model_provider.yaml", "channels.yaml"}) {
+      Files.copy(Path.of("conf", name), dir.resolve(name));
+    }
+    if (file != null) {
+      Files.writeString(dir.resolve(file), yaml);
+    }
+    return dir;
+  }
+
+  @Test
+  @DisplayName("the shipped files load with no environment: embedded, 127.0.0.1:18789, provider and bot off")
+  void shippedDefaults(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, null, null), Map.of());
+    assertEquals("127.0.0.1", s.server().host());
+    assertEquals(18789, s.server().port());
+    assertEquals("embedded", s.storageProfile());
+    assertEquals(Path.of("./data"), s.dataDir());
+    assertFalse(s.models().anyEnabled());
+    assertTrue(s.models().howToEnable().contains("MODEL_ENDPOINT"));
+    assertFalse(s.channels().dingtalk("default").orElseThrow().enabled());
+  }
+
+  @Test
+  @DisplayName("${VAR} and ${VAR:-default} are substituted; the environment moves the listener and data dir")
+  void environment(@TempDir Path dir) throws Exception {
+    Map<String, String> env = new HashMap<>();
+    env.put("SWITCHBOARD_HTTP_HOST", "0.0.0.0");
+    env.put("SWITCHBOARD_HTTP_PORT", "9000");
+    env.put("SWITCHBOARD_DATA_DIR", "/var/lib/switchboard");
+    env.put("MODEL_ENDPOINT", "https://api.deepseek.com/v1/");
+    env.put("MODEL_API_KEY", "sk-1");
+    env.put("DINGTALK_WEBHOOK", "https://oapi.dingtalk.com/robot/send?access_token=abc");
+    Settings s = load(confWith(dir, null, null), env);
+    assertEquals("0.0.0.0", s.server().host());
+    assertEquals(9000, s.server().port());
+    assertEquals(Path.of("/var/lib/switchboard"), s.dataDir());
+    var p = s.models().providers().get(0);
+    assertEquals("https://api.deepseek.com/v1", p.endpoint());
+    assertEquals(java.util.List.of("sk-1"), p.keys());
+    assertEquals(Duration.ofSeconds(120), p.totalTimeout());
+    assertTrue(s.channels().dingtalk("default").orElseThrow().enabled());
+  }
+
+  @Test
+  @DisplayName("a bad value stops start-up with one line naming file, key and problem")
+  void badValue(@TempDir Path dir) throws Exception {
+    confWith(dir, "switchboard.yaml", "server:\n  port: ${PORT:-eighty}\n");
+    ConfigError e = assertThrows(ConfigError.class, () -> load(dir, Map.of()));
+    assertEquals("server.port", e.key());
+    assertTrue(e.getMessage().contains("switchboard.yaml: server.port: "), e.getMessage());
+    assertTrue(e.getMessage().contains("expected a whole number, got 'eighty'"), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
+  }
+
+  @Test
+  @DisplayName("a misspelt key is refused rather than ignored")
+  void unknownKey(@TempDir Path dir) throws Exception {
+    confWith(dir, "model_provider.yaml", "providers:\n  - name: a\n    endpoint: http://x/v1\n    timeout: { total: 5s }\n");
+    ConfigError e = assertThrows(ConfigError.class, () -> load(dir, Map.of()));
+    assertEquals("providers[0].timeout", e.key());
+    assertTrue(e.getMessage().contains("model_provider.yaml"), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a bad duration, endpoint or YAML syntax names where it is")
+  void otherProblems(@TempDir Path dir) throws Exception {
+    confWith(dir, "model_provider.yaml", "providers:\n  - name: a\n    endpoint: http://x/v1\n    timeouts: { total: 5 minutes }\n");
+    assertEquals("providers[0].timeouts.total", assertThrows(ConfigError.class, () -> load(dir, Map.of())).key());
+    Files.writeString(dir.resolve("model_provider.yaml"), "providers:\n  - name: a\n    endpoint: ftp://x\n");
+    assertEquals("providers[0].endpoint", assertThrows(ConfigError.class, () -> load(dir, Map.of())).key());
+    Files.copy(Path.of("conf", "model_provider.yaml"), dir.resolve("model_provider.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.writeString(dir.resolve("channels.yaml"), "dingtalk:\n  - name: [oops\n");
+    ConfigError yaml = assertThrows(ConfigError.class, () -> load(dir, Map.of()));
+    assertTrue(yaml.key().startsWith("line "), yaml.getMessage());
+  }
+
+  @Test
+  @DisplayName("a secret containing YAML syntax is substituted as a plain value")
+  void secretsStayValues(@TempDir Path dir) throws Exception {
+    Map<String, String> env = Map.of("DINGTALK_WEBHOOK", "https://x/robot/send?access_token=a", "DINGTALK_SECRET", "SEC#1: {not yaml}");
+    Settings s = load(confWith(dir, null, null), env);
+    assertEquals("SEC#1: {not yaml}", s.channels().dingtalk("default").orElseThrow().secret());
+  }
+
+  @Test
+  @DisplayName("the distributed profile is refused clearly until it exists")
+  void distributedNotYet(@TempDir Path dir) throws Exception {
+    ConfigError e = assertThrows(ConfigError.class, () -> load(confWith(dir, null, null), Map.of("SWITCHBOARD_STORAGE", "distributed")));
+    assertEquals("storage.profile", e.key());
+  }
+}
