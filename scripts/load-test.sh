@@ -127,6 +127,7 @@ wait_for "the fake upstream" "http://127.0.0.1:$FAKE_PORT/v1/models" "$FAKE_PID"
 
 export MODEL_ENDPOINT="http://127.0.0.1:$FAKE_PORT/v1"
 export MODEL_API_KEY=fake
+export MODEL_NAME="${LOAD_MODEL:-fake-model}"
 export SWITCHBOARD_DATA_DIR="$DATA_DIR"
 export SWITCHBOARD_JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
 export SWITCHBOARD_HTTP_PORT="$PORT"

@@ -1,0 +1,21 @@
+# Build with Maven, run on a JRE. Not built in CI (no Docker engine there); kept simple on purpose.
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY pom.xml .
+RUN mvn -q -B dependency:go-offline
+COPY conf conf
+COPY src src
+RUN mvn -q -B package -DskipTests
+
+FROM eclipse-temurin:17-jre
+RUN useradd --system --home /var/lib/switchboard switchboard && mkdir -p /var/lib/switchboard /etc/switchboard \
+    && chown switchboard /var/lib/switchboard
+COPY --from=build /src/target/switchboard.jar /opt/switchboard/switchboard.jar
+COPY conf /etc/switchboard
+ENV SWITCHBOARD_CONF_DIR=/etc/switchboard \
+    SWITCHBOARD_DATA_DIR=/var/lib/switchboard \
+    SWITCHBOARD_HTTP_HOST=0.0.0.0
+USER switchboard
+EXPOSE 18789
+HEALTHCHECK CMD ["sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/18789 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q ' 200 ' <&3"]
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/switchboard/switchboard.jar"]
