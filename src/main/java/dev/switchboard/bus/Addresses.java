@@ -15,6 +15,14 @@ public final class Addresses {
   public static final String MODEL_CHAT_STREAM = "model.chat.stream";
   /** String stream address: the client went away, cancel the upstream request. */
   public static final String MODEL_CANCEL = "model.cancel";
+  /** String stream address: the client cannot keep up, stop reading the upstream for now. */
+  public static final String MODEL_PAUSE = "model.pause";
+  /** String stream address: the client drained its buffer, read on. */
+  public static final String MODEL_RESUME = "model.resume";
+  /** String {@code by} → JSON usage totals. */
+  public static final String MODEL_USAGE = "model.usage";
+  /** Empty → JSON list of deployments and their state. */
+  public static final String MODEL_PROVIDERS = "model.providers";
   /** Empty → {@link UpstreamReply}: the OpenAI model list. */
   public static final String MODEL_LIST = "model.list";
   /** Empty → {@link Health}: one entry per provider. */

@@ -76,6 +76,17 @@ public final class Failure extends RuntimeException {
     return toJson().encode();
   }
 
+  /** Fails a bus request with this failure (or whatever {@code t} maps to). */
+  public static void reply(io.vertx.core.eventbus.Message<?> message, Throwable t) {
+    Failure f = from(t);
+    message.fail(f.status(), f.encode());
+  }
+
+  /** Worth trying again later: the upstream or the gateway was in trouble, not the request. */
+  public boolean retryable() {
+    return status >= 500 || status == 429 || status == 408;
+  }
+
   public static Failure from(Throwable t) {
     if (t instanceof Failure f) {
       return f;

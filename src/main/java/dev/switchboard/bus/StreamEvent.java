@@ -9,7 +9,8 @@ import io.vertx.core.buffer.Buffer;
  */
 public sealed interface StreamEvent {
 
-  record Head(String provider, String model) implements StreamEvent {
+  /** Sent with the first token; {@code upstreamNanos} is the time spent waiting on upstreams so far. */
+  record Head(String provider, String model, long upstreamNanos) implements StreamEvent {
   }
 
   record Chunk(Buffer data) implements StreamEvent {

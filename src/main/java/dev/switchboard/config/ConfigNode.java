@@ -125,6 +125,18 @@ public final class ConfigNode {
     return n;
   }
 
+  public double decimal(double fallback) {
+    String s = string("");
+    if (s.isEmpty()) {
+      return fallback;
+    }
+    try {
+      return Double.parseDouble(s);
+    } catch (NumberFormatException e) {
+      throw error("expected a number, got '" + s + "'");
+    }
+  }
+
   public int integer(int fallback, int min, int max) {
     return (int) number(fallback, min, max);
   }

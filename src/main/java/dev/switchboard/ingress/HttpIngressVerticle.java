@@ -8,6 +8,7 @@ import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
 import dev.switchboard.channel.ChannelSettings;
+import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.BearerAuthHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -52,6 +53,7 @@ public final class HttpIngressVerticle extends VerticleBase {
   private final ChannelSettings channels;
   private final Duration chatTimeout;
   private HttpServer server;
+  private Metrics metrics;
 
   public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, ChannelSettings channels, Duration chatTimeout) {
     this.settings = settings;
@@ -62,6 +64,7 @@ public final class HttpIngressVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    metrics = Metrics.current();
     HttpServerOptions options = new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port())
@@ -96,6 +99,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/v1/models").handler(bearer).handler(this::models);
     router.post("/api/v1/tasks").handler(body).handler(bearer).handler(this::submitTask);
     router.get("/api/v1/tasks/:id").handler(bearer).handler(this::getTask);
+    router.get("/api/v1/providers").handler(bearer).handler(this::providers);
+    router.get("/api/v1/usage").handler(bearer).handler(this::usage);
     router.route("/v1/*").handler(bearer);
     router.route("/api/*").handler(bearer);
 
@@ -119,21 +124,50 @@ public final class HttpIngressVerticle extends VerticleBase {
       throw Failure.badRequest("invalid_stream", "'stream' must be true or false");
     }
     String subject = BearerAuthHandler.subject(ctx);
+    List<String> tags = tags(ctx);
+    long arrived = System.nanoTime();
     if (Boolean.TRUE.equals(stream)) {
-      streamChat(ctx, body, subject);
+      streamChat(ctx, body, subject, tags, arrived);
       return;
     }
     vertx.eventBus()
-        .<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, subject, null), timeout(chatTimeout))
-        .onSuccess(reply -> sendReply(ctx, reply.body()))
+        .<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, subject, null, tags), timeout(chatTimeout))
+        .onSuccess(message -> {
+          UpstreamReply reply = message.body();
+          overhead(ctx, false, arrived, reply.upstreamNanos());
+          ctx.response().putHeader("x-switchboard-provider", reply.provider());
+          sendReply(ctx, reply);
+        })
         .onFailure(ctx::fail);
+  }
+
+  /** {@code x-switchboard-tags: trusted, domestic} narrows routing to providers with all of them. */
+  private static List<String> tags(RoutingContext ctx) {
+    String header = ctx.request().getHeader("x-switchboard-tags");
+    if (header == null || header.isBlank()) {
+      return List.of();
+    }
+    List<String> tags = new ArrayList<>();
+    for (String t : header.split(",")) {
+      if (!t.isBlank()) {
+        tags.add(t.trim());
+      }
+    }
+    return List.copyOf(tags);
+  }
+
+  /** The gateway's own time: everything but the wait on upstreams, as a header and a metric. */
+  private void overhead(RoutingContext ctx, boolean stream, long arrived, long upstreamNanos) {
+    long own = Math.max(0, System.nanoTime() - arrived - upstreamNanos);
+    metrics.overhead(stream, own);
+    ctx.response().putHeader("x-switchboard-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", own / 1e6));
   }
 
   /**
    * Relays a stream from the model dispatcher. A failure before the first byte is an ordinary
    * HTTP error; after it, an OpenAI-shaped error event and {@code [DONE]} close the stream.
    */
-  private void streamChat(RoutingContext ctx, JsonObject body, String subject) {
+  private void streamChat(RoutingContext ctx, JsonObject body, String subject, List<String> tags, long arrived) {
     EventBus bus = vertx.eventBus();
     String address = Addresses.STREAM_PREFIX + UUID.randomUUID();
     HttpServerResponse response = ctx.response();
@@ -146,6 +180,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       }
       if (event instanceof StreamEvent.Head head) {
         state[0] = true;
+        overhead(ctx, true, arrived, head.upstreamNanos());
         response.setStatusCode(200)
             .setChunked(true)
             .putHeader(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
@@ -153,6 +188,11 @@ public final class HttpIngressVerticle extends VerticleBase {
             .putHeader("x-switchboard-provider", head.provider());
       } else if (event instanceof StreamEvent.Chunk chunk) {
         response.write(chunk.data());
+        if (response.writeQueueFull()) {
+          // a slow client: stop reading the upstream until the socket drains
+          bus.send(Addresses.MODEL_PAUSE, address);
+          response.drainHandler(v -> bus.send(Addresses.MODEL_RESUME, address));
+        }
       } else if (event instanceof StreamEvent.End) {
         state[1] = true;
         consumer.unregister();
@@ -176,7 +216,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       }
     });
     consumer.completion()
-        .compose(v -> bus.request(Addresses.MODEL_CHAT_STREAM, new ChatCall(body, subject, address)))
+        .compose(v -> bus.request(Addresses.MODEL_CHAT_STREAM, new ChatCall(body, subject, address, tags)))
         .onFailure(e -> {
           state[1] = true;
           consumer.unregister();
@@ -187,6 +227,23 @@ public final class HttpIngressVerticle extends VerticleBase {
   private void models(RoutingContext ctx) {
     vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_LIST, null, timeout(chatTimeout))
         .onSuccess(reply -> sendReply(ctx, reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void providers(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.MODEL_PROVIDERS, null)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void usage(RoutingContext ctx) {
+    String by = ctx.queryParams().get("by");
+    by = by == null || by.isBlank() ? "provider" : by;
+    if (!List.of("provider", "model", "subject", "key").contains(by)) {
+      throw Failure.badRequest("invalid_by", "'by' must be provider, model, subject or key");
+    }
+    vertx.eventBus().<JsonObject>request(Addresses.MODEL_USAGE, by)
+        .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(ctx::fail);
   }
 

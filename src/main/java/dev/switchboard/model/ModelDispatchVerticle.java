@@ -4,32 +4,36 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
-import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.UpstreamReply;
+import dev.switchboard.model.spi.ModelProvider;
 import dev.switchboard.observe.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Logger;
 
 /**
- * Owns the upstream model providers. Chat calls arrive on the bus, go to the provider that serves
- * the requested model, and come back verbatim (non-streaming) or as a relayed stream.
+ * Owns the upstream model providers: routing, the retry loop, circuit breakers, key pools, health
+ * probes and usage. Its public face is the {@code model.*} addresses.
  */
 public final class ModelDispatchVerticle extends VerticleBase {
 
+  private static final Logger LOG = Logger.getLogger(ModelDispatchVerticle.class.getName());
+
   private final ModelSettings settings;
-  private final Map<String, Upstream> upstreams = new LinkedHashMap<>();
-  private final Map<String, StreamRelay> streams = new HashMap<>();
+  private final Map<String, Provider> providers = new LinkedHashMap<>();
+  private Router router;
+  private Dispatcher dispatcher;
+  private UsageLedger usage;
   private Metrics metrics;
+  private long probeTimer = -1;
 
   public ModelDispatchVerticle(ModelSettings settings) {
     this.settings = settings;
@@ -40,91 +44,110 @@ public final class ModelDispatchVerticle extends VerticleBase {
     metrics = Metrics.current();
     for (ProviderSettings p : settings.providers()) {
       if (p.enabled()) {
-        upstreams.put(p.name(), new Upstream(vertx, p));
+        Provider provider = new Provider(vertx, p, settings.keyCooldown());
+        providers.put(p.name(), provider);
+        metrics.gauge("switchboard.provider.up", "1 while the provider's last probe succeeded (or none ran yet)",
+            provider, x -> x.up() ? 1 : 0, "provider", p.name());
       }
     }
+    router = new Router(providers, settings.groups(), settings.breaker());
+    for (Deployment d : router.known()) {
+      metrics.gauge("switchboard.deployment.state", "0 up, 1 half-open, 2 circuit open, 3 down",
+          d, x -> x.stateCode(System.currentTimeMillis()), "provider", d.provider.name(), "model", d.model);
+    }
+    usage = new UsageLedger(metrics.registry());
+    dispatcher = new Dispatcher(vertx, settings, router, providers, metrics, usage);
     var bus = vertx.eventBus();
+    probeAll();
+    probeTimer = vertx.setPeriodic(settings.health().interval().toMillis(), id -> probeAll());
     return Future.all(List.of(
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT, this::chat).completion(),
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT_STREAM, this::chatStream).completion(),
-        bus.<String>localConsumer(Addresses.MODEL_CANCEL, this::cancel).completion(),
+        bus.<String>localConsumer(Addresses.MODEL_CANCEL, m -> dispatcher.cancel(m.body())).completion(),
+        bus.<String>localConsumer(Addresses.MODEL_PAUSE, m -> dispatcher.pause(m.body())).completion(),
+        bus.<String>localConsumer(Addresses.MODEL_RESUME, m -> dispatcher.resume(m.body())).completion(),
         bus.<Void>localConsumer(Addresses.MODEL_LIST, this::listModels).completion(),
-        bus.<Void>localConsumer(Addresses.MODEL_HEALTH, this::health).completion()));
+        bus.<Void>localConsumer(Addresses.MODEL_HEALTH, this::health).completion(),
+        bus.<Void>localConsumer(Addresses.MODEL_PROVIDERS, this::providers).completion(),
+        bus.<String>localConsumer(Addresses.MODEL_USAGE, m -> m.reply(usage.view(m.body()))).completion()));
   }
 
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(probeTimer);
     List<Future<?>> closing = new ArrayList<>();
-    upstreams.values().forEach(u -> closing.add(u.client.close()));
+    providers.values().forEach(p -> closing.add(p.client.close()));
     return Future.join(closing);
   }
 
   private void chat(Message<ChatCall> message) {
-    ChatCall call = message.body();
-    Upstream upstream;
-    try {
-      upstream = route(call.model());
-    } catch (Failure f) {
-      message.fail(f.status(), f.encode());
-      return;
-    }
-    long started = System.nanoTime();
-    Buffer body = call.body().toBuffer();
-    upstream.exchange(vertx, upstream.request(HttpMethod.POST, "/chat/completions"), body)
-        .compose(answer -> answer.status() == 200
-            ? Future.succeededFuture(new UpstreamReply(200, answer.contentType(), answer.body()))
-            : Future.failedFuture(upstream.fromStatus(answer.status(), answer.body())))
-        .onComplete(ar -> {
-          String outcome = outcome(ar.cause());
-          account(upstream, call.model(), outcome, started, ar.cause());
-          if (ar.succeeded()) {
-            message.reply(ar.result());
-          } else {
-            Failure f = Failure.from(ar.cause());
-            message.fail(f.status(), f.encode());
-          }
-        });
-  }
-
-  private void chatStream(Message<ChatCall> message) {
-    ChatCall call = message.body();
-    String address = call.streamAddress();
-    Upstream upstream;
-    try {
-      upstream = route(call.model());
-    } catch (Failure f) {
-      message.fail(f.status(), f.encode());
-      return;
-    }
-    message.reply(null);
-    JsonObject body = call.body();
-    StreamRelay relay = new StreamRelay(vertx, address, upstream, call.model(), (r, outcome, failure) -> {
-      streams.remove(r.address());
-      account(r.upstream(), r.model(), outcome, r.startedNanos, failure);
+    dispatcher.chat(message.body()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        message.reply(ar.result());
+      } else {
+        Failure.reply(message, ar.cause());
+      }
     });
-    streams.put(address, relay);
-    relay.start(body.toBuffer());
   }
 
-  private void cancel(Message<String> message) {
-    StreamRelay relay = streams.get(message.body());
-    if (relay != null) {
-      relay.cancel();
+  /** Accepts at once; everything else, failures included, travels on the stream address. */
+  private void chatStream(Message<ChatCall> message) {
+    message.reply(null);
+    dispatcher.stream(message.body());
+  }
+
+  /** Probes every provider; a provider that answers again is re-enabled and its circuits closed. */
+  private void probeAll() {
+    long timeout = settings.health().timeout().toMillis();
+    for (Provider p : providers.values()) {
+      if ("none".equals(p.settings.probe())) {
+        continue;
+      }
+      long now = System.currentTimeMillis();
+      KeyPool.Key key = p.keys.isEmpty() ? KeyPool.NO_KEY : p.keys.probeKey(now);
+      ModelProvider.Request request = p.protocol.probe(p.settings.probe(), p.settings.probeModel());
+      long started = System.nanoTime();
+      p.client.request(p.options(request, key).setConnectTimeout(timeout).setIdleTimeout(timeout))
+          .compose(r -> request.body() == null ? r.send() : r.send(request.body()))
+          .compose(r -> r.body().map(b -> r.statusCode()))
+          .onComplete(ar -> {
+            long ms = (System.nanoTime() - started) / 1_000_000;
+            boolean ok = ar.succeeded() && ar.result() / 100 == 2;
+            String error = ar.failed() ? String.valueOf(ar.cause().getMessage()) : ok ? null : "status " + ar.result();
+            Boolean before = p.healthy;
+            p.probed(ok, ms, error);
+            metrics.probe(p.name(), ok);
+            if (ok) {
+              p.keys.enable(key);
+              for (Deployment d : router.known()) {
+                if (d.provider == p) {
+                  d.breaker.reset();
+                }
+              }
+              if (Boolean.FALSE.equals(before)) {
+                LOG.info("provider '" + p.name() + "' answers its probe again: back in rotation");
+              }
+            } else if (!Boolean.FALSE.equals(before)) {
+              LOG.warning("provider '" + p.name() + "' failed its probe (" + error + "): used only while no healthy one is left");
+            }
+          });
     }
   }
 
   private void listModels(Message<Void> message) {
-    if (upstreams.isEmpty()) {
-      Failure f = noProvider();
-      message.fail(f.status(), f.encode());
+    if (providers.isEmpty()) {
+      Failure.reply(message, dispatcher.noProvider());
       return;
     }
     List<Future<JsonArray>> lists = new ArrayList<>();
-    for (Upstream u : upstreams.values()) {
-      lists.add(modelsOf(u));
-    }
+    providers.values().forEach(p -> lists.add(modelsOf(p)));
     Future.join(lists).onComplete(ignored -> {
       Map<String, JsonObject> byId = new LinkedHashMap<>();
+      long created = System.currentTimeMillis() / 1000;
+      for (GroupSettings g : settings.groups()) {
+        byId.put(g.name(), new JsonObject().put("id", g.name()).put("object", "model").put("created", created)
+            .put("owned_by", "switchboard"));
+      }
       Throwable firstFailure = null;
       for (Future<JsonArray> f : lists) {
         if (f.failed()) {
@@ -138,8 +161,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
         }
       }
       if (byId.isEmpty() && firstFailure != null) {
-        Failure f = Failure.from(firstFailure);
-        message.fail(f.status(), f.encode());
+        Failure.reply(message, firstFailure);
         return;
       }
       JsonObject list = new JsonObject().put("object", "list").put("data", new JsonArray(new ArrayList<>(byId.values())));
@@ -148,69 +170,53 @@ public final class ModelDispatchVerticle extends VerticleBase {
   }
 
   /** Named models come from the configuration; a pass-through provider ({@code *}) is asked. */
-  private Future<JsonArray> modelsOf(Upstream u) {
+  private Future<JsonArray> modelsOf(Provider p) {
     JsonArray named = new JsonArray();
     long created = System.currentTimeMillis() / 1000;
-    for (String m : u.settings.models()) {
+    for (String m : p.settings.models()) {
       if (!"*".equals(m)) {
-        named.add(new JsonObject().put("id", m).put("object", "model").put("created", created).put("owned_by", u.name()));
+        named.add(new JsonObject().put("id", m).put("object", "model").put("created", created).put("owned_by", p.name()));
       }
     }
-    if (!u.settings.models().contains("*")) {
+    if (!p.settings.models().contains("*")) {
       return Future.succeededFuture(named);
     }
-    return u.exchange(vertx, u.request(HttpMethod.GET, "/models"), null).compose(answer -> {
-      if (answer.status() != 200) {
-        return Future.failedFuture(u.fromStatus(answer.status(), answer.body()));
-      }
-      try {
-        JsonArray data = answer.body().toJsonObject().getJsonArray("data", new JsonArray());
-        named.addAll(data);
-        return Future.succeededFuture(named);
-      } catch (RuntimeException e) {
-        return Future.failedFuture(Failure.badGateway("upstream_malformed", "upstream '" + u.name() + "' sent a malformed model list"));
-      }
-    });
+    ModelProvider.Request request = p.protocol.listModels();
+    long timeout = p.settings.totalTimeout().toMillis();
+    KeyPool.Key key = p.keys.isEmpty() ? KeyPool.NO_KEY : p.keys.probeKey(System.currentTimeMillis());
+    return p.client.request(p.options(request, key).setConnectTimeout(timeout).setIdleTimeout(timeout))
+        .compose(r -> r.send())
+        .compose(r -> r.body().map(b -> new Object[] {r.statusCode(), b, r.getHeader("Retry-After")}))
+        .recover(e -> Future.failedFuture(Outcome.thrown(p, e).failure()))
+        .compose(a -> {
+          int status = (Integer) a[0];
+          if (status != 200) {
+            return Future.failedFuture(Outcome.status(p, status, (Buffer) a[1], (String) a[2]).failure());
+          }
+          try {
+            return Future.succeededFuture(named.addAll(p.protocol.models((Buffer) a[1])));
+          } catch (RuntimeException e) {
+            return Future.failedFuture(Outcome.malformed(p, "not a model list").failure());
+          }
+        });
   }
 
   private void health(Message<Void> message) {
     JsonObject entries = new JsonObject();
-    for (ProviderSettings p : settings.providers()) {
-      Upstream u = upstreams.get(p.name());
-      entries.put("provider:" + p.name(), u != null ? u.health()
-          : new JsonObject().put("status", "unconfigured").put("required", false));
+    for (ProviderSettings s : settings.providers()) {
+      Provider p = providers.get(s.name());
+      entries.put("provider:" + s.name(), p != null ? p.health()
+          : new JsonObject().put("status", "unconfigured").put("required", s.required()));
     }
     message.reply(new Health(entries));
   }
 
-  /** The provider for a model: the first enabled one that serves it. Routing proper comes with groups. */
-  private Upstream route(String model) {
-    if (upstreams.isEmpty()) {
-      throw noProvider();
+  private void providers(Message<Void> message) {
+    long now = System.currentTimeMillis();
+    JsonArray data = new JsonArray();
+    for (Deployment d : router.known()) {
+      data.add(d.view(now));
     }
-    for (Upstream u : upstreams.values()) {
-      if (u.settings.serves(model)) {
-        return u;
-      }
-    }
-    throw new Failure(404, "invalid_request_error", "model_not_found",
-        "The model '" + model + "' does not exist or is not served by any configured provider");
-  }
-
-  private Failure noProvider() {
-    return Failure.unavailable("no_provider", "no model provider is configured: " + settings.howToEnable());
-  }
-
-  private void account(Upstream upstream, String model, String outcome, long startedNanos, Throwable cause) {
-    metrics.modelCall(upstream.name(), model, outcome, System.nanoTime() - startedNanos);
-    boolean reachable = cause == null || Failure.from(cause).status() < 500;
-    upstream.record(reachable, cause == null ? null : cause.getMessage());
-  }
-
-  private static String outcome(Throwable cause) {
-    if (cause == null) {
-      return "ok";
-    }
-    return Failure.from(cause).status() == 504 ? "timeout" : "error";
+    message.reply(new JsonObject().put("data", data));
   }
 }

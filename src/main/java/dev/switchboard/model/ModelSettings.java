@@ -2,23 +2,68 @@ package dev.switchboard.model;
 
 import dev.switchboard.config.ConfigFiles;
 import dev.switchboard.config.ConfigNode;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** {@code conf/model_provider.yaml}: the providers, and the model a task uses when it names none. */
-public record ModelSettings(List<ProviderSettings> providers, String defaultModel) {
+/** {@code conf/model_provider.yaml}: providers, groups, and how failures are retried and contained. */
+public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings> groups, String defaultModel,
+                            Retry retry, Breaker breaker, Health health, KeyCooldown keyCooldown) {
 
   public static final String FILE = "model_provider.yaml";
   private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)");
 
+  /** One retry loop per request: attempts, an overall deadline, backoff with full jitter. */
+  public record Retry(int maxAttempts, Duration deadline, Duration backoffBase, Duration backoffMax) {
+    static Retry from(ConfigNode n) {
+      n.allowOnly("max_attempts", "deadline", "backoff");
+      ConfigNode b = n.get("backoff");
+      b.allowOnly("base", "max");
+      return new Retry(n.get("max_attempts").integer(3, 1, 20), n.get("deadline").duration(Duration.ofSeconds(60)),
+          b.get("base").duration(Duration.ofMillis(100)), b.get("max").duration(Duration.ofSeconds(5)));
+    }
+  }
+
+  /** Per-deployment circuit breaker over a sliding window. */
+  public record Breaker(Duration window, int minCalls, double failureRate, Duration cooldown) {
+    static Breaker from(ConfigNode n) {
+      n.allowOnly("window", "min_calls", "failure_rate", "cooldown");
+      double rate = n.get("failure_rate").decimal(0.5);
+      if (rate <= 0 || rate > 1) {
+        throw n.get("failure_rate").error("must be above 0 and at most 1, got " + rate);
+      }
+      return new Breaker(n.get("window").duration(Duration.ofSeconds(30)), n.get("min_calls").integer(10, 1, 1_000_000),
+          rate, n.get("cooldown").duration(Duration.ofSeconds(30)));
+    }
+  }
+
+  /** Health probes: how often, and how long one may take. */
+  public record Health(Duration interval, Duration timeout) {
+    static Health from(ConfigNode n) {
+      n.allowOnly("interval", "timeout");
+      return new Health(n.get("interval").duration(Duration.ofMinutes(5)), n.get("timeout").duration(Duration.ofSeconds(10)));
+    }
+  }
+
+  /** How long a key rests: after a 429 (doubling on repeats up to {@code max}), and after an auth or quota error. */
+  public record KeyCooldown(Duration rateLimited, Duration max, Duration disabled) {
+    static KeyCooldown from(ConfigNode n) {
+      n.allowOnly("rate_limited", "max", "disabled");
+      return new KeyCooldown(n.get("rate_limited").duration(Duration.ofSeconds(5)), n.get("max").duration(Duration.ofMinutes(5)),
+          n.get("disabled").duration(Duration.ofHours(1)));
+    }
+  }
+
   public static ModelSettings load(ConfigFiles files) {
     ConfigNode root = files.load(FILE, true);
     ConfigNode raw = files.loadRaw(FILE);
-    root.allowOnly("providers", "default_model", "groups", "retry", "circuit_breaker", "health_check", "embeddings");
+    root.allowOnly("providers", "default_model", "groups", "retry", "circuit_breaker", "health_check", "key_cooldown", "embeddings");
     List<ConfigNode> rawProviders = raw.get("providers").list();
     List<ProviderSettings> providers = new ArrayList<>();
     Set<String> names = new HashSet<>();
@@ -31,7 +76,37 @@ public record ModelSettings(List<ProviderSettings> providers, String defaultMode
       }
       providers.add(p);
     }
-    return new ModelSettings(List.copyOf(providers), root.get("default_model").string(""));
+    List<GroupSettings> groups = new ArrayList<>();
+    Set<String> groupNames = new HashSet<>();
+    List<ConfigNode> groupNodes = root.get("groups").list();
+    for (ConfigNode node : groupNodes) {
+      GroupSettings g = GroupSettings.from(node);
+      if (!groupNames.add(g.name())) {
+        throw node.get("name").error("duplicate group name '" + g.name() + "'");
+      }
+      for (int i = 0; i < g.deployments().size(); i++) {
+        String provider = g.deployments().get(i).provider();
+        if (!names.contains(provider)) {
+          throw node.get("deployments").list().get(i).get("provider").error("no provider named '" + provider + "'");
+        }
+      }
+      groups.add(g);
+    }
+    for (int i = 0; i < groups.size(); i++) {
+      GroupSettings g = groups.get(i);
+      List<String> refs = new ArrayList<>(g.fallbacks());
+      if (!g.contextWindowFallback().isEmpty()) {
+        refs.add(g.contextWindowFallback());
+      }
+      for (String ref : refs) {
+        if (!groupNames.contains(ref)) {
+          throw groupNodes.get(i).get("fallbacks").error("no group named '" + ref + "'");
+        }
+      }
+    }
+    return new ModelSettings(List.copyOf(providers), List.copyOf(groups), root.get("default_model").string(""),
+        Retry.from(root.get("retry")), Breaker.from(root.get("circuit_breaker")), Health.from(root.get("health_check")),
+        KeyCooldown.from(root.get("key_cooldown")));
   }
 
   public boolean anyEnabled() {
@@ -40,7 +115,7 @@ public record ModelSettings(List<ProviderSettings> providers, String defaultMode
 
   /** What an operator must set to get a model: the variables behind the empty endpoints. */
   public String howToEnable() {
-    Set<String> vars = new java.util.LinkedHashSet<>();
+    Set<String> vars = new LinkedHashSet<>();
     for (ProviderSettings p : providers) {
       Matcher m = VAR.matcher(p.endpointSource());
       while (m.find()) {
@@ -55,6 +130,12 @@ public record ModelSettings(List<ProviderSettings> providers, String defaultMode
         + "https://api.deepseek.com/v1, or edit conf/" + FILE;
   }
 
+  /** Scheme, host and port only: an endpoint may carry credentials in its user info or query. */
+  static String hostOf(String endpoint) {
+    java.net.URI uri = java.net.URI.create(endpoint);
+    return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "");
+  }
+
   /** One line for the start-up banner. */
   public String summary() {
     if (providers.isEmpty()) {
@@ -62,8 +143,10 @@ public record ModelSettings(List<ProviderSettings> providers, String defaultMode
     }
     List<String> parts = new ArrayList<>();
     for (ProviderSettings p : providers) {
-      parts.add(p.enabled() ? p.name() + " (" + p.endpoint() + ")" : p.name() + " (off: endpoint unset)");
+      parts.add(p.enabled() ? p.name() + " (" + hostOf(p.endpoint()) + ")" : p.name() + " (off: endpoint unset)");
     }
-    return String.join(", ", parts);
+    String out = String.join(", ", parts);
+    return groups.isEmpty() ? out : out + "; groups: " + String.join(", ", groups.stream().map(GroupSettings::name).toList());
   }
+
 }

@@ -3,7 +3,10 @@ package dev.switchboard.model;
 import dev.switchboard.config.ConfigNode;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One upstream from {@code model_provider.yaml}. A provider whose endpoint is empty (its
@@ -20,6 +23,11 @@ public record ProviderSettings(
     Duration firstTokenTimeout,
     Duration totalTimeout,
     int maxConcurrency,
+    String probe,
+    String probeModel,
+    boolean required,
+    boolean streamUsage,
+    Map<String, Price> prices,
     String endpointSource) {
 
   public static final String TYPE_API_GATEWAY = "api_gateway";
@@ -28,6 +36,13 @@ public record ProviderSettings(
   static final Duration DEFAULT_FIRST_TOKEN = Duration.ofSeconds(60);
   static final Duration DEFAULT_TOTAL = Duration.ofSeconds(120);
   static final int DEFAULT_MAX_CONCURRENCY = 256;
+
+  /** Prices per million tokens, in whatever currency the operator bills in. */
+  public record Price(double prompt, double completion) {
+    public double cost(long promptTokens, long completionTokens) {
+      return (promptTokens * prompt + completionTokens * completion) / 1_000_000d;
+    }
+  }
 
   public boolean enabled() {
     return !endpoint.isEmpty();
@@ -39,11 +54,12 @@ public record ProviderSettings(
   }
 
   static ProviderSettings from(ConfigNode node, String rawEndpoint) {
-    node.allowOnly("name", "type", "endpoint", "auth", "models", "tags", "timeouts", "max_concurrency");
+    node.allowOnly("name", "type", "endpoint", "auth", "models", "tags", "timeouts", "max_concurrency",
+        "health_check", "required", "stream_usage", "prices");
     String name = node.get("name").requiredString();
     String type = node.get("type").string(TYPE_API_GATEWAY);
-    if (!TYPE_API_GATEWAY.equals(type)) {
-      throw node.get("type").error("unknown provider type '" + type + "' (this build supports: api_gateway)");
+    if (ProviderRegistry.get(type) == null) {
+      throw node.get("type").error("unknown provider type '" + type + "' (available: " + ProviderRegistry.known() + ")");
     }
     String endpoint = node.get("endpoint").string("");
     while (endpoint.endsWith("/")) {
@@ -66,7 +82,7 @@ public record ProviderSettings(
     if (!"api_key".equals(authType) && !"none".equals(authType)) {
       throw auth.get("type").error("expected api_key or none, got '" + authType + "'");
     }
-    List<String> keys = new java.util.ArrayList<>(auth.get("key").strings());
+    List<String> keys = new ArrayList<>(auth.get("key").strings());
     keys.addAll(auth.get("keys").strings());
     List<String> models = node.get("models").strings();
     if (models.isEmpty()) {
@@ -74,6 +90,23 @@ public record ProviderSettings(
     }
     ConfigNode timeouts = node.get("timeouts");
     timeouts.allowOnly("connect", "first_token", "total");
+    ConfigNode health = node.get("health_check");
+    health.allowOnly("probe", "model");
+    String probe = health.get("probe").string("models");
+    if (!List.of("models", "completion", "none").contains(probe)) {
+      throw health.get("probe").error("expected models, completion or none, got '" + probe + "'");
+    }
+    String probeModel = health.get("model").string(models.contains("*") ? "" : models.get(0));
+    if ("completion".equals(probe) && probeModel.isEmpty()) {
+      throw health.get("model").error("a completion probe needs a model name");
+    }
+    Map<String, Price> prices = new LinkedHashMap<>();
+    ConfigNode priceNode = node.get("prices");
+    for (String model : priceNode.keys()) {
+      ConfigNode p = priceNode.get(model);
+      p.allowOnly("prompt", "completion");
+      prices.put(model, new Price(p.get("prompt").decimal(0), p.get("completion").decimal(0)));
+    }
     return new ProviderSettings(
         name,
         type,
@@ -85,6 +118,11 @@ public record ProviderSettings(
         timeouts.get("first_token").duration(DEFAULT_FIRST_TOKEN),
         timeouts.get("total").duration(DEFAULT_TOTAL),
         node.get("max_concurrency").integer(DEFAULT_MAX_CONCURRENCY, 1, 100_000),
+        probe,
+        probeModel,
+        node.get("required").bool(false),
+        node.get("stream_usage").bool(true),
+        Map.copyOf(prices),
         rawEndpoint);
   }
 }

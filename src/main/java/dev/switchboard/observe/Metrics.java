@@ -49,6 +49,49 @@ public final class Metrics {
     }
   }
 
+  /** A retry within one request, and why the previous attempt failed. */
+  public void retry(String provider, String model, String reason) {
+    Counter.builder("switchboard.model.retries").description("Attempts after the first, by the failure that caused them")
+        .tags("provider", provider, "model", model, "reason", reason).register(registry).increment();
+  }
+
+  /** A request moved from one group to another (fallback chain or context-window fallback). */
+  public void fallback(String from, String to) {
+    Counter.builder("switchboard.model.fallbacks").description("Fallbacks taken from one group to another")
+        .tags("from", from, "to", to).register(registry).increment();
+  }
+
+  public void timeToFirstToken(String provider, String model, long nanos) {
+    Timer.builder("switchboard.model.ttft").description("Upstream time to first token of streamed completions")
+        .tags("provider", provider, "model", model)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(1))
+        .register(registry).record(Duration.ofNanos(nanos));
+  }
+
+  /** Time the gateway itself added to a chat completion (to the first token, for streams). */
+  public void overhead(boolean stream, long nanos) {
+    Timer.builder("switchboard.gateway.overhead").description("Time the gateway adds to a chat completion")
+        .tag("stream", String.valueOf(stream))
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(50_000))
+        .maximumExpectedValue(Duration.ofSeconds(1))
+        .register(registry).record(Duration.ofNanos(Math.max(0, nanos)));
+  }
+
+  /** A gauge read from {@code source} at scrape time. */
+  public <T> void gauge(String name, String description, T source, java.util.function.ToDoubleFunction<T> value,
+                        String... tags) {
+    io.micrometer.core.instrument.Gauge.builder(name, source, value).description(description).tags(tags)
+        .strongReference(true).register(registry);
+  }
+
+  public void probe(String provider, boolean ok) {
+    Counter.builder("switchboard.model.probes").description("Health probes by provider and result")
+        .tags("provider", provider, "outcome", ok ? "up" : "down").register(registry).increment();
+  }
+
   /** A task reached a final state ({@code succeeded}, {@code failed}) or was retried. */
   public void task(String outcome) {
     Counter.builder("switchboard.tasks")

@@ -65,6 +65,10 @@ class ChatProxyErrorsTest {
         .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
   }
 
+  private io.vertx.core.Future<HttpResponse<Buffer>> post(JsonObject body) {
+    return web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token).sendJsonObject(body);
+  }
+
   private static void assertOpenAiError(HttpResponse<Buffer> response, int status, String messagePart) {
     assertEquals(status, response.statusCode(), response.bodyAsString());
     assertTrue(response.getHeader("content-type").startsWith("application/json"));
@@ -85,9 +89,7 @@ class ChatProxyErrorsTest {
     gatewayWith(TestGateway.builder().upstream("http://127.0.0.1:" + closedPort() + "/v1"));
     var checks = ctx.checkpoint(2);
     for (boolean stream : new boolean[] {false, true}) {
-      web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
-          .sendJsonObject(chat(stream))
-          .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      post(chat(stream)).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
             assertOpenAiError(r, 502, "unreachable");
             checks.flag();
           })));
@@ -101,9 +103,7 @@ class ChatProxyErrorsTest {
     gatewayWith(TestGateway.builder().upstream(upstream.baseUrl()).file("model_provider.yaml", SHORT_TIMEOUTS));
     var checks = ctx.checkpoint(2);
     for (boolean stream : new boolean[] {false, true}) {
-      web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
-          .sendJsonObject(chat(stream))
-          .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      post(chat(stream)).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
             assertOpenAiError(r, 504, "did not answer within 1s");
             checks.flag();
           })));
@@ -118,9 +118,7 @@ class ChatProxyErrorsTest {
     gatewayWith(TestGateway.builder().upstream(upstream.baseUrl()));
     var checks = ctx.checkpoint(2);
     for (boolean stream : new boolean[] {false, true}) {
-      web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
-          .sendJsonObject(chat(stream))
-          .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      post(chat(stream)).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
             assertOpenAiError(r, 400, "maximum context length");
             assertEquals("context_length_exceeded", r.bodyAsJsonObject().getJsonObject("error").getString("code"));
             checks.flag();
@@ -133,9 +131,7 @@ class ChatProxyErrorsTest {
   void upstreamServerError(Vertx vertx, VertxTestContext ctx) {
     upstream.respondWith(500, "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}");
     gatewayWith(TestGateway.builder().upstream(upstream.baseUrl()));
-    web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
-        .sendJsonObject(chat(false))
-        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+    post(chat(false)).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
           assertOpenAiError(r, 502, "answered 500: overloaded");
           ctx.completeNow();
         })));
@@ -147,9 +143,7 @@ class ChatProxyErrorsTest {
     gatewayWith(TestGateway.builder());
     var checks = ctx.checkpoint(3);
     for (boolean stream : new boolean[] {false, true}) {
-      web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
-          .sendJsonObject(chat(stream))
-          .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      post(chat(stream)).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
             assertOpenAiError(r, 503, "MODEL_ENDPOINT");
             assertTrue(r.bodyAsString().contains("MODEL_API_KEY"));
             checks.flag();

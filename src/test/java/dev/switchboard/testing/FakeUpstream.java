@@ -21,9 +21,10 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BiConsumer;
 
 /**
  * A small, fast, deterministic OpenAI-compatible model server for tests, load tests and demos.
@@ -40,6 +41,14 @@ import java.util.function.BiConsumer;
  * error. It is the baseline of the gateway benchmarks, so it does not log requests, never blocks
  * and implements {@link #delay(Duration)} with a timer.
  *
+ * <p>Misbehaviour on demand, for tests of retries, failover and circuit breakers:
+ * {@link #respondWith(int, String, Map)} (canned errors such as 429 with {@code Retry-After}),
+ * {@link #fault(Fault)} (stalls, broken streams, reset connections, malformed JSON),
+ * {@link #failTimes(int)} (only the next n chat requests misbehave), {@link #rejectKey(String)}
+ * (401 for one API key) and {@link #down(boolean)} (503 everywhere). {@link #reset()} undoes all of
+ * them. What arrived is counted: {@link #chatRequestCount()}, {@link #chatKeys()},
+ * {@link #modelsRequests()}, {@link #chatRequests()} and {@link #chatHeaders()}.
+ *
  * <p>From the command line ({@code scripts/fake-upstream.sh}): {@code --host 127.0.0.1 --port 18800
  * --delay-ms 0 --instances <cpus>}; in that mode requests are not recorded.
  */
@@ -55,14 +64,55 @@ public final class FakeUpstream {
   private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
   private static final Buffer DONE_EVENT = Buffer.buffer("data: [DONE]\n\n");
   private static final Buffer MODELS = modelList();
+  private static final Buffer INVALID_KEY = Buffer.buffer(
+    "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\","
+      + "\"code\":\"invalid_api_key\"}}");
+  private static final Buffer UNAVAILABLE = Buffer.buffer(
+    "{\"error\":{\"message\":\"service unavailable\",\"type\":\"server_error\"}}");
+  /** What {@link Fault#MALFORMED_JSON} sends: the start of a completion, cut off. */
+  static final String MALFORMED_BODY = "{\"id\": \"chatcmpl-x\", \"choices\": [";
+  /** What {@link Fault#MALFORMED_JSON} streams: an event whose data is not JSON, then [DONE]. */
+  static final String MALFORMED_STREAM = "data: {not json\n\ndata: [DONE]\n\n";
+
+  /** Ways to misbehave on chat completion requests; see {@link #fault(Fault)}. */
+  public enum Fault {
+    /** Normal answers. */
+    NONE,
+    /** Reads the request and then sends nothing at all, not even headers, until the client gives up. */
+    STALL_BEFORE_FIRST_TOKEN,
+    /**
+     * Streams: 200, the headers, the role chunk and the first content chunk, then the connection is
+     * closed without the rest or {@code [DONE]}. Non-stream requests: the connection is closed without
+     * an answer. Both after the {@link #delay(Duration) delay}.
+     */
+    BREAK_AFTER_FIRST_TOKEN,
+    /** Closes the connection as soon as the request has arrived, without any response or delay. */
+    RESET_CONNECTION,
+    /**
+     * 200 {@code application/json} with a truncated body that is not JSON; streams get 200
+     * {@code text/event-stream} with {@code data: {not json} and then {@code data: [DONE]}.
+     */
+    MALFORMED_JSON
+  }
 
   private final Vertx vertx;
   private final String host;
   private final boolean recording;
   private final AtomicLong completionIds = new AtomicLong();
   private final List<Recorded> recorded = new ArrayList<>();
+  /** The bearer key of every chat request that arrived, null when it had none; guarded by {@link #recorded}. */
+  private final List<String> keys = new ArrayList<>();
+  private final AtomicInteger chatCount = new AtomicInteger();
+  private final AtomicInteger modelsCount = new AtomicInteger();
+  /** Guards the changes of {@link #canned}, {@link #fault} and {@link #failuresLeft} together. */
+  private final Object misbehaviour = new Object();
   private volatile long delayMillis;
   private volatile Canned canned;
+  private volatile Fault fault = Fault.NONE;
+  /** How many more chat requests get {@link #canned} or {@link #fault}; -1: all of them. */
+  private int failuresLeft = -1;
+  private volatile Set<String> rejectedKeys = Set.of();
+  private volatile boolean down;
   private volatile int port;
   private String deploymentId;
   private Future<Void> closed;
@@ -70,8 +120,13 @@ public final class FakeUpstream {
   /** A chat request as received: its JSON body and a copy of its headers. */
   private record Recorded(JsonObject body, MultiMap headers) {}
 
-  /** The status and body that {@link #respondWith(int, String)} makes chat requests get. */
-  private record Canned(int status, Buffer body) {}
+  /** The status, body and headers that {@link #respondWith(int, String, Map)} makes chat requests get. */
+  private record Canned(int status, Buffer body, Map<String, String> headers) {}
+
+  /** How one chat request is to be answered. */
+  private record Plan(Fault fault, Canned canned) {}
+
+  private static final Plan NORMAL = new Plan(Fault.NONE, null);
 
   private FakeUpstream(Vertx vertx, String host, boolean recording) {
     this.vertx = vertx;
@@ -136,30 +191,144 @@ public final class FakeUpstream {
     return this;
   }
 
-  /** Following chat requests get this status and JSON body instead of a completion. */
+  /**
+   * Following chat requests (streamed or not) get this status and JSON body instead of a completion,
+   * after the {@link #delay(Duration) delay}; until {@link #reset()}, or for the next
+   * {@link #failTimes(int) n} requests only. A {@link #fault(Fault) fault} wins over it.
+   */
   public FakeUpstream respondWith(int status, String body) {
-    this.canned = new Canned(status, Buffer.buffer(body));
-    return this;
+    return respondWith(status, body, Map.of());
   }
 
-  /** Back to normal completions without delay; forgets the recorded requests. */
-  public FakeUpstream reset() {
-    canned = null;
-    delayMillis = 0;
-    synchronized (recorded) {
-      recorded.clear();
+  /**
+   * Like {@link #respondWith(int, String)}, with these response headers too, e.g.
+   * {@code Map.of("Retry-After", "1")}; a {@code Content-Type} here replaces {@code application/json}.
+   */
+  public FakeUpstream respondWith(int status, String body, Map<String, String> headers) {
+    Canned answer = new Canned(status, Buffer.buffer(body), Map.copyOf(headers));
+    synchronized (misbehaviour) {
+      canned = answer;
     }
     return this;
   }
 
-  /** The bodies of the chat completion requests received so far, in order. */
+  /**
+   * Following chat completion requests misbehave this way until {@link #reset()} or
+   * {@code fault(Fault.NONE)}, or for the next {@link #failTimes(int) n} requests only. It wins over
+   * {@link #respondWith(int, String) respondWith}. Requests with a body that is not a chat request
+   * still get 400.
+   */
+  public FakeUpstream fault(Fault fault) {
+    synchronized (misbehaviour) {
+      this.fault = fault == null ? Fault.NONE : fault;
+    }
+    return this;
+  }
+
+  /**
+   * The canned response or fault applies to the next {@code n} well-formed chat requests only (those
+   * answered 503 by {@link #down(boolean)} or 401 by {@link #rejectKey(String)} do not count); after
+   * them both are forgotten and normal answers resume. May be called before or after
+   * {@code respondWith}/{@code fault}; {@code failTimes(0)} forgets them at once.
+   */
+  public FakeUpstream failTimes(int n) {
+    if (n < 0) {
+      throw new IllegalArgumentException("failTimes needs n >= 0, got " + n);
+    }
+    synchronized (misbehaviour) {
+      if (n == 0) {
+        clearMisbehaviour();
+      } else {
+        failuresLeft = n;
+      }
+    }
+    return this;
+  }
+
+  /**
+   * Requests with {@code Authorization: Bearer <apiKey>} get 401 {@code invalid_api_key} on every
+   * endpoint, without delay; may be called for several keys.
+   */
+  public FakeUpstream rejectKey(String apiKey) {
+    synchronized (misbehaviour) {
+      Set<String> keys = new java.util.HashSet<>(rejectedKeys);
+      keys.add(apiKey);
+      rejectedKeys = Set.copyOf(keys);
+    }
+    return this;
+  }
+
+  /**
+   * While down, every endpoint (also {@code GET /v1/models}) answers 503 with an OpenAI-shaped
+   * {@code server_error}, without delay; it wins over {@link #rejectKey(String)}.
+   */
+  public FakeUpstream down(boolean down) {
+    this.down = down;
+    return this;
+  }
+
+  /**
+   * Back to normal completions without delay, fault, canned response, rejected keys or downtime;
+   * forgets the recorded requests and zeroes the counters.
+   */
+  public FakeUpstream reset() {
+    synchronized (misbehaviour) {
+      clearMisbehaviour();
+      rejectedKeys = Set.of();
+    }
+    down = false;
+    delayMillis = 0;
+    synchronized (recorded) {
+      recorded.clear();
+      keys.clear();
+      chatCount.set(0);
+      modelsCount.set(0);
+    }
+    return this;
+  }
+
+  private void clearMisbehaviour() {
+    canned = null;
+    fault = Fault.NONE;
+    failuresLeft = -1;
+  }
+
+  /** How many {@code GET /v1/models} requests arrived (health probes), whatever they were answered. */
+  public int modelsRequests() {
+    return modelsCount.get();
+  }
+
+  /**
+   * How many {@code POST /v1/chat/completions} requests arrived, all of them: also those answered
+   * with a fault, a canned response, 401, 503 or 400. {@link #chatRequests()} has fewer when some
+   * bodies were not chat requests.
+   */
+  public int chatRequestCount() {
+    return chatCount.get();
+  }
+
+  /**
+   * The bearer key of each chat completion request that arrived, in order, null for a request
+   * without {@code Authorization: Bearer}; one entry per {@link #chatRequestCount() request}.
+   */
+  public List<String> chatKeys() {
+    synchronized (recorded) {
+      return java.util.Collections.unmodifiableList(new ArrayList<>(keys));
+    }
+  }
+
+  /**
+   * The bodies of the chat completion requests received so far, in order: every request whose body
+   * is a JSON object with a {@code model} and {@code messages}, however it was answered (normally,
+   * with a canned response, a fault, 401 or 503). Bodies answered 400 are left out.
+   */
   public List<JsonObject> chatRequests() {
     synchronized (recorded) {
       return recorded.stream().map(r -> r.body().copy()).toList();
     }
   }
 
-  /** The headers of the chat completion requests received so far, in order. */
+  /** The headers of the requests in {@link #chatRequests()}, in the same order. */
   public List<MultiMap> chatHeaders() {
     synchronized (recorded) {
       return recorded.stream()
@@ -183,32 +352,65 @@ public final class FakeUpstream {
     String path = request.path();
     HttpMethod method = request.method();
     if (method == HttpMethod.POST && path.equals("/v1/chat/completions")) {
-      withJsonBody(request, this::chatCompletion);
+      chatRequest(request);
+    } else if (refused(request)) {
+      if (recording && method == HttpMethod.GET && path.equals("/v1/models")) {
+        modelsCount.incrementAndGet();
+      }
     } else if (method == HttpMethod.GET && path.equals("/v1/models")) {
+      if (recording) {
+        modelsCount.incrementAndGet();
+      }
       sendJson(request.response(), 200, MODELS);
     } else if (method == HttpMethod.POST && path.equals("/v1/embeddings")) {
-      withJsonBody(request, this::embeddings);
+      request.body().onSuccess(body -> {
+        JsonObject json = jsonObject(body);
+        if (json == null) {
+          sendUnparsable(request.response());
+        } else {
+          embeddings(request, json);
+        }
+      });
     } else {
       sendError(request.response(), 404, "Invalid URL (" + method + " " + path + ")");
     }
   }
 
-  /** Reads the whole body as a JSON object, answering 400 itself when it is not one. */
-  private static void withJsonBody(HttpServerRequest request, BiConsumer<HttpServerRequest, JsonObject> handler) {
-    request.body().onSuccess(body -> {
-      JsonObject json;
-      try {
-        json = body.length() == 0 ? null : body.toJsonObject();
-      } catch (RuntimeException e) {
-        json = null;
-      }
-      if (json == null) {
-        sendError(request.response(), 400, "We could not parse the JSON body of your request. "
-          + "The OpenAI API expects a JSON payload.");
-      } else {
-        handler.accept(request, json);
-      }
-    });
+  /** Answers 503 while {@link #down(boolean) down} and 401 for a rejected key; false when neither. */
+  private boolean refused(HttpServerRequest request) {
+    if (down) {
+      sendJson(request.response(), 503, UNAVAILABLE);
+      return true;
+    }
+    Set<String> rejected = rejectedKeys;
+    if (!rejected.isEmpty() && rejected.contains(bearerKey(request))) {
+      sendJson(request.response(), 401, INVALID_KEY);
+      return true;
+    }
+    return false;
+  }
+
+  /** The key of an {@code Authorization: Bearer <key>} header, or null. */
+  private static String bearerKey(HttpServerRequest request) {
+    String authorization = request.getHeader(HttpHeaders.AUTHORIZATION);
+    if (authorization == null || authorization.length() < 7 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    return authorization.substring(7).trim();
+  }
+
+  /** The body as a JSON object, or null when it is empty or not one. */
+  private static JsonObject jsonObject(Buffer body) {
+    try {
+      return body.length() == 0 ? null : body.toJsonObject();
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static void sendUnparsable(HttpServerResponse response) {
+    sendError(response, 400, "We could not parse the JSON body of your request. "
+      + "The OpenAI API expects a JSON payload.");
   }
 
   /** Runs {@code answer} after the configured delay, unless the client goes away first. */
@@ -229,29 +431,113 @@ public final class FakeUpstream {
   // ---------------------------------------------------------------------------------------------
   // Chat completions
 
-  private void chatCompletion(HttpServerRequest request, JsonObject body) {
-    if (!(body.getValue("model") instanceof String model)) {
-      sendError(request.response(), 400, "you must provide a model parameter");
-      return;
-    }
-    if (!(body.getValue("messages") instanceof JsonArray messages)) {
-      sendError(request.response(), 400, "'messages' is a required property");
-      return;
-    }
+  /**
+   * Counts the request and its key, reads the body and records it when it is a chat request, then
+   * answers: 503 when down, 401 for a rejected key, 400 for a bad body, else as planned.
+   */
+  private void chatRequest(HttpServerRequest request) {
     if (recording) {
-      record(body, request.headers());
+      String key = bearerKey(request);
+      synchronized (recorded) {
+        chatCount.incrementAndGet();
+        keys.add(key);
+      }
     }
-    Canned cannedNow = canned;
+    request.body().onSuccess(buffer -> {
+      JsonObject body = jsonObject(buffer);
+      boolean wellFormed = body != null && body.getValue("model") instanceof String
+        && body.getValue("messages") instanceof JsonArray;
+      if (wellFormed && recording) {
+        record(body, request.headers());
+      }
+      if (refused(request)) {
+        return;
+      }
+      if (body == null) {
+        sendUnparsable(request.response());
+      } else if (!(body.getValue("model") instanceof String)) {
+        sendError(request.response(), 400, "you must provide a model parameter");
+      } else if (!(body.getValue("messages") instanceof JsonArray)) {
+        sendError(request.response(), 400, "'messages' is a required property");
+      } else {
+        chatCompletion(request, body, nextPlan());
+      }
+    });
+  }
+
+  /** The misbehaviour for the next chat request, counting it against {@link #failTimes(int)}. */
+  private Plan nextPlan() {
+    if (fault == Fault.NONE && canned == null) {
+      return NORMAL;
+    }
+    synchronized (misbehaviour) {
+      Plan plan = new Plan(fault, canned);
+      if (plan.fault() == Fault.NONE && plan.canned() == null) {
+        return NORMAL;
+      }
+      if (failuresLeft > 0 && --failuresLeft == 0) {
+        clearMisbehaviour();
+      }
+      return plan;
+    }
+  }
+
+  private void chatCompletion(HttpServerRequest request, JsonObject body, Plan plan) {
+    String model = body.getString("model");
+    JsonArray messages = body.getJsonArray("messages");
+    boolean streamed = Boolean.TRUE.equals(body.getValue("stream"));
+    switch (plan.fault()) {
+      case RESET_CONNECTION -> {
+        request.connection().close();
+        return;
+      }
+      case STALL_BEFORE_FIRST_TOKEN -> {
+        // nothing at all: the client times out and closes the connection
+        return;
+      }
+      default -> {
+        // answered after the delay
+      }
+    }
     afterDelay(request, () -> {
-      if (cannedNow != null) {
-        sendJson(request.response(), cannedNow.status(), cannedNow.body());
+      HttpServerResponse response = request.response();
+      if (plan.fault() == Fault.MALFORMED_JSON) {
+        if (streamed) {
+          response.setChunked(true)
+            .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
+            .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)
+            .end(MALFORMED_STREAM);
+        } else {
+          sendJson(response, 200, Buffer.buffer(MALFORMED_BODY));
+        }
         return;
       }
       String reply = "echo: " + lastUserText(messages);
-      Usage usage = new Usage(promptTokens(messages), countWords(reply));
       String id = "chatcmpl-fake-" + completionIds.incrementAndGet();
       long created = System.currentTimeMillis() / 1000;
-      if (Boolean.TRUE.equals(body.getValue("stream"))) {
+      if (plan.fault() == Fault.BREAK_AFTER_FIRST_TOKEN) {
+        if (streamed) {
+          response.setChunked(true)
+            .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
+            .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE);
+          response.write(event(chunk(id, created, model, new JsonObject().put("role", "assistant").put("content", ""), null)));
+          response.write(event(chunk(id, created, model, new JsonObject().put("content", pieces(reply).get(0)), null)));
+        }
+        // the writes above go out first: Netty flushes and closes in order
+        request.connection().close();
+        return;
+      }
+      Canned cannedNow = plan.canned();
+      if (cannedNow != null) {
+        cannedNow.headers().forEach(response::putHeader);
+        if (!response.headers().contains(HttpHeaders.CONTENT_TYPE)) {
+          response.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
+        }
+        response.setStatusCode(cannedNow.status()).end(cannedNow.body());
+        return;
+      }
+      Usage usage = new Usage(promptTokens(messages), countWords(reply));
+      if (streamed) {
         boolean includeUsage = body.getValue("stream_options") instanceof JsonObject streamOptions
           && Boolean.TRUE.equals(streamOptions.getValue("include_usage"));
         stream(request.response(), id, created, model, reply, includeUsage ? usage : null);

@@ -1,8 +1,10 @@
 package dev.switchboard.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
@@ -12,8 +14,16 @@ import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import dev.switchboard.testing.FakeUpstream.Fault;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -22,7 +32,9 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -35,10 +47,12 @@ class FakeUpstreamTest {
 
   private FakeUpstream fake;
   private WebClient client;
+  private HttpClientAgent httpClient;
 
   @BeforeEach
   void start(Vertx vertx, VertxTestContext testContext) {
     client = WebClient.create(vertx);
+    httpClient = vertx.createHttpClient();
     FakeUpstream.start(vertx).onComplete(testContext.succeeding(started -> {
       fake = started;
       testContext.completeNow();
@@ -48,6 +62,7 @@ class FakeUpstreamTest {
   @AfterEach
   void stop(VertxTestContext testContext) {
     client.close();
+    httpClient.close();
     fake.close().onComplete(testContext.succeedingThenComplete());
   }
 
@@ -329,5 +344,327 @@ class FakeUpstreamTest {
     } finally {
       openAi.close();
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Misbehaviour on demand
+
+  private static final String RATE_LIMITED =
+    "{\"error\":{\"message\":\"slow down\",\"type\":\"rate_limit_error\",\"param\":null,\"code\":null}}";
+
+  /** The status of each response in turn, or -1 where the request failed. */
+  private Future<List<Integer>> statuses(int requests, JsonObject body) {
+    Future<List<Integer>> all = Future.succeededFuture(List.of());
+    for (int i = 0; i < requests; i++) {
+      all = all.compose(earlier -> post("/chat/completions", body)
+        .map(HttpResponse::statusCode)
+        .otherwise(-1)
+        .map(status -> {
+          List<Integer> statuses = new ArrayList<>(earlier);
+          statuses.add(status);
+          return statuses;
+        }));
+    }
+    return all;
+  }
+
+  /** What a raw HTTP client saw of one chat request: the response head, the data, how it ended. */
+  private record Seen(int status, String contentType, String data, Throwable failure) {}
+
+  /**
+   * Posts {@code body} with a plain HTTP client that gives up after {@code idleTimeoutMillis} without
+   * data; the future holds the data received until the end or the failure, or fails itself when
+   * not even the headers came.
+   */
+  private Future<Seen> raw(JsonObject body, long idleTimeoutMillis) {
+    RequestOptions options = new RequestOptions()
+      .setMethod(HttpMethod.POST)
+      .setAbsoluteURI(fake.baseUrl() + "/chat/completions")
+      .putHeader("content-type", "application/json")
+      .putHeader("authorization", "Bearer sk-test")
+      .setIdleTimeout(idleTimeoutMillis);
+    return httpClient.request(options)
+      .compose(request -> request.send(body.toBuffer()))
+      .compose(response -> {
+        Promise<Seen> seen = Promise.promise();
+        Buffer data = Buffer.buffer();
+        response.handler(data::appendBuffer);
+        response.exceptionHandler(e -> seen.tryComplete(seenOf(response, data, e)));
+        response.endHandler(v -> seen.tryComplete(seenOf(response, data, null)));
+        return seen.future();
+      });
+  }
+
+  private static Seen seenOf(HttpClientResponse response, Buffer data, Throwable failure) {
+    return new Seen(response.statusCode(), response.getHeader("content-type"), data.toString(), failure);
+  }
+
+  @Test
+  @DisplayName("respondWith with headers sends them along with the status and body")
+  void respondWithHeaders(VertxTestContext testContext) {
+    fake.respondWith(429, RATE_LIMITED, Map.of("Retry-After", "2", "x-ratelimit-remaining-requests", "0"));
+    post("/chat/completions", chat("hi")).onComplete(testContext.succeeding(response -> testContext.verify(() -> {
+      assertEquals(429, response.statusCode());
+      assertEquals("2", response.getHeader("retry-after"));
+      assertEquals("0", response.getHeader("x-ratelimit-remaining-requests"));
+      assertEquals("application/json", response.getHeader("content-type"));
+      assertEquals(new JsonObject(RATE_LIMITED), response.bodyAsJsonObject());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("failTimes limits a canned response to the next n chat requests, which are recorded too")
+  void failTimesCanned(VertxTestContext testContext) {
+    fake.failTimes(2).respondWith(500, "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}");
+    statuses(4, chat("hi")).onComplete(testContext.succeeding(statuses -> testContext.verify(() -> {
+      assertEquals(List.of(500, 500, 200, 200), statuses);
+      assertEquals(4, fake.chatRequestCount());
+      assertEquals(4, fake.chatRequests().size());
+      assertEquals(4, fake.chatHeaders().size());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("failTimes limits a fault to the next n chat requests, then normal answers resume")
+  void failTimesFault(VertxTestContext testContext) {
+    fake.fault(Fault.RESET_CONNECTION).failTimes(1);
+    statuses(3, chat("hi")).onComplete(testContext.succeeding(statuses -> testContext.verify(() -> {
+      assertEquals(List.of(-1, 200, 200), statuses);
+      assertEquals(3, fake.chatRequestCount());
+      assertEquals(3, fake.chatRequests().size());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("fault(NONE) ends a fault")
+  void faultNone(VertxTestContext testContext) {
+    fake.fault(Fault.MALFORMED_JSON).fault(Fault.NONE);
+    post("/chat/completions", chat("hi")).onComplete(testContext.succeeding(response -> testContext.verify(() -> {
+      assertEquals("echo: hi", response.bodyAsJsonObject().getJsonArray("choices").getJsonObject(0)
+        .getJsonObject("message").getString("content"));
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("a fault wins over a canned response")
+  void faultBeatsCanned(VertxTestContext testContext) {
+    fake.respondWith(429, RATE_LIMITED).fault(Fault.MALFORMED_JSON);
+    post("/chat/completions", chat("hi")).onComplete(testContext.succeeding(response -> testContext.verify(() -> {
+      assertEquals(200, response.statusCode());
+      assertEquals(FakeUpstream.MALFORMED_BODY, response.bodyAsString());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("STALL_BEFORE_FIRST_TOKEN sends no headers at all until the client gives up")
+  void stallNonStreaming(VertxTestContext testContext) {
+    fake.fault(Fault.STALL_BEFORE_FIRST_TOKEN);
+    long startedAt = System.nanoTime();
+    raw(chat("hi"), 400).onComplete(testContext.failing(e -> testContext.verify(() -> {
+      long elapsedMillis = Duration.ofNanos(System.nanoTime() - startedAt).toMillis();
+      assertTrue(elapsedMillis >= 400, "gave up after " + elapsedMillis + " ms");
+      assertTrue(e.getMessage().toLowerCase().contains("timeout"), e.toString());
+      assertEquals(1, fake.chatRequestCount());
+      assertEquals(1, fake.chatRequests().size());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("STALL_BEFORE_FIRST_TOKEN stalls stream requests too, before any header")
+  void stallStreaming(VertxTestContext testContext) {
+    fake.fault(Fault.STALL_BEFORE_FIRST_TOKEN);
+    raw(chat("hi").put("stream", true), 400).onComplete(testContext.failing(e -> testContext.verify(() -> {
+      assertTrue(e.getMessage().toLowerCase().contains("timeout"), e.toString());
+      assertEquals(1, fake.chatRequestCount());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("BREAK_AFTER_FIRST_TOKEN streams 200, the role and first content chunk, then drops the connection")
+  void breakAfterFirstTokenStreaming(VertxTestContext testContext) {
+    fake.fault(Fault.BREAK_AFTER_FIRST_TOKEN);
+    raw(chat("one two three").put("stream", true), 5_000).onComplete(testContext.succeeding(seen -> testContext.verify(() -> {
+      assertEquals(200, seen.status());
+      assertEquals("text/event-stream", seen.contentType());
+      assertTrue(seen.failure() != null, "the response ends with a failure, not a clean end: " + seen);
+      assertFalse(seen.data().contains("[DONE]"), seen.data());
+      List<JsonObject> chunks = sseChunks(seen.data());
+      assertEquals(2, chunks.size(), seen.data());
+      assertEquals("assistant", chunks.get(0).getJsonArray("choices").getJsonObject(0).getJsonObject("delta").getString("role"));
+      assertEquals("echo:", chunks.get(1).getJsonArray("choices").getJsonObject(0).getJsonObject("delta").getString("content"));
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("BREAK_AFTER_FIRST_TOKEN closes the connection of a non-stream request without an answer")
+  void breakAfterFirstTokenNonStreaming(VertxTestContext testContext) {
+    fake.fault(Fault.BREAK_AFTER_FIRST_TOKEN);
+    raw(chat("hi"), 5_000).onComplete(testContext.failing(e -> testContext.verify(() -> {
+      assertFalse(e.getMessage().toLowerCase().contains("timeout"), "closed, not timed out: " + e);
+      assertEquals(1, fake.chatRequestCount());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("RESET_CONNECTION closes the connection at once, without a response, and still records the request")
+  void resetConnection(VertxTestContext testContext) {
+    fake.fault(Fault.RESET_CONNECTION).delay(Duration.ofSeconds(10));
+    long startedAt = System.nanoTime();
+    raw(chat("hi").put("stream", true), 5_000).onComplete(testContext.failing(e -> testContext.verify(() -> {
+      long elapsedMillis = Duration.ofNanos(System.nanoTime() - startedAt).toMillis();
+      assertTrue(elapsedMillis < 2_000, "closed after " + elapsedMillis + " ms, without waiting the delay");
+      assertFalse(e.getMessage().toLowerCase().contains("timeout"), "closed, not timed out: " + e);
+      assertEquals(1, fake.chatRequestCount());
+      assertEquals(List.of(chat("hi").put("stream", true)), fake.chatRequests());
+      assertEquals(List.of("sk-test"), fake.chatKeys());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("MALFORMED_JSON answers 200 application/json with a body that is not JSON")
+  void malformedJson(VertxTestContext testContext) {
+    fake.fault(Fault.MALFORMED_JSON);
+    post("/chat/completions", chat("hi")).onComplete(testContext.succeeding(response -> testContext.verify(() -> {
+      assertEquals(200, response.statusCode());
+      assertEquals("application/json", response.getHeader("content-type"));
+      assertEquals("{\"id\": \"chatcmpl-x\", \"choices\": [", response.bodyAsString());
+      assertThrows(DecodeException.class, response::bodyAsJsonObject);
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("MALFORMED_JSON streams an event whose data is not JSON, then [DONE]")
+  void malformedJsonStreaming(VertxTestContext testContext) {
+    fake.fault(Fault.MALFORMED_JSON);
+    post("/chat/completions", chat("hi").put("stream", true)).onComplete(testContext.succeeding(response -> testContext.verify(() -> {
+      assertEquals(200, response.statusCode());
+      assertEquals("text/event-stream", response.getHeader("content-type"));
+      assertEquals("data: {not json\n\ndata: [DONE]\n\n", response.bodyAsString());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("rejectKey answers 401 invalid_api_key to that key on every endpoint and serves other keys")
+  void rejectKey(VertxTestContext testContext) {
+    fake.rejectKey("sk-test");
+    Future<HttpResponse<Buffer>> chatRejected = post("/chat/completions", chat("hi"));
+    Future<HttpResponse<Buffer>> modelsRejected = chatRejected.compose(r ->
+      client.getAbs(fake.baseUrl() + "/models").bearerTokenAuthentication("sk-test").send());
+    Future<HttpResponse<Buffer>> embeddingsRejected = modelsRejected.compose(r -> post("/embeddings",
+      new JsonObject().put("model", "fake-embed").put("input", "alpha")));
+    Future<HttpResponse<Buffer>> otherKey = embeddingsRejected.compose(r ->
+      client.postAbs(fake.baseUrl() + "/chat/completions").bearerTokenAuthentication("sk-good").sendJsonObject(chat("hi")));
+    otherKey.onComplete(testContext.succeeding(good -> testContext.verify(() -> {
+      JsonObject expected = new JsonObject().put("error", new JsonObject()
+        .put("message", "Incorrect API key provided")
+        .put("type", "invalid_request_error")
+        .put("code", "invalid_api_key"));
+      for (HttpResponse<Buffer> rejected : List.of(chatRejected.result(), modelsRejected.result(), embeddingsRejected.result())) {
+        assertEquals(401, rejected.statusCode());
+        assertEquals("application/json", rejected.getHeader("content-type"));
+        assertEquals(expected, rejected.bodyAsJsonObject());
+      }
+      assertEquals(200, good.statusCode());
+      assertEquals(2, fake.chatRequestCount());
+      assertEquals(List.of("sk-test", "sk-good"), fake.chatKeys());
+      assertEquals(2, fake.chatRequests().size());
+      assertEquals(1, fake.modelsRequests());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("down answers 503 server_error on every endpoint, models included, until down(false)")
+  void down(VertxTestContext testContext) {
+    fake.down(true);
+    Future<HttpResponse<Buffer>> chatDown = post("/chat/completions", chat("hi").put("stream", true));
+    Future<HttpResponse<Buffer>> modelsDown = chatDown.compose(r -> client.getAbs(fake.baseUrl() + "/models").send());
+    Future<HttpResponse<Buffer>> embeddingsDown = modelsDown.compose(r -> post("/embeddings",
+      new JsonObject().put("model", "fake-embed").put("input", "alpha")));
+    Future<HttpResponse<Buffer>> modelsUp = embeddingsDown.compose(r -> {
+      fake.down(false);
+      return client.getAbs(fake.baseUrl() + "/models").send();
+    });
+    modelsUp.onComplete(testContext.succeeding(up -> testContext.verify(() -> {
+      JsonObject expected = new JsonObject().put("error", new JsonObject()
+        .put("message", "service unavailable")
+        .put("type", "server_error"));
+      for (HttpResponse<Buffer> unavailable : List.of(chatDown.result(), modelsDown.result(), embeddingsDown.result())) {
+        assertEquals(503, unavailable.statusCode());
+        assertEquals(expected, unavailable.bodyAsJsonObject());
+      }
+      assertEquals(200, up.statusCode());
+      assertEquals(2, fake.modelsRequests());
+      assertEquals(1, fake.chatRequestCount());
+      assertEquals(1, fake.chatRequests().size());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("modelsRequests counts the GET /v1/models requests")
+  void modelsRequests(VertxTestContext testContext) {
+    client.getAbs(fake.baseUrl() + "/models").send()
+      .compose(r -> client.getAbs(fake.baseUrl() + "/models").send())
+      .compose(r -> post("/chat/completions", chat("hi")))
+      .onComplete(testContext.succeeding(r -> testContext.verify(() -> {
+        assertEquals(2, fake.modelsRequests());
+        assertEquals(1, fake.chatRequestCount());
+        testContext.completeNow();
+      })));
+  }
+
+  @Test
+  @DisplayName("chatRequestCount and chatKeys count every chat request, bad bodies and missing keys too")
+  void chatKeysAndCount(VertxTestContext testContext) {
+    client.postAbs(fake.baseUrl() + "/chat/completions").bearerTokenAuthentication("sk-1").sendBuffer(Buffer.buffer("{not json"))
+      .compose(r -> client.postAbs(fake.baseUrl() + "/chat/completions").sendJsonObject(chat("no key")))
+      .compose(r -> client.postAbs(fake.baseUrl() + "/chat/completions").bearerTokenAuthentication("sk-2").sendJsonObject(chat("hi")))
+      .onComplete(testContext.succeeding(r -> testContext.verify(() -> {
+        assertEquals(3, fake.chatRequestCount());
+        assertEquals(Arrays.asList("sk-1", null, "sk-2"), fake.chatKeys());
+        // the body that is not JSON is counted but not in chatRequests()
+        assertEquals(List.of(chat("no key"), chat("hi")), fake.chatRequests());
+        testContext.completeNow();
+      })));
+  }
+
+  @Test
+  @DisplayName("reset ends faults, canned responses, rejected keys and downtime and zeroes the counters")
+  void resetUndoesMisbehaviour(VertxTestContext testContext) {
+    fake.fault(Fault.RESET_CONNECTION).respondWith(500, "{}").rejectKey("sk-test").down(true).failTimes(5);
+    client.getAbs(fake.baseUrl() + "/models").send()
+      .compose(r -> {
+        fake.reset();
+        testContext.verify(() -> {
+          assertEquals(0, fake.modelsRequests());
+          assertEquals(0, fake.chatRequestCount());
+          assertEquals(List.of(), fake.chatKeys());
+        });
+        return statuses(2, chat("hi"));
+      })
+      .onComplete(testContext.succeeding(statuses -> testContext.verify(() -> {
+        assertEquals(List.of(200, 200), statuses);
+        assertEquals(2, fake.chatRequestCount());
+        testContext.completeNow();
+      })));
+  }
+
+  @Test
+  @DisplayName("failTimes rejects a negative count")
+  void failTimesNegative() {
+    assertThrows(IllegalArgumentException.class, () -> fake.failTimes(-1));
   }
 }

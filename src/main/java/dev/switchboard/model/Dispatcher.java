@@ -1,0 +1,431 @@
+package dev.switchboard.model;
+
+import dev.switchboard.bus.ChatCall;
+import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.StreamEvent;
+import dev.switchboard.bus.UpstreamReply;
+import dev.switchboard.model.spi.ModelProvider;
+import dev.switchboard.observe.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.RequestOptions;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The retry loop: one per client request, never nested. Each attempt picks a deployment (the
+ * request's group first, then its fallbacks; healthy before unhealthy; untried before tried),
+ * and its outcome is classified before anything acts: the breaker, the key pool and the loop each
+ * take what concerns them. Backoff (full jitter) applies only when the next try goes back to a
+ * deployment that already failed; a switch to another deployment or key is immediate.
+ * Confined to the dispatcher verticle's event loop.
+ */
+final class Dispatcher {
+
+  /** One client request across its attempts. */
+  final class Call {
+    final ChatCall request;
+    final String streamAddress;
+    final long deadline;
+    final Promise<UpstreamReply> reply = Promise.promise();
+    List<Router.Step> chain;
+    int step;
+    final Set<Deployment> tried = new HashSet<>();
+    boolean onlyUntried;
+    boolean contextSwitched;
+    int attempts;
+    Failure last;
+    Outcome.Kind lastKind;
+    /** Time spent waiting on upstreams and backoff: what is not the gateway's own overhead. */
+    long upstreamNanos;
+    long ttftNanos;
+    ModelProvider.Usage usage;
+    ModelProvider.Completion completion;
+    /** The first token has gone to the client: no more retries. */
+    boolean committed;
+    boolean finished;
+    Attempt current;
+
+    Call(ChatCall request) {
+      this.request = request;
+      this.streamAddress = request.streamAddress();
+      this.deadline = System.currentTimeMillis() + settings.retry().deadline().toMillis();
+    }
+
+    boolean stream() {
+      return streamAddress != null;
+    }
+
+    boolean clientWantsUsage() {
+      var options = request.body().getJsonObject("stream_options");
+      return options != null && Boolean.TRUE.equals(options.getBoolean("include_usage"));
+    }
+
+    void send(StreamEvent event) {
+      vertx.eventBus().send(streamAddress, event);
+    }
+  }
+
+  private record Pick(Deployment deployment, int step) {
+  }
+
+  private final Vertx vertx;
+  private final ModelSettings settings;
+  private final Router router;
+  private final Map<String, Provider> providers;
+  private final Metrics metrics;
+  private final UsageLedger usage;
+  private final Map<String, Call> streams = new HashMap<>();
+
+  Dispatcher(Vertx vertx, ModelSettings settings, Router router, Map<String, Provider> providers, Metrics metrics,
+             UsageLedger usage) {
+    this.vertx = vertx;
+    this.settings = settings;
+    this.router = router;
+    this.providers = providers;
+    this.metrics = metrics;
+    this.usage = usage;
+  }
+
+  Future<UpstreamReply> chat(ChatCall request) {
+    Call call = new Call(request);
+    begin(call);
+    return call.reply.future();
+  }
+
+  /** Starts a streamed call; its events go to the request's stream address. */
+  void stream(ChatCall request) {
+    Call call = new Call(request);
+    streams.put(call.streamAddress, call);
+    begin(call);
+  }
+
+  void cancel(String address) {
+    Call call = streams.remove(address);
+    if (call != null) {
+      call.finished = true;
+      if (call.current != null) {
+        call.current.cancel();
+      }
+    }
+  }
+
+  void pause(String address) {
+    Call call = streams.get(address);
+    if (call != null && call.current != null) {
+      call.current.pause();
+    }
+  }
+
+  void resume(String address) {
+    Call call = streams.get(address);
+    if (call != null && call.current != null) {
+      call.current.resume();
+    }
+  }
+
+  private void begin(Call call) {
+    call.chain = router.chain(call.request.model());
+    if (call.chain.isEmpty()) {
+      fail(call, providers.isEmpty() ? noProvider() : new Failure(404, "invalid_request_error", "model_not_found",
+          "The model '" + call.request.model() + "' does not exist or is not served by any configured provider"));
+      return;
+    }
+    next(call);
+  }
+
+  Failure noProvider() {
+    return Failure.unavailable("no_provider", "no model provider is configured: " + settings.howToEnable());
+  }
+
+  private void next(Call call) {
+    if (call.finished) {
+      return;
+    }
+    long now = System.currentTimeMillis();
+    Pick pick = pick(call, now);
+    if (pick == null) {
+      fail(call, call.last != null ? call.last : unavailable(call));
+      return;
+    }
+    Deployment d = pick.deployment();
+    Provider p = d.provider;
+    KeyPool.Key key = p.keys.pick(now);
+    if (pick.step() > call.step) {
+      metrics.fallback(call.chain.get(call.step).group(), call.chain.get(pick.step()).group());
+      call.step = pick.step();
+    }
+    if (call.attempts > 0) {
+      metrics.retry(p.name(), d.label, reason(call.lastKind));
+    }
+    call.attempts++;
+    call.tried.add(d);
+    d.breaker.acquire(now);
+    d.inFlight++;
+    p.inFlight++;
+    long budget = Math.max(1, Math.min(p.settings.totalTimeout().toMillis(), call.deadline - now));
+    ModelProvider.Request request = p.protocol.chat(call.request.body(), d.model, call.stream(), p.settings.streamUsage());
+    // the pool wait counts against the budget too, so a queued request cannot outlive its client
+    RequestOptions options = p.options(request, key).setConnectTimeout(budget);
+    long started = System.nanoTime();
+    Handler<Outcome> done = outcome -> {
+      d.inFlight--;
+      p.inFlight--;
+      settle(call, d, key, outcome, System.nanoTime() - started);
+    };
+    call.current = call.stream()
+        ? new StreamAttempt(vertx, call, d, options, request.body(), budget, done).start()
+        : exchange(call, d, options, request, budget, done);
+  }
+
+  /** A non-streaming attempt: the whole answer, checked, within the budget. */
+  private Attempt exchange(Call call, Deployment d, RequestOptions options, ModelProvider.Request request, long budget,
+                           Handler<Outcome> done) {
+    Provider p = d.provider;
+    boolean[] over = new boolean[1];
+    HttpClientRequest[] sent = new HttpClientRequest[1];
+    long started = System.nanoTime();
+    long timer = vertx.setTimer(budget, id -> {
+      if (!over[0]) {
+        over[0] = true;
+        call.upstreamNanos += System.nanoTime() - started;
+        done.handle(new Outcome(Outcome.Kind.RETRYABLE, p.timedOut(budget), 0));
+        if (sent[0] != null) {
+          sent[0].reset();
+        }
+      }
+    });
+    p.client.request(options)
+        .compose(r -> {
+          sent[0] = r;
+          return request.body() == null ? r.send() : r.send(request.body());
+        })
+        .compose(r -> r.body().map(b -> new Object[] {r.statusCode(), r.getHeader("Retry-After"), b}))
+        .onComplete(ar -> {
+          if (over[0]) {
+            return;
+          }
+          over[0] = true;
+          vertx.cancelTimer(timer);
+          call.upstreamNanos += System.nanoTime() - started;
+          if (ar.failed()) {
+            done.handle(Outcome.thrown(p, ar.cause()));
+            return;
+          }
+          int status = (Integer) ar.result()[0];
+          io.vertx.core.buffer.Buffer body = (io.vertx.core.buffer.Buffer) ar.result()[2];
+          if (status != 200) {
+            done.handle(Outcome.status(p, status, body, (String) ar.result()[1]));
+            return;
+          }
+          try {
+            call.completion = p.protocol.completion(body);
+          } catch (RuntimeException e) {
+            done.handle(Outcome.malformed(p, "not a chat completion"));
+            return;
+          }
+          done.handle(Outcome.OK);
+        });
+    return () -> {
+      if (!over[0]) {
+        over[0] = true;
+        vertx.cancelTimer(timer);
+        done.handle(Outcome.CANCELLED);
+        if (sent[0] != null) {
+          sent[0].reset();
+        }
+      }
+    };
+  }
+
+  private void settle(Call call, Deployment d, KeyPool.Key key, Outcome outcome, long tookNanos) {
+    long now = System.currentTimeMillis();
+    Provider p = d.provider;
+    call.current = null;
+    metrics.modelCall(p.name(), d.label, label(outcome), tookNanos);
+    switch (outcome.kind()) {
+      case OK -> {
+        d.breaker.success(now);
+        p.keys.ok(key);
+        ModelProvider.Usage used = call.stream() ? call.usage : call.completion.usage();
+        usage.record(d, key, call.request.subject(), used == null ? ModelProvider.Usage.NONE : used);
+        if (call.stream()) {
+          d.latency(call.ttftNanos / 1e6);
+          metrics.timeToFirstToken(p.name(), d.label, call.ttftNanos);
+          complete(call);
+        } else {
+          d.latency(tookNanos / 1e6);
+          complete(call);
+          call.reply.tryComplete(new UpstreamReply(200, "application/json", call.completion.body(), p.name(), d.model,
+              call.upstreamNanos));
+        }
+        return;
+      }
+      case CANCELLED -> {
+        d.breaker.release();
+        return;
+      }
+      case RETRYABLE -> d.breaker.failure(now);
+      case RATE_LIMITED -> {
+        d.breaker.release();
+        p.keys.rateLimited(key, now, outcome.retryAfterMs());
+      }
+      case KEY_REJECTED -> {
+        d.breaker.release();
+        p.keys.disable(key, now, outcome.failure().getMessage());
+      }
+      case NOT_FOUND -> {
+        d.breaker.release();
+        call.onlyUntried = true;
+      }
+      case CONTEXT_LENGTH -> {
+        d.breaker.release();
+        String bigger = call.chain.get(call.step).contextWindowFallback();
+        if (bigger.isEmpty() || call.contextSwitched || !router.isGroup(bigger)) {
+          fail(call, outcome.failure());
+          return;
+        }
+        metrics.fallback(call.chain.get(call.step).group(), bigger);
+        call.contextSwitched = true;
+        call.chain = router.chain(bigger);
+        call.step = 0;
+        call.tried.clear();
+        call.last = outcome.failure();
+        call.lastKind = outcome.kind();
+        next(call);
+        return;
+      }
+      default -> {
+        d.breaker.release();
+        fail(call, outcome.failure());
+        return;
+      }
+    }
+    call.last = outcome.failure();
+    call.lastKind = outcome.kind();
+    if (call.committed || call.finished) {
+      fail(call, outcome.failure());
+      return;
+    }
+    if (call.attempts >= settings.retry().maxAttempts()) {
+      fail(call, outcome.failure());
+      return;
+    }
+    long delay = delayBefore(call, d, outcome, now);
+    if (delay < 0 || now + delay >= call.deadline) {
+      fail(call, outcome.failure());
+      return;
+    }
+    call.upstreamNanos += delay * 1_000_000;
+    if (delay == 0) {
+      next(call);
+    } else {
+      vertx.setTimer(delay, id -> next(call));
+    }
+  }
+
+  /**
+   * How long to wait before the next attempt: nothing when another deployment or key can take it;
+   * the key's rest after a 429 when it was the only one; else exponential backoff with full jitter.
+   * Negative: nothing will be able to take it.
+   */
+  private long delayBefore(Call call, Deployment failed, Outcome outcome, long now) {
+    Pick peek = pick(call, now);
+    if (peek == null) {
+      if (outcome.kind() == Outcome.Kind.RATE_LIMITED) {
+        return Math.max(1, failed.provider.keys.nextAvailable() - now);
+      }
+      return -1;
+    }
+    boolean sameKind = peek.deployment() == failed;
+    boolean keyProblem = outcome.kind() == Outcome.Kind.RATE_LIMITED || outcome.kind() == Outcome.Kind.KEY_REJECTED;
+    if (!call.tried.contains(peek.deployment()) || sameKind && keyProblem) {
+      return 0;
+    }
+    long base = settings.retry().backoffBase().toMillis();
+    long cap = Math.min(settings.retry().backoffMax().toMillis(), base << Math.min(20, call.attempts - 1));
+    return ThreadLocalRandom.current().nextLong(cap + 1);
+  }
+
+  /** The next deployment: healthy untried first, then unhealthy untried, then (unless told not to) a tried one again. */
+  private Pick pick(Call call, long now) {
+    Pick unhealthy = null;
+    Pick again = null;
+    List<String> wanted = call.request.tags();
+    for (int i = 0; i < call.chain.size(); i++) {
+      Router.Step step = call.chain.get(i);
+      for (Deployment d : Router.order(step)) {
+        List<String> tags = d.provider.settings.tags();
+        if (!tags.containsAll(step.requireTags()) || !tags.containsAll(wanted) || !d.available(now)) {
+          continue;
+        }
+        boolean untried = !call.tried.contains(d);
+        if (untried && d.provider.up()) {
+          return new Pick(d, i);
+        }
+        if (untried && unhealthy == null) {
+          unhealthy = new Pick(d, i);
+        } else if (!untried && again == null) {
+          again = new Pick(d, i);
+        }
+      }
+    }
+    if (unhealthy != null) {
+      return unhealthy;
+    }
+    return call.onlyUntried ? null : again;
+  }
+
+  private Failure unavailable(Call call) {
+    if (!call.request.tags().isEmpty()) {
+      return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model()
+          + "' carries the tags " + call.request.tags() + " and is available");
+    }
+    return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model()
+        + "' is available (circuits open, keys resting, or connection pools full); try again shortly");
+  }
+
+  private void complete(Call call) {
+    call.finished = true;
+    if (call.stream()) {
+      streams.remove(call.streamAddress);
+    }
+  }
+
+  private void fail(Call call, Failure failure) {
+    if (call.finished && !call.stream()) {
+      return;
+    }
+    boolean wasFinished = call.finished;
+    complete(call);
+    if (call.stream()) {
+      if (!wasFinished) {
+        call.send(new StreamEvent.Failed(failure));
+      }
+    } else {
+      call.reply.tryFail(failure);
+    }
+  }
+
+  private static String label(Outcome o) {
+    return switch (o.kind()) {
+      case OK -> "ok";
+      case CANCELLED -> "cancelled";
+      case RATE_LIMITED -> "rate_limited";
+      case KEY_REJECTED -> "key_rejected";
+      case RETRYABLE -> o.failure() != null && o.failure().status() == 504 ? "timeout" : "error";
+      default -> "client_error";
+    };
+  }
+
+  private static String reason(Outcome.Kind kind) {
+    return kind == null ? "unknown" : kind.name().toLowerCase();
+  }
+}

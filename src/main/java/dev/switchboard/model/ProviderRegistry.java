@@ -1,0 +1,31 @@
+package dev.switchboard.model;
+
+import dev.switchboard.model.spi.ModelProvider;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+
+/** The provider types on the class path, by their {@code type:} name. */
+public final class ProviderRegistry {
+
+  private static final Map<String, ModelProvider> TYPES = load();
+
+  private ProviderRegistry() {
+  }
+
+  private static Map<String, ModelProvider> load() {
+    Map<String, ModelProvider> types = new TreeMap<>();
+    for (ModelProvider p : ServiceLoader.load(ModelProvider.class)) {
+      types.putIfAbsent(p.type(), p);
+    }
+    return Map.copyOf(types);
+  }
+
+  public static ModelProvider get(String type) {
+    return TYPES.get(type);
+  }
+
+  public static String known() {
+    return String.join(", ", new TreeMap<>(TYPES).keySet());
+  }
+}

@@ -1,0 +1,224 @@
+package dev.switchboard.model;
+
+import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.StreamEvent;
+import dev.switchboard.model.spi.ModelProvider;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.RequestOptions;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One streamed attempt. Events are held back until the first token, so that a deployment that
+ * fails before it (error status, stall, broken connection, malformed event) can be replaced
+ * without the client noticing. From the first token on the stream belongs to the client: its
+ * events are relayed as they come, and a later failure can only end it.
+ */
+final class StreamAttempt implements Attempt {
+
+  private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
+
+  private final Vertx vertx;
+  private final Dispatcher.Call call;
+  private final Deployment deployment;
+  private final RequestOptions options;
+  private final Buffer body;
+  private final long budgetMs;
+  private final Handler<Outcome> done;
+  private final long startedNanos = System.nanoTime();
+  private List<Buffer> held = new ArrayList<>(4);
+  private HttpClientRequest request;
+  private HttpClientResponse response;
+  private ModelProvider.StreamDecoder decoder;
+  private long totalTimer = -1;
+  private long firstTokenTimer = -1;
+  private boolean started;
+  private boolean sawDone;
+  private boolean over;
+
+  StreamAttempt(Vertx vertx, Dispatcher.Call call, Deployment deployment, RequestOptions options, Buffer body,
+                long budgetMs, Handler<Outcome> done) {
+    this.vertx = vertx;
+    this.call = call;
+    this.deployment = deployment;
+    this.options = options;
+    this.body = body;
+    this.budgetMs = budgetMs;
+    this.done = done;
+  }
+
+  StreamAttempt start() {
+    Provider p = deployment.provider;
+    totalTimer = vertx.setTimer(budgetMs, id -> broken(p.timedOut(budgetMs), true));
+    firstTokenTimer = vertx.setTimer(Math.min(budgetMs, p.settings.firstTokenTimeout().toMillis()),
+        id -> broken(p.firstTokenTimedOut(), true));
+    p.client.request(options).onComplete(opened -> {
+      if (opened.failed()) {
+        end(Outcome.thrown(p, opened.cause()));
+        return;
+      }
+      request = opened.result();
+      if (over) {
+        request.reset();
+        return;
+      }
+      request.send(body).onComplete(sent -> {
+        if (sent.failed()) {
+          end(Outcome.thrown(p, sent.cause()));
+        } else {
+          onResponse(sent.result());
+        }
+      });
+    });
+    return this;
+  }
+
+  private void onResponse(HttpClientResponse r) {
+    if (over) {
+      return;
+    }
+    Provider p = deployment.provider;
+    if (r.statusCode() != 200) {
+      r.body().onComplete(b -> end(Outcome.status(p, r.statusCode(), b.result(), r.getHeader("Retry-After"))));
+      return;
+    }
+    response = r;
+    decoder = p.protocol.decoder(call.clientWantsUsage());
+    r.handler(data -> {
+      if (!over) {
+        relay(() -> decoder.feed(data));
+      }
+    });
+    r.exceptionHandler(e -> broken(p.unreachable(e), false));
+    r.endHandler(v -> {
+      if (over) {
+        return;
+      }
+      relay(decoder::end);
+      if (over) {
+        return;
+      }
+      if (!started) {
+        begin();
+      }
+      if (!sawDone) {
+        send(DONE);
+      }
+      call.send(new StreamEvent.End());
+      finish(Outcome.OK);
+    });
+  }
+
+  private interface Decode {
+    List<ModelProvider.Event> run();
+  }
+
+  private void relay(Decode decode) {
+    List<ModelProvider.Event> events;
+    try {
+      events = decode.run();
+    } catch (RuntimeException e) {
+      broken(Outcome.malformed(deployment.provider, String.valueOf(e.getMessage())).failure(), false);
+      return;
+    }
+    for (ModelProvider.Event e : events) {
+      if (e.usage() != null) {
+        call.usage = e.usage();
+      }
+      if (e.done()) {
+        sawDone = true;
+      }
+      if (!started) {
+        if (e.sse() != null) {
+          held.add(e.sse());
+        }
+        if (e.token() || e.done()) {
+          begin();
+        }
+      } else if (e.sse() != null) {
+        send(e.sse());
+      }
+    }
+  }
+
+  /** The first token: the stream is now the client's. */
+  private void begin() {
+    started = true;
+    call.committed = true;
+    cancel(firstTokenTimer);
+    firstTokenTimer = -1;
+    long ttft = System.nanoTime() - startedNanos;
+    call.ttftNanos = ttft;
+    call.upstreamNanos += ttft;
+    call.send(new StreamEvent.Head(deployment.provider.name(), deployment.model, call.upstreamNanos));
+    held.forEach(this::send);
+    held = null;
+  }
+
+  private void send(Buffer sse) {
+    call.send(new StreamEvent.Chunk(sse));
+  }
+
+  /** A failure: before the first token the retry loop takes over; after it, the stream ends with an error. */
+  private void broken(Failure failure, boolean timeout) {
+    if (over) {
+      return;
+    }
+    end(new Outcome(Outcome.Kind.RETRYABLE, failure, 0));
+    if (request != null) {
+      request.reset();
+    }
+  }
+
+  private void end(Outcome outcome) {
+    if (over) {
+      return;
+    }
+    finish(outcome);
+  }
+
+  private void finish(Outcome outcome) {
+    over = true;
+    cancel(totalTimer);
+    cancel(firstTokenTimer);
+    if (!started) {
+      call.upstreamNanos += System.nanoTime() - startedNanos;
+    }
+    done.handle(outcome);
+  }
+
+  @Override
+  public void cancel() {
+    if (over) {
+      return;
+    }
+    finish(Outcome.CANCELLED);
+    if (request != null) {
+      request.reset();
+    }
+  }
+
+  @Override
+  public void pause() {
+    if (response != null && !over) {
+      response.pause();
+    }
+  }
+
+  @Override
+  public void resume() {
+    if (response != null && !over) {
+      response.resume();
+    }
+  }
+
+  private void cancel(long timer) {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+package dev.switchboard.model.spi;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code api_gateway}: any OpenAI-compatible endpoint (DeepSeek, DashScope, Zhipu, Moonshot,
+ * SiliconFlow, vLLM, Ollama's /v1, llama.cpp server). Answers pass through byte for byte; they are
+ * parsed only to check them and to read usage.
+ */
+public final class OpenAiCompatible implements ModelProvider {
+
+  private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
+
+  @Override
+  public String type() {
+    return "api_gateway";
+  }
+
+  @Override
+  public Request chat(JsonObject openAiBody, String upstreamModel, boolean stream, boolean streamUsage) {
+    JsonObject body = openAiBody.copy().put("model", upstreamModel);
+    if (stream && streamUsage) {
+      JsonObject options = body.getJsonObject("stream_options", new JsonObject()).copy();
+      body.put("stream_options", options.put("include_usage", true));
+    }
+    return new Request(HttpMethod.POST, "/chat/completions", body.toBuffer());
+  }
+
+  @Override
+  public Completion completion(Buffer body) {
+    JsonObject json = body.toJsonObject();
+    if (!(json.getValue("choices") instanceof JsonArray)) {
+      throw new IllegalArgumentException("no choices in the answer");
+    }
+    return new Completion(body, Usage.of(json.getJsonObject("usage")));
+  }
+
+  @Override
+  public StreamDecoder decoder(boolean clientWantsUsage) {
+    return new SseDecoder(clientWantsUsage);
+  }
+
+  @Override
+  public Request listModels() {
+    return new Request(HttpMethod.GET, "/models", null);
+  }
+
+  @Override
+  public JsonArray models(Buffer body) {
+    return body.toJsonObject().getJsonArray("data", new JsonArray());
+  }
+
+  @Override
+  public Request probe(String probeKind, String model) {
+    if ("completion".equals(probeKind)) {
+      JsonObject body = new JsonObject().put("model", model).put("max_tokens", 1).put("stream", false)
+          .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "ping")));
+      return new Request(HttpMethod.POST, "/chat/completions", body.toBuffer());
+    }
+    return listModels();
+  }
+
+  /** Splits SSE on blank lines, checks each event's JSON, and notes tokens and usage. */
+  static final class SseDecoder implements StreamDecoder {
+
+    private final boolean clientWantsUsage;
+    private Buffer pending = Buffer.buffer();
+
+    SseDecoder(boolean clientWantsUsage) {
+      this.clientWantsUsage = clientWantsUsage;
+    }
+
+    @Override
+    public List<Event> feed(Buffer data) {
+      pending.appendBuffer(data);
+      List<Event> events = new ArrayList<>(2);
+      int start = 0;
+      int length = pending.length();
+      for (int i = 0; i + 1 < length; i++) {
+        byte b = pending.getByte(i);
+        if (b == '\n' && pending.getByte(i + 1) == '\n') {
+          decode(pending.getString(start, i, "UTF-8"), events);
+          start = i + 2;
+          i++;
+        } else if (b == '\r' && i + 3 < length && pending.getByte(i + 1) == '\n'
+            && pending.getByte(i + 2) == '\r' && pending.getByte(i + 3) == '\n') {
+          decode(pending.getString(start, i, "UTF-8"), events);
+          start = i + 4;
+          i += 3;
+        }
+      }
+      pending = start == 0 ? pending : pending.getBuffer(start, length);
+      return events;
+    }
+
+    @Override
+    public List<Event> end() {
+      List<Event> events = new ArrayList<>(1);
+      String rest = pending.toString(StandardCharsets.UTF_8).trim();
+      pending = Buffer.buffer();
+      if (!rest.isEmpty()) {
+        decode(rest, events);
+      }
+      return events;
+    }
+
+    private void decode(String event, List<Event> out) {
+      StringBuilder data = null;
+      for (String line : event.split("\r?\n")) {
+        if (line.startsWith("data:")) {
+          String value = line.length() > 5 && line.charAt(5) == ' ' ? line.substring(6) : line.substring(5);
+          data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
+        }
+      }
+      if (data == null) {
+        return; // comments and keep-alives carry nothing for the client
+      }
+      String payload = data.toString().trim();
+      if ("[DONE]".equals(payload)) {
+        out.add(new Event(DONE, false, null, true));
+        return;
+      }
+      JsonObject chunk = new JsonObject(payload);
+      if (chunk.getValue("error") instanceof JsonObject error) {
+        throw new IllegalStateException("upstream stream error: " + error.getString("message", error.encode()));
+      }
+      Usage usage = chunk.getValue("usage") instanceof JsonObject u ? Usage.of(u) : null;
+      JsonArray choices = chunk.getJsonArray("choices");
+      boolean token = false;
+      if (choices != null) {
+        for (Object c : choices) {
+          if (c instanceof JsonObject choice && choice.getValue("delta") instanceof JsonObject delta) {
+            Object content = delta.getValue("content");
+            Object reasoning = delta.getValue("reasoning_content");
+            token |= content instanceof String s && !s.isEmpty()
+                || reasoning instanceof String r && !r.isEmpty()
+                || delta.getValue("tool_calls") != null;
+          }
+        }
+      }
+      // the usage-only chunk that we asked for on the client's behalf stays with us
+      boolean forward = clientWantsUsage || usage == null || (choices != null && !choices.isEmpty());
+      Buffer sse = forward ? Buffer.buffer("data: " + payload + "\n\n") : null;
+      out.add(new Event(sse, token, usage, false));
+    }
+  }
+}
