@@ -56,7 +56,7 @@ public final class Gateway {
         .max(Duration::compareTo)
         .orElse(Duration.ofSeconds(120))
         .plusSeconds(5);
-    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, settings.channels(), chatTimeout);
+    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
     return vertx.deployVerticle(new ModelDispatchVerticle(settings.models()))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(settings.queue(), settings.dataDir(),

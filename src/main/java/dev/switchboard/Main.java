@@ -20,7 +20,6 @@ public final class Main {
 
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tL %4$s %3$s - %5$s%6$s%n");
-    System.setProperty("vertx.disableDnsResolver", "true");
     try {
       if (args.length > 0 && "token".equals(args[0])) {
         token(args);

@@ -28,6 +28,8 @@ public final class Addresses {
   /** Empty → {@link Health}: one entry per provider. */
   public static final String MODEL_HEALTH = "model.health";
 
+  /** {@link TaskSubmission.Target} → null, or failure 400 saying why the channel cannot be used. */
+  public static final String CHANNEL_CHECK = "channel.check";
   /** {@link PushRequest} → {@link Delivery}: push one message to one bot. */
   public static final String CHANNEL_PUSH = "channel.push";
 

@@ -28,6 +28,7 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, PushRequest.class);
     register(bus, Delivery.class);
     register(bus, TaskSubmission.class);
+    register(bus, TaskSubmission.Target.class);
     register(bus, Health.class);
   }
 

@@ -2,6 +2,8 @@ package dev.switchboard.channel;
 
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Delivery;
+import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.PushRequest;
 import dev.switchboard.observe.Metrics;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -36,8 +38,20 @@ public final class ChannelPushVerticle extends VerticleBase {
     metrics = Metrics.current();
     client = vertx.createHttpClient(new HttpClientOptions()
         .setConnectTimeout((int) PUSH_TIMEOUT.toMillis())
-        .setKeepAlive(true));
-    return vertx.eventBus().<PushRequest>localConsumer(Addresses.CHANNEL_PUSH, this::push).completion();
+        .setKeepAlive(true), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(32));
+    var bus = vertx.eventBus();
+    return Future.all(
+        bus.<PushRequest>localConsumer(Addresses.CHANNEL_PUSH, this::push).completion(),
+        bus.<TaskSubmission.Target>localConsumer(Addresses.CHANNEL_CHECK, this::check).completion());
+  }
+
+  private void check(Message<TaskSubmission.Target> message) {
+    var why = settings.unusable(message.body().type(), message.body().bot());
+    if (why.isPresent()) {
+      Failure.reply(message, Failure.badRequest("channel_unavailable", why.get()));
+    } else {
+      message.reply(null);
+    }
   }
 
   @Override
@@ -57,6 +71,7 @@ public final class ChannelPushVerticle extends VerticleBase {
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setAbsoluteURI(url)
+        .setConnectTimeout(PUSH_TIMEOUT.toMillis())
         .setIdleTimeout(PUSH_TIMEOUT.toMillis())
         .putHeader(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8");
     client.request(options)

@@ -45,6 +45,7 @@ public record ChannelSettings(List<DingTalkBot> dingtalk) {
       return Optional.of("no dingtalk bot named '" + bot + "' in conf/" + FILE);
     }
     if (!found.get().enabled()) {
+      // both come from the environment in the shipped configuration
       return Optional.of("dingtalk bot '" + bot + "' is off: set its webhook (DINGTALK_WEBHOOK) and secret (DINGTALK_SECRET)");
     }
     return Optional.empty();

@@ -7,8 +7,9 @@ import java.net.URI;
 import java.util.List;
 
 /**
- * A DingTalk custom group robot (outbound only). It is off while its webhook is unset; with a
- * webhook and no secret it sends unsigned, for robots secured by keywords or IP allow-lists.
+ * A DingTalk custom group robot (outbound only). It is off until both its webhook and its 加签
+ * secret are set: an unsigned push would be refused by a robot that signs, and silently accepted
+ * by one that does not, which is not a state to run in by accident.
  */
 public record DingTalkBot(String name, String webhook, String secret, String template,
                           List<String> atMobiles, List<String> atUserIds, boolean atAll, boolean enabled) {
@@ -32,8 +33,9 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
     }
     ConfigNode at = node.get("at");
     at.allowOnly("mobiles", "user_ids", "all");
-    boolean enabled = node.get("enabled").bool(true) && !webhook.isEmpty();
-    return new DingTalkBot(name, webhook, node.get("secret").string(""),
+    String secret = node.get("secret").string("");
+    boolean enabled = node.get("enabled").bool(true) && !webhook.isEmpty() && !secret.isEmpty();
+    return new DingTalkBot(name, webhook, secret,
         node.get("template").string(DEFAULT_TEMPLATE),
         at.get("mobiles").strings(), at.get("user_ids").strings(), at.get("all").bool(false), enabled);
   }
@@ -52,9 +54,12 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
   }
 
   String describe() {
-    if (!enabled) {
+    if (webhook.isEmpty()) {
       return "dingtalk/" + name + " (off: webhook unset)";
     }
-    return "dingtalk/" + name + (secret.isEmpty() ? " (unsigned)" : "");
+    if (secret.isEmpty()) {
+      return "dingtalk/" + name + " (off: secret unset)";
+    }
+    return "dingtalk/" + name + (enabled ? "" : " (off)");
   }
 }

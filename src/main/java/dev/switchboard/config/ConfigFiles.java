@@ -114,6 +114,10 @@ public final class ConfigFiles {
     if (s.indexOf("${") < 0) {
       return s;
     }
+    // judged on the text as written: a value substituted in may itself contain "${"
+    if (VAR.matcher(s).replaceAll("").contains("${")) {
+      throw new ConfigError(label, path, "malformed variable reference in '" + s + "' (use ${NAME} or ${NAME:-default})");
+    }
     Matcher m = VAR.matcher(s);
     StringBuilder out = new StringBuilder();
     while (m.find()) {
@@ -124,9 +128,6 @@ public final class ConfigFiles {
       m.appendReplacement(out, Matcher.quoteReplacement(v));
     }
     m.appendTail(out);
-    if (out.indexOf("${") >= 0) {
-      throw new ConfigError(label, path, "malformed variable reference in '" + s + "' (use ${NAME} or ${NAME:-default})");
-    }
     return out.toString();
   }
 

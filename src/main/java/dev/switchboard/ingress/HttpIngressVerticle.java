@@ -7,7 +7,6 @@ import dev.switchboard.bus.Health;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
-import dev.switchboard.channel.ChannelSettings;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.BearerAuthHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -50,15 +49,13 @@ public final class HttpIngressVerticle extends VerticleBase {
 
   private final ServerSettings settings;
   private final JWTAuth auth;
-  private final ChannelSettings channels;
   private final Duration chatTimeout;
   private HttpServer server;
   private Metrics metrics;
 
-  public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, ChannelSettings channels, Duration chatTimeout) {
+  public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout) {
     this.settings = settings;
     this.auth = auth;
-    this.channels = channels;
     this.chatTimeout = chatTimeout;
   }
 
@@ -281,9 +278,6 @@ public final class HttpIngressVerticle extends VerticleBase {
         if (!(botValue instanceof String bot)) {
           throw Failure.badRequest("invalid_channels", "a channel's 'bot' must be a string");
         }
-        channels.unusable(type, bot).ifPresent(why -> {
-          throw Failure.badRequest("channel_unavailable", why);
-        });
         targets.add(new TaskSubmission.Target(type, bot));
       }
     }

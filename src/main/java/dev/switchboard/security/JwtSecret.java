@@ -28,24 +28,34 @@ public record JwtSecret(String value, String origin) {
     }
     Path file = dataDir.resolve(FILE);
     if (Files.exists(file)) {
-      String stored = Files.readString(file, StandardCharsets.UTF_8).trim();
-      if (!stored.isEmpty()) {
-        return new JwtSecret(stored, file.toString());
-      }
+      return stored(file);
     }
     byte[] random = new byte[48];
     new SecureRandom().nextBytes(random);
     String generated = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
     Files.createDirectories(dataDir);
+    // written whole under another name, then hard-linked into place, which fails rather than
+    // replaces: two processes starting at once (gateway and token command) share one secret
+    Path tmp = Files.createTempFile(dataDir, FILE, ".tmp",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     try {
-      Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(tmp, generated + "\n", StandardCharsets.UTF_8);
+      Files.createLink(file, tmp);
     } catch (FileAlreadyExistsException raced) {
-      // another process created it meanwhile; overwrite below keeps the mode
-    } catch (UnsupportedOperationException notPosix) {
-      Files.createFile(file);
+      return stored(file);
+    } finally {
+      Files.deleteIfExists(tmp);
     }
-    Files.writeString(file, generated + "\n", StandardCharsets.UTF_8);
     return new JwtSecret(generated, file + " (generated now)");
+  }
+
+  private static JwtSecret stored(Path file) throws IOException {
+    String stored = Files.readString(file, StandardCharsets.UTF_8).trim();
+    if (stored.getBytes(StandardCharsets.UTF_8).length < MIN_LENGTH) {
+      throw new IllegalArgumentException(file + " holds a JWT secret shorter than " + MIN_LENGTH
+          + " bytes: delete it to have a new one generated, or set SWITCHBOARD_JWT_SECRET");
+    }
+    return new JwtSecret(stored, file.toString());
   }
 
   public boolean generatedNow() {

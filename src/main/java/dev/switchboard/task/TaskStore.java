@@ -36,13 +36,15 @@ final class TaskStore {
         model TEXT,
         channels TEXT NOT NULL,
         subject TEXT,
-        idempotency_key TEXT UNIQUE,
+        idempotency_key TEXT,
         result TEXT,
         error TEXT,
         attempts INTEGER NOT NULL DEFAULT 0,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL)""",
       "CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, seq)",
+      // a key is one caller's: another subject using the same key gets its own task
+      "CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (subject, idempotency_key) WHERE idempotency_key IS NOT NULL",
       """
       CREATE TABLE IF NOT EXISTS deliveries (
         id TEXT PRIMARY KEY,
@@ -61,9 +63,10 @@ final class TaskStore {
       INSERT INTO tasks (id, seq, status, priority, input, model, channels, subject, idempotency_key, created_at, updated_at)
       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?)""";
   private static final String BY_ID = "SELECT * FROM tasks WHERE id = ?";
-  private static final String BY_KEY = "SELECT * FROM tasks WHERE idempotency_key = ?";
+  private static final String BY_KEY = "SELECT * FROM tasks WHERE idempotency_key = ? AND subject IS ?";
   private static final String DELIVERIES_OF = "SELECT * FROM deliveries WHERE task_id = ? ORDER BY created_at, rowid";
   private static final String REQUEUE_INTERRUPTED = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'";
+  private static final String REQUEUE_ONE = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE id = ? AND status = 'running'";
   private static final String PENDING = "SELECT id, priority, seq FROM tasks WHERE status = 'queued' ORDER BY priority, seq";
   private static final String START = "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'queued'";
   private static final String RETRY = "UPDATE tasks SET status = 'queued', error = ?, updated_at = ? WHERE id = ?";
@@ -127,7 +130,7 @@ final class TaskStore {
   Future<Inserted> insert(TaskSubmission s) {
     return store.transaction(c -> {
       if (s.idempotencyKey() != null) {
-        Optional<JsonObject> existing = one(c, BY_KEY, s.idempotencyKey());
+        Optional<JsonObject> existing = one(c, BY_KEY, s.idempotencyKey(), s.subject());
         if (existing.isPresent()) {
           return new Inserted(existing.get(), null);
         }
@@ -175,6 +178,18 @@ final class TaskStore {
       }
       return Optional.of(new Task(id, row.getInteger("priority"), row.getLong("seq"), row.getString("input"),
           row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts")));
+    });
+  }
+
+  /** Puts a task that a failed run left behind back in line (no-op when it is already queued or done). */
+  Future<Void> requeue(String id) {
+    return store.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(REQUEUE_ONE)) {
+        ps.setLong(1, now());
+        ps.setString(2, id);
+        ps.executeUpdate();
+      }
+      return null;
     });
   }
 
@@ -273,9 +288,11 @@ final class TaskStore {
         .put("updated_at", iso(row.getLong("updated_at")));
   }
 
-  private static Optional<JsonObject> one(Connection c, String sql, String arg) throws SQLException {
+  private static Optional<JsonObject> one(Connection c, String sql, String... args) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, arg);
+      for (int i = 0; i < args.length; i++) {
+        ps.setString(i + 1, args[i]);
+      }
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           return Optional.empty();

@@ -74,31 +74,38 @@ public final class TaskVerticle extends VerticleBase {
     return tasks == null ? Future.succeededFuture() : tasks.store().close();
   }
 
+  /** Checks what can be checked now (a model to use, usable channels), stores, then acknowledges. */
   private void submit(Message<TaskSubmission> message) {
-    tasks.insert(message.body()).onComplete(ar -> {
-      if (ar.failed()) {
-        LOG.warning("task not stored: " + ar.cause());
-        Failure f = Failure.unavailable("store_unavailable", "the task store is unavailable: " + ar.cause().getMessage());
-        message.fail(f.status(), f.encode());
-        return;
-      }
-      JsonObject task = ar.result().task();
-      message.reply(new JsonObject().put("id", task.getString("id")).put("status", task.getString("status")));
-      if (ar.result().ticket() != null) {
-        line.add(ar.result().ticket());
-        pump();
-      }
-    });
+    TaskSubmission s = message.body();
+    if ((s.model() == null || s.model().isEmpty()) && (defaultModel == null || defaultModel.isEmpty())) {
+      Failure.reply(message, Failure.badRequest("model_required",
+          "the task names no model and conf/model_provider.yaml sets no default_model (MODEL_NAME)"));
+      return;
+    }
+    List<Future<Object>> checks = new ArrayList<>();
+    s.channels().forEach(target -> checks.add(vertx.eventBus().request(Addresses.CHANNEL_CHECK, target).mapEmpty()));
+    Future.all(checks)
+        .compose(ok -> tasks.insert(s).recover(e -> {
+          LOG.warning("task not stored: " + e);
+          return Future.failedFuture(Failure.unavailable("store_unavailable", "the task store is unavailable: " + e.getMessage()));
+        }))
+        .onSuccess(inserted -> {
+          JsonObject task = inserted.task();
+          message.reply(new JsonObject().put("id", task.getString("id")).put("status", task.getString("status")));
+          if (inserted.ticket() != null) {
+            line.add(inserted.ticket());
+            pump();
+          }
+        })
+        .onFailure(e -> Failure.reply(message, e));
   }
 
   private void get(Message<String> message) {
     tasks.view(message.body()).onComplete(ar -> {
       if (ar.failed()) {
-        Failure f = Failure.unavailable("store_unavailable", "the task store is unavailable: " + ar.cause().getMessage());
-        message.fail(f.status(), f.encode());
+        Failure.reply(message, Failure.unavailable("store_unavailable", "the task store is unavailable: " + ar.cause().getMessage()));
       } else if (ar.result().isEmpty()) {
-        Failure f = Failure.notFound("task_not_found", "no task with id '" + message.body() + "'");
-        message.fail(f.status(), f.encode());
+        Failure.reply(message, Failure.notFound("task_not_found", "no task with id '" + message.body() + "'"));
       } else {
         message.reply(ar.result().get());
       }
@@ -128,7 +135,14 @@ public final class TaskVerticle extends VerticleBase {
       run(ticket).onComplete(ar -> {
         running--;
         if (ar.failed()) {
-          LOG.warning("task " + ticket.id() + " could not be processed: " + ar.cause());
+          // the store failed us mid-run; the row is still queued or running, so try it again later
+          LOG.warning("task " + ticket.id() + " could not be processed, retrying: " + ar.cause());
+          vertx.setTimer(settings.retryBackoff().toMillis(), id -> {
+            tasks.requeue(ticket.id()).onComplete(v -> {
+              line.add(ticket);
+              pump();
+            });
+          });
         }
         pump();
       });
@@ -141,12 +155,9 @@ public final class TaskVerticle extends VerticleBase {
         return Future.succeededFuture();
       }
       TaskStore.Task task = started.get();
-      return complete(task).compose(
-          result -> deliver(task, result).compose(deliveries -> {
-            metrics.task(TaskStore.SUCCEEDED);
-            return tasks.finish(task.id(), TaskStore.SUCCEEDED, result, null, deliveries);
-          }),
-          failure -> onModelFailure(task, Failure.from(failure)));
+      return complete(task).transform(ar -> ar.succeeded()
+          ? deliverAndFinish(task, ar.result())
+          : onModelFailure(task, Failure.from(ar.cause())));
     });
   }
 
@@ -175,6 +186,12 @@ public final class TaskVerticle extends VerticleBase {
         });
   }
 
+  private Future<Void> deliverAndFinish(TaskStore.Task task, String result) {
+    return deliver(task, result)
+        .compose(deliveries -> tasks.finish(task.id(), TaskStore.SUCCEEDED, result, null, deliveries))
+        .onSuccess(v -> metrics.task(TaskStore.SUCCEEDED));
+  }
+
   /** Pushes the result to every target; a failed push is recorded, it does not fail the task. */
   private Future<List<Delivery>> deliver(TaskStore.Task task, String result) {
     List<Future<Delivery>> pushes = new ArrayList<>();
@@ -194,9 +211,8 @@ public final class TaskVerticle extends VerticleBase {
 
   /** Upstream trouble (5xx, timeouts, rate limits) is retried with backoff; a bad request is final. */
   private Future<Void> onModelFailure(TaskStore.Task task, Failure failure) {
-    boolean retryable = failure.status() >= 500 || failure.status() == 429 || failure.status() == 408;
     String error = failure.getMessage();
-    if (retryable && task.attempts() < settings.maxAttempts()) {
+    if (failure.retryable() && task.attempts() < settings.maxAttempts()) {
       metrics.task("retried");
       long delay = settings.retryBackoff().toMillis() * (1L << Math.min(10, task.attempts() - 1));
       return tasks.retryLater(task.id(), error).onSuccess(v -> vertx.setTimer(Math.max(1, delay), id -> {
@@ -204,7 +220,6 @@ public final class TaskVerticle extends VerticleBase {
         pump();
       }));
     }
-    metrics.task(TaskStore.FAILED);
-    return tasks.finish(task.id(), TaskStore.FAILED, null, error, List.of());
+    return tasks.finish(task.id(), TaskStore.FAILED, null, error, List.of()).onSuccess(v -> metrics.task(TaskStore.FAILED));
   }
 }

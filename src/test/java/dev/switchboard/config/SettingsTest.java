@@ -55,6 +55,7 @@ class SettingsTest {
     env.put("MODEL_ENDPOINT", "https://api.deepseek.com/v1/");
     env.put("MODEL_API_KEY", "sk-1");
     env.put("DINGTALK_WEBHOOK", "https://oapi.dingtalk.com/robot/send?access_token=abc");
+    env.put("DINGTALK_SECRET", "SECabc");
     Settings s = load(confWith(dir, null, null), env);
     assertEquals("0.0.0.0", s.server().host());
     assertEquals(9000, s.server().port());
@@ -105,6 +106,23 @@ class SettingsTest {
     Map<String, String> env = Map.of("DINGTALK_WEBHOOK", "https://x/robot/send?access_token=a", "DINGTALK_SECRET", "SEC#1: {not yaml}");
     Settings s = load(confWith(dir, null, null), env);
     assertEquals("SEC#1: {not yaml}", s.channels().dingtalk("default").orElseThrow().secret());
+  }
+
+  @Test
+  @DisplayName("a DingTalk bot stays off until both webhook and secret are set")
+  void botNeedsBoth(@TempDir Path dir) throws Exception {
+    confWith(dir, null, null);
+    assertFalse(load(dir, Map.of("DINGTALK_WEBHOOK", "https://x/robot/send?access_token=a")).channels().dingtalk("default").orElseThrow().enabled());
+    assertTrue(load(dir, Map.of("DINGTALK_WEBHOOK", "https://x/robot/send?access_token=a", "DINGTALK_SECRET", "SECx"))
+        .channels().dingtalk("default").orElseThrow().enabled());
+  }
+
+  @Test
+  @DisplayName("a value substituted from the environment may itself contain '${'")
+  void dollarBraceInSecret(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, null, null), Map.of("DINGTALK_WEBHOOK", "https://x/robot/send?access_token=a",
+        "DINGTALK_SECRET", "SEC${weird"));
+    assertEquals("SEC${weird", s.channels().dingtalk("default").orElseThrow().secret());
   }
 
   @Test

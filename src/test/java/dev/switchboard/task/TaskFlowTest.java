@@ -293,15 +293,41 @@ class TaskFlowTest {
   }
 
   @Test
+  @DisplayName("a task without a model is refused when no default model is configured")
+  void modelRequired(VertxTestContext ctx) {
+    boot(TestGateway.builder().upstream(upstream.baseUrl()));
+    submit(new JsonObject().put("input", "x")).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      assertEquals(400, r.statusCode(), r.bodyAsString());
+      assertTrue(r.bodyAsJsonObject().getJsonObject("error").getString("message").contains("MODEL_NAME"));
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("a task without a model uses default_model")
+  void defaultModel(VertxTestContext ctx) {
+    boot(base().env("MODEL_NAME", "fake-model-2"));
+    submit(task("x"))
+        .compose(r -> finished(r.bodyAsJsonObject().getString("id")))
+        .onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+          assertEquals("succeeded", t.getString("status"));
+          assertEquals("fake-model-2", upstream.chatRequests().get(0).getString("model"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("bad submissions are 400 with a message saying what to fix, and unknown ids 404")
   void validation(VertxTestContext ctx) {
-    boot(TestGateway.builder().upstream(upstream.baseUrl()));
+    boot(TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
+        .env("DINGTALK_WEBHOOK", dingtalk.webhook()));
     Object[][] cases = {
         {"{\"input\": ", "not valid JSON"},
         {"{}", "'input' is required"},
         {"{\"input\": \"x\", \"priority\": \"urgent\"}", "high, normal or low"},
         {"{\"input\": \"x\", \"channels\": [{\"type\": \"telegram\"}]}", "not supported"},
-        {"{\"input\": \"x\", \"channels\": [{\"type\": \"dingtalk\", \"bot\": \"default\"}]}", "DINGTALK_WEBHOOK"},
+        {"{\"input\": \"x\", \"channels\": [{\"type\": \"dingtalk\", \"bot\": \"default\"}]}", "DINGTALK_SECRET"},
+        {"{\"input\": \"x\", \"channels\": [{\"type\": \"dingtalk\", \"bot\": \"nobody\"}]}", "no dingtalk bot named 'nobody'"},
         {"{\"input\": \"x\", \"channels\": \"dingtalk\"}", "'channels' must be an array"},
     };
     var checks = ctx.checkpoint(cases.length + 1);
