@@ -22,7 +22,8 @@
 # FAILOVER_RESTART_AT seconds; prints total requests, errors and the success rate.
 #
 # Environment:
-#   BENCH_SECONDS=15  WARMUP_SECONDS=5  BENCH_CONNECTIONS="16 64"
+#   BENCH_SECONDS=15  WARMUP_SECONDS=20 BENCH_CONNECTIONS="16 64"
+#   (the warm-up is long on purpose: on one core the JIT compiler competes with the event loops for ~20 s)
 #   FAILOVER=1  FAILOVER_SECONDS=30  FAILOVER_KILL_AT=10  FAILOVER_RESTART_AT=20  FAILOVER_MODEL=chat
 #   SWITCHBOARD_HTTP_PORT=18789  FAKE_PORT=18800  FAKE_A_PORT=18801  FAKE_B_PORT=18802
 #   REBUILD=1            rebuild target/switchboard.jar even if it exists
@@ -43,7 +44,7 @@ case "$MODE" in
 esac
 
 BENCH_SECONDS="${BENCH_SECONDS:-15}"
-WARMUP_SECONDS="${WARMUP_SECONDS:-5}"
+WARMUP_SECONDS="${WARMUP_SECONDS:-20}"
 BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-16 64}"
 FAILOVER_SECONDS="${FAILOVER_SECONDS:-30}"
 FAILOVER_KILL_AT="${FAILOVER_KILL_AT:-10}"

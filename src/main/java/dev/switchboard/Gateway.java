@@ -34,7 +34,14 @@ public final class Gateway {
 
   /** A Vert.x with Prometheus metrics, labelled by route so dashboards can split per endpoint. */
   public static Vertx newVertx(boolean metrics) {
+    return newVertx(metrics, 0);
+  }
+
+  public static Vertx newVertx(boolean metrics, int eventLoops) {
     VertxOptions options = new VertxOptions();
+    if (eventLoops > 0) {
+      options.setEventLoopPoolSize(eventLoops);
+    }
     if (metrics) {
       options.setMetricsOptions(new MicrometerMetricsOptions()
           .setEnabled(true)

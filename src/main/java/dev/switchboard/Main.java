@@ -58,7 +58,7 @@ public final class Main {
       System.out.println("no SWITCHBOARD_JWT_SECRET set: generated one in " + settings.dataDir().resolve(JwtSecret.FILE)
           + " (mode 600); mint API tokens with: java -jar switchboard.jar token --sub <name>");
     }
-    Vertx vertx = Gateway.newVertx(settings.metrics());
+    Vertx vertx = Gateway.newVertx(settings.metrics(), settings.server().eventLoops());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         vertx.close().await(10, TimeUnit.SECONDS);

@@ -9,14 +9,18 @@ import io.vertx.core.buffer.Buffer;
  */
 public sealed interface StreamEvent {
 
-  /** Sent with the first token; {@code upstreamNanos} is the time spent waiting on upstreams so far. */
-  record Head(String provider, String model, long upstreamNanos) implements StreamEvent {
+  /**
+   * Sent with the first token, with the events so far; {@code upstreamNanos} is the time spent
+   * waiting on upstreams until then.
+   */
+  record Head(String provider, String model, long upstreamNanos, Buffer data) implements StreamEvent {
   }
 
   record Chunk(Buffer data) implements StreamEvent {
   }
 
-  record End() implements StreamEvent {
+  /** The last events (may be null), then the end of the stream. */
+  record End(Buffer data) implements StreamEvent {
   }
 
   record Failed(Failure failure) implements StreamEvent {

@@ -183,17 +183,19 @@ public final class HttpIngressVerticle extends VerticleBase {
             .putHeader(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
             .putHeader(HttpHeaderNames.CACHE_CONTROL, "no-cache")
             .putHeader("x-switchboard-provider", head.provider());
-      } else if (event instanceof StreamEvent.Chunk chunk) {
-        response.write(chunk.data());
-        if (response.writeQueueFull()) {
-          // a slow client: stop reading the upstream until the socket drains
-          bus.send(Addresses.MODEL_PAUSE, address);
-          response.drainHandler(v -> bus.send(Addresses.MODEL_RESUME, address));
+        if (head.data() != null) {
+          write(response, head.data(), address);
         }
-      } else if (event instanceof StreamEvent.End) {
+      } else if (event instanceof StreamEvent.Chunk chunk) {
+        write(response, chunk.data(), address);
+      } else if (event instanceof StreamEvent.End end) {
         state[1] = true;
         consumer.unregister();
-        response.end();
+        if (end.data() != null) {
+          response.end(end.data());
+        } else {
+          response.end();
+        }
       } else if (event instanceof StreamEvent.Failed failed) {
         state[1] = true;
         consumer.unregister();
@@ -219,6 +221,16 @@ public final class HttpIngressVerticle extends VerticleBase {
           consumer.unregister();
           ctx.fail(e);
         });
+  }
+
+  private void write(HttpServerResponse response, Buffer data, String address) {
+    response.write(data);
+    if (response.writeQueueFull()) {
+      // a slow client: stop reading the upstream until the socket drains
+      EventBus bus = vertx.eventBus();
+      bus.send(Addresses.MODEL_PAUSE, address);
+      response.drainHandler(v -> bus.send(Addresses.MODEL_RESUME, address));
+    }
   }
 
   private void models(RoutingContext ctx) {

@@ -8,14 +8,15 @@ import java.util.function.Function;
  * {@code SWITCHBOARD_HTTP_PORT} win over the file, so a deployment can move the listener without
  * editing it.
  */
-public record ServerSettings(String host, int port, long maxBodySize, boolean tls, String tlsCert, String tlsKey) {
+public record ServerSettings(String host, int port, long maxBodySize, boolean tls, String tlsCert, String tlsKey,
+                             int eventLoops) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 18789;
   public static final long DEFAULT_MAX_BODY = 4L * 1024 * 1024;
 
   public static ServerSettings from(ConfigNode node, Function<String, String> env) {
-    node.allowOnly("host", "port", "tls", "max_body_size");
+    node.allowOnly("host", "port", "tls", "max_body_size", "event_loops");
     String host = firstNonEmpty(env.apply("SWITCHBOARD_HTTP_HOST"), node.get("host").string(""), DEFAULT_HOST);
     String envPort = env.apply("SWITCHBOARD_HTTP_PORT");
     int port;
@@ -42,7 +43,9 @@ public record ServerSettings(String host, int port, long maxBodySize, boolean tl
     if (tlsOn && key.isEmpty()) {
       throw tls.get("key").error("is required when tls.enabled is true (a PEM private key file)");
     }
-    return new ServerSettings(host, port, node.get("max_body_size").size(DEFAULT_MAX_BODY), tlsOn, cert, key);
+    // 0: Vert.x's default, two per core; fewer loops mean fewer hand-offs between threads
+    int loops = node.get("event_loops").integer(0, 0, 1024);
+    return new ServerSettings(host, port, node.get("max_body_size").size(DEFAULT_MAX_BODY), tlsOn, cert, key, loops);
   }
 
   private static String firstNonEmpty(String... values) {

@@ -38,15 +38,41 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
       return;
     }
     String token = header.substring(7).trim();
+    Verified known = verified.get(token);
+    if (known != null && known.expiresAt() > System.currentTimeMillis()) {
+      ctx.put(SUBJECT, known.subject());
+      ctx.next();
+      return;
+    }
     auth.authenticate(new TokenCredentials(token)).onComplete(ar -> {
       if (ar.failed()) {
+        verified.remove(token);
         ctx.fail(Failure.unauthorized("invalid token: " + reason(ar.cause())));
         return;
       }
       String sub = ar.result().principal().getString("sub");
+      Long exp = ar.result().principal().getLong("exp");
+      remember(token, new Verified(sub == null ? "" : sub, exp == null ? Long.MAX_VALUE : exp * 1000));
       ctx.put(SUBJECT, sub == null ? "" : sub);
       ctx.next();
     });
+  }
+
+  /**
+   * Tokens already verified, until they expire: clients send the same token with every request,
+   * and checking an HMAC and parsing its JSON each time is most of what authentication costs.
+   */
+  private record Verified(String subject, long expiresAt) {
+  }
+
+  private static final int REMEMBERED = 10_000;
+  private final java.util.Map<String, Verified> verified = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private void remember(String token, Verified v) {
+    if (verified.size() >= REMEMBERED) {
+      verified.clear();
+    }
+    verified.put(token, v);
   }
 
   private static String reason(Throwable t) {

@@ -71,6 +71,7 @@ public final class OpenAiCompatible implements ModelProvider {
 
     private final boolean clientWantsUsage;
     private Buffer pending = Buffer.buffer();
+    private boolean tokenSeen;
 
     SseDecoder(boolean clientWantsUsage) {
       this.clientWantsUsage = clientWantsUsage;
@@ -112,11 +113,17 @@ public final class OpenAiCompatible implements ModelProvider {
 
     private void decode(String event, List<Event> out) {
       StringBuilder data = null;
-      for (String line : event.split("\r?\n")) {
-        if (line.startsWith("data:")) {
-          String value = line.length() > 5 && line.charAt(5) == ' ' ? line.substring(6) : line.substring(5);
+      int start = 0;
+      while (start < event.length()) {
+        int end = event.indexOf('\n', start);
+        end = end < 0 ? event.length() : end;
+        int stop = end > start && event.charAt(end - 1) == '\r' ? end - 1 : end;
+        if (event.startsWith("data:", start)) {
+          int from = start + 5 < stop && event.charAt(start + 5) == ' ' ? start + 6 : start + 5;
+          String value = event.substring(Math.min(from, stop), stop);
           data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
         }
+        start = end + 1;
       }
       if (data == null) {
         return; // comments and keep-alives carry nothing for the client
@@ -124,6 +131,12 @@ public final class OpenAiCompatible implements ModelProvider {
       String payload = data.toString().trim();
       if ("[DONE]".equals(payload)) {
         out.add(new Event(DONE, false, null, true));
+        return;
+      }
+      if (tokenSeen && payload.indexOf("\"usage\"") < 0 && payload.indexOf("\"error\"") < 0) {
+        // after the first token the stream is the client's and cannot fail over: only usage and
+        // errors still matter, so ordinary chunks pass without being parsed
+        out.add(new Event(Buffer.buffer("data: " + payload + "\n\n"), false, null, false));
         return;
       }
       JsonObject chunk = new JsonObject(payload);
@@ -144,6 +157,7 @@ public final class OpenAiCompatible implements ModelProvider {
           }
         }
       }
+      tokenSeen |= token;
       // the usage-only chunk that we asked for on the client's behalf stays with us
       boolean forward = clientWantsUsage || usage == null || (choices != null && !choices.isEmpty());
       Buffer sse = forward ? Buffer.buffer("data: " + payload + "\n\n") : null;
