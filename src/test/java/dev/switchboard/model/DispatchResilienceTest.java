@@ -457,6 +457,59 @@ class DispatchResilienceTest {
         })));
   }
 
+  @Test
+  @DisplayName("metrics show provider and deployment state, retries, fallbacks, time to first token and the gateway's overhead")
+  void metrics(VertxTestContext ctx) {
+    bootDefault();
+    a.respondWith(500, "{\"error\":{\"message\":\"boom\"}}").failTimes(1);
+    post(chat(false))
+        .compose(r -> post(chat(true)))
+        .compose(r -> web.getAbs(gateway.url("/metrics")).send())
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          String text = r.bodyAsString();
+          for (String expected : new String[] {
+              "switchboard_provider_up{provider=\"a\"} 1.0",
+              "switchboard_deployment_state{model=\"fake-model\",provider=\"b\"} 0.0",
+              "switchboard_model_retries_total{model=\"fake-model\",provider=\"b\",reason=\"retryable\"}",
+              "switchboard_model_ttft_seconds_count{model=\"fake-model\",provider=\"a\"}",
+              "switchboard_gateway_overhead_seconds_count{stream=\"true\"}",
+              "switchboard_gateway_overhead_seconds_count{stream=\"false\"}",
+              "switchboard_model_tokens_total{model=\"fake-model\",provider=\"a\",type=\"completion\"}"}) {
+            assertTrue(text.contains(expected), "missing: " + expected);
+          }
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a stream whose connection is reset before any token fails over too")
+  void streamResetFailsOver(VertxTestContext ctx) {
+    a.fault(Fault.RESET_CONNECTION);
+    bootDefault();
+    post(chat(true)).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      assertEquals("b", r.getHeader("x-switchboard-provider"));
+      assertEquals("echo: hello there", streamedText(r.bodyAsString()));
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("least-latency sends most traffic to the faster deployment once it has measured both")
+  void leastLatency(VertxTestContext ctx) {
+    a.delay(Duration.ofMillis(150));
+    boot(config("", "", """
+            - { provider: "a", model: "fake-model" }
+            - { provider: "b", model: "fake-model" }
+          strategy: "least-latency"
+      """, ""));
+    sequence(12, () -> chat(false)).onComplete(ctx.succeeding(rs -> ctx.verify(() -> {
+      long toB = rs.stream().filter(r -> "b".equals(r.getHeader("x-switchboard-provider"))).count();
+      assertTrue(toB >= 10, "requests to the fast deployment: " + toB);
+      ctx.completeNow();
+    })));
+  }
+
   static String streamedText(String sse) {
     StringBuilder text = new StringBuilder();
     for (String event : sse.split("\n\n")) {
