@@ -58,10 +58,12 @@ public final class Gateway {
   public static Future<Started> deploy(Vertx vertx, Settings settings, JwtSecret secret) {
     LocalCodec.registerAll(vertx.eventBus());
     JWTAuth auth = Tokens.auth(vertx, secret);
+    // the longest a chat can legitimately take: retries until the deadline, then one full attempt
     Duration chatTimeout = settings.models().providers().stream()
         .map(ProviderSettings::totalTimeout)
         .max(Duration::compareTo)
         .orElse(Duration.ofSeconds(120))
+        .plus(settings.models().retry().deadline())
         .plusSeconds(5);
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
     return vertx.deployVerticle(new ModelDispatchVerticle(settings.models()))

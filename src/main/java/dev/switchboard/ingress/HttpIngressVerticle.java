@@ -120,6 +120,11 @@ public final class HttpIngressVerticle extends VerticleBase {
     if (stream != null && !(stream instanceof Boolean)) {
       throw Failure.badRequest("invalid_stream", "'stream' must be true or false");
     }
+    Object options = body.getValue("stream_options");
+    if (options != null && !(options instanceof JsonObject o && (o.getValue("include_usage") == null
+        || o.getValue("include_usage") instanceof Boolean))) {
+      throw Failure.badRequest("invalid_stream_options", "'stream_options' must be an object whose include_usage is true or false");
+    }
     String subject = BearerAuthHandler.subject(ctx);
     List<String> tags = tags(ctx);
     long arrived = System.nanoTime();
@@ -170,12 +175,23 @@ public final class HttpIngressVerticle extends VerticleBase {
     HttpServerResponse response = ctx.response();
     MessageConsumer<StreamEvent> consumer = bus.localConsumer(address);
     boolean[] state = new boolean[2]; // [0] head written, [1] finished
+    // a watchdog until the first token: the dispatcher always ends a stream, but a client must
+    // never wait on a component that has gone quiet
+    long watchdog = vertx.setTimer(chatTimeout.toMillis(), id -> {
+      if (!state[0] && !state[1]) {
+        state[1] = true;
+        consumer.unregister();
+        bus.send(Addresses.MODEL_CANCEL, address);
+        ctx.fail(Failure.timeout("no upstream produced a token in time"));
+      }
+    });
     consumer.handler(message -> {
       StreamEvent event = message.body();
       if (state[1]) {
         return;
       }
       if (event instanceof StreamEvent.Head head) {
+        vertx.cancelTimer(watchdog);
         state[0] = true;
         overhead(ctx, true, arrived, head.upstreamNanos());
         response.setStatusCode(200)
@@ -197,6 +213,7 @@ public final class HttpIngressVerticle extends VerticleBase {
           response.end();
         }
       } else if (event instanceof StreamEvent.Failed failed) {
+        vertx.cancelTimer(watchdog);
         state[1] = true;
         consumer.unregister();
         if (state[0]) {
@@ -208,6 +225,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       }
     });
     response.closeHandler(v -> {
+      vertx.cancelTimer(watchdog);
       if (!state[1]) {
         state[1] = true;
         consumer.unregister();

@@ -3,7 +3,9 @@ package dev.switchboard.model;
 /**
  * Opens when the failure rate over a sliding window (one-second buckets) passes the threshold with
  * at least {@code minCalls} calls; after the cooldown it lets one trial call through (half-open),
- * which closes it on success or opens it again on failure. Confined to the dispatcher's event loop.
+ * which closes it on success or opens it again on failure. Only the trial decides in half-open:
+ * calls that started while it was closed and end later are not counted then. Confined to the
+ * dispatcher's event loop; gauges read the state field from elsewhere, hence volatile.
  */
 final class CircuitBreaker {
 
@@ -13,8 +15,8 @@ final class CircuitBreaker {
   private final int[] calls;
   private final int[] failures;
   private final long[] second;
-  private State state = State.CLOSED;
-  private long openUntil;
+  private volatile State state = State.CLOSED;
+  private volatile long openUntil;
   private boolean trialInFlight;
 
   CircuitBreaker(ModelSettings.Breaker settings) {
@@ -26,7 +28,8 @@ final class CircuitBreaker {
   }
 
   State state(long now) {
-    return state == State.OPEN && now >= openUntil ? State.HALF_OPEN : state;
+    State s = state;
+    return s == State.OPEN && now >= openUntil ? State.HALF_OPEN : s;
   }
 
   /** Whether a call may go now (without taking the half-open trial). */
@@ -35,25 +38,30 @@ final class CircuitBreaker {
     return s == State.CLOSED || s == State.HALF_OPEN && !trialInFlight;
   }
 
-  /** Takes the permission to call; in half-open, this call is the trial. */
-  void acquire(long now) {
+  /** Takes the permission to call; true when this call is the half-open trial. */
+  boolean acquire(long now) {
     if (state(now) == State.HALF_OPEN) {
       state = State.HALF_OPEN;
       trialInFlight = true;
+      return true;
+    }
+    return false;
+  }
+
+  void success(long now, boolean trial) {
+    if (trial) {
+      reset();
+    } else if (state == State.CLOSED) {
+      record(now, false);
     }
   }
 
-  void success(long now) {
-    if (state != State.CLOSED) {
-      reset();
+  void failure(long now, boolean trial) {
+    if (trial) {
+      open(now);
       return;
     }
-    record(now, false);
-  }
-
-  void failure(long now) {
-    if (state == State.HALF_OPEN || state == State.OPEN) {
-      open(now);
+    if (state != State.CLOSED) {
       return;
     }
     record(now, true);
@@ -71,9 +79,11 @@ final class CircuitBreaker {
     }
   }
 
-  /** A call that ended neither way (cancelled): frees the half-open trial. */
-  void release() {
-    trialInFlight = false;
+  /** A call that ended neither way (cancelled, or the request's own fault): frees the trial if it was one. */
+  void release(boolean trial) {
+    if (trial) {
+      trialInFlight = false;
+    }
   }
 
   /** A health probe saw the deployment answer: close at once. */
@@ -85,9 +95,9 @@ final class CircuitBreaker {
   }
 
   private void open(long now) {
+    openUntil = now + settings.cooldown().toMillis();
     state = State.OPEN;
     trialInFlight = false;
-    openUntil = now + settings.cooldown().toMillis();
   }
 
   private void record(long now, boolean failed) {

@@ -53,8 +53,12 @@ final class Dispatcher {
     boolean finished;
     Attempt current;
 
+    final boolean clientWantsUsage;
+
     Call(ChatCall request) {
       this.request = request;
+      this.clientWantsUsage = request.body().getValue("stream_options") instanceof io.vertx.core.json.JsonObject o
+          && Boolean.TRUE.equals(o.getValue("include_usage"));
       this.streamAddress = request.streamAddress();
       this.deadline = System.currentTimeMillis() + settings.retry().deadline().toMillis();
     }
@@ -64,8 +68,7 @@ final class Dispatcher {
     }
 
     boolean clientWantsUsage() {
-      var options = request.body().getJsonObject("stream_options");
-      return options != null && Boolean.TRUE.equals(options.getBoolean("include_usage"));
+      return clientWantsUsage;
     }
 
     void send(StreamEvent event) {
@@ -165,20 +168,28 @@ final class Dispatcher {
     if (call.attempts > 0) {
       metrics.retry(p.name(), d.label, reason(call.lastKind));
     }
+    // the deadline decides whether an attempt starts; once started, it has the provider's full budget
+    long budget = p.settings.totalTimeout().toMillis();
+    ModelProvider.Request request;
+    RequestOptions options;
+    try {
+      request = p.protocol.chat(call.request.body(), d.model, call.stream(), p.settings.streamUsage());
+      // the pool wait counts against the budget too, so a queued request cannot outlive its client
+      options = p.options(request, key).setConnectTimeout(budget);
+    } catch (RuntimeException e) {
+      fail(call, Failure.badRequest("invalid_request", "the request cannot be sent to '" + p.name() + "': " + e.getMessage()));
+      return;
+    }
     call.attempts++;
     call.tried.add(d);
-    d.breaker.acquire(now);
+    boolean trial = d.breaker.acquire(now);
     d.inFlight++;
     p.inFlight++;
-    long budget = Math.max(1, Math.min(p.settings.totalTimeout().toMillis(), call.deadline - now));
-    ModelProvider.Request request = p.protocol.chat(call.request.body(), d.model, call.stream(), p.settings.streamUsage());
-    // the pool wait counts against the budget too, so a queued request cannot outlive its client
-    RequestOptions options = p.options(request, key).setConnectTimeout(budget);
     long started = System.nanoTime();
     Handler<Outcome> done = outcome -> {
       d.inFlight--;
       p.inFlight--;
-      settle(call, d, key, outcome, System.nanoTime() - started);
+      settle(call, d, key, trial, outcome, System.nanoTime() - started);
     };
     call.current = call.stream()
         ? new StreamAttempt(vertx, call, d, options, request.body(), budget, done).start()
@@ -205,6 +216,10 @@ final class Dispatcher {
     p.client.request(options)
         .compose(r -> {
           sent[0] = r;
+          if (over[0]) {
+            r.reset();
+            return Future.failedFuture(p.timedOut(budget));
+          }
           return request.body() == null ? r.send() : r.send(request.body());
         })
         .compose(r -> r.body().map(b -> new Object[] {r.statusCode(), r.getHeader("Retry-After"), b}))
@@ -245,14 +260,14 @@ final class Dispatcher {
     };
   }
 
-  private void settle(Call call, Deployment d, KeyPool.Key key, Outcome outcome, long tookNanos) {
+  private void settle(Call call, Deployment d, KeyPool.Key key, boolean trial, Outcome outcome, long tookNanos) {
     long now = System.currentTimeMillis();
     Provider p = d.provider;
     call.current = null;
     metrics.modelCall(p.name(), d.label, label(outcome), tookNanos);
     switch (outcome.kind()) {
       case OK -> {
-        d.breaker.success(now);
+        d.breaker.success(now, trial);
         p.keys.ok(key);
         ModelProvider.Usage used = call.stream() ? call.usage : call.completion.usage();
         usage.record(d, key, call.request.subject(), used == null ? ModelProvider.Usage.NONE : used);
@@ -269,26 +284,41 @@ final class Dispatcher {
         return;
       }
       case CANCELLED -> {
-        d.breaker.release();
+        d.breaker.release(trial);
         return;
       }
-      case RETRYABLE -> d.breaker.failure(now);
+      case RETRYABLE -> {
+        if (call.committed) {
+          // the client has part of the answer: count it, and only hold a broken connection against
+          // the deployment, not a long generation that ran out of time
+          usage.record(d, key, call.request.subject(), call.usage == null ? ModelProvider.Usage.NONE : call.usage);
+        }
+        if (call.committed && outcome.failure().status() == 504) {
+          d.breaker.release(trial);
+        } else {
+          d.breaker.failure(now, trial);
+        }
+      }
       case RATE_LIMITED -> {
-        d.breaker.release();
+        d.breaker.release(trial);
         p.keys.rateLimited(key, now, outcome.retryAfterMs());
       }
       case KEY_REJECTED -> {
-        d.breaker.release();
+        d.breaker.release(trial);
         p.keys.disable(key, now, outcome.failure().getMessage());
       }
       case NOT_FOUND -> {
-        d.breaker.release();
+        d.breaker.release(trial);
         call.onlyUntried = true;
       }
       case CONTEXT_LENGTH -> {
-        d.breaker.release();
+        d.breaker.release(trial);
         String bigger = call.chain.get(call.step).contextWindowFallback();
         if (bigger.isEmpty() || call.contextSwitched || !router.isGroup(bigger)) {
+          fail(call, outcome.failure());
+          return;
+        }
+        if (call.attempts >= settings.retry().maxAttempts() || now >= call.deadline) {
           fail(call, outcome.failure());
           return;
         }
@@ -303,7 +333,7 @@ final class Dispatcher {
         return;
       }
       default -> {
-        d.breaker.release();
+        d.breaker.release(trial);
         fail(call, outcome.failure());
         return;
       }
@@ -344,10 +374,15 @@ final class Dispatcher {
       }
       return -1;
     }
-    boolean sameKind = peek.deployment() == failed;
-    boolean keyProblem = outcome.kind() == Outcome.Kind.RATE_LIMITED || outcome.kind() == Outcome.Kind.KEY_REJECTED;
-    if (!call.tried.contains(peek.deployment()) || sameKind && keyProblem) {
+    boolean same = peek.deployment() == failed;
+    // another key of the same provider can go at once; a provider without keys has to wait
+    boolean keyProblem = (outcome.kind() == Outcome.Kind.RATE_LIMITED || outcome.kind() == Outcome.Kind.KEY_REJECTED)
+        && !failed.provider.keys.isEmpty();
+    if (!call.tried.contains(peek.deployment()) || same && keyProblem) {
       return 0;
+    }
+    if (same && outcome.kind() == Outcome.Kind.RATE_LIMITED && outcome.retryAfterMs() > 0) {
+      return outcome.retryAfterMs();
     }
     long base = settings.retry().backoffBase().toMillis();
     long cap = Math.min(settings.retry().backoffMax().toMillis(), base << Math.min(20, call.attempts - 1));

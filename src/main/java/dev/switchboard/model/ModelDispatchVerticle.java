@@ -51,7 +51,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
       }
     }
     router = new Router(providers, settings.groups(), settings.breaker());
-    for (Deployment d : router.known()) {
+    for (Deployment d : router.configured()) {
       metrics.gauge("switchboard.deployment.state", "0 up, 1 half-open, 2 circuit open, 3 down",
           d, x -> x.stateCode(System.currentTimeMillis()), "provider", d.provider.name(), "model", d.model);
     }

@@ -24,7 +24,7 @@ final class Provider {
   final KeyPool keys;
   int inFlight;
   /** null until the first probe; then the probe's verdict. */
-  Boolean healthy;
+  volatile Boolean healthy;
   JsonObject lastProbe;
 
   Provider(Vertx vertx, ProviderSettings settings, ModelSettings.KeyCooldown cooldown) {

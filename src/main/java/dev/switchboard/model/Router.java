@@ -29,10 +29,12 @@ final class Router {
   private final Map<String, Provider> providers;
   private final Map<String, GroupSettings> groups = new LinkedHashMap<>();
   private final ModelSettings.Breaker breaker;
-  private final Map<String, Deployment> deployments = new LinkedHashMap<>(64, 0.75f, true) {
+  /** Deployments named in the configuration: kept for good. */
+  private final Map<String, Deployment> configured = new LinkedHashMap<>();
+  /** Pass-through deployments for names clients chose: the least recently used are forgotten. */
+  private final Map<String, Deployment> passThrough = new LinkedHashMap<>(64, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Deployment> eldest) {
-      // pass-through providers see arbitrary model names; forget the least recently used
       return size() > MAX_DEPLOYMENTS;
     }
   };
@@ -55,13 +57,27 @@ final class Router {
     return groups.containsKey(name);
   }
 
-  Deployment deployment(Provider provider, String model, boolean configured) {
-    return deployments.computeIfAbsent(provider.name() + "/" + model,
-        k -> new Deployment(provider, model, configured || provider.settings.models().contains(model), breaker));
+  Deployment deployment(Provider provider, String model, boolean inGroup) {
+    String key = provider.name() + "/" + model;
+    Deployment d = configured.get(key);
+    if (d != null) {
+      return d;
+    }
+    if (inGroup || provider.settings.models().contains(model)) {
+      return configured.computeIfAbsent(key, k -> new Deployment(provider, model, true, breaker));
+    }
+    return passThrough.computeIfAbsent(key, k -> new Deployment(provider, model, false, breaker));
+  }
+
+  /** Configured deployments only: what gauges and health resets are about. */
+  List<Deployment> configured() {
+    return new ArrayList<>(configured.values());
   }
 
   List<Deployment> known() {
-    return new ArrayList<>(deployments.values());
+    List<Deployment> all = new ArrayList<>(configured.values());
+    all.addAll(passThrough.values());
+    return all;
   }
 
   /** The steps for {@code model}: its group and the fallbacks after it, each group once. */

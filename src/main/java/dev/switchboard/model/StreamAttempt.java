@@ -41,6 +41,7 @@ final class StreamAttempt implements Attempt {
   private long firstTokenTimer = -1;
   private boolean started;
   private boolean sawDone;
+  private boolean sawEvent;
   private boolean over;
 
   StreamAttempt(Vertx vertx, Dispatcher.Call call, Deployment deployment, RequestOptions options, Buffer body,
@@ -90,7 +91,12 @@ final class StreamAttempt implements Attempt {
       return;
     }
     response = r;
-    decoder = p.protocol.decoder(call.clientWantsUsage());
+    try {
+      decoder = p.protocol.decoder(call.clientWantsUsage());
+    } catch (RuntimeException e) {
+      broken(Outcome.malformed(p, String.valueOf(e.getMessage())).failure(), false);
+      return;
+    }
     r.handler(data -> {
       if (!over) {
         relay(() -> decoder.feed(data));
@@ -103,6 +109,11 @@ final class StreamAttempt implements Attempt {
       }
       relay(decoder::end);
       if (over) {
+        return;
+      }
+      if (!started && !sawEvent) {
+        // a 200 with no events at all (a JSON error body, say) is no answer: try elsewhere
+        broken(Outcome.malformed(p, "the stream carried no events").failure(), false);
         return;
       }
       if (!started) {
@@ -135,6 +146,7 @@ final class StreamAttempt implements Attempt {
       return;
     }
     for (ModelProvider.Event e : events) {
+      sawEvent = true;
       if (e.usage() != null) {
         call.usage = e.usage();
       }

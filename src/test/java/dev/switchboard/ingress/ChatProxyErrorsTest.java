@@ -160,13 +160,15 @@ class ChatProxyErrorsTest {
   @DisplayName("malformed JSON, a non-object body and a missing model are 400 before any upstream call")
   void badRequests(Vertx vertx, VertxTestContext ctx) {
     gatewayWith(TestGateway.builder().upstream(upstream.baseUrl()));
-    var checks = ctx.checkpoint(4);
     String[][] cases = {
         {"{\"model\": \"fake-model\", \"messages\": [", "not valid JSON"},
         {"[1, 2, 3]", "must be a JSON object"},
         {"{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", "model parameter"},
         {"{\"model\": \"fake-model\", \"messages\": []}", "messages"},
+        {"{\"model\": \"fake-model\", \"stream\": true, \"stream_options\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", "stream_options"},
+        {"{\"model\": \"fake-model\", \"stream\": true, \"stream_options\": {\"include_usage\": \"yes\"}, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", "include_usage"},
     };
+    var checks = ctx.checkpoint(cases.length);
     for (String[] c : cases) {
       web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
           .putHeader("content-type", "application/json")

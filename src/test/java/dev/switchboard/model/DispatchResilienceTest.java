@@ -510,6 +510,36 @@ class DispatchResilienceTest {
     })));
   }
 
+  @Test
+  @DisplayName("a provider without keys that answers 429 with Retry-After is waited for, not hammered")
+  void keylessRetryAfter(VertxTestContext ctx) {
+    boot(config("", "", """
+            - { provider: "a", model: "fake-model" }
+        """, "").replace("auth: { type: \"api_key\", keys: [\"key-a\"] }", "auth: { type: \"none\" }"));
+    a.respondWith(429, "{\"error\":{\"message\":\"busy\"}}", Map.of("Retry-After", "1")).failTimes(1);
+    long started = System.nanoTime();
+    post(chat(false)).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      assertEquals(2, a.chatRequestCount());
+      assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(950), "waited for Retry-After");
+      assertEquals(java.util.Collections.singletonList(null), a.chatKeys().subList(0, 1), "no key was sent");
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("a 200 stream that carries no events at all (a JSON body instead) fails over")
+  void emptyStreamFailsOver(VertxTestContext ctx) {
+    a.respondWith(200, "{\"error\":{\"message\":\"quota exceeded\"}}");
+    bootDefault();
+    post(chat(true)).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      assertEquals("b", r.getHeader("x-switchboard-provider"));
+      assertEquals("echo: hello there", streamedText(r.bodyAsString()));
+      ctx.completeNow();
+    })));
+  }
+
   static String streamedText(String sse) {
     StringBuilder text = new StringBuilder();
     for (String event : sse.split("\n\n")) {

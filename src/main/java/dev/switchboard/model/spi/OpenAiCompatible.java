@@ -66,6 +66,12 @@ public final class OpenAiCompatible implements ModelProvider {
     return listModels();
   }
 
+  /** An event for the client; a payload that came on several data lines keeps one prefix per line. */
+  static Buffer sse(String payload) {
+    String data = payload.indexOf('\n') < 0 ? payload : payload.replace("\n", "\ndata: ");
+    return Buffer.buffer("data: " + data + "\n\n");
+  }
+
   /** Splits SSE on blank lines, checks each event's JSON, and notes tokens and usage. */
   static final class SseDecoder implements StreamDecoder {
 
@@ -136,7 +142,7 @@ public final class OpenAiCompatible implements ModelProvider {
       if (tokenSeen && payload.indexOf("\"usage\"") < 0 && payload.indexOf("\"error\"") < 0) {
         // after the first token the stream is the client's and cannot fail over: only usage and
         // errors still matter, so ordinary chunks pass without being parsed
-        out.add(new Event(Buffer.buffer("data: " + payload + "\n\n"), false, null, false));
+        out.add(new Event(sse(payload), false, null, false));
         return;
       }
       JsonObject chunk = new JsonObject(payload);
@@ -160,7 +166,7 @@ public final class OpenAiCompatible implements ModelProvider {
       tokenSeen |= token;
       // the usage-only chunk that we asked for on the client's behalf stays with us
       boolean forward = clientWantsUsage || usage == null || (choices != null && !choices.isEmpty());
-      Buffer sse = forward ? Buffer.buffer("data: " + payload + "\n\n") : null;
+      Buffer sse = forward ? sse(payload) : null;
       out.add(new Event(sse, token, usage, false));
     }
   }
