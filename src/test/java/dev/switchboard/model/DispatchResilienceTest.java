@@ -540,6 +540,31 @@ class DispatchResilienceTest {
     })));
   }
 
+  @Test
+  @DisplayName("/readyz turns 503 while a required provider fails its probe, and 200 again when it answers")
+  void readinessFollowsRequiredProvider(VertxTestContext ctx) {
+    a.down(true);
+    boot(config("    required: true", "", A_THEN_B, "health_check: { interval: 200ms, timeout: 1s }"));
+    after(500)
+        .compose(v -> web.getAbs(gateway.url("/readyz")).send())
+        .compose(r -> {
+          ctx.verify(() -> {
+            assertEquals(503, r.statusCode(), r.bodyAsString());
+            JsonObject components = r.bodyAsJsonObject().getJsonObject("components");
+            assertEquals("down", components.getJsonObject("provider:a").getString("status"));
+            assertEquals("up", components.getJsonObject("store").getString("status"));
+          });
+          a.down(false);
+          return after(500);
+        })
+        .compose(v -> web.getAbs(gateway.url("/readyz")).send())
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(200, r.statusCode(), r.bodyAsString());
+          assertEquals("ready", r.bodyAsJsonObject().getString("status"));
+          ctx.completeNow();
+        })));
+  }
+
   static String streamedText(String sse) {
     StringBuilder text = new StringBuilder();
     for (String event : sse.split("\n\n")) {
