@@ -66,6 +66,8 @@ RESULTS="$OUT/results.txt"
 
 log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=lib/processes.sh
+source scripts/lib/processes.sh
 # say: a line of the results, printed and kept in target/bench/results.txt
 say() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
 
@@ -95,17 +97,6 @@ TMP_DIRS=()
 WRK_PID=""
 SCHEDULER_PID=""
 
-stop() {
-  local pid="$1"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-  # started with setsid: the process id is also its group id
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   stop "$SCHEDULER_PID"
@@ -130,26 +121,8 @@ trap 'exit 143' TERM
 
 # --- helpers ----------------------------------------------------------------------------------
 
-answers() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# wait_for NAME URL PID TIMEOUT LOGFILE
-wait_for() {
-  local name="$1" url="$2" pid="$3" timeout="$4" logfile="$5" deadline=$((SECONDS + $4))
-  until answers "$url"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "$name exited before answering $url; last lines of $logfile:"
-      tail -n 30 "$logfile" >&2
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "$name did not answer $url within ${timeout}s; last lines of $logfile:"
-      tail -n 30 "$logfile" >&2
-      return 1
-    fi
-    sleep 0.05
-  done
-}
 
 port_free() {
   local port="$1"

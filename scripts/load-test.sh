@@ -32,6 +32,8 @@ OUT=target/load
 
 log() { echo "load-test: $*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=lib/processes.sh
+source scripts/lib/processes.sh
 
 [[ "$USERS" =~ ^[1-9][0-9]*$ ]] || die "USERS must be a positive integer, got '$USERS'"
 [[ "$DURATION" =~ ^[0-9]+[smh]?$|^([0-9]+h)?([0-9]+m)?([0-9]+s)?$ ]] || die "DURATION must look like 30s, 2m or 1h30m, got '$DURATION'"
@@ -53,17 +55,6 @@ FAKE_PID=""
 GATEWAY_PID=""
 LOCUST_PID=""
 
-stop() {
-  local pid="$1"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-  # started with setsid: the process id is also its group id, which takes a Maven build along
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   stop "$LOCUST_PID"
@@ -77,25 +68,7 @@ trap 'exit 143' TERM
 
 # --- helpers ----------------------------------------------------------------------------------
 
-answers() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
 
-# wait_for NAME URL PID TIMEOUT LOGFILE
-wait_for() {
-  local name="$1" url="$2" pid="$3" timeout="$4" logfile="$5" deadline=$((SECONDS + $4))
-  until answers "$url"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "$name exited before answering $url; last lines of $logfile:"
-      tail -n 30 "$logfile" >&2
-      exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "$name did not answer $url within ${timeout}s; last lines of $logfile:"
-      tail -n 30 "$logfile" >&2
-      exit 1
-    fi
-    sleep 0.2
-  done
-}
 
 # --- build ------------------------------------------------------------------------------------
 
