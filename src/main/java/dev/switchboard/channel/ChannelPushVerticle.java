@@ -3,29 +3,36 @@ package dev.switchboard.channel;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Delivery;
 import dev.switchboard.bus.Failure;
-import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.PushRequest;
+import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.observe.Metrics;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Pushes messages to platform bots. Every push ends in a {@link Delivery} that keeps the platform's
- * answer; DingTalk answers HTTP 200 even for errors, so only {@code errcode == 0} counts as delivered.
+ * Pushes messages to platform bots. Each bot has its own sending window (platform limits by
+ * default); platform throttling and passing faults are retried with backoff, permanent refusals
+ * fail at once. Every push ends in a {@link Delivery} that keeps the platform's last answer.
  */
 public final class ChannelPushVerticle extends VerticleBase {
 
   static final Duration PUSH_TIMEOUT = Duration.ofSeconds(10);
+  static final Duration BACKOFF_MAX = Duration.ofMinutes(5);
 
   private final ChannelSettings settings;
+  private final Map<String, RateLimiter> limiters = new HashMap<>();
   private HttpClient client;
   private Metrics metrics;
 
@@ -38,11 +45,16 @@ public final class ChannelPushVerticle extends VerticleBase {
     metrics = Metrics.current();
     client = vertx.createHttpClient(new HttpClientOptions()
         .setConnectTimeout((int) PUSH_TIMEOUT.toMillis())
-        .setKeepAlive(true), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(32));
+        .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(32));
     var bus = vertx.eventBus();
     return Future.all(
         bus.<PushRequest>localConsumer(Addresses.CHANNEL_PUSH, this::push).completion(),
         bus.<TaskSubmission.Target>localConsumer(Addresses.CHANNEL_CHECK, this::check).completion());
+  }
+
+  @Override
+  public Future<?> stop() {
+    return client.close();
   }
 
   private void check(Message<TaskSubmission.Target> message) {
@@ -54,54 +66,64 @@ public final class ChannelPushVerticle extends VerticleBase {
     }
   }
 
-  @Override
-  public Future<?> stop() {
-    return client.close();
-  }
-
   private void push(Message<PushRequest> message) {
     PushRequest req = message.body();
     var unusable = settings.unusable(req.channel(), req.bot());
     if (unusable.isPresent()) {
-      message.reply(finish(req, new JsonObject().put("error", unusable.get()), false));
+      message.reply(record(req, Delivery.FAILED, 0, new JsonObject().put("error", unusable.get())));
       return;
     }
-    DingTalkBot bot = settings.dingtalk(req.bot()).orElseThrow();
-    String url = DingTalkSigner.signedUrl(bot.webhook(), bot.secret(), System.currentTimeMillis());
-    RequestOptions options = new RequestOptions()
-        .setMethod(HttpMethod.POST)
-        .setAbsoluteURI(url)
-        .setConnectTimeout(PUSH_TIMEOUT.toMillis())
-        .setIdleTimeout(PUSH_TIMEOUT.toMillis())
-        .putHeader(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8");
-    client.request(options)
-        .compose(r -> r.send(bot.textMessage(req.text()).toBuffer()))
-        .compose(resp -> resp.body().map(body -> answer(resp.statusCode(), body.toString())))
-        .onComplete(ar -> {
-          JsonObject response = ar.succeeded() ? ar.result()
-              : new JsonObject().put("error", String.valueOf(ar.cause().getMessage()));
-          boolean ok = ar.succeeded() && response.getInteger("http_status", 0) == 200
-              && Integer.valueOf(0).equals(response.getValue("errcode"));
-          message.reply(finish(req, response, ok));
+    Bot bot = settings.bot(req.channel(), req.bot()).orElseThrow();
+    RateLimiter limiter = limiters.computeIfAbsent(req.channel() + "/" + req.bot(), k -> new RateLimiter(vertx, bot.rateLimit()));
+    Promise<Delivery> done = Promise.promise();
+    attempt(bot, limiter, req, 1, done);
+    done.future().onComplete(ar -> message.reply(ar.result()));
+  }
+
+  /** One try after waiting for the bot's window; throttling and passing faults come back here later. */
+  private void attempt(Bot bot, RateLimiter limiter, PushRequest req, int attempt, Promise<Delivery> done) {
+    limiter.acquire()
+        .compose(turn -> send(bot.request(req.text(), System.currentTimeMillis())))
+        .map(answer -> bot.read(answer.status, answer.body))
+        .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
+        .onSuccess(answer -> {
+          switch (answer.verdict()) {
+            case DELIVERED -> done.complete(record(req, Delivery.DELIVERED, attempt, answer.response()));
+            case FAILED -> done.complete(record(req, Delivery.FAILED, attempt, answer.response()));
+            default -> {
+              if (attempt >= bot.retry().maxAttempts()) {
+                done.complete(record(req, Delivery.FAILED, attempt, answer.response()));
+                return;
+              }
+              long cap = Math.min(BACKOFF_MAX.toMillis(), bot.retry().backoff().toMillis() << Math.min(20, attempt - 1));
+              long wait = cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+              if (answer.verdict() == Bot.Verdict.THROTTLED) {
+                // the platform counts every bot message, not just ours: everything queued waits too
+                limiter.pauseFor(wait);
+              }
+              vertx.setTimer(Math.max(1, wait), id -> attempt(bot, limiter, req, attempt + 1, done));
+            }
+          }
         });
   }
 
-  /** The platform's answer as recorded: HTTP status, and errcode/errmsg when the body has them. */
-  private static JsonObject answer(int status, String body) {
-    JsonObject out = new JsonObject().put("http_status", status);
-    try {
-      JsonObject json = new JsonObject(body);
-      out.put("errcode", json.getValue("errcode") instanceof Number n ? n.intValue() : json.getValue("errcode"));
-      out.put("errmsg", json.getValue("errmsg"));
-    } catch (RuntimeException notJson) {
-      out.put("body", body.length() > 500 ? body.substring(0, 500) : body);
-    }
-    return out;
+  private record Reply(int status, String body) {
   }
 
-  private Delivery finish(PushRequest req, JsonObject response, boolean ok) {
-    String status = ok ? Delivery.DELIVERED : Delivery.FAILED;
+  private Future<Reply> send(Bot.Request request) {
+    RequestOptions options = new RequestOptions()
+        .setMethod(HttpMethod.POST)
+        .setAbsoluteURI(request.url())
+        .setConnectTimeout(PUSH_TIMEOUT.toMillis())
+        .setIdleTimeout(PUSH_TIMEOUT.toMillis());
+    request.headers().forEach(options::putHeader);
+    return client.request(options)
+        .compose(r -> r.send(request.body()))
+        .compose(resp -> resp.body().map(body -> new Reply(resp.statusCode(), body.toString())));
+  }
+
+  private Delivery record(PushRequest req, String status, int attempts, JsonObject response) {
     metrics.push(req.channel(), req.bot(), status);
-    return new Delivery(req.channel(), req.bot(), status, 1, response);
+    return new Delivery(req.channel(), req.bot(), status, attempts, response);
   }
 }

@@ -3,60 +3,80 @@ package dev.switchboard.channel;
 import dev.switchboard.config.ConfigFiles;
 import dev.switchboard.config.ConfigNode;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
+import java.util.function.BiFunction;
 
-/** {@code conf/channels.yaml}. This build pushes to DingTalk custom robots; other platforms follow. */
-public record ChannelSettings(List<DingTalkBot> dingtalk) {
+/**
+ * {@code conf/channels.yaml}: the bots that can push, by channel and name. App bots (DingTalk
+ * enterprise robots, Feishu apps, WeCom apps) and inbound-only webhooks are read for their own
+ * keys but do not push here.
+ */
+public record ChannelSettings(Map<String, Map<String, Bot>> bots) {
 
   public static final String FILE = "channels.yaml";
+  static final List<String> CHANNELS = List.of("dingtalk", "feishu", "wecom", "webhook");
 
   public static ChannelSettings load(ConfigFiles files) {
     ConfigNode root = files.load(FILE, false);
+    ConfigNode raw = files.loadRaw(FILE);
     root.allowOnly("dingtalk", "feishu", "wecom", "webhooks");
-    List<DingTalkBot> bots = new ArrayList<>();
-    Set<String> names = new HashSet<>();
-    for (ConfigNode node : root.get("dingtalk").list()) {
-      DingTalkBot bot = DingTalkBot.from(node);
-      if (!names.add(bot.name())) {
-        throw node.get("name").error("duplicate bot name '" + bot.name() + "'");
+    Map<String, Map<String, Bot>> bots = new LinkedHashMap<>();
+    read(root, raw, "dingtalk", "dingtalk", "app_key", DingTalkBot::from, bots);
+    read(root, raw, "feishu", "feishu", "app_id", FeishuBot::from, bots);
+    read(root, raw, "wecom", "wecom", "corp_id", WeComBot::from, bots);
+    read(root, raw, "webhooks", "webhook", null, WebhookBot::from, bots);
+    return new ChannelSettings(bots);
+  }
+
+  private static void read(ConfigNode root, ConfigNode rawRoot, String section, String channel, String appKey,
+                           BiFunction<ConfigNode, ConfigNode, Bot> parse, Map<String, Map<String, Bot>> out) {
+    Map<String, Bot> byName = new LinkedHashMap<>();
+    List<ConfigNode> nodes = root.get(section).list();
+    List<ConfigNode> raws = rawRoot.get(section).list();
+    for (int i = 0; i < nodes.size(); i++) {
+      ConfigNode node = nodes.get(i);
+      boolean pushes = "webhooks".equals(section) ? !node.get("url").isMissing() : appKey == null || node.get(appKey).isMissing();
+      String name = node.get("name").requiredString();
+      if (byName.containsKey(name)) {
+        throw node.get("name").error("duplicate bot name '" + name + "'");
       }
-      // enterprise (app) robots are inbound; only custom robots with a webhook push here
-      if (node.get("app_key").isMissing()) {
-        bots.add(bot);
+      if (pushes) {
+        byName.put(name, parse.apply(node, i < raws.size() ? raws.get(i) : ConfigNode.empty(FILE)));
       }
     }
-    return new ChannelSettings(List.copyOf(bots));
+    out.put(channel, byName);
+  }
+
+  public Optional<Bot> bot(String channel, String name) {
+    return Optional.ofNullable(bots.getOrDefault(channel, Map.of()).get(name));
   }
 
   public Optional<DingTalkBot> dingtalk(String name) {
-    return dingtalk.stream().filter(b -> b.name().equals(name)).findFirst();
+    return bot("dingtalk", name).map(DingTalkBot.class::cast);
   }
 
   /** Why a task cannot target this channel, or empty when it can. */
   public Optional<String> unusable(String type, String bot) {
-    if (!"dingtalk".equals(type)) {
-      return Optional.of("channel type '" + type + "' is not supported (supported: dingtalk)");
+    if (!CHANNELS.contains(type)) {
+      return Optional.of("channel type '" + type + "' is not supported (supported: " + String.join(", ", CHANNELS) + ")");
     }
-    Optional<DingTalkBot> found = dingtalk(bot);
+    Optional<Bot> found = bot(type, bot);
     if (found.isEmpty()) {
-      return Optional.of("no dingtalk bot named '" + bot + "' in conf/" + FILE);
+      return Optional.of("no " + type + " bot named '" + bot + "' that can push in conf/" + FILE);
     }
-    if (!found.get().enabled()) {
-      // both come from the environment in the shipped configuration
-      return Optional.of("dingtalk bot '" + bot + "' is off: set its webhook (DINGTALK_WEBHOOK) and secret (DINGTALK_SECRET)");
+    if (found.get().offReason() != null) {
+      return Optional.of(type + " bot '" + bot + "' is off: " + found.get().offReason());
     }
     return Optional.empty();
   }
 
   public String summary() {
-    if (dingtalk.isEmpty()) {
-      return "none";
-    }
     List<String> parts = new ArrayList<>();
-    dingtalk.forEach(b -> parts.add(b.describe()));
-    return String.join(", ", parts);
+    bots.forEach((channel, byName) -> byName.values().forEach(b ->
+        parts.add(channel + "/" + b.name() + (b.offReason() == null ? "" : " (off: " + b.offReason() + ")"))));
+    return parts.isEmpty() ? "none" : String.join(", ", parts);
   }
 }

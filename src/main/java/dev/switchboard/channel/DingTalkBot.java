@@ -3,8 +3,9 @@ package dev.switchboard.channel;
 import dev.switchboard.config.ConfigNode;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A DingTalk custom group robot (outbound only). It is off until both its webhook and its 加签
@@ -12,32 +13,41 @@ import java.util.List;
  * by one that does not, which is not a state to run in by accident.
  */
 public record DingTalkBot(String name, String webhook, String secret, String template,
-                          List<String> atMobiles, List<String> atUserIds, boolean atAll, boolean enabled) {
+                          List<String> atMobiles, List<String> atUserIds, boolean atAll, String offReason,
+                          RateLimit rateLimit, Retry retry) implements Bot {
 
   public static final String DEFAULT_TEMPLATE = "任务执行结果:{result}";
+  /** DingTalk: 20 messages a minute per robot, then 10 minutes of throttling. */
+  static final RateLimit LIMIT = new RateLimit(20, Duration.ofMinutes(1));
+  /** Platform answer for "send too fast". */
+  static final int THROTTLED = 130101;
+  /** Text content limit, in bytes, with room for the JSON around it. */
+  static final int MAX_TEXT_BYTES = 18_000;
 
-  static DingTalkBot from(ConfigNode node) {
-    node.allowOnly("name", "webhook", "secret", "template", "at", "rate_limit", "enabled", "allow",
+  static DingTalkBot from(ConfigNode node, ConfigNode raw) {
+    node.allowOnly("name", "webhook", "secret", "template", "at", "rate_limit", "retry", "enabled", "allow",
         "reply_in_groups", "app_key", "app_secret", "robot_code", "mode", "api_base");
     String name = node.get("name").requiredString();
-    String webhook = node.get("webhook").string("");
-    if (!webhook.isEmpty()) {
-      try {
-        URI uri = URI.create(webhook);
-        if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme()) || uri.getHost() == null) {
-          throw node.get("webhook").error("expected an https:// URL, got '" + webhook + "'");
-        }
-      } catch (IllegalArgumentException e) {
-        throw node.get("webhook").error("not a URL: '" + webhook + "'");
-      }
-    }
+    String webhook = BotConfig.url(node.get("webhook"));
+    String secret = node.get("secret").string("");
     ConfigNode at = node.get("at");
     at.allowOnly("mobiles", "user_ids", "all");
-    String secret = node.get("secret").string("");
-    boolean enabled = node.get("enabled").bool(true) && !webhook.isEmpty() && !secret.isEmpty();
-    return new DingTalkBot(name, webhook, secret,
-        node.get("template").string(DEFAULT_TEMPLATE),
-        at.get("mobiles").strings(), at.get("user_ids").strings(), at.get("all").bool(false), enabled);
+    String off = !node.get("enabled").bool(true) ? "disabled"
+        : webhook.isEmpty() ? BotConfig.unset("webhook", raw)
+        : secret.isEmpty() ? BotConfig.unset("secret", raw) : null;
+    return new DingTalkBot(name, webhook, secret, node.get("template").string(DEFAULT_TEMPLATE),
+        at.get("mobiles").strings(), at.get("user_ids").strings(), at.get("all").bool(false), off,
+        BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
+        BotConfig.retry(node.get("retry")));
+  }
+
+  @Override
+  public String channel() {
+    return "dingtalk";
+  }
+
+  public boolean enabled() {
+    return offReason == null;
   }
 
   /** The text message body, exactly as the custom robot API takes it. */
@@ -49,17 +59,18 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
     atJson.put("isAtAll", atAll);
     return new JsonObject()
         .put("msgtype", "text")
-        .put("text", new JsonObject().put("content", template.replace("{result}", result)))
+        .put("text", new JsonObject().put("content", Texts.fit(template.replace("{result}", result), MAX_TEXT_BYTES)))
         .put("at", atJson);
   }
 
-  String describe() {
-    if (webhook.isEmpty()) {
-      return "dingtalk/" + name + " (off: webhook unset)";
-    }
-    if (secret.isEmpty()) {
-      return "dingtalk/" + name + " (off: secret unset)";
-    }
-    return "dingtalk/" + name + (enabled ? "" : " (off)");
+  @Override
+  public Request request(String text, long nowMillis) {
+    return new Request(DingTalkSigner.signedUrl(webhook, secret, nowMillis),
+        Map.of("Content-Type", "application/json; charset=utf-8"), textMessage(text).toBuffer());
+  }
+
+  @Override
+  public Answer read(int httpStatus, String body) {
+    return Bot.errcodeAnswer(httpStatus, body, THROTTLED);
   }
 }

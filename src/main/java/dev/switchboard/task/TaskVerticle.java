@@ -31,6 +31,9 @@ public final class TaskVerticle extends VerticleBase {
 
   private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(TaskVerticle.class.getName());
 
+  /** Pushes wait their turn in a bot's rate limit and retry throttling: give them time. */
+  private static final DeliveryOptions PUSH_WAIT = new DeliveryOptions().setSendTimeout(java.time.Duration.ofHours(1).toMillis());
+
   private final QueueSettings settings;
   private final Path dataDir;
   private final String defaultModel;
@@ -197,7 +200,7 @@ public final class TaskVerticle extends VerticleBase {
     List<Future<Delivery>> pushes = new ArrayList<>();
     for (TaskSubmission.Target target : task.channels()) {
       pushes.add(vertx.eventBus()
-          .<Delivery>request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id()))
+          .<Delivery>request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id()), PUSH_WAIT)
           .map(Message::body)
           .recover(e -> Future.succeededFuture(new Delivery(target.type(), target.bot(), Delivery.FAILED, 1,
               new JsonObject().put("error", String.valueOf(e.getMessage()))))));

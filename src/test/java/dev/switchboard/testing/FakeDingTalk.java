@@ -30,6 +30,7 @@ public final class FakeDingTalk {
   private final List<Push> pushes = new ArrayList<>();
   private HttpServer server;
   private volatile JsonObject forcedAnswer;
+  private final java.util.ArrayDeque<JsonObject> once = new java.util.ArrayDeque<>();
 
   private FakeDingTalk(String secret) {
     this.secret = secret;
@@ -51,6 +52,16 @@ public final class FakeDingTalk {
   public FakeDingTalk answer(int errcode, String errmsg) {
     forcedAnswer = new JsonObject().put("errcode", errcode).put("errmsg", errmsg);
     return this;
+  }
+
+  /** The next correctly signed push gets this answer; later ones the usual one again. */
+  public synchronized FakeDingTalk answerOnce(int errcode, String errmsg) {
+    once.add(new JsonObject().put("errcode", errcode).put("errmsg", errmsg));
+    return this;
+  }
+
+  private synchronized JsonObject nextOnce() {
+    return once.poll();
   }
 
   public synchronized List<Push> pushes() {
@@ -84,6 +95,8 @@ public final class FakeDingTalk {
         answer = error(310000, "invalid timestamp");
       } else if (!expectedSign(Long.parseLong(ts)).equals(sign)) {
         answer = error(310000, "sign not match");
+      } else if ((answer = nextOnce()) != null) {
+        // a one-off answer, queued by the test
       } else if (forcedAnswer != null) {
         answer = forcedAnswer;
       } else {

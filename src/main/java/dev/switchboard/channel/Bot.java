@@ -1,0 +1,80 @@
+package dev.switchboard.channel;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * One outbound bot on one platform: how to build its HTTP request for a message, and how to read
+ * its answer. The push verticle owns everything else (rate limits, retries, records), so a new
+ * platform is one small class.
+ */
+interface Bot {
+
+  /** dingtalk, feishu, wecom or webhook. */
+  String channel();
+
+  String name();
+
+  /** Null when the bot can push; else why it is off (which settings are missing). */
+  String offReason();
+
+  /** At most {@code messages} per {@code per}; messages over it wait, in order. */
+  RateLimit rateLimit();
+
+  Request request(String text, long nowMillis);
+
+  /** What the platform's answer means. */
+  Answer read(int httpStatus, String body);
+
+  record RateLimit(int messages, Duration per) {
+  }
+
+  /** Retries of throttled or failed pushes: attempts in all, first wait (doubling, up to 5 minutes). */
+  Retry retry();
+
+  record Retry(int maxAttempts, Duration backoff) {
+    static final Retry DEFAULT = new Retry(5, Duration.ofSeconds(2));
+  }
+
+  record Request(String url, Map<String, String> headers, Buffer body) {
+  }
+
+  enum Verdict {
+    DELIVERED,
+    /** The platform asks us to slow down: wait, then try again. */
+    THROTTLED,
+    /** A passing fault (5xx, network): try again. */
+    RETRY,
+    /** The platform refused this message for good (signature, keyword, token). */
+    FAILED
+  }
+
+  record Answer(Verdict verdict, JsonObject response) {
+  }
+
+  /** The answer of a platform that speaks {@code errcode}/{@code errmsg} (DingTalk, WeCom). */
+  static Answer errcodeAnswer(int httpStatus, String body, int throttleCode) {
+    JsonObject response = new JsonObject().put("http_status", httpStatus);
+    if (httpStatus >= 500) {
+      return new Answer(Verdict.RETRY, response.put("body", Texts.clip(body, 500)));
+    }
+    Integer code = null;
+    try {
+      JsonObject json = new JsonObject(body);
+      Object c = json.getValue("errcode");
+      code = c instanceof Number n ? n.intValue() : null;
+      response.put("errcode", code).put("errmsg", json.getValue("errmsg"));
+    } catch (RuntimeException notJson) {
+      response.put("body", Texts.clip(body, 500));
+    }
+    if (httpStatus == 200 && code != null && code == 0) {
+      return new Answer(Verdict.DELIVERED, response);
+    }
+    if (code != null && code == throttleCode || httpStatus == 429) {
+      return new Answer(Verdict.THROTTLED, response);
+    }
+    return new Answer(Verdict.FAILED, response);
+  }
+}

@@ -1,0 +1,54 @@
+package dev.switchboard.channel;
+
+import dev.switchboard.config.ConfigNode;
+import java.net.URI;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Reading what every bot has: URLs, rate limits, and why a bot is off. */
+final class BotConfig {
+
+  private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)");
+
+  private BotConfig() {
+  }
+
+  /** An http(s) URL, or empty when unset. */
+  static String url(ConfigNode node) {
+    String url = node.string("");
+    if (url.isEmpty()) {
+      return url;
+    }
+    try {
+      URI uri = URI.create(url);
+      if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme()) || uri.getHost() == null) {
+        throw node.error("expected an https:// URL, got '" + url + "'");
+      }
+    } catch (IllegalArgumentException e) {
+      throw node.error("not a URL: '" + url + "'");
+    }
+    return url;
+  }
+
+  static Bot.RateLimit rateLimit(ConfigNode node, int messages, Duration per) {
+    node.allowOnly("messages", "per");
+    return new Bot.RateLimit(node.get("messages").integer(messages, 1, 1_000_000), node.get("per").duration(per));
+  }
+
+  static Bot.Retry retry(ConfigNode node) {
+    node.allowOnly("max_attempts", "backoff");
+    return new Bot.Retry(node.get("max_attempts").integer(Bot.Retry.DEFAULT.maxAttempts(), 1, 100),
+        node.get("backoff").duration(Bot.Retry.DEFAULT.backoff()));
+  }
+
+  /** "webhook unset (DINGTALK_WEBHOOK)": the setting and the variables behind it in the file as written. */
+  static String unset(String key, ConfigNode raw) {
+    Matcher m = VAR.matcher(raw.get(key).string(""));
+    StringBuilder vars = new StringBuilder();
+    while (m.find()) {
+      vars.append(vars.length() == 0 ? "" : ", ").append(m.group(1));
+    }
+    return key + " unset" + (vars.length() == 0 ? "" : " (" + vars + ")");
+  }
+}

@@ -1,0 +1,95 @@
+package dev.switchboard.channel;
+
+import dev.switchboard.config.ConfigNode;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * A Feishu/Lark custom bot (outbound only). Signing differs from DingTalk's: the key is
+ * {@code timestamp + "\n" + secret} (timestamp in seconds), the message is empty, and the result
+ * goes into the JSON body, not the URL. Without a secret it sends unsigned (keyword or IP
+ * protected bots).
+ */
+record FeishuBot(String name, String webhook, String secret, String template, String offReason, RateLimit rateLimit, Retry retry)
+    implements Bot {
+
+  /** Feishu: 100 a minute and 5 a second per bot; the minute limit is the one configured by default. */
+  static final RateLimit LIMIT = new RateLimit(100, Duration.ofMinutes(1));
+  static final int THROTTLED = 11232;
+  /** Request bodies may be 20 KB. */
+  static final int MAX_TEXT_BYTES = 18_000;
+
+  static FeishuBot from(ConfigNode node, ConfigNode raw) {
+    node.allowOnly("name", "webhook", "secret", "template", "rate_limit", "retry", "enabled", "allow", "reply_in_groups",
+        "app_id", "app_secret", "verification_token", "encrypt_key", "domain", "mode");
+    String webhook = BotConfig.url(node.get("webhook"));
+    String off = !node.get("enabled").bool(true) ? "disabled" : webhook.isEmpty() ? BotConfig.unset("webhook", raw) : null;
+    return new FeishuBot(node.get("name").requiredString(), webhook, node.get("secret").string(""),
+        node.get("template").string("{result}"), off,
+        BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
+        BotConfig.retry(node.get("retry")));
+  }
+
+  /** Base64(HmacSHA256(key = timestamp + "\n" + secret, message = empty)). */
+  static String sign(long timestampSeconds, String secret) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec((timestampSeconds + "\n" + secret).getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+      return Base64.getEncoder().encodeToString(mac.doFinal(new byte[0]));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
+  }
+
+  @Override
+  public String channel() {
+    return "feishu";
+  }
+
+  JsonObject textMessage(String text, long nowMillis) {
+    JsonObject body = new JsonObject();
+    if (!secret.isEmpty()) {
+      long ts = nowMillis / 1000;
+      body.put("timestamp", String.valueOf(ts)).put("sign", sign(ts, secret));
+    }
+    return body.put("msg_type", "text")
+        .put("content", new JsonObject().put("text", Texts.fit(template.replace("{result}", text), MAX_TEXT_BYTES)));
+  }
+
+  @Override
+  public Request request(String text, long nowMillis) {
+    return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"),
+        textMessage(text, nowMillis).toBuffer());
+  }
+
+  /** Success is {@code code == 0}, or, from older bots, no {@code code} and {@code StatusCode == 0}. */
+  @Override
+  public Answer read(int httpStatus, String body) {
+    JsonObject response = new JsonObject().put("http_status", httpStatus);
+    if (httpStatus >= 500) {
+      return new Answer(Verdict.RETRY, response.put("body", Texts.clip(body, 500)));
+    }
+    Integer code = null;
+    try {
+      JsonObject json = new JsonObject(body);
+      Object c = json.containsKey("code") ? json.getValue("code") : json.getValue("StatusCode");
+      code = c instanceof Number n ? n.intValue() : null;
+      response.put("code", code).put("msg", json.containsKey("msg") ? json.getValue("msg") : json.getValue("StatusMessage"));
+    } catch (RuntimeException notJson) {
+      response.put("body", Texts.clip(body, 500));
+    }
+    if (httpStatus == 200 && code != null && code == 0) {
+      return new Answer(Verdict.DELIVERED, response);
+    }
+    if (code != null && code == THROTTLED || httpStatus == 429) {
+      return new Answer(Verdict.THROTTLED, response);
+    }
+    return new Answer(Verdict.FAILED, response);
+  }
+}

@@ -1,0 +1,57 @@
+package dev.switchboard.channel;
+
+import dev.switchboard.config.ConfigNode;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** A WeCom (企业微信) group robot: outbound only, no signature (the key in its URL is the secret). */
+record WeComBot(String name, String webhook, String template, List<String> mentionUsers, List<String> mentionMobiles,
+                String offReason, RateLimit rateLimit, Retry retry) implements Bot {
+
+  static final RateLimit LIMIT = new RateLimit(20, Duration.ofMinutes(1));
+  static final int THROTTLED = 45009;
+  /** Text content is limited to 2048 bytes. */
+  static final int MAX_TEXT_BYTES = 2048;
+
+  static WeComBot from(ConfigNode node, ConfigNode raw) {
+    node.allowOnly("name", "webhook", "template", "mentions", "rate_limit", "retry", "enabled", "allow", "reply_in_groups",
+        "corp_id", "token", "encoding_aes_key", "agent_id");
+    String webhook = BotConfig.url(node.get("webhook"));
+    ConfigNode mentions = node.get("mentions");
+    mentions.allowOnly("users", "mobiles");
+    String off = !node.get("enabled").bool(true) ? "disabled" : webhook.isEmpty() ? BotConfig.unset("webhook", raw) : null;
+    return new WeComBot(node.get("name").requiredString(), webhook, node.get("template").string("{result}"),
+        mentions.get("users").strings(), mentions.get("mobiles").strings(), off,
+        BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
+        BotConfig.retry(node.get("retry")));
+  }
+
+  @Override
+  public String channel() {
+    return "wecom";
+  }
+
+  JsonObject textMessage(String text) {
+    JsonObject content = new JsonObject().put("content", Texts.fit(template.replace("{result}", text), MAX_TEXT_BYTES));
+    if (!mentionUsers.isEmpty()) {
+      content.put("mentioned_list", new JsonArray(mentionUsers));
+    }
+    if (!mentionMobiles.isEmpty()) {
+      content.put("mentioned_mobile_list", new JsonArray(mentionMobiles));
+    }
+    return new JsonObject().put("msgtype", "text").put("text", content);
+  }
+
+  @Override
+  public Request request(String text, long nowMillis) {
+    return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"), textMessage(text).toBuffer());
+  }
+
+  @Override
+  public Answer read(int httpStatus, String body) {
+    return Bot.errcodeAnswer(httpStatus, body, THROTTLED);
+  }
+}

@@ -1,0 +1,223 @@
+package dev.switchboard.channel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.switchboard.testing.FakeDingTalk;
+import dev.switchboard.testing.FakePlatform;
+import dev.switchboard.testing.FakeUpstream;
+import dev.switchboard.testing.TestGateway;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Task results pushed to Feishu, WeCom and generic webhooks, and how pushes wait and retry. */
+@ExtendWith(VertxExtension.class)
+@DisplayName("Pushing to platforms")
+class ChannelPushTest {
+
+  static final String FEISHU_SECRET = "qu5bYw3KP1tCkgDsM2aXFb";
+  static final String HOOK_SECRET = "hook-secret-123";
+  static final String DING_SECRET = "SEC0123456789abcdef";
+
+  Vertx vertx;
+  FakeUpstream upstream;
+  FakePlatform feishu;
+  FakePlatform wecom;
+  FakePlatform hook;
+  FakeDingTalk dingtalk;
+  TestGateway gateway;
+  WebClient web;
+  String token;
+
+  @BeforeEach
+  void start(Vertx vertx) throws Exception {
+    this.vertx = vertx;
+    upstream = FakeUpstream.start(vertx).await(10, TimeUnit.SECONDS);
+    feishu = FakePlatform.start(vertx, "{\"code\":0,\"data\":{},\"msg\":\"success\"}").await(10, TimeUnit.SECONDS);
+    wecom = FakePlatform.start(vertx, "{\"errcode\":0,\"errmsg\":\"ok\"}").await(10, TimeUnit.SECONDS);
+    hook = FakePlatform.start(vertx, "{\"ok\":true}").await(10, TimeUnit.SECONDS);
+    dingtalk = FakeDingTalk.start(vertx, DING_SECRET).await(10, TimeUnit.SECONDS);
+    web = WebClient.create(vertx);
+  }
+
+  @AfterEach
+  void stop() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  private void boot(String dingtalkLimit) {
+    gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
+        .file("switchboard.yaml", "queue: { workers: 8 }\n")
+        .file("channels.yaml", """
+            dingtalk:
+              - name: "default"
+                webhook: "%s"
+                secret: "%s"
+                retry: { max_attempts: 3, backoff: 50ms }
+            %s
+            feishu:
+              - name: "alerts"
+                webhook: "%s"
+                secret: "%s"
+            wecom:
+              - name: "ops"
+                webhook: "%s"
+                mentions: { mobiles: ["13800001111"] }
+            webhooks:
+              - name: "erp"
+                url: "%s"
+                secret: "%s"
+              - name: "ci"
+                secret: "inbound-only"
+            """.formatted(dingtalk.webhook(), DING_SECRET, dingtalkLimit, feishu.url("/open-apis/bot/v2/hook/t"),
+            FEISHU_SECRET, wecom.url("/cgi-bin/webhook/send?key=k"), hook.url("/erp"), HOOK_SECRET))
+        .start();
+    token = gateway.token("alice");
+  }
+
+  private Future<JsonObject> runTask(String input, String channel, String bot) {
+    JsonObject body = new JsonObject().put("input", input)
+        .put("channels", new JsonArray().add(new JsonObject().put("type", channel).put("bot", bot)));
+    return web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(token).sendJsonObject(body)
+        .compose(r -> r.statusCode() == 202 ? finished(r.bodyAsJsonObject().getString("id"))
+            : Future.failedFuture(r.statusCode() + " " + r.bodyAsString()));
+  }
+
+  private Future<JsonObject> finished(String id) {
+    Promise<JsonObject> done = Promise.promise();
+    long deadline = System.currentTimeMillis() + 20_000;
+    vertx.setPeriodic(25, timer -> web.getAbs(gateway.url("/api/v1/tasks/" + id)).bearerTokenAuthentication(token).send()
+        .map(HttpResponse::bodyAsJsonObject)
+        .onSuccess(t -> {
+          String status = t.getString("status");
+          if ("succeeded".equals(status) || "failed".equals(status) || System.currentTimeMillis() > deadline) {
+            vertx.cancelTimer(timer);
+            done.tryComplete(t);
+          }
+        }));
+    return done.future();
+  }
+
+  private static JsonObject delivery(JsonObject task) {
+    return task.getJsonArray("deliveries").getJsonObject(0);
+  }
+
+  @Test
+  @DisplayName("Feishu: text message with timestamp (seconds) and sign in the body, by Feishu's algorithm")
+  void feishu(VertxTestContext ctx) {
+    boot("");
+    runTask("飞书你好", "feishu", "alerts").onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+      assertEquals("delivered", delivery(t).getString("status"), t.encode());
+      JsonObject body = feishu.received().get(0).json();
+      assertEquals("text", body.getString("msg_type"));
+      assertEquals("echo: 飞书你好", body.getJsonObject("content").getString("text"));
+      long ts = Long.parseLong(body.getString("timestamp"));
+      assertTrue(Math.abs(System.currentTimeMillis() / 1000 - ts) < 60, "timestamp in seconds");
+      assertEquals(FeishuBot.sign(ts, FEISHU_SECRET), body.getString("sign"));
+      assertEquals(0, delivery(t).getJsonObject("response").getInteger("code"));
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("WeCom: text message with mentions, answered errcode 0")
+  void wecom(VertxTestContext ctx) {
+    boot("");
+    runTask("企业微信", "wecom", "ops").onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+      assertEquals("delivered", delivery(t).getString("status"), t.encode());
+      FakePlatform.Received r = wecom.received().get(0);
+      assertEquals("key=k", r.query());
+      JsonObject text = r.json().getJsonObject("text");
+      assertEquals("text", r.json().getString("msgtype"));
+      assertEquals("echo: 企业微信", text.getString("content"));
+      assertEquals(new JsonArray().add("13800001111"), text.getJsonArray("mentioned_mobile_list"));
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("generic webhook: JSON body signed with x-switchboard-timestamp and sha256 HMAC over timestamp.body")
+  void webhook(VertxTestContext ctx) throws Exception {
+    boot("");
+    runTask("erp sync", "webhook", "erp").onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+      assertEquals("delivered", delivery(t).getString("status"), t.encode());
+      FakePlatform.Received r = hook.received().get(0);
+      String ts = r.headers().get("x-switchboard-timestamp");
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(HOOK_SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+      String expected = "sha256=" + HexFormat.of().formatHex(mac.doFinal((ts + "." + r.body()).getBytes(StandardCharsets.UTF_8)));
+      assertEquals(expected, r.headers().get("x-switchboard-signature"));
+      assertEquals("echo: erp sync", r.json().getString("text"));
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("an inbound-only webhook cannot be a push target")
+  void inboundOnlyWebhook(VertxTestContext ctx) {
+    boot("");
+    JsonObject body = new JsonObject().put("input", "x")
+        .put("channels", new JsonArray().add(new JsonObject().put("type", "webhook").put("bot", "ci")));
+    web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(token).sendJsonObject(body)
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(400, r.statusCode());
+          assertTrue(r.bodyAsString().contains("no webhook bot named 'ci' that can push"), r.bodyAsString());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a DingTalk throttle answer (130101) is retried after a pause and then delivered")
+  void throttledThenDelivered(VertxTestContext ctx) {
+    boot("");
+    dingtalk.answerOnce(130101, "send too fast, exceed 20 times per minute");
+    runTask("busy", "dingtalk", "default").onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+      JsonObject d = delivery(t);
+      assertEquals("delivered", d.getString("status"), t.encode());
+      assertEquals(2, d.getInteger("attempts"));
+      assertEquals(2, dingtalk.pushes().size());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("over the rate limit, pushes wait their turn instead of being dropped")
+  void rateLimitWaits(VertxTestContext ctx) {
+    dingtalk.answer(0, "ok");
+    boot("    rate_limit: { messages: 2, per: 1s }");
+    List<Future<JsonObject>> tasks = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      tasks.add(runTask("m" + i, "dingtalk", "default"));
+    }
+    Future.all(tasks).onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+      tasks.forEach(f -> assertEquals("delivered", delivery(f.result()).getString("status"), f.result().encode()));
+      List<FakeDingTalk.Push> pushes = dingtalk.pushes();
+      assertEquals(4, pushes.size());
+      long first = Long.parseLong(pushes.get(0).timestamp());
+      long third = Long.parseLong(pushes.get(2).timestamp());
+      assertTrue(third - first >= 950, "the third push waited for the window: " + (third - first) + " ms");
+      ctx.completeNow();
+    })));
+  }
+}
