@@ -23,7 +23,15 @@ interface Bot {
   /** At most {@code messages} per {@code per}; messages over it wait, in order. */
   RateLimit rateLimit();
 
-  Request request(String text, long nowMillis);
+  /** {@code deliveryId} stays the same across the attempts of one push. */
+  Request request(String text, String deliveryId, long nowMillis);
+
+  /** How long the platform holds a bot that went too fast: the least we wait after a throttle answer. */
+  Duration platformThrottlePause();
+
+  default Duration throttlePause() {
+    return retry().throttlePause() != null ? retry().throttlePause() : platformThrottlePause();
+  }
 
   /** What the platform's answer means. */
   Answer read(int httpStatus, String body);
@@ -34,8 +42,8 @@ interface Bot {
   /** Retries of throttled or failed pushes: attempts in all, first wait (doubling, up to 5 minutes). */
   Retry retry();
 
-  record Retry(int maxAttempts, Duration backoff) {
-    static final Retry DEFAULT = new Retry(5, Duration.ofSeconds(2));
+  record Retry(int maxAttempts, Duration backoff, Duration throttlePause) {
+    static final Retry DEFAULT = new Retry(5, Duration.ofSeconds(2), null);
   }
 
   record Request(String url, Map<String, String> headers, Buffer body) {
@@ -56,6 +64,7 @@ interface Bot {
 
   /** The answer of a platform that speaks {@code errcode}/{@code errmsg} (DingTalk, WeCom). */
   static Answer errcodeAnswer(int httpStatus, String body, int throttleCode) {
+    // -1 is "system busy" on both platforms; a body that is not JSON came from something in between
     JsonObject response = new JsonObject().put("http_status", httpStatus);
     if (httpStatus >= 500) {
       return new Answer(Verdict.RETRY, response.put("body", Texts.clip(body, 500)));
@@ -74,6 +83,9 @@ interface Bot {
     }
     if (code != null && code == throttleCode || httpStatus == 429) {
       return new Answer(Verdict.THROTTLED, response);
+    }
+    if (code == null || code == -1 || httpStatus == 408) {
+      return new Answer(Verdict.RETRY, response);
     }
     return new Answer(Verdict.FAILED, response);
   }

@@ -37,9 +37,9 @@ final class BotConfig {
   }
 
   static Bot.Retry retry(ConfigNode node) {
-    node.allowOnly("max_attempts", "backoff");
+    node.allowOnly("max_attempts", "backoff", "throttle_pause");
     return new Bot.Retry(node.get("max_attempts").integer(Bot.Retry.DEFAULT.maxAttempts(), 1, 100),
-        node.get("backoff").duration(Bot.Retry.DEFAULT.backoff()));
+        node.get("backoff").duration(Bot.Retry.DEFAULT.backoff()), node.get("throttle_pause").duration(null));
   }
 
   /** "webhook unset (DINGTALK_WEBHOOK)": the setting and the variables behind it in the file as written. */

@@ -76,35 +76,68 @@ public final class ChannelPushVerticle extends VerticleBase {
     Bot bot = settings.bot(req.channel(), req.bot()).orElseThrow();
     RateLimiter limiter = limiters.computeIfAbsent(req.channel() + "/" + req.bot(), k -> new RateLimiter(vertx, bot.rateLimit()));
     Promise<Delivery> done = Promise.promise();
-    attempt(bot, limiter, req, 1, done);
-    done.future().onComplete(ar -> message.reply(ar.result()));
+    attempt(bot, limiter, req, java.util.UUID.randomUUID().toString(), new Tries(), done);
+    done.future().onComplete(ar -> message.reply(ar.succeeded() ? ar.result()
+        : record(req, Delivery.FAILED, 0, new JsonObject().put("error", String.valueOf(ar.cause().getMessage())))));
   }
 
+  /** Sends so far; throttle answers have their own budget, so a throttled platform does not fail messages fast. */
+  private static final class Tries {
+    int sent;
+    int failures;
+    int throttles;
+  }
+
+  static final int MAX_THROTTLES = 5;
+
   /** One try after waiting for the bot's window; throttling and passing faults come back here later. */
-  private void attempt(Bot bot, RateLimiter limiter, PushRequest req, int attempt, Promise<Delivery> done) {
-    limiter.acquire()
-        .compose(turn -> send(bot.request(req.text(), System.currentTimeMillis())))
+  private void attempt(Bot bot, RateLimiter limiter, PushRequest req, String deliveryId, Tries tries,
+                       Promise<Delivery> done) {
+    limiter.acquire(tries.sent > 0)
+        .compose(turn -> {
+          tries.sent++;
+          return send(bot.request(req.text(), deliveryId, System.currentTimeMillis()));
+        })
         .map(answer -> bot.read(answer.status, answer.body))
         .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
         .onSuccess(answer -> {
-          switch (answer.verdict()) {
-            case DELIVERED -> done.complete(record(req, Delivery.DELIVERED, attempt, answer.response()));
-            case FAILED -> done.complete(record(req, Delivery.FAILED, attempt, answer.response()));
-            default -> {
-              if (attempt >= bot.retry().maxAttempts()) {
-                done.complete(record(req, Delivery.FAILED, attempt, answer.response()));
-                return;
-              }
-              long cap = Math.min(BACKOFF_MAX.toMillis(), bot.retry().backoff().toMillis() << Math.min(20, attempt - 1));
-              long wait = cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
-              if (answer.verdict() == Bot.Verdict.THROTTLED) {
-                // the platform counts every bot message, not just ours: everything queued waits too
-                limiter.pauseFor(wait);
-              }
-              vertx.setTimer(Math.max(1, wait), id -> attempt(bot, limiter, req, attempt + 1, done));
-            }
+          try {
+            settle(bot, limiter, req, deliveryId, tries, answer, done);
+          } catch (RuntimeException e) {
+            done.tryFail(e);
           }
         });
+  }
+
+  private void settle(Bot bot, RateLimiter limiter, PushRequest req, String deliveryId, Tries tries, Bot.Answer answer,
+                      Promise<Delivery> done) {
+    switch (answer.verdict()) {
+      case DELIVERED -> done.complete(record(req, Delivery.DELIVERED, tries.sent, answer.response()));
+      case FAILED -> done.complete(record(req, Delivery.FAILED, tries.sent, answer.response()));
+      case THROTTLED -> {
+        if (++tries.throttles > MAX_THROTTLES) {
+          done.complete(record(req, Delivery.FAILED, tries.sent, answer.response()));
+          return;
+        }
+        // the platform holds the whole bot: everything queued for it waits, this message first
+        long wait = Math.max(bot.throttlePause().toMillis(), backoff(bot, tries.throttles));
+        limiter.pauseFor(wait);
+        attempt(bot, limiter, req, deliveryId, tries, done);
+      }
+      default -> {
+        if (++tries.failures >= bot.retry().maxAttempts()) {
+          done.complete(record(req, Delivery.FAILED, tries.sent, answer.response()));
+          return;
+        }
+        vertx.setTimer(backoff(bot, tries.failures), id -> attempt(bot, limiter, req, deliveryId, tries, done));
+      }
+    }
+  }
+
+  /** Exponential with jitter: between half and all of base * 2^(n-1), at most five minutes. */
+  private static long backoff(Bot bot, int n) {
+    long cap = Math.min(BACKOFF_MAX.toMillis(), bot.retry().backoff().toMillis() << Math.min(20, n - 1));
+    return Math.max(1, cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1));
   }
 
   private record Reply(int status, String body) {

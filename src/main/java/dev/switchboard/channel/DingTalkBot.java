@@ -63,8 +63,14 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
         .put("at", atJson);
   }
 
+  /** "超过20条，会限流10分钟". */
   @Override
-  public Request request(String text, long nowMillis) {
+  public Duration platformThrottlePause() {
+    return Duration.ofMinutes(10);
+  }
+
+  @Override
+  public Request request(String text, String deliveryId, long nowMillis) {
     return new Request(DingTalkSigner.signedUrl(webhook, secret, nowMillis),
         Map.of("Content-Type", "application/json; charset=utf-8"), textMessage(text).toBuffer());
   }

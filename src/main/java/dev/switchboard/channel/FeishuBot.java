@@ -63,7 +63,12 @@ record FeishuBot(String name, String webhook, String secret, String template, St
   }
 
   @Override
-  public Request request(String text, long nowMillis) {
+  public Duration platformThrottlePause() {
+    return Duration.ofSeconds(1);
+  }
+
+  @Override
+  public Request request(String text, String deliveryId, long nowMillis) {
     return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"),
         textMessage(text, nowMillis).toBuffer());
   }
@@ -83,6 +88,7 @@ record FeishuBot(String name, String webhook, String secret, String template, St
       response.put("code", code).put("msg", json.containsKey("msg") ? json.getValue("msg") : json.getValue("StatusMessage"));
     } catch (RuntimeException notJson) {
       response.put("body", Texts.clip(body, 500));
+      return new Answer(Verdict.RETRY, response);
     }
     if (httpStatus == 200 && code != null && code == 0) {
       return new Answer(Verdict.DELIVERED, response);

@@ -24,17 +24,21 @@ final class RateLimiter {
     this.limit = limit;
   }
 
-  /** Completes when this message may go; later callers go later. */
-  Future<Void> acquire() {
+  /** Completes when this message may go; later callers go later, and a retry goes before them. */
+  Future<Void> acquire(boolean retry) {
     Promise<Void> turn = Promise.promise();
-    waiting.add(turn);
+    if (retry) {
+      waiting.addFirst(turn);
+    } else {
+      waiting.add(turn);
+    }
     drain();
     return turn.future();
   }
 
   /** The platform throttled us: hold every message for {@code ms}. */
   void pauseFor(long ms) {
-    pausedUntil = Math.max(pausedUntil, System.currentTimeMillis() + ms);
+    pausedUntil = Math.max(pausedUntil, now() + ms);
     drain();
   }
 
@@ -42,9 +46,16 @@ final class RateLimiter {
     return waiting.size();
   }
 
+  /** Monotonic: a clock step must not stall or release the queue. */
+  private static long now() {
+    return System.nanoTime() / 1_000_000;
+  }
+
   private void drain() {
-    long now = System.currentTimeMillis();
-    long window = limit.per().toMillis();
+    long now = now();
+    // the platform counts arrivals, we count departures: a little slack keeps a slow request and a
+    // fast one from landing in the same platform window
+    long window = limit.per().toMillis() + Math.min(1000, limit.per().toMillis() / 20);
     while (!sent.isEmpty() && sent.peekFirst() <= now - window) {
       sent.pollFirst();
     }

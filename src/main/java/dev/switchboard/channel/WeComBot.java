@@ -46,7 +46,12 @@ record WeComBot(String name, String webhook, String template, List<String> menti
   }
 
   @Override
-  public Request request(String text, long nowMillis) {
+  public Duration platformThrottlePause() {
+    return Duration.ofMinutes(1);
+  }
+
+  @Override
+  public Request request(String text, String deliveryId, long nowMillis) {
     return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"), textMessage(text).toBuffer());
   }
 

@@ -16,18 +16,19 @@ import javax.crypto.spec.SecretKeySpec;
  * {@code x-switchboard-timestamp} (unix seconds) and
  * {@code x-switchboard-signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>}.
  */
-record WebhookBot(String name, String url, String secret, String offReason, RateLimit rateLimit, Retry retry) implements Bot {
+record WebhookBot(String name, String url, String secret, String template, String offReason, RateLimit rateLimit,
+                  Retry retry) implements Bot {
 
   static final RateLimit LIMIT = new RateLimit(600, Duration.ofMinutes(1));
 
   static WebhookBot from(ConfigNode node, ConfigNode raw) {
-    node.allowOnly("name", "url", "secret", "rate_limit", "retry", "enabled");
+    node.allowOnly("name", "url", "secret", "template", "rate_limit", "retry", "enabled", "allow", "reply_in_groups");
     String url = BotConfig.url(node.get("url"));
     String secret = node.get("secret").string("");
     String off = !node.get("enabled").bool(true) ? "disabled"
         : url.isEmpty() ? BotConfig.unset("url", raw)
         : secret.isEmpty() ? BotConfig.unset("secret", raw) : null;
-    return new WebhookBot(node.get("name").requiredString(), url, secret, off,
+    return new WebhookBot(node.get("name").requiredString(), url, secret, node.get("template").string("{result}"), off,
         BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
         BotConfig.retry(node.get("retry")));
   }
@@ -49,12 +50,19 @@ record WebhookBot(String name, String url, String secret, String offReason, Rate
   }
 
   @Override
-  public Request request(String text, long nowMillis) {
+  public Duration platformThrottlePause() {
+    return Duration.ofSeconds(5);
+  }
+
+  /** The delivery id is the same on every attempt, so the receiver can drop repeats. */
+  @Override
+  public Request request(String text, String deliveryId, long nowMillis) {
     long ts = nowMillis / 1000;
-    Buffer body = new JsonObject().put("text", text).put("sent_at", ts).toBuffer();
+    Buffer body = new JsonObject().put("text", template.replace("{result}", text)).put("sent_at", ts).toBuffer();
     return new Request(url, Map.of(
         "Content-Type", "application/json; charset=utf-8",
         "x-switchboard-timestamp", String.valueOf(ts),
+        "x-switchboard-delivery", deliveryId,
         "x-switchboard-signature", signature(secret, ts, body)), body);
   }
 

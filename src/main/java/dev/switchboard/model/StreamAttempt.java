@@ -128,8 +128,9 @@ final class StreamAttempt implements Attempt {
       if (headPending) {
         flush();
       }
-      call.send(new StreamEvent.End(last));
+      // accounting first: once the client has the end, it may already be asking about it
       finish(Outcome.OK);
+      call.send(new StreamEvent.End(last));
     });
   }
 

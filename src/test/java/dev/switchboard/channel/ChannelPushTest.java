@@ -74,7 +74,7 @@ class ChannelPushTest {
               - name: "default"
                 webhook: "%s"
                 secret: "%s"
-                retry: { max_attempts: 3, backoff: 50ms }
+                retry: { max_attempts: 3, backoff: 50ms, throttle_pause: 200ms }
             %s
             feishu:
               - name: "alerts"
@@ -168,6 +168,7 @@ class ChannelPushTest {
       mac.init(new SecretKeySpec(HOOK_SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
       String expected = "sha256=" + HexFormat.of().formatHex(mac.doFinal((ts + "." + r.body()).getBytes(StandardCharsets.UTF_8)));
       assertEquals(expected, r.headers().get("x-switchboard-signature"));
+      assertTrue(r.headers().get("x-switchboard-delivery").length() >= 16, "a delivery id for the receiver's dedup");
       assertEquals("echo: erp sync", r.json().getString("text"));
       ctx.completeNow();
     })));
