@@ -110,7 +110,7 @@ class FatJarIT {
     assertTrue(generated.contains("mode 600"), generated);
     assertTrue(banner.contains("http://127.0.0.1:" + port), banner);
     assertTrue(banner.contains("providers: default (off: endpoint unset)"), banner);
-    assertTrue(banner.contains("bots: dingtalk/default (off: webhook unset)"), banner);
+    assertTrue(banner.contains("bots: dingtalk/default (off: webhook unset (DINGTALK_WEBHOOK))"), banner);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("jwt-secret"))));
     assertEquals(200, get(port, "/healthz", null).statusCode());
 
