@@ -23,6 +23,11 @@ interface Bot {
   /** At most {@code messages} per {@code per}; messages over it wait, in order. */
   RateLimit rateLimit();
 
+  /** Every window the bot must respect: the configured one, and any the platform adds. */
+  default java.util.List<RateLimit> rateLimits() {
+    return java.util.List.of(rateLimit());
+  }
+
   /** {@code deliveryId} stays the same across the attempts of one push. */
   Request request(String text, String deliveryId, long nowMillis);
 

@@ -74,7 +74,7 @@ public final class ChannelPushVerticle extends VerticleBase {
       return;
     }
     Bot bot = settings.bot(req.channel(), req.bot()).orElseThrow();
-    RateLimiter limiter = limiters.computeIfAbsent(req.channel() + "/" + req.bot(), k -> new RateLimiter(vertx, bot.rateLimit()));
+    RateLimiter limiter = limiters.computeIfAbsent(req.channel() + "/" + req.bot(), k -> new RateLimiter(vertx, bot.rateLimits()));
     Promise<Delivery> done = Promise.promise();
     attempt(bot, limiter, req, java.util.UUID.randomUUID().toString(), new Tries(), done);
     done.future().onComplete(ar -> message.reply(ar.succeeded() ? ar.result()

@@ -47,6 +47,14 @@ record FeishuBot(String name, String webhook, String secret, String template, St
     }
   }
 
+  /** Feishu also allows at most 5 a second per bot. */
+  static final RateLimit PER_SECOND = new RateLimit(5, Duration.ofSeconds(1));
+
+  @Override
+  public java.util.List<RateLimit> rateLimits() {
+    return java.util.List.of(rateLimit, PER_SECOND);
+  }
+
   @Override
   public String channel() {
     return "feishu";

@@ -4,24 +4,29 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayDeque;
+import java.util.List;
 
 /**
- * A bot's sending window: at most {@code messages} per {@code per}, over a sliding window of send
- * times. Messages over the limit wait in order of arrival and are never dropped; when the platform
- * itself says "too fast", everything waits a while longer. Confined to the push verticle's loop.
+ * A bot's sending windows (for example 100 a minute and 5 a second): a message goes when every
+ * window has room, counted over a sliding window of send times. Messages over a limit wait in order
+ * of arrival and are never dropped; when the platform itself says "too fast", everything waits a
+ * while longer. Confined to the push verticle's event loop.
  */
 final class RateLimiter {
 
   private final Vertx vertx;
-  private final Bot.RateLimit limit;
+  private final List<Bot.RateLimit> limits;
+  /** Send times, newest last, as many as the largest window can hold. */
   private final ArrayDeque<Long> sent = new ArrayDeque<>();
   private final ArrayDeque<Promise<Void>> waiting = new ArrayDeque<>();
+  private final int keep;
   private long pausedUntil;
   private long timer = -1;
 
-  RateLimiter(Vertx vertx, Bot.RateLimit limit) {
+  RateLimiter(Vertx vertx, List<Bot.RateLimit> limits) {
     this.vertx = vertx;
-    this.limit = limit;
+    this.limits = List.copyOf(limits);
+    this.keep = limits.stream().mapToInt(Bot.RateLimit::messages).max().orElse(1);
   }
 
   /** Completes when this message may go; later callers go later, and a retry goes before them. */
@@ -42,33 +47,56 @@ final class RateLimiter {
     drain();
   }
 
-  int waiting() {
-    return waiting.size();
+  private void drain() {
+    long now = now();
+    while (!waiting.isEmpty() && earliest(now) <= now) {
+      sent.addLast(now);
+      if (sent.size() > keep) {
+        sent.pollFirst();
+      }
+      waiting.poll().complete();
+    }
+    if (!waiting.isEmpty() && timer < 0) {
+      timer = vertx.setTimer(Math.max(1, earliest(now) - now), id -> {
+        timer = -1;
+        drain();
+      });
+    }
+  }
+
+  /** The earliest time the next message may go under every window and the platform's hold. */
+  private long earliest(long now) {
+    long at = Math.max(now, pausedUntil);
+    for (Bot.RateLimit limit : limits) {
+      if (sent.size() >= limit.messages()) {
+        // the send that has to leave this window before another fits in it
+        long nth = nthNewest(limit.messages());
+        at = Math.max(at, nth + window(limit));
+      }
+    }
+    return at;
+  }
+
+  private long nthNewest(int n) {
+    var it = sent.descendingIterator();
+    long t = 0;
+    for (int i = 0; i < n && it.hasNext(); i++) {
+      t = it.next();
+    }
+    return t;
+  }
+
+  /**
+   * The platform counts arrivals, we count departures: a little slack keeps a slow request and a
+   * fast one from landing in the same platform window.
+   */
+  private static long window(Bot.RateLimit limit) {
+    long per = limit.per().toMillis();
+    return per + Math.min(1000, per / 20);
   }
 
   /** Monotonic: a clock step must not stall or release the queue. */
   private static long now() {
     return System.nanoTime() / 1_000_000;
-  }
-
-  private void drain() {
-    long now = now();
-    // the platform counts arrivals, we count departures: a little slack keeps a slow request and a
-    // fast one from landing in the same platform window
-    long window = limit.per().toMillis() + Math.min(1000, limit.per().toMillis() / 20);
-    while (!sent.isEmpty() && sent.peekFirst() <= now - window) {
-      sent.pollFirst();
-    }
-    while (now >= pausedUntil && !waiting.isEmpty() && sent.size() < limit.messages()) {
-      sent.addLast(now);
-      waiting.poll().complete();
-    }
-    if (!waiting.isEmpty() && timer < 0) {
-      long next = now < pausedUntil ? pausedUntil : sent.peekFirst() + window;
-      timer = vertx.setTimer(Math.max(1, next - now), id -> {
-        timer = -1;
-        drain();
-      });
-    }
   }
 }

@@ -1,0 +1,67 @@
+package dev.switchboard.channel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(VertxExtension.class)
+@DisplayName("A bot's rate limiter")
+class RateLimiterTest {
+
+  @Test
+  @DisplayName("every window holds: 5 per second and 2 per 200 ms, in order of arrival")
+  void allWindowsHold(Vertx vertx, VertxTestContext ctx) {
+    vertx.runOnContext(v -> {
+      RateLimiter limiter = new RateLimiter(vertx, List.of(
+          new Bot.RateLimit(5, Duration.ofSeconds(1)), new Bot.RateLimit(2, Duration.ofMillis(200))));
+      List<Integer> order = new CopyOnWriteArrayList<>();
+      List<Long> at = new CopyOnWriteArrayList<>();
+      long start = System.nanoTime();
+      List<Future<Void>> turns = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        int n = i;
+        turns.add(limiter.acquire(false).onSuccess(x -> {
+          order.add(n);
+          at.add((System.nanoTime() - start) / 1_000_000);
+        }));
+      }
+      Future.all(turns).onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+        assertEquals(List.of(0, 1, 2, 3, 4, 5), order);
+        assertTrue(at.get(2) >= 200, "third waits for the 200 ms window: " + at);
+        assertTrue(at.get(4) >= 400, "fifth waits for two 200 ms windows: " + at);
+        assertTrue(at.get(5) >= 1000, "sixth waits for the one-second window: " + at);
+        ctx.completeNow();
+      })));
+    });
+  }
+
+  @Test
+  @DisplayName("a retry goes before messages that were waiting, and a platform hold delays everyone")
+  void retriesFirstAndHolds(Vertx vertx, VertxTestContext ctx) {
+    vertx.runOnContext(v -> {
+      RateLimiter limiter = new RateLimiter(vertx, List.of(new Bot.RateLimit(1, Duration.ofMillis(100))));
+      List<String> order = new CopyOnWriteArrayList<>();
+      long start = System.nanoTime();
+      limiter.acquire(false).onSuccess(x -> order.add("first"));
+      Future<Void> later = limiter.acquire(false).onSuccess(x -> order.add("later"));
+      limiter.pauseFor(300);
+      Future<Void> retry = limiter.acquire(true).onSuccess(x -> order.add("retry"));
+      Future.all(later, retry).onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+        assertEquals(List.of("first", "retry", "later"), order);
+        assertTrue((System.nanoTime() - start) / 1_000_000 >= 300, "the hold was kept");
+        ctx.completeNow();
+      })));
+    });
+  }
+}
