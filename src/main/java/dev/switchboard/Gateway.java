@@ -67,7 +67,7 @@ public final class Gateway {
         .plusSeconds(5);
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
     return vertx.deployVerticle(new ModelDispatchVerticle(settings.models()))
-        .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels())))
+        .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(settings.queue(), settings.dataDir(),
             settings.models().defaultModel())))
         .compose(id -> vertx.deployVerticle(ingress))

@@ -30,8 +30,17 @@ public final class Addresses {
 
   /** {@link TaskSubmission.Target} → null, or failure 400 saying why the channel cannot be used. */
   public static final String CHANNEL_CHECK = "channel.check";
-  /** {@link PushRequest} → {@link Delivery}: push one message to one bot. */
+  /**
+   * {@link PushRequest} → JSON delivery record: the push is recorded (once per task and bot) and
+   * then made in the background, with rate limits and retries.
+   */
   public static final String CHANNEL_PUSH = "channel.push";
+  /** JSON query {status, channel, bot, cursor, limit} → JSON page of delivery records. */
+  public static final String CHANNEL_DELIVERIES = "channel.deliveries";
+  /** String task id → JSON array of its delivery records. */
+  public static final String CHANNEL_TASK_DELIVERIES = "channel.task.deliveries";
+  /** String delivery id → JSON record, pushed again; 404 unknown, 409 when not failed or dead. */
+  public static final String CHANNEL_RETRY = "channel.retry";
 
   /** {@link TaskSubmission} → JSON task view (id, status). */
   public static final String TASK_SUBMIT = "task.submit";

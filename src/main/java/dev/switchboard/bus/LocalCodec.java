@@ -26,7 +26,6 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, StreamEvent.End.class);
     register(bus, StreamEvent.Failed.class);
     register(bus, PushRequest.class);
-    register(bus, Delivery.class);
     register(bus, TaskSubmission.class);
     register(bus, TaskSubmission.Target.class);
     register(bus, Health.class);

@@ -1,13 +1,12 @@
 package dev.switchboard.channel;
 
 import dev.switchboard.bus.Addresses;
-import dev.switchboard.bus.Delivery;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.PushRequest;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.observe.Metrics;
+import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpClient;
@@ -16,28 +15,41 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.logging.Logger;
 
 /**
- * Pushes messages to platform bots. Each bot has its own sending window (platform limits by
- * default); platform throttling and passing faults are retried with backoff, permanent refusals
- * fail at once. Every push ends in a {@link Delivery} that keeps the platform's last answer.
+ * Pushes messages to platform bots. Every push is a delivery record, stored before the first
+ * attempt and resumed after a restart. Each bot has its own sending windows (platform limits by
+ * default); platform throttling and passing faults are retried with backoff until their budget
+ * runs out ({@code dead}), permanent refusals end at once ({@code failed}); both can be retried
+ * by hand.
  */
 public final class ChannelPushVerticle extends VerticleBase {
 
+  private static final Logger LOG = Logger.getLogger(ChannelPushVerticle.class.getName());
   static final Duration PUSH_TIMEOUT = Duration.ofSeconds(10);
   static final Duration BACKOFF_MAX = Duration.ofMinutes(5);
+  static final int MAX_THROTTLES = 5;
 
   private final ChannelSettings settings;
+  private final Path dataDir;
   private final Map<String, RateLimiter> limiters = new HashMap<>();
+  /** Deliveries with a push loop running, so that none runs twice. */
+  private final Set<String> inFlight = new HashSet<>();
+  private DeliveryStore deliveries;
   private HttpClient client;
   private Metrics metrics;
 
-  public ChannelPushVerticle(ChannelSettings settings) {
+  public ChannelPushVerticle(ChannelSettings settings, Path dataDir) {
     this.settings = settings;
+    this.dataDir = dataDir;
   }
 
   @Override
@@ -47,14 +59,30 @@ public final class ChannelPushVerticle extends VerticleBase {
         .setConnectTimeout((int) PUSH_TIMEOUT.toMillis())
         .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(32));
     var bus = vertx.eventBus();
-    return Future.all(
-        bus.<PushRequest>localConsumer(Addresses.CHANNEL_PUSH, this::push).completion(),
-        bus.<TaskSubmission.Target>localConsumer(Addresses.CHANNEL_CHECK, this::check).completion());
+    return EmbeddedStore.open(vertx, dataDir)
+        .map(DeliveryStore::new)
+        .compose(store -> {
+          deliveries = store;
+          return store.init();
+        })
+        .compose(v -> Future.all(
+            bus.<PushRequest>localConsumer(Addresses.CHANNEL_PUSH, this::push).completion(),
+            bus.<TaskSubmission.Target>localConsumer(Addresses.CHANNEL_CHECK, this::check).completion(),
+            bus.<JsonObject>localConsumer(Addresses.CHANNEL_DELIVERIES, this::list).completion(),
+            bus.<String>localConsumer(Addresses.CHANNEL_TASK_DELIVERIES, this::ofTask).completion(),
+            bus.<String>localConsumer(Addresses.CHANNEL_RETRY, this::retry).completion()))
+        .compose(v -> deliveries.pending())
+        .onSuccess(pending -> {
+          if (!pending.isEmpty()) {
+            LOG.info("resuming " + pending.size() + " pending deliver" + (pending.size() == 1 ? "y" : "ies"));
+          }
+          pending.forEach(this::run);
+        });
   }
 
   @Override
   public Future<?> stop() {
-    return client.close();
+    return client.close().eventually(() -> deliveries == null ? Future.succeededFuture() : deliveries.store().close());
   }
 
   private void check(Message<TaskSubmission.Target> message) {
@@ -66,72 +94,123 @@ public final class ChannelPushVerticle extends VerticleBase {
     }
   }
 
+  /** Records the push (once per task and bot), answers with the record, then pushes in the background. */
   private void push(Message<PushRequest> message) {
     PushRequest req = message.body();
-    var unusable = settings.unusable(req.channel(), req.bot());
-    if (unusable.isPresent()) {
-      message.reply(record(req, Delivery.FAILED, 0, new JsonObject().put("error", unusable.get())));
-      return;
-    }
-    Bot bot = settings.bot(req.channel(), req.bot()).orElseThrow();
-    RateLimiter limiter = limiters.computeIfAbsent(req.channel() + "/" + req.bot(), k -> new RateLimiter(vertx, bot.rateLimits()));
-    Promise<Delivery> done = Promise.promise();
-    attempt(bot, limiter, req, java.util.UUID.randomUUID().toString(), new Tries(), done);
-    done.future().onComplete(ar -> message.reply(ar.succeeded() ? ar.result()
-        : record(req, Delivery.FAILED, 0, new JsonObject().put("error", String.valueOf(ar.cause().getMessage())))));
+    deliveries.open(req.taskId(), req.channel(), req.bot(), req.text())
+        .compose(record -> {
+          run(record);
+          return deliveries.view(record.id());
+        })
+        .onSuccess(view -> message.reply(view.orElseThrow()))
+        .onFailure(e -> Failure.reply(message, Failure.unavailable("store_unavailable",
+            "the delivery store is unavailable: " + e.getMessage())));
   }
 
-  /** Sends so far; throttle answers have their own budget, so a throttled platform does not fail messages fast. */
+  private void list(Message<JsonObject> message) {
+    JsonObject q = message.body();
+    deliveries.list(q.getString("status"), q.getString("channel"), q.getString("bot"),
+            q.getLong("cursor", 0L), q.getInteger("limit", 100))
+        .onSuccess(message::reply)
+        .onFailure(e -> Failure.reply(message, e));
+  }
+
+  private void ofTask(Message<String> message) {
+    deliveries.ofTask(message.body()).onSuccess(message::reply).onFailure(e -> Failure.reply(message, e));
+  }
+
+  private void retry(Message<String> message) {
+    String id = message.body();
+    deliveries.reopen(id)
+        .compose(reopened -> {
+          if (reopened.isPresent()) {
+            run(reopened.get());
+            return deliveries.view(id).map(v -> v.orElseThrow());
+          }
+          return deliveries.view(id).compose(v -> Future.failedFuture(v.isEmpty()
+              ? Failure.notFound("delivery_not_found", "no delivery with id '" + id + "'")
+              : new Failure(409, "invalid_request_error", "not_retryable",
+                  "delivery '" + id + "' is " + v.get().getString("status") + "; only failed or dead deliveries can be retried")));
+        })
+        .onSuccess(message::reply)
+        .onFailure(e -> Failure.reply(message, e));
+  }
+
+  /** Sends so far; passing faults and throttle answers each have a budget of their own. */
   private static final class Tries {
     int sent;
     int failures;
     int throttles;
   }
 
-  static final int MAX_THROTTLES = 5;
+  private void run(DeliveryStore.Record record) {
+    if (!DeliveryStore.PENDING.equals(record.status()) || !inFlight.add(record.id())) {
+      return;
+    }
+    var bot = settings.bot(record.channel(), record.bot()).filter(b -> b.offReason() == null);
+    if (bot.isEmpty()) {
+      finish(record, new Tries(), new JsonObject().put("error", settings.unusable(record.channel(), record.bot())
+          .orElse("bot unavailable")), DeliveryStore.FAILED);
+      return;
+    }
+    RateLimiter limiter = limiters.computeIfAbsent(record.channel() + "/" + record.bot(),
+        k -> new RateLimiter(vertx, bot.get().rateLimits()));
+    Tries tries = new Tries();
+    tries.sent = record.attempts();
+    attempt(bot.get(), limiter, record, tries);
+  }
 
-  /** One try after waiting for the bot's window; throttling and passing faults come back here later. */
-  private void attempt(Bot bot, RateLimiter limiter, PushRequest req, String deliveryId, Tries tries,
-                       Promise<Delivery> done) {
-    limiter.acquire(tries.sent > 0)
+  /** One try after waiting for the bot's windows; throttling and passing faults come back here later. */
+  private void attempt(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries) {
+    limiter.acquire(tries.failures + tries.throttles > 0)
         .compose(turn -> {
           tries.sent++;
-          return send(bot.request(req.text(), deliveryId, System.currentTimeMillis()));
+          return send(bot.request(record.message(), record.id(), System.currentTimeMillis()));
         })
         .map(answer -> bot.read(answer.status, answer.body))
         .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
         .onSuccess(answer -> {
           try {
-            settle(bot, limiter, req, deliveryId, tries, answer, done);
+            settle(bot, limiter, record, tries, answer);
           } catch (RuntimeException e) {
-            done.tryFail(e);
+            finish(record, tries, new JsonObject().put("error", String.valueOf(e.getMessage())), DeliveryStore.FAILED);
           }
         });
   }
 
-  private void settle(Bot bot, RateLimiter limiter, PushRequest req, String deliveryId, Tries tries, Bot.Answer answer,
-                      Promise<Delivery> done) {
+  private void settle(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries, Bot.Answer answer) {
     switch (answer.verdict()) {
-      case DELIVERED -> done.complete(record(req, Delivery.DELIVERED, tries.sent, answer.response()));
-      case FAILED -> done.complete(record(req, Delivery.FAILED, tries.sent, answer.response()));
+      case DELIVERED -> finish(record, tries, answer.response(), DeliveryStore.DELIVERED);
+      case FAILED -> finish(record, tries, answer.response(), DeliveryStore.FAILED);
       case THROTTLED -> {
         if (++tries.throttles > MAX_THROTTLES) {
-          done.complete(record(req, Delivery.FAILED, tries.sent, answer.response()));
+          finish(record, tries, answer.response(), DeliveryStore.DEAD);
           return;
         }
         // the platform holds the whole bot: everything queued for it waits, this message first
-        long wait = Math.max(bot.throttlePause().toMillis(), backoff(bot, tries.throttles));
-        limiter.pauseFor(wait);
-        attempt(bot, limiter, req, deliveryId, tries, done);
+        limiter.pauseFor(Math.max(bot.throttlePause().toMillis(), backoff(bot, tries.throttles)));
+        deliveries.attempted(record.id(), tries.sent, answer.response(), DeliveryStore.PENDING)
+            .onComplete(v -> attempt(bot, limiter, record, tries));
       }
       default -> {
         if (++tries.failures >= bot.retry().maxAttempts()) {
-          done.complete(record(req, Delivery.FAILED, tries.sent, answer.response()));
+          finish(record, tries, answer.response(), DeliveryStore.DEAD);
           return;
         }
-        vertx.setTimer(backoff(bot, tries.failures), id -> attempt(bot, limiter, req, deliveryId, tries, done));
+        deliveries.attempted(record.id(), tries.sent, answer.response(), DeliveryStore.PENDING)
+            .onComplete(v -> vertx.setTimer(backoff(bot, tries.failures), id -> attempt(bot, limiter, record, tries)));
       }
     }
+  }
+
+  private void finish(DeliveryStore.Record record, Tries tries, JsonObject response, String status) {
+    metrics.push(record.channel(), record.bot(), status);
+    deliveries.attempted(record.id(), tries.sent, response, status).onComplete(ar -> {
+      inFlight.remove(record.id());
+      if (ar.failed()) {
+        LOG.warning("delivery " + record.id() + " ended " + status + " but could not be recorded: " + ar.cause());
+      }
+    });
   }
 
   /** Exponential with jitter: between half and all of base * 2^(n-1), at most five minutes. */
@@ -153,10 +232,5 @@ public final class ChannelPushVerticle extends VerticleBase {
     return client.request(options)
         .compose(r -> r.send(request.body()))
         .compose(resp -> resp.body().map(body -> new Reply(resp.statusCode(), body.toString())));
-  }
-
-  private Delivery record(PushRequest req, String status, int attempts, JsonObject response) {
-    metrics.push(req.channel(), req.bot(), status);
-    return new Delivery(req.channel(), req.bot(), status, attempts, response);
   }
 }

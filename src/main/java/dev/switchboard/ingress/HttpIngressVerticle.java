@@ -96,6 +96,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/v1/models").handler(bearer).handler(this::models);
     router.post("/api/v1/tasks").handler(body).handler(bearer).handler(this::submitTask);
     router.get("/api/v1/tasks/:id").handler(bearer).handler(this::getTask);
+    router.get("/api/v1/deliveries").handler(bearer).handler(this::deliveries);
+    router.post("/api/v1/deliveries/:id/retry").handler(bearer).handler(this::retryDelivery);
     router.get("/api/v1/providers").handler(bearer).handler(this::providers);
     router.get("/api/v1/usage").handler(bearer).handler(this::usage);
     router.route("/v1/*").handler(bearer);
@@ -255,6 +257,45 @@ public final class HttpIngressVerticle extends VerticleBase {
     vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_LIST, null, timeout(chatTimeout))
         .onSuccess(reply -> sendReply(ctx, reply.body()))
         .onFailure(ctx::fail);
+  }
+
+  private void deliveries(RoutingContext ctx) {
+    var params = ctx.queryParams();
+    String status = params.get("status");
+    if (status != null && !List.of("pending", "delivered", "failed", "dead").contains(status)) {
+      throw Failure.badRequest("invalid_status", "'status' must be pending, delivered, failed or dead");
+    }
+    JsonObject query = new JsonObject()
+        .put("status", status)
+        .put("channel", params.get("channel"))
+        .put("bot", params.get("bot"))
+        .put("limit", intParam(params.get("limit"), 100, 1, 1000, "limit"))
+        .put("cursor", (long) intParam(params.get("cursor"), 0, 0, Integer.MAX_VALUE, "cursor"));
+    vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_DELIVERIES, query)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void retryDelivery(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_RETRY, ctx.pathParam("id"))
+        .onSuccess(reply -> ctx.response().setStatusCode(202)
+            .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON).end(reply.body().toBuffer()))
+        .onFailure(ctx::fail);
+  }
+
+  private static int intParam(String value, int fallback, int min, int max, String name) {
+    if (value == null || value.isBlank()) {
+      return fallback;
+    }
+    try {
+      int n = Integer.parseInt(value.trim());
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw Failure.badRequest("invalid_" + name, "'" + name + "' must be a whole number from " + min + " to " + max);
   }
 
   private void providers(RoutingContext ctx) {

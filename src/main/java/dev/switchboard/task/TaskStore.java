@@ -1,6 +1,5 @@
 package dev.switchboard.task;
 
-import dev.switchboard.bus.Delivery;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
@@ -45,18 +44,6 @@ final class TaskStore {
       "CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, seq)",
       // a key is one caller's: another subject using the same key gets its own task
       "CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (subject, idempotency_key) WHERE idempotency_key IS NOT NULL",
-      """
-      CREATE TABLE IF NOT EXISTS deliveries (
-        id TEXT PRIMARY KEY,
-        task_id TEXT NOT NULL REFERENCES tasks (id),
-        channel TEXT NOT NULL,
-        bot TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL,
-        response TEXT,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL)""",
-      "CREATE INDEX IF NOT EXISTS deliveries_task ON deliveries (task_id)",
   };
 
   private static final String INSERT = """
@@ -64,16 +51,12 @@ final class TaskStore {
       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?)""";
   private static final String BY_ID = "SELECT * FROM tasks WHERE id = ?";
   private static final String BY_KEY = "SELECT * FROM tasks WHERE idempotency_key = ? AND subject IS ?";
-  private static final String DELIVERIES_OF = "SELECT * FROM deliveries WHERE task_id = ? ORDER BY created_at, rowid";
   private static final String REQUEUE_INTERRUPTED = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'";
   private static final String REQUEUE_ONE = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE id = ? AND status = 'running'";
   private static final String PENDING = "SELECT id, priority, seq FROM tasks WHERE status = 'queued' ORDER BY priority, seq";
   private static final String START = "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'queued'";
   private static final String RETRY = "UPDATE tasks SET status = 'queued', error = ?, updated_at = ? WHERE id = ?";
   private static final String FINISH = "UPDATE tasks SET status = ?, result = ?, error = ?, updated_at = ? WHERE id = ?";
-  private static final String INSERT_DELIVERY = """
-      INSERT INTO deliveries (id, task_id, channel, bot, status, attempts, response, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""";
   private static final String COUNT_BY_STATUS = "SELECT status, COUNT(*) FROM tasks GROUP BY status";
 
   /** A task as the worker needs it. */
@@ -205,61 +188,23 @@ final class TaskStore {
     });
   }
 
-  Future<Void> finish(String id, String status, String result, String error, List<Delivery> deliveries) {
-    return store.transaction(c -> {
-      long now = now();
+  Future<Void> finish(String id, String status, String result, String error) {
+    return store.run(c -> {
       try (PreparedStatement ps = c.prepareStatement(FINISH)) {
         ps.setString(1, status);
         ps.setString(2, result);
         ps.setString(3, error);
-        ps.setLong(4, now);
+        ps.setLong(4, now());
         ps.setString(5, id);
         ps.executeUpdate();
-      }
-      try (PreparedStatement ps = c.prepareStatement(INSERT_DELIVERY)) {
-        for (Delivery d : deliveries) {
-          ps.setString(1, UUID.randomUUID().toString());
-          ps.setString(2, id);
-          ps.setString(3, d.channel());
-          ps.setString(4, d.bot());
-          ps.setString(5, d.status());
-          ps.setInt(6, d.attempts());
-          ps.setString(7, d.response().encode());
-          ps.setLong(8, now);
-          ps.setLong(9, now);
-          ps.addBatch();
-        }
-        ps.executeBatch();
       }
       return null;
     });
   }
 
-  /** The API view of a task with its deliveries, or empty. */
+  /** The API view of a task (deliveries come from the channel component), or empty. */
   Future<Optional<JsonObject>> view(String id) {
-    return store.run(c -> one(c, BY_ID, id).map(row -> {
-      JsonArray deliveries = new JsonArray();
-      try (PreparedStatement ps = c.prepareStatement(DELIVERIES_OF)) {
-        ps.setString(1, id);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            deliveries.add(new JsonObject()
-                .put("id", rs.getString("id"))
-                .put("task_id", rs.getString("task_id"))
-                .put("channel", rs.getString("channel"))
-                .put("bot", rs.getString("bot"))
-                .put("status", rs.getString("status"))
-                .put("attempts", rs.getInt("attempts"))
-                .put("response", rs.getString("response") == null ? null : new JsonObject(rs.getString("response")))
-                .put("created_at", iso(rs.getLong("created_at")))
-                .put("updated_at", iso(rs.getLong("updated_at"))));
-          }
-        }
-      } catch (SQLException e) {
-        throw new IllegalStateException(e);
-      }
-      return toView(row).put("deliveries", deliveries);
-    }));
+    return store.run(c -> one(c, BY_ID, id).map(TaskStore::toView));
   }
 
   Future<JsonObject> countsByStatus() {

@@ -2,7 +2,6 @@ package dev.switchboard.task;
 
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.ChatCall;
-import dev.switchboard.bus.Delivery;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
 import dev.switchboard.bus.PushRequest;
@@ -30,9 +29,6 @@ import java.util.PriorityQueue;
 public final class TaskVerticle extends VerticleBase {
 
   private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(TaskVerticle.class.getName());
-
-  /** Pushes wait their turn in a bot's rate limit and retry throttling: give them time. */
-  private static final DeliveryOptions PUSH_WAIT = new DeliveryOptions().setSendTimeout(java.time.Duration.ofHours(1).toMillis());
 
   private final QueueSettings settings;
   private final Path dataDir;
@@ -103,8 +99,13 @@ public final class TaskVerticle extends VerticleBase {
         .onFailure(e -> Failure.reply(message, e));
   }
 
+  /** The task and, from the channel component, its deliveries. */
   private void get(Message<String> message) {
-    tasks.view(message.body()).onComplete(ar -> {
+    tasks.view(message.body())
+        .compose(view -> view.isEmpty() ? Future.succeededFuture(view)
+            : vertx.eventBus().<JsonArray>request(Addresses.CHANNEL_TASK_DELIVERIES, message.body())
+                .map(reply -> java.util.Optional.of(view.get().put("deliveries", reply.body()))))
+        .onComplete(ar -> {
       if (ar.failed()) {
         Failure.reply(message, Failure.unavailable("store_unavailable", "the task store is unavailable: " + ar.cause().getMessage()));
       } else if (ar.result().isEmpty()) {
@@ -189,27 +190,21 @@ public final class TaskVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * Hands the result to the channel component (which records each push before answering, once per
+   * task and bot), then marks the task succeeded. A crash in between runs the task again, but
+   * pushes nothing twice.
+   */
   private Future<Void> deliverAndFinish(TaskStore.Task task, String result) {
-    return deliver(task, result)
-        .compose(deliveries -> tasks.finish(task.id(), TaskStore.SUCCEEDED, result, null, deliveries))
-        .onSuccess(v -> metrics.task(TaskStore.SUCCEEDED));
-  }
-
-  /** Pushes the result to every target; a failed push is recorded, it does not fail the task. */
-  private Future<List<Delivery>> deliver(TaskStore.Task task, String result) {
-    List<Future<Delivery>> pushes = new ArrayList<>();
+    List<Future<Object>> recorded = new ArrayList<>();
     for (TaskSubmission.Target target : task.channels()) {
-      pushes.add(vertx.eventBus()
-          .<Delivery>request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id()), PUSH_WAIT)
-          .map(Message::body)
-          .recover(e -> Future.succeededFuture(new Delivery(target.type(), target.bot(), Delivery.FAILED, 1,
-              new JsonObject().put("error", String.valueOf(e.getMessage()))))));
+      recorded.add(vertx.eventBus()
+          .request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id()))
+          .mapEmpty());
     }
-    return Future.all(pushes).map(all -> {
-      List<Delivery> out = new ArrayList<>();
-      pushes.forEach(f -> out.add(f.result()));
-      return out;
-    });
+    return Future.all(recorded)
+        .compose(ok -> tasks.finish(task.id(), TaskStore.SUCCEEDED, result, null))
+        .onSuccess(v -> metrics.task(TaskStore.SUCCEEDED));
   }
 
   /** Upstream trouble (5xx, timeouts, rate limits) is retried with backoff; a bad request is final. */
@@ -223,6 +218,6 @@ public final class TaskVerticle extends VerticleBase {
         pump();
       }));
     }
-    return tasks.finish(task.id(), TaskStore.FAILED, null, error, List.of()).onSuccess(v -> metrics.task(TaskStore.FAILED));
+    return tasks.finish(task.id(), TaskStore.FAILED, null, error).onSuccess(v -> metrics.task(TaskStore.FAILED));
   }
 }

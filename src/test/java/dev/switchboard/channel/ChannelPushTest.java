@@ -67,6 +67,10 @@ class ChannelPushTest {
   }
 
   private void boot(String dingtalkLimit) {
+    boot(dingtalkLimit, "");
+  }
+
+  private void boot(String dingtalkLimit, String wecomRetry) {
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
         .file("switchboard.yaml", "queue: { workers: 8 }\n")
         .file("channels.yaml", """
@@ -84,6 +88,7 @@ class ChannelPushTest {
               - name: "ops"
                 webhook: "%s"
                 mentions: { mobiles: ["13800001111"] }
+            %s
             webhooks:
               - name: "erp"
                 url: "%s"
@@ -91,7 +96,7 @@ class ChannelPushTest {
               - name: "ci"
                 secret: "inbound-only"
             """.formatted(dingtalk.webhook(), DING_SECRET, dingtalkLimit, feishu.url("/open-apis/bot/v2/hook/t"),
-            FEISHU_SECRET, wecom.url("/cgi-bin/webhook/send?key=k"), hook.url("/erp"), HOOK_SECRET))
+            FEISHU_SECRET, wecom.url("/cgi-bin/webhook/send?key=k"), wecomRetry, hook.url("/erp"), HOOK_SECRET))
         .start();
     token = gateway.token("alice");
   }
@@ -111,11 +116,39 @@ class ChannelPushTest {
         .map(HttpResponse::bodyAsJsonObject)
         .onSuccess(t -> {
           String status = t.getString("status");
-          if ("succeeded".equals(status) || "failed".equals(status) || System.currentTimeMillis() > deadline) {
+          boolean pushing = t.getJsonArray("deliveries", new JsonArray()).stream()
+              .anyMatch(d -> "pending".equals(((JsonObject) d).getString("status")));
+          boolean ended = ("succeeded".equals(status) || "failed".equals(status)) && !pushing;
+          if (ended || System.currentTimeMillis() > deadline) {
             vertx.cancelTimer(timer);
             done.tryComplete(t);
           }
         }));
+    return done.future();
+  }
+
+  private Future<JsonObject> deliveriesWhere(String query) {
+    return web.getAbs(gateway.url("/api/v1/deliveries" + query)).bearerTokenAuthentication(token).send()
+        .map(HttpResponse::bodyAsJsonObject);
+  }
+
+  private Future<HttpResponse<io.vertx.core.buffer.Buffer>> retry(String id) {
+    return web.postAbs(gateway.url("/api/v1/deliveries/" + id + "/retry")).bearerTokenAuthentication(token).send();
+  }
+
+  /** Polls the deliveries API until the delivery leaves pending. */
+  private Future<JsonObject> settledDelivery(String id) {
+    Promise<JsonObject> done = Promise.promise();
+    long deadline = System.currentTimeMillis() + 20_000;
+    vertx.setPeriodic(25, timer -> deliveriesWhere("").onSuccess(page -> {
+      for (Object o : page.getJsonArray("data")) {
+        JsonObject d = (JsonObject) o;
+        if (d.getString("id").equals(id) && (!"pending".equals(d.getString("status")) || System.currentTimeMillis() > deadline)) {
+          vertx.cancelTimer(timer);
+          done.tryComplete(d);
+        }
+      }
+    }));
     return done.future();
   }
 
@@ -200,6 +233,104 @@ class ChannelPushTest {
       assertEquals(2, dingtalk.pushes().size());
       ctx.completeNow();
     })));
+  }
+
+  @Test
+  @DisplayName("passing faults are retried until the budget runs out: dead, listed, and delivered after a retry")
+  void deadLetterAndRetry(VertxTestContext ctx) {
+    boot("", "    retry: { max_attempts: 2, backoff: 20ms }");
+    wecom.thenAnswer(500, "{\"errcode\":-1,\"errmsg\":\"system busy\"}").thenAnswer(502, "bad gateway");
+    String[] id = new String[1];
+    runTask("flaky", "wecom", "ops")
+        .compose(t -> {
+          JsonObject d = delivery(t);
+          id[0] = d.getString("id");
+          ctx.verify(() -> {
+            assertEquals("dead", d.getString("status"), t.encode());
+            assertEquals(2, d.getInteger("attempts"));
+            assertEquals(502, d.getJsonObject("response").getInteger("http_status"));
+          });
+          return deliveriesWhere("?status=dead&channel=wecom");
+        })
+        .compose(page -> {
+          ctx.verify(() -> assertEquals(id[0], page.getJsonArray("data").getJsonObject(0).getString("id")));
+          return retry(id[0]);
+        })
+        .compose(r -> {
+          ctx.verify(() -> {
+            assertEquals(202, r.statusCode(), r.bodyAsString());
+            assertEquals("pending", r.bodyAsJsonObject().getString("status"));
+          });
+          return settledDelivery(id[0]);
+        })
+        .onComplete(ctx.succeeding(d -> ctx.verify(() -> {
+          assertEquals("delivered", d.getString("status"));
+          assertEquals(3, d.getInteger("attempts"));
+          assertEquals(3, wecom.received().size());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a permanent refusal fails at once; a retry by hand delivers it; delivered and unknown ones cannot be retried")
+  void failedThenRetried(VertxTestContext ctx) {
+    boot("");
+    dingtalk.answerOnce(310000, "keywords not in content");
+    String[] id = new String[1];
+    runTask("no keyword", "dingtalk", "default")
+        .compose(t -> {
+          JsonObject d = delivery(t);
+          id[0] = d.getString("id");
+          ctx.verify(() -> {
+            assertEquals("failed", d.getString("status"));
+            assertEquals(1, d.getInteger("attempts"));
+          });
+          return retry(id[0]);
+        })
+        .compose(r -> settledDelivery(id[0]))
+        .compose(d -> {
+          ctx.verify(() -> assertEquals("delivered", d.getString("status")));
+          return retry(id[0]);
+        })
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(409, r.statusCode(), r.bodyAsString()));
+          return retry("no-such-delivery");
+        })
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(404, r.statusCode());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a push waiting for its retry when the gateway stops is made after it restarts")
+  void pendingSurvivesRestart(VertxTestContext ctx) {
+    boot("", "    retry: { max_attempts: 3, backoff: 4s }");
+    wecom.thenAnswer(503, "unavailable");
+    JsonObject body = new JsonObject().put("input", "later")
+        .put("channels", new JsonArray().add(new JsonObject().put("type", "wecom").put("bot", "ops")));
+    web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(token).sendJsonObject(body)
+        .compose(r -> {
+          Promise<Void> firstTry = Promise.promise();
+          vertx.setPeriodic(25, t -> {
+            if (!wecom.received().isEmpty()) {
+              vertx.cancelTimer(t);
+              firstTry.complete();
+            }
+          });
+          return firstTry.future().map(r.bodyAsJsonObject().getString("id"));
+        })
+        .compose(taskId -> Future.fromCompletionStage(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          gateway.restart();
+          return taskId;
+        })))
+        .compose(this::finished)
+        .onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+          JsonObject d = delivery(t);
+          assertEquals("delivered", d.getString("status"), t.encode());
+          assertEquals(2, wecom.received().size());
+          ctx.completeNow();
+        })));
   }
 
   @Test
