@@ -42,6 +42,12 @@ public final class Addresses {
   /** String delivery id → JSON record, pushed again; 404 unknown, 409 when not failed or dead. */
   public static final String CHANNEL_RETRY = "channel.retry";
 
+  /** {@link InboundHook} → JSON {status: accepted|duplicate, id}, or failure 401/404/400. */
+  public static final String CHANNEL_INBOUND_HOOK = "channel.inbound.hook";
+
+  /** Published: an event from a generic inbound webhook (JSON), for the rules. */
+  public static final String EVENTS_WEBHOOK = "events.webhook";
+
   /** {@link TaskSubmission} → JSON task view (id, status). */
   public static final String TASK_SUBMIT = "task.submit";
   /** String id → JSON task view, or failure 404. */

@@ -29,6 +29,7 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, TaskSubmission.class);
     register(bus, TaskSubmission.Target.class);
     register(bus, Health.class);
+    register(bus, InboundHook.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

@@ -14,7 +14,7 @@ import java.util.function.BiFunction;
  * enterprise robots, Feishu apps, WeCom apps) and inbound-only webhooks are read for their own
  * keys but do not push here.
  */
-public record ChannelSettings(Map<String, Map<String, Bot>> bots) {
+public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks) {
 
   public static final String FILE = "channels.yaml";
   static final List<String> CHANNELS = List.of("dingtalk", "feishu", "wecom", "webhook");
@@ -28,7 +28,16 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots) {
     read(root, raw, "feishu", "feishu", "app_id", FeishuBot::from, bots);
     read(root, raw, "wecom", "wecom", "corp_id", WeComBot::from, bots);
     read(root, raw, "webhooks", "webhook", null, WebhookBot::from, bots);
-    return new ChannelSettings(bots);
+    // webhooks without a url are inbound: POST /webhooks/hooks/{name}, signed with their secret
+    Map<String, String> inbound = new LinkedHashMap<>();
+    for (ConfigNode node : root.get("webhooks").list()) {
+      if (node.get("url").isMissing()) {
+        node.allowOnly("name", "secret", "enabled");
+        boolean on = node.get("enabled").bool(true);
+        inbound.put(node.get("name").requiredString(), on ? node.get("secret").string("") : "");
+      }
+    }
+    return new ChannelSettings(bots, Map.copyOf(inbound));
   }
 
   private static void read(ConfigNode root, ConfigNode rawRoot, String section, String channel, String appKey,
@@ -77,6 +86,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots) {
     List<String> parts = new ArrayList<>();
     bots.forEach((channel, byName) -> byName.values().forEach(b ->
         parts.add(channel + "/" + b.name() + (b.offReason() == null ? "" : " (off: " + b.offReason() + ")"))));
+    inboundHooks.forEach((name, secret) -> parts.add("hooks/" + name + " (inbound" + (secret.isEmpty() ? ", off: secret unset)" : ")")));
     return parts.isEmpty() ? "none" : String.join(", ", parts);
   }
 }

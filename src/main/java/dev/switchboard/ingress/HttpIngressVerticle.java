@@ -4,6 +4,7 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
+import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
@@ -100,6 +101,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/api/v1/deliveries/:id/retry").handler(bearer).handler(this::retryDelivery);
     router.get("/api/v1/providers").handler(bearer).handler(this::providers);
     router.get("/api/v1/usage").handler(bearer).handler(this::usage);
+    // webhooks authenticate by their signature, not by a token
+    router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
     router.route("/v1/*").handler(bearer);
     router.route("/api/*").handler(bearer);
 
@@ -256,6 +259,19 @@ public final class HttpIngressVerticle extends VerticleBase {
   private void models(RoutingContext ctx) {
     vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_LIST, null, timeout(chatTimeout))
         .onSuccess(reply -> sendReply(ctx, reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void inboundHook(RoutingContext ctx) {
+    var request = ctx.request();
+    InboundHook hook = new InboundHook(ctx.pathParam("name"), request.getHeader("x-switchboard-timestamp"),
+        request.getHeader("x-switchboard-signature"), request.getHeader("x-switchboard-delivery"),
+        ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
+    vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_INBOUND_HOOK, hook)
+        .onSuccess(reply -> ctx.response()
+            .setStatusCode("duplicate".equals(reply.body().getString("status")) ? 200 : 202)
+            .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
+            .end(reply.body().toBuffer()))
         .onFailure(ctx::fail);
   }
 

@@ -119,6 +119,11 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
+  /** The gateway's own Vert.x: for a test that watches the event bus, like a plug-in would. */
+  public Vertx vertx() {
+    return vertx;
+  }
+
   public int port() {
     return port;
   }
