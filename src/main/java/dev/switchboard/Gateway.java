@@ -2,7 +2,7 @@ package dev.switchboard;
 
 import dev.switchboard.bus.LocalCodec;
 import dev.switchboard.channel.ChannelPushVerticle;
-import dev.switchboard.channel.InboundWebhookVerticle;
+import dev.switchboard.channel.InboundVerticle;
 import dev.switchboard.ingress.HttpIngressVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
 import dev.switchboard.model.ProviderSettings;
@@ -69,7 +69,7 @@ public final class Gateway {
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
     return vertx.deployVerticle(new ModelDispatchVerticle(settings.models()))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.dataDir())))
-        .compose(id -> vertx.deployVerticle(new InboundWebhookVerticle(settings.channels(), settings.dataDir())))
+        .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(settings.queue(), settings.dataDir(),
             settings.models().defaultModel())))
         .compose(id -> vertx.deployVerticle(ingress))

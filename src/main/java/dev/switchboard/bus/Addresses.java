@@ -45,6 +45,9 @@ public final class Addresses {
   /** {@link InboundHook} → JSON {status: accepted|duplicate, id}, or failure 401/404/400. */
   public static final String CHANNEL_INBOUND_HOOK = "channel.inbound.hook";
 
+  /** {@link InboundDingTalk} → JSON {status: accepted|ignored, task_id}, or failure 401/404/400. */
+  public static final String CHANNEL_INBOUND_DINGTALK = "channel.inbound.dingtalk";
+
   /** Published: an event from a generic inbound webhook (JSON), for the rules. */
   public static final String EVENTS_WEBHOOK = "events.webhook";
 

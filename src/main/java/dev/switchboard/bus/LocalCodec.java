@@ -30,6 +30,7 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, TaskSubmission.Target.class);
     register(bus, Health.class);
     register(bus, InboundHook.class);
+    register(bus, InboundDingTalk.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

@@ -1,5 +1,8 @@
 package dev.switchboard.bus;
 
-/** Push {@code text} to the bot {@code bot} of platform {@code channel} (e.g. dingtalk/default). */
-public record PushRequest(String channel, String bot, String text, String taskId) {
+/**
+ * Push {@code text} to the bot {@code bot} of platform {@code channel} (e.g. dingtalk/default);
+ * {@code address}, when set, is the conversation to reply in.
+ */
+public record PushRequest(String channel, String bot, String text, String taskId, io.vertx.core.json.JsonObject address) {
 }

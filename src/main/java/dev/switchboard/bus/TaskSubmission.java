@@ -6,7 +6,15 @@ import java.util.List;
 public record TaskSubmission(String input, String model, List<Target> channels, Priority priority,
                              String idempotencyKey, String subject) {
 
-  public record Target(String type, String bot) {
+  /**
+   * Where a result goes: a bot, and for replies in a conversation the address the platform gave
+   * (for DingTalk: {@code session_webhook}, {@code expires_at}, {@code at_user_ids}).
+   */
+  public record Target(String type, String bot, io.vertx.core.json.JsonObject address) {
+
+    public Target(String type, String bot) {
+      this(type, bot, null);
+    }
   }
 
   /** Lower rank runs first. */

@@ -86,7 +86,7 @@ public final class ChannelPushVerticle extends VerticleBase {
   }
 
   private void check(Message<TaskSubmission.Target> message) {
-    var why = settings.unusable(message.body().type(), message.body().bot());
+    var why = settings.unusable(message.body().type(), message.body().bot(), message.body().address());
     if (why.isPresent()) {
       Failure.reply(message, Failure.badRequest("channel_unavailable", why.get()));
     } else {
@@ -97,7 +97,7 @@ public final class ChannelPushVerticle extends VerticleBase {
   /** Records the push (once per task and bot), answers with the record, then pushes in the background. */
   private void push(Message<PushRequest> message) {
     PushRequest req = message.body();
-    deliveries.open(req.taskId(), req.channel(), req.bot(), req.text())
+    deliveries.open(req.taskId(), req.channel(), req.bot(), req.text(), req.address())
         .compose(record -> {
           run(record);
           return deliveries.view(record.id());
@@ -147,9 +147,9 @@ public final class ChannelPushVerticle extends VerticleBase {
     if (!DeliveryStore.PENDING.equals(record.status()) || !inFlight.add(record.id())) {
       return;
     }
-    var bot = settings.bot(record.channel(), record.bot()).filter(b -> b.offReason() == null);
+    var bot = settings.target(record.channel(), record.bot(), record.address()).filter(b -> b.offReason() == null);
     if (bot.isEmpty()) {
-      finish(record, new Tries(), new JsonObject().put("error", settings.unusable(record.channel(), record.bot())
+      finish(record, new Tries(), new JsonObject().put("error", settings.unusable(record.channel(), record.bot(), record.address())
           .orElse("bot unavailable")), DeliveryStore.FAILED);
       return;
     }

@@ -14,7 +14,8 @@ import java.util.function.BiFunction;
  * enterprise robots, Feishu apps, WeCom apps) and inbound-only webhooks are read for their own
  * keys but do not push here.
  */
-public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks) {
+public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks,
+                              Map<String, DingTalkApp> dingtalkApps) {
 
   public static final String FILE = "channels.yaml";
   static final List<String> CHANNELS = List.of("dingtalk", "feishu", "wecom", "webhook");
@@ -37,7 +38,16 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         inbound.put(node.get("name").requiredString(), on ? node.get("secret").string("") : "");
       }
     }
-    return new ChannelSettings(bots, Map.copyOf(inbound));
+    Map<String, DingTalkApp> apps = new LinkedHashMap<>();
+    List<ConfigNode> rawDingTalk = raw.get("dingtalk").list();
+    List<ConfigNode> dingtalk = root.get("dingtalk").list();
+    for (int i = 0; i < dingtalk.size(); i++) {
+      if (!dingtalk.get(i).get("app_key").isMissing()) {
+        DingTalkApp app = DingTalkApp.from(dingtalk.get(i), i < rawDingTalk.size() ? rawDingTalk.get(i) : ConfigNode.empty(FILE));
+        apps.put(app.name(), app);
+      }
+    }
+    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps));
   }
 
   private static void read(ConfigNode root, ConfigNode rawRoot, String section, String channel, String appKey,
@@ -67,6 +77,28 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     return bot("dingtalk", name).map(DingTalkBot.class::cast);
   }
 
+  /** The bot that carries a push: a configured one, or a reply in the conversation {@code address} names. */
+  public Optional<Bot> target(String channel, String name, io.vertx.core.json.JsonObject address) {
+    if (address != null && "dingtalk".equals(channel) && dingtalkApps.containsKey(name)
+        && address.getValue("session_webhook") instanceof String) {
+      return Optional.of(DingTalkSessionBot.of(dingtalkApps.get(name), address));
+    }
+    return address == null ? bot(channel, name) : Optional.empty();
+  }
+
+  /** Why a push cannot go to this target, or empty when it can. */
+  public Optional<String> unusable(String type, String bot, io.vertx.core.json.JsonObject address) {
+    if (address == null && "dingtalk".equals(type) && dingtalkApps.containsKey(bot)) {
+      return Optional.of("dingtalk app robot '" + bot + "' replies in conversations only; push to a custom robot instead");
+    }
+    Optional<Bot> found = target(type, bot, address);
+    if (address != null) {
+      return found.isEmpty() ? Optional.of("no conversation to reply in for " + type + "/" + bot)
+          : Optional.ofNullable(found.get().offReason()).map(r -> type + " bot '" + bot + "' is off: " + r);
+    }
+    return unusable(type, bot);
+  }
+
   /** Why a task cannot target this channel, or empty when it can. */
   public Optional<String> unusable(String type, String bot) {
     if (!CHANNELS.contains(type)) {
@@ -87,6 +119,8 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     bots.forEach((channel, byName) -> byName.values().forEach(b ->
         parts.add(channel + "/" + b.name() + (b.offReason() == null ? "" : " (off: " + b.offReason() + ")"))));
     inboundHooks.forEach((name, secret) -> parts.add("hooks/" + name + " (inbound" + (secret.isEmpty() ? ", off: secret unset)" : ")")));
+    dingtalkApps.values().forEach(a -> parts.add("dingtalk/" + a.name() + " (" + a.mode()
+        + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     return parts.isEmpty() ? "none" : String.join(", ", parts);
   }
 }

@@ -35,6 +35,7 @@ final class DeliveryStore {
         channel TEXT NOT NULL,
         bot TEXT NOT NULL,
         message TEXT NOT NULL,
+        address TEXT,
         status TEXT NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
         response TEXT,
@@ -46,10 +47,10 @@ final class DeliveryStore {
       "CREATE UNIQUE INDEX IF NOT EXISTS deliveries_once ON deliveries (task_id, channel, bot) WHERE task_id IS NOT NULL",
   };
 
-  private static final String COLUMNS = "id, seq, task_id, channel, bot, message, status, attempts, response, created_at, updated_at";
+  private static final String COLUMNS = "id, seq, task_id, channel, bot, message, address, status, attempts, response, created_at, updated_at";
   private static final String INSERT = """
-      INSERT INTO deliveries (id, seq, task_id, channel, bot, message, status, attempts, response, created_at, updated_at)
-      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries), ?, ?, ?, ?, 'pending', 0, NULL, ?, ?)""";
+      INSERT INTO deliveries (id, seq, task_id, channel, bot, message, address, status, attempts, response, created_at, updated_at)
+      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries), ?, ?, ?, ?, ?, 'pending', 0, NULL, ?, ?)""";
   private static final String BY_ID = "SELECT " + COLUMNS + " FROM deliveries WHERE id = ?";
   private static final String BY_TASK_TARGET = "SELECT " + COLUMNS + " FROM deliveries WHERE task_id = ? AND channel = ? AND bot = ?";
   private static final String OF_TASK = "SELECT " + COLUMNS + " FROM deliveries WHERE task_id = ? ORDER BY seq";
@@ -58,7 +59,8 @@ final class DeliveryStore {
   private static final String REOPEN = "UPDATE deliveries SET status = 'pending', updated_at = ? WHERE id = ? AND status IN ('failed', 'dead')";
 
   /** A record as the push loop needs it. */
-  record Record(String id, String taskId, String channel, String bot, String message, String status, int attempts) {
+  record Record(String id, String taskId, String channel, String bot, String message, JsonObject address, String status,
+                int attempts) {
   }
 
   private final EmbeddedStore store;
@@ -83,7 +85,7 @@ final class DeliveryStore {
   }
 
   /** A new pending record, or the one this task already has for this bot. */
-  Future<Record> open(String taskId, String channel, String bot, String message) {
+  Future<Record> open(String taskId, String channel, String bot, String message, JsonObject address) {
     return store.transaction(c -> {
       if (taskId != null) {
         Optional<Record> existing = one(c, BY_TASK_TARGET, taskId, channel, bot);
@@ -99,8 +101,9 @@ final class DeliveryStore {
         ps.setString(3, channel);
         ps.setString(4, bot);
         ps.setString(5, message);
-        ps.setLong(6, now);
+        ps.setString(6, address == null ? null : address.encode());
         ps.setLong(7, now);
+        ps.setLong(8, now);
         ps.executeUpdate();
       }
       return one(c, BY_ID, id).orElseThrow();
@@ -224,8 +227,9 @@ final class DeliveryStore {
   }
 
   private static Record record(ResultSet rs) throws SQLException {
+    String address = rs.getString("address");
     return new Record(rs.getString("id"), rs.getString("task_id"), rs.getString("channel"), rs.getString("bot"),
-        rs.getString("message"), rs.getString("status"), rs.getInt("attempts"));
+        rs.getString("message"), address == null ? null : new JsonObject(address), rs.getString("status"), rs.getInt("attempts"));
   }
 
   private static JsonObject json(ResultSet rs) throws SQLException {

@@ -4,6 +4,7 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
+import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
@@ -103,6 +104,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/api/v1/usage").handler(bearer).handler(this::usage);
     // webhooks authenticate by their signature, not by a token
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
+    router.post("/webhooks/dingtalk/:bot").handler(body).handler(this::dingtalkCallback);
     router.route("/v1/*").handler(bearer);
     router.route("/api/*").handler(bearer);
 
@@ -272,6 +274,16 @@ public final class HttpIngressVerticle extends VerticleBase {
             .setStatusCode("duplicate".equals(reply.body().getString("status")) ? 200 : 202)
             .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
             .end(reply.body().toBuffer()))
+        .onFailure(ctx::fail);
+  }
+
+  /** Answered at once with an empty 200: the reply comes later, in the conversation. */
+  private void dingtalkCallback(RoutingContext ctx) {
+    var request = ctx.request();
+    InboundDingTalk in = new InboundDingTalk(ctx.pathParam("bot"), request.getHeader("timestamp"), request.getHeader("sign"),
+        ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
+    vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_INBOUND_DINGTALK, in)
+        .onSuccess(reply -> ctx.response().setStatusCode(200).end())
         .onFailure(ctx::fail);
   }
 

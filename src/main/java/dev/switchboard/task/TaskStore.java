@@ -121,7 +121,8 @@ final class TaskStore {
       String id = UUID.randomUUID().toString();
       long now = now();
       JsonArray channels = new JsonArray();
-      s.channels().forEach(t -> channels.add(new JsonObject().put("type", t.type()).put("bot", t.bot())));
+      s.channels().forEach(t -> channels.add(new JsonObject().put("type", t.type()).put("bot", t.bot())
+          .put("address", t.address())));
       try (PreparedStatement ps = c.prepareStatement(INSERT)) {
         ps.setString(1, id);
         ps.setInt(2, s.priority().ordinal());
@@ -157,7 +158,7 @@ final class TaskStore {
       List<TaskSubmission.Target> targets = new ArrayList<>();
       for (Object o : new JsonArray(row.getString("channels"))) {
         JsonObject t = (JsonObject) o;
-        targets.add(new TaskSubmission.Target(t.getString("type"), t.getString("bot")));
+        targets.add(new TaskSubmission.Target(t.getString("type"), t.getString("bot"), t.getJsonObject("address")));
       }
       return Optional.of(new Task(id, row.getInteger("priority"), row.getLong("seq"), row.getString("input"),
           row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts")));

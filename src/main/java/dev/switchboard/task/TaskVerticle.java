@@ -199,7 +199,7 @@ public final class TaskVerticle extends VerticleBase {
     List<Future<Object>> recorded = new ArrayList<>();
     for (TaskSubmission.Target target : task.channels()) {
       recorded.add(vertx.eventBus()
-          .request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id()))
+          .request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id(), target.address()))
           .mapEmpty());
     }
     return Future.all(recorded)

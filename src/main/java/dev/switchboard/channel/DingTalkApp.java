@@ -1,0 +1,33 @@
+package dev.switchboard.channel;
+
+import dev.switchboard.config.ConfigNode;
+
+/**
+ * A DingTalk enterprise (app) robot: people message it, and it answers in the same conversation.
+ * In callback mode DingTalk POSTs to {@code /webhooks/dingtalk/{name}}, signed with the app secret.
+ */
+public record DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
+                          String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
+
+  static DingTalkApp from(ConfigNode node, ConfigNode raw) {
+    node.allowOnly("name", "app_key", "app_secret", "robot_code", "mode", "api_base", "template", "rate_limit", "retry",
+        "enabled", "allow", "reply_in_groups");
+    String mode = node.get("mode").string("callback");
+    if (!mode.equals("callback") && !mode.equals("stream")) {
+      throw node.get("mode").error("expected callback or stream, got '" + mode + "'");
+    }
+    String secret = node.get("app_secret").string("");
+    String off = !node.get("enabled").bool(true) ? "disabled"
+        : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
+        : mode.equals("stream") ? "stream mode is not available in this build yet (use mode: callback)" : null;
+    return new DingTalkApp(node.get("name").requiredString(), node.get("app_key").string(""), secret,
+        node.get("robot_code").string(""), mode, node.get("template").string("{result}"), off,
+        BotConfig.rateLimit(node.get("rate_limit"), DingTalkBot.LIMIT.messages(), DingTalkBot.LIMIT.per()),
+        BotConfig.retry(node.get("retry")));
+  }
+
+  /** The callback's {@code sign} header for {@code timestamp}: DingTalk 加签 with the app secret, not URL-encoded. */
+  String expectedSign(long timestampMillis) {
+    return DingTalkSigner.sign(timestampMillis, appSecret);
+  }
+}

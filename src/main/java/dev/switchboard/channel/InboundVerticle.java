@@ -1,0 +1,188 @@
+package dev.switchboard.channel;
+
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.InboundDingTalk;
+import dev.switchboard.bus.InboundHook;
+import dev.switchboard.bus.TaskSubmission;
+import io.vertx.core.json.JsonArray;
+import java.util.List;
+import dev.switchboard.store.EmbeddedStore;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * What platforms and other systems send in. Generic webhooks ({@code POST /webhooks/hooks/{name}}):
+ * signature and timestamp checked, the sender's delivery id claimed so that a re-delivery is
+ * accepted once, the JSON body published as an event for the rules. DingTalk enterprise robot
+ * callbacks ({@code POST /webhooks/dingtalk/{bot}}): signature and timestamp checked, each text
+ * message becomes a task (one per message id, so a re-delivery never gets two answers) whose
+ * result is the reply in the same conversation.
+ */
+public final class InboundVerticle extends VerticleBase {
+
+  /** A timestamp further than this from now is refused (replays, clock trouble). */
+  static final Duration WINDOW = Duration.ofMinutes(5);
+  /** How long a delivery id stays claimed; platforms re-deliver for hours, not days. */
+  static final Duration CLAIM_TTL = Duration.ofHours(24);
+
+  private final ChannelSettings settings;
+  private final Path dataDir;
+  private ClaimStore claims;
+  private EmbeddedStore store;
+  private long sweeper = -1;
+
+  public InboundVerticle(ChannelSettings settings, Path dataDir) {
+    this.settings = settings;
+    this.dataDir = dataDir;
+  }
+
+  @Override
+  public Future<?> start() {
+    return EmbeddedStore.open(vertx, dataDir)
+        .compose(s -> {
+          store = s;
+          claims = new ClaimStore(s);
+          return claims.init();
+        })
+        .compose(v -> Future.all(
+            vertx.eventBus().<InboundHook>localConsumer(Addresses.CHANNEL_INBOUND_HOOK, this::receive).completion(),
+            vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion()))
+        .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(sweeper);
+    return store == null ? Future.succeededFuture() : store.close();
+  }
+
+  private void receive(Message<InboundHook> message) {
+    InboundHook hook = message.body();
+    String secret = settings.inboundHooks().get(hook.name());
+    if (secret == null) {
+      Failure.reply(message, Failure.notFound("hook_not_found", "no inbound webhook named '" + hook.name() + "'"));
+      return;
+    }
+    if (secret.isEmpty()) {
+      Failure.reply(message, Failure.unavailable("hook_off", "inbound webhook '" + hook.name() + "' is off: its secret is unset"));
+      return;
+    }
+    long ts;
+    try {
+      ts = Long.parseLong(hook.timestamp() == null ? "" : hook.timestamp().trim());
+    } catch (NumberFormatException e) {
+      Failure.reply(message, Failure.unauthorized("x-switchboard-timestamp must be unix seconds"));
+      return;
+    }
+    if (Math.abs(Instant.now().getEpochSecond() - ts) > WINDOW.toSeconds()) {
+      Failure.reply(message, Failure.unauthorized("x-switchboard-timestamp is more than 5 minutes away from now"));
+      return;
+    }
+    String expected = WebhookBot.signature(secret, ts, hook.body());
+    String given = hook.signature() == null ? "" : hook.signature().trim();
+    if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), given.getBytes(StandardCharsets.US_ASCII))) {
+      Failure.reply(message, Failure.unauthorized("x-switchboard-signature does not match the body"));
+      return;
+    }
+    JsonObject body;
+    try {
+      body = hook.body().toJsonObject();
+    } catch (RuntimeException e) {
+      Failure.reply(message, Failure.badRequest("invalid_json", "the webhook body must be a JSON object"));
+      return;
+    }
+    String id = hook.deliveryId() != null && !hook.deliveryId().isBlank() ? hook.deliveryId().trim() : null;
+    Future<Boolean> fresh = id == null ? Future.succeededFuture(true) : claims.claim("hook:" + hook.name() + ":" + id, CLAIM_TTL.toMillis());
+    fresh.onComplete(ar -> {
+      if (ar.failed()) {
+        Failure.reply(message, Failure.unavailable("store_unavailable", "the claim store is unavailable: " + ar.cause().getMessage()));
+        return;
+      }
+      if (!ar.result()) {
+        message.reply(new JsonObject().put("status", "duplicate").put("delivery", id));
+        return;
+      }
+      String eventId = UUID.randomUUID().toString();
+      vertx.eventBus().publish(Addresses.EVENTS_WEBHOOK, new JsonObject()
+          .put("id", eventId)
+          .put("source", "webhook")
+          .put("hook", hook.name())
+          .put("delivery", id)
+          .put("received_at", Instant.now().toString())
+          .put("body", body));
+      message.reply(new JsonObject().put("status", "accepted").put("id", eventId));
+    });
+  }
+
+  /** DingTalk allows its callback timestamp to be an hour off. */
+  static final Duration DINGTALK_WINDOW = Duration.ofHours(1);
+
+  private void dingtalk(Message<InboundDingTalk> message) {
+    InboundDingTalk in = message.body();
+    DingTalkApp app = settings.dingtalkApps().get(in.bot());
+    if (app == null) {
+      Failure.reply(message, Failure.notFound("bot_not_found", "no dingtalk app robot named '" + in.bot() + "'"));
+      return;
+    }
+    if (app.offReason() != null) {
+      Failure.reply(message, Failure.unavailable("bot_off", "dingtalk robot '" + in.bot() + "' is off: " + app.offReason()));
+      return;
+    }
+    long ts;
+    try {
+      ts = Long.parseLong(in.timestamp() == null ? "" : in.timestamp().trim());
+    } catch (NumberFormatException e) {
+      Failure.reply(message, Failure.unauthorized("the timestamp header must be epoch milliseconds"));
+      return;
+    }
+    if (Math.abs(System.currentTimeMillis() - ts) > DINGTALK_WINDOW.toMillis()) {
+      Failure.reply(message, Failure.unauthorized("the timestamp header is more than an hour away from now"));
+      return;
+    }
+    String sign = in.sign() == null ? "" : in.sign().trim();
+    if (!MessageDigest.isEqual(app.expectedSign(ts).getBytes(StandardCharsets.US_ASCII), sign.getBytes(StandardCharsets.US_ASCII))) {
+      Failure.reply(message, Failure.unauthorized("the sign header does not match"));
+      return;
+    }
+    JsonObject body;
+    try {
+      body = in.body().toJsonObject();
+    } catch (RuntimeException e) {
+      Failure.reply(message, Failure.badRequest("invalid_json", "the callback body must be a JSON object"));
+      return;
+    }
+    JsonObject text = body.getValue("text") instanceof JsonObject t ? t : new JsonObject();
+    String content = text.getValue("content") instanceof String c ? c.trim() : "";
+    String msgId = body.getValue("msgId") instanceof String id ? id : null;
+    String session = body.getValue("sessionWebhook") instanceof String w ? w : null;
+    if (!"text".equals(body.getString("msgtype")) || content.isEmpty() || msgId == null || session == null) {
+      // pictures, files and the like have no answer yet; acknowledged so the platform does not resend
+      message.reply(new JsonObject().put("status", "ignored"));
+      return;
+    }
+    JsonArray at = new JsonArray();
+    if ("2".equals(body.getString("conversationType")) && body.getValue("senderStaffId") instanceof String staff) {
+      at.add(staff);
+    }
+    JsonObject address = new JsonObject()
+        .put("session_webhook", session)
+        .put("expires_at", body.getValue("sessionWebhookExpiredTime"))
+        .put("conversation_id", body.getValue("conversationId"))
+        .put("at_user_ids", at);
+    TaskSubmission task = new TaskSubmission(content, null,
+        List.of(new TaskSubmission.Target("dingtalk", in.bot(), address)), TaskSubmission.Priority.NORMAL,
+        "dingtalk:" + msgId, "dingtalk:" + in.bot());
+    vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
+        .onSuccess(reply -> message.reply(new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id"))))
+        .onFailure(e -> Failure.reply(message, e));
+  }
+}

@@ -1,0 +1,188 @@
+package dev.switchboard.channel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.switchboard.testing.FakePlatform;
+import dev.switchboard.testing.FakeUpstream;
+import dev.switchboard.testing.TestGateway;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.concurrent.TimeUnit;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Someone @-mentions the DingTalk app robot; the answer comes back in the same conversation. */
+@ExtendWith(VertxExtension.class)
+@DisplayName("DingTalk enterprise robot callbacks")
+class DingTalkCallbackTest {
+
+  static final String APP_SECRET = "this is secret";
+
+  Vertx vertx;
+  FakeUpstream upstream;
+  FakePlatform session;
+  TestGateway gateway;
+  WebClient web;
+
+  @BeforeEach
+  void start(Vertx vertx) throws Exception {
+    this.vertx = vertx;
+    upstream = FakeUpstream.start(vertx).await(10, TimeUnit.SECONDS);
+    session = FakePlatform.start(vertx, "{\"errcode\":0,\"errmsg\":\"ok\"}").await(10, TimeUnit.SECONDS);
+    gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
+        .file("channels.yaml", """
+            dingtalk:
+              - name: "assistant"
+                app_key: "ding-app-key"
+                app_secret: "%s"
+                robot_code: "ding-robot"
+                mode: "callback"
+            """.formatted(APP_SECRET))
+        .start();
+    web = WebClient.create(vertx);
+  }
+
+  @AfterEach
+  void stop() {
+    gateway.close();
+  }
+
+  @Test
+  @DisplayName("the callback sign is DingTalk 加签 with the app secret, vector D2 in its Base64 form")
+  void vectorD2() {
+    DingTalkApp app = new DingTalkApp("a", "k", APP_SECRET, "r", "callback", "{result}", null, null, null);
+    assertEquals("hmPWwU+7lVdm3ZZz0r9tSfx0L4Q26jWOZr9+Gs6EZQM=", app.expectedSign(1577262236757L));
+  }
+
+  private static String sign(long ts, String secret) throws Exception {
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    return Base64.getEncoder().encodeToString(mac.doFinal((ts + "\n" + secret).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** The official example body, pointed at the fake session webhook. */
+  private JsonObject message(String msgId, String text) {
+    return new JsonObject()
+        .put("conversationId", "cid-1")
+        .put("atUsers", new JsonArray().add(new JsonObject().put("dingtalkId", "x").put("staffId", "x")))
+        .put("chatbotCorpId", "dinge8a565xxxx").put("chatbotUserId", "$:LWCP_v1:$Cxxxxx")
+        .put("msgId", msgId).put("senderNick", "杨xx").put("isAdmin", true).put("senderStaffId", "user123")
+        .put("sessionWebhookExpiredTime", System.currentTimeMillis() + 5_400_000).put("createAt", System.currentTimeMillis())
+        .put("senderCorpId", "dinge8a565xxxx").put("conversationType", "2").put("senderId", "$:LWCP_v1:$Ff09GIxxxxx")
+        .put("conversationTitle", "机器人测试-TEST").put("isInAtList", true)
+        .put("sessionWebhook", session.url("/robot/sendBySession?session=xxxxx"))
+        .put("text", new JsonObject().put("content", " " + text)).put("msgtype", "text");
+  }
+
+  private Future<HttpResponse<Buffer>> post(String bot, JsonObject body, long ts, String secret) throws Exception {
+    return web.postAbs(gateway.url("/webhooks/dingtalk/" + bot))
+        .putHeader("timestamp", String.valueOf(ts))
+        .putHeader("sign", sign(ts, secret))
+        .sendJsonObject(body);
+  }
+
+  /** Completes when the session webhook has received {@code n} replies (bounded: 15 s). */
+  private Future<Void> replies(int n) {
+    Promise<Void> p = Promise.promise();
+    long deadline = System.currentTimeMillis() + 15_000;
+    vertx.setPeriodic(25, id -> {
+      if (session.received().size() >= n || System.currentTimeMillis() > deadline) {
+        vertx.cancelTimer(id);
+        p.complete();
+      }
+    });
+    return p.future();
+  }
+
+  @Test
+  @DisplayName("a group message is acknowledged at once and answered through the sessionWebhook, @-mentioning the sender")
+  void answersInConversation(VertxTestContext ctx) throws Exception {
+    post("assistant", message("msg-1", "你好"), System.currentTimeMillis(), APP_SECRET)
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(200, r.statusCode(), r.bodyAsString()));
+          return replies(1);
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          FakePlatform.Received reply = session.received().get(0);
+          assertEquals("session=xxxxx", reply.query());
+          assertEquals(new JsonObject()
+                  .put("msgtype", "text")
+                  .put("text", new JsonObject().put("content", "echo: 你好"))
+                  .put("at", new JsonObject().put("atUserIds", new JsonArray().add("user123"))),
+              reply.json());
+          assertEquals("你好", upstream.chatRequests().get(0).getJsonArray("messages").getJsonObject(0).getString("content"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a re-delivered message (same msgId) gets one answer, not two")
+  void redeliveryAnsweredOnce(VertxTestContext ctx) throws Exception {
+    JsonObject body = message("msg-2", "只回答一次");
+    post("assistant", body, System.currentTimeMillis(), APP_SECRET)
+        .compose(r -> replies(1))
+        .compose(v -> {
+          try {
+            return post("assistant", body, System.currentTimeMillis(), APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(200, r.statusCode()));
+          Promise<Void> settle = Promise.promise();
+          vertx.setTimer(500, id -> settle.complete());
+          return settle.future();
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertEquals(1, session.received().size());
+          assertEquals(1, upstream.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a wrong sign, a timestamp over an hour old and an unknown robot are refused")
+  void refused(VertxTestContext ctx) throws Exception {
+    long now = System.currentTimeMillis();
+    post("assistant", message("m", "x"), now, "another secret")
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(401, r.statusCode()));
+          try {
+            return post("assistant", message("m", "x"), now - 3_700_000, APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(401, r.statusCode()));
+          try {
+            return post("nobody", message("m", "x"), now, APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(404, r.statusCode());
+          assertTrue(session.received().isEmpty());
+          assertEquals(0, upstream.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+}
