@@ -48,6 +48,9 @@ public final class Addresses {
   /** {@link InboundDingTalk} → JSON {status: accepted|ignored, task_id}, or failure 401/404/400. */
   public static final String CHANNEL_INBOUND_DINGTALK = "channel.inbound.dingtalk";
 
+  /** {@link InboundFeishu} → the JSON to answer Feishu with (challenge or success), or failure 401/404/400. */
+  public static final String CHANNEL_INBOUND_FEISHU = "channel.inbound.feishu";
+
   /** Published: an event from a generic inbound webhook (JSON), for the rules. */
   public static final String EVENTS_WEBHOOK = "events.webhook";
 

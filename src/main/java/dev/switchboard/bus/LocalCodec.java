@@ -31,6 +31,7 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, Health.class);
     register(bus, InboundHook.class);
     register(bus, InboundDingTalk.class);
+    register(bus, InboundFeishu.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

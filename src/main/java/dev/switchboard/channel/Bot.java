@@ -31,6 +31,11 @@ interface Bot {
   /** {@code deliveryId} stays the same across the attempts of one push. */
   Request request(String text, String deliveryId, long nowMillis);
 
+  /** Headers that need a round trip first (an access token); most bots need none. */
+  default io.vertx.core.Future<Map<String, String>> authHeaders() {
+    return io.vertx.core.Future.succeededFuture(Map.of());
+  }
+
   /** How long the platform holds a bot that went too fast: the least we wait after a throttle answer. */
   Duration platformThrottlePause();
 

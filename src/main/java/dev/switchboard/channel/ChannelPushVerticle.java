@@ -45,6 +45,7 @@ public final class ChannelPushVerticle extends VerticleBase {
   private final Set<String> inFlight = new HashSet<>();
   private DeliveryStore deliveries;
   private HttpClient client;
+  private TenantTokens tokens;
   private Metrics metrics;
 
   public ChannelPushVerticle(ChannelSettings settings, Path dataDir) {
@@ -58,6 +59,7 @@ public final class ChannelPushVerticle extends VerticleBase {
     client = vertx.createHttpClient(new HttpClientOptions()
         .setConnectTimeout((int) PUSH_TIMEOUT.toMillis())
         .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(32));
+    tokens = new TenantTokens(client);
     var bus = vertx.eventBus();
     return EmbeddedStore.open(vertx, dataDir)
         .map(DeliveryStore::new)
@@ -147,7 +149,7 @@ public final class ChannelPushVerticle extends VerticleBase {
     if (!DeliveryStore.PENDING.equals(record.status()) || !inFlight.add(record.id())) {
       return;
     }
-    var bot = settings.target(record.channel(), record.bot(), record.address()).filter(b -> b.offReason() == null);
+    var bot = settings.target(record.channel(), record.bot(), record.address(), tokens).filter(b -> b.offReason() == null);
     if (bot.isEmpty()) {
       finish(record, new Tries(), new JsonObject().put("error", settings.unusable(record.channel(), record.bot(), record.address())
           .orElse("bot unavailable")), DeliveryStore.FAILED);
@@ -163,9 +165,13 @@ public final class ChannelPushVerticle extends VerticleBase {
   /** One try after waiting for the bot's windows; throttling and passing faults come back here later. */
   private void attempt(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries) {
     limiter.acquire(tries.failures + tries.throttles > 0)
-        .compose(turn -> {
+        .compose(turn -> bot.authHeaders())
+        .compose(auth -> {
           tries.sent++;
-          return send(bot.request(record.message(), record.id(), System.currentTimeMillis()));
+          Bot.Request request = bot.request(record.message(), record.id(), System.currentTimeMillis());
+          Map<String, String> headers = new HashMap<>(request.headers());
+          headers.putAll(auth);
+          return send(new Bot.Request(request.url(), headers, request.body()));
         })
         .map(answer -> bot.read(answer.status, answer.body))
         .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))

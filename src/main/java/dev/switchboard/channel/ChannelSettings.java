@@ -15,7 +15,7 @@ import java.util.function.BiFunction;
  * keys but do not push here.
  */
 public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks,
-                              Map<String, DingTalkApp> dingtalkApps) {
+                              Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps) {
 
   public static final String FILE = "channels.yaml";
   static final List<String> CHANNELS = List.of("dingtalk", "feishu", "wecom", "webhook");
@@ -47,7 +47,16 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         apps.put(app.name(), app);
       }
     }
-    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps));
+    Map<String, FeishuApp> feishuApps = new LinkedHashMap<>();
+    List<ConfigNode> rawFeishu = raw.get("feishu").list();
+    List<ConfigNode> feishu = root.get("feishu").list();
+    for (int i = 0; i < feishu.size(); i++) {
+      if (!feishu.get(i).get("app_id").isMissing()) {
+        FeishuApp app = FeishuApp.from(feishu.get(i), i < rawFeishu.size() ? rawFeishu.get(i) : ConfigNode.empty(FILE));
+        feishuApps.put(app.name(), app);
+      }
+    }
+    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps), Map.copyOf(feishuApps));
   }
 
   private static void read(ConfigNode root, ConfigNode rawRoot, String section, String channel, String appKey,
@@ -79,17 +88,26 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
 
   /** The bot that carries a push: a configured one, or a reply in the conversation {@code address} names. */
   public Optional<Bot> target(String channel, String name, io.vertx.core.json.JsonObject address) {
+    return target(channel, name, address, null);
+  }
+
+  /** {@code tokens}: where app bots get their access tokens (null when only checking). */
+  Optional<Bot> target(String channel, String name, io.vertx.core.json.JsonObject address, TenantTokens tokens) {
     if (address != null && "dingtalk".equals(channel) && dingtalkApps.containsKey(name)
         && address.getValue("session_webhook") instanceof String) {
       return Optional.of(DingTalkSessionBot.of(dingtalkApps.get(name), address));
+    }
+    if (address != null && "feishu".equals(channel) && feishuApps.containsKey(name)
+        && address.getValue("message_id") instanceof String id) {
+      return Optional.of(new FeishuReplyBot(feishuApps.get(name), id, tokens));
     }
     return address == null ? bot(channel, name) : Optional.empty();
   }
 
   /** Why a push cannot go to this target, or empty when it can. */
   public Optional<String> unusable(String type, String bot, io.vertx.core.json.JsonObject address) {
-    if (address == null && "dingtalk".equals(type) && dingtalkApps.containsKey(bot)) {
-      return Optional.of("dingtalk app robot '" + bot + "' replies in conversations only; push to a custom robot instead");
+    if (address == null && ("dingtalk".equals(type) && dingtalkApps.containsKey(bot) || "feishu".equals(type) && feishuApps.containsKey(bot))) {
+      return Optional.of(type + " app bot '" + bot + "' replies in conversations only; push to a custom bot instead");
     }
     Optional<Bot> found = target(type, bot, address);
     if (address != null) {
@@ -120,6 +138,8 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         parts.add(channel + "/" + b.name() + (b.offReason() == null ? "" : " (off: " + b.offReason() + ")"))));
     inboundHooks.forEach((name, secret) -> parts.add("hooks/" + name + " (inbound" + (secret.isEmpty() ? ", off: secret unset)" : ")")));
     dingtalkApps.values().forEach(a -> parts.add("dingtalk/" + a.name() + " (" + a.mode()
+        + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
+    feishuApps.values().forEach(a -> parts.add("feishu/" + a.name() + " (events"
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     return parts.isEmpty() ? "none" : String.join(", ", parts);
   }

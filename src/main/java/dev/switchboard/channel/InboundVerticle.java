@@ -3,6 +3,7 @@ package dev.switchboard.channel;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.InboundDingTalk;
+import dev.switchboard.bus.InboundFeishu;
 import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.TaskSubmission;
 import io.vertx.core.json.JsonArray;
@@ -55,7 +56,8 @@ public final class InboundVerticle extends VerticleBase {
         })
         .compose(v -> Future.all(
             vertx.eventBus().<InboundHook>localConsumer(Addresses.CHANNEL_INBOUND_HOOK, this::receive).completion(),
-            vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion()))
+            vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion(),
+            vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion()))
         .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()));
   }
 
@@ -183,6 +185,85 @@ public final class InboundVerticle extends VerticleBase {
         "dingtalk:" + msgId, "dingtalk:" + in.bot());
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .onSuccess(reply -> message.reply(new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id"))))
+        .onFailure(e -> Failure.reply(message, e));
+  }
+
+  private static final JsonObject FEISHU_OK = new JsonObject().put("msg", "success");
+
+  /**
+   * Feishu/Lark events: the challenge is answered in plain text (decrypted first when the app
+   * encrypts); other events must carry a valid signature (when an encrypt key is set) and the
+   * verification token. A text message becomes a task, once per event id, answered as a reply.
+   */
+  private void feishu(Message<InboundFeishu> message) {
+    InboundFeishu in = message.body();
+    FeishuApp app = settings.feishuApps().get(in.bot());
+    if (app == null) {
+      Failure.reply(message, Failure.notFound("bot_not_found", "no feishu app bot named '" + in.bot() + "'"));
+      return;
+    }
+    if (app.offReason() != null) {
+      Failure.reply(message, Failure.unavailable("bot_off", "feishu bot '" + in.bot() + "' is off: " + app.offReason()));
+      return;
+    }
+    JsonObject event;
+    try {
+      JsonObject outer = in.body().toJsonObject();
+      if (outer.getValue("encrypt") instanceof String encrypted) {
+        if (app.encryptKey().isEmpty()) {
+          Failure.reply(message, Failure.badRequest("encrypted_without_key", "the event is encrypted but no encrypt_key is configured"));
+          return;
+        }
+        event = new JsonObject(app.decrypt(encrypted));
+      } else {
+        event = outer;
+      }
+    } catch (RuntimeException e) {
+      Failure.reply(message, Failure.badRequest("invalid_event", "the event body cannot be read: " + e.getMessage()));
+      return;
+    }
+    if ("url_verification".equals(event.getString("type"))) {
+      if (!app.verificationToken().isEmpty() && !app.verificationToken().equals(event.getString("token"))) {
+        Failure.reply(message, Failure.unauthorized("the verification token does not match"));
+        return;
+      }
+      message.reply(new JsonObject().put("challenge", event.getString("challenge")));
+      return;
+    }
+    if (!app.encryptKey().isEmpty()) {
+      String expected = app.signature(String.valueOf(in.timestamp()), String.valueOf(in.nonce()), in.body().getBytes());
+      String given = in.signature() == null ? "" : in.signature().trim().toLowerCase();
+      if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), given.getBytes(StandardCharsets.US_ASCII))) {
+        Failure.reply(message, Failure.unauthorized("X-Lark-Signature does not match the body"));
+        return;
+      }
+    }
+    JsonObject header = event.getJsonObject("header", new JsonObject());
+    if (!app.verificationToken().isEmpty() && !app.verificationToken().equals(header.getString("token"))) {
+      Failure.reply(message, Failure.unauthorized("the verification token does not match"));
+      return;
+    }
+    JsonObject msg = event.getJsonObject("event", new JsonObject()).getJsonObject("message", new JsonObject());
+    String eventId = header.getString("event_id");
+    String text = "";
+    if ("im.message.receive_v1".equals(header.getString("event_type")) && "text".equals(msg.getString("message_type"))) {
+      try {
+        text = new JsonObject(msg.getString("content", "{}")).getString("text", "");
+      } catch (RuntimeException e) {
+        text = "";
+      }
+      // mentions arrive as placeholders (@_user_1); the bot's own name is not part of the question
+      text = text.replaceAll("@_user_\\d+", "").trim();
+    }
+    if (text.isEmpty() || eventId == null || msg.getString("message_id") == null) {
+      message.reply(FEISHU_OK);
+      return;
+    }
+    JsonObject address = new JsonObject().put("message_id", msg.getString("message_id")).put("chat_id", msg.getString("chat_id"));
+    TaskSubmission task = new TaskSubmission(text, null, List.of(new TaskSubmission.Target("feishu", in.bot(), address)),
+        TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + in.bot());
+    vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
+        .onSuccess(reply -> message.reply(FEISHU_OK))
         .onFailure(e -> Failure.reply(message, e));
   }
 }

@@ -5,6 +5,7 @@ import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
 import dev.switchboard.bus.InboundDingTalk;
+import dev.switchboard.bus.InboundFeishu;
 import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
@@ -105,6 +106,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     // webhooks authenticate by their signature, not by a token
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
     router.post("/webhooks/dingtalk/:bot").handler(body).handler(this::dingtalkCallback);
+    router.post("/webhooks/feishu/:bot").handler(body).handler(this::feishuEvent);
     router.route("/v1/*").handler(bearer);
     router.route("/api/*").handler(bearer);
 
@@ -284,6 +286,17 @@ public final class HttpIngressVerticle extends VerticleBase {
         ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
     vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_INBOUND_DINGTALK, in)
         .onSuccess(reply -> ctx.response().setStatusCode(200).end())
+        .onFailure(ctx::fail);
+  }
+
+  /** Answered with what the channel component says: the challenge, or {"msg": "success"}. */
+  private void feishuEvent(RoutingContext ctx) {
+    var request = ctx.request();
+    InboundFeishu in = new InboundFeishu(ctx.pathParam("bot"), request.getHeader("X-Lark-Request-Timestamp"),
+        request.getHeader("X-Lark-Request-Nonce"), request.getHeader("X-Lark-Signature"),
+        ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
+    vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_INBOUND_FEISHU, in)
+        .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(ctx::fail);
   }
 

@@ -48,9 +48,11 @@ class FakeUpstreamTest {
   private FakeUpstream fake;
   private WebClient client;
   private HttpClientAgent httpClient;
+  private Vertx vertx;
 
   @BeforeEach
   void start(Vertx vertx, VertxTestContext testContext) {
+    this.vertx = vertx;
     client = WebClient.create(vertx);
     httpClient = vertx.createHttpClient();
     FakeUpstream.start(vertx).onComplete(testContext.succeeding(started -> {
@@ -391,7 +393,11 @@ class FakeUpstreamTest {
         response.handler(data::appendBuffer);
         response.exceptionHandler(e -> seen.tryComplete(seenOf(response, data, e)));
         response.endHandler(v -> seen.tryComplete(seenOf(response, data, null)));
-        return seen.future();
+        // a close that lands before these handlers are set is not reported to them: bound the wait,
+        // and count it as what it is, a response that did not end cleanly
+        long timer = vertx.setTimer(idleTimeoutMillis + 1_000, id -> seen.tryComplete(
+            seenOf(response, data, new java.util.concurrent.TimeoutException("the response neither ended nor failed"))));
+        return seen.future().andThen(ar -> vertx.cancelTimer(timer));
       });
   }
 

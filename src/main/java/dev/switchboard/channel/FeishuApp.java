@@ -1,0 +1,72 @@
+package dev.switchboard.channel;
+
+import dev.switchboard.config.ConfigNode;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import javax.crypto.Cipher;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * A Feishu/Lark app bot: events arrive at {@code POST /webhooks/feishu/{name}}, answers go back as
+ * replies to the message through the OpenAPI with a tenant access token.
+ */
+public record FeishuApp(String name, String appId, String appSecret, String verificationToken, String encryptKey,
+                        String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
+
+  static FeishuApp from(ConfigNode node, ConfigNode raw) {
+    node.allowOnly("name", "app_id", "app_secret", "verification_token", "encrypt_key", "domain", "mode", "template",
+        "rate_limit", "retry", "enabled", "allow", "reply_in_groups");
+    String domain = node.get("domain").string("feishu");
+    String base = switch (domain) {
+      case "feishu" -> "https://open.feishu.cn";
+      case "lark" -> "https://open.larksuite.com";
+      default -> BotConfig.url(node.get("domain"));
+    };
+    while (base.endsWith("/")) {
+      base = base.substring(0, base.length() - 1);
+    }
+    String mode = node.get("mode").string("webhook");
+    if (!mode.equals("webhook") && !mode.equals("long_connection")) {
+      throw node.get("mode").error("expected webhook or long_connection, got '" + mode + "'");
+    }
+    String appId = node.get("app_id").string("");
+    String secret = node.get("app_secret").string("");
+    String off = !node.get("enabled").bool(true) ? "disabled"
+        : appId.isEmpty() ? BotConfig.unset("app_id", raw)
+        : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
+        : mode.equals("long_connection") ? "long-connection mode is not available in this build yet (use mode: webhook)" : null;
+    return new FeishuApp(node.get("name").requiredString(), appId, secret, node.get("verification_token").string(""),
+        node.get("encrypt_key").string(""), base, off,
+        // the reply API allows 5 a second to one chat
+        BotConfig.rateLimit(node.get("rate_limit"), 5, java.time.Duration.ofSeconds(1)), BotConfig.retry(node.get("retry")));
+  }
+
+  /** lowercase hex SHA-256 of timestamp + nonce + encrypt key + the raw body bytes. */
+  String signature(String timestamp, String nonce, byte[] rawBody) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      sha.update((timestamp + nonce + encryptKey).getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(sha.digest(rawBody));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** AES-256-CBC with key SHA-256(encrypt key); the first 16 bytes are the IV; PKCS#7 padding. */
+  String decrypt(String encrypted) {
+    try {
+      byte[] data = Base64.getDecoder().decode(encrypted);
+      byte[] key = MessageDigest.getInstance("SHA-256").digest(encryptKey.getBytes(StandardCharsets.UTF_8));
+      Cipher cipher = Cipher.getInstance("AES/CBC/PKCS5Padding");
+      cipher.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(Arrays.copyOfRange(data, 0, 16)));
+      return new String(cipher.doFinal(data, 16, data.length - 16), StandardCharsets.UTF_8);
+    } catch (GeneralSecurityException | IllegalArgumentException e) {
+      throw new IllegalArgumentException("cannot decrypt the event: " + e.getMessage(), e);
+    }
+  }
+}
