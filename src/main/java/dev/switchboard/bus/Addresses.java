@@ -51,6 +51,12 @@ public final class Addresses {
   /** {@link InboundFeishu} → the JSON to answer Feishu with (challenge or success), or failure 401/404/400. */
   public static final String CHANNEL_INBOUND_FEISHU = "channel.inbound.feishu";
 
+  /** {@link InboundWeCom} → String plain-text answer (the echo, or "success"), or failure 401/404/400. */
+  public static final String CHANNEL_INBOUND_WECOM = "channel.inbound.wecom";
+
+  /** Published: a message a WeCom app received (JSON), for the rules. */
+  public static final String EVENTS_WECOM = "events.wecom";
+
   /** Published: an event from a generic inbound webhook (JSON), for the rules. */
   public static final String EVENTS_WEBHOOK = "events.webhook";
 

@@ -32,6 +32,7 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, InboundHook.class);
     register(bus, InboundDingTalk.class);
     register(bus, InboundFeishu.class);
+    register(bus, InboundWeCom.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

@@ -15,7 +15,8 @@ import java.util.function.BiFunction;
  * keys but do not push here.
  */
 public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks,
-                              Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps) {
+                              Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps,
+                              Map<String, WeComApp> wecomApps) {
 
   public static final String FILE = "channels.yaml";
   static final List<String> CHANNELS = List.of("dingtalk", "feishu", "wecom", "webhook");
@@ -56,7 +57,16 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         feishuApps.put(app.name(), app);
       }
     }
-    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps), Map.copyOf(feishuApps));
+    Map<String, WeComApp> wecomApps = new LinkedHashMap<>();
+    List<ConfigNode> rawWeCom = raw.get("wecom").list();
+    List<ConfigNode> wecom = root.get("wecom").list();
+    for (int i = 0; i < wecom.size(); i++) {
+      if (!wecom.get(i).get("corp_id").isMissing()) {
+        WeComApp app = WeComApp.from(wecom.get(i), i < rawWeCom.size() ? rawWeCom.get(i) : ConfigNode.empty(FILE));
+        wecomApps.put(app.name(), app);
+      }
+    }
+    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps), Map.copyOf(feishuApps), Map.copyOf(wecomApps));
   }
 
   private static void read(ConfigNode root, ConfigNode rawRoot, String section, String channel, String appKey,
@@ -140,6 +150,8 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     dingtalkApps.values().forEach(a -> parts.add("dingtalk/" + a.name() + " (" + a.mode()
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     feishuApps.values().forEach(a -> parts.add("feishu/" + a.name() + " (events"
+        + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
+    wecomApps.values().forEach(a -> parts.add("wecom/" + a.name() + " (callback"
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     return parts.isEmpty() ? "none" : String.join(", ", parts);
   }

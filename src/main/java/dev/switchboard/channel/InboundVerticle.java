@@ -4,6 +4,7 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundFeishu;
+import dev.switchboard.bus.InboundWeCom;
 import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.TaskSubmission;
 import io.vertx.core.json.JsonArray;
@@ -57,7 +58,8 @@ public final class InboundVerticle extends VerticleBase {
         .compose(v -> Future.all(
             vertx.eventBus().<InboundHook>localConsumer(Addresses.CHANNEL_INBOUND_HOOK, this::receive).completion(),
             vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion(),
-            vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion()))
+            vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion(),
+            vertx.eventBus().<InboundWeCom>localConsumer(Addresses.CHANNEL_INBOUND_WECOM, this::wecom).completion()))
         .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()));
   }
 
@@ -265,5 +267,82 @@ public final class InboundVerticle extends VerticleBase {
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .onSuccess(reply -> message.reply(FEISHU_OK))
         .onFailure(e -> Failure.reply(message, e));
+  }
+
+  private static final java.util.regex.Pattern ENCRYPT = java.util.regex.Pattern.compile("<Encrypt><!\\[CDATA\\[(.*?)]]></Encrypt>", java.util.regex.Pattern.DOTALL);
+
+  /** One element of WeCom's flat XML, CDATA or not; parsed by pattern so that no XML parser sees input from outside. */
+  static String element(String xml, String name) {
+    var m = java.util.regex.Pattern.compile("<" + name + ">(?:<!\\[CDATA\\[(.*?)]]>|([^<]*))</" + name + ">", java.util.regex.Pattern.DOTALL)
+        .matcher(xml);
+    return m.find() ? (m.group(1) != null ? m.group(1) : m.group(2)) : null;
+  }
+
+  /**
+   * WeCom app callbacks: the URL check answers the decrypted echo; a message is checked, decrypted
+   * (32-byte padding), claimed by its MsgId and published as an event. Replies need the app's
+   * secret and the message API, which this build does not have yet.
+   */
+  private void wecom(Message<InboundWeCom> message) {
+    InboundWeCom in = message.body();
+    WeComApp app = settings.wecomApps().get(in.bot());
+    if (app == null) {
+      Failure.reply(message, Failure.notFound("bot_not_found", "no wecom app named '" + in.bot() + "'"));
+      return;
+    }
+    if (app.offReason() != null) {
+      Failure.reply(message, Failure.unavailable("bot_off", "wecom app '" + in.bot() + "' is off: " + app.offReason()));
+      return;
+    }
+    String encrypted;
+    if (in.echostr() != null) {
+      encrypted = in.echostr();
+    } else {
+      var m = ENCRYPT.matcher(in.body().toString());
+      if (!m.find()) {
+        Failure.reply(message, Failure.badRequest("invalid_xml", "the callback body has no Encrypt element"));
+        return;
+      }
+      encrypted = m.group(1);
+    }
+    String expected = app.signature(String.valueOf(in.timestamp()), String.valueOf(in.nonce()), encrypted);
+    String given = in.signature() == null ? "" : in.signature().trim().toLowerCase();
+    if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), given.getBytes(StandardCharsets.US_ASCII))) {
+      Failure.reply(message, Failure.unauthorized("msg_signature does not match"));
+      return;
+    }
+    WeComApp.Opened opened;
+    try {
+      opened = app.decrypt(encrypted);
+    } catch (IllegalArgumentException e) {
+      Failure.reply(message, Failure.badRequest("undecryptable", "the callback cannot be decrypted: " + e.getMessage()));
+      return;
+    }
+    if (!app.corpId().equals(opened.receiveId())) {
+      Failure.reply(message, Failure.unauthorized("the message was sealed for another receiver"));
+      return;
+    }
+    if (in.echostr() != null) {
+      message.reply(opened.message());
+      return;
+    }
+    String xml = opened.message();
+    String msgId = element(xml, "MsgId");
+    JsonObject event = new JsonObject()
+        .put("source", "wecom")
+        .put("bot", in.bot())
+        .put("msg_id", msgId)
+        .put("msg_type", element(xml, "MsgType"))
+        .put("from", element(xml, "FromUserName"))
+        .put("agent_id", element(xml, "AgentID"))
+        .put("content", element(xml, "Content"))
+        .put("received_at", Instant.now().toString());
+    Future<Boolean> fresh = msgId == null ? Future.succeededFuture(true) : claims.claim("wecom:" + in.bot() + ":" + msgId, CLAIM_TTL.toMillis());
+    fresh.onSuccess(first -> {
+      if (first) {
+        vertx.eventBus().publish(Addresses.EVENTS_WECOM, event);
+      }
+      message.reply("success");
+    }).onFailure(e -> Failure.reply(message, Failure.unavailable("store_unavailable", "the claim store is unavailable: " + e.getMessage())));
   }
 }

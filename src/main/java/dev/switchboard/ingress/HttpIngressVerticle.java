@@ -6,6 +6,7 @@ import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
 import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundFeishu;
+import dev.switchboard.bus.InboundWeCom;
 import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
@@ -107,6 +108,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
     router.post("/webhooks/dingtalk/:bot").handler(body).handler(this::dingtalkCallback);
     router.post("/webhooks/feishu/:bot").handler(body).handler(this::feishuEvent);
+    router.get("/webhooks/wecom/:bot").handler(this::wecomCallback);
+    router.post("/webhooks/wecom/:bot").handler(body).handler(this::wecomCallback);
     router.route("/v1/*").handler(bearer);
     router.route("/api/*").handler(bearer);
 
@@ -297,6 +300,21 @@ public final class HttpIngressVerticle extends VerticleBase {
         ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
     vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_INBOUND_FEISHU, in)
         .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  /** WeCom wants the bare answer as text: the decrypted echo for the URL check, "success" for messages. */
+  private void wecomCallback(RoutingContext ctx) {
+    var params = ctx.queryParams();
+    boolean verification = ctx.request().method() == io.vertx.core.http.HttpMethod.GET;
+    if (verification && params.get("echostr") == null) {
+      throw Failure.badRequest("missing_echostr", "URL verification needs msg_signature, timestamp, nonce and echostr");
+    }
+    InboundWeCom in = new InboundWeCom(ctx.pathParam("bot"), params.get("msg_signature"), params.get("timestamp"),
+        params.get("nonce"), verification ? params.get("echostr") : null,
+        ctx.body() == null || ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
+    vertx.eventBus().<String>request(Addresses.CHANNEL_INBOUND_WECOM, in)
+        .onSuccess(reply -> ctx.response().putHeader(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8").end(reply.body()))
         .onFailure(ctx::fail);
   }
 
