@@ -2,6 +2,7 @@ package dev.switchboard;
 
 import dev.switchboard.bus.LocalCodec;
 import dev.switchboard.channel.ChannelPushVerticle;
+import dev.switchboard.channel.DingTalkStreamVerticle;
 import dev.switchboard.channel.InboundVerticle;
 import dev.switchboard.ingress.HttpIngressVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
@@ -70,10 +71,20 @@ public final class Gateway {
     return vertx.deployVerticle(new ModelDispatchVerticle(settings.models()))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.dataDir())))
+        .compose(id -> deployStreams(vertx, settings))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(settings.queue(), settings.dataDir(),
             settings.models().defaultModel())))
         .compose(id -> vertx.deployVerticle(ingress))
         .map(id -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort())));
+  }
+
+  /** One Stream-mode connection per DingTalk app robot that asks for it. */
+  private static Future<Void> deployStreams(Vertx vertx, Settings settings) {
+    java.util.List<Future<String>> streams = new java.util.ArrayList<>();
+    settings.channels().dingtalkApps().values().stream()
+        .filter(a -> a.offReason() == null && "stream".equals(a.mode()))
+        .forEach(a -> streams.add(vertx.deployVerticle(new DingTalkStreamVerticle(a))));
+    return Future.all(streams).mapEmpty();
   }
 
   private static String banner(Settings s, int port) {

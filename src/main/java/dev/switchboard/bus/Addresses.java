@@ -54,6 +54,9 @@ public final class Addresses {
   /** {@link InboundWeCom} → String plain-text answer (the echo, or "success"), or failure 401/404/400. */
   public static final String CHANNEL_INBOUND_WECOM = "channel.inbound.wecom";
 
+  /** JSON {bot, message}: a DingTalk robot message that arrived over Stream mode, already authenticated. */
+  public static final String CHANNEL_DINGTALK_MESSAGE = "channel.dingtalk.message";
+
   /** Published: a message a WeCom app received (JSON), for the rules. */
   public static final String EVENTS_WECOM = "events.wecom";
 

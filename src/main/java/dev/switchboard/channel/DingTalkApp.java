@@ -7,7 +7,12 @@ import dev.switchboard.config.ConfigNode;
  * In callback mode DingTalk POSTs to {@code /webhooks/dingtalk/{name}}, signed with the app secret.
  */
 public record DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
-                          String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
+                          String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, String apiBase) {
+
+  public DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
+                     String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
+    this(name, appKey, appSecret, robotCode, mode, template, offReason, rateLimit, retry, "https://api.dingtalk.com");
+  }
 
   static DingTalkApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "app_key", "app_secret", "robot_code", "mode", "api_base", "template", "rate_limit", "retry",
@@ -17,13 +22,21 @@ public record DingTalkApp(String name, String appKey, String appSecret, String r
       throw node.get("mode").error("expected callback or stream, got '" + mode + "'");
     }
     String secret = node.get("app_secret").string("");
+    String appKey = node.get("app_key").string("");
     String off = !node.get("enabled").bool(true) ? "disabled"
         : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
-        : mode.equals("stream") ? "stream mode is not available in this build yet (use mode: callback)" : null;
-    return new DingTalkApp(node.get("name").requiredString(), node.get("app_key").string(""), secret,
+        : mode.equals("stream") && appKey.isEmpty() ? BotConfig.unset("app_key", raw) : null;
+    String apiBase = node.get("api_base").string("https://api.dingtalk.com");
+    if (!node.get("api_base").isMissing()) {
+      apiBase = BotConfig.url(node.get("api_base"));
+    }
+    while (apiBase.endsWith("/")) {
+      apiBase = apiBase.substring(0, apiBase.length() - 1);
+    }
+    return new DingTalkApp(node.get("name").requiredString(), appKey, secret,
         node.get("robot_code").string(""), mode, node.get("template").string("{result}"), off,
         BotConfig.rateLimit(node.get("rate_limit"), DingTalkBot.LIMIT.messages(), DingTalkBot.LIMIT.per()),
-        BotConfig.retry(node.get("retry")));
+        BotConfig.retry(node.get("retry")), apiBase);
   }
 
   /** The callback's {@code sign} header for {@code timestamp}: DingTalk 加签 with the app secret, not URL-encoded. */

@@ -59,7 +59,8 @@ public final class InboundVerticle extends VerticleBase {
             vertx.eventBus().<InboundHook>localConsumer(Addresses.CHANNEL_INBOUND_HOOK, this::receive).completion(),
             vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion(),
             vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion(),
-            vertx.eventBus().<InboundWeCom>localConsumer(Addresses.CHANNEL_INBOUND_WECOM, this::wecom).completion()))
+            vertx.eventBus().<InboundWeCom>localConsumer(Addresses.CHANNEL_INBOUND_WECOM, this::wecom).completion(),
+            vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_DINGTALK_MESSAGE, this::dingtalkStreamMessage).completion()))
         .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()));
   }
 
@@ -164,14 +165,38 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.badRequest("invalid_json", "the callback body must be a JSON object"));
       return;
     }
+    answerDingTalk(in.bot(), body).onComplete(ar -> {
+      if (ar.succeeded()) {
+        message.reply(ar.result());
+      } else {
+        Failure.reply(message, ar.cause());
+      }
+    });
+  }
+
+  /** A robot message from Stream mode: the connection was authenticated when it was opened. */
+  private void dingtalkStreamMessage(Message<JsonObject> message) {
+    answerDingTalk(message.body().getString("bot"), message.body().getJsonObject("message")).onComplete(ar -> {
+      if (ar.succeeded()) {
+        message.reply(ar.result());
+      } else {
+        Failure.reply(message, ar.cause());
+      }
+    });
+  }
+
+  /**
+   * A text message becomes a task answered through the message's sessionWebhook, once per msgId
+   * (the task's idempotency key), whichever way the message came in.
+   */
+  private Future<JsonObject> answerDingTalk(String bot, JsonObject body) {
     JsonObject text = body.getValue("text") instanceof JsonObject t ? t : new JsonObject();
     String content = text.getValue("content") instanceof String c ? c.trim() : "";
     String msgId = body.getValue("msgId") instanceof String id ? id : null;
     String session = body.getValue("sessionWebhook") instanceof String w ? w : null;
     if (!"text".equals(body.getString("msgtype")) || content.isEmpty() || msgId == null || session == null) {
       // pictures, files and the like have no answer yet; acknowledged so the platform does not resend
-      message.reply(new JsonObject().put("status", "ignored"));
-      return;
+      return Future.succeededFuture(new JsonObject().put("status", "ignored"));
     }
     JsonArray at = new JsonArray();
     if ("2".equals(body.getString("conversationType")) && body.getValue("senderStaffId") instanceof String staff) {
@@ -183,11 +208,10 @@ public final class InboundVerticle extends VerticleBase {
         .put("conversation_id", body.getValue("conversationId"))
         .put("at_user_ids", at);
     TaskSubmission task = new TaskSubmission(content, null,
-        List.of(new TaskSubmission.Target("dingtalk", in.bot(), address)), TaskSubmission.Priority.NORMAL,
-        "dingtalk:" + msgId, "dingtalk:" + in.bot());
-    vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
-        .onSuccess(reply -> message.reply(new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id"))))
-        .onFailure(e -> Failure.reply(message, e));
+        List.of(new TaskSubmission.Target("dingtalk", bot, address)), TaskSubmission.Priority.NORMAL,
+        "dingtalk:" + msgId, "dingtalk:" + bot);
+    return vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
+        .map(reply -> new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id")));
   }
 
   private static final JsonObject FEISHU_OK = new JsonObject().put("msg", "success");
