@@ -16,7 +16,7 @@ import java.util.function.BiFunction;
  */
 public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks,
                               Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps,
-                              Map<String, WeComApp> wecomApps) {
+                              Map<String, WeComApp> wecomApps, Map<String, InboundPolicy> policies) {
 
   public static final String FILE = "channels.yaml";
   static final List<String> CHANNELS = List.of("dingtalk", "feishu", "wecom", "webhook");
@@ -39,6 +39,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         inbound.put(node.get("name").requiredString(), on ? node.get("secret").string("") : "");
       }
     }
+    Map<String, InboundPolicy> policies = new LinkedHashMap<>();
     Map<String, DingTalkApp> apps = new LinkedHashMap<>();
     List<ConfigNode> rawDingTalk = raw.get("dingtalk").list();
     List<ConfigNode> dingtalk = root.get("dingtalk").list();
@@ -46,6 +47,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
       if (!dingtalk.get(i).get("app_key").isMissing()) {
         DingTalkApp app = DingTalkApp.from(dingtalk.get(i), i < rawDingTalk.size() ? rawDingTalk.get(i) : ConfigNode.empty(FILE));
         apps.put(app.name(), app);
+        policies.put("dingtalk/" + app.name(), InboundPolicy.from(dingtalk.get(i)));
       }
     }
     Map<String, FeishuApp> feishuApps = new LinkedHashMap<>();
@@ -55,6 +57,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
       if (!feishu.get(i).get("app_id").isMissing()) {
         FeishuApp app = FeishuApp.from(feishu.get(i), i < rawFeishu.size() ? rawFeishu.get(i) : ConfigNode.empty(FILE));
         feishuApps.put(app.name(), app);
+        policies.put("feishu/" + app.name(), InboundPolicy.from(feishu.get(i)));
       }
     }
     Map<String, WeComApp> wecomApps = new LinkedHashMap<>();
@@ -66,7 +69,8 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         wecomApps.put(app.name(), app);
       }
     }
-    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps), Map.copyOf(feishuApps), Map.copyOf(wecomApps));
+    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps), Map.copyOf(feishuApps), Map.copyOf(wecomApps),
+        Map.copyOf(policies));
   }
 
   private static void read(ConfigNode root, ConfigNode rawRoot, String section, String channel, String appKey,
@@ -90,6 +94,10 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
 
   public Optional<Bot> bot(String channel, String name) {
     return Optional.ofNullable(bots.getOrDefault(channel, Map.of()).get(name));
+  }
+
+  public InboundPolicy policy(String channel, String bot) {
+    return policies.getOrDefault(channel + "/" + bot, InboundPolicy.OPEN);
   }
 
   public Optional<DingTalkBot> dingtalk(String name) {

@@ -25,8 +25,8 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
   static final int MAX_TEXT_BYTES = 18_000;
 
   static DingTalkBot from(ConfigNode node, ConfigNode raw) {
-    node.allowOnly("name", "webhook", "secret", "template", "at", "rate_limit", "retry", "enabled", "allow",
-        "reply_in_groups", "app_key", "app_secret", "robot_code", "mode", "api_base");
+    // app robots (with app_key) are read by DingTalkApp; their keys here would be silently ignored
+    node.allowOnly("name", "webhook", "secret", "template", "at", "rate_limit", "retry", "enabled");
     String name = node.get("name").requiredString();
     String webhook = BotConfig.url(node.get("webhook"));
     String secret = node.get("secret").string("");

@@ -26,8 +26,7 @@ record FeishuBot(String name, String webhook, String secret, String template, St
   static final int MAX_TEXT_BYTES = 18_000;
 
   static FeishuBot from(ConfigNode node, ConfigNode raw) {
-    node.allowOnly("name", "webhook", "secret", "template", "rate_limit", "retry", "enabled", "allow", "reply_in_groups",
-        "app_id", "app_secret", "verification_token", "encrypt_key", "domain", "mode");
+    node.allowOnly("name", "webhook", "secret", "template", "rate_limit", "retry", "enabled");
     String webhook = BotConfig.url(node.get("webhook"));
     String off = !node.get("enabled").bool(true) ? "disabled" : webhook.isEmpty() ? BotConfig.unset("webhook", raw) : null;
     return new FeishuBot(node.get("name").requiredString(), webhook, node.get("secret").string(""),

@@ -198,8 +198,19 @@ public final class InboundVerticle extends VerticleBase {
       // pictures, files and the like have no answer yet; acknowledged so the platform does not resend
       return Future.succeededFuture(new JsonObject().put("status", "ignored"));
     }
+    boolean group = "2".equals(body.getString("conversationType"));
+    List<String> sender = new java.util.ArrayList<>();
+    for (String key : new String[] {"senderStaffId", "senderId"}) {
+      if (body.getValue(key) instanceof String id) {
+        sender.add(id);
+      }
+    }
+    if (!settings.policy("dingtalk", bot).permits(sender, body.getString("conversationId"), group,
+        !Boolean.FALSE.equals(body.getValue("isInAtList")))) {
+      return Future.succeededFuture(new JsonObject().put("status", "ignored"));
+    }
     JsonArray at = new JsonArray();
-    if ("2".equals(body.getString("conversationType")) && body.getValue("senderStaffId") instanceof String staff) {
+    if (group && body.getValue("senderStaffId") instanceof String staff) {
       at.add(staff);
     }
     JsonObject address = new JsonObject()
@@ -269,7 +280,8 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.unauthorized("the verification token does not match"));
       return;
     }
-    JsonObject msg = event.getJsonObject("event", new JsonObject()).getJsonObject("message", new JsonObject());
+    JsonObject eventBody = event.getJsonObject("event", new JsonObject());
+    JsonObject msg = eventBody.getJsonObject("message", new JsonObject());
     String eventId = header.getString("event_id");
     String text = "";
     if ("im.message.receive_v1".equals(header.getString("event_type")) && "text".equals(msg.getString("message_type"))) {
@@ -281,7 +293,17 @@ public final class InboundVerticle extends VerticleBase {
       // mentions arrive as placeholders (@_user_1); the bot's own name is not part of the question
       text = text.replaceAll("@_user_\\d+", "").trim();
     }
-    if (text.isEmpty() || eventId == null || msg.getString("message_id") == null) {
+    List<String> sender = new java.util.ArrayList<>();
+    JsonObject senderIds = eventBody.getJsonObject("sender", new JsonObject()).getJsonObject("sender_id", new JsonObject());
+    for (String key : new String[] {"open_id", "user_id", "union_id"}) {
+      if (senderIds.getValue(key) instanceof String id) {
+        sender.add(id);
+      }
+    }
+    boolean group = "group".equals(msg.getString("chat_type"));
+    boolean mentioned = msg.getValue("mentions") instanceof JsonArray mentions && !mentions.isEmpty();
+    if (text.isEmpty() || eventId == null || msg.getString("message_id") == null
+        || !settings.policy("feishu", in.bot()).permits(sender, msg.getString("chat_id"), group, mentioned)) {
       message.reply(FEISHU_OK);
       return;
     }

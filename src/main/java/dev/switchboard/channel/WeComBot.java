@@ -17,8 +17,7 @@ record WeComBot(String name, String webhook, String template, List<String> menti
   static final int MAX_TEXT_BYTES = 2048;
 
   static WeComBot from(ConfigNode node, ConfigNode raw) {
-    node.allowOnly("name", "webhook", "template", "mentions", "rate_limit", "retry", "enabled", "allow", "reply_in_groups",
-        "corp_id", "token", "encoding_aes_key", "agent_id");
+    node.allowOnly("name", "webhook", "template", "mentions", "rate_limit", "retry", "enabled");
     String webhook = BotConfig.url(node.get("webhook"));
     ConfigNode mentions = node.get("mentions");
     mentions.allowOnly("users", "mobiles");

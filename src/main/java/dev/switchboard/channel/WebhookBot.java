@@ -22,7 +22,7 @@ record WebhookBot(String name, String url, String secret, String template, Strin
   static final RateLimit LIMIT = new RateLimit(600, Duration.ofMinutes(1));
 
   static WebhookBot from(ConfigNode node, ConfigNode raw) {
-    node.allowOnly("name", "url", "secret", "template", "rate_limit", "retry", "enabled", "allow", "reply_in_groups");
+    node.allowOnly("name", "url", "secret", "template", "rate_limit", "retry", "enabled");
     String url = BotConfig.url(node.get("url"));
     String secret = node.get("secret").string("");
     String off = !node.get("enabled").bool(true) ? "disabled"

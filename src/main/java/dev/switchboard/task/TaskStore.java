@@ -53,7 +53,7 @@ final class TaskStore {
   private static final String BY_KEY = "SELECT * FROM tasks WHERE idempotency_key = ? AND subject IS ?";
   private static final String REQUEUE_INTERRUPTED = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'";
   private static final String REQUEUE_ONE = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE id = ? AND status = 'running'";
-  private static final String PENDING = "SELECT id, priority, seq FROM tasks WHERE status = 'queued' ORDER BY priority, seq";
+  private static final String PENDING = "SELECT id, priority, seq, created_at FROM tasks WHERE status = 'queued' ORDER BY priority, seq";
   private static final String START = "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'queued'";
   private static final String RETRY = "UPDATE tasks SET status = 'queued', error = ?, updated_at = ? WHERE id = ?";
   private static final String FINISH = "UPDATE tasks SET status = ?, result = ?, error = ?, updated_at = ? WHERE id = ?";
@@ -61,11 +61,11 @@ final class TaskStore {
 
   /** A task as the worker needs it. */
   record Task(String id, int priority, long seq, String input, String model, List<TaskSubmission.Target> channels,
-              String subject, int attempts) {
+              String subject, int attempts, long createdAt) {
   }
 
   /** A queued task's place in line. */
-  record Ticket(String id, int priority, long seq) {
+  record Ticket(String id, int priority, long seq, long createdAt) {
   }
 
   private final EmbeddedStore store;
@@ -99,7 +99,7 @@ final class TaskStore {
       List<Ticket> tickets = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement(PENDING); ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          tickets.add(new Ticket(rs.getString(1), rs.getInt(2), rs.getLong(3)));
+          tickets.add(new Ticket(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getLong(4)));
         }
       }
       return tickets;
@@ -136,7 +136,7 @@ final class TaskStore {
         ps.executeUpdate();
       }
       JsonObject row = one(c, BY_ID, id).orElseThrow();
-      return new Inserted(row, new Ticket(id, s.priority().ordinal(), row.getLong("seq")));
+      return new Inserted(row, new Ticket(id, s.priority().ordinal(), row.getLong("seq"), now));
     });
   }
 
@@ -161,7 +161,7 @@ final class TaskStore {
         targets.add(new TaskSubmission.Target(t.getString("type"), t.getString("bot"), t.getJsonObject("address")));
       }
       return Optional.of(new Task(id, row.getInteger("priority"), row.getLong("seq"), row.getString("input"),
-          row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts")));
+          row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts"), row.getLong("created_at")));
     });
   }
 

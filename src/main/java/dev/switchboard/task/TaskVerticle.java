@@ -48,6 +48,10 @@ public final class TaskVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     metrics = Metrics.current();
+    // read at scrape time from another thread: sizes may be a moment old, which is fine for a gauge
+    metrics.gauge("switchboard.queue.depth", "Tasks waiting to run", this, v -> v.line.size());
+    metrics.gauge("switchboard.queue.running", "Tasks running now", this, v -> v.running);
+    metrics.gauge("switchboard.queue.oldest.age.seconds", "Age of the oldest waiting task", this, TaskVerticle::oldestAgeSeconds);
     var bus = vertx.eventBus();
     return EmbeddedStore.open(vertx, dataDir)
         .map(TaskStore::new)
@@ -74,6 +78,21 @@ public final class TaskVerticle extends VerticleBase {
   }
 
   /** Checks what can be checked now (a model to use, usable channels), stores, then acknowledges. */
+  /** Read from the scrape thread while the loop may change the line: a torn copy reads as "unknown". */
+  private double oldestAgeSeconds() {
+    long oldest = Long.MAX_VALUE;
+    try {
+      for (TaskStore.Ticket t : line.toArray(new TaskStore.Ticket[0])) {
+        if (t != null) {
+          oldest = Math.min(oldest, t.createdAt());
+        }
+      }
+    } catch (RuntimeException torn) {
+      return Double.NaN;
+    }
+    return oldest == Long.MAX_VALUE ? 0 : (System.currentTimeMillis() - oldest) / 1000.0;
+  }
+
   private void submit(Message<TaskSubmission> message) {
     TaskSubmission s = message.body();
     if ((s.model() == null || s.model().isEmpty()) && (defaultModel == null || defaultModel.isEmpty())) {
@@ -214,7 +233,7 @@ public final class TaskVerticle extends VerticleBase {
       metrics.task("retried");
       long delay = settings.retryBackoff().toMillis() * (1L << Math.min(10, task.attempts() - 1));
       return tasks.retryLater(task.id(), error).onSuccess(v -> vertx.setTimer(Math.max(1, delay), id -> {
-        line.add(new TaskStore.Ticket(task.id(), task.priority(), task.seq()));
+        line.add(new TaskStore.Ticket(task.id(), task.priority(), task.seq(), task.createdAt()));
         pump();
       }));
     }

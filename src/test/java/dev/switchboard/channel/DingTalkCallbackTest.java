@@ -53,7 +53,12 @@ class DingTalkCallbackTest {
                 app_secret: "%s"
                 robot_code: "ding-robot"
                 mode: "callback"
-            """.formatted(APP_SECRET))
+              - name: "guarded"
+                app_key: "ding-app-key-2"
+                app_secret: "%s"
+                mode: "callback"
+                allow: { users: ["boss"] }
+            """.formatted(APP_SECRET, APP_SECRET))
         .start();
     web = WebClient.create(vertx);
   }
@@ -153,6 +158,31 @@ class DingTalkCallbackTest {
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           assertEquals(1, session.received().size());
           assertEquals(1, upstream.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("messages from people outside allow.users, and group messages that do not @ the robot, get no answer")
+  void policy(VertxTestContext ctx) throws Exception {
+    post("guarded", message("msg-p1", "hi"), System.currentTimeMillis(), APP_SECRET)
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(200, r.statusCode()));
+          try {
+            return post("assistant", message("msg-p2", "hi").put("isInAtList", false), System.currentTimeMillis(), APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(200, r.statusCode()));
+          Promise<Void> settle = Promise.promise();
+          vertx.setTimer(400, id -> settle.complete());
+          return settle.future();
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertEquals(0, upstream.chatRequestCount());
+          assertTrue(session.received().isEmpty());
           ctx.completeNow();
         })));
   }

@@ -367,6 +367,8 @@ class TaskFlowTest {
           assertTrue(text.matches("(?s).*switchboard_model_requests_seconds_count\\{[^}]*outcome=\"ok\"[^}]*provider=\"default\"[^}]*} [1-9].*"), "model calls");
           assertTrue(text.contains("switchboard_model_requests_seconds_bucket"), "latency histogram");
           assertTrue(text.matches("(?s).*switchboard_tasks_total\\{outcome=\"succeeded\"} [1-9].*"), "task outcome");
+          assertTrue(text.contains("switchboard_queue_depth "), "queue depth");
+          assertTrue(text.contains("switchboard_queue_oldest_age_seconds "), "oldest waiting task");
           assertTrue(text.matches("(?s).*switchboard_channel_pushes_total\\{bot=\"default\",channel=\"dingtalk\",status=\"delivered\"} [1-9].*"), "pushes");
           ctx.completeNow();
         })));
