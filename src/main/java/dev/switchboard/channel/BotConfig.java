@@ -36,6 +36,15 @@ final class BotConfig {
     return new Bot.RateLimit(node.get("messages").integer(messages, 1, 1_000_000), node.get("per").duration(per));
   }
 
+  /** {@code format: text | markdown}; markdown renders where the platform has it. */
+  static boolean markdown(ConfigNode node) {
+    String f = node.string("text");
+    if (!f.equals("text") && !f.equals("markdown")) {
+      throw node.error("expected text or markdown, got '" + f + "'");
+    }
+    return f.equals("markdown");
+  }
+
   static Bot.Retry retry(ConfigNode node) {
     node.allowOnly("max_attempts", "backoff", "throttle_pause");
     return new Bot.Retry(node.get("max_attempts").integer(Bot.Retry.DEFAULT.maxAttempts(), 1, 100),

@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public record DingTalkBot(String name, String webhook, String secret, String template,
                           List<String> atMobiles, List<String> atUserIds, boolean atAll, String offReason,
-                          RateLimit rateLimit, Retry retry) implements Bot {
+                          RateLimit rateLimit, Retry retry, boolean markdown) implements Bot {
 
   public static final String DEFAULT_TEMPLATE = "任务执行结果:{result}";
   /** DingTalk: 20 messages a minute per robot, then 10 minutes of throttling. */
@@ -26,7 +26,7 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
 
   static DingTalkBot from(ConfigNode node, ConfigNode raw) {
     // app robots (with app_key) are read by DingTalkApp; their keys here would be silently ignored
-    node.allowOnly("name", "webhook", "secret", "template", "at", "rate_limit", "retry", "enabled");
+    node.allowOnly("name", "webhook", "secret", "template", "format", "at", "rate_limit", "retry", "enabled");
     String name = node.get("name").requiredString();
     String webhook = BotConfig.url(node.get("webhook"));
     String secret = node.get("secret").string("");
@@ -38,7 +38,7 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
     return new DingTalkBot(name, webhook, secret, node.get("template").string(DEFAULT_TEMPLATE),
         at.get("mobiles").strings(), at.get("user_ids").strings(), at.get("all").bool(false), off,
         BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
-        BotConfig.retry(node.get("retry")));
+        BotConfig.retry(node.get("retry")), BotConfig.markdown(node.get("format")));
   }
 
   @Override
@@ -69,10 +69,31 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
     return Duration.ofMinutes(10);
   }
 
+  /**
+   * The markdown body. Mentions render only when the text names them, so {@code @mobile} and
+   * {@code @userId} are appended for everyone in {@code at}.
+   */
+  public JsonObject markdownMessage(String result) {
+    StringBuilder text = new StringBuilder(template.replace("{result}", result));
+    atMobiles.forEach(m -> text.append(" @").append(m));
+    atUserIds.forEach(u -> text.append(" @").append(u));
+    JsonObject atJson = new JsonObject().put("atMobiles", new JsonArray(atMobiles));
+    if (!atUserIds.isEmpty()) {
+      atJson.put("atUserIds", new JsonArray(atUserIds));
+    }
+    atJson.put("isAtAll", atAll);
+    return new JsonObject()
+        .put("msgtype", "markdown")
+        .put("markdown", new JsonObject().put("title", Texts.title(result, "Switchboard"))
+            .put("text", Texts.fit(text.toString(), MAX_TEXT_BYTES)))
+        .put("at", atJson);
+  }
+
   @Override
   public Request request(String text, String deliveryId, long nowMillis) {
     return new Request(DingTalkSigner.signedUrl(webhook, secret, nowMillis),
-        Map.of("Content-Type", "application/json; charset=utf-8"), textMessage(text).toBuffer());
+        Map.of("Content-Type", "application/json; charset=utf-8"),
+        (markdown ? markdownMessage(text) : textMessage(text)).toBuffer());
   }
 
   @Override

@@ -16,8 +16,8 @@ import javax.crypto.spec.SecretKeySpec;
  * goes into the JSON body, not the URL. Without a secret it sends unsigned (keyword or IP
  * protected bots).
  */
-record FeishuBot(String name, String webhook, String secret, String template, String offReason, RateLimit rateLimit, Retry retry)
-    implements Bot {
+record FeishuBot(String name, String webhook, String secret, String template, String offReason, RateLimit rateLimit, Retry retry,
+                 boolean markdown) implements Bot {
 
   /** Feishu: 100 a minute and 5 a second per bot; the minute limit is the one configured by default. */
   static final RateLimit LIMIT = new RateLimit(100, Duration.ofMinutes(1));
@@ -26,13 +26,13 @@ record FeishuBot(String name, String webhook, String secret, String template, St
   static final int MAX_TEXT_BYTES = 18_000;
 
   static FeishuBot from(ConfigNode node, ConfigNode raw) {
-    node.allowOnly("name", "webhook", "secret", "template", "rate_limit", "retry", "enabled");
+    node.allowOnly("name", "webhook", "secret", "template", "format", "rate_limit", "retry", "enabled");
     String webhook = BotConfig.url(node.get("webhook"));
     String off = !node.get("enabled").bool(true) ? "disabled" : webhook.isEmpty() ? BotConfig.unset("webhook", raw) : null;
     return new FeishuBot(node.get("name").requiredString(), webhook, node.get("secret").string(""),
         node.get("template").string("{result}"), off,
         BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
-        BotConfig.retry(node.get("retry")));
+        BotConfig.retry(node.get("retry")), BotConfig.markdown(node.get("format")));
   }
 
   /** Base64(HmacSHA256(key = timestamp + "\n" + secret, message = empty)). */
@@ -65,8 +65,16 @@ record FeishuBot(String name, String webhook, String secret, String template, St
       long ts = nowMillis / 1000;
       body.put("timestamp", String.valueOf(ts)).put("sign", sign(ts, secret));
     }
-    return body.put("msg_type", "text")
-        .put("content", new JsonObject().put("text", Texts.fit(template.replace("{result}", text), MAX_TEXT_BYTES)));
+    String content = Texts.fit(template.replace("{result}", text), MAX_TEXT_BYTES);
+    if (markdown) {
+      // the custom bot's markdown is a card: the card is an object under "card", not a string
+      return body.put("msg_type", "interactive").put("card", new JsonObject()
+          .put("header", new JsonObject().put("title", new JsonObject().put("tag", "plain_text")
+              .put("content", Texts.title(text, "Switchboard"))))
+          .put("elements", new io.vertx.core.json.JsonArray().add(new JsonObject().put("tag", "div")
+              .put("text", new JsonObject().put("tag", "lark_md").put("content", content)))));
+    }
+    return body.put("msg_type", "text").put("content", new JsonObject().put("text", content));
   }
 
   @Override

@@ -31,6 +31,17 @@ final class Texts {
     return text.substring(0, end) + MORE;
   }
 
+  /** A title for a markdown message: the first line without markdown marks, at most 64 characters. */
+  static String title(String text, String fallback) {
+    for (String line : text.split("\n")) {
+      String t = line.replaceAll("^[#>*\\-\\s]+", "").replace("*", "").replace("`", "").trim();
+      if (!t.isEmpty()) {
+        return t.length() > 64 ? t.substring(0, 64) : t;
+      }
+    }
+    return fallback;
+  }
+
   static String clip(String text, int maxChars) {
     return text == null || text.length() <= maxChars ? text : text.substring(0, maxChars);
   }

@@ -9,15 +9,16 @@ import java.util.Map;
 
 /** A WeCom (企业微信) group robot: outbound only, no signature (the key in its URL is the secret). */
 record WeComBot(String name, String webhook, String template, List<String> mentionUsers, List<String> mentionMobiles,
-                String offReason, RateLimit rateLimit, Retry retry) implements Bot {
+                String offReason, RateLimit rateLimit, Retry retry, boolean markdown) implements Bot {
 
   static final RateLimit LIMIT = new RateLimit(20, Duration.ofMinutes(1));
   static final int THROTTLED = 45009;
   /** Text content is limited to 2048 bytes. */
   static final int MAX_TEXT_BYTES = 2048;
+  static final int MAX_MARKDOWN_BYTES = 4096;
 
   static WeComBot from(ConfigNode node, ConfigNode raw) {
-    node.allowOnly("name", "webhook", "template", "mentions", "rate_limit", "retry", "enabled");
+    node.allowOnly("name", "webhook", "template", "format", "mentions", "rate_limit", "retry", "enabled");
     String webhook = BotConfig.url(node.get("webhook"));
     ConfigNode mentions = node.get("mentions");
     mentions.allowOnly("users", "mobiles");
@@ -25,7 +26,7 @@ record WeComBot(String name, String webhook, String template, List<String> menti
     return new WeComBot(node.get("name").requiredString(), webhook, node.get("template").string("{result}"),
         mentions.get("users").strings(), mentions.get("mobiles").strings(), off,
         BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
-        BotConfig.retry(node.get("retry")));
+        BotConfig.retry(node.get("retry")), BotConfig.markdown(node.get("format")));
   }
 
   @Override
@@ -49,9 +50,18 @@ record WeComBot(String name, String webhook, String template, List<String> menti
     return Duration.ofMinutes(1);
   }
 
+  /** Markdown (up to 4096 bytes) has no mention lists: users are named with {@code <@userid>} in the text. */
+  JsonObject markdownMessage(String text) {
+    StringBuilder content = new StringBuilder(template.replace("{result}", text));
+    mentionUsers.forEach(u -> content.append(" <@").append(u).append('>'));
+    return new JsonObject().put("msgtype", "markdown")
+        .put("markdown", new JsonObject().put("content", Texts.fit(content.toString(), MAX_MARKDOWN_BYTES)));
+  }
+
   @Override
   public Request request(String text, String deliveryId, long nowMillis) {
-    return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"), textMessage(text).toBuffer());
+    return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"),
+        (markdown ? markdownMessage(text) : textMessage(text)).toBuffer());
   }
 
   @Override

@@ -334,6 +334,30 @@ class ChannelPushTest {
   }
 
   @Test
+  @DisplayName("format: markdown sends DingTalk markdown with the mentions named in the text, and WeCom markdown")
+  void markdown(VertxTestContext ctx) {
+    boot("    format: markdown\n    at: { mobiles: [\"13800001111\"] }", "    format: markdown");
+    runTask("## 日报\n- 完成", "dingtalk", "default")
+        .compose(t -> {
+          ctx.verify(() -> {
+            assertEquals("delivered", delivery(t).getString("status"), t.encode());
+            JsonObject body = dingtalk.pushes().get(0).body();
+            assertEquals("markdown", body.getString("msgtype"));
+            assertEquals("echo: ## 日报", body.getJsonObject("markdown").getString("title"), "the first line, as it came");
+            assertTrue(body.getJsonObject("markdown").getString("text").endsWith(" @13800001111"), body.encode());
+            assertEquals(new JsonArray().add("13800001111"), body.getJsonObject("at").getJsonArray("atMobiles"));
+          });
+          return runTask("**ok**", "wecom", "ops");
+        })
+        .onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+          JsonObject body = wecom.received().get(0).json();
+          assertEquals("markdown", body.getString("msgtype"));
+          assertEquals("echo: **ok**", body.getJsonObject("markdown").getString("content"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("over the rate limit, pushes wait their turn instead of being dropped")
   void rateLimitWaits(VertxTestContext ctx) {
     dingtalk.answer(0, "ok");
