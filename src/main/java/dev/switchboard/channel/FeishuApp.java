@@ -57,11 +57,20 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
     }
   }
 
-  /** AES-256-CBC with key SHA-256(encrypt key); the first 16 bytes are the IV; PKCS#7 padding. */
+  /** The AES-256 key: SHA-256 of the encrypt key. */
+  byte[] aesKey() {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(encryptKey.getBytes(StandardCharsets.UTF_8));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** AES-256-CBC with {@link #aesKey()}; the first 16 bytes are the IV; PKCS#7 padding. */
   String decrypt(String encrypted) {
     try {
       byte[] data = Base64.getDecoder().decode(encrypted);
-      byte[] key = MessageDigest.getInstance("SHA-256").digest(encryptKey.getBytes(StandardCharsets.UTF_8));
+      byte[] key = aesKey();
       Cipher cipher = Cipher.getInstance("AES/CBC/PKCS5Padding");
       cipher.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(Arrays.copyOfRange(data, 0, 16)));
       return new String(cipher.doFinal(data, 16, data.length - 16), StandardCharsets.UTF_8);

@@ -96,6 +96,13 @@ class FeishuEventsTest {
   }
 
   @Test
+  @DisplayName("E2: the AES key is SHA-256 of the encrypt key")
+  void vectorE2() {
+    FeishuApp app = new FeishuApp("a", "id", "s", "", "test key", "http://x", null, null, null);
+    assertEquals("fa2bdca424f01f01ffb48df93acc35d439c7fd331a1a7fba6ac2fd83aa9ab31a", java.util.HexFormat.of().formatHex(app.aesKey()));
+  }
+
+  @Test
   @DisplayName("E1 decrypts to 'hello world'; E3 is the signature of its body")
   void vectorsE1E3() {
     FeishuApp app = new FeishuApp("a", "id", "s", "", "test key", "http://x", null, null, null);
