@@ -358,6 +358,38 @@ class ChannelPushTest {
   }
 
   @Test
+  @DisplayName("a burst of 60 pushes under a 20-per-window limit arrives complete, in order, never faster than the limit")
+  void burstUnderLimit(VertxTestContext ctx) {
+    // the platform's 20 a minute, with the window shrunk to one second so the test runs in seconds
+    boot("    rate_limit: { messages: 20, per: 1s }");
+    var bus = gateway.vertx().eventBus();
+    for (int i = 0; i < 60; i++) {
+      bus.request(dev.switchboard.bus.Addresses.CHANNEL_PUSH,
+          new dev.switchboard.bus.PushRequest("dingtalk", "default", "m" + i, null, null));
+    }
+    Promise<Void> all = Promise.promise();
+    long deadline = System.currentTimeMillis() + 20_000;
+    vertx.setPeriodic(25, id -> {
+      if (dingtalk.pushes().size() >= 60 || System.currentTimeMillis() > deadline) {
+        vertx.cancelTimer(id);
+        all.complete();
+      }
+    });
+    all.future().onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+      List<FakeDingTalk.Push> pushes = dingtalk.pushes();
+      assertEquals(60, pushes.size());
+      for (int i = 0; i < 60; i++) {
+        assertEquals("任务执行结果:m" + i, pushes.get(i).body().getJsonObject("text").getString("content"), "order");
+      }
+      for (int i = 0; i + 20 < 60; i++) {
+        long gap = Long.parseLong(pushes.get(i + 20).timestamp()) - Long.parseLong(pushes.get(i).timestamp());
+        assertTrue(gap >= 1000, "21 pushes within one window: #" + i + " and #" + (i + 20) + " only " + gap + " ms apart");
+      }
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   @DisplayName("over the rate limit, pushes wait their turn instead of being dropped")
   void rateLimitWaits(VertxTestContext ctx) {
     dingtalk.answer(0, "ok");
