@@ -5,6 +5,7 @@ import dev.switchboard.channel.ChannelPushVerticle;
 import dev.switchboard.channel.DingTalkStreamVerticle;
 import dev.switchboard.channel.InboundVerticle;
 import dev.switchboard.ingress.HttpIngressVerticle;
+import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
 import dev.switchboard.model.ProviderSettings;
 import dev.switchboard.security.JwtSecret;
@@ -72,6 +73,7 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> deployStreams(vertx, settings))
+        .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(settings.queue(), settings.dataDir(),
             settings.models().defaultModel())))
         .compose(id -> vertx.deployVerticle(ingress))

@@ -63,6 +63,11 @@ public final class Addresses {
   /** Published: an event from a generic inbound webhook (JSON), for the rules. */
   public static final String EVENTS_WEBHOOK = "events.webhook";
 
+  /** JSON {conversation, limit} → JSON array of chat messages, oldest first. */
+  public static final String MEMORY_HISTORY = "memory.history";
+  /** JSON {conversation, turns: [chat messages]} → null once stored. */
+  public static final String MEMORY_REMEMBER = "memory.remember";
+
   /** {@link TaskSubmission} → JSON task view (id, status). */
   public static final String TASK_SUBMIT = "task.submit";
   /** String id → JSON task view, or failure 404. */

@@ -4,7 +4,16 @@ import java.util.List;
 
 /** A validated task request from the HTTP edge. */
 public record TaskSubmission(String input, String model, List<Target> channels, Priority priority,
-                             String idempotencyKey, String subject) {
+                             String idempotencyKey, String subject, Conversation conversation) {
+
+  public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
+                        String subject) {
+    this(input, model, channels, priority, idempotencyKey, subject, null);
+  }
+
+  /** The conversation a task answers in: its key in short-term memory, and how many turns to recall. */
+  public record Conversation(String key, int turns) {
+  }
 
   /**
    * Where a result goes: a bot, and for replies in a conversation the address the platform gave

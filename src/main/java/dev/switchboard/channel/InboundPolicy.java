@@ -5,11 +5,13 @@ import java.util.List;
 
 /**
  * Who an app bot answers: {@code allow.users} and {@code allow.conversations} (empty: everyone),
- * and in group chats only when mentioned ({@code reply_in_groups: mention}, the default) or always.
+ * and in group chats only when mentioned ({@code reply_in_groups: mention}, the default) or always;
+ * and how much of the conversation the agent recalls ({@code history: { turns, per_sender_in_groups }}).
  */
-public record InboundPolicy(List<String> users, List<String> conversations, boolean groupsNeedMention) {
+public record InboundPolicy(List<String> users, List<String> conversations, boolean groupsNeedMention,
+                            int historyTurns, boolean perSenderInGroups) {
 
-  static final InboundPolicy OPEN = new InboundPolicy(List.of(), List.of(), true);
+  static final InboundPolicy OPEN = new InboundPolicy(List.of(), List.of(), true, 10, true);
 
   static InboundPolicy from(ConfigNode node) {
     ConfigNode allow = node.get("allow");
@@ -18,7 +20,16 @@ public record InboundPolicy(List<String> users, List<String> conversations, bool
     if (!groups.equals("mention") && !groups.equals("always")) {
       throw node.get("reply_in_groups").error("expected mention or always, got '" + groups + "'");
     }
-    return new InboundPolicy(allow.get("users").strings(), allow.get("conversations").strings(), groups.equals("mention"));
+    ConfigNode history = node.get("history");
+    history.allowOnly("turns", "per_sender_in_groups");
+    return new InboundPolicy(allow.get("users").strings(), allow.get("conversations").strings(), groups.equals("mention"),
+        history.get("turns").integer(10, 0, 200), history.get("per_sender_in_groups").bool(true));
+  }
+
+  /** The memory key of a conversation: per chat, and in groups per sender unless configured otherwise. */
+  String conversationKey(String channel, String bot, String conversation, boolean group, String sender) {
+    String key = channel + ":" + bot + ":" + conversation;
+    return group && perSenderInGroups && sender != null ? key + ":" + sender : key;
   }
 
   /** {@code userIds}: every id the platform gives for the sender (staff id, open id, union id, ...). */

@@ -205,8 +205,8 @@ public final class InboundVerticle extends VerticleBase {
         sender.add(id);
       }
     }
-    if (!settings.policy("dingtalk", bot).permits(sender, body.getString("conversationId"), group,
-        !Boolean.FALSE.equals(body.getValue("isInAtList")))) {
+    InboundPolicy policy = settings.policy("dingtalk", bot);
+    if (!policy.permits(sender, body.getString("conversationId"), group, !Boolean.FALSE.equals(body.getValue("isInAtList")))) {
       return Future.succeededFuture(new JsonObject().put("status", "ignored"));
     }
     JsonArray at = new JsonArray();
@@ -218,9 +218,12 @@ public final class InboundVerticle extends VerticleBase {
         .put("expires_at", body.getValue("sessionWebhookExpiredTime"))
         .put("conversation_id", body.getValue("conversationId"))
         .put("at_user_ids", at);
+    String conversationId = body.getValue("conversationId") instanceof String cid ? cid : session;
+    TaskSubmission.Conversation conversation = new TaskSubmission.Conversation(
+        policy.conversationKey("dingtalk", bot, conversationId, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
     TaskSubmission task = new TaskSubmission(content, null,
         List.of(new TaskSubmission.Target("dingtalk", bot, address)), TaskSubmission.Priority.NORMAL,
-        "dingtalk:" + msgId, "dingtalk:" + bot);
+        "dingtalk:" + msgId, "dingtalk:" + bot, conversation);
     return vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .map(reply -> new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id")));
   }
@@ -302,14 +305,18 @@ public final class InboundVerticle extends VerticleBase {
     }
     boolean group = "group".equals(msg.getString("chat_type"));
     boolean mentioned = msg.getValue("mentions") instanceof JsonArray mentions && !mentions.isEmpty();
+    InboundPolicy policy = settings.policy("feishu", in.bot());
     if (text.isEmpty() || eventId == null || msg.getString("message_id") == null
-        || !settings.policy("feishu", in.bot()).permits(sender, msg.getString("chat_id"), group, mentioned)) {
+        || !policy.permits(sender, msg.getString("chat_id"), group, mentioned)) {
       message.reply(FEISHU_OK);
       return;
     }
     JsonObject address = new JsonObject().put("message_id", msg.getString("message_id")).put("chat_id", msg.getString("chat_id"));
+    String chat = msg.getString("chat_id", msg.getString("message_id"));
+    TaskSubmission.Conversation conversation = new TaskSubmission.Conversation(
+        policy.conversationKey("feishu", in.bot(), chat, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
     TaskSubmission task = new TaskSubmission(text, null, List.of(new TaskSubmission.Target("feishu", in.bot(), address)),
-        TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + in.bot());
+        TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + in.bot(), conversation);
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .onSuccess(reply -> message.reply(FEISHU_OK))
         .onFailure(e -> Failure.reply(message, e));

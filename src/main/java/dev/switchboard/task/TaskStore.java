@@ -42,13 +42,15 @@ final class TaskStore {
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL)""",
       "CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, seq)",
+      // added after the first release of the schema; the ALTERs below bring older files along
       // a key is one caller's: another subject using the same key gets its own task
       "CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (subject, idempotency_key) WHERE idempotency_key IS NOT NULL",
   };
 
   private static final String INSERT = """
-      INSERT INTO tasks (id, seq, status, priority, input, model, channels, subject, idempotency_key, created_at, updated_at)
-      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?)""";
+      INSERT INTO tasks (id, seq, status, priority, input, model, channels, subject, idempotency_key, created_at, updated_at,
+                         conversation, history_turns)
+      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
   private static final String BY_ID = "SELECT * FROM tasks WHERE id = ?";
   private static final String BY_KEY = "SELECT * FROM tasks WHERE idempotency_key = ? AND subject IS ?";
   private static final String REQUEUE_INTERRUPTED = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'";
@@ -61,7 +63,7 @@ final class TaskStore {
 
   /** A task as the worker needs it. */
   record Task(String id, int priority, long seq, String input, String model, List<TaskSubmission.Target> channels,
-              String subject, int attempts, long createdAt) {
+              String subject, int attempts, long createdAt, TaskSubmission.Conversation conversation) {
   }
 
   /** A queued task's place in line. */
@@ -78,11 +80,23 @@ final class TaskStore {
     return store;
   }
 
+  private static final String[] COLUMNS_ADDED = {
+      "ALTER TABLE tasks ADD COLUMN conversation TEXT",
+      "ALTER TABLE tasks ADD COLUMN history_turns INTEGER NOT NULL DEFAULT 0",
+  };
+
   Future<Void> init() {
     return store.transaction(c -> {
       try (Statement s = c.createStatement()) {
         for (String ddl : SCHEMA) {
           s.execute(ddl);
+        }
+      }
+      for (String alter : COLUMNS_ADDED) {
+        try (Statement s = c.createStatement()) {
+          s.execute(alter);
+        } catch (SQLException alreadyThere) {
+          // "duplicate column name": the file has it
         }
       }
       return null;
@@ -133,6 +147,8 @@ final class TaskStore {
         ps.setString(7, s.idempotencyKey());
         ps.setLong(8, now);
         ps.setLong(9, now);
+        ps.setString(10, s.conversation() == null ? null : s.conversation().key());
+        ps.setInt(11, s.conversation() == null ? 0 : s.conversation().turns());
         ps.executeUpdate();
       }
       JsonObject row = one(c, BY_ID, id).orElseThrow();
@@ -161,7 +177,9 @@ final class TaskStore {
         targets.add(new TaskSubmission.Target(t.getString("type"), t.getString("bot"), t.getJsonObject("address")));
       }
       return Optional.of(new Task(id, row.getInteger("priority"), row.getLong("seq"), row.getString("input"),
-          row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts"), row.getLong("created_at")));
+          row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts"), row.getLong("created_at"),
+          row.getString("conversation") == null ? null
+              : new TaskSubmission.Conversation(row.getString("conversation"), row.getInteger("history_turns"))));
     });
   }
 

@@ -184,17 +184,20 @@ public final class TaskVerticle extends VerticleBase {
     });
   }
 
+  /** The model's answer to the task's input, after the conversation's recent turns when it has one. */
   private Future<String> complete(TaskStore.Task task) {
     String model = task.model() != null && !task.model().isEmpty() ? task.model() : defaultModel;
     if (model == null || model.isEmpty()) {
       return Future.failedFuture(Failure.badRequest("model_required",
           "the task names no model and conf/model_provider.yaml sets no default_model"));
     }
-    JsonObject body = new JsonObject()
-        .put("model", model)
-        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", task.input())));
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(settings.taskTimeout().toMillis());
-    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, task.subject(), null), options)
+    JsonObject question = new JsonObject().put("role", "user").put("content", task.input());
+    return history(task)
+        .compose(earlier -> {
+          JsonObject body = new JsonObject().put("model", model).put("messages", earlier.copy().add(question));
+          DeliveryOptions options = new DeliveryOptions().setSendTimeout(settings.taskTimeout().toMillis());
+          return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, task.subject(), null), options);
+        })
         .compose(reply -> {
           try {
             JsonObject completion = reply.body().body().toJsonObject();
@@ -206,6 +209,35 @@ public final class TaskVerticle extends VerticleBase {
           } catch (RuntimeException e) {
             return Future.failedFuture(Failure.badGateway("upstream_malformed", "the model's answer is not a chat completion"));
           }
+        })
+        .compose(answer -> remember(task, question, answer).map(answer));
+  }
+
+  /** Recent turns of the task's conversation; none when it has none, or when memory cannot say. */
+  private Future<JsonArray> history(TaskStore.Task task) {
+    if (task.conversation() == null || task.conversation().turns() <= 0) {
+      return Future.succeededFuture(new JsonArray());
+    }
+    JsonObject ask = new JsonObject().put("conversation", task.conversation().key()).put("limit", task.conversation().turns());
+    return vertx.eventBus().<JsonArray>request(Addresses.MEMORY_HISTORY, ask)
+        .map(Message::body)
+        .recover(e -> {
+          LOG.warning("no history for task " + task.id() + ": " + e.getMessage());
+          return Future.succeededFuture(new JsonArray());
+        });
+  }
+
+  /** The question and the answer join the conversation; an answer is not lost because memory failed. */
+  private Future<Void> remember(TaskStore.Task task, JsonObject question, String answer) {
+    if (task.conversation() == null) {
+      return Future.succeededFuture();
+    }
+    JsonObject turns = new JsonObject().put("conversation", task.conversation().key())
+        .put("turns", new JsonArray().add(question).add(new JsonObject().put("role", "assistant").put("content", answer)));
+    return vertx.eventBus().request(Addresses.MEMORY_REMEMBER, turns).<Void>mapEmpty()
+        .recover(e -> {
+          LOG.warning("task " + task.id() + " not remembered: " + e.getMessage());
+          return Future.succeededFuture();
         });
   }
 

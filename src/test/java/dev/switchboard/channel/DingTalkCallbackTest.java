@@ -188,6 +188,38 @@ class DingTalkCallbackTest {
   }
 
   @Test
+  @DisplayName("the agent sees the conversation's recent turns, kept per sender in a group")
+  void conversationHistory(VertxTestContext ctx) throws Exception {
+    post("assistant", message("msg-h1", "我叫小明"), System.currentTimeMillis(), APP_SECRET)
+        .compose(r -> replies(1))
+        .compose(v -> {
+          try {
+            return post("assistant", message("msg-h2", "我叫什么?"), System.currentTimeMillis(), APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> replies(2))
+        .compose(v -> {
+          try {
+            return post("assistant", message("msg-h3", "你好").put("senderStaffId", "someone-else"), System.currentTimeMillis(), APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> replies(3))
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          JsonArray second = upstream.chatRequests().get(1).getJsonArray("messages");
+          assertEquals(3, second.size(), second.encode());
+          assertEquals(new JsonObject().put("role", "user").put("content", "我叫小明"), second.getJsonObject(0));
+          assertEquals(new JsonObject().put("role", "assistant").put("content", "echo: 我叫小明"), second.getJsonObject(1));
+          assertEquals("我叫什么?", second.getJsonObject(2).getString("content"));
+          assertEquals(1, upstream.chatRequests().get(2).getJsonArray("messages").size(), "another sender starts afresh");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a wrong sign, a timestamp over an hour old and an unknown robot are refused")
   void refused(VertxTestContext ctx) throws Exception {
     long now = System.currentTimeMillis();
