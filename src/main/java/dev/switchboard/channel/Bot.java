@@ -10,7 +10,7 @@ import java.util.Map;
  * its answer. The push verticle owns everything else (rate limits, retries, records), so a new
  * platform is one small class.
  */
-interface Bot {
+public interface Bot {
 
   /** dingtalk, feishu, wecom or webhook. */
   String channel();

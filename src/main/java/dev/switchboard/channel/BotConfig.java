@@ -7,7 +7,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Reading what every bot has: URLs, rate limits, and why a bot is off. */
-final class BotConfig {
+public final class BotConfig {
 
   private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)");
 
@@ -15,7 +15,7 @@ final class BotConfig {
   }
 
   /** An http(s) URL, or empty when unset. */
-  static String url(ConfigNode node) {
+  public static String url(ConfigNode node) {
     String url = node.string("");
     if (url.isEmpty()) {
       return url;
@@ -31,13 +31,13 @@ final class BotConfig {
     return url;
   }
 
-  static Bot.RateLimit rateLimit(ConfigNode node, int messages, Duration per) {
+  public static Bot.RateLimit rateLimit(ConfigNode node, int messages, Duration per) {
     node.allowOnly("messages", "per");
     return new Bot.RateLimit(node.get("messages").integer(messages, 1, 1_000_000), node.get("per").duration(per));
   }
 
   /** {@code format: text | markdown}; markdown renders where the platform has it. */
-  static boolean markdown(ConfigNode node) {
+  public static boolean markdown(ConfigNode node) {
     String f = node.string("text");
     if (!f.equals("text") && !f.equals("markdown")) {
       throw node.error("expected text or markdown, got '" + f + "'");
@@ -45,14 +45,14 @@ final class BotConfig {
     return f.equals("markdown");
   }
 
-  static Bot.Retry retry(ConfigNode node) {
+  public static Bot.Retry retry(ConfigNode node) {
     node.allowOnly("max_attempts", "backoff", "throttle_pause");
     return new Bot.Retry(node.get("max_attempts").integer(Bot.Retry.DEFAULT.maxAttempts(), 1, 100),
         node.get("backoff").duration(Bot.Retry.DEFAULT.backoff()), node.get("throttle_pause").duration(null));
   }
 
   /** "webhook unset (DINGTALK_WEBHOOK)": the setting and the variables behind it in the file as written. */
-  static String unset(String key, ConfigNode raw) {
+  public static String unset(String key, ConfigNode raw) {
     Matcher m = VAR.matcher(raw.get(key).string(""));
     StringBuilder vars = new StringBuilder();
     while (m.find()) {

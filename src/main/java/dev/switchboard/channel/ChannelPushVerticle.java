@@ -176,6 +176,7 @@ public final class ChannelPushVerticle extends VerticleBase {
         .map(answer -> bot.read(answer.status, answer.body))
         .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
         .onSuccess(answer -> {
+          limiter.release();
           try {
             settle(bot, limiter, record, tries, answer);
           } catch (RuntimeException e) {

@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.BiFunction;
 
 /**
  * {@code conf/channels.yaml}: the bots that can push, by channel and name. App bots (DingTalk
@@ -19,17 +18,15 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
                               Map<String, WeComApp> wecomApps, Map<String, InboundPolicy> policies) {
 
   public static final String FILE = "channels.yaml";
-  static final List<String> CHANNELS = List.of("dingtalk", "feishu", "wecom", "webhook");
-
   public static ChannelSettings load(ConfigFiles files) {
     ConfigNode root = files.load(FILE, false);
     ConfigNode raw = files.loadRaw(FILE);
-    root.allowOnly("dingtalk", "feishu", "wecom", "webhooks");
+    List<ChannelProvider> providers = BuiltInChannels.providers();
+    root.allowOnly(providers.stream().map(ChannelProvider::section).distinct().toArray(String[]::new));
     Map<String, Map<String, Bot>> bots = new LinkedHashMap<>();
-    read(root, raw, "dingtalk", "dingtalk", "app_key", DingTalkBot::from, bots);
-    read(root, raw, "feishu", "feishu", "app_id", FeishuBot::from, bots);
-    read(root, raw, "wecom", "wecom", "corp_id", WeComBot::from, bots);
-    read(root, raw, "webhooks", "webhook", null, WebhookBot::from, bots);
+    for (ChannelProvider provider : providers) {
+      read(root, raw, provider, bots);
+    }
     // webhooks without a url are inbound: POST /webhooks/hooks/{name}, signed with their secret
     Map<String, String> inbound = new LinkedHashMap<>();
     for (ConfigNode node : root.get("webhooks").list()) {
@@ -73,23 +70,22 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         Map.copyOf(policies));
   }
 
-  private static void read(ConfigNode root, ConfigNode rawRoot, String section, String channel, String appKey,
-                           BiFunction<ConfigNode, ConfigNode, Bot> parse, Map<String, Map<String, Bot>> out) {
-    Map<String, Bot> byName = new LinkedHashMap<>();
-    List<ConfigNode> nodes = root.get(section).list();
-    List<ConfigNode> raws = rawRoot.get(section).list();
+  private static void read(ConfigNode root, ConfigNode rawRoot, ChannelProvider provider, Map<String, Map<String, Bot>> out) {
+    Map<String, Bot> byName = out.computeIfAbsent(provider.channel(), k -> new LinkedHashMap<>());
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    List<ConfigNode> nodes = root.get(provider.section()).list();
+    List<ConfigNode> raws = rawRoot.get(provider.section()).list();
     for (int i = 0; i < nodes.size(); i++) {
       ConfigNode node = nodes.get(i);
-      boolean pushes = "webhooks".equals(section) ? !node.get("url").isMissing() : appKey == null || node.get(appKey).isMissing();
       String name = node.get("name").requiredString();
-      if (byName.containsKey(name)) {
+      if (!seen.add(name)) {
         throw node.get("name").error("duplicate bot name '" + name + "'");
       }
-      if (pushes) {
-        byName.put(name, parse.apply(node, i < raws.size() ? raws.get(i) : ConfigNode.empty(FILE)));
+      Bot bot = provider.pushBot(node, i < raws.size() ? raws.get(i) : ConfigNode.empty(FILE));
+      if (bot != null) {
+        byName.put(name, bot);
       }
     }
-    out.put(channel, byName);
   }
 
   public Optional<Bot> bot(String channel, String name) {
@@ -137,8 +133,8 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
 
   /** Why a task cannot target this channel, or empty when it can. */
   public Optional<String> unusable(String type, String bot) {
-    if (!CHANNELS.contains(type)) {
-      return Optional.of("channel type '" + type + "' is not supported (supported: " + String.join(", ", CHANNELS) + ")");
+    if (!bots.containsKey(type)) {
+      return Optional.of("channel type '" + type + "' is not supported (supported: " + String.join(", ", bots.keySet()) + ")");
     }
     Optional<Bot> found = bot(type, bot);
     if (found.isEmpty()) {

@@ -8,9 +8,10 @@ import java.util.List;
 
 /**
  * A bot's sending windows (for example 100 a minute and 5 a second): a message goes when every
- * window has room, counted over a sliding window of send times. Messages over a limit wait in order
- * of arrival and are never dropped; when the platform itself says "too fast", everything waits a
- * while longer. Confined to the push verticle's event loop.
+ * window has room, counted over a sliding window of send times, and when the message before it has
+ * been answered, so that a chat shows messages in the order they were sent. Messages over a limit
+ * wait in order of arrival and are never dropped; when the platform itself says "too fast",
+ * everything waits a while longer. Confined to the push verticle's event loop.
  */
 final class RateLimiter {
 
@@ -22,6 +23,8 @@ final class RateLimiter {
   private final int keep;
   private long pausedUntil;
   private long timer = -1;
+  /** A message was let through and has not been answered yet. */
+  private boolean sending;
 
   RateLimiter(Vertx vertx, List<Bot.RateLimit> limits) {
     this.vertx = vertx;
@@ -41,6 +44,12 @@ final class RateLimiter {
     return turn.future();
   }
 
+  /** The message let through last has its answer: the next may go. */
+  void release() {
+    sending = false;
+    drain();
+  }
+
   /** The platform throttled us: hold every message for {@code ms}. */
   void pauseFor(long ms) {
     pausedUntil = Math.max(pausedUntil, now() + ms);
@@ -49,14 +58,15 @@ final class RateLimiter {
 
   private void drain() {
     long now = now();
-    while (!waiting.isEmpty() && earliest(now) <= now) {
+    while (!sending && !waiting.isEmpty() && earliest(now) <= now) {
+      sending = true;
       sent.addLast(now);
       if (sent.size() > keep) {
         sent.pollFirst();
       }
       waiting.poll().complete();
     }
-    if (!waiting.isEmpty() && timer < 0) {
+    if (!sending && !waiting.isEmpty() && timer < 0) {
       timer = vertx.setTimer(Math.max(1, earliest(now) - now), id -> {
         timer = -1;
         drain();

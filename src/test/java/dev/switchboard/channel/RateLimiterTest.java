@@ -34,6 +34,7 @@ class RateLimiterTest {
         turns.add(limiter.acquire(false).onSuccess(x -> {
           order.add(n);
           at.add((System.nanoTime() - start) / 1_000_000);
+          limiter.release();
         }));
       }
       Future.all(turns).onComplete(ctx.succeeding(all -> ctx.verify(() -> {
@@ -47,16 +48,46 @@ class RateLimiterTest {
   }
 
   @Test
+  @DisplayName("the next message waits for the answer to the one before, whatever the windows allow")
+  void oneAtATime(Vertx vertx, VertxTestContext ctx) {
+    vertx.runOnContext(v -> {
+      RateLimiter limiter = new RateLimiter(vertx, List.of(new Bot.RateLimit(100, Duration.ofSeconds(1))));
+      List<String> order = new CopyOnWriteArrayList<>();
+      limiter.acquire(false).onSuccess(x -> {
+        order.add("first");
+        vertx.setTimer(100, id -> {
+          order.add("first answered");
+          limiter.release();
+        });
+      });
+      limiter.acquire(false).onSuccess(x -> ctx.verify(() -> {
+        assertEquals(List.of("first", "first answered"), order);
+        limiter.release();
+        ctx.completeNow();
+      }));
+    });
+  }
+
+  @Test
   @DisplayName("a retry goes before messages that were waiting, and a platform hold delays everyone")
   void retriesFirstAndHolds(Vertx vertx, VertxTestContext ctx) {
     vertx.runOnContext(v -> {
       RateLimiter limiter = new RateLimiter(vertx, List.of(new Bot.RateLimit(1, Duration.ofMillis(100))));
       List<String> order = new CopyOnWriteArrayList<>();
       long start = System.nanoTime();
-      limiter.acquire(false).onSuccess(x -> order.add("first"));
-      Future<Void> later = limiter.acquire(false).onSuccess(x -> order.add("later"));
+      limiter.acquire(false).onSuccess(x -> {
+        order.add("first");
+        limiter.release();
+      });
+      Future<Void> later = limiter.acquire(false).onSuccess(x -> {
+        order.add("later");
+        limiter.release();
+      });
       limiter.pauseFor(300);
-      Future<Void> retry = limiter.acquire(true).onSuccess(x -> order.add("retry"));
+      Future<Void> retry = limiter.acquire(true).onSuccess(x -> {
+        order.add("retry");
+        limiter.release();
+      });
       Future.all(later, retry).onComplete(ctx.succeeding(all -> ctx.verify(() -> {
         assertEquals(List.of("first", "retry", "later"), order);
         assertTrue((System.nanoTime() - start) / 1_000_000 >= 300, "the hold was kept");
