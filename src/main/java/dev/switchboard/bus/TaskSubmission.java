@@ -17,12 +17,18 @@ public record TaskSubmission(String input, String model, List<Target> channels, 
 
   /**
    * Where a result goes: a bot, and for replies in a conversation the address the platform gave
-   * (for DingTalk: {@code session_webhook}, {@code expires_at}, {@code at_user_ids}).
+   * (for DingTalk: {@code session_webhook}, {@code expires_at}, {@code at_user_ids}); {@code message},
+   * when set, is a platform-native body (DingTalk actionCard, Feishu post, ...) whose strings may
+   * hold {@code {result}}.
    */
-  public record Target(String type, String bot, io.vertx.core.json.JsonObject address) {
+  public record Target(String type, String bot, io.vertx.core.json.JsonObject address, io.vertx.core.json.JsonObject message) {
 
     public Target(String type, String bot) {
-      this(type, bot, null);
+      this(type, bot, null, null);
+    }
+
+    public Target(String type, String bot, io.vertx.core.json.JsonObject address) {
+      this(type, bot, address, null);
     }
   }
 

@@ -31,6 +31,19 @@ public interface Bot {
   /** {@code deliveryId} stays the same across the attempts of one push. */
   Request request(String text, String deliveryId, long nowMillis);
 
+  /**
+   * Why this platform-native body cannot be sent, or null when it can. Bots that take only text
+   * refuse every native body.
+   */
+  default String refuseNative(io.vertx.core.json.JsonObject body) {
+    return "channel " + channel() + " takes no platform-native message bodies";
+  }
+
+  /** The request for a platform-native body (already rendered: {@code {result}} replaced). */
+  default Request nativeRequest(io.vertx.core.json.JsonObject body, String deliveryId, long nowMillis) {
+    throw new IllegalStateException(refuseNative(body));
+  }
+
   /** Headers that need a round trip first (an access token); most bots need none. */
   default io.vertx.core.Future<Map<String, String>> authHeaders() {
     return io.vertx.core.Future.succeededFuture(Map.of());

@@ -88,7 +88,10 @@ public final class ChannelPushVerticle extends VerticleBase {
   }
 
   private void check(Message<TaskSubmission.Target> message) {
-    var why = settings.unusable(message.body().type(), message.body().bot(), message.body().address());
+    TaskSubmission.Target target = message.body();
+    var why = settings.unusable(target.type(), target.bot(), target.address())
+        .or(() -> target.message() == null ? java.util.Optional.empty()
+            : settings.target(target.type(), target.bot(), target.address()).map(b -> b.refuseNative(target.message())));
     if (why.isPresent()) {
       Failure.reply(message, Failure.badRequest("channel_unavailable", why.get()));
     } else {
@@ -99,7 +102,8 @@ public final class ChannelPushVerticle extends VerticleBase {
   /** Records the push (once per task and bot), answers with the record, then pushes in the background. */
   private void push(Message<PushRequest> message) {
     PushRequest req = message.body();
-    deliveries.open(req.taskId(), req.channel(), req.bot(), req.text(), req.address())
+    deliveries.open(req.taskId(), req.channel(), req.bot(), req.text(), req.address(),
+            req.message() == null ? null : render(req.message(), req.text()))
         .compose(record -> {
           run(record);
           return deliveries.view(record.id());
@@ -107,6 +111,28 @@ public final class ChannelPushVerticle extends VerticleBase {
         .onSuccess(view -> message.reply(view.orElseThrow()))
         .onFailure(e -> Failure.reply(message, Failure.unavailable("store_unavailable",
             "the delivery store is unavailable: " + e.getMessage())));
+  }
+
+  /** A native body with {@code {result}} replaced in every string, at any depth. */
+  static JsonObject render(JsonObject template, String result) {
+    JsonObject out = new JsonObject();
+    template.forEach(e -> out.put(e.getKey(), renderValue(e.getValue(), result)));
+    return out;
+  }
+
+  private static Object renderValue(Object value, String result) {
+    if (value instanceof String s) {
+      return s.replace("{result}", result);
+    }
+    if (value instanceof JsonObject o) {
+      return render(o, result);
+    }
+    if (value instanceof io.vertx.core.json.JsonArray a) {
+      io.vertx.core.json.JsonArray out = new io.vertx.core.json.JsonArray();
+      a.forEach(v -> out.add(renderValue(v, result)));
+      return out;
+    }
+    return value;
   }
 
   private void list(Message<JsonObject> message) {
@@ -168,7 +194,9 @@ public final class ChannelPushVerticle extends VerticleBase {
         .compose(turn -> bot.authHeaders())
         .compose(auth -> {
           tries.sent++;
-          Bot.Request request = bot.request(record.message(), record.id(), System.currentTimeMillis());
+          long now = System.currentTimeMillis();
+          Bot.Request request = record.body() != null ? bot.nativeRequest(record.body(), record.id(), now)
+              : bot.request(record.message(), record.id(), now);
           Map<String, String> headers = new HashMap<>(request.headers());
           headers.putAll(auth);
           return send(new Bot.Request(request.url(), headers, request.body()));

@@ -36,6 +36,7 @@ final class DeliveryStore {
         bot TEXT NOT NULL,
         message TEXT NOT NULL,
         address TEXT,
+        body TEXT,
         status TEXT NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
         response TEXT,
@@ -47,10 +48,10 @@ final class DeliveryStore {
       "CREATE UNIQUE INDEX IF NOT EXISTS deliveries_once ON deliveries (task_id, channel, bot) WHERE task_id IS NOT NULL",
   };
 
-  private static final String COLUMNS = "id, seq, task_id, channel, bot, message, address, status, attempts, response, created_at, updated_at";
+  private static final String COLUMNS = "id, seq, task_id, channel, bot, message, address, body, status, attempts, response, created_at, updated_at";
   private static final String INSERT = """
-      INSERT INTO deliveries (id, seq, task_id, channel, bot, message, address, status, attempts, response, created_at, updated_at)
-      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries), ?, ?, ?, ?, ?, 'pending', 0, NULL, ?, ?)""";
+      INSERT INTO deliveries (id, seq, task_id, channel, bot, message, address, body, status, attempts, response, created_at, updated_at)
+      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries), ?, ?, ?, ?, ?, ?, 'pending', 0, NULL, ?, ?)""";
   private static final String BY_ID = "SELECT " + COLUMNS + " FROM deliveries WHERE id = ?";
   private static final String BY_TASK_TARGET = "SELECT " + COLUMNS + " FROM deliveries WHERE task_id = ? AND channel = ? AND bot = ?";
   private static final String OF_TASK = "SELECT " + COLUMNS + " FROM deliveries WHERE task_id = ? ORDER BY seq";
@@ -59,8 +60,9 @@ final class DeliveryStore {
   private static final String REOPEN = "UPDATE deliveries SET status = 'pending', updated_at = ? WHERE id = ? AND status IN ('failed', 'dead')";
 
   /** A record as the push loop needs it. */
-  record Record(String id, String taskId, String channel, String bot, String message, JsonObject address, String status,
-                int attempts) {
+  /** {@code body}: a platform-native message to send instead of {@code message}'s text, or null. */
+  record Record(String id, String taskId, String channel, String bot, String message, JsonObject address, JsonObject body,
+                String status, int attempts) {
   }
 
   private final EmbeddedStore store;
@@ -80,12 +82,20 @@ final class DeliveryStore {
           s.execute(ddl);
         }
       }
+      // columns added after the table was first released: older files get them here
+      for (String alter : new String[] {"ALTER TABLE deliveries ADD COLUMN address TEXT", "ALTER TABLE deliveries ADD COLUMN body TEXT"}) {
+        try (Statement s = c.createStatement()) {
+          s.execute(alter);
+        } catch (SQLException alreadyThere) {
+          // "duplicate column name"
+        }
+      }
       return null;
     });
   }
 
   /** A new pending record, or the one this task already has for this bot. */
-  Future<Record> open(String taskId, String channel, String bot, String message, JsonObject address) {
+  Future<Record> open(String taskId, String channel, String bot, String message, JsonObject address, JsonObject body) {
     return store.transaction(c -> {
       if (taskId != null) {
         Optional<Record> existing = one(c, BY_TASK_TARGET, taskId, channel, bot);
@@ -102,8 +112,9 @@ final class DeliveryStore {
         ps.setString(4, bot);
         ps.setString(5, message);
         ps.setString(6, address == null ? null : address.encode());
-        ps.setLong(7, now);
+        ps.setString(7, body == null ? null : body.encode());
         ps.setLong(8, now);
+        ps.setLong(9, now);
         ps.executeUpdate();
       }
       return one(c, BY_ID, id).orElseThrow();
@@ -228,8 +239,10 @@ final class DeliveryStore {
 
   private static Record record(ResultSet rs) throws SQLException {
     String address = rs.getString("address");
+    String body = rs.getString("body");
     return new Record(rs.getString("id"), rs.getString("task_id"), rs.getString("channel"), rs.getString("bot"),
-        rs.getString("message"), address == null ? null : new JsonObject(address), rs.getString("status"), rs.getInt("attempts"));
+        rs.getString("message"), address == null ? null : new JsonObject(address), body == null ? null : new JsonObject(body),
+        rs.getString("status"), rs.getInt("attempts"));
   }
 
   private static JsonObject json(ResultSet rs) throws SQLException {

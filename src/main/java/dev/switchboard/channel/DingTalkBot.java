@@ -96,6 +96,28 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
         (markdown ? markdownMessage(text) : textMessage(text)).toBuffer());
   }
 
+  static final java.util.Set<String> MSGTYPES = java.util.Set.of("text", "markdown", "link", "actionCard", "feedCard");
+
+  @Override
+  public String refuseNative(JsonObject body) {
+    String type = body.getString("msgtype");
+    if (!MSGTYPES.contains(type)) {
+      return "a DingTalk robot message needs msgtype text, markdown, link, actionCard or feedCard, got " + type;
+    }
+    return body.getValue(type) instanceof JsonObject ? null : "a DingTalk '" + type + "' message needs a '" + type + "' object";
+  }
+
+  /** The body as given, with the bot's {@code at} when it has none: mentions belong to the bot's settings. */
+  @Override
+  public Request nativeRequest(JsonObject body, String deliveryId, long nowMillis) {
+    JsonObject out = body.copy();
+    if (!out.containsKey("at") && ("text".equals(out.getString("msgtype")) || "markdown".equals(out.getString("msgtype")))) {
+      out.put("at", textMessage("").getJsonObject("at"));
+    }
+    return new Request(DingTalkSigner.signedUrl(webhook, secret, nowMillis),
+        Map.of("Content-Type", "application/json; charset=utf-8"), out.toBuffer());
+  }
+
   @Override
   public Answer read(int httpStatus, String body) {
     return Bot.errcodeAnswer(httpStatus, body, THROTTLED);

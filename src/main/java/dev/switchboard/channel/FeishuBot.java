@@ -82,6 +82,29 @@ record FeishuBot(String name, String webhook, String secret, String template, St
     return Duration.ofSeconds(1);
   }
 
+  static final java.util.Set<String> MSG_TYPES = java.util.Set.of("text", "post", "interactive", "image", "share_chat");
+
+  @Override
+  public String refuseNative(JsonObject body) {
+    String type = body.getString("msg_type");
+    if (!MSG_TYPES.contains(type)) {
+      return "a Feishu bot message needs msg_type text, post, interactive, image or share_chat, got " + type;
+    }
+    return "interactive".equals(type) ? (body.getValue("card") instanceof JsonObject ? null : "an interactive message needs a 'card' object")
+        : (body.getValue("content") instanceof JsonObject ? null : "a Feishu '" + type + "' message needs a 'content' object");
+  }
+
+  /** The body as given, signed: {@code timestamp} and {@code sign} go into it. */
+  @Override
+  public Request nativeRequest(JsonObject body, String deliveryId, long nowMillis) {
+    JsonObject out = body.copy();
+    if (!secret.isEmpty()) {
+      long ts = nowMillis / 1000;
+      out.put("timestamp", String.valueOf(ts)).put("sign", sign(ts, secret));
+    }
+    return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"), out.toBuffer());
+  }
+
   @Override
   public Request request(String text, String deliveryId, long nowMillis) {
     return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"),

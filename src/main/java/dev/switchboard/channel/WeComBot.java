@@ -58,6 +58,22 @@ record WeComBot(String name, String webhook, String template, List<String> menti
         .put("markdown", new JsonObject().put("content", Texts.fit(content.toString(), MAX_MARKDOWN_BYTES)));
   }
 
+  static final java.util.Set<String> MSGTYPES = java.util.Set.of("text", "markdown", "news", "template_card", "image", "file");
+
+  @Override
+  public String refuseNative(JsonObject body) {
+    String type = body.getString("msgtype");
+    if (!MSGTYPES.contains(type)) {
+      return "a WeCom robot message needs msgtype text, markdown, news, template_card, image or file, got " + type;
+    }
+    return body.getValue(type) instanceof JsonObject ? null : "a WeCom '" + type + "' message needs a '" + type + "' object";
+  }
+
+  @Override
+  public Request nativeRequest(JsonObject body, String deliveryId, long nowMillis) {
+    return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"), body.toBuffer());
+  }
+
   @Override
   public Request request(String text, String deliveryId, long nowMillis) {
     return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"),

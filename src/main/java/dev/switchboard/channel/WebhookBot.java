@@ -54,6 +54,23 @@ record WebhookBot(String name, String url, String secret, String template, Strin
     return Duration.ofSeconds(5);
   }
 
+  @Override
+  public String refuseNative(JsonObject body) {
+    return null;
+  }
+
+  /** Any JSON object, signed like text messages. */
+  @Override
+  public Request nativeRequest(JsonObject message, String deliveryId, long nowMillis) {
+    long ts = nowMillis / 1000;
+    Buffer body = message.toBuffer();
+    return new Request(url, Map.of(
+        "Content-Type", "application/json; charset=utf-8",
+        "x-switchboard-timestamp", String.valueOf(ts),
+        "x-switchboard-delivery", deliveryId,
+        "x-switchboard-signature", signature(secret, ts, body)), body);
+  }
+
   /** The delivery id is the same on every attempt, so the receiver can drop repeats. */
   @Override
   public Request request(String text, String deliveryId, long nowMillis) {

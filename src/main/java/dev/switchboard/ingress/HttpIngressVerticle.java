@@ -408,7 +408,11 @@ public final class HttpIngressVerticle extends VerticleBase {
         if (!(botValue instanceof String bot)) {
           throw Failure.badRequest("invalid_channels", "a channel's 'bot' must be a string");
         }
-        targets.add(new TaskSubmission.Target(type, bot));
+        Object message = c.getValue("message");
+        if (message != null && !(message instanceof JsonObject)) {
+          throw Failure.badRequest("invalid_channels", "a channel's 'message' must be a JSON object (a platform message body)");
+        }
+        targets.add(new TaskSubmission.Target(type, bot, null, (JsonObject) message));
       }
     }
     TaskSubmission submission = new TaskSubmission(input, model, List.copyOf(targets), priority, key,

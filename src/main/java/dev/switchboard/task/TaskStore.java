@@ -136,7 +136,7 @@ final class TaskStore {
       long now = now();
       JsonArray channels = new JsonArray();
       s.channels().forEach(t -> channels.add(new JsonObject().put("type", t.type()).put("bot", t.bot())
-          .put("address", t.address())));
+          .put("address", t.address()).put("message", t.message())));
       try (PreparedStatement ps = c.prepareStatement(INSERT)) {
         ps.setString(1, id);
         ps.setInt(2, s.priority().ordinal());
@@ -174,7 +174,8 @@ final class TaskStore {
       List<TaskSubmission.Target> targets = new ArrayList<>();
       for (Object o : new JsonArray(row.getString("channels"))) {
         JsonObject t = (JsonObject) o;
-        targets.add(new TaskSubmission.Target(t.getString("type"), t.getString("bot"), t.getJsonObject("address")));
+        targets.add(new TaskSubmission.Target(t.getString("type"), t.getString("bot"), t.getJsonObject("address"),
+            t.getJsonObject("message")));
       }
       return Optional.of(new Task(id, row.getInteger("priority"), row.getLong("seq"), row.getString("input"),
           row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts"), row.getLong("created_at"),

@@ -250,7 +250,7 @@ public final class TaskVerticle extends VerticleBase {
     List<Future<Object>> recorded = new ArrayList<>();
     for (TaskSubmission.Target target : task.channels()) {
       recorded.add(vertx.eventBus()
-          .request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id(), target.address()))
+          .request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id(), target.address(), target.message()))
           .mapEmpty());
     }
     return Future.all(recorded)

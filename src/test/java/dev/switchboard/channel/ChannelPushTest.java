@@ -390,6 +390,51 @@ class ChannelPushTest {
   }
 
   @Test
+  @DisplayName("platform-native bodies: a DingTalk actionCard and a Feishu post go as given, {result} filled in, signed")
+  void nativeBodies(VertxTestContext ctx) {
+    boot("");
+    JsonObject card = new JsonObject().put("msgtype", "actionCard").put("actionCard", new JsonObject()
+        .put("title", "日报").put("text", "### 今日\n{result}").put("btnOrientation", "0")
+        .put("singleTitle", "阅读全文").put("singleURL", "https://example.com/r/1"));
+    JsonObject post = new JsonObject().put("msg_type", "post").put("content", new JsonObject().put("post", new JsonObject()
+        .put("zh_cn", new JsonObject().put("title", "项目更新").put("content", new JsonArray().add(new JsonArray()
+            .add(new JsonObject().put("tag", "text").put("text", "{result}"))
+            .add(new JsonObject().put("tag", "a").put("text", "请查看").put("href", "https://example.com")))))));
+    JsonObject body = new JsonObject().put("input", "native").put("channels", new JsonArray()
+        .add(new JsonObject().put("type", "dingtalk").put("bot", "default").put("message", card))
+        .add(new JsonObject().put("type", "feishu").put("bot", "alerts").put("message", post)));
+    web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(token).sendJsonObject(body)
+        .compose(r -> finished(r.bodyAsJsonObject().getString("id")))
+        .onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+          t.getJsonArray("deliveries").forEach(d -> assertEquals("delivered", ((JsonObject) d).getString("status"), t.encode()));
+          FakeDingTalk.Push push = dingtalk.pushes().get(0);
+          assertEquals(dingtalk.expectedSign(Long.parseLong(push.timestamp())), push.sign());
+          assertEquals("### 今日\necho: native", push.body().getJsonObject("actionCard").getString("text"));
+          assertEquals("https://example.com/r/1", push.body().getJsonObject("actionCard").getString("singleURL"));
+          JsonObject sent = feishu.received().get(0).json();
+          assertEquals("post", sent.getString("msg_type"));
+          assertEquals(FeishuBot.sign(Long.parseLong(sent.getString("timestamp")), FEISHU_SECRET), sent.getString("sign"));
+          assertEquals("echo: native", sent.getJsonObject("content").getJsonObject("post").getJsonObject("zh_cn")
+              .getJsonArray("content").getJsonArray(0).getJsonObject(0).getString("text"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a native body the platform does not take is refused at submission")
+  void nativeRefused(VertxTestContext ctx) {
+    boot("");
+    JsonObject body = new JsonObject().put("input", "x").put("channels", new JsonArray()
+        .add(new JsonObject().put("type", "dingtalk").put("bot", "default").put("message", new JsonObject().put("msgtype", "sticker"))));
+    web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(token).sendJsonObject(body)
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(400, r.statusCode());
+          assertTrue(r.bodyAsString().contains("actionCard"), r.bodyAsString());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("over the rate limit, pushes wait their turn instead of being dropped")
   void rateLimitWaits(VertxTestContext ctx) {
     dingtalk.answer(0, "ok");
