@@ -109,7 +109,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
   Optional<Bot> target(String channel, String name, io.vertx.core.json.JsonObject address, TenantTokens tokens) {
     if (address != null && "dingtalk".equals(channel) && dingtalkApps.containsKey(name)
         && address.getValue("session_webhook") instanceof String) {
-      return Optional.of(DingTalkSessionBot.of(dingtalkApps.get(name), address));
+      return Optional.of(DingTalkSessionBot.of(dingtalkApps.get(name), address, tokens));
     }
     if (address != null && "feishu".equals(channel) && feishuApps.containsKey(name)
         && address.getValue("message_id") instanceof String id) {

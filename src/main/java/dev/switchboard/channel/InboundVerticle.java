@@ -217,6 +217,8 @@ public final class InboundVerticle extends VerticleBase {
         .put("session_webhook", session)
         .put("expires_at", body.getValue("sessionWebhookExpiredTime"))
         .put("conversation_id", body.getValue("conversationId"))
+        .put("conversation_type", body.getValue("conversationType"))
+        .put("sender_staff_id", body.getValue("senderStaffId"))
         .put("at_user_ids", at);
     String conversationId = body.getValue("conversationId") instanceof String cid ? cid : session;
     TaskSubmission.Conversation conversation = new TaskSubmission.Conversation(

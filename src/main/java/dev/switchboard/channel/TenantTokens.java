@@ -9,8 +9,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Feishu tenant access tokens, one per app, cached until three minutes before they expire (as the
- * official SDK does); concurrent pushes share one fetch. Confined to the push verticle's loop.
+ * Access tokens of app bots: Feishu tenant tokens and DingTalk app tokens, one per app, cached
+ * until three minutes before they expire (as the official SDKs do); concurrent pushes share one
+ * fetch. Confined to the push verticle's loop.
  */
 final class TenantTokens {
 
@@ -30,33 +31,52 @@ final class TenantTokens {
     if (c != null && c.expiresAt() > System.currentTimeMillis()) {
       return Future.succeededFuture(c.token());
     }
-    return fetching.computeIfAbsent(app.name(), k -> fetch(app).andThen(ar -> fetching.remove(app.name())));
+    return fetching.computeIfAbsent(app.name(), k -> fetch(app.name(), app.baseUrl() + "/open-apis/auth/v3/tenant_access_token/internal",
+        new JsonObject().put("app_id", app.appId()).put("app_secret", app.appSecret()), "tenant_access_token", "expire")
+        .andThen(ar -> fetching.remove(app.name())));
   }
 
   void forget(FeishuApp app) {
     cache.remove(app.name());
   }
 
-  private Future<String> fetch(FeishuApp app) {
+  /** A DingTalk app's access token ({@code POST /v1.0/oauth2/accessToken}). */
+  Future<String> token(DingTalkApp app) {
+    String key = "dingtalk/" + app.name();
+    Cached c = cache.get(key);
+    if (c != null && c.expiresAt() > System.currentTimeMillis()) {
+      return Future.succeededFuture(c.token());
+    }
+    return fetching.computeIfAbsent(key, k -> fetch(key, app.apiBase() + "/v1.0/oauth2/accessToken",
+        new JsonObject().put("appKey", app.appKey()).put("appSecret", app.appSecret()), "accessToken", "expireIn")
+        .andThen(ar -> fetching.remove(key)));
+  }
+
+  void forget(DingTalkApp app) {
+    cache.remove("dingtalk/" + app.name());
+  }
+
+  private Future<String> fetch(String key, String url, JsonObject body, String tokenField, String expiryField) {
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
-        .setAbsoluteURI(app.baseUrl() + "/open-apis/auth/v3/tenant_access_token/internal")
+        .setAbsoluteURI(url)
         .setConnectTimeout(10_000)
         .setIdleTimeout(10_000)
-        .putHeader("Content-Type", "application/json; charset=utf-8");
-    JsonObject body = new JsonObject().put("app_id", app.appId()).put("app_secret", app.appSecret());
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Accept", "application/json");
     return client.request(options)
         .compose(r -> r.send(body.toBuffer()))
         .compose(r -> r.body())
         .compose(b -> {
           JsonObject answer = b.toJsonObject();
-          String token = answer.getString("tenant_access_token");
-          if (answer.getInteger("code", -1) != 0 || token == null) {
-            return Future.failedFuture("feishu refused a tenant token for app '" + app.name() + "': " + answer.getValue("msg"));
+          String token = answer.getString(tokenField);
+          if (token == null) {
+            return Future.failedFuture("no access token for '" + key + "': " + Texts.clip(b.toString(), 200));
           }
-          long expire = answer.getLong("expire", 7200L);
-          cache.put(app.name(), new Cached(token, System.currentTimeMillis() + Math.max(0, expire - 180) * 1000));
+          long expire = answer.getLong(expiryField, 7200L);
+          cache.put(key, new Cached(token, System.currentTimeMillis() + Math.max(0, expire - 180) * 1000));
           return Future.succeededFuture(token);
         });
   }
+
 }

@@ -37,6 +37,8 @@ class DingTalkCallbackTest {
   Vertx vertx;
   FakeUpstream upstream;
   FakePlatform session;
+  /** DingTalk's OpenAPI: one answer serves both the token and the send endpoint. */
+  FakePlatform openApi;
   TestGateway gateway;
   WebClient web;
 
@@ -45,6 +47,8 @@ class DingTalkCallbackTest {
     this.vertx = vertx;
     upstream = FakeUpstream.start(vertx).await(10, TimeUnit.SECONDS);
     session = FakePlatform.start(vertx, "{\"errcode\":0,\"errmsg\":\"ok\"}").await(10, TimeUnit.SECONDS);
+    openApi = FakePlatform.start(vertx, "{\"accessToken\":\"at-1\",\"expireIn\":7200,\"processQueryKey\":\"q-1\"}")
+        .await(10, TimeUnit.SECONDS);
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
         .file("channels.yaml", """
             dingtalk:
@@ -53,12 +57,13 @@ class DingTalkCallbackTest {
                 app_secret: "%s"
                 robot_code: "ding-robot"
                 mode: "callback"
+                api_base: "%s"
               - name: "guarded"
                 app_key: "ding-app-key-2"
                 app_secret: "%s"
                 mode: "callback"
                 allow: { users: ["boss"] }
-            """.formatted(APP_SECRET, APP_SECRET))
+            """.formatted(APP_SECRET, openApi.url(""), APP_SECRET))
         .start();
     web = WebClient.create(vertx);
   }
@@ -132,6 +137,38 @@ class DingTalkCallbackTest {
                   .put("at", new JsonObject().put("atUserIds", new JsonArray().add("user123"))),
               reply.json());
           assertEquals("你好", upstream.chatRequests().get(0).getJsonArray("messages").getJsonObject(0).getString("content"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("when the session webhook has expired, the answer goes as the robot through the OpenAPI with an app token")
+  void expiredSessionUsesOpenApi(VertxTestContext ctx) throws Exception {
+    JsonObject body = message("msg-x", "迟到的回答").put("sessionWebhookExpiredTime", System.currentTimeMillis() - 1000);
+    post("assistant", body, System.currentTimeMillis(), APP_SECRET)
+        .compose(r -> {
+          Promise<Void> p = Promise.promise();
+          long deadline = System.currentTimeMillis() + 15_000;
+          vertx.setPeriodic(25, id -> {
+            if (openApi.received().size() >= 2 || System.currentTimeMillis() > deadline) {
+              vertx.cancelTimer(id);
+              p.complete();
+            }
+          });
+          return p.future();
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertTrue(session.received().isEmpty(), "the expired session webhook is not used");
+          FakePlatform.Received token = openApi.received().get(0);
+          assertEquals("/v1.0/oauth2/accessToken", token.path());
+          assertEquals(new JsonObject().put("appKey", "ding-app-key").put("appSecret", APP_SECRET), token.json());
+          FakePlatform.Received send = openApi.received().get(1);
+          assertEquals("/v1.0/robot/groupMessages/send", send.path());
+          assertEquals("at-1", send.headers().get("x-acs-dingtalk-access-token"));
+          assertEquals("ding-robot", send.json().getString("robotCode"));
+          assertEquals("cid-1", send.json().getString("openConversationId"));
+          assertEquals("sampleText", send.json().getString("msgKey"));
+          assertEquals("echo: 迟到的回答", new JsonObject(send.json().getString("msgParam")).getString("content"));
           ctx.completeNow();
         })));
   }
