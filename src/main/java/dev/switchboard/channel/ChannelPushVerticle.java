@@ -37,6 +37,8 @@ public final class ChannelPushVerticle extends VerticleBase {
   static final Duration PUSH_TIMEOUT = Duration.ofSeconds(10);
   static final Duration BACKOFF_MAX = Duration.ofMinutes(5);
   static final int MAX_THROTTLES = 5;
+  /** Longest one attempt may take, from its turn to the platform's whole answer. */
+  static final Duration ATTEMPT_DEADLINE = Duration.ofSeconds(30);
 
   private final ChannelSettings settings;
   private final Path dataDir;
@@ -181,7 +183,10 @@ public final class ChannelPushVerticle extends VerticleBase {
           .orElse("bot unavailable")), DeliveryStore.FAILED);
       return;
     }
-    RateLimiter limiter = limiters.computeIfAbsent(record.channel() + "/" + record.bot(),
+    // replies in conversations queue per conversation: one slow chat must not hold up the others
+    String conversation = record.address() == null ? ""
+        : "/" + record.address().getString("conversation_id", record.address().getString("chat_id", record.address().getString("session_webhook", "")));
+    RateLimiter limiter = limiters.computeIfAbsent(record.channel() + "/" + record.bot() + conversation,
         k -> new RateLimiter(vertx, bot.get().rateLimits()));
     Tries tries = new Tries();
     tries.sent = record.attempts();
@@ -201,41 +206,59 @@ public final class ChannelPushVerticle extends VerticleBase {
           headers.putAll(auth);
           return send(new Bot.Request(request.url(), headers, request.body()));
         })
+        // a platform that answers slowly must not hold the bot's turn for ever
+        .timeout(ATTEMPT_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
         .map(answer -> bot.read(answer.status, answer.body))
         .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
         .onSuccess(answer -> {
-          limiter.release();
           try {
             settle(bot, limiter, record, tries, answer);
           } catch (RuntimeException e) {
+            limiter.release();
             finish(record, tries, new JsonObject().put("error", String.valueOf(e.getMessage())), DeliveryStore.FAILED);
           }
         });
   }
 
+  /**
+   * Acts on the answer, then gives the bot's turn back. A message to try again waits at the head of
+   * the line while everything behind it waits too: later messages never overtake it.
+   */
   private void settle(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries, Bot.Answer answer) {
     switch (answer.verdict()) {
-      case DELIVERED -> finish(record, tries, answer.response(), DeliveryStore.DELIVERED);
-      case FAILED -> finish(record, tries, answer.response(), DeliveryStore.FAILED);
+      case DELIVERED -> {
+        limiter.release();
+        finish(record, tries, answer.response(), DeliveryStore.DELIVERED);
+      }
+      case FAILED -> {
+        limiter.release();
+        finish(record, tries, answer.response(), DeliveryStore.FAILED);
+      }
       case THROTTLED -> {
         if (++tries.throttles > MAX_THROTTLES) {
+          limiter.release();
           finish(record, tries, answer.response(), DeliveryStore.DEAD);
           return;
         }
         // the platform holds the whole bot: everything queued for it waits, this message first
-        limiter.pauseFor(Math.max(bot.throttlePause().toMillis(), backoff(bot, tries.throttles)));
-        deliveries.attempted(record.id(), tries.sent, answer.response(), DeliveryStore.PENDING)
-            .onComplete(v -> attempt(bot, limiter, record, tries));
+        again(bot, limiter, record, tries, answer, Math.max(bot.throttlePause().toMillis(), backoff(bot, tries.throttles)));
       }
       default -> {
         if (++tries.failures >= bot.retry().maxAttempts()) {
+          limiter.release();
           finish(record, tries, answer.response(), DeliveryStore.DEAD);
           return;
         }
-        deliveries.attempted(record.id(), tries.sent, answer.response(), DeliveryStore.PENDING)
-            .onComplete(v -> vertx.setTimer(backoff(bot, tries.failures), id -> attempt(bot, limiter, record, tries)));
+        again(bot, limiter, record, tries, answer, backoff(bot, tries.failures));
       }
     }
+  }
+
+  private void again(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries, Bot.Answer answer, long waitMs) {
+    limiter.pauseFor(waitMs);
+    attempt(bot, limiter, record, tries); // takes the head of the line before the turn is given back
+    limiter.release();
+    deliveries.attempted(record.id(), tries.sent, answer.response(), DeliveryStore.PENDING);
   }
 
   private void finish(DeliveryStore.Record record, Tries tries, JsonObject response, String status) {

@@ -77,6 +77,23 @@ final class DeliveryStore {
 
   Future<Void> init() {
     return store.transaction(c -> {
+      // the first builds kept deliveries in a table of another shape: keep it aside, start afresh
+      boolean legacy = false;
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA table_info(deliveries)")) {
+        boolean any = false;
+        boolean seq = false;
+        while (rs.next()) {
+          any = true;
+          seq |= "seq".equals(rs.getString("name"));
+        }
+        legacy = any && !seq;
+      }
+      if (legacy) {
+        try (Statement s = c.createStatement()) {
+          s.execute("DROP INDEX IF EXISTS deliveries_task");
+          s.execute("ALTER TABLE deliveries RENAME TO deliveries_legacy_" + System.currentTimeMillis());
+        }
+      }
       try (Statement s = c.createStatement()) {
         for (String ddl : SCHEMA) {
           s.execute(ddl);

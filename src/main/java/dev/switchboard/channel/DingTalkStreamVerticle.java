@@ -36,6 +36,7 @@ public final class DingTalkStreamVerticle extends VerticleBase {
   private long backoff = 500;
   private long keepalive = -1;
   private boolean stopping;
+  private long lastSeen;
 
   public DingTalkStreamVerticle(DingTalkApp app) {
     this.app = app;
@@ -67,14 +68,25 @@ public final class DingTalkStreamVerticle extends VerticleBase {
           socket = ws;
           backoff = 500;
           LOG.info("dingtalk stream '" + app.name() + "' connected");
-          ws.textMessageHandler(this::frame);
+          lastSeen = System.currentTimeMillis();
+          ws.textMessageHandler(text -> {
+            lastSeen = System.currentTimeMillis();
+            frame(text);
+          });
+          ws.pongHandler(pong -> lastSeen = System.currentTimeMillis());
           ws.closeHandler(v -> reconnect("connection closed"));
           ws.exceptionHandler(e -> LOG.fine("dingtalk stream '" + app.name() + "': " + e.getMessage()));
           vertx.cancelTimer(keepalive);
           keepalive = vertx.setPeriodic(KEEPALIVE_MS, id -> {
-            if (socket != null && !socket.isClosed()) {
-              socket.writePing(Buffer.buffer("keepalive"));
+            if (socket == null || socket.isClosed()) {
+              return;
             }
+            if (System.currentTimeMillis() - lastSeen > 2 * KEEPALIVE_MS) {
+              // nothing heard, not even a pong: a connection a NAT dropped stays "open" otherwise
+              socket.close();
+              return;
+            }
+            socket.writePing(Buffer.buffer("keepalive"));
           });
         })
         .onFailure(e -> reconnect(e.getMessage()));
@@ -130,13 +142,14 @@ public final class DingTalkStreamVerticle extends VerticleBase {
 
   /** Every frame is acknowledged by its message id; pings echo their data; robot messages go on. */
   private void frame(String text) {
-    JsonObject frame;
     try {
-      frame = new JsonObject(text);
+      handle(new JsonObject(text));
     } catch (RuntimeException e) {
-      LOG.warning("dingtalk stream '" + app.name() + "': unreadable frame");
-      return;
+      LOG.warning("dingtalk stream '" + app.name() + "': unreadable frame: " + e.getMessage());
     }
+  }
+
+  private void handle(JsonObject frame) {
     String type = frame.getString("type", "");
     JsonObject headers = frame.getJsonObject("headers", new JsonObject());
     String topic = headers.getString("topic", "");
@@ -151,15 +164,17 @@ public final class DingTalkStreamVerticle extends VerticleBase {
       return;
     }
     if ("CALLBACK".equals(type) && ROBOT_TOPIC.equals(topic)) {
-      ack(messageId, new JsonObject().put("response", (Object) null).encode());
       JsonObject message;
       try {
         message = new JsonObject(data);
       } catch (RuntimeException e) {
         LOG.warning("dingtalk stream '" + app.name() + "': robot message is not JSON");
+        ack(messageId, new JsonObject().put("response", (Object) null).encode());
         return;
       }
+      // acknowledged once the message is in the queue: a message we could not take is not lost
       vertx.eventBus().request(Addresses.CHANNEL_DINGTALK_MESSAGE, new JsonObject().put("bot", app.name()).put("message", message))
+          .onSuccess(v -> ack(messageId, new JsonObject().put("response", (Object) null).encode()))
           .onFailure(e -> LOG.warning("dingtalk stream '" + app.name() + "': message not taken: " + e.getMessage()));
       return;
     }

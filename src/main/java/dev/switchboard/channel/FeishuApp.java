@@ -39,7 +39,10 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
     String off = !node.get("enabled").bool(true) ? "disabled"
         : appId.isEmpty() ? BotConfig.unset("app_id", raw)
         : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
-        : mode.equals("long_connection") ? "long-connection mode is not available in this build yet (use mode: webhook)" : null;
+        : mode.equals("long_connection") ? "long-connection mode is not available in this build yet (use mode: webhook)"
+        // without either, nothing tells Feishu's events from anyone else's
+        : node.get("verification_token").string("").isEmpty() && node.get("encrypt_key").string("").isEmpty()
+            ? "set verification_token or encrypt_key (both from the app's event settings)" : null;
     return new FeishuApp(node.get("name").requiredString(), appId, secret, node.get("verification_token").string(""),
         node.get("encrypt_key").string(""), base, off,
         // the reply API allows 5 a second to one chat

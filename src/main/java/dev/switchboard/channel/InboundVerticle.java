@@ -71,6 +71,14 @@ public final class InboundVerticle extends VerticleBase {
   }
 
   private void receive(Message<InboundHook> message) {
+    try {
+      receiveChecked(message);
+    } catch (RuntimeException e) {
+      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
+    }
+  }
+
+  private void receiveChecked(Message<InboundHook> message) {
     InboundHook hook = message.body();
     String secret = settings.inboundHooks().get(hook.name());
     if (secret == null) {
@@ -132,6 +140,14 @@ public final class InboundVerticle extends VerticleBase {
   static final Duration DINGTALK_WINDOW = Duration.ofHours(1);
 
   private void dingtalk(Message<InboundDingTalk> message) {
+    try {
+      dingtalkChecked(message);
+    } catch (RuntimeException e) {
+      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
+    }
+  }
+
+  private void dingtalkChecked(Message<InboundDingTalk> message) {
     InboundDingTalk in = message.body();
     DingTalkApp app = settings.dingtalkApps().get(in.bot());
     if (app == null) {
@@ -176,6 +192,14 @@ public final class InboundVerticle extends VerticleBase {
 
   /** A robot message from Stream mode: the connection was authenticated when it was opened. */
   private void dingtalkStreamMessage(Message<JsonObject> message) {
+    try {
+      dingtalkStreamMessageChecked(message);
+    } catch (RuntimeException e) {
+      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
+    }
+  }
+
+  private void dingtalkStreamMessageChecked(Message<JsonObject> message) {
     answerDingTalk(message.body().getString("bot"), message.body().getJsonObject("message")).onComplete(ar -> {
       if (ar.succeeded()) {
         message.reply(ar.result());
@@ -238,6 +262,14 @@ public final class InboundVerticle extends VerticleBase {
    * verification token. A text message becomes a task, once per event id, answered as a reply.
    */
   private void feishu(Message<InboundFeishu> message) {
+    try {
+      feishuChecked(message);
+    } catch (RuntimeException e) {
+      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
+    }
+  }
+
+  private void feishuChecked(Message<InboundFeishu> message) {
     InboundFeishu in = message.body();
     FeishuApp app = settings.feishuApps().get(in.bot());
     if (app == null) {
@@ -339,6 +371,14 @@ public final class InboundVerticle extends VerticleBase {
    * secret and the message API, which this build does not have yet.
    */
   private void wecom(Message<InboundWeCom> message) {
+    try {
+      wecomChecked(message);
+    } catch (RuntimeException e) {
+      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
+    }
+  }
+
+  private void wecomChecked(Message<InboundWeCom> message) {
     InboundWeCom in = message.body();
     WeComApp app = settings.wecomApps().get(in.bot());
     if (app == null) {

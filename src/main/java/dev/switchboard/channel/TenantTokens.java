@@ -31,9 +31,8 @@ final class TenantTokens {
     if (c != null && c.expiresAt() > System.currentTimeMillis()) {
       return Future.succeededFuture(c.token());
     }
-    return fetching.computeIfAbsent(app.name(), k -> fetch(app.name(), app.baseUrl() + "/open-apis/auth/v3/tenant_access_token/internal",
-        new JsonObject().put("app_id", app.appId()).put("app_secret", app.appSecret()), "tenant_access_token", "expire")
-        .andThen(ar -> fetching.remove(app.name())));
+    return shared(app.name(), () -> fetch(app.name(), app.baseUrl() + "/open-apis/auth/v3/tenant_access_token/internal",
+        new JsonObject().put("app_id", app.appId()).put("app_secret", app.appSecret()), "tenant_access_token", "expire"));
   }
 
   void forget(FeishuApp app) {
@@ -47,13 +46,26 @@ final class TenantTokens {
     if (c != null && c.expiresAt() > System.currentTimeMillis()) {
       return Future.succeededFuture(c.token());
     }
-    return fetching.computeIfAbsent(key, k -> fetch(key, app.apiBase() + "/v1.0/oauth2/accessToken",
-        new JsonObject().put("appKey", app.appKey()).put("appSecret", app.appSecret()), "accessToken", "expireIn")
-        .andThen(ar -> fetching.remove(key)));
+    return shared(key, () -> fetch(key, app.apiBase() + "/v1.0/oauth2/accessToken",
+        new JsonObject().put("appKey", app.appKey()).put("appSecret", app.appSecret()), "accessToken", "expireIn"));
   }
 
   void forget(DingTalkApp app) {
     cache.remove("dingtalk/" + app.name());
+  }
+
+  /** One fetch at a time per key; a finished one, failed or not, makes room for the next. */
+  private Future<String> shared(String key, java.util.function.Supplier<Future<String>> start) {
+    Future<String> running = fetching.get(key);
+    if (running != null) {
+      return running;
+    }
+    Future<String> f = start.get().timeout(20, java.util.concurrent.TimeUnit.SECONDS);
+    if (!f.isComplete()) {
+      fetching.put(key, f);
+      f.onComplete(ar -> fetching.remove(key, f));
+    }
+    return f;
   }
 
   private Future<String> fetch(String key, String url, JsonObject body, String tokenField, String expiryField) {

@@ -191,7 +191,7 @@ public final class TaskVerticle extends VerticleBase {
       return Future.failedFuture(Failure.badRequest("model_required",
           "the task names no model and conf/model_provider.yaml sets no default_model"));
     }
-    JsonObject question = new JsonObject().put("role", "user").put("content", task.input());
+    JsonObject question = question(task);
     return history(task)
         .compose(earlier -> {
           JsonObject body = new JsonObject().put("model", model).put("messages", earlier.copy().add(question));
@@ -209,8 +209,11 @@ public final class TaskVerticle extends VerticleBase {
           } catch (RuntimeException e) {
             return Future.failedFuture(Failure.badGateway("upstream_malformed", "the model's answer is not a chat completion"));
           }
-        })
-        .compose(answer -> remember(task, question, answer).map(answer));
+        });
+  }
+
+  private static JsonObject question(TaskStore.Task task) {
+    return new JsonObject().put("role", "user").put("content", task.input());
   }
 
   /** Recent turns of the task's conversation; none when it has none, or when memory cannot say. */
@@ -218,7 +221,8 @@ public final class TaskVerticle extends VerticleBase {
     if (task.conversation() == null || task.conversation().turns() <= 0) {
       return Future.succeededFuture(new JsonArray());
     }
-    JsonObject ask = new JsonObject().put("conversation", task.conversation().key()).put("limit", task.conversation().turns());
+    // a turn is a question and its answer: two messages
+    JsonObject ask = new JsonObject().put("conversation", task.conversation().key()).put("limit", 2 * task.conversation().turns());
     return vertx.eventBus().<JsonArray>request(Addresses.MEMORY_HISTORY, ask)
         .map(Message::body)
         .recover(e -> {
@@ -228,7 +232,8 @@ public final class TaskVerticle extends VerticleBase {
   }
 
   /** The question and the answer join the conversation; an answer is not lost because memory failed. */
-  private Future<Void> remember(TaskStore.Task task, JsonObject question, String answer) {
+  private Future<Void> remember(TaskStore.Task task, String answer) {
+    JsonObject question = question(task);
     if (task.conversation() == null) {
       return Future.succeededFuture();
     }
@@ -253,9 +258,11 @@ public final class TaskVerticle extends VerticleBase {
           .request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, task.id(), target.address(), target.message()))
           .mapEmpty());
     }
+    // remembered once the task is done for good, so that a run repeated after a crash is not
     return Future.all(recorded)
         .compose(ok -> tasks.finish(task.id(), TaskStore.SUCCEEDED, result, null))
-        .onSuccess(v -> metrics.task(TaskStore.SUCCEEDED));
+        .onSuccess(v -> metrics.task(TaskStore.SUCCEEDED))
+        .compose(v -> remember(task, result));
   }
 
   /** Upstream trouble (5xx, timeouts, rate limits) is retried with backoff; a bad request is final. */

@@ -435,6 +435,30 @@ class ChannelPushTest {
   }
 
   @Test
+  @DisplayName("a message being retried keeps its place: the ones behind it wait")
+  void retryKeepsOrder(VertxTestContext ctx) {
+    boot("", "    retry: { max_attempts: 3, backoff: 100ms }");
+    wecom.thenAnswer(500, "{\"errcode\":-1,\"errmsg\":\"system busy\"}");
+    var bus = gateway.vertx().eventBus();
+    bus.request(dev.switchboard.bus.Addresses.CHANNEL_PUSH, new dev.switchboard.bus.PushRequest("wecom", "ops", "first", null, null));
+    bus.request(dev.switchboard.bus.Addresses.CHANNEL_PUSH, new dev.switchboard.bus.PushRequest("wecom", "ops", "second", null, null));
+    Promise<Void> three = Promise.promise();
+    long deadline = System.currentTimeMillis() + 10_000;
+    vertx.setPeriodic(20, id -> {
+      if (wecom.received().size() >= 3 || System.currentTimeMillis() > deadline) {
+        vertx.cancelTimer(id);
+        three.complete();
+      }
+    });
+    three.future().onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+      List<String> order = wecom.received().stream()
+          .map(r -> r.json().getJsonObject("text").getString("content")).toList();
+      assertEquals(List.of("first", "first", "second"), order);
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   @DisplayName("over the rate limit, pushes wait their turn instead of being dropped")
   void rateLimitWaits(VertxTestContext ctx) {
     dingtalk.answer(0, "ok");

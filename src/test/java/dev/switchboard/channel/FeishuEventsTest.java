@@ -165,6 +165,37 @@ class FeishuEventsTest {
   }
 
   @Test
+  @DisplayName("bodies whose fields have the wrong types are refused at once, not left hanging")
+  void malformedFields(VertxTestContext ctx) {
+    post("plain", "{\"type\":1,\"challenge\":[]}", null, null, null)
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(401, r.statusCode(), r.bodyAsString()));
+          return post("plain", "{\"type\":\"url_verification\",\"token\":{\"a\":1},\"challenge\":\"c\"}", null, null, null);
+        })
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertTrue(r.statusCode() == 400 || r.statusCode() == 401, r.statusCode() + " " + r.bodyAsString());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("an app with neither verification token nor encrypt key stays off: nothing would tell its events from forgeries")
+  void unprotectedAppIsOff() {
+    FeishuApp app = FeishuApp.from(yaml("name: x\napp_id: cli\napp_secret: s\n"), yaml("{}"));
+    assertTrue(app.offReason().contains("verification_token or encrypt_key"), app.offReason());
+  }
+
+  private static dev.switchboard.config.ConfigNode yaml(String text) {
+    try {
+      java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("feishu-app");
+      java.nio.file.Files.writeString(dir.resolve("x.yaml"), text);
+      return new dev.switchboard.config.ConfigFiles(dir, k -> null).load("x.yaml", true);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
   @DisplayName("E5-bad: a changed signature is refused with 401 and starts nothing")
   void badSignature(VertxTestContext ctx) {
     post("assistant", "{\"encrypt\":\"" + E5 + "\"}", "1700000000", "13859", "00" + E5_SIGNATURE.substring(2))
