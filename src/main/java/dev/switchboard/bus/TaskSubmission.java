@@ -4,11 +4,16 @@ import java.util.List;
 
 /** A validated task request from the HTTP edge. */
 public record TaskSubmission(String input, String model, List<Target> channels, Priority priority,
-                             String idempotencyKey, String subject, Conversation conversation) {
+                             String idempotencyKey, String subject, Conversation conversation, long delayMillis) {
 
   public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
                         String subject) {
-    this(input, model, channels, priority, idempotencyKey, subject, null);
+    this(input, model, channels, priority, idempotencyKey, subject, null, 0);
+  }
+
+  public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
+                        String subject, Conversation conversation) {
+    this(input, model, channels, priority, idempotencyKey, subject, conversation, 0);
   }
 
   /** The conversation a task answers in: its key in short-term memory, and how many turns to recall. */

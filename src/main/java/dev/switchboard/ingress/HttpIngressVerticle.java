@@ -342,6 +342,25 @@ public final class HttpIngressVerticle extends VerticleBase {
         .onFailure(ctx::fail);
   }
 
+  /** {@code delay}: seconds as a number, or a duration such as "30s", "5m", "1h"; at most 7 days. */
+  private static long delayMillis(Object delay) {
+    if (delay == null) {
+      return 0;
+    }
+    long ms;
+    if (delay instanceof Number n && n.doubleValue() >= 0) {
+      ms = (long) (n.doubleValue() * 1000);
+    } else if (delay instanceof String s) {
+      ms = dev.switchboard.config.ConfigNode.parseDuration(s).map(Duration::toMillis).orElse(-1L);
+    } else {
+      ms = -1;
+    }
+    if (ms < 0 || ms > Duration.ofDays(7).toMillis()) {
+      throw Failure.badRequest("invalid_delay", "'delay' must be seconds, or a duration such as 30s, 5m or 1h, up to 7 days");
+    }
+    return ms;
+  }
+
   private static int intParam(String value, int fallback, int min, int max, String name) {
     if (value == null || value.isBlank()) {
       return fallback;
@@ -416,7 +435,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       }
     }
     TaskSubmission submission = new TaskSubmission(input, model, List.copyOf(targets), priority, key,
-        BearerAuthHandler.subject(ctx));
+        BearerAuthHandler.subject(ctx), null, delayMillis(body.getValue("delay")));
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, submission)
         .onSuccess(reply -> ctx.response()
             .setStatusCode(202)

@@ -49,13 +49,13 @@ final class TaskStore {
 
   private static final String INSERT = """
       INSERT INTO tasks (id, seq, status, priority, input, model, channels, subject, idempotency_key, created_at, updated_at,
-                         conversation, history_turns)
-      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                         conversation, history_turns, run_at)
+      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
   private static final String BY_ID = "SELECT * FROM tasks WHERE id = ?";
   private static final String BY_KEY = "SELECT * FROM tasks WHERE idempotency_key = ? AND subject IS ?";
   private static final String REQUEUE_INTERRUPTED = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'";
   private static final String REQUEUE_ONE = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE id = ? AND status = 'running'";
-  private static final String PENDING = "SELECT id, priority, seq, created_at FROM tasks WHERE status = 'queued' ORDER BY priority, seq";
+  private static final String PENDING = "SELECT id, priority, seq, created_at, run_at FROM tasks WHERE status = 'queued' ORDER BY priority, seq";
   private static final String START = "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'queued'";
   private static final String RETRY = "UPDATE tasks SET status = 'queued', error = ?, updated_at = ? WHERE id = ?";
   private static final String FINISH = "UPDATE tasks SET status = ?, result = ?, error = ?, updated_at = ? WHERE id = ?";
@@ -67,7 +67,8 @@ final class TaskStore {
   }
 
   /** A queued task's place in line. */
-  record Ticket(String id, int priority, long seq, long createdAt) {
+  /** {@code runAt}: not before then (epoch ms); 0 or past: now. */
+  record Ticket(String id, int priority, long seq, long createdAt, long runAt) {
   }
 
   private final EmbeddedStore store;
@@ -83,6 +84,7 @@ final class TaskStore {
   private static final String[] COLUMNS_ADDED = {
       "ALTER TABLE tasks ADD COLUMN conversation TEXT",
       "ALTER TABLE tasks ADD COLUMN history_turns INTEGER NOT NULL DEFAULT 0",
+      "ALTER TABLE tasks ADD COLUMN run_at INTEGER NOT NULL DEFAULT 0",
   };
 
   Future<Void> init() {
@@ -113,7 +115,7 @@ final class TaskStore {
       List<Ticket> tickets = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement(PENDING); ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          tickets.add(new Ticket(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getLong(4)));
+          tickets.add(new Ticket(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getLong(4), rs.getLong(5)));
         }
       }
       return tickets;
@@ -149,10 +151,11 @@ final class TaskStore {
         ps.setLong(9, now);
         ps.setString(10, s.conversation() == null ? null : s.conversation().key());
         ps.setInt(11, s.conversation() == null ? 0 : s.conversation().turns());
+        ps.setLong(12, now + Math.max(0, s.delayMillis()));
         ps.executeUpdate();
       }
       JsonObject row = one(c, BY_ID, id).orElseThrow();
-      return new Inserted(row, new Ticket(id, s.priority().ordinal(), row.getLong("seq"), now));
+      return new Inserted(row, new Ticket(id, s.priority().ordinal(), row.getLong("seq"), now, now + Math.max(0, s.delayMillis())));
     });
   }
 
@@ -250,6 +253,7 @@ final class TaskStore {
         .put("error", row.getString("error"))
         .put("attempts", row.getInteger("attempts"))
         .put("created_at", iso(row.getLong("created_at")))
+        .put("run_at", row.getLong("run_at", 0L) > row.getLong("created_at") ? iso(row.getLong("run_at")) : null)
         .put("updated_at", iso(row.getLong("updated_at")));
   }
 

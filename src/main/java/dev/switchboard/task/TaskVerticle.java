@@ -38,6 +38,8 @@ public final class TaskVerticle extends VerticleBase {
   private TaskStore tasks;
   private Metrics metrics;
   private int running;
+  /** Tasks accepted with a delay that has not run out yet. */
+  private int delayed;
 
   public TaskVerticle(QueueSettings settings, Path dataDir, String defaultModel) {
     this.settings = settings;
@@ -60,7 +62,7 @@ public final class TaskVerticle extends VerticleBase {
           return store.init().compose(v -> store.recover());
         })
         .compose(pending -> {
-          line.addAll(pending);
+          pending.forEach(this::enqueue);
           if (!pending.isEmpty()) {
             LOG.info("resuming " + pending.size() + " queued task(s) from the store");
           }
@@ -111,7 +113,7 @@ public final class TaskVerticle extends VerticleBase {
           JsonObject task = inserted.task();
           message.reply(new JsonObject().put("id", task.getString("id")).put("status", task.getString("status")));
           if (inserted.ticket() != null) {
-            line.add(inserted.ticket());
+            enqueue(inserted.ticket());
             pump();
           }
         })
@@ -136,7 +138,8 @@ public final class TaskVerticle extends VerticleBase {
   }
 
   private void health(Message<Void> message) {
-    JsonObject queue = new JsonObject().put("required", true).put("depth", line.size()).put("running", running);
+    JsonObject queue = new JsonObject().put("required", true).put("depth", line.size()).put("running", running)
+        .put("delayed", delayed);
     tasks.store().ping().compose(ok -> tasks.countsByStatus()).onComplete(ar -> {
       JsonObject store = new JsonObject().put("required", true).put("profile", "embedded");
       if (ar.succeeded()) {
@@ -147,6 +150,21 @@ public final class TaskVerticle extends VerticleBase {
         queue.put("status", "down");
       }
       message.reply(new Health(new JsonObject().put("store", store).put("queue", queue)));
+    });
+  }
+
+  /** Into the line now, or when its delay is over. */
+  private void enqueue(TaskStore.Ticket ticket) {
+    long wait = ticket.runAt() - System.currentTimeMillis();
+    if (wait <= 0) {
+      line.add(ticket);
+      return;
+    }
+    delayed++;
+    vertx.setTimer(wait, id -> {
+      delayed--;
+      line.add(ticket);
+      pump();
     });
   }
 
@@ -272,7 +290,7 @@ public final class TaskVerticle extends VerticleBase {
       metrics.task("retried");
       long delay = settings.retryBackoff().toMillis() * (1L << Math.min(10, task.attempts() - 1));
       return tasks.retryLater(task.id(), error).onSuccess(v -> vertx.setTimer(Math.max(1, delay), id -> {
-        line.add(new TaskStore.Ticket(task.id(), task.priority(), task.seq(), task.createdAt()));
+        line.add(new TaskStore.Ticket(task.id(), task.priority(), task.seq(), task.createdAt(), 0));
         pump();
       }));
     }

@@ -283,6 +283,34 @@ class TaskFlowTest {
   }
 
   @Test
+  @DisplayName("a task with a delay waits queued until the delay is over, then runs")
+  void delayed(VertxTestContext ctx) {
+    boot(base());
+    long submitted = System.currentTimeMillis();
+    String[] id = new String[1];
+    submit(task("later").put("model", "fake-model").put("delay", "1s"))
+        .compose(r -> {
+          id[0] = r.bodyAsJsonObject().getString("id");
+          Promise<Void> wait = Promise.promise();
+          vertx.setTimer(400, t -> wait.complete());
+          return wait.future().compose(v -> get(id[0]));
+        })
+        .compose(t -> {
+          ctx.verify(() -> {
+            assertEquals("queued", t.getString("status"), t.encode());
+            assertNotNull(t.getString("run_at"));
+            assertEquals(0, upstream.chatRequestCount(), "not before its time");
+          });
+          return finished(id[0]);
+        })
+        .onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+          assertEquals("succeeded", t.getString("status"));
+          assertTrue(System.currentTimeMillis() - submitted >= 1000);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("the same idempotency key answers the same task")
   void idempotency(VertxTestContext ctx) {
     boot(base());
@@ -332,6 +360,7 @@ class TaskFlowTest {
         {"{\"input\": \"x\", \"channels\": [{\"type\": \"dingtalk\", \"bot\": \"default\"}]}", "DINGTALK_SECRET"},
         {"{\"input\": \"x\", \"channels\": [{\"type\": \"dingtalk\", \"bot\": \"nobody\"}]}", "no dingtalk bot named 'nobody'"},
         {"{\"input\": \"x\", \"channels\": \"dingtalk\"}", "'channels' must be an array"},
+        {"{\"input\": \"x\", \"delay\": \"soon\"}", "'delay' must be seconds"},
     };
     var checks = ctx.checkpoint(cases.length + 1);
     for (Object[] c : cases) {
