@@ -39,6 +39,20 @@ public interface Bot {
     return "channel " + channel() + " takes no platform-native message bodies";
   }
 
+  /**
+   * The common shape of robot messages: {@code typeField} names one of {@code types}, and the body
+   * holds an object under that name. Null when it does; else what is wrong.
+   */
+  static String refuseUnlessTyped(io.vertx.core.json.JsonObject body, String typeField, java.util.Set<String> types,
+                                  String platform) {
+    Object type = body.getValue(typeField);
+    if (!(type instanceof String t) || !types.contains(t)) {
+      return "a " + platform + " message needs " + typeField + " one of " + new java.util.TreeSet<>(types) + ", got " + type;
+    }
+    return body.getValue(t) instanceof io.vertx.core.json.JsonObject ? null
+        : "a " + platform + " '" + t + "' message needs a '" + t + "' object";
+  }
+
   /** The request for a platform-native body (already rendered: {@code {result}} replaced). */
   default Request nativeRequest(io.vertx.core.json.JsonObject body, String deliveryId, long nowMillis) {
     throw new IllegalStateException(refuseNative(body));

@@ -7,7 +7,8 @@ import dev.switchboard.config.ConfigNode;
  * In callback mode DingTalk POSTs to {@code /webhooks/dingtalk/{name}}, signed with the app secret.
  */
 public record DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
-                          String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, String apiBase) {
+                          String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, String apiBase)
+    implements ReplyBot.App {
 
   public DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
                      String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {

@@ -100,11 +100,7 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
 
   @Override
   public String refuseNative(JsonObject body) {
-    String type = body.getString("msgtype");
-    if (!MSGTYPES.contains(type)) {
-      return "a DingTalk robot message needs msgtype text, markdown, link, actionCard or feedCard, got " + type;
-    }
-    return body.getValue(type) instanceof JsonObject ? null : "a DingTalk '" + type + "' message needs a '" + type + "' object";
+    return Bot.refuseUnlessTyped(body, "msgtype", MSGTYPES, "DingTalk robot");
   }
 
   /** The body as given, with the bot's {@code at} when it has none: mentions belong to the bot's settings. */

@@ -11,7 +11,7 @@ import java.util.Map;
  * OpenAPI with the app's access token ({@code groupMessages/send} in groups, {@code oToMessages/batchSend}
  * one to one).
  */
-record DingTalkSessionBot(DingTalkApp app, JsonObject address, TenantTokens tokens) implements Bot {
+record DingTalkSessionBot(DingTalkApp app, JsonObject address, TenantTokens tokens) implements ReplyBot {
 
   static DingTalkSessionBot of(DingTalkApp app, JsonObject address, TenantTokens tokens) {
     return new DingTalkSessionBot(app, address, tokens);
@@ -38,26 +38,6 @@ record DingTalkSessionBot(DingTalkApp app, JsonObject address, TenantTokens toke
   @Override
   public String channel() {
     return "dingtalk";
-  }
-
-  @Override
-  public String name() {
-    return app.name();
-  }
-
-  @Override
-  public String offReason() {
-    return app.offReason();
-  }
-
-  @Override
-  public RateLimit rateLimit() {
-    return app.rateLimit();
-  }
-
-  @Override
-  public Retry retry() {
-    return app.retry();
   }
 
   @Override

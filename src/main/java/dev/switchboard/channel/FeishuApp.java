@@ -16,7 +16,8 @@ import javax.crypto.spec.SecretKeySpec;
  * replies to the message through the OpenAPI with a tenant access token.
  */
 public record FeishuApp(String name, String appId, String appSecret, String verificationToken, String encryptKey,
-                        String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
+                        String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry)
+    implements ReplyBot.App {
 
   static FeishuApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "app_id", "app_secret", "verification_token", "encrypt_key", "domain", "mode", "template",

@@ -10,7 +10,7 @@ import java.util.Map;
  * tenant access token; {@code content} is a JSON string, and the delivery id is the idempotency
  * {@code uuid}.
  */
-record FeishuReplyBot(FeishuApp app, String messageId, TenantTokens tokens) implements Bot {
+record FeishuReplyBot(FeishuApp app, String messageId, TenantTokens tokens) implements ReplyBot {
 
   /** Invalid or expired tenant token. */
   static final java.util.Set<Integer> BAD_TOKEN = java.util.Set.of(99991663, 99991661, 99991668);
@@ -19,26 +19,6 @@ record FeishuReplyBot(FeishuApp app, String messageId, TenantTokens tokens) impl
   @Override
   public String channel() {
     return "feishu";
-  }
-
-  @Override
-  public String name() {
-    return app.name();
-  }
-
-  @Override
-  public String offReason() {
-    return app.offReason();
-  }
-
-  @Override
-  public RateLimit rateLimit() {
-    return app.rateLimit();
-  }
-
-  @Override
-  public Retry retry() {
-    return app.retry();
   }
 
   @Override

@@ -62,11 +62,7 @@ record WeComBot(String name, String webhook, String template, List<String> menti
 
   @Override
   public String refuseNative(JsonObject body) {
-    String type = body.getString("msgtype");
-    if (!MSGTYPES.contains(type)) {
-      return "a WeCom robot message needs msgtype text, markdown, news, template_card, image or file, got " + type;
-    }
-    return body.getValue(type) instanceof JsonObject ? null : "a WeCom '" + type + "' message needs a '" + type + "' object";
+    return Bot.refuseUnlessTyped(body, "msgtype", MSGTYPES, "WeCom robot");
   }
 
   @Override
