@@ -100,13 +100,7 @@ final class DeliveryStore {
         }
       }
       // columns added after the table was first released: older files get them here
-      for (String alter : new String[] {"ALTER TABLE deliveries ADD COLUMN address TEXT", "ALTER TABLE deliveries ADD COLUMN body TEXT"}) {
-        try (Statement s = c.createStatement()) {
-          s.execute(alter);
-        } catch (SQLException alreadyThere) {
-          // "duplicate column name"
-        }
-      }
+      EmbeddedStore.ensureColumns(c, "deliveries", "address TEXT", "body TEXT");
       return null;
     });
   }

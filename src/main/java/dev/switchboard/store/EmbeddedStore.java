@@ -70,6 +70,26 @@ public final class EmbeddedStore {
     });
   }
 
+  /**
+   * Adds the columns a table lacks ({@code "name TYPE ..."} each): files written by an earlier
+   * version get the columns that came later, and files that have them are left alone.
+   */
+  public static void ensureColumns(Connection c, String table, String... columns) throws SQLException {
+    java.util.Set<String> present = new java.util.HashSet<>();
+    try (Statement s = c.createStatement(); var rs = s.executeQuery("PRAGMA table_info(" + table + ")")) {
+      while (rs.next()) {
+        present.add(rs.getString("name"));
+      }
+    }
+    for (String column : columns) {
+      if (!present.contains(column.substring(0, column.indexOf(' ')))) {
+        try (Statement s = c.createStatement()) {
+          s.execute("ALTER TABLE " + table + " ADD COLUMN " + column);
+        }
+      }
+    }
+  }
+
   public Future<Boolean> ping() {
     return run(c -> {
       try (Statement s = c.createStatement()) {

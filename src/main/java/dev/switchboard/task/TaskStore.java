@@ -42,7 +42,7 @@ final class TaskStore {
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL)""",
       "CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, seq)",
-      // added after the first release of the schema; the ALTERs below bring older files along
+      // columns added after the first release of the schema are in COLUMNS_ADDED
       // a key is one caller's: another subject using the same key gets its own task
       "CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (subject, idempotency_key) WHERE idempotency_key IS NOT NULL",
   };
@@ -82,9 +82,9 @@ final class TaskStore {
   }
 
   private static final String[] COLUMNS_ADDED = {
-      "ALTER TABLE tasks ADD COLUMN conversation TEXT",
-      "ALTER TABLE tasks ADD COLUMN history_turns INTEGER NOT NULL DEFAULT 0",
-      "ALTER TABLE tasks ADD COLUMN run_at INTEGER NOT NULL DEFAULT 0",
+      "conversation TEXT",
+      "history_turns INTEGER NOT NULL DEFAULT 0",
+      "run_at INTEGER NOT NULL DEFAULT 0",
   };
 
   Future<Void> init() {
@@ -94,13 +94,7 @@ final class TaskStore {
           s.execute(ddl);
         }
       }
-      for (String alter : COLUMNS_ADDED) {
-        try (Statement s = c.createStatement()) {
-          s.execute(alter);
-        } catch (SQLException alreadyThere) {
-          // "duplicate column name": the file has it
-        }
-      }
+      EmbeddedStore.ensureColumns(c, "tasks", COLUMNS_ADDED);
       return null;
     });
   }
