@@ -73,9 +73,10 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> deployStreams(vertx, settings))
-        .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.dataDir())))
+        .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.storage(), settings.memory(),
+            settings.models().embeddings(), settings.models().defaultModel())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(settings.queue(), settings.dataDir(),
-            settings.models().defaultModel())))
+            settings.models().defaultModel(), settings.memory().skills())))
         .compose(id -> vertx.deployVerticle(ingress))
         .map(id -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort())));
   }
@@ -89,10 +90,23 @@ public final class Gateway {
     return Future.all(streams).mapEmpty();
   }
 
+  private static String storage(Settings s) {
+    if (!"distributed".equals(s.storageProfile())) {
+      return "embedded at " + s.dataDir();
+    }
+    return "distributed (memory: " + redacted(s.storage().redisUrl()) + ", " + redacted(s.storage().postgresUrl())
+        + "; tasks and deliveries: " + s.dataDir() + ")";
+  }
+
+  /** Connection URLs may carry a password. */
+  private static String redacted(String url) {
+    return url.replaceAll("//[^@/]*@", "//");
+  }
+
   private static String banner(Settings s, int port) {
     String scheme = s.server().tls() ? "https" : "http";
     return "switchboard listening on " + scheme + "://" + s.server().host() + ":" + port
-        + " | storage " + s.storageProfile() + " at " + s.dataDir()
+        + " | storage " + storage(s)
         + " | providers: " + s.models().summary()
         + " | bots: " + s.channels().summary();
   }

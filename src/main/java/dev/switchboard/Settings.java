@@ -4,6 +4,8 @@ import dev.switchboard.channel.ChannelSettings;
 import dev.switchboard.config.ConfigFiles;
 import dev.switchboard.config.ConfigNode;
 import dev.switchboard.ingress.ServerSettings;
+import dev.switchboard.memory.MemorySettings;
+import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelSettings;
 import dev.switchboard.task.QueueSettings;
 import java.nio.file.Path;
@@ -17,10 +19,10 @@ public record Settings(
     Path confDir,
     ServerSettings server,
     String jwtSecret,
-    String storageProfile,
-    Path dataDir,
+    MemoryVerticle.Storage storage,
     QueueSettings queue,
     boolean metrics,
+    MemorySettings memory,
     ModelSettings models,
     ChannelSettings channels) {
 
@@ -33,6 +35,19 @@ public record Settings(
 
   public static Settings load(Function<String, String> env) {
     return load(confDir(env), env);
+  }
+
+  private static String envOr(Function<String, String> env, String name, String fallback) {
+    String value = env.apply(name);
+    return value == null || value.isBlank() ? fallback : value;
+  }
+
+  public String storageProfile() {
+    return storage.profile();
+  }
+
+  public Path dataDir() {
+    return storage.dataDir();
   }
 
   public static Settings load(Path confDir, Function<String, String> env) {
@@ -52,9 +67,10 @@ public record Settings(
 
     ConfigNode storage = root.get("storage");
     storage.allowOnly("profile", "data_dir", "redis", "postgres");
-    String profile = storage.get("profile").string("embedded");
-    if (!"embedded".equals(profile)) {
-      throw storage.get("profile").error("'" + profile + "' is not available in this build yet (supported: embedded)");
+    // a file without these keys behaves like the shipped one: the same variables, the same defaults
+    String profile = storage.get("profile").string(envOr(env, "SWITCHBOARD_STORAGE", "embedded"));
+    if (!"embedded".equals(profile) && !"distributed".equals(profile)) {
+      throw storage.get("profile").error("must be embedded or distributed, got '" + profile + "'");
     }
     String envData = env.apply("SWITCHBOARD_DATA_DIR");
     String dataDir = envData != null && !envData.isBlank() ? envData : storage.get("data_dir").string("./data");
@@ -66,10 +82,12 @@ public record Settings(
         confDir,
         ServerSettings.from(root.get("server"), env),
         secret,
-        profile,
-        Path.of(dataDir),
+        new MemoryVerticle.Storage(profile, Path.of(dataDir),
+            storage.get("redis").string(envOr(env, "REDIS_URL", "redis://127.0.0.1:6379")),
+            storage.get("postgres").string(envOr(env, "DATABASE_URL", "postgresql://switchboard@127.0.0.1:5432/switchboard"))),
         QueueSettings.from(root.get("queue")),
         metrics.get("enabled").bool(true),
+        MemorySettings.from(root.get("memory")),
         ModelSettings.load(files),
         ChannelSettings.load(files));
   }

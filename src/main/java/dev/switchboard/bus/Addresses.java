@@ -25,6 +25,8 @@ public final class Addresses {
   public static final String MODEL_PROVIDERS = "model.providers";
   /** Empty → {@link UpstreamReply}: the OpenAI model list. */
   public static final String MODEL_LIST = "model.list";
+  /** JSON array of texts → the OpenAI embeddings answer of the provider named in {@code embeddings:}. */
+  public static final String MODEL_EMBED = "model.embed";
   /** Empty → {@link Health}: one entry per provider. */
   public static final String MODEL_HEALTH = "model.health";
 
@@ -63,10 +65,33 @@ public final class Addresses {
   /** Published: an event from a generic inbound webhook (JSON), for the rules. */
   public static final String EVENTS_WEBHOOK = "events.webhook";
 
-  /** JSON {conversation, limit} → JSON array of chat messages, oldest first. */
+  /**
+   * JSON {conversation, limit} → JSON array of chat messages, oldest first; the running summary of
+   * older turns, when there is one, comes first as a system message.
+   */
   public static final String MEMORY_HISTORY = "memory.history";
-  /** JSON {conversation, turns: [chat messages]} → null once stored. */
+  /** JSON {conversation, turns: [chat messages]} → null once stored (or queued until the store is back). */
   public static final String MEMORY_REMEMBER = "memory.remember";
+  /** JSON {content, scope, source, expires_at, supersedes} → JSON {id, status: created|duplicate|updated|superseded}. */
+  public static final String MEMORY_ADD = "memory.add";
+  /** JSON {q, scope | scopes, k} → JSON {data: [memory with score]}. */
+  public static final String MEMORY_SEARCH = "memory.search";
+  /**
+   * JSON {q, scopes} → JSON {data, prompt}: the memories worth putting in a prompt (the configured
+   * number, above the minimum score) and the system message text that presents them with their
+   * sources; prompt is null when there are none.
+   */
+  public static final String MEMORY_RECALL = "memory.recall";
+  /** JSON {scope, status, limit, cursor} → JSON {data, next_cursor}. */
+  public static final String MEMORY_LIST = "memory.list";
+  /** String id → JSON memory with its history, or failure 404. */
+  public static final String MEMORY_GET = "memory.get";
+  /** String id → null, or failure 404. */
+  public static final String MEMORY_DELETE = "memory.delete";
+  /** JSON OpenAI embeddings request {input, model} → OpenAI embeddings answer. */
+  public static final String MEMORY_EMBED = "memory.embed";
+  /** Empty → {@link Health}: short-term and long-term stores, embeddings. */
+  public static final String MEMORY_HEALTH = "memory.health";
 
   /** {@link TaskSubmission} → JSON task view (id, status). */
   public static final String TASK_SUBMIT = "task.submit";

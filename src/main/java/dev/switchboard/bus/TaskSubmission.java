@@ -4,7 +4,18 @@ import java.util.List;
 
 /** A validated task request from the HTTP edge. */
 public record TaskSubmission(String input, String model, List<Target> channels, Priority priority,
-                             String idempotencyKey, String subject, Conversation conversation, long delayMillis) {
+                             String idempotencyKey, String subject, Conversation conversation, long delayMillis,
+                             List<String> memoryScopes) {
+
+  /** {@code memoryScopes}: long-term memory scopes the agent recalls from and may remember into (first: default). */
+  public TaskSubmission {
+    memoryScopes = memoryScopes == null ? List.of() : List.copyOf(memoryScopes);
+  }
+
+  public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
+                        String subject, Conversation conversation, long delayMillis) {
+    this(input, model, channels, priority, idempotencyKey, subject, conversation, delayMillis, List.of());
+  }
 
   public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
                         String subject) {

@@ -249,9 +249,26 @@ public final class InboundVerticle extends VerticleBase {
         policy.conversationKey("dingtalk", bot, conversationId, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
     TaskSubmission task = new TaskSubmission(content, null,
         List.of(new TaskSubmission.Target("dingtalk", bot, address)), TaskSubmission.Priority.NORMAL,
-        "dingtalk:" + msgId, "dingtalk:" + bot, conversation);
+        "dingtalk:" + msgId, "dingtalk:" + bot, conversation, 0,
+        memoryScopes("dingtalk", conversationId, body.getValue("senderStaffId") instanceof String staff ? staff
+            : sender.isEmpty() ? null : sender.get(0)));
     return vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .map(reply -> new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id")));
+  }
+
+  /**
+   * Long-term memory a chat message may use: its sender's and its conversation's (a group's facts
+   * stay in that group). The sender's scope comes first, where the agent remembers by default.
+   */
+  private static List<String> memoryScopes(String platform, String conversation, String sender) {
+    List<String> scopes = new java.util.ArrayList<>();
+    if (sender != null && !sender.isBlank()) {
+      scopes.add("user:" + platform + ":" + sender);
+    }
+    if (conversation != null && !conversation.isBlank()) {
+      scopes.add("conversation:" + platform + ":" + conversation);
+    }
+    return scopes;
   }
 
   private static final JsonObject FEISHU_OK = new JsonObject().put("msg", "success");
@@ -350,7 +367,8 @@ public final class InboundVerticle extends VerticleBase {
     TaskSubmission.Conversation conversation = new TaskSubmission.Conversation(
         policy.conversationKey("feishu", in.bot(), chat, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
     TaskSubmission task = new TaskSubmission(text, null, List.of(new TaskSubmission.Target("feishu", in.bot(), address)),
-        TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + in.bot(), conversation);
+        TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + in.bot(), conversation, 0,
+        memoryScopes("feishu", chat, sender.isEmpty() ? null : sender.get(0)));
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .onSuccess(reply -> message.reply(FEISHU_OK))
         .onFailure(e -> Failure.reply(message, e));

@@ -11,6 +11,7 @@ import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
+import dev.switchboard.memory.LongTermMemory;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.BearerAuthHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -102,6 +103,12 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/api/v1/tasks/:id").handler(bearer).handler(this::getTask);
     router.get("/api/v1/deliveries").handler(bearer).handler(this::deliveries);
     router.post("/api/v1/deliveries/:id/retry").handler(bearer).handler(this::retryDelivery);
+    router.post("/v1/embeddings").handler(body).handler(bearer).handler(this::embeddings);
+    router.post("/api/v1/memories").handler(body).handler(bearer).handler(this::addMemory);
+    router.get("/api/v1/memories").handler(bearer).handler(this::listMemories);
+    router.get("/api/v1/memories/search").handler(bearer).handler(this::searchMemories);
+    router.get("/api/v1/memories/:id").handler(bearer).handler(this::getMemory);
+    router.delete("/api/v1/memories/:id").handler(bearer).handler(this::deleteMemory);
     router.get("/api/v1/providers").handler(bearer).handler(this::providers);
     router.get("/api/v1/usage").handler(bearer).handler(this::usage);
     // webhooks authenticate by their signature, not by a token
@@ -140,7 +147,67 @@ public final class HttpIngressVerticle extends VerticleBase {
     String subject = BearerAuthHandler.subject(ctx);
     List<String> tags = tags(ctx);
     long arrived = System.nanoTime();
-    if (Boolean.TRUE.equals(stream)) {
+    if (body.containsKey("memory")) {
+      withMemories(body, subject).onSuccess(b -> dispatchChat(ctx, b, subject, tags, arrived)).onFailure(ctx::fail);
+      return;
+    }
+    dispatchChat(ctx, body, subject, tags, arrived);
+  }
+
+  /**
+   * Opt-in long-term memory for a chat ({@code "memory": true} for the scope {@code user:<user>},
+   * or {@code "memory": {"scope": ...}}): what is recalled for the last user message goes in as a
+   * system message. The field itself never reaches the upstream. Recall is best effort.
+   */
+  private Future<JsonObject> withMemories(JsonObject body, String subject) {
+    Object option = body.remove("memory");
+    List<String> scopes;
+    if (Boolean.FALSE.equals(option)) {
+      return Future.succeededFuture(body);
+    } else if (Boolean.TRUE.equals(option)) {
+      String user = body.getValue("user") instanceof String u && !u.isBlank() ? u : subject;
+      if (user == null) {
+        throw Failure.badRequest("invalid_memory", "\"memory\": true needs a 'user' (or a token with a subject)");
+      }
+      scopes = List.of("user:" + user);
+    } else if (option instanceof JsonObject o) {
+      scopes = memoryScopes(o.getValue("scope"));
+      if (scopes.isEmpty()) {
+        throw Failure.badRequest("invalid_memory", "'memory.scope' is required");
+      }
+    } else {
+      throw Failure.badRequest("invalid_memory", "'memory' must be true, false or {\"scope\": ...}");
+    }
+    scopes.forEach(LongTermMemory::checkScope);
+    JsonArray messages = body.getJsonArray("messages");
+    String question = null;
+    for (int i = messages.size() - 1; i >= 0 && question == null; i--) {
+      if (messages.getValue(i) instanceof JsonObject m && "user".equals(m.getString("role"))
+          && m.getValue("content") instanceof String text) {
+        question = text;
+      }
+    }
+    if (question == null) {
+      return Future.succeededFuture(body);
+    }
+    JsonObject ask = new JsonObject().put("q", question).put("scopes", new JsonArray(new ArrayList<>(scopes)));
+    return vertx.eventBus().<JsonObject>request(Addresses.MEMORY_RECALL, ask).map(reply -> {
+      String prompt = reply.body().getString("prompt");
+      if (prompt != null) {
+        int at = 0;
+        while (at < messages.size() && messages.getValue(at) instanceof JsonObject m && "system".equals(m.getString("role"))) {
+          at++;
+        }
+        JsonArray copy = messages.copy();
+        copy.getList().add(at, new JsonObject().put("role", "system").put("content", prompt));
+        body.put("messages", copy);
+      }
+      return body;
+    }).otherwise(body);
+  }
+
+  private void dispatchChat(RoutingContext ctx, JsonObject body, String subject, List<String> tags, long arrived) {
+    if (Boolean.TRUE.equals(body.getValue("stream"))) {
       streamChat(ctx, body, subject, tags, arrived);
       return;
     }
@@ -318,6 +385,67 @@ public final class HttpIngressVerticle extends VerticleBase {
         .onFailure(ctx::fail);
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // memory
+
+  private void embeddings(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_EMBED, jsonBody(ctx), timeout(chatTimeout))
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void addMemory(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_ADD, jsonBody(ctx), timeout(chatTimeout))
+        .onSuccess(reply -> ctx.response()
+            .setStatusCode(201) // design §3.3: the body's status tells created, duplicate, updated and superseded apart
+            .putHeader(HttpHeaderNames.LOCATION, "/api/v1/memories/" + reply.body().getString("id"))
+            .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
+            .end(reply.body().toBuffer()))
+        .onFailure(ctx::fail);
+  }
+
+  private void searchMemories(RoutingContext ctx) {
+    var params = ctx.queryParams();
+    List<String> scopes = params.getAll("scope");
+    if (scopes.isEmpty()) {
+      throw Failure.badRequest("invalid_scope", "a search needs ?scope= (user:<id>, conversation:<platform>:<id>, agent:<name> or tenant:<id>)");
+    }
+    JsonObject query = new JsonObject()
+        .put("q", params.get("q"))
+        .put("scopes", new JsonArray(new ArrayList<>(scopes)))
+        .put("k", intParam(params.get("k"), 5, 1, 100, "k"));
+    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_SEARCH, query, timeout(chatTimeout))
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void listMemories(RoutingContext ctx) {
+    var params = ctx.queryParams();
+    if (params.get("scope") == null) {
+      throw Failure.badRequest("invalid_scope", "a list needs ?scope=");
+    }
+    JsonObject query = new JsonObject()
+        .put("scope", params.get("scope"))
+        .put("status", params.get("status"))
+        .put("cursor", params.get("cursor"))
+        .put("limit", intParam(params.get("limit"), 50, 1, 1000, "limit"));
+    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_LIST, query)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void getMemory(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_GET, ctx.pathParam("id"))
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void deleteMemory(RoutingContext ctx) {
+    vertx.eventBus().request(Addresses.MEMORY_DELETE, ctx.pathParam("id"))
+        .onSuccess(reply -> ctx.response().setStatusCode(204).end())
+        .onFailure(ctx::fail);
+  }
+
   private void deliveries(RoutingContext ctx) {
     var params = ctx.queryParams();
     String status = params.get("status");
@@ -340,6 +468,23 @@ public final class HttpIngressVerticle extends VerticleBase {
         .onSuccess(reply -> ctx.response().setStatusCode(202)
             .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON).end(reply.body().toBuffer()))
         .onFailure(ctx::fail);
+  }
+
+  /** {@code memory_scope}: one scope or a list (the first is where the agent remembers by default). */
+  private static List<String> memoryScopes(Object value) {
+    if (value == null) {
+      return List.of();
+    }
+    List<String> scopes = new ArrayList<>();
+    if (value instanceof String s) {
+      scopes.add(s);
+    } else if (value instanceof JsonArray a && a.size() <= 8 && a.stream().allMatch(x -> x instanceof String)) {
+      a.forEach(x -> scopes.add((String) x));
+    } else {
+      throw Failure.badRequest("invalid_memory_scope", "'memory_scope' must be a scope or a list of up to 8 scopes");
+    }
+    scopes.forEach(LongTermMemory::checkScope);
+    return scopes;
   }
 
   /** {@code delay}: seconds as a number, or a duration such as "30s", "5m", "1h"; at most 7 days. */
@@ -435,7 +580,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       }
     }
     TaskSubmission submission = new TaskSubmission(input, model, List.copyOf(targets), priority, key,
-        BearerAuthHandler.subject(ctx), null, delayMillis(body.getValue("delay")));
+        BearerAuthHandler.subject(ctx), null, delayMillis(body.getValue("delay")), memoryScopes(body.getValue("memory_scope")));
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, submission)
         .onSuccess(reply -> ctx.response()
             .setStatusCode(202)
@@ -456,8 +601,9 @@ public final class HttpIngressVerticle extends VerticleBase {
     EventBus bus = vertx.eventBus();
     List<Future<Message<Health>>> asks = List.of(
         bus.request(Addresses.TASK_HEALTH, null, quick),
-        bus.request(Addresses.MODEL_HEALTH, null, quick));
-    List<String> owners = List.of("tasks", "model");
+        bus.request(Addresses.MODEL_HEALTH, null, quick),
+        bus.request(Addresses.MEMORY_HEALTH, null, quick));
+    List<String> owners = List.of("tasks", "model", "memory");
     Future.join(asks).onComplete(ignored -> {
       JsonObject components = new JsonObject();
       for (int i = 0; i < asks.size(); i++) {

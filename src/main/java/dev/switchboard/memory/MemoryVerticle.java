@@ -2,6 +2,8 @@ package dev.switchboard.memory;
 
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.Health;
+import dev.switchboard.model.ModelSettings;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -10,54 +12,395 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Logger;
 
 /**
- * Short-term memory: the recent turns of each conversation, so that an answer in a chat knows what
- * was said before. Embedded profile: the data dir's database, turns kept for 7 days.
+ * Memory: conversation windows (short-term) and durable, searchable facts (long-term), plus the
+ * embeddings both the memory and {@code POST /v1/embeddings} use. The storage profile picks the
+ * stores: the data dir's database and a Lucene index (embedded), or Redis and PostgreSQL with
+ * pgvector (distributed). A distributed store that cannot be reached does not stop start-up: the
+ * component reports itself not ready, answers 503, and keeps trying; conversation turns that
+ * arrive meanwhile wait in the embedded outbox and are written, in order, once Redis is back.
  */
 public final class MemoryVerticle extends VerticleBase {
 
-  static final Duration TTL = Duration.ofDays(7);
+  private static final Logger LOG = Logger.getLogger(MemoryVerticle.class.getName());
 
-  private final Path dataDir;
-  private HistoryStore history;
+  /** Where the stores are. */
+  public record Storage(String profile, Path dataDir, String redisUrl, String postgresUrl) {
+    boolean distributed() {
+      return "distributed".equals(profile);
+    }
+  }
+
+  private final Storage storage;
+  private final MemorySettings settings;
+  private final ModelSettings.Embeddings embeddingSettings;
+  private final String defaultModel;
+  private EmbeddedStore local;
+  private Outbox outbox;
+  private ShortTermMemory shortTerm;
+  private LongTermMemory longTerm;
+  private Embedder embedder;
+  private volatile boolean longTermOpen;
+  private volatile String longTermError = "starting";
   private long sweeper = -1;
+  private long opener = -1;
 
-  public MemoryVerticle(Path dataDir) {
-    this.dataDir = dataDir;
+  public MemoryVerticle(Storage storage, MemorySettings settings, ModelSettings.Embeddings embeddings, String defaultModel) {
+    this.storage = storage;
+    this.settings = settings;
+    this.embeddingSettings = embeddings;
+    this.defaultModel = defaultModel;
   }
 
   @Override
   public Future<?> start() {
-    var bus = vertx.eventBus();
-    return EmbeddedStore.open(vertx, dataDir)
-        .map(s -> new HistoryStore(s, TTL))
-        .compose(h -> {
-          history = h;
-          return h.init();
+    embedder = embeddingSettings.local()
+        ? new LocalEmbedder(vertx, settings.embedThreads())
+        : new RemoteEmbedder(vertx, embeddingSettings.provider(), embeddingSettings.model(), embeddingSettings.batch());
+    return EmbeddedStore.open(vertx, storage.dataDir())
+        .compose(store -> {
+          local = store;
+          if (storage.distributed()) {
+            outbox = new Outbox(store);
+            return outbox.init().map(v -> (ShortTermStore) new RedisHistory(vertx, storage.redisUrl()));
+          }
+          EmbeddedHistory history = new EmbeddedHistory(store);
+          return history.init().map(v -> (ShortTermStore) history);
         })
-        .compose(v -> Future.all(
-            bus.<JsonObject>localConsumer(Addresses.MEMORY_HISTORY, this::recent).completion(),
-            bus.<JsonObject>localConsumer(Addresses.MEMORY_REMEMBER, this::remember).completion()))
-        .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofHours(1).toMillis(), id -> history.expire()));
+        .compose(history -> {
+          shortTerm = new ShortTermMemory(vertx, history, settings, defaultModel);
+          LongTermStore memories = storage.distributed()
+              ? new PgMemories(vertx, storage.postgresUrl())
+              : new EmbeddedMemories(vertx, storage.dataDir());
+          longTerm = new LongTermMemory(vertx, memories, embedder, settings);
+          var bus = vertx.eventBus();
+          return Future.all(List.of(
+              bus.<JsonObject>localConsumer(Addresses.MEMORY_HISTORY, this::history).completion(),
+              bus.<JsonObject>localConsumer(Addresses.MEMORY_REMEMBER, this::remember).completion(),
+              bus.<JsonObject>localConsumer(Addresses.MEMORY_ADD, this::add).completion(),
+              bus.<JsonObject>localConsumer(Addresses.MEMORY_SEARCH, this::search).completion(),
+              bus.<JsonObject>localConsumer(Addresses.MEMORY_RECALL, this::recall).completion(),
+              bus.<JsonObject>localConsumer(Addresses.MEMORY_LIST, this::list).completion(),
+              bus.<String>localConsumer(Addresses.MEMORY_GET, this::get).completion(),
+              bus.<String>localConsumer(Addresses.MEMORY_DELETE, this::delete).completion(),
+              bus.<JsonObject>localConsumer(Addresses.MEMORY_EMBED, this::embed).completion(),
+              bus.<Void>localConsumer(Addresses.MEMORY_HEALTH, this::health).completion()));
+        })
+        // the embedded store opens now or never; a distributed one may take its time
+        .compose(v -> storage.distributed() ? Future.succeededFuture() : openLongTerm())
+        .onSuccess(v -> {
+          if (storage.distributed()) {
+            tryOpen();
+          }
+          sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> sweep());
+        });
+  }
+
+  private Future<Void> openLongTerm() {
+    return embedder.ready()
+        .compose(v -> longTerm.store().open(embedder.model(), embedder.dimensions()))
+        .map(pending -> {
+          longTermOpen = true;
+          longTermError = null;
+          if (pending > 0) {
+            LOG.info(pending + " memories have no vector from " + embedder.model() + ": re-indexing");
+            longTerm.kickReindex();
+          }
+          return null;
+        });
+  }
+
+  private void tryOpen() {
+    openLongTerm().onFailure(e -> {
+      longTermError = e.getMessage();
+      LOG.warning("long-term memory is not ready (" + e.getMessage() + "); trying again in 5 s");
+      opener = vertx.setTimer(5000, t -> tryOpen());
+    });
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweeper);
-    return history == null ? Future.succeededFuture() : history.store().close();
+    vertx.cancelTimer(opener);
+    List<Future<?>> closing = new ArrayList<>();
+    if (shortTerm != null && storage.distributed()) {
+      closing.add(shortTerm.store().close());
+    }
+    if (longTerm != null) {
+      closing.add(longTerm.store().close());
+    }
+    if (embedder != null) {
+      embedder.close();
+    }
+    return Future.join(closing).eventually(() -> local == null ? Future.succeededFuture() : local.close());
   }
 
-  private void recent(Message<JsonObject> message) {
-    history.recent(message.body().getString("conversation"), message.body().getInteger("limit", 10))
-        .onSuccess(message::reply)
-        .onFailure(e -> Failure.reply(message, Failure.unavailable("memory_unavailable", "history is unavailable: " + e.getMessage())));
+  private void sweep() {
+    shortTerm.store().expire(settings.ttl());
+    if (longTermOpen) {
+      longTerm.store().purgeExpired(Instant.now());
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // short-term
+
+  private void history(Message<JsonObject> message) {
+    String scope = message.body().getString("conversation");
+    int limit = message.body().getInteger("limit", 2 * settings.maxTurns());
+    shortTerm.history(scope, limit).onComplete(ar -> reply(message, ar.map(x -> x)));
   }
 
   private void remember(Message<JsonObject> message) {
+    String scope = message.body().getString("conversation");
     JsonArray turns = message.body().getJsonArray("turns", new JsonArray());
-    history.append(message.body().getString("conversation"), turns)
-        .onSuccess(v -> message.reply(null))
-        .onFailure(e -> Failure.reply(message, Failure.unavailable("memory_unavailable", "history is unavailable: " + e.getMessage())));
+    if (outbox == null) {
+      shortTerm.remember(scope, turns).onComplete(ar -> reply(message, ar.map(x -> null)));
+      return;
+    }
+    // distributed: while anything waits in the outbox, new turns queue behind it to keep their order
+    outbox.isEmpty()
+        .compose(empty -> empty
+            ? shortTerm.remember(scope, turns).recover(e -> outbox.add(scope, turns).onSuccess(v -> drainLater()))
+            : outbox.add(scope, turns))
+        .onComplete(ar -> reply(message, ar.map(x -> null)));
+  }
+
+  private boolean draining;
+
+  private void drainLater() {
+    if (!draining) {
+      draining = true;
+      vertx.setTimer(2000, t -> drain());
+    }
+  }
+
+  private void drain() {
+    outbox.oldest(50).compose(batch -> {
+      Future<Void> chain = Future.succeededFuture();
+      for (Outbox.Entry e : batch) {
+        chain = chain.compose(v -> shortTerm.remember(e.scope(), e.turns())).compose(v -> outbox.remove(e.seq()));
+      }
+      return chain.map(v -> batch.size());
+    }).onComplete(ar -> {
+      if (ar.succeeded() && ar.result() == 0) {
+        draining = false;
+        LOG.info("conversation turns held while the short-term store was down are written");
+      } else {
+        vertx.setTimer(ar.succeeded() ? 0 : 2000, t -> drain());
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // long-term
+
+  private boolean longTermReady(Message<?> message) {
+    if (!longTermOpen) {
+      Failure.reply(message, Failure.unavailable("memory_unavailable", "long-term memory is not ready: " + longTermError));
+      return false;
+    }
+    return true;
+  }
+
+  private void add(Message<JsonObject> message) {
+    if (!longTermReady(message)) {
+      return;
+    }
+    JsonObject body = message.body();
+    Instant expires;
+    try {
+      expires = expiry(body);
+      if (!(body.getValue("content") instanceof String) || !(body.getValue("scope") instanceof String)) {
+        throw Failure.badRequest("invalid_request", "'content' and 'scope' are required strings");
+      }
+      if (body.getValue("source") != null && !(body.getValue("source") instanceof JsonObject)
+          && !(body.getValue("source") instanceof String)) {
+        throw Failure.badRequest("invalid_source", "'source' must be an object or a string");
+      }
+    } catch (Failure f) {
+      Failure.reply(message, f);
+      return;
+    }
+    Object rawSource = body.getValue("source");
+    JsonObject source = rawSource instanceof JsonObject o ? o
+        : rawSource instanceof String s ? new JsonObject().put("channel", s) : new JsonObject();
+    longTerm.add(body.getString("content"), body.getString("scope"), source, expires, body.getString("supersedes"))
+        .onComplete(ar -> reply(message, ar.map(LongTermMemory.Written::toJson)));
+  }
+
+  private static Instant expiry(JsonObject body) {
+    Object at = body.getValue("expires_at");
+    if (at == null) {
+      return null;
+    }
+    try {
+      Instant t = at instanceof Number n ? Instant.ofEpochSecond(n.longValue()) : Instant.parse(at.toString());
+      if (!t.isAfter(Instant.now())) {
+        throw Failure.badRequest("invalid_expires_at", "'expires_at' is in the past");
+      }
+      return t;
+    } catch (DateTimeParseException e) {
+      throw Failure.badRequest("invalid_expires_at", "'expires_at' must be an ISO-8601 time such as 2026-12-31T00:00:00Z, or unix seconds");
+    }
+  }
+
+  private void search(Message<JsonObject> message) {
+    if (!longTermReady(message)) {
+      return;
+    }
+    JsonObject body = message.body();
+    List<String> scopes = new ArrayList<>();
+    if (body.getValue("scopes") instanceof JsonArray a) {
+      a.forEach(s -> scopes.add(String.valueOf(s)));
+    } else if (body.getString("scope") != null) {
+      scopes.add(body.getString("scope"));
+    }
+    longTerm.search(body.getString("q"), scopes, body.getInteger("k", 5))
+        .onComplete(ar -> reply(message, ar.map(r -> new JsonObject().put("data", LongTermMemory.views(r)))));
+  }
+
+  /** Memories for a prompt: best effort, so an unready memory recalls nothing rather than failing the caller. */
+  private void recall(Message<JsonObject> message) {
+    JsonObject none = new JsonObject().put("data", new JsonArray()).putNull("prompt");
+    if (!longTermOpen || settings.recall() == 0) {
+      message.reply(none);
+      return;
+    }
+    List<String> scopes = new ArrayList<>();
+    message.body().getJsonArray("scopes", new JsonArray()).forEach(s -> scopes.add(String.valueOf(s)));
+    longTerm.search(message.body().getString("q"), scopes, settings.recall()).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warning("recall failed: " + ar.cause().getMessage());
+        message.reply(none);
+        return;
+      }
+      List<Ranker.Ranked> kept = ar.result().stream().filter(r -> r.score() >= settings.minScore()).toList();
+      message.reply(new JsonObject().put("data", LongTermMemory.views(kept)).put("prompt", LongTermMemory.prompt(kept)));
+    });
+  }
+
+  private void list(Message<JsonObject> message) {
+    if (!longTermReady(message)) {
+      return;
+    }
+    JsonObject q = message.body();
+    Memory.Status status;
+    try {
+      LongTermMemory.checkScope(q.getString("scope"));
+      status = q.getString("status") == null ? Memory.Status.ACTIVE : Memory.Status.of(q.getString("status"));
+    } catch (Failure f) {
+      Failure.reply(message, f);
+      return;
+    } catch (IllegalArgumentException e) {
+      Failure.reply(message, Failure.badRequest("invalid_status", "'status' is active or superseded"));
+      return;
+    }
+    int limit = q.getInteger("limit", 50);
+    longTerm.store().list(q.getString("scope"), status, limit + 1, q.getString("cursor"), Instant.now())
+        .onComplete(ar -> reply(message, ar.map(page -> {
+          JsonArray data = new JsonArray();
+          page.stream().limit(limit).forEach(m -> data.add(m.toJson()));
+          return new JsonObject().put("data", data)
+              .put("next_cursor", page.size() > limit ? page.get(limit - 1).id() : null);
+        })));
+  }
+
+  private void get(Message<String> message) {
+    if (!longTermReady(message)) {
+      return;
+    }
+    String id = message.body();
+    longTerm.store().byId(id).compose(m -> {
+      if (m == null) {
+        return Future.failedFuture(Failure.notFound("memory_not_found", "no memory '" + id + "'"));
+      }
+      return longTerm.store().history(id).map(h -> {
+        JsonArray history = new JsonArray();
+        h.forEach(e -> history.add(new JsonObject().put("event", e.event()).put("content", e.content()).put("at", e.at().toString())));
+        return m.toJson().put("history", history);
+      });
+    }).onComplete(ar -> reply(message, ar.map(x -> x)));
+  }
+
+  private void delete(Message<String> message) {
+    if (!longTermReady(message)) {
+      return;
+    }
+    String id = message.body();
+    longTerm.store().delete(id).compose(found -> found ? Future.succeededFuture()
+            : Future.failedFuture(Failure.notFound("memory_not_found", "no memory '" + id + "'")))
+        .onComplete(ar -> reply(message, ar.map(x -> null)));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // embeddings and health
+
+  /** {@code POST /v1/embeddings}: the configured embedder, in OpenAI's answer shape. */
+  private void embed(Message<JsonObject> message) {
+    Object input = message.body().getValue("input");
+    List<String> texts = new ArrayList<>();
+    if (input instanceof String s) {
+      texts.add(s);
+    } else if (input instanceof JsonArray a && !a.isEmpty() && a.stream().allMatch(x -> x instanceof String)) {
+      a.forEach(x -> texts.add((String) x));
+    } else {
+      Failure.reply(message, Failure.badRequest("invalid_input", "'input' must be a non-empty string or array of strings"));
+      return;
+    }
+    if (texts.size() > 2048) {
+      Failure.reply(message, Failure.badRequest("invalid_input", "at most 2048 inputs per request"));
+      return;
+    }
+    embedder.embed(texts).onComplete(ar -> reply(message, ar.map(vectors -> {
+      JsonArray data = new JsonArray();
+      int tokens = 0;
+      for (int i = 0; i < vectors.size(); i++) {
+        JsonArray values = new JsonArray(new ArrayList<>(vectors.get(i).length));
+        for (float f : vectors.get(i)) {
+          values.add(f);
+        }
+        data.add(new JsonObject().put("object", "embedding").put("index", i).put("embedding", values));
+        tokens += ShortTermMemory.tokens(texts.get(i)) - 4;
+      }
+      return new JsonObject().put("object", "list").put("data", data).put("model", embedder.model())
+          .put("usage", new JsonObject().put("prompt_tokens", tokens).put("total_tokens", tokens));
+    })));
+  }
+
+  private void health(Message<Void> message) {
+    Future<Void> st = shortTerm.store().ping();
+    Future<Void> lt = longTermOpen ? longTerm.store().ping() : Future.failedFuture(longTermError);
+    Future.join(st, lt).onComplete(ignored -> {
+      JsonObject shortEntry = entry(st).put("store", storage.distributed() ? "redis" : "embedded");
+      if (outbox != null) {
+        shortEntry.put("summaries", shortTerm.summarizing());
+      }
+      JsonObject longEntry = entry(lt).put("store", storage.distributed() ? "postgresql" : "embedded")
+          .put("embeddings", embedder.model()).put("reindexing", longTerm.reindexing());
+      message.reply(new Health(new JsonObject().put("short_term_memory", shortEntry).put("long_term_memory", longEntry)));
+    });
+  }
+
+  private static JsonObject entry(Future<Void> ping) {
+    JsonObject e = new JsonObject().put("required", true).put("status", ping.succeeded() ? "up" : "down");
+    if (ping.failed()) {
+      e.put("error", String.valueOf(ping.cause().getMessage()));
+    }
+    return e;
+  }
+
+  private static <T> void reply(Message<?> message, io.vertx.core.AsyncResult<T> ar) {
+    if (ar.succeeded()) {
+      message.reply(ar.result());
+    } else {
+      Failure.reply(message, ar.cause());
+    }
   }
 }

@@ -34,6 +34,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
   private UsageLedger usage;
   private Metrics metrics;
   private long probeTimer = -1;
+  private EmbeddingCalls embeddings;
 
   public ModelDispatchVerticle(ModelSettings settings) {
     this.settings = settings;
@@ -57,6 +58,8 @@ public final class ModelDispatchVerticle extends VerticleBase {
     }
     usage = new UsageLedger(metrics.registry());
     dispatcher = new Dispatcher(vertx, settings, router, providers, metrics, usage);
+    Provider embedder = providers.get(settings.embeddings().provider());
+    embeddings = embedder == null ? null : new EmbeddingCalls(vertx, embedder, settings.embeddings(), settings.retry());
     var bus = vertx.eventBus();
     probeAll();
     probeTimer = vertx.setPeriodic(settings.health().interval().toMillis(), id -> probeAll());
@@ -67,6 +70,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
         bus.<String>localConsumer(Addresses.MODEL_PAUSE, m -> dispatcher.pause(m.body())).completion(),
         bus.<String>localConsumer(Addresses.MODEL_RESUME, m -> dispatcher.resume(m.body())).completion(),
         bus.<Void>localConsumer(Addresses.MODEL_LIST, this::listModels).completion(),
+        bus.<JsonArray>localConsumer(Addresses.MODEL_EMBED, this::embed).completion(),
         bus.<Void>localConsumer(Addresses.MODEL_HEALTH, this::health).completion(),
         bus.<Void>localConsumer(Addresses.MODEL_PROVIDERS, this::providers).completion(),
         bus.<String>localConsumer(Addresses.MODEL_USAGE, m -> m.reply(usage.view(m.body()))).completion()));
@@ -94,6 +98,23 @@ public final class ModelDispatchVerticle extends VerticleBase {
   private void chatStream(Message<ChatCall> message) {
     message.reply(null);
     dispatcher.stream(message.body());
+  }
+
+  private void embed(Message<JsonArray> message) {
+    if (embeddings == null) {
+      String name = settings.embeddings().provider();
+      Failure.reply(message, Failure.unavailable("embeddings_unavailable", settings.embeddings().local()
+          ? "embeddings are made in-process (embeddings.provider: local), not by a provider"
+          : "embedding provider '" + name + "' is off: its endpoint is unset"));
+      return;
+    }
+    embeddings.embed(message.body()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        message.reply(ar.result());
+      } else {
+        Failure.reply(message, ar.cause());
+      }
+    });
   }
 
   /** Probes every provider; a provider that answers again is re-enabled and its circuits closed. */

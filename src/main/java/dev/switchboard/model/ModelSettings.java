@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
 
 /** {@code conf/model_provider.yaml}: providers, groups, and how failures are retried and contained. */
 public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings> groups, String defaultModel,
-                            Retry retry, Breaker breaker, Health health, KeyCooldown keyCooldown) {
+                            Retry retry, Breaker breaker, Health health, KeyCooldown keyCooldown, Embeddings embeddings) {
 
   public static final String FILE = "model_provider.yaml";
   private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)");
@@ -40,6 +40,31 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
       }
       return new Breaker(n.get("window").duration(Duration.ofSeconds(30)), n.get("min_calls").integer(10, 1, 1_000_000),
           rate, n.get("cooldown").duration(Duration.ofSeconds(30)));
+    }
+  }
+
+  /**
+   * Where vectors come from: {@code local} (the in-process model) or a provider's OpenAI-compatible
+   * {@code /embeddings} with {@code model}; {@code batch} texts go in one upstream request.
+   */
+  public record Embeddings(String provider, String model, int batch) {
+    public boolean local() {
+      return "local".equals(provider);
+    }
+
+    static Embeddings from(ConfigNode n, Set<String> providerNames) {
+      n.allowOnly("provider", "model", "batch");
+      String provider = n.get("provider").string("local");
+      String model = n.get("model").string("");
+      if (!"local".equals(provider)) {
+        if (!providerNames.contains(provider)) {
+          throw n.get("provider").error("no provider named '" + provider + "' (or use \"local\" for the in-process model)");
+        }
+        if (model.isEmpty()) {
+          throw n.get("model").error("name the embedding model that provider '" + provider + "' serves");
+        }
+      }
+      return new Embeddings(provider, model, n.get("batch").integer(32, 1, 2048));
     }
   }
 
@@ -106,7 +131,7 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
     }
     return new ModelSettings(List.copyOf(providers), List.copyOf(groups), root.get("default_model").string(""),
         Retry.from(root.get("retry")), Breaker.from(root.get("circuit_breaker")), Health.from(root.get("health_check")),
-        KeyCooldown.from(root.get("key_cooldown")));
+        KeyCooldown.from(root.get("key_cooldown")), Embeddings.from(root.get("embeddings"), names));
   }
 
   public boolean anyEnabled() {

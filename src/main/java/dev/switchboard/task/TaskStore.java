@@ -49,8 +49,8 @@ final class TaskStore {
 
   private static final String INSERT = """
       INSERT INTO tasks (id, seq, status, priority, input, model, channels, subject, idempotency_key, created_at, updated_at,
-                         conversation, history_turns, run_at)
-      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                         conversation, history_turns, run_at, memory_scopes)
+      VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
   private static final String BY_ID = "SELECT * FROM tasks WHERE id = ?";
   private static final String BY_KEY = "SELECT * FROM tasks WHERE idempotency_key = ? AND subject IS ?";
   private static final String REQUEUE_INTERRUPTED = "UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'";
@@ -63,7 +63,8 @@ final class TaskStore {
 
   /** A task as the worker needs it. */
   record Task(String id, int priority, long seq, String input, String model, List<TaskSubmission.Target> channels,
-              String subject, int attempts, long createdAt, TaskSubmission.Conversation conversation) {
+              String subject, int attempts, long createdAt, TaskSubmission.Conversation conversation,
+              List<String> memoryScopes) {
   }
 
   /** A queued task's place in line. */
@@ -85,6 +86,7 @@ final class TaskStore {
       "conversation TEXT",
       "history_turns INTEGER NOT NULL DEFAULT 0",
       "run_at INTEGER NOT NULL DEFAULT 0",
+      "memory_scopes TEXT",
   };
 
   Future<Void> init() {
@@ -146,6 +148,7 @@ final class TaskStore {
         ps.setString(10, s.conversation() == null ? null : s.conversation().key());
         ps.setInt(11, s.conversation() == null ? 0 : s.conversation().turns());
         ps.setLong(12, now + Math.max(0, s.delayMillis()));
+        ps.setString(13, s.memoryScopes().isEmpty() ? null : new JsonArray(new ArrayList<>(s.memoryScopes())).encode());
         ps.executeUpdate();
       }
       JsonObject row = one(c, BY_ID, id).orElseThrow();
@@ -177,7 +180,9 @@ final class TaskStore {
       return Optional.of(new Task(id, row.getInteger("priority"), row.getLong("seq"), row.getString("input"),
           row.getString("model"), targets, row.getString("subject"), row.getInteger("attempts"), row.getLong("created_at"),
           row.getString("conversation") == null ? null
-              : new TaskSubmission.Conversation(row.getString("conversation"), row.getInteger("history_turns"))));
+              : new TaskSubmission.Conversation(row.getString("conversation"), row.getInteger("history_turns")),
+          row.getString("memory_scopes") == null ? List.of()
+              : new JsonArray(row.getString("memory_scopes")).stream().map(String::valueOf).toList()));
     });
   }
 

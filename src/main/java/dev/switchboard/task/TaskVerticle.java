@@ -1,5 +1,6 @@
 package dev.switchboard.task;
 
+import dev.switchboard.agent.Skills;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
@@ -42,10 +43,18 @@ public final class TaskVerticle extends VerticleBase {
   private int delayed;
 
   public TaskVerticle(QueueSettings settings, Path dataDir, String defaultModel) {
+    this(settings, dataDir, defaultModel, false);
+  }
+
+  /** {@code memorySkills}: offer the model the remember/recall tools when a task has memory scopes. */
+  public TaskVerticle(QueueSettings settings, Path dataDir, String defaultModel, boolean memorySkills) {
     this.settings = settings;
     this.dataDir = dataDir;
     this.defaultModel = defaultModel;
+    this.skills = memorySkills;
   }
+
+  private final boolean skills;
 
   @Override
   public Future<?> start() {
@@ -202,7 +211,11 @@ public final class TaskVerticle extends VerticleBase {
     });
   }
 
-  /** The model's answer to the task's input, after the conversation's recent turns when it has one. */
+  /**
+   * The model's answer to the task's input: after what long-term memory recalls for it and the
+   * conversation's recent turns; with the remember/recall skills on offer when the task has
+   * memory scopes.
+   */
   private Future<String> complete(TaskStore.Task task) {
     String model = task.model() != null && !task.model().isEmpty() ? task.model() : defaultModel;
     if (model == null || model.isEmpty()) {
@@ -210,23 +223,67 @@ public final class TaskVerticle extends VerticleBase {
           "the task names no model and conf/model_provider.yaml sets no default_model"));
     }
     JsonObject question = question(task);
-    return history(task)
-        .compose(earlier -> {
-          JsonObject body = new JsonObject().put("model", model).put("messages", earlier.copy().add(question));
-          DeliveryOptions options = new DeliveryOptions().setSendTimeout(settings.taskTimeout().toMillis());
-          return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, task.subject(), null), options);
-        })
+    return Future.all(recall(task), history(task))
+        .compose(context -> {
+          JsonArray messages = new JsonArray();
+          String recalled = context.resultAt(0);
+          if (recalled != null) {
+            messages.add(new JsonObject().put("role", "system").put("content", recalled));
+          }
+          messages.addAll(context.<JsonArray>resultAt(1)).add(question);
+          JsonObject body = new JsonObject().put("model", model).put("messages", messages);
+          boolean tools = skills && !task.memoryScopes().isEmpty();
+          if (tools) {
+            body.put("tools", Skills.TOOLS);
+          }
+          return ask(task, body, tools ? Skills.MAX_ROUNDS : 0);
+        });
+  }
+
+  /** One model call; tool calls are answered and the model asked again, {@code rounds} times at most. */
+  private Future<String> ask(TaskStore.Task task, JsonObject body, int rounds) {
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(settings.taskTimeout().toMillis());
+    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, task.subject(), null), options)
         .compose(reply -> {
+          JsonObject message;
           try {
-            JsonObject completion = reply.body().body().toJsonObject();
-            String content = completion.getJsonArray("choices").getJsonObject(0)
-                .getJsonObject("message").getString("content");
-            return content == null
-                ? Future.failedFuture(Failure.badGateway("empty_completion", "the model returned no message content"))
-                : Future.succeededFuture(content);
+            message = reply.body().body().toJsonObject().getJsonArray("choices").getJsonObject(0).getJsonObject("message");
           } catch (RuntimeException e) {
             return Future.failedFuture(Failure.badGateway("upstream_malformed", "the model's answer is not a chat completion"));
           }
+          JsonArray calls = message.getJsonArray("tool_calls");
+          if (calls != null && !calls.isEmpty()) {
+            if (rounds <= 0) {
+              // out of rounds: ask once more without tools, so the model has to answer
+              JsonObject last = body.copy();
+              last.remove("tools");
+              last.getJsonArray("messages").add(message).addAll(Skills.refusals(calls));
+              return ask(task, last, 0);
+            }
+            return Skills.run(vertx, calls, task.memoryScopes(), "task:" + task.id()).compose(results -> {
+              JsonObject next = body.copy();
+              next.getJsonArray("messages").add(message).addAll(results);
+              return ask(task, next, rounds - 1);
+            });
+          }
+          String content = message.getString("content");
+          return content == null
+              ? Future.failedFuture(Failure.badGateway("empty_completion", "the model returned no message content"))
+              : Future.succeededFuture(content);
+        });
+  }
+
+  /** What long-term memory recalls for the task, as a system message text; null when nothing (or memory is down). */
+  private Future<String> recall(TaskStore.Task task) {
+    if (task.memoryScopes().isEmpty()) {
+      return Future.succeededFuture(null);
+    }
+    JsonObject ask = new JsonObject().put("q", task.input()).put("scopes", new JsonArray(new ArrayList<>(task.memoryScopes())));
+    return vertx.eventBus().<JsonObject>request(Addresses.MEMORY_RECALL, ask)
+        .map(m -> m.body().getString("prompt"))
+        .recover(e -> {
+          LOG.warning("no memories recalled for task " + task.id() + ": " + e.getMessage());
+          return Future.succeededFuture(null);
         });
   }
 

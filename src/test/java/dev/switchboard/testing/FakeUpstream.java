@@ -328,6 +328,15 @@ public final class FakeUpstream {
     }
   }
 
+  private final List<JsonObject> embeddingBodies = new java.util.ArrayList<>();
+
+  /** The bodies of the embedding requests received so far, in order. */
+  public List<JsonObject> embeddingRequests() {
+    synchronized (embeddingBodies) {
+      return embeddingBodies.stream().map(JsonObject::copy).toList();
+    }
+  }
+
   /** The headers of the requests in {@link #chatRequests()}, in the same order. */
   public List<MultiMap> chatHeaders() {
     synchronized (recorded) {
@@ -368,6 +377,9 @@ public final class FakeUpstream {
         if (json == null) {
           sendUnparsable(request.response());
         } else {
+          synchronized (embeddingBodies) {
+            embeddingBodies.add(json.copy());
+          }
           embeddings(request, json);
         }
       });

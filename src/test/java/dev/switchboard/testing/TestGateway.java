@@ -108,6 +108,18 @@ public final class TestGateway implements AutoCloseable {
     return this;
   }
 
+  /** Stops the gateway, replaces one configuration file, and starts it again on the same data. */
+  public TestGateway restartWith(String file, String yaml) {
+    stop();
+    try {
+      Files.writeString(confDir.resolve(file), yaml);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    boot();
+    return this;
+  }
+
   public void stop() {
     if (vertx != null) {
       try {

@@ -1,0 +1,682 @@
+package dev.switchboard.memory;
+
+import dev.switchboard.store.EmbeddedStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+import org.apache.lucene.analysis.core.WhitespaceAnalyzer;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.LongPoint;
+import org.apache.lucene.document.StoredField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.document.TextField;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.BooleanClause.Occur;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.SearcherManager;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.FSDirectory;
+
+/**
+ * Long-term memory of the embedded profile. The SQLite file is the truth (records, history, the
+ * embedding model, vectors as blobs); a Lucene index under {@code data/memory-index} is derived
+ * from it and answers searches: HNSW over the vectors (cosine) and BM25 over the segmented words,
+ * both filtered by scope. The index is committed in the background about once a second and
+ * records the store revision it reflects; after a crash, or when the embedding model changes, it
+ * is rebuilt from SQLite, so a lost or stale index never loses a memory.
+ */
+final class EmbeddedMemories implements LongTermStore {
+
+  private static final Logger LOG = Logger.getLogger(EmbeddedMemories.class.getName());
+  static final String INDEX_DIR = "memory-index";
+  /** Lucene's HNSW format takes up to 1024 dimensions. */
+  static final int MAX_DIMENSIONS = 1024;
+
+  private static final String[] SCHEMA = {
+      """
+      CREATE TABLE IF NOT EXISTS memories (
+        id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        content TEXT NOT NULL,
+        tokens TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        source TEXT NOT NULL,
+        status TEXT NOT NULL,
+        superseded_by TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        embedding BLOB)""",
+      // the same content is stored once per scope, even when two writers race
+      "CREATE UNIQUE INDEX IF NOT EXISTS memories_active_hash ON memories (scope, hash) WHERE status = 'active'",
+      "CREATE INDEX IF NOT EXISTS memories_scope ON memories (scope, status, created_at DESC, id DESC)",
+      "CREATE INDEX IF NOT EXISTS memories_unembedded ON memories (created_at) WHERE embedding IS NULL AND status = 'active'",
+      """
+      CREATE TABLE IF NOT EXISTS memory_history (
+        memory_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        content TEXT,
+        at INTEGER NOT NULL)""",
+      "CREATE INDEX IF NOT EXISTS memory_history_id ON memory_history (memory_id, at)",
+      "CREATE TABLE IF NOT EXISTS memory_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+  };
+  private static final String COLUMNS =
+      "id, scope, content, tokens, hash, source, status, superseded_by, created_at, updated_at, expires_at";
+  private static final String INSERT = "INSERT INTO memories (" + COLUMNS + ", embedding) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+  private static final String UPDATE = """
+      UPDATE memories SET content = ?, tokens = ?, hash = ?, source = ?, updated_at = ?, expires_at = ?, embedding = ?
+      WHERE id = ? AND status = 'active'""";
+  private static final String MARK_SUPERSEDED = """
+      UPDATE memories SET status = 'superseded', superseded_by = ?, updated_at = ? WHERE id = ? AND status = 'active'""";
+  private static final String BY_HASH = "SELECT " + COLUMNS + " FROM memories WHERE scope = ? AND hash = ? AND status = 'active'";
+  private static final String BY_ID = "SELECT " + COLUMNS + " FROM memories WHERE id = ?";
+  private static final String BY_ID_WITH_VECTOR = "SELECT " + COLUMNS + ", embedding FROM memories WHERE id = ?";
+  private static final String LIST = "SELECT " + COLUMNS + " " + """
+       FROM memories WHERE scope = ? AND status = ? AND (expires_at IS NULL OR expires_at > ? OR status <> 'active')
+         AND (? IS NULL OR created_at < ? OR (created_at = ? AND id < ?))
+       ORDER BY created_at DESC, id DESC LIMIT ?""";
+  private static final String HISTORY = "SELECT memory_id, event, content, at FROM memory_history WHERE memory_id = ? ORDER BY at, rowid";
+  private static final String ADD_HISTORY = "INSERT INTO memory_history (memory_id, event, content, at) VALUES (?,?,?,?)";
+  private static final String DELETE = "DELETE FROM memories WHERE id = ?";
+  private static final String DELETE_HISTORY = "DELETE FROM memory_history WHERE memory_id = ?";
+  private static final String UNEMBEDDED = "SELECT " + COLUMNS
+      + " FROM memories WHERE embedding IS NULL AND status = 'active' ORDER BY created_at LIMIT ?";
+  private static final String SET_EMBEDDING = "UPDATE memories SET embedding = ? WHERE id = ?";
+  private static final String EXPIRED = "SELECT id FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?";
+  private static final String ALL_ACTIVE = "SELECT " + COLUMNS + ", embedding FROM memories WHERE status = 'active'";
+  private static final String GET_META = "SELECT value FROM memory_meta WHERE key = ?";
+  private static final String SET_META = "INSERT INTO memory_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+  private static final String BUMP_REV = """
+      INSERT INTO memory_meta (key, value) VALUES ('rev', '1')
+      ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)""";
+
+  private final Vertx vertx;
+  private final Path dataDir;
+  private EmbeddedStore store;
+  /** Lucene writes, refreshes and commits, one at a time. */
+  private final WorkerExecutor indexThread;
+  private IndexWriter writer;
+  private SearcherManager searchers;
+  private FSDirectory directory;
+  private long commitTimer = -1;
+  /** Store revision the index reflects (index thread only). */
+  private long appliedRev;
+  private boolean dirty;
+
+  EmbeddedMemories(Vertx vertx, Path dataDir) {
+    this.vertx = vertx;
+    this.dataDir = dataDir;
+    this.indexThread = vertx.createSharedWorkerExecutor("switchboard-memory-index", 1);
+  }
+
+  @Override
+  public Future<Long> open(String model, int dimensions) {
+    if (dimensions > MAX_DIMENSIONS) {
+      return Future.failedFuture(new IllegalStateException("the embedded store indexes vectors of up to " + MAX_DIMENSIONS
+          + " dimensions; model " + model + " makes " + dimensions + " (pick a smaller model or the distributed profile)"));
+    }
+    return EmbeddedStore.open(vertx, dataDir)
+        .compose(s -> {
+          store = s;
+          return s.transaction(c -> {
+            try (Statement st = c.createStatement()) {
+              for (String ddl : SCHEMA) {
+                st.execute(ddl);
+              }
+            }
+            String recorded = meta(c, "embed_model");
+            boolean changed = recorded != null && !recorded.equals(model);
+            if (changed) {
+              try (Statement st = c.createStatement()) {
+                st.executeUpdate("UPDATE memories SET embedding = NULL");
+              }
+              LOG.info("embedding model changed from " + recorded + " to " + model + ": memories will be re-indexed");
+            }
+            setMeta(c, "embed_model", model);
+            if (changed) {
+              bumpRev(c);
+            }
+            return rev(c);
+          });
+        })
+        .compose(this::openIndex)
+        .compose(v -> store.run(c -> {
+          try (Statement st = c.createStatement();
+               ResultSet rs = st.executeQuery("SELECT count(*) FROM memories WHERE embedding IS NULL AND status = 'active'")) {
+            return rs.next() ? rs.getLong(1) : 0L;
+          }
+        }))
+        .onSuccess(v -> commitTimer = vertx.setPeriodic(1000, id -> indexThread.executeBlocking(() -> {
+          commitIfDirty();
+          return null;
+        }, true)));
+  }
+
+  /**
+   * Opens the index; rebuilds it from the store when it does not reflect revision {@code rev}. The
+   * rebuild reads rows on the store's thread and feeds the (thread-safe) writer from there, so no
+   * worker ever waits on another.
+   */
+  private Future<Void> openIndex(long rev) {
+    return indexThread.executeBlocking(() -> {
+      Path dir = dataDir.resolve(INDEX_DIR);
+      Files.createDirectories(dir);
+      directory = FSDirectory.open(dir);
+      writer = new IndexWriter(directory, new IndexWriterConfig(new WhitespaceAnalyzer())
+          .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND));
+      long indexed = -1;
+      Iterable<Map.Entry<String, String>> data = writer.getLiveCommitData();
+      if (data != null) {
+        for (Map.Entry<String, String> e : data) {
+          if ("rev".equals(e.getKey())) {
+            indexed = Long.parseLong(e.getValue());
+          }
+        }
+      }
+      return indexed;
+    }, true).compose(indexed -> {
+      if (indexed == rev) {
+        appliedRev = rev;
+        return Future.succeededFuture(false);
+      }
+      long started = System.nanoTime();
+      return store.run(c -> {
+        int n = 0;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(ALL_ACTIVE)) {
+          writer.deleteAll();
+          while (rs.next()) {
+            byte[] blob = rs.getBytes(12);
+            writer.addDocument(document(memory(rs), blob == null ? null : vector(blob)));
+            n++;
+          }
+        } catch (IOException e) {
+          throw new SQLException(e);
+        }
+        return n;
+      }).map(count -> {
+        if (count > 0 || indexed >= 0) {
+          LOG.info("memory index rebuilt from the store: " + count + " memories in "
+              + (System.nanoTime() - started) / 1_000_000 + " ms");
+        }
+        return true;
+      });
+    }).compose(rebuilt -> indexThread.executeBlocking(() -> {
+      if (rebuilt) {
+        appliedRev = rev;
+        dirty = true;
+        commitIfDirty();
+      }
+      searchers = new SearcherManager(writer, null);
+      return null;
+    }, true));
+  }
+
+  private void commitIfDirty() throws IOException {
+    if (dirty && writer != null) {
+      dirty = false;
+      writer.setLiveCommitData(Map.of("rev", Long.toString(appliedRev)).entrySet());
+      writer.commit();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // reads
+
+  @Override
+  public Future<Memory> byHash(String scope, String hash) {
+    return store.run(c -> one(c, BY_HASH, scope, hash));
+  }
+
+  @Override
+  public Future<Memory> byId(String id) {
+    return store.run(c -> one(c, BY_ID, id));
+  }
+
+  @Override
+  public Future<List<Hit>> nearest(String scope, float[] vector, int n, Instant now) {
+    return search(new KnnFloatVectorQuery("vector", vector, n, visible(scope, now)), n, true);
+  }
+
+  @Override
+  public Future<List<Hit>> keyword(String scope, List<String> tokens, int n, Instant now) {
+    if (tokens.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    BooleanQuery.Builder words = new BooleanQuery.Builder();
+    for (String t : tokens) {
+      words.add(new TermQuery(new Term("tokens", t)), Occur.SHOULD);
+    }
+    Query q = new BooleanQuery.Builder()
+        .add(words.build(), Occur.MUST)
+        .add(visible(scope, now), Occur.FILTER)
+        .build();
+    return search(q, n, false);
+  }
+
+  /** Active memories of one scope that have not expired (only active ones are in the index). */
+  private static Query visible(String scope, Instant now) {
+    return new BooleanQuery.Builder()
+        .add(new TermQuery(new Term("scope", scope)), Occur.FILTER)
+        .add(LongPoint.newRangeQuery("expires", now.toEpochMilli() + 1, Long.MAX_VALUE), Occur.FILTER)
+        .build();
+  }
+
+  private Future<List<Hit>> search(Query query, int n, boolean byVector) {
+    // searches run in parallel on the shared worker pool; the searcher is reference-counted
+    return vertx.executeBlocking(() -> {
+      IndexSearcher searcher = searchers.acquire();
+      try {
+        TopDocs top = searcher.search(query, n);
+        List<Hit> hits = new ArrayList<>(top.scoreDocs.length);
+        var fields = searcher.storedFields();
+        for (ScoreDoc sd : top.scoreDocs) {
+          Memory m = memory(fields.document(sd.doc));
+          // Lucene's cosine score is (1 + cos) / 2
+          hits.add(byVector ? new Hit(m, 2 * sd.score - 1, 0) : new Hit(m, 0, sd.score));
+        }
+        return hits;
+      } finally {
+        searchers.release(searcher);
+      }
+    }, false);
+  }
+
+  @Override
+  public Future<List<Memory>> list(String scope, Memory.Status status, int limit, String cursor, Instant now) {
+    return store.run(c -> {
+      Long cursorAt = null;
+      if (cursor != null) {
+        Memory after = one(c, BY_ID, cursor);
+        cursorAt = after == null ? null : after.createdAt().toEpochMilli();
+        if (after == null) {
+          return List.<Memory>of();
+        }
+      }
+      List<Memory> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(LIST)) {
+        ps.setString(1, scope);
+        ps.setString(2, (status == null ? Memory.Status.ACTIVE : status).wire());
+        ps.setLong(3, now.toEpochMilli());
+        setLong(ps, 4, cursorAt);
+        setLong(ps, 5, cursorAt);
+        setLong(ps, 6, cursorAt);
+        ps.setString(7, cursor);
+        ps.setInt(8, limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(memory(rs));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public Future<List<HistoryEntry>> history(String id) {
+    return store.run(c -> {
+      List<HistoryEntry> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(HISTORY)) {
+        ps.setString(1, id);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(new HistoryEntry(rs.getString(1), rs.getString(2), rs.getString(3), Instant.ofEpochMilli(rs.getLong(4))));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public Future<List<Memory>> unembedded(int limit) {
+    return store.run(c -> {
+      List<Memory> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(UNEMBEDDED)) {
+        ps.setInt(1, limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(memory(rs));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // writes: SQLite first (the truth), then the index
+
+  @Override
+  public Future<Void> insert(Memory memory, float[] vector, HistoryEntry history) {
+    return store.transaction(c -> {
+      insert(c, memory, vector);
+      addHistory(c, history);
+      return bumpRev(c);
+    }).recover(EmbeddedMemories::duplicate)
+        .compose(rev -> index(rev, w -> w.updateDocument(new Term("id", memory.id()), document(memory, vector))));
+  }
+
+  @Override
+  public Future<Void> update(Memory memory, float[] vector, HistoryEntry history) {
+    return store.transaction(c -> {
+      try (PreparedStatement ps = c.prepareStatement(UPDATE)) {
+        ps.setString(1, memory.content());
+        ps.setString(2, memory.tokens());
+        ps.setString(3, memory.hash());
+        ps.setString(4, memory.source().encode());
+        ps.setLong(5, memory.updatedAt().toEpochMilli());
+        setLong(ps, 6, memory.expiresAt() == null ? null : memory.expiresAt().toEpochMilli());
+        ps.setBytes(7, vector == null ? null : blob(vector));
+        ps.setString(8, memory.id());
+        if (ps.executeUpdate() == 0) {
+          throw gone(memory.id());
+        }
+      }
+      addHistory(c, history);
+      return bumpRev(c);
+    }).recover(EmbeddedMemories::duplicate)
+        .compose(rev -> index(rev, w -> w.updateDocument(new Term("id", memory.id()), document(memory, vector))));
+  }
+
+  @Override
+  public Future<Void> supersede(String oldId, Memory replacement, float[] vector, List<HistoryEntry> history) {
+    return store.transaction(c -> {
+      try (PreparedStatement ps = c.prepareStatement(MARK_SUPERSEDED)) {
+        ps.setString(1, replacement.id());
+        ps.setLong(2, replacement.createdAt().toEpochMilli());
+        ps.setString(3, oldId);
+        if (ps.executeUpdate() == 0) {
+          throw gone(oldId);
+        }
+      }
+      insert(c, replacement, vector);
+      for (HistoryEntry h : history) {
+        addHistory(c, h);
+      }
+      return bumpRev(c);
+    }).recover(EmbeddedMemories::duplicate)
+        .compose(rev -> index(rev, w -> {
+          w.deleteDocuments(new Term("id", oldId));
+          w.updateDocument(new Term("id", replacement.id()), document(replacement, vector));
+        }));
+  }
+
+  @Override
+  public Future<Boolean> delete(String id) {
+    return store.transaction(c -> {
+      int n;
+      try (PreparedStatement ps = c.prepareStatement(DELETE)) {
+        ps.setString(1, id);
+        n = ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement(DELETE_HISTORY)) {
+        ps.setString(1, id);
+        ps.executeUpdate();
+      }
+      return n > 0 ? bumpRev(c) : -1L;
+    }).compose(rev -> rev < 0 ? Future.succeededFuture(false)
+        : index(rev, w -> w.deleteDocuments(new Term("id", id))).map(true));
+  }
+
+  @Override
+  public Future<Void> embed(String id, float[] vector) {
+    return store.transaction(c -> {
+      try (PreparedStatement ps = c.prepareStatement(SET_EMBEDDING)) {
+        ps.setBytes(1, blob(vector));
+        ps.setString(2, id);
+        ps.executeUpdate();
+      }
+      Memory m = one(c, BY_ID, id);
+      return new Object[] {m, bumpRev(c)};
+    }).compose(a -> {
+      Memory m = (Memory) a[0];
+      long rev = (Long) a[1];
+      return index(rev, w -> {
+        if (m != null && m.status() == Memory.Status.ACTIVE) {
+          w.updateDocument(new Term("id", id), document(m, vector));
+        }
+      });
+    });
+  }
+
+  @Override
+  public Future<Integer> purgeExpired(Instant before) {
+    return store.transaction(c -> {
+      List<String> ids = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(EXPIRED)) {
+        ps.setLong(1, before.toEpochMilli());
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            ids.add(rs.getString(1));
+          }
+        }
+      }
+      for (String id : ids) {
+        try (PreparedStatement del = c.prepareStatement(DELETE); PreparedStatement hist = c.prepareStatement(DELETE_HISTORY)) {
+          del.setString(1, id);
+          del.executeUpdate();
+          hist.setString(1, id);
+          hist.executeUpdate();
+        }
+      }
+      return new Object[] {ids, ids.isEmpty() ? -1L : bumpRev(c)};
+    }).compose(a -> {
+      @SuppressWarnings("unchecked")
+      List<String> ids = (List<String>) a[0];
+      if (ids.isEmpty()) {
+        return Future.succeededFuture(0);
+      }
+      return index((Long) a[1], w -> {
+        for (String id : ids) {
+          w.deleteDocuments(new Term("id", id));
+        }
+      }).map(ids.size());
+    });
+  }
+
+  @Override
+  public Future<Void> ping() {
+    return store.ping().mapEmpty();
+  }
+
+  @Override
+  public Future<Void> close() {
+    vertx.cancelTimer(commitTimer);
+    Future<Void> index = writer == null ? Future.succeededFuture() : indexThread.executeBlocking(() -> {
+      commitIfDirty();
+      searchers.close();
+      writer.close();
+      directory.close();
+      return null;
+    }, true);
+    return index.eventually(() -> store == null ? Future.succeededFuture() : store.close())
+        .eventually(indexThread::close);
+  }
+
+  @FunctionalInterface
+  private interface IndexChange {
+    void apply(IndexWriter writer) throws IOException;
+  }
+
+  /** Applies a change to the index and makes it visible to searches at once (committed later). */
+  private Future<Void> index(long rev, IndexChange change) {
+    return indexThread.executeBlocking(() -> {
+      change.apply(writer);
+      appliedRev = Math.max(appliedRev, rev);
+      dirty = true;
+      searchers.maybeRefreshBlocking();
+      return null;
+    }, true);
+  }
+
+  /** Another writer superseded or deleted the memory first. */
+  private static dev.switchboard.bus.Failure gone(String id) {
+    return dev.switchboard.bus.Failure.notFound("memory_not_found", "memory '" + id + "' is no longer active");
+  }
+
+  private static <T> Future<T> duplicate(Throwable e) {
+    if (e instanceof SQLException sql && sql.getMessage() != null && sql.getMessage().contains("UNIQUE")) {
+      return Future.failedFuture(new DuplicateContent());
+    }
+    return Future.failedFuture(e);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // rows, documents, vectors
+
+  private static void insert(Connection c, Memory m, float[] vector) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+      ps.setString(1, m.id());
+      ps.setString(2, m.scope());
+      ps.setString(3, m.content());
+      ps.setString(4, m.tokens());
+      ps.setString(5, m.hash());
+      ps.setString(6, m.source().encode());
+      ps.setString(7, m.status().wire());
+      ps.setString(8, m.supersededBy());
+      ps.setLong(9, m.createdAt().toEpochMilli());
+      ps.setLong(10, m.updatedAt().toEpochMilli());
+      setLong(ps, 11, m.expiresAt() == null ? null : m.expiresAt().toEpochMilli());
+      ps.setBytes(12, vector == null ? null : blob(vector));
+      ps.executeUpdate();
+    }
+  }
+
+  private static void addHistory(Connection c, HistoryEntry h) throws SQLException {
+    if (h == null) {
+      return;
+    }
+    try (PreparedStatement ps = c.prepareStatement(ADD_HISTORY)) {
+      ps.setString(1, h.memoryId());
+      ps.setString(2, h.event());
+      ps.setString(3, h.content());
+      ps.setLong(4, h.at().toEpochMilli());
+      ps.executeUpdate();
+    }
+  }
+
+  private static Memory one(Connection c, String sql, String... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setString(i + 1, args[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? memory(rs) : null;
+      }
+    }
+  }
+
+  private static Memory memory(ResultSet rs) throws SQLException {
+    long expires = rs.getLong(11);
+    boolean noExpiry = rs.wasNull();
+    return new Memory(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+        new JsonObject(rs.getString(6)), Memory.Status.of(rs.getString(7)), rs.getString(8),
+        Instant.ofEpochMilli(rs.getLong(9)), Instant.ofEpochMilli(rs.getLong(10)),
+        noExpiry ? null : Instant.ofEpochMilli(expires));
+  }
+
+  private static Document document(Memory m, float[] vector) {
+    Document d = new Document();
+    d.add(new StringField("id", m.id(), Field.Store.YES));
+    d.add(new StringField("scope", m.scope(), Field.Store.YES));
+    d.add(new TextField("tokens", m.tokens(), Field.Store.YES));
+    d.add(new StoredField("content", m.content()));
+    d.add(new StoredField("hash", m.hash()));
+    d.add(new StoredField("source", m.source().encode()));
+    d.add(new StoredField("created", m.createdAt().toEpochMilli()));
+    d.add(new StoredField("updated", m.updatedAt().toEpochMilli()));
+    long expires = m.expiresAt() == null ? Long.MAX_VALUE : m.expiresAt().toEpochMilli();
+    d.add(new LongPoint("expires", expires));
+    d.add(new StoredField("expires", expires));
+    if (vector != null) {
+      d.add(new KnnFloatVectorField("vector", vector, VectorSimilarityFunction.COSINE));
+    }
+    return d;
+  }
+
+  private static Memory memory(Document d) {
+    long expires = d.getField("expires").numericValue().longValue();
+    return new Memory(d.get("id"), d.get("scope"), d.get("content"), d.get("tokens"), d.get("hash"),
+        new JsonObject(d.get("source")), Memory.Status.ACTIVE, null,
+        Instant.ofEpochMilli(d.getField("created").numericValue().longValue()),
+        Instant.ofEpochMilli(d.getField("updated").numericValue().longValue()),
+        expires == Long.MAX_VALUE ? null : Instant.ofEpochMilli(expires));
+  }
+
+  static byte[] blob(float[] v) {
+    ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(v);
+    return b.array();
+  }
+
+  static float[] vector(byte[] blob) {
+    float[] v = new float[blob.length / 4];
+    ByteBuffer.wrap(blob).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+    return v;
+  }
+
+  private static void setLong(PreparedStatement ps, int i, Long v) throws SQLException {
+    if (v == null) {
+      ps.setNull(i, Types.INTEGER);
+    } else {
+      ps.setLong(i, v);
+    }
+  }
+
+  private static String meta(Connection c, String key) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(GET_META)) {
+      ps.setString(1, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    }
+  }
+
+  private static void setMeta(Connection c, String key, String value) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(SET_META)) {
+      ps.setString(1, key);
+      ps.setString(2, value);
+      ps.executeUpdate();
+    }
+  }
+
+  private static long bumpRev(Connection c) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.executeUpdate(BUMP_REV);
+    }
+    return rev(c);
+  }
+
+  private static long rev(Connection c) throws SQLException {
+    String v = meta(c, "rev");
+    return v == null ? 0 : Long.parseLong(v);
+  }
+}

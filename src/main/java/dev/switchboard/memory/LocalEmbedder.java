@@ -1,0 +1,77 @@
+package dev.switchboard.memory;
+
+import dev.langchain4j.data.embedding.Embedding;
+import dev.langchain4j.data.segment.TextSegment;
+import dev.langchain4j.model.embedding.onnx.bgesmallzhv15q.BgeSmallZhV15QuantizedEmbeddingModel;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The in-process model (bge-small-zh v1.5, quantized, 512 dimensions) on ONNX Runtime, so memory
+ * works with no network at all. Inference is CPU-bound and blocking, so it runs on its own small
+ * worker pool; a call's texts run as one batch on one worker, and the model runs each text on the
+ * calling thread (no hidden executor competing for the cores).
+ */
+final class LocalEmbedder implements Embedder {
+
+  static final String MODEL = "local:bge-small-zh-v1.5-q";
+  static final int DIMENSIONS = 512;
+
+  private final WorkerExecutor worker;
+  private Future<BgeSmallZhV15QuantizedEmbeddingModel> model;
+
+  LocalEmbedder(Vertx vertx, int threads) {
+    this.worker = vertx.createSharedWorkerExecutor("switchboard-embed", Math.max(1, threads));
+  }
+
+  @Override
+  public String model() {
+    return MODEL;
+  }
+
+  @Override
+  public int dimensions() {
+    return DIMENSIONS;
+  }
+
+  /** The dimensions are known without the model, so nothing needs loading before the store opens. */
+  @Override
+  public Future<Void> ready() {
+    return Future.succeededFuture();
+  }
+
+  /**
+   * Loading reads a 24 MB model and starts ONNX Runtime (about a second and some 100 MB of native
+   * memory), so it happens on first use: a gateway that never touches memory never pays for it.
+   */
+  private synchronized Future<BgeSmallZhV15QuantizedEmbeddingModel> loaded() {
+    if (model == null || model.failed()) {
+      model = worker.executeBlocking(() -> new BgeSmallZhV15QuantizedEmbeddingModel(Runnable::run), false);
+    }
+    return model;
+  }
+
+  @Override
+  public Future<List<float[]>> embed(List<String> texts) {
+    return loaded().compose(v -> worker.executeBlocking(() -> {
+      List<TextSegment> segments = new ArrayList<>(texts.size());
+      for (String t : texts) {
+        segments.add(TextSegment.from(t.isBlank() ? " " : t));
+      }
+      List<Embedding> embeddings = v.embedAll(segments).content();
+      List<float[]> out = new ArrayList<>(embeddings.size());
+      for (Embedding e : embeddings) {
+        out.add(Embedder.normalize(e.vector()));
+      }
+      return out;
+    }, false));
+  }
+
+  @Override
+  public void close() {
+    worker.close();
+  }
+}

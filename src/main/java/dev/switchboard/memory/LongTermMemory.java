@@ -1,0 +1,327 @@
+package dev.switchboard.memory;
+
+import dev.switchboard.bus.Failure;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.text.Normalizer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.logging.Logger;
+import java.util.regex.Pattern;
+
+/**
+ * What a memory write means and how memories are found, the same over either store.
+ *
+ * <p>Writing: the same text in the same scope is stored once ({@code duplicate}). A text whose
+ * meaning is close to a stored memory (cosine at or above {@code update_threshold}) is the same
+ * fact: if its words only add to or restate the stored ones it {@code updated} that memory in
+ * place; if each has words the other lacks (another number, another day, another name) it is a
+ * contradiction, and the new memory {@code superseded} the old one, which is kept, marked, with
+ * its history. Everything else is {@code created}. A client that knows better names the memory it
+ * replaces ({@code supersedes}). Writes to one scope are applied one at a time.
+ *
+ * <p>Finding: vector and keyword candidates of each requested scope (never another), ranked by
+ * {@link Ranker}.
+ */
+public final class LongTermMemory {
+
+  private static final Logger LOG = Logger.getLogger(LongTermMemory.class.getName());
+  private static final Pattern SCOPE = Pattern.compile("(user|conversation|agent|tenant):\\S.{0,254}");
+  static final int MAX_CONTENT = 8000;
+
+  /** The answer to a write. */
+  record Written(String id, String status) {
+    JsonObject toJson() {
+      return new JsonObject().put("id", id).put("status", status);
+    }
+  }
+
+  private final Vertx vertx;
+  private final LongTermStore store;
+  private final Embedder embedder;
+  private final MemorySettings settings;
+  private final Ranker ranker;
+  private final Map<String, Future<?>> scopeTails = new HashMap<>();
+  private boolean reindexing;
+
+  LongTermMemory(Vertx vertx, LongTermStore store, Embedder embedder, MemorySettings settings) {
+    this.vertx = vertx;
+    this.store = store;
+    this.embedder = embedder;
+    this.settings = settings;
+    this.ranker = new Ranker(settings);
+  }
+
+  LongTermStore store() {
+    return store;
+  }
+
+  /** A 400 unless {@code scope} is {@code user:<id>}, {@code conversation:<platform>:<id>}, {@code agent:<name>} or {@code tenant:<id>}. */
+  public static String checkScope(String scope) {
+    if (scope == null || !SCOPE.matcher(scope).matches()) {
+      throw Failure.badRequest("invalid_scope", "'scope' must look like user:<id>, conversation:<platform>:<id>, "
+          + "agent:<name> or tenant:<id>" + (scope == null ? "" : ", got '" + scope + "'"));
+    }
+    return scope;
+  }
+
+  static String normalize(String content) {
+    return Normalizer.normalize(content, Normalizer.Form.NFKC).strip().replaceAll("\\s+", " ");
+  }
+
+  static String hash(String normalized) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(normalized.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // writing
+
+  Future<Written> add(String rawContent, String scope, JsonObject source, Instant expiresAt, String supersedes) {
+    String content;
+    try {
+      checkScope(scope);
+      if (rawContent == null || normalize(rawContent).isEmpty()) {
+        throw Failure.badRequest("invalid_content", "'content' must be a non-empty string");
+      }
+      content = normalize(rawContent);
+      if (content.length() > MAX_CONTENT) {
+        throw Failure.badRequest("content_too_long", "'content' is " + content.length() + " characters; at most " + MAX_CONTENT);
+      }
+    } catch (Failure f) {
+      return Future.failedFuture(f);
+    }
+    return serialized(scope, () -> write(content, scope, source == null ? new JsonObject() : source, expiresAt, supersedes));
+  }
+
+  private <T> Future<T> serialized(String scope, java.util.function.Supplier<Future<T>> work) {
+    Future<?> tail = scopeTails.getOrDefault(scope, Future.succeededFuture());
+    Future<T> next = tail.transform(ignored -> work.get());
+    scopeTails.put(scope, next);
+    next.onComplete(ar -> scopeTails.remove(scope, next));
+    return next;
+  }
+
+  private Future<Written> write(String content, String scope, JsonObject source, Instant expiresAt, String supersedes) {
+    String hash = hash(content);
+    Instant now = Instant.now();
+    String tokens = Segmenter.joined(content);
+    return store.byHash(scope, hash).compose(existing -> {
+      if (existing != null && !existing.expired(now)) {
+        return Future.succeededFuture(new Written(existing.id(), "duplicate"));
+      }
+      if (existing != null) {
+        // the same fact again after it expired: it lives again, with the new expiry
+        Memory revived = new Memory(existing.id(), scope, content, tokens, hash, source.isEmpty() ? existing.source() : source,
+            Memory.Status.ACTIVE, null, existing.createdAt(), now, expiresAt);
+        return embedder.embed(content).recover(e -> Future.succeededFuture(null))
+            .compose(v -> store.update(revived, v, new LongTermStore.HistoryEntry(existing.id(), "renewed", existing.content(), now)))
+            .map(x -> new Written(existing.id(), "updated"));
+      }
+      // a memory whose vector cannot be made now is still stored; the re-indexer embeds it later
+      Future<float[]> vector = embedder.embed(content).recover(e -> {
+        LOG.warning("embedding failed (" + e.getMessage() + "); memory stored without a vector for now");
+        return Future.succeededFuture(null);
+      });
+      return vector.compose(v -> {
+        Memory fresh = new Memory(newId(), scope, content, tokens, hash, source, Memory.Status.ACTIVE, null,
+            now, now, expiresAt);
+        if (supersedes != null) {
+          return store.byId(supersedes).compose(old -> {
+            if (old == null || !old.scope().equals(scope) || old.status() != Memory.Status.ACTIVE) {
+              return Future.failedFuture(Failure.notFound("memory_not_found",
+                  "no active memory '" + supersedes + "' in scope " + scope + " to supersede"));
+            }
+            return supersede(old, fresh, v);
+          });
+        }
+        Future<List<LongTermStore.Hit>> near = v == null ? Future.succeededFuture(List.of()) : store.nearest(scope, v, 1, now);
+        return near.compose(hits -> {
+          LongTermStore.Hit nearest = hits.isEmpty() ? null : hits.get(0);
+          if (nearest == null || nearest.similarity() < settings.updateThreshold()) {
+            if (v == null) {
+              kickReindex();
+            }
+            return store.insert(fresh, v, new LongTermStore.HistoryEntry(fresh.id(), "created", content, now))
+                .map(x -> new Written(fresh.id(), "created"));
+          }
+          Memory old = nearest.memory();
+          if (contradicts(old.tokens(), tokens)) {
+            return supersede(old, fresh, v);
+          }
+          Memory updated = new Memory(old.id(), scope, content, tokens, hash, source.isEmpty() ? old.source() : source,
+              Memory.Status.ACTIVE, null, old.createdAt(), now, expiresAt != null ? expiresAt : old.expiresAt());
+          return store.update(updated, v, new LongTermStore.HistoryEntry(old.id(), "updated", old.content(), now))
+              .map(x -> new Written(old.id(), "updated"));
+        });
+      });
+    }).recover(e -> e instanceof LongTermStore.DuplicateContent
+        ? store.byHash(scope, hash).map(m -> new Written(m == null ? null : m.id(), "duplicate"))
+        : Future.failedFuture(e));
+  }
+
+  private Future<Written> supersede(Memory old, Memory fresh, float[] v) {
+    Instant now = fresh.createdAt();
+    List<LongTermStore.HistoryEntry> history = List.of(
+        new LongTermStore.HistoryEntry(old.id(), "superseded", fresh.id(), now),
+        new LongTermStore.HistoryEntry(fresh.id(), "created", fresh.content(), now),
+        new LongTermStore.HistoryEntry(fresh.id(), "supersedes", old.id(), now));
+    return store.supersede(old.id(), fresh, v, history).map(x -> new Written(fresh.id(), "superseded"));
+  }
+
+  /**
+   * Two close texts contradict when each has words the other lacks ("the meeting is on Tuesday"
+   * against "... on Thursday"); when one only adds to the other, it is the same fact restated.
+   */
+  static boolean contradicts(String oldTokens, String newTokens) {
+    Set<String> a = Set.copyOf(List.of(oldTokens.isBlank() ? new String[0] : oldTokens.split(" ")));
+    Set<String> b = Set.copyOf(List.of(newTokens.isBlank() ? new String[0] : newTokens.split(" ")));
+    return !a.containsAll(b) && !b.containsAll(a);
+  }
+
+  private static String newId() {
+    return "mem_" + UUID.randomUUID().toString().replace("-", "");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // finding
+
+  /** The best {@code k} memories of the given scopes for {@code query}, each with its score. */
+  Future<List<Ranker.Ranked>> search(String query, List<String> scopes, int k) {
+    try {
+      if (query == null || query.isBlank()) {
+        throw Failure.badRequest("invalid_query", "'q' must be a non-empty string");
+      }
+      if (scopes.isEmpty()) {
+        throw Failure.badRequest("invalid_scope", "a search needs a 'scope'");
+      }
+      scopes.forEach(LongTermMemory::checkScope);
+      if (k < 1 || k > 100) {
+        throw Failure.badRequest("invalid_k", "'k' must be between 1 and 100");
+      }
+    } catch (Failure f) {
+      return Future.failedFuture(f);
+    }
+    Instant now = Instant.now();
+    List<String> words = new ArrayList<>(Segmenter.distinct(query));
+    int candidates = Math.max(20, 3 * k);
+    // scopes with no memories at all need no embedding (and no model loaded)
+    List<Future<List<Memory>>> any = new ArrayList<>();
+    scopes.forEach(s -> any.add(store.list(s, Memory.Status.ACTIVE, 1, null, now)));
+    return Future.all(any).compose(x -> {
+      if (any.stream().allMatch(f -> f.result().isEmpty())) {
+        return Future.succeededFuture(List.of());
+      }
+      return ranked(query, scopes, k, words, candidates, now);
+    });
+  }
+
+  private Future<List<Ranker.Ranked>> ranked(String query, List<String> scopes, int k, List<String> words, int candidates,
+                                             Instant now) {
+    // without a vector (model unavailable) the keyword half still answers
+    Future<float[]> vector = embedder.embedQuery(query).recover(e -> Future.succeededFuture(null));
+    return vector.compose(v -> {
+      List<Future<List<LongTermStore.Hit>>> byVector = new ArrayList<>();
+      List<Future<List<LongTermStore.Hit>>> byKeyword = new ArrayList<>();
+      for (String scope : scopes) {
+        byVector.add(v == null ? Future.succeededFuture(List.of()) : store.nearest(scope, v, candidates, now));
+        byKeyword.add(store.keyword(scope, words, candidates, now));
+      }
+      List<Future<?>> all = new ArrayList<>(byVector);
+      all.addAll(byKeyword);
+      return Future.all(all).map(x -> {
+        List<LongTermStore.Hit> vs = new ArrayList<>();
+        List<LongTermStore.Hit> ks = new ArrayList<>();
+        byVector.forEach(f -> vs.addAll(f.result()));
+        byKeyword.forEach(f -> ks.addAll(f.result()));
+        return ranker.rank(vs, ks, k, now);
+      });
+    });
+  }
+
+  /** The system message that hands recalled memories to the model, each with where and when it was learnt. */
+  static String prompt(List<Ranker.Ranked> recalled) {
+    if (recalled.isEmpty()) {
+      return null;
+    }
+    StringBuilder out = new StringBuilder("Long-term memory: facts remembered earlier that may help with this message "
+        + "(use them if relevant; newer facts win over older ones):\n");
+    for (Ranker.Ranked r : recalled) {
+      Memory m = r.memory();
+      String from = m.source().getString("channel", m.scope());
+      out.append("- ").append(m.content()).append(" (").append(from).append(", ")
+          .append(m.updatedAt().toString(), 0, 10).append(")\n");
+    }
+    return out.toString();
+  }
+
+  static JsonObject view(Ranker.Ranked r) {
+    return r.memory().toJson().put("score", Math.round(r.score() * 10000) / 10000.0);
+  }
+
+  static JsonArray views(List<Ranker.Ranked> ranked) {
+    JsonArray out = new JsonArray();
+    ranked.forEach(r -> out.add(view(r)));
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // re-indexing
+
+  /** Embeds memories that have no vector from the current model, a batch at a time, until none is left. */
+  void kickReindex() {
+    if (reindexing) {
+      return;
+    }
+    reindexing = true;
+    reindexBatch(0);
+  }
+
+  private void reindexBatch(long doneSoFar) {
+    store.unembedded(32)
+        .compose(batch -> {
+          if (batch.isEmpty()) {
+            return Future.succeededFuture(-1);
+          }
+          List<String> texts = batch.stream().map(Memory::content).toList();
+          return embedder.embed(texts).compose(vectors -> {
+            List<Future<Void>> writes = new ArrayList<>();
+            for (int i = 0; i < batch.size(); i++) {
+              writes.add(store.embed(batch.get(i).id(), vectors.get(i)));
+            }
+            return Future.all(writes).map(batch.size());
+          });
+        })
+        .onComplete(ar -> {
+          if (ar.succeeded() && ar.result() < 0) {
+            reindexing = false;
+            if (doneSoFar > 0) {
+              LOG.info("re-indexed " + doneSoFar + " memories with " + embedder.model());
+            }
+          } else if (ar.succeeded()) {
+            reindexBatch(doneSoFar + ar.result());
+          } else {
+            LOG.warning("re-indexing paused (" + ar.cause().getMessage() + "); retrying in 10 s");
+            vertx.setTimer(10_000, t -> reindexBatch(doneSoFar));
+          }
+        });
+  }
+
+  boolean reindexing() {
+    return reindexing;
+  }
+}
