@@ -58,6 +58,7 @@ final class EmbeddedMemories implements LongTermStore {
   static final String INDEX_DIR = "memory-index";
   /** Lucene's HNSW format takes up to 1024 dimensions. */
   static final int MAX_DIMENSIONS = 1024;
+  static final int SEARCH_BREADTH = 100;
 
   private static final String[] SCHEMA = {
       """
@@ -261,7 +262,8 @@ final class EmbeddedMemories implements LongTermStore {
 
   @Override
   public Future<List<Hit>> nearest(String scope, float[] vector, int n, Instant now) {
-    return search(new KnnFloatVectorQuery("vector", vector, n, visible(scope, now)), n, true);
+    // the graph is explored for at least 100 candidates (like pgvector's ef_search): fewer lose recall
+    return search(new KnnFloatVectorQuery("vector", vector, Math.max(n, SEARCH_BREADTH), visible(scope, now)), n, true);
   }
 
   @Override

@@ -23,8 +23,13 @@ final class LocalEmbedder implements Embedder {
   private final WorkerExecutor worker;
   private Future<BgeSmallZhV15QuantizedEmbeddingModel> model;
 
-  LocalEmbedder(Vertx vertx, int threads) {
+  LocalEmbedder(Vertx vertx, int threads, java.nio.file.Path dataDir) {
     this.worker = vertx.createSharedWorkerExecutor("switchboard-embed", Math.max(1, threads));
+    // the tokenizer unpacks its native library into a cache folder: keep it in the data dir rather
+    // than a home directory the service account may not be able to write
+    if (System.getProperty("DJL_CACHE_DIR") == null && System.getenv("DJL_CACHE_DIR") == null) {
+      System.setProperty("DJL_CACHE_DIR", dataDir.resolve("cache").toAbsolutePath().toString());
+    }
   }
 
   @Override

@@ -4,6 +4,7 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
 import dev.switchboard.model.ModelSettings;
+import dev.switchboard.observe.Metrics;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -61,7 +62,7 @@ public final class MemoryVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     embedder = embeddingSettings.local()
-        ? new LocalEmbedder(vertx, settings.embedThreads())
+        ? new LocalEmbedder(vertx, settings.embedThreads(), storage.dataDir())
         : new RemoteEmbedder(vertx, embeddingSettings.provider(), embeddingSettings.model(), embeddingSettings.batch());
     return EmbeddedStore.open(vertx, storage.dataDir())
         .compose(store -> {
@@ -232,7 +233,10 @@ public final class MemoryVerticle extends VerticleBase {
     JsonObject source = rawSource instanceof JsonObject o ? o
         : rawSource instanceof String s ? new JsonObject().put("channel", s) : new JsonObject();
     longTerm.add(body.getString("content"), body.getString("scope"), source, expires, body.getString("supersedes"))
-        .onComplete(ar -> reply(message, ar.map(LongTermMemory.Written::toJson)));
+        .onComplete(ar -> {
+          Metrics.current().memoryWrite(ar.succeeded() ? ar.result().status() : "failed");
+          reply(message, ar.map(LongTermMemory.Written::toJson));
+        });
   }
 
   private static Instant expiry(JsonObject body) {
@@ -262,8 +266,12 @@ public final class MemoryVerticle extends VerticleBase {
     } else if (body.getString("scope") != null) {
       scopes.add(body.getString("scope"));
     }
+    long started = System.nanoTime();
     longTerm.search(body.getString("q"), scopes, body.getInteger("k", 5))
-        .onComplete(ar -> reply(message, ar.map(r -> new JsonObject().put("data", LongTermMemory.views(r)))));
+        .onComplete(ar -> {
+          Metrics.current().memorySearch(System.nanoTime() - started, ar.succeeded());
+          reply(message, ar.map(r -> new JsonObject().put("data", LongTermMemory.views(r))));
+        });
   }
 
   /** Memories for a prompt: best effort, so an unready memory recalls nothing rather than failing the caller. */

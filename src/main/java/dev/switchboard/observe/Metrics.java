@@ -109,4 +109,23 @@ public final class Metrics {
         .register(registry)
         .increment();
   }
+
+  /** A long-term memory write: {@code created}, {@code duplicate}, {@code updated}, {@code superseded} or {@code failed}. */
+  public void memoryWrite(String status) {
+    Counter.builder("switchboard.memory.writes")
+        .description("Long-term memory writes by result")
+        .tag("status", status)
+        .register(registry)
+        .increment();
+  }
+
+  /** One long-term memory search, embedding of the query included. */
+  public void memorySearch(long nanos, boolean ok) {
+    io.micrometer.core.instrument.Timer.builder("switchboard.memory.search")
+        .description("Long-term memory searches, query embedding included")
+        .tag("outcome", ok ? "ok" : "failed")
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
 }

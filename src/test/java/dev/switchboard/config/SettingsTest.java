@@ -126,9 +126,19 @@ class SettingsTest {
   }
 
   @Test
-  @DisplayName("the distributed profile is refused clearly until it exists")
-  void distributedNotYet(@TempDir Path dir) throws Exception {
-    ConfigError e = assertThrows(ConfigError.class, () -> load(confWith(dir, null, null), Map.of("SWITCHBOARD_STORAGE", "distributed")));
+  @DisplayName("an unknown storage profile is refused, naming the key")
+  void unknownProfile(@TempDir Path dir) throws Exception {
+    ConfigError e = assertThrows(ConfigError.class, () -> load(confWith(dir, null, null), Map.of("SWITCHBOARD_STORAGE", "cluster")));
     assertEquals("storage.profile", e.key());
+  }
+
+  @Test
+  @DisplayName("the distributed profile takes its Redis and PostgreSQL from REDIS_URL and DATABASE_URL")
+  void distributedProfile(@TempDir Path dir) throws Exception {
+    var settings = load(confWith(dir, null, null), Map.of("SWITCHBOARD_STORAGE", "distributed",
+        "REDIS_URL", "redis://10.0.0.5:6379", "DATABASE_URL", "postgresql://sb@10.0.0.6:5432/sb"));
+    assertEquals("distributed", settings.storageProfile());
+    assertEquals("redis://10.0.0.5:6379", settings.storage().redisUrl());
+    assertEquals("postgresql://sb@10.0.0.6:5432/sb", settings.storage().postgresUrl());
   }
 }
