@@ -1,8 +1,15 @@
 package dev.switchboard.memory;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
-import dev.langchain4j.model.embedding.onnx.bgesmallzhv15q.BgeSmallZhV15QuantizedEmbeddingModel;
+import dev.langchain4j.model.embedding.onnx.AbstractInProcessEmbeddingModel;
+import dev.langchain4j.model.embedding.onnx.OnnxBertBiEncoder;
+import dev.langchain4j.model.embedding.onnx.PoolingMode;
+import java.io.IOException;
+import java.io.InputStream;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -21,10 +28,12 @@ final class LocalEmbedder implements Embedder {
   static final int DIMENSIONS = 512;
 
   private final WorkerExecutor worker;
-  private Future<BgeSmallZhV15QuantizedEmbeddingModel> model;
+  private final int threads;
+  private Future<AbstractInProcessEmbeddingModel> model;
 
   LocalEmbedder(Vertx vertx, int threads, java.nio.file.Path dataDir) {
     this.worker = vertx.createSharedWorkerExecutor("switchboard-embed", Math.max(1, threads));
+    this.threads = Math.max(1, threads);
     // the tokenizer unpacks its native library into a cache folder: keep it in the data dir rather
     // than a home directory the service account may not be able to write
     if (System.getProperty("DJL_CACHE_DIR") == null && System.getenv("DJL_CACHE_DIR") == null) {
@@ -52,11 +61,54 @@ final class LocalEmbedder implements Embedder {
    * Loading reads a 24 MB model and starts ONNX Runtime (about a second and some 100 MB of native
    * memory), so it happens on first use: a gateway that never touches memory never pays for it.
    */
-  private synchronized Future<BgeSmallZhV15QuantizedEmbeddingModel> loaded() {
+  private synchronized Future<AbstractInProcessEmbeddingModel> loaded() {
     if (model == null || model.failed()) {
-      model = worker.executeBlocking(() -> new BgeSmallZhV15QuantizedEmbeddingModel(Runnable::run), false);
+      model = worker.executeBlocking(() -> load(threads), false);
     }
     return model;
+  }
+
+  /**
+   * The model with a session of our own making: ONNX Runtime's defaults take every core for one
+   * inference (competing with the event loops on a small server) and keep a growing memory arena;
+   * here inference uses the configured threads and frees what it used, which keeps the process
+   * about 100 MB smaller.
+   */
+  static AbstractInProcessEmbeddingModel load(int threads) throws OrtException, IOException {
+    OrtEnvironment environment = OrtEnvironment.getEnvironment();
+    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    options.setIntraOpNumThreads(threads);
+    options.setInterOpNumThreads(1);
+    options.setCPUArenaAllocator(false);
+    options.setMemoryPatternOptimization(false);
+    byte[] onnx;
+    try (InputStream in = resource("/bge-small-zh-v1.5-q.onnx")) {
+      onnx = in.readAllBytes();
+    }
+    OrtSession session = environment.createSession(onnx, options);
+    OnnxBertBiEncoder encoder;
+    try (InputStream tokenizer = resource("/bge-small-zh-v1.5-q-tokenizer.json")) {
+      encoder = new OnnxBertBiEncoder(environment, session, tokenizer, PoolingMode.CLS);
+    }
+    return new AbstractInProcessEmbeddingModel(Runnable::run) {
+      @Override
+      protected OnnxBertBiEncoder model() {
+        return encoder;
+      }
+
+      @Override
+      protected Integer knownDimension() {
+        return DIMENSIONS;
+      }
+    };
+  }
+
+  private static InputStream resource(String name) throws IOException {
+    InputStream in = LocalEmbedder.class.getResourceAsStream(name);
+    if (in == null) {
+      throw new IOException("the local embedding model is missing from the class path: " + name);
+    }
+    return in;
   }
 
   @Override

@@ -76,13 +76,19 @@ public final class LongTermMemory {
     return scope;
   }
 
+  /** The text as stored: what the client wrote, without surrounding or repeated white space. */
   static String normalize(String content) {
-    return Normalizer.normalize(content, Normalizer.Form.NFKC).strip().replaceAll("\\s+", " ");
+    return content.strip().replaceAll("\\s+", " ");
   }
 
+  /**
+   * Identifies content within a scope. Compatibility forms are folded first, so full-width and
+   * half-width punctuation or digits (": " against "：") do not make two copies of one fact.
+   */
   static String hash(String normalized) {
+    String folded = Normalizer.normalize(normalized, Normalizer.Form.NFKC);
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(normalized.getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(folded.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
