@@ -28,7 +28,8 @@ import java.util.regex.Pattern;
  * fact: if its words only add to or restate the stored ones it {@code updated} that memory in
  * place; if each has words the other lacks (another number, another day, another name) it is a
  * contradiction, and the new memory {@code superseded} the old one, which is kept, marked, with
- * its history. Everything else is {@code created}. A client that knows better names the memory it
+ * its history. Everything else is {@code created}. Words are a blunt judge (two records that differ
+ * only in a number look like one fact changed), so a {@code judge_model} can decide instead. A client that knows better names the memory it
  * replaces ({@code supersedes}). Writes to one scope are applied one at a time.
  *
  * <p>Finding: vector and keyword candidates of each requested scope (never another), ranked by
@@ -144,6 +145,9 @@ public final class LongTermMemory {
         return Future.succeededFuture(null);
       });
       return vector.compose(v -> {
+        if (v == null) {
+          kickReindex();
+        }
         Memory fresh = new Memory(newId(), scope, content, tokens, hash, source, Memory.Status.ACTIVE, null,
             now, now, expiresAt);
         if (supersedes != null) {
@@ -159,25 +163,76 @@ public final class LongTermMemory {
         return near.compose(hits -> {
           LongTermStore.Hit nearest = hits.isEmpty() ? null : hits.get(0);
           if (nearest == null || nearest.similarity() < settings.updateThreshold()) {
-            if (v == null) {
-              kickReindex();
-            }
             return store.insert(fresh, v, new LongTermStore.HistoryEntry(fresh.id(), "created", content, now))
                 .map(x -> new Written(fresh.id(), "created"));
           }
           Memory old = nearest.memory();
-          if (contradicts(old.tokens(), tokens)) {
-            return supersede(old, fresh, v);
-          }
-          Memory updated = new Memory(old.id(), scope, content, tokens, hash, source.isEmpty() ? old.source() : source,
-              Memory.Status.ACTIVE, null, old.createdAt(), now, expiresAt != null ? expiresAt : old.expiresAt());
-          return store.update(updated, v, new LongTermStore.HistoryEntry(old.id(), "updated", old.content(), now))
-              .map(x -> new Written(old.id(), "updated"));
+          return judge(old.content(), content, old.tokens(), tokens).compose(verdict -> switch (verdict) {
+            case DIFFERENT -> store.insert(fresh, v, new LongTermStore.HistoryEntry(fresh.id(), "created", content, now))
+                .map(x -> new Written(fresh.id(), "created"));
+            case CONTRADICTS -> supersede(old, fresh, v);
+            case RESTATES -> update(old, content, tokens, hash, source, expiresAt, v, now);
+          });
         });
       });
     }).recover(e -> e instanceof LongTermStore.DuplicateContent
         ? store.byHash(scope, hash).map(m -> new Written(m == null ? null : m.id(), "duplicate"))
         : Future.failedFuture(e));
+  }
+
+  /** The same fact in new words: the stored memory takes them, keeps its id, and its old wording goes to history. */
+  private Future<Written> update(Memory old, String content, String tokens, String hash, JsonObject source,
+                                 Instant expiresAt, float[] v, Instant now) {
+    Memory updated = new Memory(old.id(), old.scope(), content, tokens, hash, source.isEmpty() ? old.source() : source,
+        Memory.Status.ACTIVE, null, old.createdAt(), now, expiresAt != null ? expiresAt : old.expiresAt());
+    return store.update(updated, v, new LongTermStore.HistoryEntry(old.id(), "updated", old.content(), now))
+        .map(x -> new Written(old.id(), "updated"));
+  }
+
+  /** How a new text relates to a stored one that is close in meaning. */
+  enum Verdict {
+    RESTATES, CONTRADICTS, DIFFERENT
+  }
+
+  private static final String JUDGE_INSTRUCTION = """
+      You maintain a memory of facts. Compare a STORED fact with a NEW one and answer with one word: \
+      RESTATES if the new one says the same or adds detail without changing anything; \
+      CONTRADICTS if it changes or replaces what the stored one says (another value, date, name or decision); \
+      DIFFERENT if both can be true at once and are about different things.""";
+
+  /**
+   * With a judge model, the model decides (falling back to the words when it cannot be asked or
+   * answers something else); without one, the words decide: see {@link #contradicts}.
+   */
+  private Future<Verdict> judge(String oldContent, String newContent, String oldTokens, String newTokens) {
+    Verdict byWords = contradicts(oldTokens, newTokens) ? Verdict.CONTRADICTS : Verdict.RESTATES;
+    if (settings.judgeModel().isEmpty()) {
+      return Future.succeededFuture(byWords);
+    }
+    JsonObject body = new JsonObject()
+        .put("model", settings.judgeModel())
+        .put("temperature", 0)
+        .put("max_tokens", 5)
+        .put("messages", new JsonArray()
+            .add(new JsonObject().put("role", "system").put("content", JUDGE_INSTRUCTION))
+            .add(new JsonObject().put("role", "user").put("content", "STORED: " + oldContent + "\nNEW: " + newContent)));
+    return vertx.eventBus().<dev.switchboard.bus.UpstreamReply>request(dev.switchboard.bus.Addresses.MODEL_CHAT,
+            new dev.switchboard.bus.ChatCall(body, "switchboard:memory", null),
+            new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(60_000))
+        .map(m -> {
+          String answer = new JsonObject(m.body().body()).getJsonArray("choices").getJsonObject(0)
+              .getJsonObject("message").getString("content", "").toUpperCase(java.util.Locale.ROOT);
+          for (Verdict verdict : Verdict.values()) {
+            if (answer.contains(verdict.name())) {
+              return verdict;
+            }
+          }
+          return byWords;
+        })
+        .otherwise(e -> {
+          LOG.warning("memory judge unavailable (" + e.getMessage() + "); deciding by the words");
+          return byWords;
+        });
   }
 
   private Future<Written> supersede(Memory old, Memory fresh, float[] v) {

@@ -12,6 +12,8 @@ import java.time.Duration;
  * @param summarize whether turns pushed out of the window are summarised first (needs a model)
  * @param summaryModel model for summaries; empty means the default model
  * @param updateThreshold cosine similarity from which a new memory is the same fact as a stored one
+ * @param judgeModel model that decides whether a close memory restates, updates or contradicts a
+ *     stored one, or is a different fact; empty: decided by comparing their words
  * @param vectorWeight weight of meaning in hybrid search
  * @param keywordWeight weight of keyword match in hybrid search
  * @param halfLife age at which a memory's recency factor halves
@@ -28,6 +30,7 @@ public record MemorySettings(
     boolean summarize,
     String summaryModel,
     double updateThreshold,
+    String judgeModel,
     double vectorWeight,
     double keywordWeight,
     Duration halfLife,
@@ -47,7 +50,7 @@ public record MemorySettings(
     ConfigNode st = n.get("short_term");
     st.allowOnly("ttl", "max_turns", "max_tokens", "summarize", "summary_model");
     ConfigNode lt = n.get("long_term");
-    lt.allowOnly("update_threshold", "weights", "recency", "mmr_lambda", "min_score", "recall");
+    lt.allowOnly("update_threshold", "judge_model", "weights", "recency", "mmr_lambda", "min_score", "recall");
     ConfigNode weights = lt.get("weights");
     weights.allowOnly("vector", "keyword");
     ConfigNode recency = lt.get("recency");
@@ -59,6 +62,7 @@ public record MemorySettings(
         st.get("summarize").bool(true),
         st.get("summary_model").string(""),
         fraction(lt.get("update_threshold"), 0.9),
+        lt.get("judge_model").string(""),
         fraction(weights.get("vector"), 0.7),
         fraction(weights.get("keyword"), 0.3),
         recency.get("half_life").duration(Duration.ofDays(30)),

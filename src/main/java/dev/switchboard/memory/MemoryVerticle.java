@@ -50,6 +50,7 @@ public final class MemoryVerticle extends VerticleBase {
   private volatile boolean longTermOpen;
   private volatile String longTermError = "starting";
   private long sweeper = -1;
+  private long reembedder = -1;
   private long opener = -1;
 
   public MemoryVerticle(Storage storage, MemorySettings settings, ModelSettings.Embeddings embeddings, String defaultModel) {
@@ -93,14 +94,32 @@ public final class MemoryVerticle extends VerticleBase {
               bus.<JsonObject>localConsumer(Addresses.MEMORY_EMBED, this::embed).completion(),
               bus.<Void>localConsumer(Addresses.MEMORY_HEALTH, this::health).completion()));
         })
-        // the embedded store opens now or never; a distributed one may take its time
-        .compose(v -> storage.distributed() ? Future.succeededFuture() : openLongTerm())
+        // the embedded store with the local model opens now or never; a networked store or
+        // embedding provider may take its time, and the gateway serves everything else meanwhile
+        .compose(v -> waitsForNetwork() ? Future.succeededFuture() : openLongTerm())
         .onSuccess(v -> {
-          if (storage.distributed()) {
+          if (waitsForNetwork()) {
             tryOpen();
           }
+          if (outbox != null) {
+            outbox.isEmpty().onSuccess(empty -> {
+              if (!empty) {
+                drainLater();
+              }
+            });
+          }
           sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> sweep());
+          // memories stored while the embedding provider was away get their vectors once it is back
+          reembedder = vertx.setPeriodic(Duration.ofMinutes(1).toMillis(), id -> {
+            if (longTermOpen) {
+              longTerm.kickReindex();
+            }
+          });
         });
+  }
+
+  private boolean waitsForNetwork() {
+    return storage.distributed() || !embeddingSettings.local();
   }
 
   private Future<Void> openLongTerm() {
@@ -128,6 +147,7 @@ public final class MemoryVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweeper);
+    vertx.cancelTimer(reembedder);
     vertx.cancelTimer(opener);
     List<Future<?>> closing = new ArrayList<>();
     if (shortTerm != null && storage.distributed()) {

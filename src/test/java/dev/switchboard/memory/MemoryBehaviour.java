@@ -90,6 +90,16 @@ abstract class MemoryBehaviour {
   }
 
   @Test
+  void fullWidthAndHalfWidthPunctuationMakeNoSecondCopyAndTheWritersFormIsKept() {
+    String scope = "user:" + run;
+    JsonObject first = add("会议室：３０１", scope);
+    JsonObject second = add("会议室:301", scope);
+    assertEquals("duplicate", second.getString("status"));
+    assertEquals(first.getString("id"), second.getString("id"));
+    assertEquals("会议室：３０１", list(scope, null).getJsonObject(0).getString("content"));
+  }
+
+  @Test
   void aNearDuplicateUpdatesTheStoredMemoryInPlace() {
     String scope = "user:" + run;
     JsonObject first = add("张三喜欢喝绿茶", scope);
