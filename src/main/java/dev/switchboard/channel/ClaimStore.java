@@ -3,7 +3,6 @@ package dev.switchboard.channel;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
 import java.sql.PreparedStatement;
-import java.sql.Statement;
 
 /**
  * Claims on message ids, so that a platform's re-delivery is handled once. A claim lives in the
@@ -26,9 +25,7 @@ final class ClaimStore {
 
   Future<Void> init() {
     return store.run(c -> {
-      try (Statement s = c.createStatement()) {
-        s.execute(SCHEMA);
-      }
+      EmbeddedStore.execute(c, SCHEMA);
       return null;
     });
   }

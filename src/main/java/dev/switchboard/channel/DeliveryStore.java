@@ -94,11 +94,7 @@ final class DeliveryStore {
           s.execute("ALTER TABLE deliveries RENAME TO deliveries_legacy_" + System.currentTimeMillis());
         }
       }
-      try (Statement s = c.createStatement()) {
-        for (String ddl : SCHEMA) {
-          s.execute(ddl);
-        }
-      }
+      EmbeddedStore.execute(c, SCHEMA);
       // columns added after the table was first released: older files get them here
       EmbeddedStore.ensureColumns(c, "deliveries", "address TEXT", "body TEXT");
       return null;

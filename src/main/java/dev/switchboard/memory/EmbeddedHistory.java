@@ -8,7 +8,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 
 /**
@@ -62,11 +61,7 @@ final class EmbeddedHistory implements ShortTermStore {
 
   Future<Void> init() {
     return store.transaction(c -> {
-      try (Statement s = c.createStatement()) {
-        for (String ddl : SCHEMA) {
-          s.execute(ddl);
-        }
-      }
+      EmbeddedStore.execute(c, SCHEMA);
       return null;
     });
   }

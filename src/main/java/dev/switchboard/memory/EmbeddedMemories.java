@@ -147,11 +147,7 @@ final class EmbeddedMemories implements LongTermStore {
         .compose(s -> {
           store = s;
           return s.transaction(c -> {
-            try (Statement st = c.createStatement()) {
-              for (String ddl : SCHEMA) {
-                st.execute(ddl);
-              }
-            }
+            EmbeddedStore.execute(c, SCHEMA);
             String recorded = meta(c, "embed_model");
             boolean changed = recorded != null && !recorded.equals(model);
             if (changed) {

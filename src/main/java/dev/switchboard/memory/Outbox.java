@@ -27,14 +27,12 @@ final class Outbox {
 
   Future<Void> init() {
     return store.run(c -> {
-      try (Statement s = c.createStatement()) {
-        s.execute("""
+      EmbeddedStore.execute(c, """
             CREATE TABLE IF NOT EXISTS memory_outbox (
               seq INTEGER PRIMARY KEY AUTOINCREMENT,
               scope TEXT NOT NULL,
               turns TEXT NOT NULL,
               created_at INTEGER NOT NULL)""");
-      }
       return null;
     });
   }

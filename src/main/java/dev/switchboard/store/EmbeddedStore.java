@@ -70,6 +70,15 @@ public final class EmbeddedStore {
     });
   }
 
+  /** Runs schema statements ({@code CREATE ... IF NOT EXISTS}) in order. */
+  public static void execute(Connection c, String... statements) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      for (String statement : statements) {
+        s.execute(statement);
+      }
+    }
+  }
+
   /**
    * Adds the columns a table lacks ({@code "name TYPE ..."} each): files written by an earlier
    * version get the columns that came later, and files that have them are left alone.

@@ -91,11 +91,7 @@ final class TaskStore {
 
   Future<Void> init() {
     return store.transaction(c -> {
-      try (Statement s = c.createStatement()) {
-        for (String ddl : SCHEMA) {
-          s.execute(ddl);
-        }
-      }
+      EmbeddedStore.execute(c, SCHEMA);
       EmbeddedStore.ensureColumns(c, "tasks", COLUMNS_ADDED);
       return null;
     });
