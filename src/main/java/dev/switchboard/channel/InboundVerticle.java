@@ -251,18 +251,19 @@ public final class InboundVerticle extends VerticleBase {
         List.of(new TaskSubmission.Target("dingtalk", bot, address)), TaskSubmission.Priority.NORMAL,
         "dingtalk:" + msgId, "dingtalk:" + bot, conversation, 0,
         memoryScopes("dingtalk", conversationId, body.getValue("senderStaffId") instanceof String staff ? staff
-            : sender.isEmpty() ? null : sender.get(0)));
+            : sender.isEmpty() ? null : sender.get(0), group));
     return vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .map(reply -> new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id")));
   }
 
   /**
-   * Long-term memory a chat message may use: its sender's and its conversation's (a group's facts
-   * stay in that group). The sender's scope comes first, where the agent remembers by default.
+   * Long-term memory a chat message may use. A group uses its own scope only: what someone said
+   * elsewhere, in private or in another group, never surfaces in front of this group. A direct chat
+   * uses the person's scope (first: where the agent remembers by default) and its own.
    */
-  private static List<String> memoryScopes(String platform, String conversation, String sender) {
+  private static List<String> memoryScopes(String platform, String conversation, String sender, boolean group) {
     List<String> scopes = new java.util.ArrayList<>();
-    if (sender != null && !sender.isBlank()) {
+    if (!group && sender != null && !sender.isBlank()) {
       scopes.add("user:" + platform + ":" + sender);
     }
     if (conversation != null && !conversation.isBlank()) {
@@ -368,7 +369,7 @@ public final class InboundVerticle extends VerticleBase {
         policy.conversationKey("feishu", in.bot(), chat, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
     TaskSubmission task = new TaskSubmission(text, null, List.of(new TaskSubmission.Target("feishu", in.bot(), address)),
         TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + in.bot(), conversation, 0,
-        memoryScopes("feishu", chat, sender.isEmpty() ? null : sender.get(0)));
+        memoryScopes("feishu", chat, sender.isEmpty() ? null : sender.get(0), group));
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .onSuccess(reply -> message.reply(FEISHU_OK))
         .onFailure(e -> Failure.reply(message, e));

@@ -111,7 +111,9 @@ final class EmbeddedMemories implements LongTermStore {
       + " FROM memories WHERE embedding IS NULL AND status = 'active' ORDER BY created_at LIMIT ?";
   private static final String SET_EMBEDDING = "UPDATE memories SET embedding = ? WHERE id = ?";
   private static final String EXPIRED = "SELECT id FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?";
-  private static final String ALL_ACTIVE = "SELECT " + COLUMNS + ", embedding FROM memories WHERE status = 'active'";
+  private static final String ACTIVE_PAGE = "SELECT " + COLUMNS
+      + ", embedding, rowid FROM memories WHERE status = 'active' AND rowid > ? ORDER BY rowid LIMIT ?";
+  private static final int REBUILD_PAGE = 1000;
   private static final String GET_META = "SELECT value FROM memory_meta WHERE key = ?";
   private static final String SET_META = "INSERT INTO memory_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
   private static final String BUMP_REV = """
@@ -130,6 +132,8 @@ final class EmbeddedMemories implements LongTermStore {
   /** Store revision the index reflects (index thread only). */
   private long appliedRev;
   private boolean dirty;
+  /** An index change failed: the index misses something the store has, until it is rebuilt. */
+  private boolean stale;
 
   EmbeddedMemories(Vertx vertx, Path dataDir) {
     this.vertx = vertx;
@@ -170,6 +174,8 @@ final class EmbeddedMemories implements LongTermStore {
             return rs.next() ? rs.getLong(1) : 0L;
           }
         }))
+        // a failed open leaves nothing behind (a later attempt would find the index locked)
+        .onFailure(e -> release())
         .onSuccess(v -> commitTimer = vertx.setPeriodic(1000, id -> indexThread.executeBlocking(() -> {
           commitIfDirty();
           return null;
@@ -204,26 +210,15 @@ final class EmbeddedMemories implements LongTermStore {
         return Future.succeededFuture(false);
       }
       long started = System.nanoTime();
-      return store.run(c -> {
-        int n = 0;
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(ALL_ACTIVE)) {
-          writer.deleteAll();
-          while (rs.next()) {
-            byte[] blob = rs.getBytes(12);
-            writer.addDocument(document(memory(rs), blob == null ? null : vector(blob)));
-            n++;
-          }
-        } catch (IOException e) {
-          throw new SQLException(e);
-        }
-        return n;
-      }).map(count -> {
-        if (count > 0 || indexed >= 0) {
-          LOG.info("memory index rebuilt from the store: " + count + " memories in "
-              + (System.nanoTime() - started) / 1_000_000 + " ms");
-        }
-        return true;
-      });
+      return indexThread.executeBlocking(() -> writer.deleteAll(), true)
+          .compose(x -> rebuildFrom(0, 0))
+          .map(count -> {
+            if (count > 0 || indexed >= 0) {
+              LOG.info("memory index rebuilt from the store: " + count + " memories in "
+                  + (System.nanoTime() - started) / 1_000_000 + " ms");
+            }
+            return true;
+          });
     }).compose(rebuilt -> indexThread.executeBlocking(() -> {
       if (rebuilt) {
         appliedRev = rev;
@@ -233,6 +228,31 @@ final class EmbeddedMemories implements LongTermStore {
       searchers = new SearcherManager(writer, null);
       return null;
     }, true));
+  }
+
+  /** A page of rows is read on the store's thread, then indexed on the index thread, so neither waits long. */
+  private Future<Integer> rebuildFrom(long afterRowid, int doneSoFar) {
+    record Row(long rowid, Memory memory, float[] vector) {
+    }
+    return store.run(c -> {
+      List<Row> page = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(ACTIVE_PAGE)) {
+        ps.setLong(1, afterRowid);
+        ps.setInt(2, REBUILD_PAGE);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            byte[] blob = rs.getBytes(12);
+            page.add(new Row(rs.getLong(13), memory(rs), blob == null ? null : vector(blob)));
+          }
+        }
+      }
+      return page;
+    }).compose(page -> page.isEmpty() ? Future.succeededFuture(doneSoFar) : indexThread.executeBlocking(() -> {
+      for (Row r : page) {
+        writer.addDocument(document(r.memory(), r.vector()));
+      }
+      return null;
+    }, true).compose(x -> rebuildFrom(page.get(page.size() - 1).rowid(), doneSoFar + page.size())));
   }
 
   private void commitIfDirty() throws IOException {
@@ -502,21 +522,45 @@ final class EmbeddedMemories implements LongTermStore {
 
   @Override
   public Future<Void> ping() {
-    return store.ping().mapEmpty();
+    return store.ping().compose(ok -> {
+      IndexWriter w = writer;
+      if (w == null || !w.isOpen() || w.getTragicException() != null) {
+        Throwable t = w == null ? null : w.getTragicException();
+        return Future.failedFuture("the memory index is closed" + (t == null ? "" : ": " + t.getMessage())
+            + "; restart to rebuild it from the store");
+      }
+      return Future.succeededFuture();
+    });
   }
 
   @Override
   public Future<Void> close() {
+    return release().eventually(indexThread::close);
+  }
+
+  /** Closes the index and the database connection; the index thread stays for another open. */
+  private Future<Void> release() {
     vertx.cancelTimer(commitTimer);
-    Future<Void> index = writer == null ? Future.succeededFuture() : indexThread.executeBlocking(() -> {
-      commitIfDirty();
-      searchers.close();
-      writer.close();
-      directory.close();
+    Future<Void> index = writer == null && directory == null ? Future.succeededFuture() : indexThread.executeBlocking(() -> {
+      if (writer != null) {
+        commitIfDirty();
+        if (searchers != null) {
+          searchers.close();
+        }
+        writer.close();
+        writer = null;
+      }
+      if (directory != null) {
+        directory.close();
+        directory = null;
+      }
       return null;
     }, true);
-    return index.eventually(() -> store == null ? Future.succeededFuture() : store.close())
-        .eventually(indexThread::close);
+    return index.eventually(() -> {
+      EmbeddedStore s = store;
+      store = null;
+      return s == null ? Future.succeededFuture() : s.close();
+    });
   }
 
   @FunctionalInterface
@@ -527,8 +571,19 @@ final class EmbeddedMemories implements LongTermStore {
   /** Applies a change to the index and makes it visible to searches at once (committed later). */
   private Future<Void> index(long rev, IndexChange change) {
     return indexThread.executeBlocking(() -> {
-      change.apply(writer);
-      appliedRev = Math.max(appliedRev, rev);
+      try {
+        change.apply(writer);
+      } catch (IOException | RuntimeException e) {
+        // the store has the change but the index does not: never again claim to reflect the
+        // store, so that the next start rebuilds the index from it
+        stale = true;
+        appliedRev = -1;
+        dirty = true;
+        throw e;
+      }
+      if (!stale) {
+        appliedRev = Math.max(appliedRev, rev);
+      }
       dirty = true;
       searchers.maybeRefreshBlocking();
       return null;

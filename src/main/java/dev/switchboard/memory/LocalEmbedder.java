@@ -63,7 +63,7 @@ final class LocalEmbedder implements Embedder {
    */
   private synchronized Future<AbstractInProcessEmbeddingModel> loaded() {
     if (model == null || model.failed()) {
-      model = worker.executeBlocking(() -> load(threads), false);
+      model = worker.executeBlocking(this::load, false);
     }
     return model;
   }
@@ -74,7 +74,7 @@ final class LocalEmbedder implements Embedder {
    * here inference uses the configured threads and frees what it used, which keeps the process
    * about 100 MB smaller.
    */
-  static AbstractInProcessEmbeddingModel load(int threads) throws OrtException, IOException {
+  private AbstractInProcessEmbeddingModel load() throws OrtException, IOException {
     OrtEnvironment environment = OrtEnvironment.getEnvironment();
     OrtSession.SessionOptions options = new OrtSession.SessionOptions();
     options.setIntraOpNumThreads(threads);
@@ -86,6 +86,7 @@ final class LocalEmbedder implements Embedder {
       onnx = in.readAllBytes();
     }
     OrtSession session = environment.createSession(onnx, options);
+    this.session = session;
     OnnxBertBiEncoder encoder;
     try (InputStream tokenizer = resource("/bge-small-zh-v1.5-q-tokenizer.json")) {
       encoder = new OnnxBertBiEncoder(environment, session, tokenizer, PoolingMode.CLS);
@@ -113,6 +114,24 @@ final class LocalEmbedder implements Embedder {
 
   @Override
   public Future<List<float[]>> embed(List<String> texts) {
+    if (texts.size() <= CHUNK) {
+      return embedChunk(texts);
+    }
+    // a big request goes in chunks, so other callers' texts get a turn on the worker in between
+    Future<List<float[]>> all = Future.succeededFuture(new java.util.ArrayList<>(texts.size()));
+    for (int i = 0; i < texts.size(); i += CHUNK) {
+      List<String> chunk = texts.subList(i, Math.min(texts.size(), i + CHUNK));
+      all = all.compose(done -> embedChunk(chunk).map(vs -> {
+        done.addAll(vs);
+        return done;
+      }));
+    }
+    return all;
+  }
+
+  private static final int CHUNK = 32;
+
+  private Future<List<float[]>> embedChunk(List<String> texts) {
     return loaded().compose(v -> worker.executeBlocking(() -> {
       List<TextSegment> segments = new ArrayList<>(texts.size());
       for (String t : texts) {
@@ -127,8 +146,20 @@ final class LocalEmbedder implements Embedder {
     }, false));
   }
 
+  /** The session holds native memory the garbage collector does not see: closed with the embedder. */
+  private volatile OrtSession session;
+
   @Override
   public void close() {
-    worker.close();
+    OrtSession s = session;
+    if (s == null) {
+      worker.close();
+      return;
+    }
+    // on the worker, behind any inference still running there (one thread by default)
+    worker.executeBlocking(() -> {
+      s.close();
+      return null;
+    }, true).onComplete(ar -> worker.close());
   }
 }

@@ -40,6 +40,9 @@ public final class LongTermMemory {
   private static final Logger LOG = Logger.getLogger(LongTermMemory.class.getName());
   private static final Pattern SCOPE = Pattern.compile("(user|conversation|agent|tenant):\\S.{0,254}");
   static final int MAX_CONTENT = 8000;
+  static final int MAX_SCOPES = 8;
+  /** Keyword search uses the first this many distinct words of a query. */
+  static final int MAX_QUERY_WORDS = 64;
 
   /** The answer to a write. */
   record Written(String id, String status) {
@@ -55,6 +58,9 @@ public final class LongTermMemory {
   private final Ranker ranker;
   private final Map<String, Future<?>> scopeTails = new HashMap<>();
   private boolean reindexing;
+  /** Memories the embedding provider refused (this run): skipped by the re-indexer. */
+  private final java.util.Set<String> refused = new java.util.HashSet<>();
+  private static final int REINDEX_BATCH = 32;
 
   LongTermMemory(Vertx vertx, LongTermStore store, Embedder embedder, MemorySettings settings) {
     this.vertx = vertx;
@@ -124,9 +130,15 @@ public final class LongTermMemory {
   }
 
   private Future<Written> write(String content, String scope, JsonObject source, Instant expiresAt, String supersedes) {
+    // segmenting a long text takes a while (and loads a dictionary the first time): not on an event loop
+    return vertx.executeBlocking(() -> Segmenter.joined(content), false)
+        .compose(tokens -> write(content, tokens, scope, source, expiresAt, supersedes));
+  }
+
+  private Future<Written> write(String content, String tokens, String scope, JsonObject source, Instant expiresAt,
+                                String supersedes) {
     String hash = hash(content);
     Instant now = Instant.now();
-    String tokens = Segmenter.joined(content);
     return store.byHash(scope, hash).compose(existing -> {
       if (existing != null && !existing.expired(now)) {
         return Future.succeededFuture(new Written(existing.id(), "duplicate"));
@@ -271,15 +283,26 @@ public final class LongTermMemory {
         throw Failure.badRequest("invalid_scope", "a search needs a 'scope'");
       }
       scopes.forEach(LongTermMemory::checkScope);
+      if (scopes.size() > MAX_SCOPES) {
+        throw Failure.badRequest("invalid_scope", "a search covers at most " + MAX_SCOPES + " scopes");
+      }
       if (k < 1 || k > 100) {
         throw Failure.badRequest("invalid_k", "'k' must be between 1 and 100");
+      }
+      if (query.length() > MAX_CONTENT) {
+        throw Failure.badRequest("invalid_query", "'q' is longer than " + MAX_CONTENT + " characters");
       }
     } catch (Failure f) {
       return Future.failedFuture(f);
     }
     Instant now = Instant.now();
-    List<String> words = new ArrayList<>(Segmenter.distinct(query));
     int candidates = Math.max(20, 3 * k);
+    return vertx.executeBlocking(() -> Segmenter.distinct(query).stream().limit(MAX_QUERY_WORDS).toList(), false)
+        .compose(words -> search(query, scopes, k, words, candidates, now));
+  }
+
+  private Future<List<Ranker.Ranked>> search(String query, List<String> scopes, int k, List<String> words, int candidates,
+                                             Instant now) {
     // scopes with no memories at all need no embedding (and no model loaded)
     List<Future<List<Memory>>> any = new ArrayList<>();
     scopes.forEach(s -> any.add(store.list(s, Memory.Status.ACTIVE, 1, null, now)));
@@ -331,7 +354,12 @@ public final class LongTermMemory {
   }
 
   static JsonObject view(Ranker.Ranked r) {
-    return r.memory().toJson().put("score", Math.round(r.score() * 10000) / 10000.0);
+    return r.memory().toJson().put("score", round(r.score()))
+        .put("signals", new JsonObject().put("similarity", round(r.similarity())).put("keyword", round(r.keyword())));
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 10000) / 10000.0;
   }
 
   static JsonArray views(List<Ranker.Ranked> ranked) {
@@ -353,19 +381,22 @@ public final class LongTermMemory {
   }
 
   private void reindexBatch(long doneSoFar) {
-    store.unembedded(32)
-        .compose(batch -> {
+    store.unembedded(REINDEX_BATCH + refused.size())
+        .compose(rows -> {
+          List<Memory> batch = rows.stream().filter(m -> !refused.contains(m.id())).limit(REINDEX_BATCH).toList();
           if (batch.isEmpty()) {
             return Future.succeededFuture(-1);
           }
-          List<String> texts = batch.stream().map(Memory::content).toList();
-          return embedder.embed(texts).compose(vectors -> {
-            List<Future<Void>> writes = new ArrayList<>();
-            for (int i = 0; i < batch.size(); i++) {
-              writes.add(store.embed(batch.get(i).id(), vectors.get(i)));
-            }
-            return Future.all(writes).map(batch.size());
-          });
+          return embedder.embed(batch.stream().map(Memory::content).toList())
+              .compose(vectors -> {
+                List<Future<Void>> writes = new ArrayList<>();
+                for (int i = 0; i < batch.size(); i++) {
+                  writes.add(store.embed(batch.get(i).id(), vectors.get(i)));
+                }
+                return Future.all(writes).map(batch.size());
+              })
+              // a provider that refuses one text (too long, say) must not stop all the others
+              .recover(e -> refusedByProvider(e) ? oneByOne(batch) : Future.failedFuture(e));
         })
         .onComplete(ar -> {
           if (ar.succeeded() && ar.result() < 0) {
@@ -380,6 +411,28 @@ public final class LongTermMemory {
             vertx.setTimer(10_000, t -> reindexBatch(doneSoFar));
           }
         });
+  }
+
+  private static boolean refusedByProvider(Throwable e) {
+    return e instanceof Failure f && f.status() >= 400 && f.status() < 500 && f.status() != 429;
+  }
+
+  /** Embeds a batch text by text; a text the provider refuses is left without a vector (keywords still find it). */
+  private Future<Integer> oneByOne(List<Memory> batch) {
+    Future<Void> chain = Future.succeededFuture();
+    for (Memory m : batch) {
+      chain = chain.compose(v -> embedder.embed(m.content())
+          .compose(vector -> store.embed(m.id(), vector))
+          .recover(e -> {
+            if (!refusedByProvider(e)) {
+              return Future.failedFuture(e);
+            }
+            refused.add(m.id());
+            LOG.warning("memory " + m.id() + " stays without a vector: " + e.getMessage());
+            return Future.succeededFuture();
+          }));
+    }
+    return chain.map(batch.size());
   }
 
   boolean reindexing() {

@@ -14,7 +14,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
+import java.time.DateTimeException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
@@ -37,6 +37,8 @@ public final class MemoryVerticle extends VerticleBase {
       return "distributed".equals(profile);
     }
   }
+
+  private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
 
   private final Storage storage;
   private final MemorySettings settings;
@@ -185,14 +187,22 @@ public final class MemoryVerticle extends VerticleBase {
       shortTerm.remember(scope, turns).onComplete(ar -> reply(message, ar.map(x -> null)));
       return;
     }
-    // distributed: while anything waits in the outbox, new turns queue behind it to keep their order
+    // distributed: while anything waits in the outbox, new turns queue behind it to keep their order;
+    // only an unreachable store sends turns there (anything else would block the queue for good)
     outbox.isEmpty()
         .compose(empty -> empty
-            ? shortTerm.remember(scope, turns).recover(e -> outbox.add(scope, turns).onSuccess(v -> drainLater()))
-            : outbox.add(scope, turns))
+            ? shortTerm.remember(scope, turns).recover(e -> unreachable(e)
+                ? outbox.add(scope, turns).onSuccess(v -> drainLater())
+                : Future.failedFuture(e))
+            : outbox.add(scope, turns).onSuccess(v -> drainLater()))
         .onComplete(ar -> reply(message, ar.map(x -> null)));
   }
 
+  private static boolean unreachable(Throwable e) {
+    return e instanceof Failure f && f.status() == 503;
+  }
+
+  /** A drain is scheduled or running; set and cleared on the event loop only. */
   private boolean draining;
 
   private void drainLater() {
@@ -202,21 +212,32 @@ public final class MemoryVerticle extends VerticleBase {
     }
   }
 
+  /** Writes held turns oldest first, 50 at a time, until none is left; waits 2 s after a failure. */
   private void drain() {
     outbox.oldest(50).compose(batch -> {
       Future<Void> chain = Future.succeededFuture();
       for (Outbox.Entry e : batch) {
-        chain = chain.compose(v -> shortTerm.remember(e.scope(), e.turns())).compose(v -> outbox.remove(e.seq()));
+        chain = chain.compose(v -> shortTerm.remember(e.scope(), e.turns())
+            // a turn the store refuses for good is dropped with a line, not retried forever
+            .recover(err -> unreachable(err) ? Future.failedFuture(err) : dropped(e, err))
+            .compose(x -> outbox.remove(e.seq())));
       }
       return chain.map(v -> batch.size());
     }).onComplete(ar -> {
       if (ar.succeeded() && ar.result() == 0) {
         draining = false;
         LOG.info("conversation turns held while the short-term store was down are written");
+      } else if (ar.succeeded()) {
+        vertx.runOnContext(v -> drain());
       } else {
-        vertx.setTimer(ar.succeeded() ? 0 : 2000, t -> drain());
+        vertx.setTimer(2000, t -> drain());
       }
     });
+  }
+
+  private static Future<Void> dropped(Outbox.Entry e, Throwable err) {
+    LOG.warning("held turns of " + e.scope() + " could not be written and are dropped: " + err.getMessage());
+    return Future.succeededFuture();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -264,15 +285,19 @@ public final class MemoryVerticle extends VerticleBase {
     if (at == null) {
       return null;
     }
+    Instant t;
     try {
-      Instant t = at instanceof Number n ? Instant.ofEpochSecond(n.longValue()) : Instant.parse(at.toString());
-      if (!t.isAfter(Instant.now())) {
-        throw Failure.badRequest("invalid_expires_at", "'expires_at' is in the past");
-      }
-      return t;
-    } catch (DateTimeParseException e) {
+      t = at instanceof Number n ? Instant.ofEpochSecond(n.longValue()) : Instant.parse(at.toString());
+    } catch (DateTimeException | ArithmeticException e) {
       throw Failure.badRequest("invalid_expires_at", "'expires_at' must be an ISO-8601 time such as 2026-12-31T00:00:00Z, or unix seconds");
     }
+    if (!t.isAfter(Instant.now())) {
+      throw Failure.badRequest("invalid_expires_at", "'expires_at' is in the past");
+    }
+    if (t.isAfter(LATEST)) {
+      throw Failure.badRequest("invalid_expires_at", "'expires_at' is after the year 9999; leave it out for a memory that does not expire");
+    }
+    return t;
   }
 
   private void search(Message<JsonObject> message) {
@@ -382,8 +407,9 @@ public final class MemoryVerticle extends VerticleBase {
       Failure.reply(message, Failure.badRequest("invalid_input", "'input' must be a non-empty string or array of strings"));
       return;
     }
-    if (texts.size() > 2048) {
-      Failure.reply(message, Failure.badRequest("invalid_input", "at most 2048 inputs per request"));
+    if (texts.size() > 2048 || texts.stream().anyMatch(t -> t.length() > LongTermMemory.MAX_CONTENT)) {
+      Failure.reply(message, Failure.badRequest("invalid_input",
+          "at most 2048 inputs per request, each at most " + LongTermMemory.MAX_CONTENT + " characters"));
       return;
     }
     embedder.embed(texts).onComplete(ar -> reply(message, ar.map(vectors -> {

@@ -154,12 +154,17 @@ final class PgMemories implements LongTermStore {
   private static final String EMBED = "UPDATE memories SET embedding = $2::vector WHERE id = $1";
   private static final String PING = "SELECT 1";
 
+  private static final long QUERY_TIMEOUT_SECONDS = 20;
+
   private final Pool pool;
 
   PgMemories(Vertx vertx, String databaseUrl) {
+    // a database that does not answer must fail fast and clearly, not hold callers for minutes
     PgConnectOptions options = PgConnectOptions.fromUri(databaseUrl);
     this.pool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(8))
+        .with(new io.vertx.core.net.NetClientOptions().setConnectTimeout(5000).setTcpKeepAlive(true))
+        .with(new PoolOptions().setMaxSize(8).setConnectionTimeout(5).setConnectionTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)
+            .setMaxWaitQueueSize(1024))
         .connectingTo(options)
         .using(vertx)
         .withConnectHandler(PgMemories::prepareSession)
@@ -193,7 +198,7 @@ final class PgMemories implements LongTermStore {
       String[] steps = MIGRATIONS[i];
       schema = schema.compose(v -> migrate(version, steps, dimensions));
     }
-    return guard(schema
+    return translated(schema
         .compose(v -> pool.withTransaction(c -> lock(c).compose(x -> adoptModel(c, model, dimensions))))
         .compose(v -> pool.query(COUNT_UNEMBEDDED).execute())
         .map(rows -> rows.iterator().next().getLong(0)));
@@ -510,7 +515,13 @@ final class PgMemories implements LongTermStore {
     return time == null ? null : time.toInstant();
   }
 
+  /** Reads and writes of single memories and searches: a few milliseconds normally, 20 s at the most. */
   private static <T> Future<T> guard(Future<T> future) {
+    return translated(future.timeout(QUERY_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS));
+  }
+
+  /** Migrations and index builds may take long on a big table: no deadline. */
+  private static <T> Future<T> translated(Future<T> future) {
     return future.recover(t -> Future.failedFuture(translate(t)));
   }
 

@@ -18,8 +18,8 @@ import java.util.Set;
  */
 final class Ranker {
 
-  /** One ranked result. */
-  record Ranked(Memory memory, double score) {
+  /** One ranked result: its score, and what meaning (cosine similarity) and words (0..1 of the best match) said. */
+  record Ranked(Memory memory, double score, double similarity, double keyword) {
   }
 
   private final MemorySettings settings;
@@ -49,10 +49,11 @@ final class Ranker {
       double[] s = e.getValue();
       double relevance = weights == 0 ? 0 : (settings.vectorWeight() * s[0] + settings.keywordWeight() * s[1]) / weights;
       Memory m = memories.get(e.getKey());
-      pool.add(new Ranked(m, relevance * recency(m, now)));
+      pool.add(new Ranked(m, relevance * recency(m, now), s[0], s[1]));
     }
     pool.sort(Comparator.comparingDouble(Ranked::score).reversed());
-    return diverse(pool, k);
+    // diversity is weighed among the strongest candidates only: bounded work per search
+    return diverse(pool.subList(0, Math.min(pool.size(), Math.max(30, 3 * k))), k);
   }
 
   /** 1 for a memory written now, falling towards {@code 1 - weight} as it ages. */
@@ -63,33 +64,40 @@ final class Ranker {
     return 1 - settings.recencyWeight() + settings.recencyWeight() * decay;
   }
 
+  /**
+   * Greedy MMR. Each candidate keeps its largest overlap with anything picked so far, updated
+   * against the newest pick only, so a pick costs one pass over the candidates.
+   */
   private List<Ranked> diverse(List<Ranked> pool, int k) {
     double lambda = settings.mmrLambda();
-    List<Ranked> picked = new ArrayList<>();
-    List<Set<String>> pickedWords = new ArrayList<>();
-    List<Ranked> left = new ArrayList<>(pool);
-    Map<String, Set<String>> words = new LinkedHashMap<>();
+    int n = pool.size();
+    List<Set<String>> words = new ArrayList<>(n);
     for (Ranked r : pool) {
-      words.put(r.memory().id(), new java.util.HashSet<>(List.of(r.memory().tokens().isBlank() ? new String[0] : r.memory().tokens().split(" "))));
+      String t = r.memory().tokens();
+      words.add(new java.util.HashSet<>(List.of(t.isBlank() ? new String[0] : t.split(" "))));
     }
-    while (picked.size() < k && !left.isEmpty()) {
-      int best = 0;
+    double[] redundancy = new double[n];
+    boolean[] taken = new boolean[n];
+    List<Ranked> picked = new ArrayList<>(Math.min(k, n));
+    while (picked.size() < k && picked.size() < n) {
+      int best = -1;
       double bestValue = Double.NEGATIVE_INFINITY;
-      for (int i = 0; i < left.size(); i++) {
-        Ranked r = left.get(i);
-        double redundancy = 0;
-        for (Set<String> w : pickedWords) {
-          redundancy = Math.max(redundancy, Segmenter.overlap(words.get(r.memory().id()), w));
-        }
-        double value = lambda * r.score() - (1 - lambda) * redundancy;
-        if (value > bestValue) {
-          bestValue = value;
-          best = i;
+      for (int i = 0; i < n; i++) {
+        if (!taken[i]) {
+          double value = lambda * pool.get(i).score() - (1 - lambda) * redundancy[i];
+          if (value > bestValue) {
+            bestValue = value;
+            best = i;
+          }
         }
       }
-      Ranked r = left.remove(best);
-      picked.add(r);
-      pickedWords.add(words.get(r.memory().id()));
+      taken[best] = true;
+      picked.add(pool.get(best));
+      for (int i = 0; i < n; i++) {
+        if (!taken[i]) {
+          redundancy[i] = Math.max(redundancy[i], Segmenter.overlap(words.get(i), words.get(best)));
+        }
+      }
     }
     return picked;
   }

@@ -252,6 +252,12 @@ public final class TaskVerticle extends VerticleBase {
             return Future.failedFuture(Failure.badGateway("upstream_malformed", "the model's answer is not a chat completion"));
           }
           JsonArray calls = message.getJsonArray("tool_calls");
+          if (calls != null && !calls.isEmpty() && !body.containsKey("tools")) {
+            // tools were not offered (or no longer are): this was the last call, whatever it asks for
+            String content = message.getString("content");
+            return content != null && !content.isBlank() ? Future.succeededFuture(content)
+                : Future.failedFuture(Failure.badGateway("tool_loop", "the model kept calling tools instead of answering"));
+          }
           if (calls != null && !calls.isEmpty()) {
             if (rounds <= 0) {
               // out of rounds: ask once more without tools, so the model has to answer

@@ -79,32 +79,49 @@ class DistributedMemoryIT extends MemoryBehaviour {
   }
 
   @Test
-  void turnsArrivingWhileRedisIsDownAreWrittenOnceItIsBack() throws Exception {
+  void turnsArrivingWhileRedisIsDownAreWrittenInOrderOnceItIsBackAgainAndAgain() throws Exception {
     URI redis = URI.create(redisUrl);
     TcpProxy proxy = TcpProxy.start(vertx, redis.getHost(), redis.getPort()).await(10, TimeUnit.SECONDS);
     gateway.close();
-    gateway = profile(TestGateway.builder().upstream(upstream.baseUrl()).file("switchboard.yaml", WINDOW))
-        .env("REDIS_URL", through(proxy, redisUrl)).start();
+    gateway = profile(TestGateway.builder().upstream(upstream.baseUrl()).file("switchboard.yaml", """
+        memory:
+          short_term:
+            max_turns: 100
+        """)).env("REDIS_URL", through(proxy, redisUrl)).start();
     String conversation = "dingtalk:assistant:outage-" + run;
     remember(conversation, "停机前", "好");
     proxy.down().await(10, TimeUnit.SECONDS);
-    remember(conversation, "停机中说的话", "记下了"); // accepted: held in the outbox
+    for (int i = 0; i < 60; i++) { // more than one batch of the outbox
+      remember(conversation, "停机中" + i, "记下了" + i); // accepted: held in the outbox
+    }
     waitUntil(() -> get("/readyz").statusCode() == 503, "not ready while Redis is gone");
     JsonObject component = json(get("/readyz")).getJsonObject("components").getJsonObject("short_term_memory");
     assertEquals("down", component.getString("status"));
     assertTrue(component.getString("error").contains("Redis"), component.encode());
     proxy.up().await(10, TimeUnit.SECONDS);
-    waitUntil(() -> {
-      try {
-        return history(conversation).size() == 4;
-      } catch (RuntimeException stillDown) {
-        return false;
-      }
-    }, "the held turns written");
+    waitUntil(() -> turns(conversation) == 2 + 120, "the held turns written");
     JsonArray turns = history(conversation);
     assertEquals("停机前", turns.getJsonObject(0).getString("content"));
-    assertEquals("停机中说的话", turns.getJsonObject(2).getString("content"));
+    assertEquals("停机中0", turns.getJsonObject(2).getString("content"));
+    assertEquals("停机中59", turns.getJsonObject(120).getString("content"));
+    // and once more: the outbox works after it has drained
+    proxy.down().await(10, TimeUnit.SECONDS);
+    remember(conversation, "第二次停机中", "好的");
+    proxy.up().await(10, TimeUnit.SECONDS);
+    remember(conversation, "恢复以后", "嗯");
+    waitUntil(() -> turns(conversation) == 2 + 120 + 4, "the second outage's turns written");
+    turns = history(conversation);
+    assertEquals("第二次停机中", turns.getJsonObject(122).getString("content"));
+    assertEquals("恢复以后", turns.getJsonObject(124).getString("content"));
     waitUntil(() -> get("/readyz").statusCode() == 200, "ready again");
+  }
+
+  private int turns(String conversation) {
+    try {
+      return history(conversation).size();
+    } catch (RuntimeException stillDown) {
+      return -1;
+    }
   }
 
   @Test
