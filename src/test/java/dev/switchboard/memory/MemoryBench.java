@@ -889,8 +889,8 @@ public final class MemoryBench {
       LongTermMemory memory = new LongTermMemory(vertx, s, new PreparedEmbedder(queries, warmups), MemorySettings.defaults());
       probes.put("hybrid LongTermMemory.search(k=" + K + ")", hybrid(memory));
       results.putAll(measure("embedded hybrid", probes));
-      searchTable("embedded: SQLite + Lucene " + org.apache.lucene.util.Version.LATEST + " HNSW (defaults: M=16, beam 100;"
-          + " query beam = n); searched with " + merged + " segments", out, results, false);
+      searchTable("embedded: SQLite + Lucene " + org.apache.lucene.util.Version.LATEST + " HNSW (M=16, beam 100; query beam"
+          + " max(n, " + EmbeddedMemories.SEARCH_BREADTH + ")); searched with " + merged + " segments", out, results, false);
       table.add(String.format(Locale.ROOT, "  single insert: %,.0f memories/s through store.insert (first %,d, %d in flight;"
           + " one durable SQLite transaction + index refresh each)", singleRate, single, CONCURRENCY));
       table.add(String.format(Locale.ROOT, "  index build: %,.0f memories/s (re-open rebuilt the Lucene index of %,d from SQLite"
@@ -958,7 +958,9 @@ public final class MemoryBench {
     long partStarted = System.nanoTime();
     JsonObject out = new JsonObject();
     json.put("model", out);
-    LocalEmbedder embedder = new LocalEmbedder(vertx, 1);
+    // the tokenizer unpacks its native library under <data dir>/cache
+    Path dataDir = Files.createTempDirectory("switchboard-model-bench");
+    LocalEmbedder embedder = new LocalEmbedder(vertx, 1, dataDir);
     try {
       SplittableRandom r = new SplittableRandom(SEED + 17);
       List<String> texts = new ArrayList<>(MODEL_TEXTS);
@@ -1006,7 +1008,7 @@ public final class MemoryBench {
           .put("texts_per_second", round(rate, 1)).put("single", single.toJson()).put("singles", singles)
           .put("seconds", round(seconds(partStarted), 1));
       table.add("");
-      table.add("local model: " + LocalEmbedder.MODEL + " (ONNX Runtime, default session options), LocalEmbedder with 1 worker thread");
+      table.add("local model: " + LocalEmbedder.MODEL + " on ONNX Runtime, LocalEmbedder with 1 thread (worker and intra-op)");
       table.add(String.format(Locale.ROOT, "  throughput: %.1f texts/s (%,d Chinese sentences of %.1f characters on average,"
           + " batches of %d, one call at a time)", rate, texts.size(), chars, MODEL_BATCH));
       table.add(String.format(Locale.ROOT, "  single text: p50 %.2f ms, p99 %.2f ms, mean %.2f ms (%d texts, one at a time)",
@@ -1014,6 +1016,7 @@ public final class MemoryBench {
       table.add(String.format(Locale.ROOT, "  load + first text: %.2f s", loadSeconds));
     } finally {
       embedder.close();
+      delete(dataDir);
     }
   }
 
