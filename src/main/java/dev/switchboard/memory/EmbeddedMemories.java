@@ -178,6 +178,8 @@ final class EmbeddedMemories implements LongTermStore {
         .onFailure(e -> release())
         .onSuccess(v -> commitTimer = vertx.setPeriodic(1000, id -> indexThread.executeBlocking(() -> {
           commitIfDirty();
+          // background merges finish without a write: searches should see the merged segments
+          searchers.maybeRefresh();
           return null;
         }, true)));
   }

@@ -30,6 +30,11 @@ public interface Embedder {
     return embed(text);
   }
 
+  /** False while embedding would first have to load a model. */
+  default boolean warm() {
+    return true;
+  }
+
   default void close() {
   }
 

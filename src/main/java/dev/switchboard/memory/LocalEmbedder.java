@@ -113,6 +113,12 @@ final class LocalEmbedder implements Embedder {
   }
 
   @Override
+  public boolean warm() {
+    Future<AbstractInProcessEmbeddingModel> m = model;
+    return m != null && m.succeeded();
+  }
+
+  @Override
   public Future<List<float[]>> embed(List<String> texts) {
     if (texts.size() <= CHUNK) {
       return embedChunk(texts);

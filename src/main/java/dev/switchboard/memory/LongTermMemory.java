@@ -297,12 +297,30 @@ public final class LongTermMemory {
     }
     Instant now = Instant.now();
     int candidates = Math.max(20, 3 * k);
-    return vertx.executeBlocking(() -> Segmenter.distinct(query).stream().limit(MAX_QUERY_WORDS).toList(), false)
+    return vertx.executeBlocking(() -> keywords(query), false)
         .compose(words -> search(query, scopes, k, words, candidates, now));
+  }
+
+  /**
+   * The words a keyword search looks for. smartcn cuts words it does not know (names, say) into
+   * single characters, and single characters match a large part of any Chinese text: they are
+   * searched for only when the query has nothing longer.
+   */
+  static List<String> keywords(String query) {
+    List<String> words = new ArrayList<>(Segmenter.distinct(query));
+    boolean anyLonger = words.stream().anyMatch(w -> !singleHan(w));
+    return words.stream().filter(w -> !anyLonger || !singleHan(w)).limit(MAX_QUERY_WORDS).toList();
+  }
+
+  private static boolean singleHan(String w) {
+    return w.codePointCount(0, w.length()) == 1 && Character.UnicodeScript.of(w.codePointAt(0)) == Character.UnicodeScript.HAN;
   }
 
   private Future<List<Ranker.Ranked>> search(String query, List<String> scopes, int k, List<String> words, int candidates,
                                              Instant now) {
+    if (embedder.warm()) {
+      return ranked(query, scopes, k, words, candidates, now);
+    }
     // scopes with no memories at all need no embedding (and no model loaded)
     List<Future<List<Memory>>> any = new ArrayList<>();
     scopes.forEach(s -> any.add(store.list(s, Memory.Status.ACTIVE, 1, null, now)));

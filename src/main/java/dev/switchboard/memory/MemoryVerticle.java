@@ -96,13 +96,11 @@ public final class MemoryVerticle extends VerticleBase {
               bus.<JsonObject>localConsumer(Addresses.MEMORY_EMBED, this::embed).completion(),
               bus.<Void>localConsumer(Addresses.MEMORY_HEALTH, this::health).completion()));
         })
-        // the embedded store with the local model opens now or never; a networked store or
-        // embedding provider may take its time, and the gateway serves everything else meanwhile
-        .compose(v -> waitsForNetwork() ? Future.succeededFuture() : openLongTerm())
         .onSuccess(v -> {
-          if (waitsForNetwork()) {
-            tryOpen();
-          }
+          // long-term memory opens in the background: a networked store or embedding provider may
+          // take its time, and an embedded index may need rebuilding after a crash (a minute at
+          // 100k memories); the gateway serves everything else meanwhile and says memory is not ready
+          tryOpen();
           if (outbox != null) {
             outbox.isEmpty().onSuccess(empty -> {
               if (!empty) {
@@ -118,10 +116,6 @@ public final class MemoryVerticle extends VerticleBase {
             }
           });
         });
-  }
-
-  private boolean waitsForNetwork() {
-    return storage.distributed() || !embeddingSettings.local();
   }
 
   private Future<Void> openLongTerm() {

@@ -100,6 +100,12 @@ final class PgMemories implements LongTermStore {
           "CREATE INDEX memory_history_memory ON memory_history (memory_id, seq)",
           "CREATE TABLE memory_meta (key text PRIMARY KEY, value text NOT NULL)",
       },
+      {
+          // vectors stay in the row instead of TOAST: the planner then sees what an exact scan
+          // really costs and takes the HNSW index for mid-sized scopes (measured at 10k: 25 ms
+          // sequential against 2 ms by the index)
+          "ALTER TABLE memories ALTER COLUMN embedding SET STORAGE MAIN",
+      },
   };
 
   private static final String META = "SELECT key, value FROM memory_meta WHERE key IN ('embed_model', 'embed_dims')";
@@ -108,7 +114,8 @@ final class PgMemories implements LongTermStore {
       SELECT atttypmod FROM pg_attribute WHERE attrelid = 'memories'::regclass AND attname = 'embedding'""";
   private static final String DROP_HNSW = "DROP INDEX IF EXISTS " + HNSW_INDEX;
   private static final String CLEAR_VECTORS = "UPDATE memories SET embedding = NULL WHERE embedding IS NOT NULL";
-  private static final String RESIZE_VECTORS = "ALTER TABLE memories ALTER COLUMN embedding TYPE vector(%d) USING NULL";
+  private static final String RESIZE_VECTORS =
+      "ALTER TABLE memories ALTER COLUMN embedding TYPE vector(%d) USING NULL, ALTER COLUMN embedding SET STORAGE MAIN";
   private static final String CREATE_HNSW = "CREATE INDEX " + HNSW_INDEX + " ON memories USING hnsw (embedding vector_cosine_ops)";
   private static final String RECORD_MODEL = """
       INSERT INTO memory_meta (key, value) VALUES ('embed_model', $1), ('embed_dims', $2)
@@ -133,7 +140,7 @@ final class PgMemories implements LongTermStore {
       + " AND (expires_at IS NULL OR expires_at > $3) LIMIT " + PgMemories.KEYWORD_POOL + ") m,"
       + " to_tsquery('simple', $2) AS q"
       + " ORDER BY rank DESC, created_at DESC, id DESC LIMIT $4";
-  static final int KEYWORD_POOL = 1000;
+  static final int KEYWORD_POOL = 300;
   private static final String INSERT = "INSERT INTO memories (" + COLUMNS + ", embedding)"
       + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::vector)";
   private static final String UPDATE = """

@@ -39,6 +39,7 @@ class MemoryJudgeTest {
             judge_model: judge-test
         """).start();
     token = gateway.token("alice");
+    MemoryBehaviour.waitUntil(() -> web.getAbs(gateway.url("/readyz")).send().await().statusCode() == 200, "ready");
   }
 
   @AfterEach
