@@ -334,14 +334,16 @@ public final class LongTermMemory {
 
   private Future<List<Ranker.Ranked>> ranked(String query, List<String> scopes, int k, List<String> words, int candidates,
                                              Instant now) {
-    // without a vector (model unavailable) the keyword half still answers
-    Future<float[]> vector = embedder.embedQuery(query).recover(e -> Future.succeededFuture(null));
+    // without a vector (model unavailable) the keyword half still answers; a half weighted 0 is not asked
+    Future<float[]> vector = settings.vectorWeight() == 0 ? Future.succeededFuture(null)
+        : embedder.embedQuery(query).recover(e -> Future.succeededFuture(null));
+    List<String> keywords = settings.keywordWeight() == 0 ? List.of() : words;
     return vector.compose(v -> {
       List<Future<List<LongTermStore.Hit>>> byVector = new ArrayList<>();
       List<Future<List<LongTermStore.Hit>>> byKeyword = new ArrayList<>();
       for (String scope : scopes) {
         byVector.add(v == null ? Future.succeededFuture(List.of()) : store.nearest(scope, v, candidates, now));
-        byKeyword.add(store.keyword(scope, words, candidates, now));
+        byKeyword.add(store.keyword(scope, keywords, candidates, now));
       }
       List<Future<?>> all = new ArrayList<>(byVector);
       all.addAll(byKeyword);

@@ -134,13 +134,13 @@ final class PgMemories implements LongTermStore {
    * done over at most {@link #KEYWORD_POOL} matches (all of them for the rare words that keyword
    * search is for; a sample for words that say little, where the vector half carries the search).
    */
-  private static final String KEYWORD = "SELECT " + COLUMNS + ", ts_rank_cd(tsv, q)::float8 AS rank"
+  private static final String KEYWORD = "SELECT " + COLUMNS + ", ts_rank(tsv, q)::float8 AS rank"
       + " FROM (SELECT " + COLUMNS + ", tsv FROM memories"
       + " WHERE scope = $1 AND status = 'active' AND tsv @@ to_tsquery('simple', $2)"
       + " AND (expires_at IS NULL OR expires_at > $3) LIMIT " + PgMemories.KEYWORD_POOL + ") m,"
       + " to_tsquery('simple', $2) AS q"
       + " ORDER BY rank DESC, created_at DESC, id DESC LIMIT $4";
-  static final int KEYWORD_POOL = 300;
+  static final int KEYWORD_POOL = 100;
   private static final String INSERT = "INSERT INTO memories (" + COLUMNS + ", embedding)"
       + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::vector)";
   private static final String UPDATE = """
