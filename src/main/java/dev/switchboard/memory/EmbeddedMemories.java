@@ -329,25 +329,18 @@ final class EmbeddedMemories implements LongTermStore {
   }
 
   @Override
-  public Future<List<Memory>> list(String scope, Memory.Status status, int limit, String cursor, Instant now) {
+  public Future<List<Memory>> list(String scope, Memory.Status status, int limit, Position after, Instant now) {
     return store.run(c -> {
-      Long cursorAt = null;
-      if (cursor != null) {
-        Memory after = one(c, BY_ID, cursor);
-        cursorAt = after == null ? null : after.createdAt().toEpochMilli();
-        if (after == null) {
-          return List.<Memory>of();
-        }
-      }
+      Long afterAt = after == null ? null : after.createdAt().toEpochMilli();
       List<Memory> out = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement(LIST)) {
         ps.setString(1, scope);
         ps.setString(2, (status == null ? Memory.Status.ACTIVE : status).wire());
         ps.setLong(3, now.toEpochMilli());
-        setLong(ps, 4, cursorAt);
-        setLong(ps, 5, cursorAt);
-        setLong(ps, 6, cursorAt);
-        ps.setString(7, cursor);
+        setLong(ps, 4, afterAt);
+        setLong(ps, 5, afterAt);
+        setLong(ps, 6, afterAt);
+        ps.setString(7, after == null ? null : after.id());
         ps.setInt(8, limit);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {

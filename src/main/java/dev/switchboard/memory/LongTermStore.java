@@ -63,8 +63,16 @@ public interface LongTermStore {
   /** Marks {@code old} superseded by {@code replacement} and inserts the replacement, atomically. */
   Future<Void> supersede(String oldId, Memory replacement, float[] vector, List<HistoryEntry> history);
 
-  /** Active (or, with {@code status}, superseded) memories of a scope, newest first, after {@code cursor} (an id). */
-  Future<List<Memory>> list(String scope, Memory.Status status, int limit, String cursor, Instant now);
+  /** A place in a listing: after the memory created at {@code createdAt} with this id (newest first). */
+  record Position(Instant createdAt, String id) {
+  }
+
+  /**
+   * Active (or, with {@code status}, superseded) memories of a scope, newest first, after
+   * {@code after} (null: from the newest). The position is values, not a row, so a listing goes on
+   * even when the memory it stopped at has been deleted meanwhile.
+   */
+  Future<List<Memory>> list(String scope, Memory.Status status, int limit, Position after, Instant now);
 
   /** The history of one memory, oldest first. */
   Future<List<HistoryEntry>> history(String id);

@@ -349,14 +349,37 @@ public final class MemoryVerticle extends VerticleBase {
       Failure.reply(message, Failure.badRequest("invalid_status", "'status' is active or superseded"));
       return;
     }
+    LongTermStore.Position after;
+    try {
+      after = q.getString("cursor") == null ? null : decodeCursor(q.getString("cursor"));
+    } catch (Failure f) {
+      Failure.reply(message, f);
+      return;
+    }
     int limit = q.getInteger("limit", 50);
-    longTerm.store().list(q.getString("scope"), status, limit + 1, q.getString("cursor"), Instant.now())
+    longTerm.store().list(q.getString("scope"), status, limit + 1, after, Instant.now())
         .onComplete(ar -> reply(message, ar.map(page -> {
           JsonArray data = new JsonArray();
           page.stream().limit(limit).forEach(m -> data.add(m.toJson()));
           return new JsonObject().put("data", data)
-              .put("next_cursor", page.size() > limit ? page.get(limit - 1).id() : null);
+              .put("next_cursor", page.size() > limit ? encodeCursor(page.get(limit - 1)) : null);
         })));
+  }
+
+  /** Opaque to clients: where the page ended (creation time and id), so deleting that memory ends nothing. */
+  static String encodeCursor(Memory last) {
+    return java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString((last.createdAt() + "|" + last.id()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  static LongTermStore.Position decodeCursor(String cursor) {
+    try {
+      String s = new String(java.util.Base64.getUrlDecoder().decode(cursor), java.nio.charset.StandardCharsets.UTF_8);
+      int bar = s.indexOf('|');
+      return new LongTermStore.Position(Instant.parse(s.substring(0, bar)), s.substring(bar + 1));
+    } catch (RuntimeException e) {
+      throw Failure.badRequest("invalid_cursor", "'cursor' is not one this API gave out");
+    }
   }
 
   private void get(Message<String> message) {

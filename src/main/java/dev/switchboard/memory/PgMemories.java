@@ -152,7 +152,6 @@ final class PgMemories implements LongTermStore {
       WHERE id = $1 AND status = 'active'""";
   private static final String ADD_HISTORY = "INSERT INTO memory_history (memory_id, event, content, at) VALUES ($1, $2, $3, $4)";
   private static final String HISTORY = "SELECT memory_id, event, content, at FROM memory_history WHERE memory_id = $1 ORDER BY seq";
-  private static final String CURSOR = "SELECT created_at FROM memories WHERE id = $1";
   // $3 (now) is null for superseded listings: an old version is shown whether or not it expired
   private static final String LIST = "SELECT " + COLUMNS + " FROM memories"
       + " WHERE scope = $1 AND status = $2 AND ($3::timestamptz IS NULL OR expires_at IS NULL OR expires_at > $3)"
@@ -391,19 +390,14 @@ final class PgMemories implements LongTermStore {
   }
 
   @Override
-  public Future<List<Memory>> list(String scope, Memory.Status status, int limit, String cursor, Instant now) {
+  public Future<List<Memory>> list(String scope, Memory.Status status, int limit, Position after, Instant now) {
     Memory.Status wanted = status == null ? Memory.Status.ACTIVE : status;
     OffsetDateTime unexpiredAt = wanted == Memory.Status.ACTIVE ? time(now) : null;
     if (limit <= 0) {
       return Future.succeededFuture(List.of());
     }
-    if (cursor == null) {
-      return guard(page(scope, wanted, unexpiredAt, null, null, limit));
-    }
-    // a cursor that was deleted meanwhile ends the listing, as in the embedded store
-    return guard(pool.preparedQuery(CURSOR).execute(Tuple.of(cursor)).compose(rows -> rows.size() == 0
-        ? Future.succeededFuture(List.of())
-        : page(scope, wanted, unexpiredAt, rows.iterator().next().getOffsetDateTime(0), cursor, limit)));
+    return guard(after == null ? page(scope, wanted, unexpiredAt, null, null, limit)
+        : page(scope, wanted, unexpiredAt, time(after.createdAt()), after.id(), limit));
   }
 
   private Future<List<Memory>> page(String scope, Memory.Status status, OffsetDateTime unexpiredAt, OffsetDateTime afterAt,

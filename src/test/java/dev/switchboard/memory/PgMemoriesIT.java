@@ -104,7 +104,10 @@ class PgMemoriesIT {
     await(store.insert(memory("a", scope("u"), "tea", "tea", t0, null), vec(1, 0, 0, 0), null));
     assertEquals(0L, await(store.open("m1", DIMS)));
 
-    assertEquals(1, sql("SELECT version FROM " + schema + ".switchboard_migrations").size());
+    assertEquals(List.of(1, 2), versions(), "each migration applied once");
+    assertEquals("m", sql("SELECT attstorage FROM pg_attribute WHERE attrelid = '" + schema
+        + ".memories'::regclass AND attname = 'embedding'").iterator().next().getValue(0).toString(),
+        "vectors are kept in the row (migration 2)");
     assertNotNull(await(store.byId("a")));
     Row meta = sql("SELECT (SELECT value FROM " + schema + ".memory_meta WHERE key = 'embed_model') AS model,"
         + " (SELECT value FROM " + schema + ".memory_meta WHERE key = 'embed_dims') AS dims").iterator().next();
@@ -123,7 +126,15 @@ class PgMemoriesIT {
     }
     opens.add(store.open("m1", DIMS));
     await(Future.all(opens));
-    assertEquals(1, sql("SELECT version FROM " + schema + ".switchboard_migrations").size());
+    assertEquals(List.of(1, 2), versions(), "each migration applied once");
+  }
+
+  private List<Integer> versions() throws Exception {
+    List<Integer> out = new ArrayList<>();
+    for (var row : sql("SELECT version FROM " + schema + ".switchboard_migrations ORDER BY version")) {
+      out.add(row.getInteger(0));
+    }
+    return out;
   }
 
   @Test
@@ -332,16 +343,20 @@ class PgMemoriesIT {
 
     Set<String> seen = new HashSet<>();
     List<String> order = new ArrayList<>();
-    String cursor = null;
+    LongTermStore.Position cursor = null;
     do {
       List<Memory> page = await(store.list(scope("u"), null, 2, cursor, t0));
       page.forEach(m -> order.add(m.id()));
-      cursor = page.size() < 2 ? null : page.get(page.size() - 1).id();
+      cursor = page.size() < 2 ? null : new LongTermStore.Position(page.get(page.size() - 1).createdAt(),
+          page.get(page.size() - 1).id());
     } while (cursor != null);
     seen.addAll(order);
     assertEquals(List.of("same", "m4", "m3", "m2", "m1", "m0"), order);
     assertEquals(6, seen.size());
-    assertTrue(await(store.list(scope("u"), null, 2, "nope", t0)).isEmpty());
+    // a position is values: the memory it names may be gone
+    await(store.delete("m2"));
+    assertEquals(List.of("m1", "m0"), await(store.list(scope("u"), null, 5,
+        new LongTermStore.Position(t0.plusSeconds(2), "m2"), t0)).stream().map(Memory::id).toList());
   }
 
   @Test
