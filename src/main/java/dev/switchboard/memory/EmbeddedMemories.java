@@ -149,6 +149,9 @@ final class EmbeddedMemories implements LongTermStore {
     }
     return EmbeddedStore.open(vertx, dataDir)
         .compose(s -> {
+          if (closing) {
+            return s.close().compose(x -> Future.failedFuture("closed while opening"));
+          }
           store = s;
           return s.transaction(c -> {
             EmbeddedStore.execute(c, SCHEMA);
@@ -530,8 +533,12 @@ final class EmbeddedMemories implements LongTermStore {
 
   @Override
   public Future<Void> close() {
+    closing = true;
     return release().eventually(indexThread::close);
   }
+
+  /** Set by {@link #close()}: an open still under way gives up at its next step. */
+  private volatile boolean closing;
 
   /** Closes the index and the database connection; the index thread stays for another open. */
   private Future<Void> release() {

@@ -107,10 +107,19 @@ public final class EmbeddedStore {
     });
   }
 
+  /**
+   * Closes the connection and gives back this store's hold on the shared worker. Idempotent: the
+   * worker is shared by every store of the process, and a second close would take another's hold.
+   */
   public Future<Void> close() {
+    if (!closed.compareAndSet(false, true)) {
+      return Future.succeededFuture();
+    }
     return run(c -> {
       c.close();
       return null;
     }).<Void>mapEmpty().eventually(worker::close);
   }
+
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 }
