@@ -133,7 +133,13 @@ public final class MemoryVerticle extends VerticleBase {
   }
 
   private void tryOpen() {
+    if (stopped) {
+      return;
+    }
     openLongTerm().onFailure(e -> {
+      if (stopped) {
+        return;
+      }
       longTermError = e.getMessage();
       LOG.warning("long-term memory is not ready (" + e.getMessage() + "); trying again in 5 s");
       opener = vertx.setTimer(5000, t -> tryOpen());
@@ -142,6 +148,7 @@ public final class MemoryVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopped = true;
     vertx.cancelTimer(sweeper);
     vertx.cancelTimer(reembedder);
     vertx.cancelTimer(opener);
@@ -155,8 +162,17 @@ public final class MemoryVerticle extends VerticleBase {
     if (embedder != null) {
       embedder.close();
     }
-    return Future.join(closing).eventually(() -> local == null ? Future.succeededFuture() : local.close());
+    // a store still opening when the gateway stops must not hold the stop up
+    return Future.join(closing).timeout(10, java.util.concurrent.TimeUnit.SECONDS)
+        .eventually(() -> local == null ? Future.succeededFuture() : local.close())
+        .otherwise(e -> {
+          LOG.warning("memory stores did not close cleanly: " + e.getMessage());
+          return null;
+        });
   }
+
+  /** Set when the verticle stops: a background open neither starts nor retries after it. */
+  private volatile boolean stopped;
 
   private void sweep() {
     shortTerm.store().expire(settings.ttl());
