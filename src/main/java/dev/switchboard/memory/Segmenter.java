@@ -18,7 +18,7 @@ import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
  * lower-cases and stems English, and drops punctuation. Both profiles store and query these
  * words, so a keyword query finds the same memories in either.
  */
-public final class Segmenter {
+final class Segmenter {
 
   private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}_]+");
   /** Function words that match everything and mean nothing to a keyword search. */
@@ -30,10 +30,6 @@ public final class Segmenter {
   private static final Analyzer ANALYZER = new SmartChineseAnalyzer(true);
 
   private Segmenter() {
-  }
-
-  public static Analyzer analyzer() {
-    return ANALYZER;
   }
 
   /** The words of {@code text} in order, repeats kept. */
