@@ -136,7 +136,9 @@ public final class MemoryVerticle extends VerticleBase {
     if (stopped) {
       return;
     }
-    openLongTerm().onFailure(e -> {
+    Future<Void> attempt = openLongTerm();
+    opening = attempt;
+    attempt.onFailure(e -> {
       if (stopped) {
         return;
       }
@@ -152,24 +154,32 @@ public final class MemoryVerticle extends VerticleBase {
     vertx.cancelTimer(sweeper);
     vertx.cancelTimer(reembedder);
     vertx.cancelTimer(opener);
-    List<Future<?>> closing = new ArrayList<>();
-    if (shortTerm != null && storage.distributed()) {
-      closing.add(shortTerm.store().close());
-    }
-    if (longTerm != null) {
-      closing.add(longTerm.store().close());
-    }
-    if (embedder != null) {
-      embedder.close();
-    }
-    // a store still opening when the gateway stops must not hold the stop up
-    return Future.join(closing).timeout(10, java.util.concurrent.TimeUnit.SECONDS)
+    // an open under way finishes first (normally a few hundred ms; an index rebuild is cut short
+    // after 10 s): closing stores under its feet would leave its blocking work with nowhere to run
+    return opening.transform(ar -> Future.succeededFuture()).timeout(10, java.util.concurrent.TimeUnit.SECONDS)
+        .otherwise(e -> null)
+        .compose(v -> {
+          List<Future<?>> closing = new ArrayList<>();
+          if (shortTerm != null && storage.distributed()) {
+            closing.add(shortTerm.store().close());
+          }
+          if (longTerm != null) {
+            closing.add(longTerm.store().close());
+          }
+          if (embedder != null) {
+            embedder.close();
+          }
+          return Future.join(closing).timeout(10, java.util.concurrent.TimeUnit.SECONDS);
+        })
         .eventually(() -> local == null ? Future.succeededFuture() : local.close())
         .otherwise(e -> {
           LOG.warning("memory stores did not close cleanly: " + e.getMessage());
           return null;
         });
   }
+
+  /** The latest attempt to open long-term memory. */
+  private Future<Void> opening = Future.succeededFuture();
 
   /** Set when the verticle stops: a background open neither starts nor retries after it. */
   private volatile boolean stopped;
