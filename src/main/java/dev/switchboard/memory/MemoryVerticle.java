@@ -386,7 +386,8 @@ public final class MemoryVerticle extends VerticleBase {
     longTerm.store().list(q.getString("scope"), status, limit + 1, after, Instant.now())
         .onComplete(ar -> reply(message, ar.map(page -> {
           JsonArray data = new JsonArray();
-          page.stream().limit(limit).forEach(m -> data.add(m.toJson()));
+          // design §3.3 gives lists and searches one item shape; a listing ranks nothing
+          page.stream().limit(limit).forEach(m -> data.add(m.toJson().putNull("score")));
           return new JsonObject().put("data", data)
               .put("next_cursor", page.size() > limit ? encodeCursor(page.get(limit - 1)) : null);
         })));
