@@ -73,7 +73,10 @@ public record Settings(
       throw storage.get("profile").error("must be embedded or distributed, got '" + profile + "'");
     }
     String envData = env.apply("SWITCHBOARD_DATA_DIR");
-    String dataDir = envData != null && !envData.isBlank() ? envData : storage.get("data_dir").string("./data");
+    String dataDir = envData != null && !envData.isBlank() ? envData : storage.get("data_dir").string("");
+    if (dataDir.isEmpty()) {
+      dataDir = "./data";
+    }
 
     ConfigNode metrics = root.get("metrics");
     metrics.allowOnly("enabled");

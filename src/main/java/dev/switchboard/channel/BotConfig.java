@@ -16,7 +16,7 @@ public final class BotConfig {
 
   /** An http(s) URL, or empty when unset. */
   public static String url(ConfigNode node) {
-    String url = node.string("");
+    String url = node.stringIfSet("");
     if (url.isEmpty()) {
       return url;
     }

@@ -33,7 +33,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
       if (node.get("url").isMissing()) {
         node.allowOnly("name", "secret", "enabled");
         boolean on = node.get("enabled").bool(true);
-        inbound.put(node.get("name").requiredString(), on ? node.get("secret").string("") : "");
+        inbound.put(node.get("name").requiredString(), on ? node.get("secret").stringIfSet("") : "");
       }
     }
     Map<String, InboundPolicy> policies = new LinkedHashMap<>();

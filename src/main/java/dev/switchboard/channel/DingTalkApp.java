@@ -22,8 +22,8 @@ public record DingTalkApp(String name, String appKey, String appSecret, String r
     if (!mode.equals("callback") && !mode.equals("stream")) {
       throw node.get("mode").error("expected callback or stream, got '" + mode + "'");
     }
-    String secret = node.get("app_secret").string("");
-    String appKey = node.get("app_key").string("");
+    String secret = node.get("app_secret").stringIfSet("");
+    String appKey = node.get("app_key").stringIfSet("");
     String off = !node.get("enabled").bool(true) ? "disabled"
         : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
         : mode.equals("stream") && appKey.isEmpty() ? BotConfig.unset("app_key", raw) : null;
@@ -35,7 +35,7 @@ public record DingTalkApp(String name, String appKey, String appSecret, String r
       apiBase = apiBase.substring(0, apiBase.length() - 1);
     }
     return new DingTalkApp(node.get("name").requiredString(), appKey, secret,
-        node.get("robot_code").string(""), mode, node.get("template").string("{result}"), off,
+        node.get("robot_code").stringIfSet(""), mode, node.get("template").string("{result}"), off,
         BotConfig.rateLimit(node.get("rate_limit"), DingTalkBot.LIMIT.messages(), DingTalkBot.LIMIT.per()),
         BotConfig.retry(node.get("retry")), apiBase);
   }

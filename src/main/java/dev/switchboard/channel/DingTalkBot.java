@@ -29,7 +29,7 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
     node.allowOnly("name", "webhook", "secret", "template", "format", "at", "rate_limit", "retry", "enabled");
     String name = node.get("name").requiredString();
     String webhook = BotConfig.url(node.get("webhook"));
-    String secret = node.get("secret").string("");
+    String secret = node.get("secret").stringIfSet("");
     ConfigNode at = node.get("at");
     at.allowOnly("mobiles", "user_ids", "all");
     String off = !node.get("enabled").bool(true) ? "disabled"

@@ -35,17 +35,17 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
     if (!mode.equals("webhook") && !mode.equals("long_connection")) {
       throw node.get("mode").error("expected webhook or long_connection, got '" + mode + "'");
     }
-    String appId = node.get("app_id").string("");
-    String secret = node.get("app_secret").string("");
+    String appId = node.get("app_id").stringIfSet("");
+    String secret = node.get("app_secret").stringIfSet("");
     String off = !node.get("enabled").bool(true) ? "disabled"
         : appId.isEmpty() ? BotConfig.unset("app_id", raw)
         : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
         : mode.equals("long_connection") ? "long-connection mode is not available in this build yet (use mode: webhook)"
         // without either, nothing tells Feishu's events from anyone else's
-        : node.get("verification_token").string("").isEmpty() && node.get("encrypt_key").string("").isEmpty()
+        : node.get("verification_token").stringIfSet("").isEmpty() && node.get("encrypt_key").stringIfSet("").isEmpty()
             ? "set verification_token or encrypt_key (both from the app's event settings)" : null;
-    return new FeishuApp(node.get("name").requiredString(), appId, secret, node.get("verification_token").string(""),
-        node.get("encrypt_key").string(""), base, off,
+    return new FeishuApp(node.get("name").requiredString(), appId, secret, node.get("verification_token").stringIfSet(""),
+        node.get("encrypt_key").stringIfSet(""), base, off,
         // the reply API allows 5 a second to one chat
         BotConfig.rateLimit(node.get("rate_limit"), 5, java.time.Duration.ofSeconds(1)), BotConfig.retry(node.get("retry")));
   }

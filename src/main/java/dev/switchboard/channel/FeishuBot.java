@@ -29,7 +29,7 @@ record FeishuBot(String name, String webhook, String secret, String template, St
     node.allowOnly("name", "webhook", "secret", "template", "format", "rate_limit", "retry", "enabled");
     String webhook = BotConfig.url(node.get("webhook"));
     String off = !node.get("enabled").bool(true) ? "disabled" : webhook.isEmpty() ? BotConfig.unset("webhook", raw) : null;
-    return new FeishuBot(node.get("name").requiredString(), webhook, node.get("secret").string(""),
+    return new FeishuBot(node.get("name").requiredString(), webhook, node.get("secret").stringIfSet(""),
         node.get("template").string("{result}"), off,
         BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
         BotConfig.retry(node.get("retry")), BotConfig.markdown(node.get("format")));

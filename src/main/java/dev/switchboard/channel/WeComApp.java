@@ -23,12 +23,12 @@ public record WeComApp(String name, String corpId, String token, String encoding
   static WeComApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "corp_id", "token", "encoding_aes_key", "agent_id", "template", "rate_limit", "retry",
         "enabled", "allow", "reply_in_groups");
-    String key = node.get("encoding_aes_key").string("");
+    String key = node.get("encoding_aes_key").stringIfSet("");
     if (!key.isEmpty() && key.length() != 43) {
       throw node.get("encoding_aes_key").error("must be 43 characters (the EncodingAESKey of the app), got " + key.length());
     }
-    String token = node.get("token").string("");
-    String corp = node.get("corp_id").string("");
+    String token = node.get("token").stringIfSet("");
+    String corp = node.get("corp_id").stringIfSet("");
     String off = !node.get("enabled").bool(true) ? "disabled"
         : corp.isEmpty() ? BotConfig.unset("corp_id", raw)
         : token.isEmpty() ? BotConfig.unset("token", raw)

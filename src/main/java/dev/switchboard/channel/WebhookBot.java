@@ -24,7 +24,7 @@ record WebhookBot(String name, String url, String secret, String template, Strin
   static WebhookBot from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "url", "secret", "template", "rate_limit", "retry", "enabled");
     String url = BotConfig.url(node.get("url"));
-    String secret = node.get("secret").string("");
+    String secret = node.get("secret").stringIfSet("");
     String off = !node.get("enabled").bool(true) ? "disabled"
         : url.isEmpty() ? BotConfig.unset("url", raw)
         : secret.isEmpty() ? BotConfig.unset("secret", raw) : null;

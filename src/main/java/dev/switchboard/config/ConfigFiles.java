@@ -109,8 +109,13 @@ public final class ConfigFiles {
     return value;
   }
 
-  /** {@code ${VAR}} is empty when VAR is unset; {@code ${VAR:-d}} is d when VAR is unset or empty. */
-  String expand(String s, String label, String path) {
+  /**
+   * {@code ${VAR:-d}} is d when VAR is unset or empty. {@code ${VAR}} with VAR unset or empty is
+   * not a value: it becomes an {@link Unset} that names the variable, and reading it as a setting
+   * fails start-up, except where a key is documented as optional (a bot's or provider's
+   * credentials, which turn that one off instead).
+   */
+  Object expand(String s, String label, String path) {
     if (s.indexOf("${") < 0) {
       return s;
     }
@@ -120,15 +125,28 @@ public final class ConfigFiles {
     }
     Matcher m = VAR.matcher(s);
     StringBuilder out = new StringBuilder();
+    List<String> unset = new ArrayList<>();
     while (m.find()) {
       String v = env.apply(m.group(1));
       if (v == null || v.isEmpty()) {
+        if (m.group(2) == null) {
+          unset.add(m.group(1));
+        }
         v = m.group(2) == null ? "" : m.group(2);
       }
       m.appendReplacement(out, Matcher.quoteReplacement(v));
     }
     m.appendTail(out);
-    return out.toString();
+    return unset.isEmpty() ? out.toString() : new Unset(out.toString(), List.copyOf(unset));
+  }
+
+  /** A value that needed environment variables nobody set: what it would read, and which variables. */
+  record Unset(String partial, List<String> variables) {
+    String describe() {
+      return variables.size() == 1
+          ? "environment variable " + variables.get(0) + " is not set"
+          : "environment variables " + String.join(", ", variables) + " are not set";
+    }
   }
 
   private Path displayBase() {

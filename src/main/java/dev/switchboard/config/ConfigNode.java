@@ -76,6 +76,9 @@ public final class ConfigNode {
 
   /** A list of strings, where a single string counts as a list of one. Empty strings are dropped. */
   public List<String> strings() {
+    if (value instanceof ConfigFiles.Unset) {
+      string(""); // throws, naming the variable
+    }
     if (value instanceof String || value instanceof Number || value instanceof Boolean) {
       String s = value.toString().trim();
       return s.isEmpty() ? List.of() : List.of(s);
@@ -94,10 +97,57 @@ public final class ConfigNode {
     if (value == null) {
       return fallback;
     }
+    if (value instanceof ConfigFiles.Unset unset) {
+      throw error(unset.describe() + " (set it, or write ${" + unset.variables().get(0) + ":-default} to make it optional)");
+    }
     if (value instanceof Map || value instanceof List) {
       throw error("expected a single value, got " + describe(value));
     }
     return value.toString().trim();
+  }
+
+  /**
+   * For the keys that are allowed to be unset because leaving them empty turns one thing off (a
+   * provider's endpoint or key, a bot's webhook or secret): an unset {@code ${VAR}} reads as empty
+   * here, and {@link #unsetVariables()} says which variable to set.
+   */
+  public String stringIfSet(String fallback) {
+    return value instanceof ConfigFiles.Unset ? "" : string(fallback);
+  }
+
+  /** The items of a list that are set, for optional lists such as a pool of keys. */
+  public List<String> stringsIfSet() {
+    if (value instanceof ConfigFiles.Unset) {
+      return List.of();
+    }
+    if (!(value instanceof List)) {
+      return strings();
+    }
+    List<String> out = new ArrayList<>();
+    for (ConfigNode item : list()) {
+      String s = item.stringIfSet("");
+      if (!s.isEmpty()) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
+  /** The environment variables this value (or, for a list, its items) needed and did not find. */
+  public List<String> unsetVariables() {
+    if (value instanceof ConfigFiles.Unset unset) {
+      return unset.variables();
+    }
+    if (value instanceof List<?> items) {
+      List<String> out = new ArrayList<>();
+      for (Object item : items) {
+        if (item instanceof ConfigFiles.Unset unset) {
+          out.addAll(unset.variables());
+        }
+      }
+      return out;
+    }
+    return List.of();
   }
 
   public String requiredString() {
@@ -236,6 +286,9 @@ public final class ConfigNode {
   }
 
   static String describe(Object v) {
+    if (v instanceof ConfigFiles.Unset unset) {
+      return "an unset variable (" + String.join(", ", unset.variables()) + ")";
+    }
     if (v instanceof Map) {
       return "a mapping";
     }

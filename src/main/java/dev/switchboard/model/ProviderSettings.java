@@ -61,7 +61,7 @@ public record ProviderSettings(
     if (ProviderRegistry.get(type) == null) {
       throw node.get("type").error("unknown provider type '" + type + "' (available: " + ProviderRegistry.known() + ")");
     }
-    String endpoint = node.get("endpoint").string("");
+    String endpoint = node.get("endpoint").stringIfSet("");
     while (endpoint.endsWith("/")) {
       endpoint = endpoint.substring(0, endpoint.length() - 1);
     }
@@ -82,8 +82,8 @@ public record ProviderSettings(
     if (!"api_key".equals(authType) && !"none".equals(authType)) {
       throw auth.get("type").error("expected api_key or none, got '" + authType + "'");
     }
-    List<String> keys = new ArrayList<>(auth.get("key").strings());
-    keys.addAll(auth.get("keys").strings());
+    List<String> keys = new ArrayList<>(auth.get("key").stringsIfSet());
+    keys.addAll(auth.get("keys").stringsIfSet());
     List<String> models = node.get("models").strings();
     if (models.isEmpty()) {
       models = List.of("*");

@@ -68,6 +68,38 @@ class SettingsTest {
   }
 
   @Test
+  @DisplayName("an unset ${VAR} without a default stops start-up naming file, key and variable")
+  void unsetVariableIsAnError(@TempDir Path dir) throws Exception {
+    confWith(dir, "switchboard.yaml", "server:\n  port: ${MY_PORT}\n");
+    ConfigError e = assertThrows(ConfigError.class, () -> load(dir, Map.of()));
+    assertEquals("server.port", e.key());
+    assertTrue(e.getMessage().contains("switchboard.yaml: server.port: environment variable MY_PORT is not set"), e.getMessage());
+
+    Files.writeString(dir.resolve("switchboard.yaml"), "security:\n  jwt_secret: \"${JWT_SECRET_TYPO}\"\n");
+    e = assertThrows(ConfigError.class, () -> load(dir, Map.of()));
+    assertEquals("security.jwt_secret", e.key());
+    assertTrue(e.getMessage().contains("JWT_SECRET_TYPO"), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a variable set to the empty string counts as unset; ${VAR:-} makes a key optional")
+  void emptyVariableAndExplicitDefault(@TempDir Path dir) throws Exception {
+    confWith(dir, "switchboard.yaml", "storage:\n  data_dir: \"${MY_DATA}\"\n");
+    assertThrows(ConfigError.class, () -> load(dir, Map.of("MY_DATA", "")));
+    Files.writeString(dir.resolve("switchboard.yaml"), "storage:\n  data_dir: \"${MY_DATA:-}\"\n");
+    assertEquals(Path.of("./data"), load(dir, Map.of()).dataDir());
+  }
+
+  @Test
+  @DisplayName("an unset bot credential turns that bot off and names the variable instead of failing start-up")
+  void unsetBotCredentialTurnsTheBotOff(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, null, null), Map.of("DINGTALK_WEBHOOK", "https://oapi.dingtalk.com/robot/send?access_token=abc"));
+    String off = s.channels().dingtalk("default").orElseThrow().offReason();
+    assertTrue(off.contains("DINGTALK_SECRET"), off);
+    assertTrue(s.channels().summary().contains("DINGTALK_SECRET"), s.channels().summary());
+  }
+
+  @Test
   @DisplayName("a bad value stops start-up with one line naming file, key and problem")
   void badValue(@TempDir Path dir) throws Exception {
     confWith(dir, "switchboard.yaml", "server:\n  port: ${PORT:-eighty}\n");
