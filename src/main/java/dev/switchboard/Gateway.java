@@ -10,6 +10,7 @@ import dev.switchboard.model.ModelDispatchVerticle;
 import dev.switchboard.model.ProviderSettings;
 import dev.switchboard.security.JwtSecret;
 import dev.switchboard.security.Tokens;
+import dev.switchboard.store.DataDirLock;
 import dev.switchboard.task.TaskVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -69,14 +70,16 @@ public final class Gateway {
         .plus(settings.models().retry().deadline())
         .plusSeconds(5);
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
-    return vertx.deployVerticle(new ModelDispatchVerticle(settings.models()))
+    return vertx.deployVerticle(new DataDirLock(settings.dataDir()))
+        .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models())))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> deployStreams(vertx, settings))
         .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.storage(), settings.memory(),
             settings.models().embeddings(), settings.models().defaultModel())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(settings.queue(), settings.dataDir(),
-            settings.models().defaultModel(), settings.memory().skills())))
+            settings.models().defaultModel(), settings.memory().skills(),
+            settings.models().anyEnabled() ? null : settings.models().howToEnable())))
         .compose(id -> vertx.deployVerticle(ingress))
         .map(id -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort())));
   }
@@ -108,6 +111,8 @@ public final class Gateway {
     return "switchboard listening on " + scheme + "://" + s.server().host() + ":" + port
         + " | storage " + storage(s)
         + " | providers: " + s.models().summary()
+        + (s.models().defaultModel().isEmpty() ? " | default model: none (tasks must name one; set MODEL_NAME)"
+            : " | default model: " + s.models().defaultModel())
         + " | bots: " + s.channels().summary();
   }
 }

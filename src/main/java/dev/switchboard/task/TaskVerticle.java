@@ -42,19 +42,21 @@ public final class TaskVerticle extends VerticleBase {
   /** Tasks accepted with a delay that has not run out yet. */
   private int delayed;
 
-  public TaskVerticle(QueueSettings settings, Path dataDir, String defaultModel) {
-    this(settings, dataDir, defaultModel, false);
-  }
-
-  /** {@code memorySkills}: offer the model the remember/recall tools when a task has memory scopes. */
-  public TaskVerticle(QueueSettings settings, Path dataDir, String defaultModel, boolean memorySkills) {
+  /**
+   * {@code memorySkills}: offer the model the remember/recall tools when a task has memory scopes.
+   * {@code noProvider}: why no model can answer (no provider configured), or null when one can;
+   * such tasks are refused at submission instead of failing three attempts later.
+   */
+  public TaskVerticle(QueueSettings settings, Path dataDir, String defaultModel, boolean memorySkills, String noProvider) {
     this.settings = settings;
     this.dataDir = dataDir;
     this.defaultModel = defaultModel;
     this.skills = memorySkills;
+    this.noProvider = noProvider;
   }
 
   private final boolean skills;
+  private final String noProvider;
 
   @Override
   public Future<?> start() {
@@ -106,6 +108,10 @@ public final class TaskVerticle extends VerticleBase {
 
   private void submit(Message<TaskSubmission> message) {
     TaskSubmission s = message.body();
+    if (noProvider != null) {
+      Failure.reply(message, Failure.unavailable("no_provider", "no model provider is configured, so no task can run: " + noProvider));
+      return;
+    }
     if ((s.model() == null || s.model().isEmpty()) && (defaultModel == null || defaultModel.isEmpty())) {
       Failure.reply(message, Failure.badRequest("model_required",
           "the task names no model and conf/model_provider.yaml sets no default_model (MODEL_NAME)"));
@@ -158,7 +164,12 @@ public final class TaskVerticle extends VerticleBase {
         store.put("status", "down").put("error", String.valueOf(ar.cause().getMessage()));
         queue.put("status", "down");
       }
-      message.reply(new Health(new JsonObject().put("store", store).put("queue", queue)));
+      // not required: tasks that name a model still run, but a task without one is refused
+      JsonObject model = defaultModel == null || defaultModel.isEmpty()
+          ? new JsonObject().put("status", "unset").put("required", false)
+              .put("hint", "tasks must name a model: set MODEL_NAME or default_model in conf/model_provider.yaml")
+          : new JsonObject().put("status", "up").put("required", false).put("model", defaultModel);
+      message.reply(new Health(new JsonObject().put("store", store).put("queue", queue).put("default_model", model)));
     });
   }
 

@@ -136,6 +136,23 @@ class FatJarIT {
   }
 
   @Test
+  @DisplayName("a second gateway on the same data folder refuses to start, naming the folder and the PID holding it")
+  void oneGatewayPerDataFolder(@TempDir Path data) throws Exception {
+    int port = freePort();
+    Process first = java(Map.of("SWITCHBOARD_DATA_DIR", data.toString(), "SWITCHBOARD_HTTP_PORT", String.valueOf(port)));
+    awaitLine(lines(first.getInputStream()), "switchboard listening on");
+
+    Process second = java(Map.of("SWITCHBOARD_DATA_DIR", data.toString(), "SWITCHBOARD_HTTP_PORT", String.valueOf(freePort())));
+    assertTrue(second.waitFor(30, TimeUnit.SECONDS), "the second gateway exits instead of running");
+    assertEquals(1, second.exitValue());
+    List<String> err = new String(second.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+    assertEquals(1, err.size(), String.join("\n", err));
+    assertTrue(err.get(0).contains(data.toAbsolutePath().normalize().toString()), err.get(0));
+    assertTrue(err.get(0).contains("PID " + first.pid()), err.get(0));
+    assertEquals(200, get(port, "/healthz", null).statusCode(), "the first one still serves");
+  }
+
+  @Test
   @DisplayName("a bad setting stops start-up with one line naming file, key and problem, and exit code 2")
   void badConfig(@TempDir Path conf, @TempDir Path data) throws Exception {
     Files.writeString(conf.resolve("switchboard.yaml"), "server:\n  port: not-a-port\n");

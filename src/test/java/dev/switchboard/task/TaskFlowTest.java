@@ -335,6 +335,32 @@ class TaskFlowTest {
   }
 
   @Test
+  @DisplayName("with no provider at all, a task that names a model is refused at submission, naming what to set")
+  void noProviderRefusedAtSubmission(VertxTestContext ctx) {
+    boot(TestGateway.builder());
+    submit(new JsonObject().put("input", "x").put("model", "deepseek-chat")).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      assertEquals(503, r.statusCode(), r.bodyAsString());
+      assertEquals("no_provider", r.bodyAsJsonObject().getJsonObject("error").getString("code"));
+      assertTrue(r.bodyAsJsonObject().getJsonObject("error").getString("message").contains("MODEL_ENDPOINT"), r.bodyAsString());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("with no default model, the banner and /readyz say so, and it does not count against readiness")
+  void noDefaultModelIsReported(VertxTestContext ctx) {
+    boot(TestGateway.builder().upstream(upstream.baseUrl()));
+    assertTrue(gateway.banner().contains("default model: none"), gateway.banner());
+    web.getAbs(gateway.url("/readyz")).send().onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+      JsonObject entry = r.bodyAsJsonObject().getJsonObject("components").getJsonObject("default_model");
+      assertEquals("unset", entry.getString("status"), r.bodyAsString());
+      assertTrue(entry.getString("hint").contains("MODEL_NAME"), r.bodyAsString());
+      assertEquals(false, entry.getBoolean("required"));
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   @DisplayName("a task without a model uses default_model")
   void defaultModel(VertxTestContext ctx) {
     boot(base().env("MODEL_NAME", "fake-model-2"));

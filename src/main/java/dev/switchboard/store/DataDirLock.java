@@ -1,0 +1,101 @@
+package dev.switchboard.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One gateway per data folder. Two processes on one folder would both say they are ready and then
+ * fight over SQLite's and Lucene's locks for ever, so the first verticle to start takes an
+ * exclusive lock on {@code data/.lock} (kept until it stops, released by the OS if the process
+ * dies) and a second one refuses to start, naming the folder and the PID that holds it.
+ */
+public final class DataDirLock extends VerticleBase {
+
+  public static final String FILE = ".lock";
+
+  /** The folder is held by another gateway. */
+  public static final class InUse extends RuntimeException {
+    InUse(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private final Path dataDir;
+  private FileChannel channel;
+  private FileLock lock;
+
+  public DataDirLock(Path dataDir) {
+    this.dataDir = dataDir;
+  }
+
+  @Override
+  public Future<?> start() {
+    return vertx.executeBlocking(() -> {
+      acquire();
+      return null;
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    return vertx.executeBlocking(() -> {
+      release();
+      return null;
+    });
+  }
+
+  private void acquire() throws IOException {
+    Files.createDirectories(dataDir);
+    Path file = dataDir.resolve(FILE);
+    FileChannel c = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    FileLock held;
+    try {
+      held = c.tryLock();
+    } catch (OverlappingFileLockException sameProcess) {
+      held = null;
+    }
+    if (held == null) {
+      String holder = holder(c);
+      c.close();
+      throw new InUse("the data folder " + dataDir.toAbsolutePath().normalize() + " is in use by another switchboard"
+          + (holder.isEmpty() ? "" : " (PID " + holder + ")")
+          + ": stop it, or give this one its own folder (SWITCHBOARD_DATA_DIR)");
+    }
+    byte[] pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
+    c.truncate(0);
+    c.write(ByteBuffer.wrap(pid), 0);
+    c.force(false);
+    channel = c;
+    lock = held;
+  }
+
+  private static String holder(FileChannel c) {
+    try {
+      ByteBuffer buf = ByteBuffer.allocate(32);
+      c.read(buf, 0);
+      return new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII).trim();
+    } catch (IOException unreadable) {
+      return "";
+    }
+  }
+
+  private void release() throws IOException {
+    if (lock != null) {
+      lock.release();
+      lock = null;
+    }
+    if (channel != null) {
+      channel.close();
+      channel = null;
+    }
+  }
+}
