@@ -23,6 +23,9 @@ needs_build() {
 
 if needs_build; then
   echo "fake-upstream: building test classes and classpath..." >&2
+  # shellcheck source=lib/maven.sh
+  source scripts/lib/maven.sh
+  plain_maven_output 2   # Maven's output goes to stderr below
   mvn -q -B -DskipTests test-compile dependency:build-classpath \
     -Dmdep.outputFile="$classpath_file" -Dmdep.includeScope=test >&2
   # the plugin leaves the file alone when its content is unchanged: mark it up to date

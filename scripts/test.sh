@@ -203,6 +203,18 @@ apt_install redis-server postgresql-15 postgresql-server-dev-15
 command -v redis-server >/dev/null || die "redis-server not found"
 install_pgvector
 
+# ---------------------------------------------------------------- metrics tooling (begin)
+# promtool (Debian package `prometheus`) runs in ScrapeIT and AlertRulesIT: `check metrics` on a
+# scrape, `check rules` and `test rules` on conf/alerts.yml. Installed without starting Debian's
+# prometheus service (apt_install blocks service starts).
+command -v promtool >/dev/null 2>&1 || apt_install prometheus
+command -v promtool >/dev/null 2>&1 || die "promtool not found after installing prometheus"
+# no colour codes in CI logs from Debian's Maven (see scripts/lib/maven.sh)
+# shellcheck source=lib/maven.sh
+source "$REPO_ROOT/scripts/lib/maven.sh"
+plain_maven_output
+# ---------------------------------------------------------------- metrics tooling (end)
+
 # ---------------------------------------------------------------- ports
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {

@@ -8,6 +8,8 @@ import dev.switchboard.ingress.HttpIngressVerticle;
 import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
 import dev.switchboard.model.ProviderSettings;
+import dev.switchboard.observe.Exposition;
+import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.JwtSecret;
 import dev.switchboard.security.Tokens;
 import dev.switchboard.store.DataDirLock;
@@ -16,12 +18,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
-import io.vertx.micrometer.Label;
-import io.vertx.micrometer.MetricsDomain;
-import io.vertx.micrometer.MicrometerMetricsOptions;
-import io.vertx.micrometer.VertxPrometheusOptions;
 import java.time.Duration;
-import java.util.EnumSet;
 
 /**
  * Assembles the gateway: one Vert.x instance, the bus codecs, and the verticles, deployed in the
@@ -36,7 +33,10 @@ public final class Gateway {
   public record Started(int port, String banner) {
   }
 
-  /** A Vert.x with Prometheus metrics, labelled by route so dashboards can split per endpoint. */
+  /**
+   * A Vert.x with Prometheus metrics, labelled by route so dashboards can split per endpoint;
+   * what is exported (buckets, names, bounded labels) is decided in {@link Exposition}.
+   */
   public static Vertx newVertx(boolean metrics) {
     return newVertx(metrics, 0);
   }
@@ -46,20 +46,15 @@ public final class Gateway {
     if (eventLoops > 0) {
       options.setEventLoopPoolSize(eventLoops);
     }
-    if (metrics) {
-      options.setMetricsOptions(new MicrometerMetricsOptions()
-          .setEnabled(true)
-          .setJvmMetricsEnabled(true)
-          .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true).setPublishQuantiles(true))
-          .setLabels(EnumSet.of(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME))
-          // per-address bus metrics would label every stream's private address; the meters
-          // that matter (model calls, tasks, pushes) are recorded by the components themselves
-          .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS));
+    if (!metrics) {
+      return Vertx.builder().with(options).build();
     }
-    return Vertx.builder().with(options).build();
+    options.setMetricsOptions(Exposition.options());
+    return Vertx.builder().with(options).withMetrics(Exposition.factory()).build();
   }
 
   public static Future<Started> deploy(Vertx vertx, Settings settings, JwtSecret secret) {
+    Metrics.configure(settings);
     LocalCodec.registerAll(vertx.eventBus());
     JWTAuth auth = Tokens.auth(vertx, secret);
     // the longest a chat can legitimately take: retries until the deadline, then one full attempt

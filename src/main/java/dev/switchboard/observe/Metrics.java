@@ -1,18 +1,25 @@
 package dev.switchboard.observe;
 
+import dev.switchboard.Settings;
+import dev.switchboard.channel.ChannelSettings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.micrometer.backends.BackendRegistries;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The gateway's own meters, next to the HTTP server meters that vertx-micrometer-metrics records.
  * Names follow Prometheus conventions once the registry renders them ({@code _total},
- * {@code _seconds}).
+ * {@code _seconds}). Which timers get histogram buckets, and which label values are kept, is
+ * decided by the registry's filters ({@link Exposition}, {@link LabelBounds}), not here.
  */
 public final class Metrics {
+
+  /** The final states of a delivery (channel.DeliveryStore). */
+  private static final List<String> PUSH_STATUSES = List.of("delivered", "failed", "dead");
 
   private final MeterRegistry registry;
 
@@ -26,6 +33,30 @@ public final class Metrics {
     return new Metrics(r != null ? r : new SimpleMeterRegistry());
   }
 
+  /**
+   * Called once before the verticles deploy: label values are bounded by this configuration
+   * ({@link LabelBounds}), and every bot that can push starts with its push counters at 0, so
+   * that a failure ratio (conf/alerts.yml) sees the first failure instead of a series appearing.
+   */
+  public static void configure(Settings settings) {
+    LabelBounds.configure(settings);
+    Metrics metrics = current();
+    ChannelSettings channels = settings.channels();
+    channels.bots().forEach((channel, byName) -> byName.values().stream()
+        .filter(bot -> bot.offReason() == null)
+        .forEach(bot -> metrics.pushCounters(channel, bot.name())));
+    channels.dingtalkApps().values().stream().filter(a -> a.offReason() == null)
+        .forEach(a -> metrics.pushCounters("dingtalk", a.name()));
+    channels.feishuApps().values().stream().filter(a -> a.offReason() == null)
+        .forEach(a -> metrics.pushCounters("feishu", a.name()));
+  }
+
+  private void pushCounters(String channel, String bot) {
+    for (String status : PUSH_STATUSES) {
+      pushes(channel, bot, status);
+    }
+  }
+
   public MeterRegistry registry() {
     return registry;
   }
@@ -35,9 +66,6 @@ public final class Metrics {
     Timer.builder("switchboard.model.requests")
         .description("Upstream model calls by provider, model and outcome")
         .tags("provider", provider, "model", model, "outcome", outcome)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofMinutes(2))
         .register(registry)
         .record(Duration.ofNanos(nanos));
     if (!"ok".equals(outcome)) {
@@ -64,9 +92,6 @@ public final class Metrics {
   public void timeToFirstToken(String provider, String model, long nanos) {
     Timer.builder("switchboard.model.ttft").description("Upstream time to first token of streamed completions")
         .tags("provider", provider, "model", model)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofMinutes(1))
         .register(registry).record(Duration.ofNanos(nanos));
   }
 
@@ -74,9 +99,6 @@ public final class Metrics {
   public void overhead(boolean stream, long nanos) {
     Timer.builder("switchboard.gateway.overhead").description("Time the gateway adds to a chat completion")
         .tag("stream", String.valueOf(stream))
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofNanos(50_000))
-        .maximumExpectedValue(Duration.ofSeconds(1))
         .register(registry).record(Duration.ofNanos(Math.max(0, nanos)));
   }
 
@@ -101,13 +123,16 @@ public final class Metrics {
         .increment();
   }
 
-  /** One push to a platform bot: status is {@code delivered} or {@code failed}. */
+  /** One push to a platform bot: status is {@code delivered}, {@code failed} or {@code dead}. */
   public void push(String channel, String bot, String status) {
-    Counter.builder("switchboard.channel.pushes")
+    pushes(channel, bot, status).increment();
+  }
+
+  private Counter pushes(String channel, String bot, String status) {
+    return Counter.builder("switchboard.channel.pushes")
         .description("Pushes to platform bots by channel, bot and status")
         .tags("channel", channel, "bot", bot, "status", status)
-        .register(registry)
-        .increment();
+        .register(registry);
   }
 
   /** A long-term memory write: {@code created}, {@code duplicate}, {@code updated}, {@code superseded} or {@code failed}. */
@@ -124,7 +149,6 @@ public final class Metrics {
     io.micrometer.core.instrument.Timer.builder("switchboard.memory.search")
         .description("Long-term memory searches, query embedding included")
         .tag("outcome", ok ? "ok" : "failed")
-        .publishPercentileHistogram()
         .register(registry)
         .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }

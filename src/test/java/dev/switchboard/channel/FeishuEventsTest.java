@@ -185,11 +185,14 @@ class FeishuEventsTest {
     assertTrue(app.offReason().contains("verification_token or encrypt_key"), app.offReason());
   }
 
+  /** Where {@link #yaml} writes its file; JUnit deletes it after the tests. */
+  @org.junit.jupiter.api.io.TempDir
+  static java.nio.file.Path yamlDir;
+
   private static dev.switchboard.config.ConfigNode yaml(String text) {
     try {
-      java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("feishu-app");
-      java.nio.file.Files.writeString(dir.resolve("x.yaml"), text);
-      return new dev.switchboard.config.ConfigFiles(dir, k -> null).load("x.yaml", true);
+      java.nio.file.Files.writeString(yamlDir.resolve("x.yaml"), text);
+      return new dev.switchboard.config.ConfigFiles(yamlDir, k -> null).load("x.yaml", true);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

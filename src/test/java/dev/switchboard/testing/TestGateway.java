@@ -11,15 +11,20 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The whole gateway, started in-process on a free loopback port with the project's shipped
  * {@code conf/} files (or overrides of them), a throwaway data dir, and an environment given by
  * the test. It runs on its own Vert.x instance, like a separate process would, so a test can stop
- * it and start it again on the same data.
+ * it and start it again on the same data. {@link #close} deletes the conf and data dirs it made
+ * (a JVM exit deletes those of gateways never closed).
  */
 public final class TestGateway implements AutoCloseable {
 
@@ -72,19 +77,29 @@ public final class TestGateway implements AutoCloseable {
     }
 
     public TestGateway start() {
+      TestGateway gateway;
       try {
-        Path conf = Files.createTempDirectory("switchboard-conf");
+        Path conf = Leftovers.track(Files.createTempDirectory("switchboard-conf"));
+        gateway = new TestGateway(env, conf, Leftovers.track(Files.createTempDirectory("switchboard-data")));
         for (String name : new String[] {"switchboard.yaml", "model_provider.yaml", "channels.yaml"}) {
           String text = files.containsKey(name) ? files.get(name) : Files.readString(Path.of("conf", name));
           Files.writeString(conf.resolve(name), text);
         }
-        TestGateway gateway = new TestGateway(env, conf, Files.createTempDirectory("switchboard-data"));
-        env.put("SWITCHBOARD_DATA_DIR", gateway.dataDir.toString());
-        gateway.boot();
-        return gateway;
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+      env.put("SWITCHBOARD_DATA_DIR", gateway.dataDir.toString());
+      try {
+        gateway.boot();
+      } catch (RuntimeException e) {
+        try {
+          gateway.close();
+        } catch (RuntimeException cleanup) {
+          e.addSuppressed(cleanup);
+        }
+        throw e;
+      }
+      return gateway;
     }
   }
 
@@ -167,8 +182,57 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
+  /** Stops the gateway and deletes its conf and data dirs. */
   @Override
   public void close() {
-    stop();
+    try {
+      stop();
+    } finally {
+      Leftovers.delete(confDir);
+      Leftovers.delete(dataDir);
+    }
+  }
+
+  /** The dirs made and not yet deleted: a test that never closes its gateway leaves none at JVM exit. */
+  private static final class Leftovers {
+    private static final Set<Path> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(dir -> {
+        try {
+          deleteTree(dir);
+        } catch (IOException | UncheckedIOException e) {
+          // exiting anyway; the dir stays
+        }
+      }), "test-gateway-leftovers"));
+    }
+
+    private Leftovers() {
+    }
+
+    static Path track(Path dir) {
+      LIVE.add(dir);
+      return dir;
+    }
+
+    static void delete(Path dir) {
+      try {
+        deleteTree(dir);
+        LIVE.remove(dir);
+      } catch (IOException | UncheckedIOException e) {
+        throw new IllegalStateException("could not delete " + dir + " (is something still writing to it after the stop?)", e);
+      }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+      if (!Files.exists(dir)) {
+        return;
+      }
+      try (Stream<Path> paths = Files.walk(dir)) {
+        for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
   }
 }
