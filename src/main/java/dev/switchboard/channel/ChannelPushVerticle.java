@@ -289,6 +289,7 @@ public final class ChannelPushVerticle extends VerticleBase {
     request.headers().forEach(options::putHeader);
     return client.request(options)
         .compose(r -> r.send(request.body()))
-        .compose(resp -> resp.body().map(body -> new Reply(resp.statusCode(), body.toString())));
+        .compose(resp -> Bodies.read(resp, Bodies.MAX_ANSWER_BYTES, "the platform's answer")
+            .map(body -> new Reply(resp.statusCode(), body.toString())));
   }
 }
