@@ -51,6 +51,15 @@ public final class BotConfig {
         node.get("backoff").duration(Bot.Retry.DEFAULT.backoff()), node.get("throttle_pause").duration(null));
   }
 
+  /** A replay window ({@code timestamp_window}): at least a second, at most a day. */
+  public static Duration window(ConfigNode node, Duration fallback) {
+    Duration d = node.duration(fallback);
+    if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(Duration.ofDays(1)) > 0) {
+      throw node.error("expected a duration between 1s and 1d, got '" + node.string("") + "'");
+    }
+    return d;
+  }
+
   /** "webhook unset (DINGTALK_WEBHOOK)": the setting and the variables behind it in the file as written. */
   public static String unset(String key, ConfigNode raw) {
     Matcher m = VAR.matcher(raw.get(key).string(""));

@@ -7,10 +7,12 @@ import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
@@ -39,12 +41,18 @@ public final class ChannelPushVerticle extends VerticleBase {
   static final int MAX_THROTTLES = 5;
   /** Longest one attempt may take, from its turn to the platform's whole answer. */
   static final Duration ATTEMPT_DEADLINE = Duration.ofSeconds(30);
+  /** How long a stop waits for the pushes on the wire to be answered and recorded. */
+  static final Duration STOP_GRACE = Duration.ofSeconds(10);
 
   private final ChannelSettings settings;
   private final Path dataDir;
   private final Map<String, RateLimiter> limiters = new HashMap<>();
   /** Deliveries with a push loop running, so that none runs twice. */
   private final Set<String> inFlight = new HashSet<>();
+  /** Attempts between their turn and their recorded outcome. */
+  private int onTheWire;
+  private boolean stopping;
+  private Promise<Void> quiet;
   private DeliveryStore deliveries;
   private HttpClient client;
   private TenantTokens tokens;
@@ -86,7 +94,16 @@ public final class ChannelPushVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return client.close().eventually(() -> deliveries == null ? Future.succeededFuture() : deliveries.store().close());
+    // a push cut off here may have reached the platform and would be sent again after the next
+    // start: the ones on the wire are let finish (bounded), and no new one starts
+    stopping = true;
+    Future<Void> drained = Future.succeededFuture();
+    if (onTheWire > 0) {
+      quiet = Promise.promise();
+      drained = quiet.future().timeout(STOP_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+          .recover(e -> Future.succeededFuture());
+    }
+    return drained.eventually(() -> client.close()).eventually(() -> deliveries == null ? Future.succeededFuture() : deliveries.store().close());
   }
 
   private void check(Message<TaskSubmission.Target> message) {
@@ -195,49 +212,87 @@ public final class ChannelPushVerticle extends VerticleBase {
 
   /** One try after waiting for the bot's windows; throttling and passing faults come back here later. */
   private void attempt(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries) {
-    limiter.acquire(tries.failures + tries.throttles > 0)
-        .compose(turn -> bot.authHeaders())
+    limiter.acquire(tries.failures + tries.throttles > 0).onSuccess(turn -> {
+      if (stopping) {
+        return; // stays pending: the next start resumes it
+      }
+      onTheWire++;
+      once(bot, record, tries)
+          .map(answer -> bot.read(answer.status, answer.body))
+          .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
+          .onSuccess(answer -> {
+            try {
+              settle(bot, limiter, record, tries, answer);
+            } catch (RuntimeException e) {
+              finish(record, tries, new JsonObject().put("error", String.valueOf(e.getMessage())), DeliveryStore.FAILED)
+                  .onComplete(v -> limiter.release());
+            } finally {
+              // the outcome's write is queued by now, ahead of the store's close
+              if (--onTheWire == 0 && quiet != null) {
+                quiet.tryComplete();
+              }
+            }
+          });
+    });
+  }
+
+  /**
+   * One request, from the bot's turn to the platform's whole answer, within {@link #ATTEMPT_DEADLINE}.
+   * The deadline starts with the turn, not before: a message waiting behind a rate limit has not
+   * been sent, and timing it out there used to start a second attempt while the first one still
+   * waited for its turn, and then both went out. A request past its deadline is reset, so that a
+   * late answer cannot complete it and it is not still being sent while its retry goes out.
+   */
+  private Future<Reply> once(Bot bot, DeliveryStore.Record record, Tries tries) {
+    Promise<Reply> outcome = Promise.promise();
+    HttpClientRequest[] sending = new HttpClientRequest[1];
+    long timer = vertx.setTimer(ATTEMPT_DEADLINE.toMillis(), id -> {
+      if (outcome.tryFail("no whole answer within " + ATTEMPT_DEADLINE.toSeconds() + " s") && sending[0] != null) {
+        sending[0].reset();
+      }
+    });
+    bot.authHeaders()
         .compose(auth -> {
+          if (outcome.future().isComplete()) {
+            return Future.failedFuture("past the deadline before sending");
+          }
           tries.sent++;
           long now = System.currentTimeMillis();
           Bot.Request request = record.body() != null ? bot.nativeRequest(record.body(), record.id(), now)
               : bot.request(record.message(), record.id(), now);
           Map<String, String> headers = new HashMap<>(request.headers());
           headers.putAll(auth);
-          return send(new Bot.Request(request.url(), headers, request.body()));
+          return send(new Bot.Request(request.url(), headers, request.body()), r -> {
+            sending[0] = r;
+            if (outcome.future().isComplete()) {
+              r.reset();
+            }
+          });
         })
-        // a platform that answers slowly must not hold the bot's turn for ever
-        .timeout(ATTEMPT_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
-        .map(answer -> bot.read(answer.status, answer.body))
-        .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
-        .onSuccess(answer -> {
-          try {
-            settle(bot, limiter, record, tries, answer);
-          } catch (RuntimeException e) {
-            limiter.release();
-            finish(record, tries, new JsonObject().put("error", String.valueOf(e.getMessage())), DeliveryStore.FAILED);
+        .onComplete(ar -> {
+          vertx.cancelTimer(timer);
+          if (ar.succeeded()) {
+            outcome.tryComplete(ar.result());
+          } else {
+            outcome.tryFail(ar.cause());
           }
         });
+    return outcome.future();
   }
 
   /**
    * Acts on the answer, then gives the bot's turn back. A message to try again waits at the head of
-   * the line while everything behind it waits too: later messages never overtake it.
+   * the line while everything behind it waits too: later messages never overtake it. An outcome is
+   * recorded before the turn goes to the next message, so that at most one push per bot is ever
+   * sent or answered but unrecorded: what a crash can repeat is that one, nothing else.
    */
   private void settle(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries, Bot.Answer answer) {
     switch (answer.verdict()) {
-      case DELIVERED -> {
-        limiter.release();
-        finish(record, tries, answer.response(), DeliveryStore.DELIVERED);
-      }
-      case FAILED -> {
-        limiter.release();
-        finish(record, tries, answer.response(), DeliveryStore.FAILED);
-      }
+      case DELIVERED -> finish(record, tries, answer.response(), DeliveryStore.DELIVERED).onComplete(v -> limiter.release());
+      case FAILED -> finish(record, tries, answer.response(), DeliveryStore.FAILED).onComplete(v -> limiter.release());
       case THROTTLED -> {
         if (++tries.throttles > MAX_THROTTLES) {
-          limiter.release();
-          finish(record, tries, answer.response(), DeliveryStore.DEAD);
+          finish(record, tries, answer.response(), DeliveryStore.DEAD).onComplete(v -> limiter.release());
           return;
         }
         // the platform holds the whole bot: everything queued for it waits, this message first
@@ -245,8 +300,7 @@ public final class ChannelPushVerticle extends VerticleBase {
       }
       default -> {
         if (++tries.failures >= bot.retry().maxAttempts()) {
-          limiter.release();
-          finish(record, tries, answer.response(), DeliveryStore.DEAD);
+          finish(record, tries, answer.response(), DeliveryStore.DEAD).onComplete(v -> limiter.release());
           return;
         }
         again(bot, limiter, record, tries, answer, backoff(bot, tries.failures));
@@ -261,9 +315,9 @@ public final class ChannelPushVerticle extends VerticleBase {
     deliveries.attempted(record.id(), tries.sent, answer.response(), DeliveryStore.PENDING);
   }
 
-  private void finish(DeliveryStore.Record record, Tries tries, JsonObject response, String status) {
+  private Future<Void> finish(DeliveryStore.Record record, Tries tries, JsonObject response, String status) {
     metrics.push(record.channel(), record.bot(), status);
-    deliveries.attempted(record.id(), tries.sent, response, status).onComplete(ar -> {
+    return deliveries.attempted(record.id(), tries.sent, response, status).onComplete(ar -> {
       inFlight.remove(record.id());
       if (ar.failed()) {
         LOG.warning("delivery " + record.id() + " ended " + status + " but could not be recorded: " + ar.cause());
@@ -280,7 +334,8 @@ public final class ChannelPushVerticle extends VerticleBase {
   private record Reply(int status, String body) {
   }
 
-  private Future<Reply> send(Bot.Request request) {
+  /** {@code started} sees the request as soon as it exists, so that a deadline can reset it. */
+  private Future<Reply> send(Bot.Request request, java.util.function.Consumer<HttpClientRequest> started) {
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setAbsoluteURI(request.url())
@@ -288,7 +343,11 @@ public final class ChannelPushVerticle extends VerticleBase {
         .setIdleTimeout(PUSH_TIMEOUT.toMillis());
     request.headers().forEach(options::putHeader);
     return client.request(options)
-        .compose(r -> r.send(request.body()))
-        .compose(resp -> resp.body().map(body -> new Reply(resp.statusCode(), body.toString())));
+        .compose(r -> {
+          started.accept(r);
+          return r.send(request.body());
+        })
+        .compose(resp -> Bodies.read(resp, Bodies.MAX_ANSWER_BYTES, "the platform's answer")
+            .map(body -> new Reply(resp.statusCode(), body.toString())));
   }
 }

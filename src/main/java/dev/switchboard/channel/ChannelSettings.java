@@ -125,6 +125,10 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     }
     Optional<Bot> found = target(type, bot, address);
     if (address != null) {
+      if (found.isPresent() && found.get() instanceof DingTalkSessionBot reply && reply.app().offReason() == null
+          && reply.refusal() != null) {
+        return Optional.of(type + " bot '" + bot + "' cannot reply there: " + reply.refusal());
+      }
       return found.isEmpty() ? Optional.of("no conversation to reply in for " + type + "/" + bot)
           : Optional.ofNullable(found.get().offReason()).map(r -> type + " bot '" + bot + "' is off: " + r);
     }

@@ -5,19 +5,23 @@ import dev.switchboard.config.ConfigNode;
 /**
  * A DingTalk enterprise (app) robot: people message it, and it answers in the same conversation.
  * In callback mode DingTalk POSTs to {@code /webhooks/dingtalk/{name}}, signed with the app secret.
+ * Replies go to the message's {@code sessionWebhook} only when it is on one of
+ * {@code session_webhook_hosts} (DingTalk's own by default).
  */
 public record DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
-                          String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, String apiBase)
+                          String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, String apiBase,
+                          WebhookHosts sessionWebhookHosts)
     implements ReplyBot.App {
 
   public DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
                      String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
-    this(name, appKey, appSecret, robotCode, mode, template, offReason, rateLimit, retry, "https://api.dingtalk.com");
+    this(name, appKey, appSecret, robotCode, mode, template, offReason, rateLimit, retry, "https://api.dingtalk.com",
+        WebhookHosts.of(WebhookHosts.DEFAULT));
   }
 
   static DingTalkApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "app_key", "app_secret", "robot_code", "mode", "api_base", "template", "rate_limit", "retry",
-        "enabled", "allow", "reply_in_groups", "history");
+        "enabled", "allow", "reply_in_groups", "history", "session_webhook_hosts");
     String mode = node.get("mode").string("callback");
     if (!mode.equals("callback") && !mode.equals("stream")) {
       throw node.get("mode").error("expected callback or stream, got '" + mode + "'");
@@ -37,7 +41,12 @@ public record DingTalkApp(String name, String appKey, String appSecret, String r
     return new DingTalkApp(node.get("name").requiredString(), appKey, secret,
         node.get("robot_code").stringIfSet(""), mode, node.get("template").string("{result}"), off,
         BotConfig.rateLimit(node.get("rate_limit"), DingTalkBot.LIMIT.messages(), DingTalkBot.LIMIT.per()),
-        BotConfig.retry(node.get("retry")), apiBase);
+        BotConfig.retry(node.get("retry")), apiBase, WebhookHosts.from(node.get("session_webhook_hosts")));
+  }
+
+  /** Null when a reply may be posted to this sessionWebhook; else why not. */
+  String sessionWebhookRefusal(String url) {
+    return sessionWebhookHosts.refusal(url);
   }
 
   /** The callback's {@code sign} header for {@code timestamp}: DingTalk 加签 with the app secret, not URL-encoded. */

@@ -17,6 +17,21 @@ record DingTalkSessionBot(DingTalkApp app, JsonObject address, TenantTokens toke
     return new DingTalkSessionBot(app, address, tokens);
   }
 
+  /**
+   * Null when the session webhook may be posted to; else why not. Checked when the message
+   * arrives and again here, before every push: the address comes from a delivery record, and a
+   * record written by an older build or edited in the store must not send answers elsewhere.
+   */
+  String refusal() {
+    Object url = address.getValue("session_webhook");
+    return url instanceof String s ? app.sessionWebhookRefusal(s) : "the reply has no sessionWebhook";
+  }
+
+  @Override
+  public String offReason() {
+    return app.offReason() != null ? app.offReason() : refusal();
+  }
+
   private JsonArray atUserIds() {
     return address.getJsonArray("at_user_ids", new JsonArray());
   }

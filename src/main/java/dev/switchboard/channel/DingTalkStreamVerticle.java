@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -28,6 +29,13 @@ public final class DingTalkStreamVerticle extends VerticleBase {
   static final String ROBOT_TOPIC = "/v1.0/im/bot/messages/get";
   static final long MAX_BACKOFF_MS = 60_000;
   static final long KEEPALIVE_MS = 30_000;
+  /**
+   * A robot message is a few KB (a callback is refused over 64 KB), and its frame carries it as a
+   * JSON string, escaped. A larger message is dropped as it arrives instead of being gathered
+   * (Vert.x would take 256 KB by default), and the connection goes on.
+   */
+  static final int MAX_FRAME_BYTES = 64 * 1024;
+  static final int MAX_MESSAGE_BYTES = 128 * 1024;
 
   private final DingTalkApp app;
   private HttpClient http;
@@ -45,7 +53,9 @@ public final class DingTalkStreamVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     http = vertx.createHttpClient();
-    sockets = vertx.createWebSocketClient();
+    sockets = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxFrameSize(MAX_FRAME_BYTES)
+        .setMaxMessageSize(MAX_MESSAGE_BYTES));
     connect();
     return Future.succeededFuture();
   }
@@ -75,7 +85,14 @@ public final class DingTalkStreamVerticle extends VerticleBase {
           });
           ws.pongHandler(pong -> lastSeen = System.currentTimeMillis());
           ws.closeHandler(v -> reconnect("connection closed"));
-          ws.exceptionHandler(e -> LOG.fine("dingtalk stream '" + app.name() + "': " + e.getMessage()));
+          ws.exceptionHandler(e -> {
+            if (e instanceof IllegalStateException) {
+              // Vert.x drops a message over MAX_MESSAGE_BYTES and says so here; the connection goes on
+              LOG.warning("dingtalk stream '" + app.name() + "': message dropped: " + e.getMessage());
+            } else {
+              LOG.fine("dingtalk stream '" + app.name() + "': " + e.getMessage());
+            }
+          });
           vertx.cancelTimer(keepalive);
           keepalive = vertx.setPeriodic(KEEPALIVE_MS, id -> {
             if (socket == null || socket.isClosed()) {
@@ -122,7 +139,7 @@ public final class DingTalkStreamVerticle extends VerticleBase {
         .putHeader("Accept", "application/json");
     return http.request(options)
         .compose(r -> r.send(body.toBuffer()))
-        .compose(r -> r.body().map(b -> {
+        .compose(r -> Bodies.read(r, Bodies.MAX_TOKEN_BYTES, "the registration answer").map(b -> {
           if (r.statusCode() != 200) {
             throw new IllegalStateException("registration answered " + r.statusCode() + ": " + Texts.clip(b.toString(), 200));
           }
@@ -140,40 +157,62 @@ public final class DingTalkStreamVerticle extends VerticleBase {
     return sockets.connect(new WebSocketConnectOptions().setAbsoluteURI(uri).setTimeout(10_000));
   }
 
-  /** Every frame is acknowledged by its message id; pings echo their data; robot messages go on. */
-  private void frame(String text) {
-    try {
-      handle(new JsonObject(text));
-    } catch (RuntimeException e) {
-      LOG.warning("dingtalk stream '" + app.name() + "': unreadable frame: " + e.getMessage());
-    }
+  /** A frame as read off the socket; {@code message} is the robot message it carries, when it does. */
+  private record Frame(String type, String topic, String messageId, String data, JsonObject message) {
   }
 
-  private void handle(JsonObject frame) {
-    String type = frame.getString("type", "");
-    JsonObject headers = frame.getJsonObject("headers", new JsonObject());
-    String topic = headers.getString("topic", "");
-    String messageId = headers.getString("messageId");
+  /**
+   * Every frame is acknowledged by its message id; pings echo their data; robot messages go on.
+   * Frames are parsed on a worker, in order (acks keep the order frames came in), so that a large
+   * one never holds the event loop.
+   */
+  private void frame(String text) {
+    vertx.executeBlocking(() -> read(text), true).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warning("dingtalk stream '" + app.name() + "': unreadable frame: " + ar.cause().getMessage());
+        return;
+      }
+      handle(ar.result());
+    });
+  }
+
+  private static Frame read(String text) {
+    JsonObject frame = new JsonObject(text);
+    String type = frame.getValue("type") instanceof String t ? t : "";
+    JsonObject headers = frame.getValue("headers") instanceof JsonObject h ? h : new JsonObject();
+    String topic = headers.getValue("topic") instanceof String t ? t : "";
+    String messageId = headers.getValue("messageId") instanceof String id ? id : null;
     String data = frame.getValue("data") instanceof String d ? d : "{}";
-    if ("SYSTEM".equals(type) && "disconnect".equals(topic)) {
+    JsonObject message = null;
+    if ("CALLBACK".equals(type) && ROBOT_TOPIC.equals(topic)) {
+      try {
+        message = new JsonObject(data);
+      } catch (RuntimeException e) {
+        message = null;
+      }
+    }
+    return new Frame(type, topic, messageId, data, message);
+  }
+
+  private void handle(Frame frame) {
+    String type = frame.type();
+    String messageId = frame.messageId();
+    if ("SYSTEM".equals(type) && "disconnect".equals(frame.topic())) {
       // the server closes soon; a new ticket and connection follow from the close handler
       return;
     }
     if ("SYSTEM".equals(type)) {
-      ack(messageId, data);
+      ack(messageId, frame.data());
       return;
     }
-    if ("CALLBACK".equals(type) && ROBOT_TOPIC.equals(topic)) {
-      JsonObject message;
-      try {
-        message = new JsonObject(data);
-      } catch (RuntimeException e) {
+    if ("CALLBACK".equals(type) && ROBOT_TOPIC.equals(frame.topic())) {
+      if (frame.message() == null) {
         LOG.warning("dingtalk stream '" + app.name() + "': robot message is not JSON");
         ack(messageId, new JsonObject().put("response", (Object) null).encode());
         return;
       }
       // acknowledged once the message is in the queue: a message we could not take is not lost
-      vertx.eventBus().request(Addresses.CHANNEL_DINGTALK_MESSAGE, new JsonObject().put("bot", app.name()).put("message", message))
+      vertx.eventBus().request(Addresses.CHANNEL_DINGTALK_MESSAGE, new JsonObject().put("bot", app.name()).put("message", frame.message()))
           .onSuccess(v -> ack(messageId, new JsonObject().put("response", (Object) null).encode()))
           .onFailure(e -> LOG.warning("dingtalk stream '" + app.name() + "': message not taken: " + e.getMessage()));
       return;

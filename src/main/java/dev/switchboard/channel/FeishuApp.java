@@ -4,6 +4,7 @@ import dev.switchboard.config.ConfigNode;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -16,12 +17,25 @@ import javax.crypto.spec.SecretKeySpec;
  * replies to the message through the OpenAPI with a tenant access token.
  */
 public record FeishuApp(String name, String appId, String appSecret, String verificationToken, String encryptKey,
-                        String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry)
+                        String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, Duration timestampWindow)
     implements ReplyBot.App {
+
+  /**
+   * How far {@code X-Lark-Request-Timestamp} (unix seconds) of a signed event may be from now. The
+   * SDKs enforce none; without one a captured request is valid for ever.
+   */
+  static final Duration WINDOW = Duration.ofMinutes(5);
+  /** An event is a few KB; the ingress bounds Feishu bodies at 256 KB too. */
+  static final int MAX_BODY_BYTES = 256 * 1024;
+
+  public FeishuApp(String name, String appId, String appSecret, String verificationToken, String encryptKey,
+                   String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
+    this(name, appId, appSecret, verificationToken, encryptKey, baseUrl, offReason, rateLimit, retry, WINDOW);
+  }
 
   static FeishuApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "app_id", "app_secret", "verification_token", "encrypt_key", "domain", "mode", "template",
-        "rate_limit", "retry", "enabled", "allow", "reply_in_groups", "history");
+        "rate_limit", "retry", "enabled", "allow", "reply_in_groups", "history", "timestamp_window");
     String domain = node.get("domain").string("feishu");
     String base = switch (domain) {
       case "feishu" -> "https://open.feishu.cn";
@@ -47,7 +61,8 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
     return new FeishuApp(node.get("name").requiredString(), appId, secret, node.get("verification_token").stringIfSet(""),
         node.get("encrypt_key").stringIfSet(""), base, off,
         // the reply API allows 5 a second to one chat
-        BotConfig.rateLimit(node.get("rate_limit"), 5, java.time.Duration.ofSeconds(1)), BotConfig.retry(node.get("retry")));
+        BotConfig.rateLimit(node.get("rate_limit"), 5, java.time.Duration.ofSeconds(1)), BotConfig.retry(node.get("retry")),
+        BotConfig.window(node.get("timestamp_window"), WINDOW));
   }
 
   /** lowercase hex SHA-256 of timestamp + nonce + encrypt key + the raw body bytes. */
@@ -70,10 +85,16 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
     }
   }
 
-  /** AES-256-CBC with {@link #aesKey()}; the first 16 bytes are the IV; PKCS#7 padding. */
+  /** AES-256-CBC with {@link #aesKey()}; the first 16 bytes are the IV; PKCS#7 padding. At most {@link #MAX_BODY_BYTES}. */
   String decrypt(String encrypted) {
+    if (encrypted.length() > MAX_BODY_BYTES * 4 / 3 + 4) {
+      throw new IllegalArgumentException("cannot decrypt the event: the encrypted text is over " + MAX_BODY_BYTES / 1024 + " KB");
+    }
     try {
       byte[] data = Base64.getDecoder().decode(encrypted);
+      if (data.length < 32 || data.length % 16 != 0) {
+        throw new IllegalArgumentException("not an IV and whole AES blocks");
+      }
       byte[] key = aesKey();
       Cipher cipher = Cipher.getInstance("AES/CBC/PKCS5Padding");
       cipher.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(Arrays.copyOfRange(data, 0, 16)));

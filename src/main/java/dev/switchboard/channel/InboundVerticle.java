@@ -4,42 +4,64 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundFeishu;
-import dev.switchboard.bus.InboundWeCom;
 import dev.switchboard.bus.InboundHook;
+import dev.switchboard.bus.InboundWeCom;
 import dev.switchboard.bus.TaskSubmission;
-import io.vertx.core.json.JsonArray;
-import java.util.List;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.logging.Logger;
 
 /**
  * What platforms and other systems send in. Generic webhooks ({@code POST /webhooks/hooks/{name}}):
- * signature and timestamp checked, the sender's delivery id claimed so that a re-delivery is
- * accepted once, the JSON body published as an event for the rules. DingTalk enterprise robot
- * callbacks ({@code POST /webhooks/dingtalk/{bot}}): signature and timestamp checked, each text
- * message becomes a task (one per message id, so a re-delivery never gets two answers) whose
- * result is the reply in the same conversation.
+ * signature and timestamp checked, the signature and the sender's delivery id claimed so that a
+ * re-delivery or a replay is accepted once, the JSON body published as an event for the rules.
+ * DingTalk enterprise robot callbacks ({@code POST /webhooks/dingtalk/{bot}}): signature and
+ * timestamp checked, each timestamp+sign pair used once, each text message becomes a task (one
+ * per message id, so a re-delivery never gets two answers) whose result is the reply in the same
+ * conversation. Feishu events and WeCom callbacks likewise, each with its platform's checks.
+ *
+ * <p>Every check runs cheapest first: body size, then the timestamp window, then the signature,
+ * and only then decryption and parsing. The work that grows with the body (signatures over it,
+ * decryption, JSON and XML parsing) runs on a small pool of worker threads of its own, unordered,
+ * so that the event loop only routes futures and one large request never holds up another. A
+ * worker verticle would have been the other way, but it handles one message at a time and needs
+ * the deployment to say so; the pool keeps the claim store and the bus on the loop where they are.
  */
 public final class InboundVerticle extends VerticleBase {
+
+  private static final Logger LOG = Logger.getLogger(InboundVerticle.class.getName());
 
   /** A timestamp further than this from now is refused (replays, clock trouble). */
   static final Duration WINDOW = Duration.ofMinutes(5);
   /** How long a delivery id stays claimed; platforms re-deliver for hours, not days. */
   static final Duration CLAIM_TTL = Duration.ofHours(24);
+  /** DingTalk allows its callback timestamp to be an hour off. */
+  static final Duration DINGTALK_WINDOW = Duration.ofHours(1);
+  /** A DingTalk robot callback is a few KB (the ingress bounds it at 64 KB too). */
+  static final int DINGTALK_MAX_BODY_BYTES = 64 * 1024;
+  /** Threads that verify, decrypt and parse inbound bodies. */
+  static final int WORKERS = 4;
 
   private final ChannelSettings settings;
   private final Path dataDir;
   private ClaimStore claims;
   private EmbeddedStore store;
+  private WorkerExecutor cpu;
   private long sweeper = -1;
 
   public InboundVerticle(ChannelSettings settings, Path dataDir) {
@@ -49,6 +71,7 @@ public final class InboundVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    cpu = vertx.createSharedWorkerExecutor("switchboard-inbound", WORKERS);
     return EmbeddedStore.open(vertx, dataDir)
         .compose(s -> {
           store = s;
@@ -67,18 +90,67 @@ public final class InboundVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweeper);
-    return store == null ? Future.succeededFuture() : store.close();
+    Future<Void> closing = store == null ? Future.succeededFuture() : store.close();
+    return closing.eventually(() -> cpu.close());
   }
 
-  private void receive(Message<InboundHook> message) {
+  /** Work that grows with the body, on the inbound workers; a Failure it throws is the answer. */
+  private <T> Future<T> offLoop(Callable<T> work) {
+    return cpu.executeBlocking(() -> {
+      try {
+        return work.call();
+      } catch (Failure f) {
+        throw f;
+      } catch (RuntimeException e) {
+        throw Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage());
+      }
+    }, false);
+  }
+
+  /** Takes {@code key} for {@code ttl}: true when it was free. */
+  private Future<Boolean> claim(String key, Duration ttl) {
+    return claims.claim(key, ttl.toMillis()).recover(e -> Future.failedFuture(
+        Failure.unavailable("store_unavailable", "the claim store is unavailable: " + e.getMessage())));
+  }
+
+  /**
+   * How long a signed request must stay claimed so that no replay of it can be accepted: its
+   * timestamp may be up to a window ahead of now and is accepted until a window after itself.
+   */
+  private static Duration replayTtl(Duration window) {
+    return window.multipliedBy(2);
+  }
+
+  private static Failure tooLarge(String what, int max) {
+    return new Failure(413, "invalid_request_error", "payload_too_large",
+        what + " is larger than " + max / 1024 + " KB; the platform sends far smaller ones");
+  }
+
+  private static boolean sameAscii(String expected, String given) {
+    return MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), given.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  private static <T> void answer(Message<?> message, Future<T> result) {
+    result.onSuccess(message::reply).onFailure(e -> Failure.reply(message, e));
+  }
+
+  /** Unix seconds (Feishu, WeCom, generic hooks), or null when it is not a number. */
+  private static Long seconds(String header) {
     try {
-      receiveChecked(message);
-    } catch (RuntimeException e) {
-      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
+      return Long.parseLong(header == null ? "" : header.trim());
+    } catch (NumberFormatException e) {
+      return null;
     }
   }
 
-  private void receiveChecked(Message<InboundHook> message) {
+  private static boolean within(long tsSeconds, Duration window) {
+    return Math.abs(Instant.now().getEpochSecond() - tsSeconds) <= window.toSeconds();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // generic webhooks
+
+  private void receive(Message<InboundHook> message) {
     InboundHook hook = message.body();
     String secret = settings.inboundHooks().get(hook.name());
     if (secret == null) {
@@ -89,65 +161,58 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.unavailable("hook_off", "inbound webhook '" + hook.name() + "' is off: its secret is unset"));
       return;
     }
-    long ts;
-    try {
-      ts = Long.parseLong(hook.timestamp() == null ? "" : hook.timestamp().trim());
-    } catch (NumberFormatException e) {
+    Long ts = seconds(hook.timestamp());
+    if (ts == null) {
       Failure.reply(message, Failure.unauthorized("x-switchboard-timestamp must be unix seconds"));
       return;
     }
-    if (Math.abs(Instant.now().getEpochSecond() - ts) > WINDOW.toSeconds()) {
+    if (!within(ts, WINDOW)) {
       Failure.reply(message, Failure.unauthorized("x-switchboard-timestamp is more than 5 minutes away from now"));
       return;
     }
-    String expected = WebhookBot.signature(secret, ts, hook.body());
-    String given = hook.signature() == null ? "" : hook.signature().trim();
-    if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), given.getBytes(StandardCharsets.US_ASCII))) {
-      Failure.reply(message, Failure.unauthorized("x-switchboard-signature does not match the body"));
-      return;
+    record Checked(String signature, JsonObject body) {
     }
-    JsonObject body;
-    try {
-      body = hook.body().toJsonObject();
-    } catch (RuntimeException e) {
-      Failure.reply(message, Failure.badRequest("invalid_json", "the webhook body must be a JSON object"));
-      return;
-    }
-    String id = hook.deliveryId() != null && !hook.deliveryId().isBlank() ? hook.deliveryId().trim() : null;
-    Future<Boolean> fresh = id == null ? Future.succeededFuture(true) : claims.claim("hook:" + hook.name() + ":" + id, CLAIM_TTL.toMillis());
-    fresh.onComplete(ar -> {
-      if (ar.failed()) {
-        Failure.reply(message, Failure.unavailable("store_unavailable", "the claim store is unavailable: " + ar.cause().getMessage()));
-        return;
+    Future<JsonObject> result = offLoop(() -> {
+      String expected = WebhookBot.signature(secret, ts, hook.body());
+      String given = hook.signature() == null ? "" : hook.signature().trim();
+      if (!sameAscii(expected, given)) {
+        throw Failure.unauthorized("x-switchboard-signature does not match the body");
       }
-      if (!ar.result()) {
-        message.reply(new JsonObject().put("status", "duplicate").put("delivery", id));
-        return;
+      try {
+        return new Checked(expected, hook.body().toJsonObject());
+      } catch (RuntimeException e) {
+        throw Failure.badRequest("invalid_json", "the webhook body must be a JSON object");
       }
-      String eventId = UUID.randomUUID().toString();
-      vertx.eventBus().publish(Addresses.EVENTS_WEBHOOK, new JsonObject()
-          .put("id", eventId)
-          .put("source", "webhook")
-          .put("hook", hook.name())
-          .put("delivery", id)
-          .put("received_at", Instant.now().toString())
-          .put("body", body));
-      message.reply(new JsonObject().put("status", "accepted").put("id", eventId));
+    }).compose(checked -> {
+      String id = hook.deliveryId() != null && !hook.deliveryId().isBlank() ? hook.deliveryId().trim() : null;
+      // the signature covers timestamp and body, the delivery header nothing: a captured request
+      // sent again is the same signature whatever header it carries
+      String signature = checked.signature().substring("sha256=".length());
+      return claim("hook:" + hook.name() + ":sig:" + signature, replayTtl(WINDOW))
+          .compose(fresh -> !fresh || id == null ? Future.succeededFuture(fresh)
+              : claim("hook:" + hook.name() + ":" + id, CLAIM_TTL))
+          .map(fresh -> {
+            if (!fresh) {
+              return new JsonObject().put("status", "duplicate").put("delivery", id);
+            }
+            String eventId = UUID.randomUUID().toString();
+            vertx.eventBus().publish(Addresses.EVENTS_WEBHOOK, new JsonObject()
+                .put("id", eventId)
+                .put("source", "webhook")
+                .put("hook", hook.name())
+                .put("delivery", id)
+                .put("received_at", Instant.now().toString())
+                .put("body", checked.body()));
+            return new JsonObject().put("status", "accepted").put("id", eventId);
+          });
     });
+    answer(message, result);
   }
 
-  /** DingTalk allows its callback timestamp to be an hour off. */
-  static final Duration DINGTALK_WINDOW = Duration.ofHours(1);
+  // ---------------------------------------------------------------------------------------------
+  // DingTalk
 
   private void dingtalk(Message<InboundDingTalk> message) {
-    try {
-      dingtalkChecked(message);
-    } catch (RuntimeException e) {
-      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
-    }
-  }
-
-  private void dingtalkChecked(Message<InboundDingTalk> message) {
     InboundDingTalk in = message.body();
     DingTalkApp app = settings.dingtalkApps().get(in.bot());
     if (app == null) {
@@ -156,6 +221,11 @@ public final class InboundVerticle extends VerticleBase {
     }
     if (app.offReason() != null) {
       Failure.reply(message, Failure.unavailable("bot_off", "dingtalk robot '" + in.bot() + "' is off: " + app.offReason()));
+      return;
+    }
+    Buffer raw = in.body() == null ? Buffer.buffer() : in.body();
+    if (raw.length() > DINGTALK_MAX_BODY_BYTES) {
+      Failure.reply(message, tooLarge("the callback body", DINGTALK_MAX_BODY_BYTES));
       return;
     }
     long ts;
@@ -169,89 +239,89 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.unauthorized("the timestamp header is more than an hour away from now"));
       return;
     }
+    // the HMAC of a timestamp: small and of fixed size, so it is checked right here
     String sign = in.sign() == null ? "" : in.sign().trim();
-    if (!MessageDigest.isEqual(app.expectedSign(ts).getBytes(StandardCharsets.US_ASCII), sign.getBytes(StandardCharsets.US_ASCII))) {
+    if (!sameAscii(app.expectedSign(ts), sign)) {
       Failure.reply(message, Failure.unauthorized("the sign header does not match"));
       return;
     }
-    JsonObject body;
-    try {
-      body = in.body().toJsonObject();
-    } catch (RuntimeException e) {
-      Failure.reply(message, Failure.badRequest("invalid_json", "the callback body must be a JSON object"));
-      return;
-    }
-    answerDingTalk(in.bot(), body).onComplete(ar -> {
-      if (ar.succeeded()) {
-        message.reply(ar.result());
-      } else {
-        Failure.reply(message, ar.cause());
-      }
-    });
+    // the sign covers the timestamp only, not the body: a pair seen once must not carry another body
+    Future<JsonObject> result = claim("dingtalk-sign:" + in.bot() + ":" + ts + ":" + sign, replayTtl(DINGTALK_WINDOW))
+        .compose(fresh -> fresh ? offLoop(() -> {
+          JsonObject body;
+          try {
+            body = raw.toJsonObject();
+          } catch (RuntimeException e) {
+            throw Failure.badRequest("invalid_json", "the callback body must be a JSON object");
+          }
+          return DingTalkMessage.from(body);
+        }) : Future.failedFuture(Failure.unauthorized(
+            "this timestamp and sign were used already: a callback signs one message, a replay is refused")))
+        .compose(msg -> answerDingTalk(app, msg));
+    answer(message, result);
   }
 
   /** A robot message from Stream mode: the connection was authenticated when it was opened. */
   private void dingtalkStreamMessage(Message<JsonObject> message) {
-    try {
-      dingtalkStreamMessageChecked(message);
-    } catch (RuntimeException e) {
-      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
+    String bot = message.body().getValue("bot") instanceof String b ? b : "";
+    DingTalkApp app = settings.dingtalkApps().get(bot);
+    if (app == null) {
+      Failure.reply(message, Failure.notFound("bot_not_found", "no dingtalk app robot named '" + bot + "'"));
+      return;
     }
-  }
-
-  private void dingtalkStreamMessageChecked(Message<JsonObject> message) {
-    answerDingTalk(message.body().getString("bot"), message.body().getJsonObject("message")).onComplete(ar -> {
-      if (ar.succeeded()) {
-        message.reply(ar.result());
-      } else {
-        Failure.reply(message, ar.cause());
-      }
-    });
+    Object body = message.body().getValue("message");
+    if (!(body instanceof JsonObject robotMessage)) {
+      Failure.reply(message, Failure.badRequest("invalid_message", "the stream message is not a JSON object"));
+      return;
+    }
+    answer(message, offLoop(() -> DingTalkMessage.from(robotMessage)).compose(msg -> answerDingTalk(app, msg)));
   }
 
   /**
    * A text message becomes a task answered through the message's sessionWebhook, once per msgId
    * (the task's idempotency key), whichever way the message came in.
    */
-  private Future<JsonObject> answerDingTalk(String bot, JsonObject body) {
-    JsonObject text = body.getValue("text") instanceof JsonObject t ? t : new JsonObject();
-    String content = text.getValue("content") instanceof String c ? c.trim() : "";
-    String msgId = body.getValue("msgId") instanceof String id ? id : null;
-    String session = body.getValue("sessionWebhook") instanceof String w ? w : null;
-    if (!"text".equals(body.getString("msgtype")) || content.isEmpty() || msgId == null || session == null) {
+  private Future<JsonObject> answerDingTalk(DingTalkApp app, DingTalkMessage m) {
+    String bot = app.name();
+    if (m.ignored() != null) {
       // pictures, files and the like have no answer yet; acknowledged so the platform does not resend
-      return Future.succeededFuture(new JsonObject().put("status", "ignored"));
+      return Future.succeededFuture(new JsonObject().put("status", "ignored").put("reason", m.ignored()));
     }
-    boolean group = "2".equals(body.getString("conversationType"));
+    String refusal = app.sessionWebhookRefusal(m.sessionWebhook());
+    if (refusal != null) {
+      LOG.warning("dingtalk robot '" + bot + "': message " + m.msgId() + " refused: " + refusal);
+      return Future.failedFuture(Failure.badRequest("session_webhook_refused", refusal));
+    }
     List<String> sender = new java.util.ArrayList<>();
-    for (String key : new String[] {"senderStaffId", "senderId"}) {
-      if (body.getValue(key) instanceof String id) {
-        sender.add(id);
-      }
+    if (m.senderStaffId() != null) {
+      sender.add(m.senderStaffId());
+    }
+    if (m.senderId() != null) {
+      sender.add(m.senderId());
     }
     InboundPolicy policy = settings.policy("dingtalk", bot);
-    if (!policy.permits(sender, body.getString("conversationId"), group, !Boolean.FALSE.equals(body.getValue("isInAtList")))) {
-      return Future.succeededFuture(new JsonObject().put("status", "ignored"));
+    if (!policy.permits(sender, m.conversationId(), m.group(), m.mentioned())) {
+      return Future.succeededFuture(new JsonObject().put("status", "ignored").put("reason", "not allowed by the bot's policy"));
     }
     JsonArray at = new JsonArray();
-    if (group && body.getValue("senderStaffId") instanceof String staff) {
-      at.add(staff);
+    if (m.group() && m.senderStaffId() != null) {
+      at.add(m.senderStaffId());
     }
     JsonObject address = new JsonObject()
-        .put("session_webhook", session)
-        .put("expires_at", body.getValue("sessionWebhookExpiredTime"))
-        .put("conversation_id", body.getValue("conversationId"))
-        .put("conversation_type", body.getValue("conversationType"))
-        .put("sender_staff_id", body.getValue("senderStaffId"))
+        .put("session_webhook", m.sessionWebhook())
+        .put("expires_at", m.sessionWebhookExpiredTime())
+        .put("conversation_id", m.conversationId())
+        .put("conversation_type", m.group() ? "2" : "1")
+        .put("sender_staff_id", m.senderStaffId())
         .put("at_user_ids", at);
-    String conversationId = body.getValue("conversationId") instanceof String cid ? cid : session;
+    String conversationId = m.conversationId() != null ? m.conversationId() : m.sessionWebhook();
+    String first = sender.isEmpty() ? null : sender.get(0);
     TaskSubmission.Conversation conversation = new TaskSubmission.Conversation(
-        policy.conversationKey("dingtalk", bot, conversationId, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
-    TaskSubmission task = new TaskSubmission(content, null,
+        policy.conversationKey("dingtalk", bot, conversationId, m.group(), first), policy.historyTurns());
+    TaskSubmission task = new TaskSubmission(m.text(), null,
         List.of(new TaskSubmission.Target("dingtalk", bot, address)), TaskSubmission.Priority.NORMAL,
-        "dingtalk:" + msgId, "dingtalk:" + bot, conversation, 0,
-        memoryScopes("dingtalk", conversationId, body.getValue("senderStaffId") instanceof String staff ? staff
-            : sender.isEmpty() ? null : sender.get(0), group));
+        "dingtalk:" + m.msgId(), "dingtalk:" + bot, conversation, 0,
+        memoryScopes("dingtalk", conversationId, first, m.group()));
     return vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
         .map(reply -> new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id")));
   }
@@ -272,22 +342,22 @@ public final class InboundVerticle extends VerticleBase {
     return scopes;
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Feishu
+
   private static final JsonObject FEISHU_OK = new JsonObject().put("msg", "success");
+
+  /** A Feishu request once verified and read: the challenge to echo, or the event to act on. */
+  private record FeishuIn(String challenge, JsonObject event) {
+  }
 
   /**
    * Feishu/Lark events: the challenge is answered in plain text (decrypted first when the app
-   * encrypts); other events must carry a valid signature (when an encrypt key is set) and the
-   * verification token. A text message becomes a task, once per event id, answered as a reply.
+   * encrypts); other events must carry a valid signature within the timestamp window (when an
+   * encrypt key is set) and the verification token. A signed request seen before is a duplicate.
+   * A text message becomes a task, once per event id, answered as a reply.
    */
   private void feishu(Message<InboundFeishu> message) {
-    try {
-      feishuChecked(message);
-    } catch (RuntimeException e) {
-      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
-    }
-  }
-
-  private void feishuChecked(Message<InboundFeishu> message) {
     InboundFeishu in = message.body();
     FeishuApp app = settings.feishuApps().get(in.bot());
     if (app == null) {
@@ -298,106 +368,131 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.unavailable("bot_off", "feishu bot '" + in.bot() + "' is off: " + app.offReason()));
       return;
     }
-    JsonObject event;
-    try {
-      JsonObject outer = in.body().toJsonObject();
-      if (outer.getValue("encrypt") instanceof String encrypted) {
-        if (app.encryptKey().isEmpty()) {
-          Failure.reply(message, Failure.badRequest("encrypted_without_key", "the event is encrypted but no encrypt_key is configured"));
-          return;
-        }
-        event = new JsonObject(app.decrypt(encrypted));
-      } else {
-        event = outer;
-      }
-    } catch (RuntimeException e) {
-      Failure.reply(message, Failure.badRequest("invalid_event", "the event body cannot be read: " + e.getMessage()));
+    Buffer raw = in.body() == null ? Buffer.buffer() : in.body();
+    if (raw.length() > FeishuApp.MAX_BODY_BYTES) {
+      Failure.reply(message, tooLarge("the event body", FeishuApp.MAX_BODY_BYTES));
       return;
     }
-    if ("url_verification".equals(event.getString("type"))) {
-      if (!app.verificationToken().isEmpty() && !app.verificationToken().equals(event.getString("token"))) {
-        Failure.reply(message, Failure.unauthorized("the verification token does not match"));
+    boolean encrypted = !app.encryptKey().isEmpty();
+    String given = in.signature() == null ? "" : in.signature().trim().toLowerCase();
+    boolean signed = encrypted && !given.isEmpty();
+    if (signed) {
+      Long ts = seconds(in.timestamp());
+      if (ts == null) {
+        Failure.reply(message, Failure.unauthorized("X-Lark-Request-Timestamp must be unix seconds"));
         return;
       }
-      message.reply(new JsonObject().put("challenge", event.getString("challenge")));
-      return;
-    }
-    if (!app.encryptKey().isEmpty()) {
-      String expected = app.signature(String.valueOf(in.timestamp()), String.valueOf(in.nonce()), in.body().getBytes());
-      String given = in.signature() == null ? "" : in.signature().trim().toLowerCase();
-      if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), given.getBytes(StandardCharsets.US_ASCII))) {
-        Failure.reply(message, Failure.unauthorized("X-Lark-Signature does not match the body"));
+      if (!within(ts, app.timestampWindow())) {
+        Failure.reply(message, Failure.unauthorized("X-Lark-Request-Timestamp is more than "
+            + app.timestampWindow().toSeconds() + " s away from now"));
         return;
       }
     }
-    JsonObject header = event.getJsonObject("header", new JsonObject());
-    if (!app.verificationToken().isEmpty() && !app.verificationToken().equals(header.getString("token"))) {
-      Failure.reply(message, Failure.unauthorized("the verification token does not match"));
-      return;
-    }
-    JsonObject eventBody = event.getJsonObject("event", new JsonObject());
-    JsonObject msg = eventBody.getJsonObject("message", new JsonObject());
-    String eventId = header.getString("event_id");
-    String text = "";
-    if ("im.message.receive_v1".equals(header.getString("event_type")) && "text".equals(msg.getString("message_type"))) {
+    Future<FeishuIn> read = offLoop(() -> {
+      // the signature is checked before anything is decrypted; only the challenge, which Feishu
+      // does not sign, gets as far as decryption without one (bounded, on this worker)
+      boolean verified = signed
+          && sameAscii(app.signature(in.timestamp(), String.valueOf(in.nonce()), raw.getBytes()), given);
+      JsonObject event;
       try {
-        text = new JsonObject(msg.getString("content", "{}")).getString("text", "");
+        JsonObject outer = raw.toJsonObject();
+        if (outer.getValue("encrypt") instanceof String sealed) {
+          if (!encrypted) {
+            throw Failure.badRequest("encrypted_without_key", "the event is encrypted but no encrypt_key is configured");
+          }
+          event = new JsonObject(app.decrypt(sealed));
+        } else {
+          event = outer;
+        }
+      } catch (Failure f) {
+        throw f;
+      } catch (RuntimeException e) {
+        throw Failure.badRequest("invalid_event", "the event body cannot be read: " + e.getMessage());
+      }
+      if ("url_verification".equals(event.getValue("type"))) {
+        if (!app.verificationToken().isEmpty() && !app.verificationToken().equals(event.getValue("token"))) {
+          throw Failure.unauthorized("the verification token does not match");
+        }
+        return new FeishuIn(event.getValue("challenge") instanceof String c ? c : "", null);
+      }
+      if (encrypted && !verified) {
+        throw Failure.unauthorized(given.isEmpty() ? "X-Lark-Signature is missing" : "X-Lark-Signature does not match the body");
+      }
+      return new FeishuIn(null, event);
+    });
+    Future<JsonObject> result = read.compose(feishuIn -> {
+      if (feishuIn.challenge() != null) {
+        return Future.succeededFuture(new JsonObject().put("challenge", feishuIn.challenge()));
+      }
+      Future<Boolean> fresh = signed ? claim("feishu-sig:" + in.bot() + ":" + given, replayTtl(app.timestampWindow()))
+          : Future.succeededFuture(true);
+      // a replay of a signed request is the same message again: answered, not acted on
+      return fresh.compose(first -> first ? feishuEvent(app, feishuIn.event()) : Future.succeededFuture(FEISHU_OK));
+    });
+    answer(message, result);
+  }
+
+  private Future<JsonObject> feishuEvent(FeishuApp app, JsonObject event) {
+    String bot = app.name();
+    JsonObject header = event.getValue("header") instanceof JsonObject h ? h : new JsonObject();
+    if (!app.verificationToken().isEmpty() && !app.verificationToken().equals(header.getValue("token"))) {
+      return Future.failedFuture(Failure.unauthorized("the verification token does not match"));
+    }
+    JsonObject eventBody = event.getValue("event") instanceof JsonObject e ? e : new JsonObject();
+    JsonObject msg = eventBody.getValue("message") instanceof JsonObject m ? m : new JsonObject();
+    String eventId = header.getValue("event_id") instanceof String id ? id : null;
+    String messageId = msg.getValue("message_id") instanceof String id ? id : null;
+    String chatId = msg.getValue("chat_id") instanceof String id ? id : null;
+    String text = "";
+    if ("im.message.receive_v1".equals(header.getValue("event_type")) && "text".equals(msg.getValue("message_type"))
+        && msg.getValue("content") instanceof String content) {
+      try {
+        text = new JsonObject(content).getValue("text") instanceof String t ? t : "";
       } catch (RuntimeException e) {
         text = "";
       }
       // mentions arrive as placeholders (@_user_1); the bot's own name is not part of the question
+      // (a pattern without nested or lazy repetition: linear in the text)
       text = text.replaceAll("@_user_\\d+", "").trim();
     }
     List<String> sender = new java.util.ArrayList<>();
-    JsonObject senderIds = eventBody.getJsonObject("sender", new JsonObject()).getJsonObject("sender_id", new JsonObject());
+    JsonObject senderObject = eventBody.getValue("sender") instanceof JsonObject s ? s : new JsonObject();
+    JsonObject senderIds = senderObject.getValue("sender_id") instanceof JsonObject ids ? ids : new JsonObject();
     for (String key : new String[] {"open_id", "user_id", "union_id"}) {
       if (senderIds.getValue(key) instanceof String id) {
         sender.add(id);
       }
     }
-    boolean group = "group".equals(msg.getString("chat_type"));
+    boolean group = "group".equals(msg.getValue("chat_type"));
     boolean mentioned = msg.getValue("mentions") instanceof JsonArray mentions && !mentions.isEmpty();
-    InboundPolicy policy = settings.policy("feishu", in.bot());
-    if (text.isEmpty() || eventId == null || msg.getString("message_id") == null
-        || !policy.permits(sender, msg.getString("chat_id"), group, mentioned)) {
-      message.reply(FEISHU_OK);
-      return;
+    InboundPolicy policy = settings.policy("feishu", bot);
+    if (text.isEmpty() || eventId == null || messageId == null || !policy.permits(sender, chatId, group, mentioned)) {
+      return Future.succeededFuture(FEISHU_OK);
     }
-    JsonObject address = new JsonObject().put("message_id", msg.getString("message_id")).put("chat_id", msg.getString("chat_id"));
-    String chat = msg.getString("chat_id", msg.getString("message_id"));
+    JsonObject address = new JsonObject().put("message_id", messageId).put("chat_id", chatId);
+    String chat = chatId != null ? chatId : messageId;
     TaskSubmission.Conversation conversation = new TaskSubmission.Conversation(
-        policy.conversationKey("feishu", in.bot(), chat, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
-    TaskSubmission task = new TaskSubmission(text, null, List.of(new TaskSubmission.Target("feishu", in.bot(), address)),
-        TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + in.bot(), conversation, 0,
+        policy.conversationKey("feishu", bot, chat, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
+    TaskSubmission task = new TaskSubmission(text, null, List.of(new TaskSubmission.Target("feishu", bot, address)),
+        TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + bot, conversation, 0,
         memoryScopes("feishu", chat, sender.isEmpty() ? null : sender.get(0), group));
-    vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
-        .onSuccess(reply -> message.reply(FEISHU_OK))
-        .onFailure(e -> Failure.reply(message, e));
+    return vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task).map(reply -> FEISHU_OK);
   }
 
-  private static final java.util.regex.Pattern ENCRYPT = java.util.regex.Pattern.compile("<Encrypt><!\\[CDATA\\[(.*?)]]></Encrypt>", java.util.regex.Pattern.DOTALL);
+  // ---------------------------------------------------------------------------------------------
+  // WeCom
 
-  /** One element of WeCom's flat XML, CDATA or not; parsed by pattern so that no XML parser sees input from outside. */
-  static String element(String xml, String name) {
-    var m = java.util.regex.Pattern.compile("<" + name + ">(?:<!\\[CDATA\\[(.*?)]]>|([^<]*))</" + name + ">", java.util.regex.Pattern.DOTALL)
-        .matcher(xml);
-    return m.find() ? (m.group(1) != null ? m.group(1) : m.group(2)) : null;
+  /** A WeCom request once verified and decrypted: the echo to answer, or the message's fields. */
+  private record WeComIn(String echo, Map<String, String> fields) {
   }
 
   /**
-   * WeCom app callbacks: the URL check answers the decrypted echo; a message is checked, decrypted
-   * (32-byte padding), claimed by its MsgId and published as an event. Replies need the app's
-   * secret and the message API, which this build does not have yet.
+   * WeCom app callbacks: the URL check answers the decrypted echo; a message is checked (timestamp
+   * window, signature), decrypted (32-byte padding), claimed by its signature and its MsgId and
+   * published as an event. Replies need the app's secret and the message API, which this build
+   * does not have yet.
    */
   private void wecom(Message<InboundWeCom> message) {
-    try {
-      wecomChecked(message);
-    } catch (RuntimeException e) {
-      Failure.reply(message, Failure.badRequest("invalid_body", "the request cannot be read: " + e.getMessage()));
-    }
-  }
-
-  private void wecomChecked(Message<InboundWeCom> message) {
     InboundWeCom in = message.body();
     WeComApp app = settings.wecomApps().get(in.bot());
     if (app == null) {
@@ -408,55 +503,80 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.unavailable("bot_off", "wecom app '" + in.bot() + "' is off: " + app.offReason()));
       return;
     }
-    String encrypted;
-    if (in.echostr() != null) {
-      encrypted = in.echostr();
-    } else {
-      var m = ENCRYPT.matcher(in.body().toString());
-      if (!m.find()) {
-        Failure.reply(message, Failure.badRequest("invalid_xml", "the callback body has no Encrypt element"));
-        return;
-      }
-      encrypted = m.group(1);
+    Buffer raw = in.body() == null ? Buffer.buffer() : in.body();
+    if (raw.length() > WeComApp.MAX_BODY_BYTES || in.echostr() != null && in.echostr().length() > WeComApp.MAX_BODY_BYTES) {
+      Failure.reply(message, tooLarge("the callback", WeComApp.MAX_BODY_BYTES));
+      return;
     }
-    String expected = app.signature(String.valueOf(in.timestamp()), String.valueOf(in.nonce()), encrypted);
+    Long ts = seconds(in.timestamp());
+    if (ts == null) {
+      Failure.reply(message, Failure.unauthorized("the timestamp parameter must be unix seconds"));
+      return;
+    }
+    if (!within(ts, app.timestampWindow())) {
+      Failure.reply(message, Failure.unauthorized("the timestamp parameter is more than "
+          + app.timestampWindow().toSeconds() + " s away from now"));
+      return;
+    }
     String given = in.signature() == null ? "" : in.signature().trim().toLowerCase();
-    if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), given.getBytes(StandardCharsets.US_ASCII))) {
-      Failure.reply(message, Failure.unauthorized("msg_signature does not match"));
-      return;
-    }
-    WeComApp.Opened opened;
-    try {
-      opened = app.decrypt(encrypted);
-    } catch (IllegalArgumentException e) {
-      Failure.reply(message, Failure.badRequest("undecryptable", "the callback cannot be decrypted: " + e.getMessage()));
-      return;
-    }
-    if (!app.corpId().equals(opened.receiveId())) {
-      Failure.reply(message, Failure.unauthorized("the message was sealed for another receiver"));
-      return;
-    }
-    if (in.echostr() != null) {
-      message.reply(opened.message());
-      return;
-    }
-    String xml = opened.message();
-    String msgId = element(xml, "MsgId");
-    JsonObject event = new JsonObject()
-        .put("source", "wecom")
-        .put("bot", in.bot())
-        .put("msg_id", msgId)
-        .put("msg_type", element(xml, "MsgType"))
-        .put("from", element(xml, "FromUserName"))
-        .put("agent_id", element(xml, "AgentID"))
-        .put("content", element(xml, "Content"))
-        .put("received_at", Instant.now().toString());
-    Future<Boolean> fresh = msgId == null ? Future.succeededFuture(true) : claims.claim("wecom:" + in.bot() + ":" + msgId, CLAIM_TTL.toMillis());
-    fresh.onSuccess(first -> {
-      if (first) {
-        vertx.eventBus().publish(Addresses.EVENTS_WECOM, event);
+    Future<WeComIn> read = offLoop(() -> {
+      String encrypted;
+      if (in.echostr() != null) {
+        encrypted = in.echostr();
+      } else {
+        encrypted = FlatXml.child(raw.toString(StandardCharsets.UTF_8), "Encrypt");
+        if (encrypted == null) {
+          throw Failure.badRequest("invalid_xml", "the callback body has no Encrypt element");
+        }
       }
-      message.reply("success");
-    }).onFailure(e -> Failure.reply(message, Failure.unavailable("store_unavailable", "the claim store is unavailable: " + e.getMessage())));
+      if (!sameAscii(app.signature(in.timestamp(), String.valueOf(in.nonce()), encrypted), given)) {
+        throw Failure.unauthorized("msg_signature does not match");
+      }
+      WeComApp.Opened opened;
+      try {
+        opened = app.decrypt(encrypted);
+      } catch (IllegalArgumentException e) {
+        throw Failure.badRequest("undecryptable", "the callback cannot be decrypted: " + e.getMessage());
+      }
+      if (!app.corpId().equals(opened.receiveId())) {
+        throw Failure.unauthorized("the message was sealed for another receiver");
+      }
+      if (in.echostr() != null) {
+        return new WeComIn(opened.message(), null);
+      }
+      Map<String, String> fields = FlatXml.children(opened.message());
+      if (fields == null) {
+        throw Failure.badRequest("invalid_xml", "the decrypted message is not WeCom's flat XML");
+      }
+      return new WeComIn(null, fields);
+    });
+    Future<String> result = read.compose(wecomIn -> {
+      if (wecomIn.echo() != null) {
+        return Future.succeededFuture(wecomIn.echo());
+      }
+      Map<String, String> fields = wecomIn.fields();
+      String msgId = fields.get("MsgId");
+      JsonObject event = new JsonObject()
+          .put("source", "wecom")
+          .put("bot", in.bot())
+          .put("msg_id", msgId)
+          .put("msg_type", fields.get("MsgType"))
+          .put("from", fields.get("FromUserName"))
+          .put("agent_id", fields.get("AgentID"))
+          .put("content", fields.get("Content"))
+          .put("received_at", Instant.now().toString());
+      // the signature claim catches replays of messages without a MsgId (events); the MsgId claim
+      // catches WeCom's own re-deliveries, which are signed afresh
+      return claim("wecom-sig:" + in.bot() + ":" + given, replayTtl(app.timestampWindow()))
+          .compose(fresh -> !fresh || msgId == null ? Future.succeededFuture(fresh)
+              : claim("wecom:" + in.bot() + ":" + msgId, CLAIM_TTL))
+          .map(first -> {
+            if (first) {
+              vertx.eventBus().publish(Addresses.EVENTS_WECOM, event);
+            }
+            return "success";
+          });
+    });
+    answer(message, result);
   }
 }

@@ -78,9 +78,14 @@ final class TenantTokens {
         .putHeader("Accept", "application/json");
     return client.request(options)
         .compose(r -> r.send(body.toBuffer()))
-        .compose(r -> r.body())
+        .compose(r -> Bodies.read(r, Bodies.MAX_TOKEN_BYTES, "the access-token answer for '" + key + "'"))
         .compose(b -> {
-          JsonObject answer = b.toJsonObject();
+          JsonObject answer;
+          try {
+            answer = b.toJsonObject();
+          } catch (RuntimeException e) {
+            return Future.failedFuture("the access-token answer for '" + key + "' is not JSON: " + Texts.clip(b.toString(), 200));
+          }
           String token = answer.getString(tokenField);
           if (token == null) {
             return Future.failedFuture("no access token for '" + key + "': " + Texts.clip(b.toString(), 200));

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -18,11 +19,21 @@ import javax.crypto.spec.SecretKeySpec;
  * random(16) | length (4, big-endian) | message | receive id, padded to 32-byte blocks, which
  * Java's PKCS5 padding cannot undo, hence NoPadding and our own unpadding.
  */
-public record WeComApp(String name, String corpId, String token, String encodingAesKey, String offReason) {
+public record WeComApp(String name, String corpId, String token, String encodingAesKey, String offReason,
+                       Duration timestampWindow) {
+
+  /** What WeCom's SDKs and most receivers accept: a request signed more than this from now is a replay. */
+  static final Duration WINDOW = Duration.ofMinutes(5);
+  /** A callback is a few KB; what goes beyond this is not from WeCom (the ingress bounds bodies at 64 KB too). */
+  static final int MAX_BODY_BYTES = 64 * 1024;
+
+  public WeComApp(String name, String corpId, String token, String encodingAesKey, String offReason) {
+    this(name, corpId, token, encodingAesKey, offReason, WINDOW);
+  }
 
   static WeComApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "corp_id", "token", "encoding_aes_key", "agent_id", "template", "rate_limit", "retry",
-        "enabled", "allow", "reply_in_groups");
+        "enabled", "allow", "reply_in_groups", "timestamp_window");
     String key = node.get("encoding_aes_key").stringIfSet("");
     if (!key.isEmpty() && key.length() != 43) {
       throw node.get("encoding_aes_key").error("must be 43 characters (the EncodingAESKey of the app), got " + key.length());
@@ -33,7 +44,7 @@ public record WeComApp(String name, String corpId, String token, String encoding
         : corp.isEmpty() ? BotConfig.unset("corp_id", raw)
         : token.isEmpty() ? BotConfig.unset("token", raw)
         : key.isEmpty() ? BotConfig.unset("encoding_aes_key", raw) : null;
-    return new WeComApp(node.get("name").requiredString(), corp, token, key, off);
+    return new WeComApp(node.get("name").requiredString(), corp, token, key, off, BotConfig.window(node.get("timestamp_window"), WINDOW));
   }
 
   /** sha1 hex of token, timestamp, nonce and the encrypted text, sorted and joined. */
@@ -55,7 +66,11 @@ public record WeComApp(String name, String corpId, String token, String encoding
   record Opened(String message, String receiveId) {
   }
 
+  /** Decrypts at most {@link #MAX_BODY_BYTES} of ciphertext; the plaintext is never longer than that. */
   Opened decrypt(String encrypted) {
+    if (encrypted.length() > MAX_BODY_BYTES * 4 / 3 + 4) {
+      throw new IllegalArgumentException("cannot decrypt: the encrypted text is over " + MAX_BODY_BYTES / 1024 + " KB");
+    }
     try {
       byte[] key = aesKey();
       Cipher cipher = Cipher.getInstance("AES/CBC/NoPadding");

@@ -334,6 +334,36 @@ class ChannelPushTest {
   }
 
   @Test
+  @DisplayName("a push on the wire when the gateway stops is let finish and recorded: the restarted gateway does not send it again")
+  void stopLetsPushFinish(VertxTestContext ctx) {
+    boot("");
+    hook.answerAfter(java.time.Duration.ofSeconds(1));
+    JsonObject body = new JsonObject().put("input", "just before the stop")
+        .put("channels", new JsonArray().add(new JsonObject().put("type", "webhook").put("bot", "erp")));
+    web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(token).sendJsonObject(body)
+        .compose(r -> {
+          Promise<Void> onTheWire = Promise.promise();
+          vertx.setPeriodic(10, t -> {
+            if (!hook.inFlight().isEmpty()) {
+              vertx.cancelTimer(t);
+              onTheWire.complete();
+            }
+          });
+          return onTheWire.future().map(r.bodyAsJsonObject().getString("id"));
+        })
+        .compose(taskId -> Future.fromCompletionStage(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          gateway.restart();
+          return taskId;
+        })))
+        .compose(this::finished)
+        .onComplete(ctx.succeeding(t -> ctx.verify(() -> {
+          assertEquals("delivered", delivery(t).getString("status"), t.encode());
+          assertEquals(1, hook.received().size(), "pushed once");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("format: markdown sends DingTalk markdown with the mentions named in the text, and WeCom markdown")
   void markdown(VertxTestContext ctx) {
     boot("    format: markdown\n    at: { mobiles: [\"13800001111\"] }", "    format: markdown");

@@ -39,6 +39,8 @@ class DingTalkCallbackTest {
   FakePlatform session;
   /** DingTalk's OpenAPI: one answer serves both the token and the send endpoint. */
   FakePlatform openApi;
+  /** An address inside the network that a forged message might name as its sessionWebhook. */
+  FakePlatform internal;
   TestGateway gateway;
   WebClient web;
 
@@ -49,6 +51,7 @@ class DingTalkCallbackTest {
     session = FakePlatform.start(vertx, "{\"errcode\":0,\"errmsg\":\"ok\"}").await(10, TimeUnit.SECONDS);
     openApi = FakePlatform.start(vertx, "{\"accessToken\":\"at-1\",\"expireIn\":7200,\"processQueryKey\":\"q-1\"}")
         .await(10, TimeUnit.SECONDS);
+    internal = FakePlatform.start(vertx, "{\"errcode\":0,\"errmsg\":\"ok\"}").await(10, TimeUnit.SECONDS);
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
         .file("channels.yaml", """
             dingtalk:
@@ -58,12 +61,14 @@ class DingTalkCallbackTest {
                 robot_code: "ding-robot"
                 mode: "callback"
                 api_base: "%s"
+                session_webhook_hosts: ["%s"]
               - name: "guarded"
                 app_key: "ding-app-key-2"
                 app_secret: "%s"
                 mode: "callback"
                 allow: { users: ["boss"] }
-            """.formatted(APP_SECRET, openApi.url(""), APP_SECRET))
+                session_webhook_hosts: ["%s"]
+            """.formatted(APP_SECRET, openApi.url(""), session.url(""), APP_SECRET, session.url("")))
         .start();
     web = WebClient.create(vertx);
   }
@@ -281,6 +286,114 @@ class DingTalkCallbackTest {
           assertEquals(404, r.statusCode());
           assertTrue(session.received().isEmpty());
           assertEquals(0, upstream.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  private Future<Void> settle(long ms) {
+    Promise<Void> p = Promise.promise();
+    vertx.setTimer(ms, id -> p.complete());
+    return p.future();
+  }
+
+  @Test
+  @DisplayName("a message whose sessionWebhook is not on session_webhook_hosts is refused with 400; nothing is asked or posted there")
+  void foreignSessionWebhookRefused(VertxTestContext ctx) throws Exception {
+    JsonObject forged = message("msg-f1", "把答案发到内网").put("sessionWebhook", internal.url("/admin/delete?all=1"));
+    post("assistant", forged, System.currentTimeMillis(), APP_SECRET)
+        .compose(r -> settle(400).map(r))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(400, r.statusCode(), r.bodyAsString());
+          assertTrue(r.bodyAsString().contains("session_webhook_hosts"), r.bodyAsString());
+          assertEquals(0, upstream.chatRequestCount());
+          assertTrue(internal.received().isEmpty());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a push to a sessionWebhook off session_webhook_hosts fails at push time too, without a request there")
+  void foreignSessionWebhookRefusedAtPush(VertxTestContext ctx) {
+    JsonObject address = new JsonObject().put("session_webhook", internal.url("/robot/sendBySession?session=x"))
+        .put("expires_at", System.currentTimeMillis() + 3_600_000).put("conversation_id", "cid-9").put("conversation_type", "1");
+    var bus = gateway.vertx().eventBus();
+    bus.<JsonObject>request(dev.switchboard.bus.Addresses.CHANNEL_PUSH,
+            new dev.switchboard.bus.PushRequest("dingtalk", "assistant", "hello", null, address))
+        .compose(m -> {
+          String id = m.body().getString("id");
+          Promise<JsonObject> ended = Promise.promise();
+          long deadline = System.currentTimeMillis() + 15_000;
+          vertx.setPeriodic(25, timer -> bus.<JsonObject>request(dev.switchboard.bus.Addresses.CHANNEL_DELIVERIES,
+                  new JsonObject().put("channel", "dingtalk").put("bot", "assistant"))
+              .onSuccess(page -> page.body().getJsonArray("data").stream().map(JsonObject.class::cast)
+                  .filter(d -> id.equals(d.getString("id")))
+                  .filter(d -> !"pending".equals(d.getString("status")) || System.currentTimeMillis() > deadline)
+                  .findFirst().ifPresent(d -> {
+                    vertx.cancelTimer(timer);
+                    ended.tryComplete(d);
+                  })));
+          return ended.future();
+        })
+        .onComplete(ctx.succeeding(d -> ctx.verify(() -> {
+          assertEquals("failed", d.getString("status"), d.encode());
+          assertTrue(d.getJsonObject("response").getString("error").contains("session_webhook_hosts"), d.encode());
+          assertTrue(internal.received().isEmpty());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a timestamp and sign pair is used once: the same pair with another body is refused with 401")
+  void signReplayRefused(VertxTestContext ctx) throws Exception {
+    long ts = System.currentTimeMillis();
+    post("assistant", message("msg-r1", "第一条"), ts, APP_SECRET)
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(200, r.statusCode(), r.bodyAsString()));
+          try {
+            return post("assistant", message("msg-r2", "伪造的第二条"), ts, APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> replies(1).compose(v -> settle(400)).map(r))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(401, r.statusCode(), r.bodyAsString());
+          assertTrue(r.bodyAsString().contains("used already"), r.bodyAsString());
+          assertEquals(1, upstream.chatRequestCount());
+          assertEquals(1, session.received().size());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("the body's claims are input, not truth: an id holding control characters is refused, control characters leave the text, and long text is capped")
+  void claimsChecked(VertxTestContext ctx) throws Exception {
+    post("assistant", message("msg-c1", "hi").put("senderStaffId", "boss\u0000"), System.currentTimeMillis(), APP_SECRET)
+        .compose(r -> {
+          ctx.verify(() -> {
+            assertEquals(400, r.statusCode(), r.bodyAsString());
+            assertTrue(r.bodyAsString().contains("senderStaffId"), r.bodyAsString());
+          });
+          try {
+            return post("assistant", message("msg-c2", "你\u0000好\u0007\u001b[2J"), System.currentTimeMillis() + 1, APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> replies(1))
+        .compose(v -> {
+          try {
+            return post("assistant", message("msg-c3", "长".repeat(9_000)), System.currentTimeMillis() + 2, APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> replies(2))
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertEquals(2, upstream.chatRequestCount());
+          assertEquals("你好[2J", upstream.chatRequests().get(0).getJsonArray("messages").getJsonObject(0).getString("content"));
+          JsonArray asked = upstream.chatRequests().get(1).getJsonArray("messages");
+          assertEquals(8_000, asked.getJsonObject(asked.size() - 1).getString("content").length(), "capped at 8,000 characters");
           ctx.completeNow();
         })));
   }

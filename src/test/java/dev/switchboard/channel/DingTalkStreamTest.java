@@ -74,7 +74,8 @@ class DingTalkStreamTest {
                 app_secret: "ding-secret"
                 mode: "stream"
                 api_base: "http://127.0.0.1:%d"
-            """.formatted(dingtalk.actualPort()))
+                session_webhook_hosts: ["%s"]
+            """.formatted(dingtalk.actualPort(), session.url("")))
         .start();
   }
 

@@ -129,10 +129,25 @@ class FeishuEventsTest {
         })));
   }
 
+  static final FeishuApp TEST_KEY = new FeishuApp("a", "id", "s", "", "test key", "http://x", null, null, null);
+  static final String E5_BODY = "{\"encrypt\":\"" + E5 + "\"}";
+
+  static String nowSeconds() {
+    return String.valueOf(System.currentTimeMillis() / 1000);
+  }
+
+  @Test
+  @DisplayName("E5: the X-Lark-Signature of the encrypted message at its own timestamp")
+  void vectorE5() {
+    assertEquals(E5_SIGNATURE, TEST_KEY.signature("1700000000", "13859", E5_BODY.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+  }
+
   @Test
   @DisplayName("E5: a signed, encrypted message is answered {\"msg\":\"success\"} and replied to through the OpenAPI with a tenant token")
   void messageAnsweredAsReply(VertxTestContext ctx) {
-    post("assistant", "{\"encrypt\":\"" + E5 + "\"}", "1700000000", "13859", E5_SIGNATURE)
+    // E5 as Feishu would send it today: the same body, signed at the current time
+    String ts = nowSeconds();
+    post("assistant", E5_BODY, ts, "13859", TEST_KEY.signature(ts, "13859", E5_BODY.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
         .compose(r -> {
           ctx.verify(() -> {
             assertEquals(200, r.statusCode(), r.bodyAsString());
@@ -201,9 +216,34 @@ class FeishuEventsTest {
   @Test
   @DisplayName("E5-bad: a changed signature is refused with 401 and starts nothing")
   void badSignature(VertxTestContext ctx) {
-    post("assistant", "{\"encrypt\":\"" + E5 + "\"}", "1700000000", "13859", "00" + E5_SIGNATURE.substring(2))
+    String ts = nowSeconds();
+    String signature = TEST_KEY.signature(ts, "13859", E5_BODY.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    post("assistant", E5_BODY, ts, "13859", "00" + signature.substring(2))
         .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
           assertEquals(401, r.statusCode());
+          assertEquals(0, upstream.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("E5 as signed at its own timestamp, years ago, is refused with 401: signed events must be within timestamp_window")
+  void staleSignedEventRefused(VertxTestContext ctx) {
+    post("assistant", E5_BODY, "1700000000", "13859", E5_SIGNATURE)
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(401, r.statusCode(), r.bodyAsString());
+          assertTrue(r.bodyAsString().contains("X-Lark-Request-Timestamp"), r.bodyAsString());
+          assertEquals(0, upstream.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("an encrypted event without a signature is refused with 401; only the challenge comes unsigned")
+  void unsignedEventRefused(VertxTestContext ctx) {
+    post("assistant", E5_BODY, null, null, null)
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(401, r.statusCode(), r.bodyAsString());
           assertEquals(0, upstream.chatRequestCount());
           ctx.completeNow();
         })));
