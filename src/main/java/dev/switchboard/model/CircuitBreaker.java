@@ -32,6 +32,10 @@ final class CircuitBreaker {
     return s == State.OPEN && now >= openUntil ? State.HALF_OPEN : s;
   }
 
+  long openUntil() {
+    return openUntil;
+  }
+
   /** Whether a call may go now (without taking the half-open trial). */
   boolean available(long now) {
     State s = state(now);

@@ -40,8 +40,15 @@ final class Deployment {
     latencyEwma = latencyEwma == 0 ? ms : ALPHA * ms + (1 - ALPHA) * latencyEwma;
   }
 
-  /** up, down (probe), open / half_open (circuit). */
+  /**
+   * keys_disabled (every key refused), open / half_open (circuit), keys_resting (every key rate
+   * limited), down (probe or live traffic), up: the first that holds, the one that keeps calls away.
+   */
   String state(long now) {
+    KeyPool.State keys = provider.keys.state(now);
+    if (keys == KeyPool.State.DISABLED) {
+      return "keys_disabled";
+    }
     CircuitBreaker.State s = breaker.state(now);
     if (s == CircuitBreaker.State.OPEN) {
       return "open";
@@ -49,24 +56,48 @@ final class Deployment {
     if (s == CircuitBreaker.State.HALF_OPEN) {
       return "half_open";
     }
+    if (keys == KeyPool.State.RESTING) {
+      return "keys_resting";
+    }
     return provider.up() ? "up" : "down";
   }
 
-  /** For the {@code deployment_state} gauge: 0 up, 1 half-open, 2 open, 3 down. */
+  /**
+   * For the {@code switchboard_deployment_state} gauge: 0 up, 1 half_open, 2 open, 3 down,
+   * 4 keys_resting, 5 keys_disabled.
+   */
   int stateCode(long now) {
     return switch (state(now)) {
       case "up" -> 0;
       case "half_open" -> 1;
       case "open" -> 2;
+      case "keys_resting" -> 4;
+      case "keys_disabled" -> 5;
       default -> 3;
     };
   }
 
+  /** Why routing cannot pick it now, in words for a client; null when it can. */
+  String unavailableBecause(long now) {
+    if (breaker.state(now) == CircuitBreaker.State.OPEN) {
+      return "circuit open after repeated failures, until " + java.time.Instant.ofEpochMilli(breaker.openUntil());
+    }
+    if (!breaker.available(now)) {
+      return "circuit half-open, its trial call under way";
+    }
+    if (provider.saturated()) {
+      return "all " + provider.settings.maxConcurrency() + " connections busy (max_concurrency)";
+    }
+    return null;
+  }
+
   JsonObject view(long now) {
+    String state = state(now);
     return new JsonObject()
         .put("provider", provider.name())
         .put("model", model)
-        .put("state", state(now))
+        .put("state", state)
+        .put("reason", "down".equals(state) ? provider.reason : null)
         .put("in_flight", inFlight)
         .put("latency_ewma_ms", Math.round(latencyEwma * 100) / 100.0)
         .put("last_probe", provider.lastProbe)

@@ -10,22 +10,28 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.RequestOptions;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /**
  * The retry loop: one per client request, never nested. Each attempt picks a deployment (the
- * request's group first, then its fallbacks; healthy before unhealthy; untried before tried),
- * and its outcome is classified before anything acts: the breaker, the key pool and the loop each
- * take what concerns them. Backoff (full jitter) applies only when the next try goes back to a
- * deployment that already failed; a switch to another deployment or key is immediate.
- * Confined to the dispatcher verticle's event loop.
+ * request's group first, then its fallbacks; healthy before unhealthy; untried before tried; never
+ * one whose answer was refused for its size or shape), and its outcome is classified before
+ * anything acts: the breaker, the key pool, the provider's state and the loop each take what
+ * concerns them. Backoff (full jitter) applies only when the next try goes back to a deployment
+ * that already failed; a switch to another deployment or key is immediate. {@code retry.deadline}
+ * bounds the whole request: an attempt gets the provider's budget or the time left, whichever is
+ * shorter (for a stream, until its first token). Confined to the dispatcher verticle's event loop.
  */
 final class Dispatcher {
 
@@ -33,11 +39,14 @@ final class Dispatcher {
   final class Call {
     final ChatCall request;
     final String streamAddress;
+    final long startedMs = System.currentTimeMillis();
     final long deadline;
     final Promise<UpstreamReply> reply = Promise.promise();
     List<Router.Step> chain;
     int step;
     final Set<Deployment> tried = new HashSet<>();
+    /** Deployments whose answer was refused for its size or shape: not asked again in this request. */
+    final Set<Deployment> refused = new HashSet<>();
     boolean onlyUntried;
     boolean contextSwitched;
     int attempts;
@@ -60,7 +69,7 @@ final class Dispatcher {
       this.clientWantsUsage = request.body().getValue("stream_options") instanceof io.vertx.core.json.JsonObject o
           && Boolean.TRUE.equals(o.getValue("include_usage"));
       this.streamAddress = request.streamAddress();
-      this.deadline = System.currentTimeMillis() + settings.retry().deadline().toMillis();
+      this.deadline = startedMs + settings.retry().deadline().toMillis();
     }
 
     boolean stream() {
@@ -85,16 +94,19 @@ final class Dispatcher {
   private final Map<String, Provider> providers;
   private final Metrics metrics;
   private final UsageLedger usage;
+  /** Probes a provider at once: live calls have just marked it down. */
+  private final Consumer<Provider> confirmDown;
   private final Map<String, Call> streams = new HashMap<>();
 
   Dispatcher(Vertx vertx, ModelSettings settings, Router router, Map<String, Provider> providers, Metrics metrics,
-             UsageLedger usage) {
+             UsageLedger usage, Consumer<Provider> confirmDown) {
     this.vertx = vertx;
     this.settings = settings;
     this.router = router;
     this.providers = providers;
     this.metrics = metrics;
     this.usage = usage;
+    this.confirmDown = confirmDown;
   }
 
   Future<UpstreamReply> chat(ChatCall request) {
@@ -137,11 +149,26 @@ final class Dispatcher {
   private void begin(Call call) {
     call.chain = router.chain(call.request.model());
     if (call.chain.isEmpty()) {
-      fail(call, providers.isEmpty() ? noProvider() : new Failure(404, "invalid_request_error", "model_not_found",
-          "The model '" + call.request.model() + "' does not exist or is not served by any configured provider"));
+      fail(call, providers.isEmpty() ? noProvider() : servedOnlyByOff(call.request.model()));
       return;
     }
     next(call);
+  }
+
+  /** A model no provider that is on serves: 503 when one that is off would, else 404. */
+  private Failure servedOnlyByOff(String model) {
+    List<String> off = new ArrayList<>();
+    for (ProviderSettings p : settings.providers()) {
+      if (!p.enabled() && p.serves(model)) {
+        off.add("'" + p.name() + "' (off: " + p.offReason() + ")");
+      }
+    }
+    if (!off.isEmpty()) {
+      return Failure.unavailable("provider_off", "the model '" + model + "' is served only by " + String.join(", ", off)
+          + ": " + settings.howToEnable());
+    }
+    return new Failure(404, "invalid_request_error", "model_not_found",
+        "The model '" + model + "' does not exist or is not served by any configured provider");
   }
 
   Failure noProvider() {
@@ -153,9 +180,14 @@ final class Dispatcher {
       return;
     }
     long now = System.currentTimeMillis();
+    long left = call.deadline - now;
+    if (left <= 0 && call.last != null) {
+      fail(call, gaveUp(call, now, true));
+      return;
+    }
     Pick pick = pick(call, now);
     if (pick == null) {
-      fail(call, call.last != null ? call.last : unavailable(call));
+      fail(call, call.last != null ? gaveUp(call, now, false) : unavailable(call, now));
       return;
     }
     Deployment d = pick.deployment();
@@ -168,14 +200,16 @@ final class Dispatcher {
     if (call.attempts > 0) {
       metrics.retry(p.name(), d.label, reason(call.lastKind));
     }
-    // the deadline decides whether an attempt starts; once started, it has the provider's full budget
-    long budget = p.settings.totalTimeout().toMillis();
+    // the deadline bounds the whole request: an attempt has its provider's budget or what is left
+    long total = p.settings.totalTimeout().toMillis();
+    long budget = Math.max(1, Math.min(total, left));
+    long firstToken = Math.min(budget, p.settings.firstTokenTimeout().toMillis());
     ModelProvider.Request request;
     RequestOptions options;
     try {
       request = p.protocol.chat(call.request.body(), d.model, call.stream(), p.settings.streamUsage());
       // the pool wait counts against the budget too, so a queued request cannot outlive its client
-      options = p.options(request, key).setConnectTimeout(budget);
+      options = p.options(request, key).setConnectTimeout(call.stream() ? firstToken : budget);
     } catch (RuntimeException e) {
       fail(call, Failure.badRequest("invalid_request", "the request cannot be sent to '" + p.name() + "': " + e.getMessage()));
       return;
@@ -192,7 +226,7 @@ final class Dispatcher {
       settle(call, d, key, trial, outcome, System.nanoTime() - started);
     };
     call.current = call.stream()
-        ? new StreamAttempt(vertx, call, d, options, request.body(), budget, done).start()
+        ? new StreamAttempt(vertx, call, d, options, request.body(), firstToken, total, done).start()
         : exchange(call, d, options, request, budget, done);
   }
 
@@ -222,7 +256,7 @@ final class Dispatcher {
           }
           return request.body() == null ? r.send() : r.send(request.body());
         })
-        .compose(r -> r.body().map(b -> new Object[] {r.statusCode(), r.getHeader("Retry-After"), b}))
+        .compose(r -> Bodies.answer(r, p))
         .onComplete(ar -> {
           if (over[0]) {
             return;
@@ -234,19 +268,19 @@ final class Dispatcher {
             done.handle(Outcome.thrown(p, ar.cause()));
             return;
           }
-          int status = (Integer) ar.result()[0];
-          io.vertx.core.buffer.Buffer body = (io.vertx.core.buffer.Buffer) ar.result()[2];
-          if (status != 200) {
-            done.handle(Outcome.status(p, status, body, (String) ar.result()[1]));
+          Bodies.Answer answer = ar.result();
+          if (!answer.success()) {
+            done.handle(Outcome.status(p, answer.status(), answer.body(), answer.headers()));
             return;
           }
-          try {
-            call.completion = p.protocol.completion(body);
-          } catch (RuntimeException e) {
-            done.handle(Outcome.malformed(p, "not a chat completion"));
-            return;
-          }
-          done.handle(Outcome.OK);
+          check(p, answer.body()).onComplete(checked -> {
+            if (checked.succeeded()) {
+              call.completion = checked.result();
+              done.handle(Outcome.OK);
+            } else {
+              done.handle(Outcome.malformed(p, "not a chat completion (" + checked.cause().getMessage() + ")"));
+            }
+          });
         });
     return () -> {
       if (!over[0]) {
@@ -260,11 +294,31 @@ final class Dispatcher {
     };
   }
 
+  /** Bodies past this size are parsed on a worker thread: a big answer must not hold the event loop. */
+  private static final int PARSE_ON_WORKER = 1024 * 1024;
+
+  /** The answer as a completion, or a failure saying why it is not one. */
+  private Future<ModelProvider.Completion> check(Provider p, Buffer body) {
+    if (body.length() < PARSE_ON_WORKER) {
+      try {
+        return Future.succeededFuture(p.protocol.completion(body));
+      } catch (RuntimeException e) {
+        return Future.failedFuture(e);
+      }
+    }
+    return vertx.executeBlocking(() -> p.protocol.completion(body), false);
+  }
+
   private void settle(Call call, Deployment d, KeyPool.Key key, boolean trial, Outcome outcome, long tookNanos) {
     long now = System.currentTimeMillis();
     Provider p = d.provider;
     call.current = null;
     metrics.modelCall(p.name(), d.label, label(outcome), tookNanos);
+    // a long generation that ran out of time after its first token says nothing about the provider
+    if (outcome.kind() != Outcome.Kind.CANCELLED && !(call.committed && outcome.kind() != Outcome.Kind.OK)
+        && p.live(outcome)) {
+      confirmDown.accept(p);
+    }
     switch (outcome.kind()) {
       case OK -> {
         d.breaker.success(now, trial);
@@ -299,13 +353,17 @@ final class Dispatcher {
           d.breaker.failure(now, trial);
         }
       }
+      case REFUSED -> {
+        d.breaker.failure(now, trial);
+        call.refused.add(d);
+      }
       case RATE_LIMITED -> {
         d.breaker.release(trial);
         p.keys.rateLimited(key, now, outcome.retryAfterMs());
       }
       case KEY_REJECTED -> {
         d.breaker.release(trial);
-        p.keys.disable(key, now, outcome.failure().getMessage());
+        p.keys.disable(key, now, outcome.failure());
       }
       case NOT_FOUND -> {
         d.breaker.release(trial);
@@ -345,12 +403,16 @@ final class Dispatcher {
       return;
     }
     if (call.attempts >= settings.retry().maxAttempts()) {
-      fail(call, outcome.failure());
+      fail(call, gaveUp(call, now, false));
       return;
     }
     long delay = delayBefore(call, d, outcome, now);
-    if (delay < 0 || now + delay >= call.deadline) {
-      fail(call, outcome.failure());
+    if (delay < 0) {
+      fail(call, gaveUp(call, now, false));
+      return;
+    }
+    if (now + delay >= call.deadline) {
+      fail(call, gaveUp(call, now, true));
       return;
     }
     call.upstreamNanos += delay * 1_000_000;
@@ -377,7 +439,7 @@ final class Dispatcher {
     boolean same = peek.deployment() == failed;
     // another key of the same provider can go at once; a provider without keys has to wait
     boolean keyProblem = (outcome.kind() == Outcome.Kind.RATE_LIMITED || outcome.kind() == Outcome.Kind.KEY_REJECTED)
-        && !failed.provider.keys.isEmpty();
+        && !failed.provider.keys.keyless();
     if (!call.tried.contains(peek.deployment()) || same && keyProblem) {
       return 0;
     }
@@ -398,7 +460,8 @@ final class Dispatcher {
       Router.Step step = call.chain.get(i);
       for (Deployment d : Router.order(step)) {
         List<String> tags = d.provider.settings.tags();
-        if (!tags.containsAll(step.requireTags()) || !tags.containsAll(wanted) || !d.available(now)) {
+        if (!tags.containsAll(step.requireTags()) || !tags.containsAll(wanted) || !d.available(now)
+            || call.refused.contains(d)) {
           continue;
         }
         boolean untried = !call.tried.contains(d);
@@ -418,13 +481,86 @@ final class Dispatcher {
     return call.onlyUntried ? null : again;
   }
 
-  private Failure unavailable(Call call) {
-    if (!call.request.tags().isEmpty()) {
-      return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model()
-          + "' carries the tags " + call.request.tags() + " and is available");
+  /**
+   * The failure that ends the retry loop: the last one, with how many attempts over how long, and,
+   * when the deadline ended it, that it gave up. Errors the client caused pass as they are.
+   */
+  private Failure gaveUp(Call call, long now, boolean deadline) {
+    Failure last = call.last;
+    if (!last.retryable()) {
+      return last;
     }
-    return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model()
-        + "' is available (circuits open, keys resting, or connection pools full); try again shortly");
+    String tries = call.attempts + (call.attempts == 1 ? " attempt" : " attempts") + " over "
+        + String.format(Locale.ROOT, "%.1fs", (now - call.startedMs) / 1000.0);
+    String message = deadline
+        ? "gave up on '" + call.request.model() + "' after " + tries + " (retry.deadline "
+            + Provider.seconds(settings.retry().deadline().toMillis()) + "): " + last.getMessage()
+        : last.getMessage() + " (" + tries + ")";
+    return new Failure(last.status(), last.type(), last.code(), message);
+  }
+
+  /**
+   * Why no deployment can take a request that has not reached any: every key refused (502) or
+   * resting after rate limits (429), said for each provider; else circuits, full pools and providers
+   * that are off (503), each named with its reason.
+   */
+  private Failure unavailable(Call call, long now) {
+    List<String> wanted = call.request.tags();
+    List<String> reasons = new ArrayList<>();
+    List<Failure> keyRefusals = new ArrayList<>();
+    Set<Provider> seen = new HashSet<>();
+    boolean onlyKeys = true;
+    int candidates = 0;
+    for (Router.Step step : call.chain) {
+      for (Router.Member m : step.members()) {
+        Deployment d = m.deployment();
+        List<String> tags = d.provider.settings.tags();
+        if (!tags.containsAll(step.requireTags()) || !tags.containsAll(wanted)) {
+          continue;
+        }
+        candidates++;
+        if (d.provider.keys.state(now) != KeyPool.State.OK) {
+          if (seen.add(d.provider)) {
+            keyRefusals.add(d.provider.keys.refusal(now));
+          }
+          continue;
+        }
+        onlyKeys = false;
+        String why = d.unavailableBecause(now);
+        if (why != null) {
+          reasons.add(d.key() + ": " + why);
+        }
+      }
+      settings.groups().stream().filter(g -> g.name().equals(step.group())).findFirst().ifPresent(g -> {
+        for (GroupSettings.DeploymentSettings ds : g.deployments()) {
+          settings.providers().stream().filter(ps -> ps.name().equals(ds.provider()) && !ps.enabled()).findFirst()
+              .ifPresent(ps -> reasons.add(ps.name() + "/" + ds.model() + ": provider off (" + ps.offReason() + ")"));
+        }
+      });
+    }
+    if (candidates == 0 && !wanted.isEmpty()) {
+      return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model()
+          + "' carries the tags " + wanted + " and is available");
+    }
+    if (candidates > 0 && onlyKeys && reasons.isEmpty()) {
+      if (keyRefusals.size() == 1) {
+        return keyRefusals.get(0);
+      }
+      boolean allRefused = keyRefusals.stream().allMatch(f -> f.status() == 502);
+      List<String> each = keyRefusals.stream().map(Failure::getMessage).toList();
+      return allRefused
+          ? Failure.badGateway("upstream_auth_failed", "no deployment of '" + call.request.model() + "' can be used: "
+              + String.join("; ", each))
+          : new Failure(429, "rate_limit_error", "keys_resting", "no deployment of '" + call.request.model()
+              + "' has a key free: " + String.join("; ", each));
+    }
+    keyRefusals.forEach(f -> reasons.add(f.getMessage()));
+    if (reasons.isEmpty()) {
+      return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model()
+          + "' is available (circuits open, keys resting, or connection pools full); try again shortly");
+    }
+    return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model() + "' is available: "
+        + String.join("; ", reasons));
   }
 
   private void complete(Call call) {
@@ -455,6 +591,7 @@ final class Dispatcher {
       case CANCELLED -> "cancelled";
       case RATE_LIMITED -> "rate_limited";
       case KEY_REJECTED -> "key_rejected";
+      case REFUSED -> "refused";
       case RETRYABLE -> o.failure() != null && o.failure().status() == 504 ? "timeout" : "error";
       default -> "client_error";
     };

@@ -9,7 +9,6 @@ import dev.switchboard.model.spi.ModelProvider;
 import dev.switchboard.observe.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -17,15 +16,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Logger;
 
 /**
  * Owns the upstream model providers: routing, the retry loop, circuit breakers, key pools, health
  * probes and usage. Its public face is the {@code model.*} addresses.
  */
 public final class ModelDispatchVerticle extends VerticleBase {
-
-  private static final Logger LOG = Logger.getLogger(ModelDispatchVerticle.class.getName());
 
   private final ModelSettings settings;
   private final Map<String, Provider> providers = new LinkedHashMap<>();
@@ -45,21 +41,24 @@ public final class ModelDispatchVerticle extends VerticleBase {
     metrics = Metrics.current();
     for (ProviderSettings p : settings.providers()) {
       if (p.enabled()) {
-        Provider provider = new Provider(vertx, p, settings.keyCooldown());
+        Provider provider = new Provider(vertx, p, settings.keyCooldown(), settings.health().downAfter());
         providers.put(p.name(), provider);
-        metrics.gauge("switchboard.provider.up", "1 while the provider's last probe succeeded (or none ran yet)",
+        metrics.gauge("switchboard.provider.up",
+            "1 while the provider is up (its last probe or its live calls say so, or nothing has said otherwise yet), 0 while down",
             provider, x -> x.up() ? 1 : 0, "provider", p.name());
       }
     }
     router = new Router(providers, settings.groups(), settings.breaker());
     for (Deployment d : router.configured()) {
-      metrics.gauge("switchboard.deployment.state", "0 up, 1 half-open, 2 circuit open, 3 down",
+      metrics.gauge("switchboard.deployment.state",
+          "0 up, 1 half_open, 2 open (circuit), 3 down (provider), 4 keys_resting (rate limited), 5 keys_disabled (refused)",
           d, x -> x.stateCode(System.currentTimeMillis()), "provider", d.provider.name(), "model", d.model);
     }
     usage = new UsageLedger(metrics.registry());
-    dispatcher = new Dispatcher(vertx, settings, router, providers, metrics, usage);
+    dispatcher = new Dispatcher(vertx, settings, router, providers, metrics, usage, p -> probe(p, true));
     Provider embedder = providers.get(settings.embeddings().provider());
-    embeddings = embedder == null ? null : new EmbeddingCalls(vertx, embedder, settings.embeddings(), settings.retry());
+    embeddings = embedder == null ? null
+        : new EmbeddingCalls(vertx, embedder, settings.embeddings(), settings.retry(), p -> probe(p, true));
     var bus = vertx.eventBus();
     probeAll();
     probeTimer = vertx.setPeriodic(settings.health().interval().toMillis(), id -> probeAll());
@@ -103,9 +102,11 @@ public final class ModelDispatchVerticle extends VerticleBase {
   private void embed(Message<JsonArray> message) {
     if (embeddings == null) {
       String name = settings.embeddings().provider();
+      String off = settings.providers().stream().filter(p -> p.name().equals(name)).findFirst()
+          .map(ProviderSettings::offReason).orElse("unknown");
       Failure.reply(message, Failure.unavailable("embeddings_unavailable", settings.embeddings().local()
           ? "embeddings are made in-process (embeddings.provider: local), not by a provider"
-          : "embedding provider '" + name + "' is off: its endpoint is unset"));
+          : "embedding provider '" + name + "' is off: " + off));
       return;
     }
     embeddings.embed(message.body()).onComplete(ar -> {
@@ -119,40 +120,41 @@ public final class ModelDispatchVerticle extends VerticleBase {
 
   /** Probes every provider; a provider that answers again is re-enabled and its circuits closed. */
   private void probeAll() {
+    providers.values().forEach(p -> probe(p, false));
+  }
+
+  /**
+   * One probe, bounded like any other upstream call. {@code confirming}: sent because live calls
+   * have just marked the provider down; then an answer only records itself (see {@link Provider#probed}).
+   */
+  private void probe(Provider p, boolean confirming) {
+    if ("none".equals(p.settings.probe()) || p.probing) {
+      return;
+    }
+    p.probing = true;
     long timeout = settings.health().timeout().toMillis();
-    for (Provider p : providers.values()) {
-      if ("none".equals(p.settings.probe())) {
-        continue;
-      }
-      long now = System.currentTimeMillis();
-      KeyPool.Key key = p.keys.isEmpty() ? KeyPool.NO_KEY : p.keys.probeKey(now);
-      ModelProvider.Request request = p.protocol.probe(p.settings.probe(), p.settings.probeModel());
-      long started = System.nanoTime();
-      p.client.request(p.options(request, key).setConnectTimeout(timeout).setIdleTimeout(timeout))
-          .compose(r -> request.body() == null ? r.send() : r.send(request.body()))
-          .compose(r -> r.body().map(b -> r.statusCode()))
-          .onComplete(ar -> {
-            long ms = (System.nanoTime() - started) / 1_000_000;
-            boolean ok = ar.succeeded() && ar.result() / 100 == 2;
-            String error = ar.failed() ? String.valueOf(ar.cause().getMessage()) : ok ? null : "status " + ar.result();
-            Boolean before = p.healthy;
-            p.probed(ok, ms, error);
-            metrics.probe(p.name(), ok);
-            if (ok) {
-              p.keys.enable(key);
+    KeyPool.Key key = p.keys.probeKey(System.currentTimeMillis());
+    ModelProvider.Request request = p.protocol.probe(p.settings.probe(), p.settings.probeModel());
+    long started = System.nanoTime();
+    Bodies.call(vertx, p, p.options(request, key), request.body(), timeout)
+        .onComplete(ar -> {
+          p.probing = false;
+          long ms = (System.nanoTime() - started) / 1_000_000;
+          boolean ok = ar.succeeded() && ar.result().success();
+          String error = ar.failed() ? String.valueOf(ar.cause().getMessage()) : ok ? null : "status " + ar.result().status();
+          p.probed(ok, ms, error, confirming);
+          metrics.probe(p.name(), ok);
+          if (ok) {
+            p.keys.enable(key);
+            if (!confirming) {
               for (Deployment d : router.known()) {
                 if (d.provider == p) {
                   d.breaker.reset();
                 }
               }
-              if (Boolean.FALSE.equals(before)) {
-                LOG.info("provider '" + p.name() + "' answers its probe again: back in rotation");
-              }
-            } else if (!Boolean.FALSE.equals(before)) {
-              LOG.warning("provider '" + p.name() + "' failed its probe (" + error + "): used only while no healthy one is left");
             }
-          });
-    }
+          }
+        });
   }
 
   private void listModels(Message<Void> message) {
@@ -204,18 +206,15 @@ public final class ModelDispatchVerticle extends VerticleBase {
     }
     ModelProvider.Request request = p.protocol.listModels();
     long timeout = p.settings.totalTimeout().toMillis();
-    KeyPool.Key key = p.keys.isEmpty() ? KeyPool.NO_KEY : p.keys.probeKey(System.currentTimeMillis());
-    return p.client.request(p.options(request, key).setConnectTimeout(timeout).setIdleTimeout(timeout))
-        .compose(r -> r.send())
-        .compose(r -> r.body().map(b -> new Object[] {r.statusCode(), b, r.getHeader("Retry-After")}))
+    KeyPool.Key key = p.keys.probeKey(System.currentTimeMillis());
+    return Bodies.call(vertx, p, p.options(request, key), request.body(), timeout)
         .recover(e -> Future.failedFuture(Outcome.thrown(p, e).failure()))
         .compose(a -> {
-          int status = (Integer) a[0];
-          if (status != 200) {
-            return Future.failedFuture(Outcome.status(p, status, (Buffer) a[1], (String) a[2]).failure());
+          if (!a.success()) {
+            return Future.failedFuture(Outcome.status(p, a.status(), a.body(), a.headers()).failure());
           }
           try {
-            return Future.succeededFuture(named.addAll(p.protocol.models((Buffer) a[1])));
+            return Future.succeededFuture(named.addAll(p.protocol.models(a.body())));
           } catch (RuntimeException e) {
             return Future.failedFuture(Outcome.malformed(p, "not a model list").failure());
           }
@@ -227,7 +226,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
     for (ProviderSettings s : settings.providers()) {
       Provider p = providers.get(s.name());
       entries.put("provider:" + s.name(), p != null ? p.health()
-          : new JsonObject().put("status", "unconfigured").put("required", s.required()));
+          : new JsonObject().put("status", "unconfigured").put("required", s.required()).put("reason", s.offReason()));
     }
     message.reply(new Health(entries));
   }

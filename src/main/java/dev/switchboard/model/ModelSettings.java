@@ -7,19 +7,19 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** {@code conf/model_provider.yaml}: providers, groups, and how failures are retried and contained. */
 public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings> groups, String defaultModel,
                             Retry retry, Breaker breaker, Health health, KeyCooldown keyCooldown, Embeddings embeddings) {
 
   public static final String FILE = "model_provider.yaml";
-  private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)");
 
-  /** One retry loop per request: attempts, an overall deadline, backoff with full jitter. */
+  /**
+   * One retry loop per request: attempts, and a deadline that bounds the whole request (every
+   * attempt's budget is cut to the time left; for streams, until the first token), backoff with
+   * full jitter.
+   */
   public record Retry(int maxAttempts, Duration deadline, Duration backoffBase, Duration backoffMax) {
     static Retry from(ConfigNode n) {
       n.allowOnly("max_attempts", "deadline", "backoff");
@@ -68,11 +68,16 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
     }
   }
 
-  /** Health probes: how often, and how long one may take. */
-  public record Health(Duration interval, Duration timeout) {
+  /**
+   * Health probes: how often, and how long one may take; and {@code down_after}: that many live
+   * calls in a row failing for connect errors, 5xx or timeouts mark a provider down between probes
+   * (0: only probes decide).
+   */
+  public record Health(Duration interval, Duration timeout, int downAfter) {
     static Health from(ConfigNode n) {
-      n.allowOnly("interval", "timeout");
-      return new Health(n.get("interval").duration(Duration.ofMinutes(5)), n.get("timeout").duration(Duration.ofSeconds(10)));
+      n.allowOnly("interval", "timeout", "down_after");
+      return new Health(n.get("interval").duration(Duration.ofMinutes(5)), n.get("timeout").duration(Duration.ofSeconds(10)),
+          n.get("down_after").integer(5, 0, 1_000_000));
     }
   }
 
@@ -88,14 +93,16 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
   public static ModelSettings load(ConfigFiles files) {
     ConfigNode root = files.load(FILE, true);
     ConfigNode raw = files.loadRaw(FILE);
-    root.allowOnly("providers", "default_model", "groups", "retry", "circuit_breaker", "health_check", "key_cooldown", "embeddings");
+    root.allowOnly("providers", "default_model", "groups", "retry", "circuit_breaker", "health_check", "key_cooldown", "embeddings",
+        "limits");
+    ProviderSettings.Limits limits = ProviderSettings.Limits.from(root.get("limits"), ProviderSettings.Limits.DEFAULT);
     List<ConfigNode> rawProviders = raw.get("providers").list();
     List<ProviderSettings> providers = new ArrayList<>();
     Set<String> names = new HashSet<>();
     List<ConfigNode> nodes = root.get("providers").list();
     for (int i = 0; i < nodes.size(); i++) {
       String rawEndpoint = i < rawProviders.size() ? rawProviders.get(i).get("endpoint").string("") : "";
-      ProviderSettings p = ProviderSettings.from(nodes.get(i), rawEndpoint);
+      ProviderSettings p = ProviderSettings.from(nodes.get(i), rawEndpoint, limits);
       if (!names.add(p.name())) {
         throw nodes.get(i).get("name").error("duplicate provider name '" + p.name() + "'");
       }
@@ -138,21 +145,20 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
     return providers.stream().anyMatch(ProviderSettings::enabled);
   }
 
-  /** What an operator must set to get a model: the variables behind the empty endpoints. */
+  /** What an operator must set to get a model: per provider that is off, the variables it lacks. */
   public String howToEnable() {
-    Set<String> vars = new LinkedHashSet<>();
+    List<String> ways = new ArrayList<>();
     for (ProviderSettings p : providers) {
-      Matcher m = VAR.matcher(p.endpointSource());
-      while (m.find()) {
-        vars.add(m.group(1));
+      if (!p.enabled() && !p.missingVariables().isEmpty()) {
+        ways.add(String.join(" and ", new LinkedHashSet<>(p.missingVariables())) + " (provider '" + p.name() + "')");
       }
     }
-    if (vars.isEmpty()) {
-      return "add a provider with an endpoint to conf/" + FILE;
+    if (ways.isEmpty()) {
+      return providers.isEmpty() ? "add a provider with an endpoint to conf/" + FILE
+          : "give a provider an endpoint (and a key, unless auth.type is none) in conf/" + FILE;
     }
-    String keyHint = vars.contains("MODEL_ENDPOINT") ? " (and MODEL_API_KEY)" : "";
-    return "set " + String.join(" or ", vars) + keyHint + " to an OpenAI-compatible base URL such as "
-        + "https://api.deepseek.com/v1, or edit conf/" + FILE;
+    return "set " + String.join(" or ", ways) + ": an endpoint is an OpenAI-compatible base URL such as "
+        + "https://api.deepseek.com/v1; or edit conf/" + FILE;
   }
 
   /** Scheme, host and port only: an endpoint may carry credentials in its user info or query. */
@@ -168,7 +174,7 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
     }
     List<String> parts = new ArrayList<>();
     for (ProviderSettings p : providers) {
-      parts.add(p.enabled() ? p.name() + " (" + hostOf(p.endpoint()) + ")" : p.name() + " (off: endpoint unset)");
+      parts.add(p.enabled() ? p.name() + " (" + hostOf(p.endpoint()) + ")" : p.name() + " (off: " + p.offReason() + ")");
     }
     String out = String.join(", ", parts);
     return groups.isEmpty() ? out : out + "; groups: " + String.join(", ", groups.stream().map(GroupSettings::name).toList());

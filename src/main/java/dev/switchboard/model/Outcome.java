@@ -1,6 +1,7 @@
 package dev.switchboard.model;
 
 import dev.switchboard.bus.Failure;
+import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.json.JsonObject;
@@ -15,8 +16,14 @@ record Outcome(Kind kind, Failure failure, long retryAfterMs) {
   enum Kind {
     /** Answered. */
     OK,
-    /** Worth another try, here or elsewhere: connect errors, timeouts, resets, 5xx, malformed answers. */
+    /** Worth another try, here or elsewhere: connect errors, timeouts, resets, 5xx. */
     RETRYABLE,
+    /**
+     * An answer the gateway refuses for its size or shape (too large, not JSON, not a completion, a
+     * redirect): asking the same deployment again would fetch (and maybe bill) the same, so only
+     * another deployment is tried.
+     */
+    REFUSED,
     /** 429: this key rests; another key or deployment may answer. */
     RATE_LIMITED,
     /** 401/403 or an exhausted quota: this key is disabled for a long time; the next key is tried. */
@@ -34,11 +41,37 @@ record Outcome(Kind kind, Failure failure, long retryAfterMs) {
   static final Outcome OK = new Outcome(Kind.OK, null, 0);
   static final Outcome CANCELLED = new Outcome(Kind.CANCELLED, null, 0);
 
-  boolean countsAgainstDeployment() {
-    return kind == Kind.RETRYABLE;
+  /** A sign that the provider is out: it could not be reached, failed with 5xx, or did not answer in time. */
+  boolean signalsDown() {
+    if (kind != Kind.RETRYABLE || failure == null) {
+      return false;
+    }
+    String code = String.valueOf(failure.code());
+    return code.equals("upstream_unreachable") || code.equals("upstream_timeout") || code.startsWith("upstream_status_5");
+  }
+
+  /** The provider answered (whatever it said): it is there. */
+  boolean answered() {
+    return switch (kind) {
+      case OK, RATE_LIMITED, KEY_REJECTED, NOT_FOUND, CONTEXT_LENGTH, FINAL -> true;
+      default -> false;
+    };
+  }
+
+  /** Carries a refused answer through a failed future, so that it is classified as one. */
+  static final class Refusal extends RuntimeException {
+    final Outcome outcome;
+
+    Refusal(Outcome outcome) {
+      super(outcome.failure().getMessage(), null, false, false);
+      this.outcome = outcome;
+    }
   }
 
   static Outcome thrown(Provider p, Throwable t) {
+    if (t instanceof Refusal r) {
+      return r.outcome;
+    }
     if (t instanceof Failure f) {
       return new Outcome(Kind.RETRYABLE, f, 0);
     }
@@ -50,12 +83,34 @@ record Outcome(Kind kind, Failure failure, long retryAfterMs) {
   }
 
   static Outcome malformed(Provider p, String what) {
-    return new Outcome(Kind.RETRYABLE, Failure.badGateway("upstream_malformed",
+    return new Outcome(Kind.REFUSED, Failure.badGateway("upstream_malformed",
         "upstream '" + p.name() + "' sent a malformed answer: " + what), 0);
   }
 
-  /** An upstream error status, read together with its body. */
-  static Outcome status(Provider p, int status, Buffer body, String retryAfter) {
+  /** An answer over {@code limits}: refused, and the connection closed. */
+  static Outcome tooLarge(Provider p, String what) {
+    return new Outcome(Kind.REFUSED, Failure.badGateway("upstream_response_too_large",
+        "upstream '" + p.name() + "' sent " + what), 0);
+  }
+
+  /** An upstream error status, read together with (the start of) its body. */
+  static Outcome status(Provider p, int status, Buffer body, MultiMap headers) {
+    if (status >= 300 && status < 400) {
+      // never followed: a redirect may leave the upstream's host, and the key would go with it
+      String location = headers == null ? null : headers.get("Location");
+      String where = "";
+      if (location != null && !location.isBlank()) {
+        try {
+          java.net.URI uri = java.net.URI.create(location.trim());
+          where = uri.getHost() == null ? " to a path on the same host" : " to " + ModelSettings.hostOf(location.trim());
+        } catch (RuntimeException unreadable) {
+          where = " to an unreadable location";
+        }
+      }
+      return new Outcome(Kind.REFUSED, Failure.badGateway("upstream_redirect", "upstream '" + p.name() + "' answered "
+          + status + " (a redirect" + where + "), which the gateway does not follow: check the provider's endpoint"), 0);
+    }
+    String retryAfter = headers == null ? null : headers.get("Retry-After");
     String text = body == null ? "" : body.toString();
     String message = text;
     String type = null;

@@ -9,8 +9,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One upstream from {@code model_provider.yaml}. A provider whose endpoint is empty (its
- * environment variable unset) is kept but off, so that start-up can say what to set.
+ * One upstream from {@code model_provider.yaml}. A provider whose endpoint is empty, or that needs a
+ * key ({@code auth.type: api_key}) and has none, is kept but off, with the reason and the variables
+ * to set, so that start-up can say so; without an {@code auth} section (or with
+ * {@code type: none}) a provider sends no key, as local servers (vLLM, Ollama, llama.cpp) expect.
  */
 public record ProviderSettings(
     String name,
@@ -28,7 +30,9 @@ public record ProviderSettings(
     boolean required,
     boolean streamUsage,
     Map<String, Price> prices,
-    String endpointSource) {
+    Limits limits,
+    String offReason,
+    List<String> missingVariables) {
 
   public static final String TYPE_API_GATEWAY = "api_gateway";
 
@@ -44,8 +48,44 @@ public record ProviderSettings(
     }
   }
 
+  public static final long DEFAULT_MAX_RESPONSE_SIZE = 16L * 1024 * 1024;
+  public static final long DEFAULT_MAX_EVENT_SIZE = 1024L * 1024;
+
+  /**
+   * How much of an upstream's answer the gateway will hold: a whole non-streamed body (chat,
+   * embeddings, model lists, probes), the bytes of a stream before its first token, and one stream
+   * event (or the bytes that arrive without completing one). Over it, the call fails with 502 and the
+   * connection is closed.
+   */
+  public record Limits(long maxResponseSize, long maxEventSize) {
+    public static final Limits DEFAULT = new Limits(DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_MAX_EVENT_SIZE);
+
+    static Limits from(ConfigNode n, Limits defaults) {
+      n.allowOnly("max_response_size", "max_event_size");
+      return new Limits(positive(n.get("max_response_size"), defaults.maxResponseSize()),
+          positive(n.get("max_event_size"), defaults.maxEventSize()));
+    }
+
+    private static long positive(ConfigNode n, long fallback) {
+      long size = n.size(fallback);
+      if (size < 1024 || size > Integer.MAX_VALUE) {
+        throw n.error("must be between 1kb and 2gb, got " + size + " bytes");
+      }
+      return size;
+    }
+
+    /** A size as people write it: 16 MB, 512 KB, 1000 bytes. */
+    public static String describe(long bytes) {
+      if (bytes % (1024 * 1024) == 0) {
+        return bytes / (1024 * 1024) + " MB";
+      }
+      return bytes % 1024 == 0 ? bytes / 1024 + " KB" : bytes + " bytes";
+    }
+  }
+
+  /** On unless its endpoint is empty or it needs a key and has none. */
   public boolean enabled() {
-    return !endpoint.isEmpty();
+    return offReason == null;
   }
 
   /** True when this provider passes {@code model} through: listed by name, or {@code *}. */
@@ -53,9 +93,9 @@ public record ProviderSettings(
     return models.contains("*") || models.contains(model);
   }
 
-  static ProviderSettings from(ConfigNode node, String rawEndpoint) {
+  static ProviderSettings from(ConfigNode node, String rawEndpoint, Limits defaultLimits) {
     node.allowOnly("name", "type", "endpoint", "auth", "models", "tags", "timeouts", "max_concurrency",
-        "health_check", "required", "stream_usage", "prices");
+        "health_check", "required", "stream_usage", "prices", "limits");
     String name = node.get("name").requiredString();
     String type = node.get("type").string(TYPE_API_GATEWAY);
     if (ProviderRegistry.get(type) == null) {
@@ -78,12 +118,32 @@ public record ProviderSettings(
     }
     ConfigNode auth = node.get("auth");
     auth.allowOnly("type", "key", "keys");
-    String authType = auth.get("type").string("api_key");
+    // no auth section: no key, as a local server expects; a section with a key means api_key
+    String authType = auth.get("type").string(auth.isMissing() ? "none" : "api_key");
     if (!"api_key".equals(authType) && !"none".equals(authType)) {
       throw auth.get("type").error("expected api_key or none, got '" + authType + "'");
     }
     List<String> keys = new ArrayList<>(auth.get("key").stringsIfSet());
     keys.addAll(auth.get("keys").stringsIfSet());
+    if ("none".equals(authType) && (!auth.get("key").isMissing() || !auth.get("keys").isMissing())) {
+      throw auth.get("type").error("is none, but a key is given: write type: api_key, or remove the key");
+    }
+    List<String> offReasons = new ArrayList<>();
+    List<String> missing = new ArrayList<>();
+    if (endpoint.isEmpty()) {
+      List<String> vars = node.get("endpoint").unsetVariables();
+      if (vars.isEmpty()) {
+        vars = variablesIn(rawEndpoint);
+      }
+      missing.addAll(vars);
+      offReasons.add("endpoint unset" + (vars.isEmpty() ? "" : " (" + String.join(", ", vars) + ")"));
+    }
+    if ("api_key".equals(authType) && keys.isEmpty()) {
+      List<String> vars = new ArrayList<>(auth.get("key").unsetVariables());
+      vars.addAll(auth.get("keys").unsetVariables());
+      missing.addAll(vars);
+      offReasons.add(vars.isEmpty() ? "no key (auth.key)" : "key unset (" + String.join(", ", vars) + ")");
+    }
     List<String> models = node.get("models").strings();
     if (models.isEmpty()) {
       models = List.of("*");
@@ -123,6 +183,20 @@ public record ProviderSettings(
         node.get("required").bool(false),
         node.get("stream_usage").bool(true),
         Map.copyOf(prices),
-        rawEndpoint);
+        Limits.from(node.get("limits"), defaultLimits),
+        offReasons.isEmpty() ? null : String.join(", ", offReasons),
+        List.copyOf(missing));
+  }
+
+  private static final java.util.regex.Pattern VAR = java.util.regex.Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)");
+
+  /** The variables a raw value refers to: an endpoint of {@code ${X:-}} is empty without being unset. */
+  private static List<String> variablesIn(String raw) {
+    List<String> vars = new ArrayList<>();
+    java.util.regex.Matcher m = VAR.matcher(raw == null ? "" : raw);
+    while (m.find()) {
+      vars.add(m.group(1));
+    }
+    return vars;
   }
 }

@@ -1,6 +1,5 @@
 package dev.switchboard.model;
 
-import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.model.spi.ModelProvider;
 import io.vertx.core.Handler;
@@ -16,7 +15,9 @@ import java.util.List;
  * One streamed attempt. Events are held back until the first token, so that a deployment that
  * fails before it (error status, stall, broken connection, malformed event) can be replaced
  * without the client noticing. From the first token on the stream belongs to the client: its
- * events are relayed as they come, and a later failure can only end it.
+ * events are relayed as they come, and a later failure can only end it. What is held is bounded
+ * ({@code limits}): the bytes before the first token, and the bytes that arrive without completing
+ * an event; past either the attempt fails and its connection is closed.
  */
 final class StreamAttempt implements Attempt {
 
@@ -27,7 +28,8 @@ final class StreamAttempt implements Attempt {
   private final Deployment deployment;
   private final RequestOptions options;
   private final Buffer body;
-  private final long budgetMs;
+  private final long firstTokenMs;
+  private final long totalMs;
   private final Handler<Outcome> done;
   private final long startedNanos = System.nanoTime();
   private List<Buffer> held = new ArrayList<>(4);
@@ -43,23 +45,32 @@ final class StreamAttempt implements Attempt {
   private boolean sawDone;
   private boolean sawEvent;
   private boolean over;
+  /** Bytes received before the first token. */
+  private long beforeToken;
+  /** Bytes received since the decoder last produced an event. */
+  private long sinceEvent;
 
+  /**
+   * {@code firstTokenMs}: how long the first token may take (already cut to what the request's
+   * deadline leaves); {@code totalMs}: the provider's budget for the whole stream.
+   */
   StreamAttempt(Vertx vertx, Dispatcher.Call call, Deployment deployment, RequestOptions options, Buffer body,
-                long budgetMs, Handler<Outcome> done) {
+                long firstTokenMs, long totalMs, Handler<Outcome> done) {
     this.vertx = vertx;
     this.call = call;
     this.deployment = deployment;
     this.options = options;
     this.body = body;
-    this.budgetMs = budgetMs;
+    this.firstTokenMs = firstTokenMs;
+    this.totalMs = totalMs;
     this.done = done;
   }
 
   StreamAttempt start() {
     Provider p = deployment.provider;
-    totalTimer = vertx.setTimer(budgetMs, id -> broken(p.timedOut(budgetMs), true));
-    firstTokenTimer = vertx.setTimer(Math.min(budgetMs, p.settings.firstTokenTimeout().toMillis()),
-        id -> broken(p.firstTokenTimedOut(), true));
+    totalTimer = vertx.setTimer(totalMs, id -> broken(new Outcome(Outcome.Kind.RETRYABLE, p.timedOut(totalMs), 0)));
+    firstTokenTimer = vertx.setTimer(firstTokenMs,
+        id -> broken(new Outcome(Outcome.Kind.RETRYABLE, p.firstTokenTimedOut(firstTokenMs), 0)));
     p.client.request(options).onComplete(opened -> {
       if (opened.failed()) {
         end(Outcome.thrown(p, opened.cause()));
@@ -86,23 +97,38 @@ final class StreamAttempt implements Attempt {
       return;
     }
     Provider p = deployment.provider;
-    if (r.statusCode() != 200) {
-      r.body().onComplete(b -> end(Outcome.status(p, r.statusCode(), b.result(), r.getHeader("Retry-After"))));
+    if (r.statusCode() / 100 != 2) {
+      Bodies.head(r, Bodies.ERROR_BODY_BYTES).onComplete(b -> end(Outcome.status(p, r.statusCode(), b.result(), r.headers())));
       return;
     }
     response = r;
     try {
       decoder = p.protocol.decoder(call.clientWantsUsage());
     } catch (RuntimeException e) {
-      broken(Outcome.malformed(p, String.valueOf(e.getMessage())).failure(), false);
+      broken(Outcome.malformed(p, String.valueOf(e.getMessage())));
       return;
     }
+    ProviderSettings.Limits limits = p.settings.limits();
     r.handler(data -> {
-      if (!over) {
-        relay(() -> decoder.feed(data));
+      if (over) {
+        return;
+      }
+      sinceEvent += data.length();
+      if (!started) {
+        beforeToken += data.length();
+        if (beforeToken > limits.maxResponseSize()) {
+          broken(Outcome.tooLarge(p, "more than " + ProviderSettings.Limits.describe(limits.maxResponseSize())
+              + " before its first token (limits.max_response_size)"));
+          return;
+        }
+      }
+      relay(() -> decoder.feed(data));
+      if (!over && sinceEvent > limits.maxEventSize()) {
+        broken(Outcome.tooLarge(p, "more than " + ProviderSettings.Limits.describe(limits.maxEventSize())
+            + " without completing a stream event (limits.max_event_size)"));
       }
     });
-    r.exceptionHandler(e -> broken(p.unreachable(e), false));
+    r.exceptionHandler(e -> broken(new Outcome(Outcome.Kind.RETRYABLE, p.unreachable(e), 0)));
     r.endHandler(v -> {
       if (over) {
         return;
@@ -113,7 +139,7 @@ final class StreamAttempt implements Attempt {
       }
       if (!started && !sawEvent) {
         // a 200 with no events at all (a JSON error body, say) is no answer: try elsewhere
-        broken(Outcome.malformed(p, "the stream carried no events").failure(), false);
+        broken(Outcome.malformed(p, "the stream carried no events"));
         return;
       }
       if (!started) {
@@ -143,8 +169,11 @@ final class StreamAttempt implements Attempt {
     try {
       events = decode.run();
     } catch (RuntimeException e) {
-      broken(Outcome.malformed(deployment.provider, String.valueOf(e.getMessage())).failure(), false);
+      broken(Outcome.malformed(deployment.provider, String.valueOf(e.getMessage())));
       return;
+    }
+    if (!events.isEmpty()) {
+      sinceEvent = 0;
     }
     for (ModelProvider.Event e : events) {
       sawEvent = true;
@@ -215,12 +244,15 @@ final class StreamAttempt implements Attempt {
     }
   }
 
-  /** A failure: before the first token the retry loop takes over; after it, the stream ends with an error. */
-  private void broken(Failure failure, boolean timeout) {
+  /**
+   * A failure: before the first token the retry loop takes over; after it, the stream ends with an
+   * error. Either way the upstream connection is closed now, not left to run on.
+   */
+  private void broken(Outcome outcome) {
     if (over) {
       return;
     }
-    end(new Outcome(Outcome.Kind.RETRYABLE, failure, 0));
+    end(outcome);
     if (request != null) {
       request.reset();
     }

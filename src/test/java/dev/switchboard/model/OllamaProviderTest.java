@@ -53,6 +53,13 @@ class OllamaProviderTest {
         received.add(body);
         String last = body.getJsonArray("messages").getJsonObject(body.getJsonArray("messages").size() - 1).getString("content");
         String at = "2026-11-25T10:00:00Z";
+        if ("endless".equals(last)) {
+          // a body (or, streamed, one NDJSON line) that never ends, written as fast as it is read
+          var res = req.response().setChunked(true).putHeader("content-type", "application/json");
+          res.write("{\"model\":\"qwen2.5:7b\",\"message\":{\"role\":\"assistant\",\"content\":\"");
+          endless(res);
+          return;
+        }
         if (!body.getBoolean("stream", true)) {
           req.response().putHeader("content-type", "application/json").end(new JsonObject()
               .put("model", body.getString("model")).put("created_at", at)
@@ -77,8 +84,20 @@ class OllamaProviderTest {
             endpoint: "http://127.0.0.1:%d"
             auth: { type: "none" }
             models: ["qwen2.5:7b"]
+            timeouts: { total: 10s }
         """.formatted(ollama.actualPort())).start();
     client = OpenAIOkHttpClient.builder().baseUrl(gateway.url("/v1")).apiKey(gateway.token("sdk")).maxRetries(0).build();
+  }
+
+  private static final io.vertx.core.buffer.Buffer PIECE = io.vertx.core.buffer.Buffer.buffer("a".repeat(64 * 1024));
+
+  private static void endless(io.vertx.core.http.HttpServerResponse res) {
+    while (!res.closed() && !res.writeQueueFull()) {
+      res.write(PIECE);
+    }
+    if (!res.closed()) {
+      res.drainHandler(v -> endless(res));
+    }
   }
 
   @AfterAll
@@ -111,6 +130,34 @@ class OllamaProviderTest {
           .map(ch -> ch.delta().content().orElse("")).collect(Collectors.joining());
       assertEquals("ollama says 你好", text);
     }
+  }
+
+  private static io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> post(boolean stream) throws Exception {
+    JsonObject body = new JsonObject().put("model", "qwen2.5:7b").put("stream", stream)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "endless")));
+    io.vertx.ext.web.client.WebClient web = io.vertx.ext.web.client.WebClient.create(vertx);
+    try {
+      return web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(gateway.token("t"))
+          .sendJsonObject(body).await(30, TimeUnit.SECONDS);
+    } finally {
+      web.close();
+    }
+  }
+
+  @Test
+  @DisplayName("an Ollama answer that never ends is a 502 naming limits.max_response_size (16 MB by default)")
+  void endlessAnswerIsBounded() throws Exception {
+    var r = post(false);
+    assertEquals(502, r.statusCode(), r.bodyAsString());
+    assertTrue(r.bodyAsString().contains("larger than 16 MB (limits.max_response_size)"), r.bodyAsString());
+  }
+
+  @Test
+  @DisplayName("an NDJSON line that never ends is a 502 naming limits.max_event_size (1 MB by default)")
+  void endlessLineIsBounded() throws Exception {
+    var r = post(true);
+    assertEquals(502, r.statusCode(), r.bodyAsString());
+    assertTrue(r.bodyAsString().contains("more than 1 MB without completing a stream event"), r.bodyAsString());
   }
 
   @Test

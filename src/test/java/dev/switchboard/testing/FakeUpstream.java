@@ -42,12 +42,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * and implements {@link #delay(Duration)} with a timer.
  *
  * <p>Misbehaviour on demand, for tests of retries, failover and circuit breakers:
- * {@link #respondWith(int, String, Map)} (canned errors such as 429 with {@code Retry-After}),
- * {@link #fault(Fault)} (stalls, broken streams, reset connections, malformed JSON),
- * {@link #failTimes(int)} (only the next n chat requests misbehave), {@link #rejectKey(String)}
- * (401 for one API key) and {@link #down(boolean)} (503 everywhere). {@link #reset()} undoes all of
- * them. What arrived is counted: {@link #chatRequestCount()}, {@link #chatKeys()},
- * {@link #modelsRequests()}, {@link #chatRequests()} and {@link #chatHeaders()}.
+ * {@link #respondWith(int, String, Map)} (canned errors such as 429 with {@code Retry-After}, or
+ * a redirect with {@code Location}), {@link #fault(Fault)} (stalls, broken streams, reset
+ * connections, malformed JSON, endless or huge bodies, streams that never complete an event,
+ * trickling or flooding streams), {@link #modelsFault(Fault)} and {@link #embeddingsFault(Fault)}
+ * (the same body faults on those endpoints), {@link #failTimes(int)} (only the next n chat
+ * requests misbehave), {@link #rejectKey(String)} (401 for one API key) and {@link #down(boolean)}
+ * (503 everywhere). {@link #reset()} undoes all of them. What arrived is counted:
+ * {@link #chatRequestCount()}, {@link #chatKeys()}, {@link #modelsRequests()},
+ * {@link #chatRequests()} and {@link #chatHeaders()}; {@link #openConnections()} and
+ * {@link #closedConnections()} show whether a client let go of a connection.
  *
  * <p>From the command line ({@code scripts/fake-upstream.sh}): {@code --host 127.0.0.1 --port 18800
  * --delay-ms 0 --instances <cpus>}; in that mode requests are not recorded.
@@ -92,7 +96,34 @@ public final class FakeUpstream {
      * 200 {@code application/json} with a truncated body that is not JSON; streams get 200
      * {@code text/event-stream} with {@code data: {not json} and then {@code data: [DONE]}.
      */
-    MALFORMED_JSON
+    MALFORMED_JSON,
+    /**
+     * 200 with a body that never ends: chunked bytes, written as fast as the client reads them,
+     * until it closes the connection. Non-stream requests get the start of a completion whose content
+     * goes on forever; streams get {@code data: } and then bytes without ever ending the event.
+     */
+    ENDLESS_BODY,
+    /**
+     * 200 with a well-formed but huge answer: a completion (with {@code Content-Length}) whose content
+     * is {@link #hugeSize(long)} bytes (20 MiB + 1 by default); streams get one event of that size,
+     * sent chunked, then {@code [DONE]}.
+     */
+    HUGE_BODY,
+    /**
+     * 200 and the headers (for streams also a {@code : keep-alive} comment), then nothing until the
+     * client closes the connection.
+     */
+    STALL_AFTER_HEADERS,
+    /**
+     * Streams: 200, then one content chunk every 100 ms, never ending, until the client closes the
+     * connection. Non-stream requests: the headers, then a space every 100 ms, never ending.
+     */
+    TRICKLE,
+    /**
+     * Streams: 200, then content chunks as fast as the client reads them, never ending, until it
+     * closes the connection (for backpressure). Non-stream requests: like {@link #ENDLESS_BODY}.
+     */
+    FLOOD
   }
 
   private final Vertx vertx;
@@ -112,6 +143,11 @@ public final class FakeUpstream {
   /** How many more chat requests get {@link #canned} or {@link #fault}; -1: all of them. */
   private int failuresLeft = -1;
   private volatile Set<String> rejectedKeys = Set.of();
+  private volatile Fault modelsFault = Fault.NONE;
+  private volatile Fault embeddingsFault = Fault.NONE;
+  private volatile long hugeSize = 20L * 1024 * 1024 + 1;
+  private final AtomicInteger openConnections = new AtomicInteger();
+  private final AtomicInteger closedConnections = new AtomicInteger();
   private volatile boolean down;
   private volatile int port;
   private String deploymentId;
@@ -169,6 +205,13 @@ public final class FakeUpstream {
     @Override
     public Future<?> start() {
       return vertx.createHttpServer(new HttpServerOptions())
+        .connectionHandler(connection -> {
+          openConnections.incrementAndGet();
+          connection.closeHandler(v -> {
+            openConnections.decrementAndGet();
+            closedConnections.incrementAndGet();
+          });
+        })
         .requestHandler(FakeUpstream.this::handle)
         .listen(requestedPort, host)
         .onSuccess(server -> port = server.actualPort());
@@ -246,6 +289,41 @@ public final class FakeUpstream {
   }
 
   /**
+   * {@code GET /v1/models} (the health probe and the model list) misbehaves this way until
+   * {@link #reset()}: {@link Fault#ENDLESS_BODY}, {@link Fault#HUGE_BODY},
+   * {@link Fault#MALFORMED_JSON} and {@link Fault#STALL_AFTER_HEADERS} apply; others answer normally.
+   */
+  public FakeUpstream modelsFault(Fault fault) {
+    this.modelsFault = fault == null ? Fault.NONE : fault;
+    return this;
+  }
+
+  /** Like {@link #modelsFault(Fault)}, for {@code POST /v1/embeddings}. */
+  public FakeUpstream embeddingsFault(Fault fault) {
+    this.embeddingsFault = fault == null ? Fault.NONE : fault;
+    return this;
+  }
+
+  /** The size in bytes of the content that {@link Fault#HUGE_BODY} sends (20 MiB + 1 by default). */
+  public FakeUpstream hugeSize(long bytes) {
+    if (bytes < 1 || bytes > Integer.MAX_VALUE / 2) {
+      throw new IllegalArgumentException("hugeSize needs 1 to " + Integer.MAX_VALUE / 2 + " bytes, got " + bytes);
+    }
+    this.hugeSize = bytes;
+    return this;
+  }
+
+  /** Connections that clients hold open to this server right now. */
+  public int openConnections() {
+    return openConnections.get();
+  }
+
+  /** Connections that have been closed (by either side) since the start. */
+  public int closedConnections() {
+    return closedConnections.get();
+  }
+
+  /**
    * Requests with {@code Authorization: Bearer <apiKey>} get 401 {@code invalid_api_key} on every
    * endpoint, without delay; may be called for several keys.
    */
@@ -278,6 +356,9 @@ public final class FakeUpstream {
     }
     down = false;
     delayMillis = 0;
+    modelsFault = Fault.NONE;
+    embeddingsFault = Fault.NONE;
+    hugeSize = 20L * 1024 * 1024 + 1;
     synchronized (recorded) {
       recorded.clear();
       keys.clear();
@@ -370,7 +451,10 @@ public final class FakeUpstream {
       if (recording) {
         modelsCount.incrementAndGet();
       }
-      sendJson(request.response(), 200, MODELS);
+      Fault f = modelsFault;
+      if (f == Fault.NONE || !misbehave(request, f, false, "{\"object\":\"list\",\"data\":[")) {
+        sendJson(request.response(), 200, MODELS);
+      }
     } else if (method == HttpMethod.POST && path.equals("/v1/embeddings")) {
       request.body().onSuccess(body -> {
         JsonObject json = jsonObject(body);
@@ -380,7 +464,10 @@ public final class FakeUpstream {
           synchronized (embeddingBodies) {
             embeddingBodies.add(json.copy());
           }
-          embeddings(request, json);
+          Fault f = embeddingsFault;
+          if (f == Fault.NONE || !misbehave(request, f, false, "{\"object\":\"list\",\"data\":[")) {
+            embeddings(request, json);
+          }
         }
       });
     } else {
@@ -507,6 +594,12 @@ public final class FakeUpstream {
         // nothing at all: the client times out and closes the connection
         return;
       }
+      case ENDLESS_BODY, HUGE_BODY, STALL_AFTER_HEADERS, TRICKLE, FLOOD -> {
+        afterDelay(request, () -> misbehave(request, plan.fault(), streamed,
+          "{\"id\":\"chatcmpl-huge\",\"object\":\"chat.completion\",\"created\":0,\"model\":\"" + model
+            + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\""));
+        return;
+      }
       default -> {
         // answered after the delay
       }
@@ -557,6 +650,102 @@ public final class FakeUpstream {
         sendJson(request.response(), 200, completion(id, created, model, reply, usage).toBuffer());
       }
     });
+  }
+
+  /**
+   * Answers with one of the body faults; false for a fault that does not apply here. {@code start}
+   * opens the JSON document whose content string the endless and huge bodies fill.
+   */
+  private boolean misbehave(HttpServerRequest request, Fault f, boolean streamed, String start) {
+    HttpServerResponse response = request.response();
+    switch (f) {
+      case MALFORMED_JSON -> {
+        sendJson(response, 200, Buffer.buffer(MALFORMED_BODY));
+        return true;
+      }
+      case STALL_AFTER_HEADERS -> {
+        response.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, streamed ? EVENT_STREAM : APPLICATION_JSON);
+        if (streamed) {
+          response.write(": keep-alive\n\n");
+        } else {
+          response.writeHead();
+        }
+        return true;
+      }
+      case TRICKLE -> {
+        response.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, streamed ? EVENT_STREAM : APPLICATION_JSON);
+        Buffer piece = streamed
+          ? event(chunk("chatcmpl-trickle", 0, "fake-model", new JsonObject().put("content", "tick "), null))
+          : Buffer.buffer(" ");
+        response.write(piece);
+        long timer = vertx.setPeriodic(100, id -> {
+          if (!response.closed()) {
+            response.write(piece);
+          }
+        });
+        response.closeHandler(v -> vertx.cancelTimer(timer));
+        return true;
+      }
+      case ENDLESS_BODY -> {
+        response.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, streamed ? EVENT_STREAM : APPLICATION_JSON);
+        response.write(streamed ? "data: {\"choices\":[{\"delta\":{\"content\":\"" : start);
+        endless(response, ENDLESS_CHUNK);
+        return true;
+      }
+      case FLOOD -> {
+        response.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, streamed ? EVENT_STREAM : APPLICATION_JSON);
+        if (!streamed) {
+          response.write(start);
+        }
+        endless(response, streamed ? FLOOD_CHUNK : ENDLESS_CHUNK);
+        return true;
+      }
+      case HUGE_BODY -> {
+        String content = "a".repeat((int) hugeSize);
+        if (streamed) {
+          response.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM);
+          response.write("data: {\"id\":\"chatcmpl-huge\",\"object\":\"chat.completion.chunk\",\"created\":0,"
+            + "\"model\":\"fake-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+          response.write(content);
+          response.write("\"},\"finish_reason\":null}]}\n\n");
+          response.end(DONE_EVENT);
+        } else {
+          String end = start.contains("chat.completion") ? "\"},\"finish_reason\":\"stop\"}],"
+            + "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}" : "\"}]}";
+          if (!start.contains("chat.completion")) {
+            start = start + "{\"id\":\"";
+          }
+          sendJson(response, 200, Buffer.buffer(start).appendString(content).appendString(end));
+        }
+        return true;
+      }
+      default -> {
+        return false;
+      }
+    }
+  }
+
+  private static final Buffer ENDLESS_CHUNK = Buffer.buffer("a".repeat(64 * 1024));
+  private static final Buffer FLOOD_CHUNK = flood();
+
+  /** Token chunks, about 64 KiB of them. */
+  private static Buffer flood() {
+    Buffer events = Buffer.buffer();
+    Buffer one = event(chunk("chatcmpl-flood", 0, "fake-model", new JsonObject().put("content", "flood "), null));
+    while (events.length() < 64 * 1024) {
+      events.appendBuffer(one);
+    }
+    return events;
+  }
+
+  /** Writes {@code piece} whenever the connection can take more, until it closes. */
+  private void endless(HttpServerResponse response, Buffer piece) {
+    while (!response.closed() && !response.writeQueueFull()) {
+      response.write(piece);
+    }
+    if (!response.closed()) {
+      response.drainHandler(v -> endless(response, piece));
+    }
   }
 
   private void record(JsonObject body, MultiMap headers) {

@@ -668,6 +668,174 @@ class FakeUpstreamTest {
       })));
   }
 
+  /** Reads a response up to {@code max} bytes, then closes the connection: what a bounded client does. */
+  private Future<Seen> readAtMost(String path, HttpMethod method, JsonObject body, int max) {
+    RequestOptions options = new RequestOptions().setMethod(method).setAbsoluteURI(fake.baseUrl() + path)
+      .putHeader("content-type", "application/json").putHeader("authorization", "Bearer sk-test").setIdleTimeout(5_000);
+    return httpClient.request(options)
+      .compose(request -> body == null ? request.send() : request.send(body.toBuffer()))
+      .compose(response -> {
+        Promise<Seen> seen = Promise.promise();
+        Buffer data = Buffer.buffer();
+        response.handler(chunk -> {
+          data.appendBuffer(chunk);
+          if (data.length() >= max && seen.tryComplete(seenOf(response, data, null))) {
+            response.request().reset();
+          }
+        });
+        response.exceptionHandler(e -> seen.tryComplete(seenOf(response, data, e)));
+        response.endHandler(v -> seen.tryComplete(seenOf(response, data, null)));
+        return seen.future();
+      });
+  }
+
+  /** The fake's open connections once none is left, or after a few seconds: never blocks the event loop. */
+  private Future<Integer> openConnectionsSettled() {
+    Promise<Integer> settled = Promise.promise();
+    long[] polls = {0};
+    vertx.setPeriodic(30, id -> {
+      if (fake.openConnections() == 0 || ++polls[0] > 100) {
+        vertx.cancelTimer(id);
+        settled.tryComplete(fake.openConnections());
+      }
+    });
+    return settled.future();
+  }
+
+  @Test
+  @DisplayName("ENDLESS_BODY keeps writing a completion that never ends, until the client closes the connection")
+  void endlessBody(VertxTestContext testContext) {
+    fake.fault(Fault.ENDLESS_BODY);
+    readAtMost("/chat/completions", HttpMethod.POST, chat("hi"), 4 * 1024 * 1024)
+      .compose(seen -> {
+        testContext.verify(() -> {
+          assertEquals(200, seen.status());
+          assertTrue(seen.data().startsWith("{\"id\":\"chatcmpl-huge\",\"object\":\"chat.completion\""),
+            seen.data().substring(0, 80));
+          assertTrue(seen.data().length() >= 4 * 1024 * 1024);
+        });
+        return openConnectionsSettled();
+      })
+      .onComplete(testContext.succeeding(open -> testContext.verify(() -> {
+        assertEquals(0, open, "the connection is gone once the client closes it");
+        assertTrue(fake.closedConnections() >= 1);
+        testContext.completeNow();
+      })));
+  }
+
+  @Test
+  @DisplayName("ENDLESS_BODY streams bytes that never complete an event")
+  void endlessStream(VertxTestContext testContext) {
+    fake.fault(Fault.ENDLESS_BODY);
+    readAtMost("/chat/completions", HttpMethod.POST, chat("hi").put("stream", true), 1024 * 1024)
+      .onComplete(testContext.succeeding(seen -> testContext.verify(() -> {
+        assertEquals("text/event-stream", seen.contentType());
+        assertTrue(seen.data().startsWith("data: {"));
+        assertFalse(seen.data().contains("\n"), "no event ever ends");
+        testContext.completeNow();
+      })));
+  }
+
+  @Test
+  @DisplayName("HUGE_BODY sends a well-formed completion of hugeSize bytes of content, with Content-Length")
+  void hugeBody(VertxTestContext testContext) {
+    fake.fault(Fault.HUGE_BODY).hugeSize(3 * 1024 * 1024);
+    post("/chat/completions", chat("hi")).onComplete(testContext.succeeding(response -> testContext.verify(() -> {
+      assertEquals(200, response.statusCode());
+      assertTrue(Long.parseLong(response.getHeader("content-length")) > 3 * 1024 * 1024);
+      String content = response.bodyAsJsonObject().getJsonArray("choices").getJsonObject(0).getJsonObject("message")
+        .getString("content");
+      assertEquals(3 * 1024 * 1024, content.length());
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("HUGE_BODY streams one event of hugeSize bytes of content, then [DONE]")
+  void hugeStream(VertxTestContext testContext) {
+    fake.fault(Fault.HUGE_BODY).hugeSize(2 * 1024 * 1024);
+    post("/chat/completions", chat("hi").put("stream", true)).onComplete(testContext.succeeding(response -> testContext.verify(() -> {
+      List<JsonObject> chunks = sseChunks(response.bodyAsString());
+      assertEquals(1, chunks.size());
+      assertEquals(2 * 1024 * 1024, chunks.get(0).getJsonArray("choices").getJsonObject(0).getJsonObject("delta")
+        .getString("content").length());
+      assertTrue(response.bodyAsString().endsWith("data: [DONE]\n\n"));
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("STALL_AFTER_HEADERS sends 200 and the headers (a keep-alive comment for streams), then nothing")
+  void stallAfterHeaders(VertxTestContext testContext) {
+    fake.fault(Fault.STALL_AFTER_HEADERS);
+    raw(chat("hi").put("stream", true), 400).onComplete(testContext.succeeding(seen -> testContext.verify(() -> {
+      assertEquals(200, seen.status());
+      assertEquals("text/event-stream", seen.contentType());
+      assertEquals(": keep-alive\n\n", seen.data());
+      assertTrue(seen.failure() != null, "the stream never ends: " + seen);
+      testContext.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("TRICKLE streams a content chunk every 100 ms, never ending")
+  void trickle(VertxTestContext testContext) {
+    fake.fault(Fault.TRICKLE);
+    readAtMost("/chat/completions", HttpMethod.POST, chat("hi").put("stream", true), 3 * 200)
+      .onComplete(testContext.succeeding(seen -> testContext.verify(() -> {
+        List<JsonObject> chunks = sseChunks(seen.data().substring(0, seen.data().lastIndexOf("\n\n")));
+        assertTrue(chunks.size() >= 2, seen.data());
+        assertEquals("tick ", chunks.get(0).getJsonArray("choices").getJsonObject(0).getJsonObject("delta").getString("content"));
+        testContext.completeNow();
+      })));
+  }
+
+  @Test
+  @DisplayName("FLOOD streams well-formed content chunks as fast as they are read")
+  void flood(VertxTestContext testContext) {
+    fake.fault(Fault.FLOOD);
+    readAtMost("/chat/completions", HttpMethod.POST, chat("hi").put("stream", true), 1024 * 1024)
+      .onComplete(testContext.succeeding(seen -> testContext.verify(() -> {
+        List<JsonObject> chunks = sseChunks(seen.data().substring(0, seen.data().lastIndexOf("\n\n")));
+        assertTrue(chunks.size() > 1000, "chunks: " + chunks.size());
+        testContext.completeNow();
+      })));
+  }
+
+  @Test
+  @DisplayName("modelsFault and embeddingsFault make those endpoints misbehave; chat stays normal")
+  void endpointFaults(VertxTestContext testContext) {
+    fake.modelsFault(Fault.MALFORMED_JSON).embeddingsFault(Fault.HUGE_BODY).hugeSize(1024 * 1024);
+    client.getAbs(fake.baseUrl() + "/models").send()
+      .compose(models -> {
+        testContext.verify(() -> {
+          assertEquals(200, models.statusCode());
+          assertThrows(DecodeException.class, models::bodyAsJsonObject);
+          assertEquals(1, fake.modelsRequests());
+        });
+        return post("/embeddings", new JsonObject().put("model", "e").put("input", "x"));
+      })
+      .compose(embeddings -> {
+        testContext.verify(() -> assertTrue(embeddings.body().length() > 1024 * 1024));
+        return post("/chat/completions", chat("hi"));
+      })
+      .onComplete(testContext.succeeding(chat -> testContext.verify(() -> {
+        assertEquals(200, chat.statusCode());
+        fake.reset();
+        testContext.completeNow();
+      })));
+  }
+
+  @Test
+  @DisplayName("reset ends endpoint faults as well")
+  void resetEndsEndpointFaults(VertxTestContext testContext) {
+    fake.modelsFault(Fault.MALFORMED_JSON).reset();
+    client.getAbs(fake.baseUrl() + "/models").send().onComplete(testContext.succeeding(models -> testContext.verify(() -> {
+      assertEquals(2, models.bodyAsJsonObject().getJsonArray("data").size());
+      testContext.completeNow();
+    })));
+  }
+
   @Test
   @DisplayName("failTimes rejects a negative count")
   void failTimesNegative() {

@@ -51,7 +51,7 @@ public final class Ollama implements ModelProvider {
 
   @Override
   public Completion completion(Buffer body) {
-    JsonObject answer = body.toJsonObject();
+    JsonObject answer = LargeJson.object(body);
     JsonObject message = answer.getJsonObject("message");
     if (message == null) {
       throw new IllegalArgumentException("no message in the answer");
@@ -75,19 +75,22 @@ public final class Ollama implements ModelProvider {
     String id = "chatcmpl-" + UUID.randomUUID();
     return new StreamDecoder() {
       private Buffer pending = Buffer.buffer();
+      /** Bytes of the pending line already searched for its end: a long line is scanned once. */
+      private int scanned;
 
       @Override
       public List<Event> feed(Buffer data) {
         pending.appendBuffer(data);
         List<Event> events = new ArrayList<>(2);
         int start = 0;
-        for (int i = 0; i < pending.length(); i++) {
+        for (int i = scanned; i < pending.length(); i++) {
           if (pending.getByte(i) == '\n') {
             line(pending.getString(start, i, "UTF-8"), events);
             start = i + 1;
           }
         }
-        pending = pending.getBuffer(start, pending.length());
+        pending = start == 0 ? pending : pending.getBuffer(start, pending.length());
+        scanned = pending.length();
         return events;
       }
 
@@ -96,6 +99,7 @@ public final class Ollama implements ModelProvider {
         List<Event> events = new ArrayList<>(1);
         line(pending.toString(StandardCharsets.UTF_8), events);
         pending = Buffer.buffer();
+        scanned = 0;
         return events;
       }
 
@@ -140,7 +144,7 @@ public final class Ollama implements ModelProvider {
   @Override
   public JsonArray models(Buffer body) {
     JsonArray out = new JsonArray();
-    for (Object o : body.toJsonObject().getJsonArray("models", new JsonArray())) {
+    for (Object o : LargeJson.object(body).getJsonArray("models", new JsonArray())) {
       if (o instanceof JsonObject m) {
         out.add(new JsonObject().put("id", m.getString("name")).put("object", "model")
             .put("created", Instant.now().getEpochSecond()).put("owned_by", "ollama"));

@@ -34,7 +34,7 @@ public final class OpenAiCompatible implements ModelProvider {
 
   @Override
   public Completion completion(Buffer body) {
-    JsonObject json = body.toJsonObject();
+    JsonObject json = LargeJson.object(body);
     if (!(json.getValue("choices") instanceof JsonArray)) {
       throw new IllegalArgumentException("no choices in the answer");
     }
@@ -53,7 +53,7 @@ public final class OpenAiCompatible implements ModelProvider {
 
   @Override
   public JsonArray models(Buffer body) {
-    return body.toJsonObject().getJsonArray("data", new JsonArray());
+    return LargeJson.object(body).getJsonArray("data", new JsonArray());
   }
 
   @Override
@@ -77,6 +77,8 @@ public final class OpenAiCompatible implements ModelProvider {
 
     private final boolean clientWantsUsage;
     private Buffer pending = Buffer.buffer();
+    /** Where the search for the end of the pending event goes on: bytes before it were looked at. */
+    private int scanned;
     private boolean tokenSeen;
 
     SseDecoder(boolean clientWantsUsage) {
@@ -89,7 +91,9 @@ public final class OpenAiCompatible implements ModelProvider {
       List<Event> events = new ArrayList<>(2);
       int start = 0;
       int length = pending.length();
-      for (int i = 0; i + 1 < length; i++) {
+      // an event arriving in many pieces is scanned once, not once per piece (three bytes back: a
+      // separator may straddle two pieces)
+      for (int i = Math.max(0, scanned - 3); i + 1 < length; i++) {
         byte b = pending.getByte(i);
         if (b == '\n' && pending.getByte(i + 1) == '\n') {
           decode(pending.getString(start, i, "UTF-8"), events);
@@ -103,6 +107,7 @@ public final class OpenAiCompatible implements ModelProvider {
         }
       }
       pending = start == 0 ? pending : pending.getBuffer(start, length);
+      scanned = pending.length();
       return events;
     }
 
@@ -111,6 +116,7 @@ public final class OpenAiCompatible implements ModelProvider {
       List<Event> events = new ArrayList<>(1);
       String rest = pending.toString(StandardCharsets.UTF_8).trim();
       pending = Buffer.buffer();
+      scanned = 0;
       if (!rest.isEmpty()) {
         decode(rest, events);
       }
