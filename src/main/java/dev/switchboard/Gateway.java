@@ -7,7 +7,6 @@ import dev.switchboard.channel.InboundVerticle;
 import dev.switchboard.ingress.HttpIngressVerticle;
 import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
-import dev.switchboard.model.ProviderSettings;
 import dev.switchboard.observe.Exposition;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.JwtSecret;
@@ -57,13 +56,9 @@ public final class Gateway {
     Metrics.configure(settings);
     LocalCodec.registerAll(vertx.eventBus());
     JWTAuth auth = Tokens.auth(vertx, secret);
-    // the longest a chat can legitimately take: retries until the deadline, then one full attempt
-    Duration chatTimeout = settings.models().providers().stream()
-        .map(ProviderSettings::totalTimeout)
-        .max(Duration::compareTo)
-        .orElse(Duration.ofSeconds(120))
-        .plus(settings.models().retry().deadline())
-        .plusSeconds(5);
+    // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
+    // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up
+    Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
     return vertx.deployVerticle(new DataDirLock(settings.dataDir()))
         .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models())))

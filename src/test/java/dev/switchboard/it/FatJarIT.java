@@ -109,7 +109,7 @@ class FatJarIT {
     String banner = awaitLine(out, "switchboard listening on");
     assertTrue(generated.contains("mode 600"), generated);
     assertTrue(banner.contains("http://127.0.0.1:" + port), banner);
-    assertTrue(banner.contains("providers: default (off: endpoint unset)"), banner);
+    assertTrue(banner.contains("providers: default (off: endpoint unset (MODEL_ENDPOINT), key unset (MODEL_API_KEY))"), banner);
     assertTrue(banner.contains("bots: dingtalk/default (off: webhook unset (DINGTALK_WEBHOOK))"), banner);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("jwt-secret"))));
     assertEquals(200, get(port, "/healthz", null).statusCode());
