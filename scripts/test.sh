@@ -203,6 +203,17 @@ apt_install redis-server postgresql-15 postgresql-server-dev-15
 command -v redis-server >/dev/null || die "redis-server not found"
 install_pgvector
 
+# ---------------------------------------------------------------- node test client (memory)
+# EmbeddingsNodeSdkIT runs the official OpenAI Node SDK, pinned in src/test/node/package-lock.json.
+# Without node, or without the install, that test fails (it does not skip).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+log "npm ci --prefix src/test/node (node $(node --version))"
+npm ci --prefix "$REPO_ROOT/src/test/node" --no-audit --no-fund --loglevel=error </dev/null >/dev/null \
+  || die "npm ci --prefix src/test/node failed"
+# ---------------------------------------------------------------- end node test client
+
 # ---------------------------------------------------------------- ports
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {

@@ -8,6 +8,7 @@ import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.onnx.AbstractInProcessEmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.OnnxBertBiEncoder;
 import dev.langchain4j.model.embedding.onnx.PoolingMode;
+import dev.switchboard.bus.Failure;
 import java.io.IOException;
 import java.io.InputStream;
 import io.vertx.core.Future;
@@ -25,6 +26,8 @@ import java.util.List;
 final class LocalEmbedder implements Embedder {
 
   static final String MODEL = "local:bge-small-zh-v1.5-q";
+  /** What clients call it in {@code POST /v1/embeddings}: its published name first, then its Hugging Face id and ours. */
+  static final List<String> NAMES = List.of("bge-small-zh-v1.5", "BAAI/bge-small-zh-v1.5", MODEL);
   static final int DIMENSIONS = 512;
 
   private final WorkerExecutor worker;
@@ -44,6 +47,11 @@ final class LocalEmbedder implements Embedder {
   @Override
   public String model() {
     return MODEL;
+  }
+
+  @Override
+  public List<String> names() {
+    return NAMES;
   }
 
   @Override
@@ -120,6 +128,12 @@ final class LocalEmbedder implements Embedder {
 
   @Override
   public Future<List<float[]>> embed(List<String> texts) {
+    for (int i = 0; i < texts.size(); i++) {
+      if (!Embedder.hasText(texts.get(i))) {
+        // the model has no tokens to work on and would fail: the caller's text, not the gateway, is at fault
+        return Future.failedFuture(unreadable(i));
+      }
+    }
     if (texts.size() <= CHUNK) {
       return embedChunk(texts);
     }
@@ -141,15 +155,34 @@ final class LocalEmbedder implements Embedder {
     return loaded().compose(v -> worker.executeBlocking(() -> {
       List<TextSegment> segments = new ArrayList<>(texts.size());
       for (String t : texts) {
-        segments.add(TextSegment.from(t.isBlank() ? " " : t));
+        segments.add(TextSegment.from(t));
       }
-      List<Embedding> embeddings = v.embedAll(segments).content();
+      List<Embedding> embeddings;
+      try {
+        embeddings = v.embedAll(segments).content();
+      } catch (RuntimeException e) {
+        // what the tokenizer drops is not exactly knowable up front: a text it reduces to nothing
+        // fails here (blank, or no tokens), and is still the caller's text
+        if (cause(e) instanceof IndexOutOfBoundsException || cause(e) instanceof IllegalArgumentException) {
+          throw unreadable(-1);
+        }
+        throw e;
+      }
       List<float[]> out = new ArrayList<>(embeddings.size());
       for (Embedding e : embeddings) {
         out.add(Embedder.normalize(e.vector()));
       }
       return out;
     }, false));
+  }
+
+  private static Throwable cause(Throwable e) {
+    return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+  }
+
+  private static Failure unreadable(int index) {
+    return Failure.badRequest("unreadable_input", (index < 0 ? "a text" : "text " + index)
+        + " has nothing the local model can read (only white space, control or invisible characters)");
   }
 
   /** The session holds native memory the garbage collector does not see: closed with the embedder. */

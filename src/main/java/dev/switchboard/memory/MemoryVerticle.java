@@ -439,37 +439,27 @@ public final class MemoryVerticle extends VerticleBase {
   // ---------------------------------------------------------------------------------------------
   // embeddings and health
 
-  /** {@code POST /v1/embeddings}: the configured embedder, in OpenAI's answer shape. */
+  /** {@code POST /v1/embeddings}: the configured embedder, in OpenAI's answer shape (see {@link EmbeddingsApi}). */
   private void embed(Message<JsonObject> message) {
-    Object input = message.body().getValue("input");
-    List<String> texts = new ArrayList<>();
-    if (input instanceof String s) {
-      texts.add(s);
-    } else if (input instanceof JsonArray a && !a.isEmpty() && a.stream().allMatch(x -> x instanceof String)) {
-      a.forEach(x -> texts.add((String) x));
-    } else {
-      Failure.reply(message, Failure.badRequest("invalid_input", "'input' must be a non-empty string or array of strings"));
-      return;
-    }
-    if (texts.size() > 2048 || texts.stream().anyMatch(t -> t.length() > LongTermMemory.MAX_CONTENT)) {
-      Failure.reply(message, Failure.badRequest("invalid_input",
-          "at most 2048 inputs per request, each at most " + LongTermMemory.MAX_CONTENT + " characters"));
-      return;
-    }
-    embedder.embed(texts).onComplete(ar -> reply(message, ar.map(vectors -> {
-      JsonArray data = new JsonArray();
-      int tokens = 0;
-      for (int i = 0; i < vectors.size(); i++) {
-        JsonArray values = new JsonArray(new ArrayList<>(vectors.get(i).length));
-        for (float f : vectors.get(i)) {
-          values.add(f);
-        }
-        data.add(new JsonObject().put("object", "embedding").put("index", i).put("embedding", values));
-        tokens += ShortTermMemory.tokens(texts.get(i)) - 4;
+    EmbeddingsApi.Request request;
+    try {
+      if (message.body() == null) {
+        throw Failure.badRequest("invalid_json", "request body must be a JSON object");
       }
-      return new JsonObject().put("object", "list").put("data", data).put("model", embedder.model())
-          .put("usage", new JsonObject().put("prompt_tokens", tokens).put("total_tokens", tokens));
-    })));
+      request = EmbeddingsApi.parse(message.body(), embedder);
+    } catch (Failure f) {
+      Failure.reply(message, f);
+      return;
+    }
+    // a remote model's size is known once it has answered once
+    Future<Void> sized = request.dimensions() == null ? Future.succeededFuture()
+        : embedder.ready().map(v -> {
+          EmbeddingsApi.checkDimensions(request, embedder);
+          return null;
+        });
+    sized.compose(v -> embedder.embed(request.texts()))
+        .map(vectors -> EmbeddingsApi.answer(request, vectors, embedder.names().get(0)))
+        .onComplete(ar -> reply(message, ar));
   }
 
   private void health(Message<Void> message) {

@@ -343,7 +343,7 @@ abstract class MemoryBehaviour {
 
   @Test
   void embeddingsComeFromTheLocalModel() {
-    JsonObject answer = json(post("/v1/embeddings", new JsonObject().put("model", "any").put("input",
+    JsonObject answer = json(post("/v1/embeddings", new JsonObject().put("model", "bge-small-zh-v1.5").put("input",
         new JsonArray().add("你好").add("hello"))));
     JsonArray data = answer.getJsonArray("data");
     assertEquals(2, data.size());
