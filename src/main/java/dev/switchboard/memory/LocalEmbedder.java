@@ -14,6 +14,9 @@ import java.io.InputStream;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,6 +32,22 @@ final class LocalEmbedder implements Embedder {
   /** What clients call it in {@code POST /v1/embeddings}: its published name first, then its Hugging Face id and ours. */
   static final List<String> NAMES = List.of("bge-small-zh-v1.5", "BAAI/bge-small-zh-v1.5", MODEL);
   static final int DIMENSIONS = 512;
+  /** The model's position embeddings end here; longer texts are cut (the tokenizer's setting, made explicit). */
+  static final int MAX_TOKENS = 512;
+
+  /**
+   * The tokenizer's native library is chosen by DJL's platform detection, which asks the CUDA
+   * runtime for GPUs whenever a libcudart is installed and logs a warning when the driver does not
+   * match. We only ever load the CPU build, so that answer is noise: only this one logger is
+   * quietened (held here, since the logging system keeps loggers only weakly).
+   */
+  private static final java.util.logging.Logger CUDA_PROBE = quiet("ai.djl.util.cuda.CudaUtils");
+
+  private static java.util.logging.Logger quiet(String name) {
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+    logger.setLevel(java.util.logging.Level.SEVERE);
+    return logger;
+  }
 
   private final WorkerExecutor worker;
   private final int threads;
@@ -97,7 +116,7 @@ final class LocalEmbedder implements Embedder {
     this.session = session;
     OnnxBertBiEncoder encoder;
     try (InputStream tokenizer = resource("/bge-small-zh-v1.5-q-tokenizer.json")) {
-      encoder = new OnnxBertBiEncoder(environment, session, tokenizer, PoolingMode.CLS);
+      encoder = new OnnxBertBiEncoder(environment, session, withTruncation(tokenizer.readAllBytes()), PoolingMode.CLS);
     }
     return new AbstractInProcessEmbeddingModel(Runnable::run) {
       @Override
@@ -110,6 +129,20 @@ final class LocalEmbedder implements Embedder {
         return DIMENSIONS;
       }
     };
+  }
+
+  /**
+   * The shipped tokenizer file leaves its truncation unset, so DJL falls back to the model's 512
+   * tokens and warns about it on every load; saying 512 in the file is the same setting without the
+   * warning.
+   */
+  static InputStream withTruncation(byte[] tokenizerJson) {
+    JsonObject tokenizer = new JsonObject(Buffer.buffer(tokenizerJson));
+    if (tokenizer.getValue("truncation") == null) {
+      tokenizer.put("truncation", new JsonObject().put("direction", "Right").put("max_length", MAX_TOKENS)
+          .put("strategy", "LongestFirst").put("stride", 0));
+    }
+    return new ByteArrayInputStream(tokenizer.toBuffer().getBytes());
   }
 
   private static InputStream resource(String name) throws IOException {
