@@ -112,6 +112,9 @@ public final class LongTermMemory {
         throw Failure.badRequest("invalid_content", "'content' must be a non-empty string");
       }
       content = normalize(rawContent);
+      if (!Embedder.hasText(content)) {
+        throw Failure.badRequest("invalid_content", "'content' has no visible text (only white space, control or invisible characters)");
+      }
       if (content.length() > MAX_CONTENT) {
         throw Failure.badRequest("content_too_long", "'content' is " + content.length() + " characters; at most " + MAX_CONTENT);
       }
@@ -278,6 +281,9 @@ public final class LongTermMemory {
     try {
       if (query == null || query.isBlank()) {
         throw Failure.badRequest("invalid_query", "'q' must be a non-empty string");
+      }
+      if (!Embedder.hasText(query)) {
+        throw Failure.badRequest("invalid_query", "'q' has no visible text (only white space, control or invisible characters)");
       }
       if (scopes.isEmpty()) {
         throw Failure.badRequest("invalid_scope", "a search needs a 'scope'");
