@@ -330,6 +330,9 @@ public final class MemoryVerticle extends VerticleBase {
     } else {
       throw Failure.badRequest("invalid_source", "'source' must be an object or a string, got " + kind(raw));
     }
+    if (source.encode().contains("\\u0000")) {
+      throw Failure.badRequest("invalid_source", "'source' contains a NUL character (U+0000)");
+    }
     if (source.encode().length() > MAX_SOURCE) {
       throw Failure.badRequest("invalid_source", "'source' is longer than " + MAX_SOURCE + " characters as JSON");
     }
@@ -467,6 +470,9 @@ public final class MemoryVerticle extends VerticleBase {
     try {
       String s = new String(java.util.Base64.getUrlDecoder().decode(cursor), java.nio.charset.StandardCharsets.UTF_8);
       int bar = s.indexOf('|');
+      if (!LongTermMemory.plausibleId(s.substring(bar + 1))) {
+        throw new IllegalArgumentException("not an id");
+      }
       return new LongTermStore.Position(Instant.parse(s.substring(0, bar)), s.substring(bar + 1));
     } catch (RuntimeException e) {
       throw Failure.badRequest("invalid_cursor", "'cursor' is not one this API gave out");
@@ -478,7 +484,7 @@ public final class MemoryVerticle extends VerticleBase {
       return;
     }
     String id = message.body();
-    longTerm.store().byId(id).compose(m -> {
+    (LongTermMemory.plausibleId(id) ? longTerm.store().byId(id) : Future.<Memory>succeededFuture(null)).compose(m -> {
       if (m == null) {
         return Future.failedFuture(Failure.notFound("memory_not_found", "no memory '" + id + "'"));
       }
@@ -495,7 +501,8 @@ public final class MemoryVerticle extends VerticleBase {
       return;
     }
     String id = message.body();
-    longTerm.store().delete(id).compose(found -> found ? Future.succeededFuture()
+    (LongTermMemory.plausibleId(id) ? longTerm.store().delete(id) : Future.succeededFuture(false))
+        .compose(found -> found ? Future.succeededFuture()
             : Future.failedFuture(Failure.notFound("memory_not_found", "no memory '" + id + "'")))
         .onComplete(ar -> reply(message, ar.map(x -> null)));
   }

@@ -273,6 +273,12 @@ abstract class MemoryBehaviour {
     assertError(get("/api/v1/memories/search?q=x&k=many&scope=" + scope), 400, "k");
     assertError(get("/api/v1/memories?scope=" + scope + "&status=gone"), 400, "'status'");
     assertError(get("/api/v1/memories?scope=" + scope + "&limit=-1"), 400, "limit");
+    // U+0000 cannot be stored by PostgreSQL: refused in every profile alike
+    assertError(post("/api/v1/memories", ok.copy().put("content", "孙八\u0000在二楼")), 400, "'content'");
+    assertError(post("/api/v1/memories", ok.copy().put("scope", "user:\u0000")), 400, "'scope'");
+    assertError(post("/api/v1/memories", ok.copy().put("source", new JsonObject().put("channel", "a\u0000"))), 400, "'source'");
+    assertError(post("/api/v1/memories", ok.copy().put("supersedes", "mem_\u0000")), 404, "mem_");
+    assertError(get("/api/v1/memories/search?q=a%00b&scope=" + scope), 400, "'q'");
     // ids are whatever a client typed: unknown ones are simply not there
     assertEquals(404, get("/api/v1/memories/" + "x".repeat(2000)).statusCode());
     assertEquals(404, delete("/api/v1/memories/%00").statusCode());
