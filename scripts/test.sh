@@ -209,9 +209,10 @@ install_pgvector
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
-log "npm ci --prefix src/test/node (node $(node --version))"
+log "npm ci --prefix src/test/node (node $(node --version 2>/dev/null || echo missing))"
+# a failed install is reported here and then by that test; the rest of the suite still runs
 npm ci --prefix "$REPO_ROOT/src/test/node" --no-audit --no-fund --loglevel=error </dev/null >/dev/null \
-  || die "npm ci --prefix src/test/node failed"
+  || log "WARNING: npm ci --prefix src/test/node failed: EmbeddingsNodeSdkIT will fail"
 # ---------------------------------------------------------------- end node test client
 
 # ---------------------------------------------------------------- ports
