@@ -1,5 +1,6 @@
 package dev.switchboard.memory;
 
+import dev.switchboard.bus.Failure;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -20,6 +21,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 import org.apache.lucene.analysis.core.WhitespaceAnalyzer;
 import org.apache.lucene.document.Document;
@@ -29,6 +31,9 @@ import org.apache.lucene.document.LongPoint;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.document.TextField;
+import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.IndexFormatTooNewException;
+import org.apache.lucene.index.IndexFormatTooOldException;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.Term;
@@ -42,6 +47,7 @@ import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.SearcherManager;
 import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.AlreadyClosedException;
 import org.apache.lucene.store.FSDirectory;
 
 /**
@@ -152,7 +158,7 @@ final class EmbeddedMemories implements LongTermStore {
   /** Counts writers opened, so that a failure under a rebuild's own writer is not cleared by it. */
   private volatile int generation;
   private volatile int brokenGeneration = -1;
-  private final java.util.concurrent.atomic.AtomicBoolean recovering = new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean recovering = new AtomicBoolean();
   private long recoveryTimer = -1;
   private int recoveryAttempts;
   /** Retries of a rebuild back off to this; a rebuild waiting for disk space checks every 2 s. */
@@ -239,8 +245,8 @@ final class EmbeddedMemories implements LongTermStore {
       directory = FSDirectory.open(dir);
       try {
         writer = new IndexWriter(directory, writerConfig(IndexWriterConfig.OpenMode.CREATE_OR_APPEND));
-      } catch (org.apache.lucene.index.CorruptIndexException | org.apache.lucene.index.IndexFormatTooOldException
-               | org.apache.lucene.index.IndexFormatTooNewException e) {
+      } catch (CorruptIndexException | IndexFormatTooOldException
+               | IndexFormatTooNewException e) {
         // the index is derived: one that cannot be read is started afresh and rebuilt from the store
         LOG.info("memory index unreadable (" + e.getMessage() + "): rebuilding it from the store");
         writer = new IndexWriter(directory, writerConfig(IndexWriterConfig.OpenMode.CREATE));
@@ -282,7 +288,7 @@ final class EmbeddedMemories implements LongTermStore {
       return null;
     }, true)).recover(e -> {
       // a full disk at start-up says so (the open is retried until there is room)
-      dev.switchboard.bus.Failure storage = EmbeddedStore.storageFailure(indexDir(), e);
+      Failure storage = EmbeddedStore.storageFailure(indexDir(), e);
       return Future.<Void>failedFuture(storage != null ? storage : e);
     });
   }
@@ -387,13 +393,13 @@ final class EmbeddedMemories implements LongTermStore {
       IndexSearcher searcher;
       try {
         searcher = manager.acquire();
-      } catch (org.apache.lucene.store.AlreadyClosedException e) {
+      } catch (AlreadyClosedException e) {
         // a rebuild just put a new index in place: search that one
         manager = searchers;
         try {
           searcher = manager.acquire();
-        } catch (org.apache.lucene.store.AlreadyClosedException again) {
-          throw dev.switchboard.bus.Failure.unavailable("memory_unavailable", "the memory index is being rebuilt; try again shortly");
+        } catch (AlreadyClosedException again) {
+          throw Failure.unavailable("memory_unavailable", "the memory index is being rebuilt; try again shortly");
         }
       }
       try {
@@ -615,13 +621,13 @@ final class EmbeddedMemories implements LongTermStore {
   }
 
   /** What an index failure means to a client: a full disk named as such, anything else as a failed index being rebuilt. */
-  private dev.switchboard.bus.Failure indexError(Throwable e) {
-    dev.switchboard.bus.Failure storage = EmbeddedStore.storageFailure(indexDir(), e);
+  private Failure indexError(Throwable e) {
+    Failure storage = EmbeddedStore.storageFailure(indexDir(), e);
     if (storage != null && storage.code() != null && storage.code().startsWith("storage_")) {
-      return dev.switchboard.bus.Failure.unavailable(storage.code(), storage.getMessage()
+      return Failure.unavailable(storage.code(), storage.getMessage()
           + "; the memory index is rebuilt from the store once it can be written");
     }
-    return storage != null ? storage : dev.switchboard.bus.Failure.unavailable("memory_unavailable",
+    return storage != null ? storage : Failure.unavailable("memory_unavailable",
         "the memory index failed (" + e + "); it is rebuilt from the store");
   }
 
@@ -802,8 +808,8 @@ final class EmbeddedMemories implements LongTermStore {
   }
 
   /** Another writer superseded or deleted the memory first. */
-  private static dev.switchboard.bus.Failure gone(String id) {
-    return dev.switchboard.bus.Failure.notFound("memory_not_found", "memory '" + id + "' is no longer active");
+  private static Failure gone(String id) {
+    return Failure.notFound("memory_not_found", "memory '" + id + "' is no longer active");
   }
 
   private static <T> Future<T> duplicate(Throwable e) {
