@@ -214,6 +214,17 @@ command -v promtool >/dev/null 2>&1 || die "promtool not found after installing 
 source "$REPO_ROOT/scripts/lib/maven.sh"
 plain_maven_output
 # ---------------------------------------------------------------- metrics tooling (end)
+# ---------------------------------------------------------------- node test client (memory)
+# EmbeddingsNodeSdkIT runs the official OpenAI Node SDK, pinned in src/test/node/package-lock.json.
+# Without node, or without the install, that test fails (it does not skip).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+log "npm ci --prefix src/test/node (node $(node --version 2>/dev/null || echo missing))"
+# a failed install is reported here and then by that test; the rest of the suite still runs
+npm ci --prefix "$REPO_ROOT/src/test/node" --no-audit --no-fund --loglevel=error </dev/null >/dev/null \
+  || log "WARNING: npm ci --prefix src/test/node failed: EmbeddingsNodeSdkIT will fail"
+# ---------------------------------------------------------------- end node test client
 
 # ---------------------------------------------------------------- ports
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -1,5 +1,6 @@
 package dev.switchboard.memory;
 
+import dev.switchboard.bus.Failure;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -20,6 +21,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 import org.apache.lucene.analysis.core.WhitespaceAnalyzer;
 import org.apache.lucene.document.Document;
@@ -29,6 +31,9 @@ import org.apache.lucene.document.LongPoint;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.document.TextField;
+import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.IndexFormatTooNewException;
+import org.apache.lucene.index.IndexFormatTooOldException;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.Term;
@@ -42,6 +47,7 @@ import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.SearcherManager;
 import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.AlreadyClosedException;
 import org.apache.lucene.store.FSDirectory;
 
 /**
@@ -51,6 +57,11 @@ import org.apache.lucene.store.FSDirectory;
  * both filtered by scope. The index is committed in the background about once a second and
  * records the store revision it reflects; after a crash, or when the embedding model changes, it
  * is rebuilt from SQLite, so a lost or stale index never loses a memory.
+ *
+ * <p>The index can fail while the store does not (its disk filled up, say: Lucene then closes its
+ * writer for good). A change the store has made is not undone for that: the write stands, the
+ * memory is not ready ({@link #ping()} says why), searches run on the last good index, and the
+ * index is reopened and rebuilt from the store in the background as soon as there is room again.
  */
 final class EmbeddedMemories implements LongTermStore {
 
@@ -125,15 +136,33 @@ final class EmbeddedMemories implements LongTermStore {
   private EmbeddedStore store;
   /** Lucene writes, refreshes and commits, one at a time. */
   private final WorkerExecutor indexThread;
-  private IndexWriter writer;
-  private SearcherManager searchers;
+  /** Where changes go (index thread only, but read for health checks). */
+  private volatile IndexWriter writer;
+  /** Where searches look: the writer's, or while the index is rebuilt, the last good one's. */
+  private volatile SearcherManager searchers;
+  /** Whether {@link #searchers} come from {@link #writer} (false while a rebuild is under way). */
+  private volatile boolean searchersCurrent;
   private FSDirectory directory;
   private long commitTimer = -1;
   /** Store revision the index reflects (index thread only). */
   private long appliedRev;
+  /** Highest revision applied since the writer was opened (index thread only). */
+  private long lastRev = -1;
   private boolean dirty;
   /** An index change failed: the index misses something the store has, until it is rebuilt. */
   private boolean stale;
+  /** Why the index needs reopening and rebuilding; null while it is fine. */
+  private volatile Throwable broken;
+  /** Why the last commit failed; null once one succeeds (the changes are still in the writer). */
+  private volatile Throwable commitFailed;
+  /** Counts writers opened, so that a failure under a rebuild's own writer is not cleared by it. */
+  private volatile int generation;
+  private volatile int brokenGeneration = -1;
+  private final AtomicBoolean recovering = new AtomicBoolean();
+  private long recoveryTimer = -1;
+  private int recoveryAttempts;
+  /** Retries of a rebuild back off to this; a rebuild waiting for disk space checks every 2 s. */
+  private static final long MAX_RECOVERY_WAIT = 10_000;
 
   EmbeddedMemories(Vertx vertx, Path dataDir) {
     this.vertx = vertx;
@@ -179,12 +208,29 @@ final class EmbeddedMemories implements LongTermStore {
         }))
         // a failed open leaves nothing behind (a later attempt would find the index locked)
         .onFailure(e -> release())
-        .onSuccess(v -> commitTimer = vertx.setPeriodic(1000, id -> indexThread.executeBlocking(() -> {
-          commitIfDirty();
+        .onSuccess(v -> commitTimer = vertx.setPeriodic(1000, id -> indexThread.<Void>executeBlocking(() -> {
+          if (broken != null) {
+            return null;
+          }
+          try {
+            commitIfDirty();
+            commitFailed = null;
+          } catch (IOException | RuntimeException e) {
+            // not committed yet is not lost: the changes stay in the writer for the next try,
+            // unless Lucene gave the writer up, and then the index is rebuilt
+            commitFailed = e;
+            IndexWriter w = writer;
+            if (w == null || !w.isOpen() || w.getTragicException() != null) {
+              throw e;
+            }
+            return null;
+          }
           // background merges finish without a write: searches should see the merged segments
-          searchers.maybeRefresh();
+          if (searchersCurrent) {
+            searchers.maybeRefresh();
+          }
           return null;
-        }, true)));
+        }, true).onFailure(this::indexFailed)));
   }
 
   /**
@@ -194,11 +240,18 @@ final class EmbeddedMemories implements LongTermStore {
    */
   private Future<Void> openIndex(long rev) {
     return indexThread.executeBlocking(() -> {
-      Path dir = dataDir.resolve(INDEX_DIR);
+      Path dir = indexDir();
       Files.createDirectories(dir);
       directory = FSDirectory.open(dir);
-      writer = new IndexWriter(directory, new IndexWriterConfig(new WhitespaceAnalyzer())
-          .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND));
+      try {
+        writer = new IndexWriter(directory, writerConfig(IndexWriterConfig.OpenMode.CREATE_OR_APPEND));
+      } catch (CorruptIndexException | IndexFormatTooOldException
+               | IndexFormatTooNewException e) {
+        // the index is derived: one that cannot be read is started afresh and rebuilt from the store
+        LOG.info("memory index unreadable (" + e.getMessage() + "): rebuilding it from the store");
+        writer = new IndexWriter(directory, writerConfig(IndexWriterConfig.OpenMode.CREATE));
+      }
+      generation++;
       long indexed = -1;
       Iterable<Map.Entry<String, String>> data = writer.getLiveCommitData();
       if (data != null) {
@@ -216,7 +269,7 @@ final class EmbeddedMemories implements LongTermStore {
       }
       long started = System.nanoTime();
       return indexThread.executeBlocking(() -> writer.deleteAll(), true)
-          .compose(x -> rebuildFrom(0, 0))
+          .compose(x -> rebuildFrom(0, 0, false))
           .map(count -> {
             if (count > 0 || indexed >= 0) {
               LOG.info("memory index rebuilt from the store: " + count + " memories in "
@@ -224,19 +277,36 @@ final class EmbeddedMemories implements LongTermStore {
             }
             return true;
           });
-    }).compose(rebuilt -> indexThread.executeBlocking(() -> {
+    }).compose(rebuilt -> indexThread.<Void>executeBlocking(() -> {
       if (rebuilt) {
         appliedRev = rev;
         dirty = true;
         commitIfDirty();
       }
       searchers = new SearcherManager(writer, null);
+      searchersCurrent = true;
       return null;
-    }, true));
+    }, true)).recover(e -> {
+      // a full disk at start-up says so (the open is retried until there is room)
+      Failure storage = EmbeddedStore.storageFailure(indexDir(), e);
+      return Future.<Void>failedFuture(storage != null ? storage : e);
+    });
   }
 
-  /** A page of rows is read on the store's thread, then indexed on the index thread, so neither waits long. */
-  private Future<Integer> rebuildFrom(long afterRowid, int doneSoFar) {
+  private static IndexWriterConfig writerConfig(IndexWriterConfig.OpenMode mode) {
+    return new IndexWriterConfig(new WhitespaceAnalyzer()).setOpenMode(mode);
+  }
+
+  private Path indexDir() {
+    return dataDir.resolve(INDEX_DIR);
+  }
+
+  /**
+   * A page of rows is read on the store's thread, then indexed on the index thread, so neither waits
+   * long. With {@code replace}, documents replace any of the same id (writes go on during a rebuild
+   * after a failure, and may have indexed a memory already).
+   */
+  private Future<Integer> rebuildFrom(long afterRowid, int doneSoFar, boolean replace) {
     record Row(long rowid, Memory memory, float[] vector) {
     }
     return store.run(c -> {
@@ -254,17 +324,22 @@ final class EmbeddedMemories implements LongTermStore {
       return page;
     }).compose(page -> page.isEmpty() ? Future.succeededFuture(doneSoFar) : indexThread.executeBlocking(() -> {
       for (Row r : page) {
-        writer.addDocument(document(r.memory(), r.vector()));
+        if (replace) {
+          writer.updateDocument(new Term("id", r.memory().id()), document(r.memory(), r.vector()));
+        } else {
+          writer.addDocument(document(r.memory(), r.vector()));
+        }
       }
       return null;
-    }, true).compose(x -> rebuildFrom(page.get(page.size() - 1).rowid(), doneSoFar + page.size())));
+    }, true).compose(x -> rebuildFrom(page.get(page.size() - 1).rowid(), doneSoFar + page.size(), replace)));
   }
 
   private void commitIfDirty() throws IOException {
-    if (dirty && writer != null) {
+    IndexWriter w = writer;
+    if (dirty && w != null && w.isOpen()) {
+      w.setLiveCommitData(Map.of("rev", Long.toString(appliedRev)).entrySet());
+      w.commit();
       dirty = false;
-      writer.setLiveCommitData(Map.of("rev", Long.toString(appliedRev)).entrySet());
-      writer.commit();
     }
   }
 
@@ -314,7 +389,19 @@ final class EmbeddedMemories implements LongTermStore {
   private Future<List<Hit>> search(Query query, int n, boolean byVector) {
     // searches run in parallel on the shared worker pool; the searcher is reference-counted
     return vertx.executeBlocking(() -> {
-      IndexSearcher searcher = searchers.acquire();
+      SearcherManager manager = searchers;
+      IndexSearcher searcher;
+      try {
+        searcher = manager.acquire();
+      } catch (AlreadyClosedException e) {
+        // a rebuild just put a new index in place: search that one
+        manager = searchers;
+        try {
+          searcher = manager.acquire();
+        } catch (AlreadyClosedException again) {
+          throw Failure.unavailable("memory_unavailable", "the memory index is being rebuilt; try again shortly");
+        }
+      }
       try {
         TopDocs top = searcher.search(query, n);
         List<Hit> hits = new ArrayList<>(top.scoreDocs.length);
@@ -326,7 +413,7 @@ final class EmbeddedMemories implements LongTermStore {
         }
         return hits;
       } finally {
-        searchers.release(searcher);
+        manager.release(searcher);
       }
     }, false);
   }
@@ -521,14 +608,27 @@ final class EmbeddedMemories implements LongTermStore {
   @Override
   public Future<Void> ping() {
     return store.ping().compose(ok -> {
+      Throwable failure = broken != null ? broken : commitFailed;
+      if (failure != null) {
+        return Future.failedFuture(indexError(failure));
+      }
       IndexWriter w = writer;
-      if (w == null || !w.isOpen() || w.getTragicException() != null) {
-        Throwable t = w == null ? null : w.getTragicException();
-        return Future.failedFuture("the memory index is closed" + (t == null ? "" : ": " + t.getMessage())
-            + "; restart to rebuild it from the store");
+      if (w == null || !w.isOpen()) {
+        return Future.failedFuture("the memory index is closed");
       }
       return Future.succeededFuture();
     });
+  }
+
+  /** What an index failure means to a client: a full disk named as such, anything else as a failed index being rebuilt. */
+  private Failure indexError(Throwable e) {
+    Failure storage = EmbeddedStore.storageFailure(indexDir(), e);
+    if (storage != null && storage.code() != null && storage.code().startsWith("storage_")) {
+      return Failure.unavailable(storage.code(), storage.getMessage()
+          + "; the memory index is rebuilt from the store once it can be written");
+    }
+    return storage != null ? storage : Failure.unavailable("memory_unavailable",
+        "the memory index failed (" + e + "); it is rebuilt from the store");
   }
 
   @Override
@@ -537,20 +637,31 @@ final class EmbeddedMemories implements LongTermStore {
     return release().eventually(indexThread::close);
   }
 
-  /** Set by {@link #close()}: an open still under way gives up at its next step. */
+  /** Set by {@link #close()}: an open still under way gives up at its next step, and no rebuild starts. */
   private volatile boolean closing;
 
   /** Closes the index and the database connection; the index thread stays for another open. */
   private Future<Void> release() {
     vertx.cancelTimer(commitTimer);
+    vertx.cancelTimer(recoveryTimer);
     Future<Void> index = writer == null && directory == null ? Future.succeededFuture() : indexThread.executeBlocking(() -> {
-      if (writer != null) {
-        commitIfDirty();
-        if (searchers != null) {
-          searchers.close();
+      if (searchers != null) {
+        searchers.close();
+        searchers = null;
+      }
+      IndexWriter w = writer;
+      writer = null;
+      if (w != null && w.isOpen()) {
+        try {
+          if (broken == null) {
+            commitIfDirty();
+          }
+          w.close();
+        } catch (IOException | RuntimeException e) {
+          // what was not committed is rebuilt from the store at the next start
+          LOG.info("memory index closed without its last changes (" + e.getMessage() + "); the next start rebuilds it");
+          w.rollback();
         }
-        writer.close();
-        writer = null;
       }
       if (directory != null) {
         directory.close();
@@ -570,31 +681,135 @@ final class EmbeddedMemories implements LongTermStore {
     void apply(IndexWriter writer) throws IOException;
   }
 
-  /** Applies a change to the index and makes it visible to searches at once (committed later). */
+  /**
+   * Applies a change the store has already made to the index and makes it visible to searches at
+   * once (committed later). When the index cannot take it, the change still stands (the store is
+   * the truth): the index is marked stale and rebuilt from the store in the background.
+   */
   private Future<Void> index(long rev, IndexChange change) {
-    return indexThread.executeBlocking(() -> {
+    return indexThread.<Void>executeBlocking(() -> {
       try {
         change.apply(writer);
       } catch (IOException | RuntimeException e) {
         // the store has the change but the index does not: never again claim to reflect the
-        // store, so that the next start rebuilds the index from it
+        // store, so that the next start rebuilds the index from it (or a rebuild now does)
         stale = true;
         appliedRev = -1;
         dirty = true;
+        brokenGeneration = generation;
         throw e;
       }
+      lastRev = Math.max(lastRev, rev);
       if (!stale) {
         appliedRev = Math.max(appliedRev, rev);
       }
       dirty = true;
-      searchers.maybeRefreshBlocking();
+      if (searchersCurrent) {
+        searchers.maybeRefreshBlocking();
+      }
       return null;
-    }, true);
+    }, true).recover(e -> {
+      indexFailed(e);
+      return Future.succeededFuture();
+    });
+  }
+
+  /** The index misses changes or its writer is gone: say so once, then rebuild it as soon as it can be written. */
+  private void indexFailed(Throwable e) {
+    if (closing) {
+      return;
+    }
+    if (broken == null) {
+      LOG.warning("memory index: " + indexError(e).getMessage() + " (searches miss the latest changes until then)");
+    }
+    broken = e;
+    recoverSoon(0);
+  }
+
+  private void recoverSoon(long delay) {
+    if (closing || !recovering.compareAndSet(false, true)) {
+      return;
+    }
+    recoveryTimer = vertx.setTimer(Math.max(1, delay), t -> recover());
+  }
+
+  /**
+   * Opens a new writer on an empty index and rebuilds it from the store while writes go on (they
+   * go to the new writer; searches stay on the last good index until the new one is complete).
+   * Without room on the index's disk it only waits: a rebuild would fail halfway anyway.
+   */
+  private void recover() {
+    if (closing) {
+      recovering.set(false);
+      return;
+    }
+    vertx.executeBlocking(() -> EmbeddedStore.usableSpace(indexDir()), false).onComplete(space -> {
+      if (space.failed() || space.result() < EmbeddedStore.NEARLY_FULL) {
+        retryRecovery(2000, null);
+        return;
+      }
+      long started = System.nanoTime();
+      int[] mine = new int[1];
+      indexThread.<Void>executeBlocking(() -> {
+        IndexWriter old = writer;
+        if (old != null && old.isOpen()) {
+          old.rollback(); // its changes are all in the store; the rebuild brings them back
+        }
+        // CREATE: the rebuild starts from nothing, whatever the failure left in the directory
+        writer = new IndexWriter(directory, writerConfig(IndexWriterConfig.OpenMode.CREATE));
+        mine[0] = ++generation;
+        searchersCurrent = false;
+        stale = true;
+        lastRev = -1;
+        dirty = false;
+        return null;
+      }, true)
+          .compose(x -> store.run(EmbeddedMemories::rev))
+          .compose(rev -> rebuildFrom(0, 0, true).map(count -> new long[] {rev, count}))
+          .compose(done -> indexThread.<Long>executeBlocking(() -> {
+            if (brokenGeneration == mine[0]) {
+              throw new IOException("a change failed during the rebuild");
+            }
+            appliedRev = Math.max(done[0], lastRev);
+            stale = false;
+            dirty = true;
+            commitIfDirty();
+            SearcherManager previous = searchers;
+            searchers = new SearcherManager(writer, null);
+            searchersCurrent = true;
+            if (previous != null) {
+              previous.close();
+            }
+            return done[1];
+          }, true))
+          .onComplete(ar -> {
+            if (ar.succeeded()) {
+              broken = null;
+              commitFailed = null;
+              recoveryAttempts = 0;
+              recovering.set(false);
+              LOG.info("memory index rebuilt from the store: " + ar.result() + " memories in "
+                  + (System.nanoTime() - started) / 1_000_000 + " ms");
+            } else {
+              broken = ar.cause();
+              recoveryAttempts++;
+              retryRecovery(Math.min(MAX_RECOVERY_WAIT, 1000L << Math.min(recoveryAttempts, 4)), ar.cause());
+            }
+          });
+    });
+  }
+
+  private void retryRecovery(long delay, Throwable cause) {
+    recovering.set(false);
+    if (cause != null) {
+      LOG.fine("memory index rebuild failed (" + cause.getMessage() + "); trying again in " + delay + " ms");
+    }
+    recoverSoon(delay);
   }
 
   /** Another writer superseded or deleted the memory first. */
-  private static dev.switchboard.bus.Failure gone(String id) {
-    return dev.switchboard.bus.Failure.notFound("memory_not_found", "memory '" + id + "' is no longer active");
+  private static Failure gone(String id) {
+    return Failure.notFound("memory_not_found", "memory '" + id + "' is no longer active");
   }
 
   private static <T> Future<T> duplicate(Throwable e) {

@@ -12,6 +12,15 @@ public interface Embedder {
   /** Stable name of the model, e.g. {@code local:bge-small-zh-v1.5} or {@code siliconflow:BAAI/bge-m3}. */
   String model();
 
+  /**
+   * The names a client may put in {@code model} of {@code POST /v1/embeddings} for this model, the
+   * one it answers with first: a request for any other model is refused rather than answered by
+   * this one.
+   */
+  default List<String> names() {
+    return List.of(model());
+  }
+
   /** Vector length; known once {@link #ready()} has completed. */
   int dimensions();
 
@@ -36,6 +45,23 @@ public interface Embedder {
   }
 
   default void close() {
+  }
+
+  /**
+   * Whether a text has anything a model can read. BERT-style tokenizers drop white space, control,
+   * format (zero-width), surrogate, private-use and unassigned characters and U+FFFD, so a text made
+   * only of those has no tokens at all (and the local model fails on it); for memories and queries
+   * such a text means nothing either.
+   */
+  static boolean hasText(String text) {
+    return text.codePoints().anyMatch(cp -> {
+      if (cp == 0xFFFD || Character.isWhitespace(cp) || Character.isSpaceChar(cp)) {
+        return false;
+      }
+      int type = Character.getType(cp);
+      return type != Character.CONTROL && type != Character.FORMAT && type != Character.SURROGATE
+          && type != Character.PRIVATE_USE && type != Character.UNASSIGNED;
+    });
   }
 
   static float[] normalize(float[] v) {

@@ -8,11 +8,15 @@ import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.onnx.AbstractInProcessEmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.OnnxBertBiEncoder;
 import dev.langchain4j.model.embedding.onnx.PoolingMode;
+import dev.switchboard.bus.Failure;
 import java.io.IOException;
 import java.io.InputStream;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,7 +29,25 @@ import java.util.List;
 final class LocalEmbedder implements Embedder {
 
   static final String MODEL = "local:bge-small-zh-v1.5-q";
+  /** What clients call it in {@code POST /v1/embeddings}: its published name first, then its Hugging Face id and ours. */
+  static final List<String> NAMES = List.of("bge-small-zh-v1.5", "BAAI/bge-small-zh-v1.5", MODEL);
   static final int DIMENSIONS = 512;
+  /** The model's position embeddings end here; longer texts are cut (the tokenizer's setting, made explicit). */
+  static final int MAX_TOKENS = 512;
+
+  /**
+   * The tokenizer's native library is chosen by DJL's platform detection, which asks the CUDA
+   * runtime for GPUs whenever a libcudart is installed and logs a warning when the driver does not
+   * match. We only ever load the CPU build, so that answer is noise: only this one logger is
+   * quietened (held here, since the logging system keeps loggers only weakly).
+   */
+  private static final java.util.logging.Logger CUDA_PROBE = quiet("ai.djl.util.cuda.CudaUtils");
+
+  private static java.util.logging.Logger quiet(String name) {
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+    logger.setLevel(java.util.logging.Level.SEVERE);
+    return logger;
+  }
 
   private final WorkerExecutor worker;
   private final int threads;
@@ -44,6 +66,11 @@ final class LocalEmbedder implements Embedder {
   @Override
   public String model() {
     return MODEL;
+  }
+
+  @Override
+  public List<String> names() {
+    return NAMES;
   }
 
   @Override
@@ -89,7 +116,7 @@ final class LocalEmbedder implements Embedder {
     this.session = session;
     OnnxBertBiEncoder encoder;
     try (InputStream tokenizer = resource("/bge-small-zh-v1.5-q-tokenizer.json")) {
-      encoder = new OnnxBertBiEncoder(environment, session, tokenizer, PoolingMode.CLS);
+      encoder = new OnnxBertBiEncoder(environment, session, withTruncation(tokenizer.readAllBytes()), PoolingMode.CLS);
     }
     return new AbstractInProcessEmbeddingModel(Runnable::run) {
       @Override
@@ -102,6 +129,20 @@ final class LocalEmbedder implements Embedder {
         return DIMENSIONS;
       }
     };
+  }
+
+  /**
+   * The shipped tokenizer file leaves its truncation unset, so DJL falls back to the model's 512
+   * tokens and warns about it on every load; saying 512 in the file is the same setting without the
+   * warning.
+   */
+  static InputStream withTruncation(byte[] tokenizerJson) {
+    JsonObject tokenizer = new JsonObject(Buffer.buffer(tokenizerJson));
+    if (tokenizer.getValue("truncation") == null) {
+      tokenizer.put("truncation", new JsonObject().put("direction", "Right").put("max_length", MAX_TOKENS)
+          .put("strategy", "LongestFirst").put("stride", 0));
+    }
+    return new ByteArrayInputStream(tokenizer.toBuffer().getBytes());
   }
 
   private static InputStream resource(String name) throws IOException {
@@ -120,6 +161,12 @@ final class LocalEmbedder implements Embedder {
 
   @Override
   public Future<List<float[]>> embed(List<String> texts) {
+    for (int i = 0; i < texts.size(); i++) {
+      if (!Embedder.hasText(texts.get(i))) {
+        // the model has no tokens to work on and would fail: the caller's text, not the gateway, is at fault
+        return Future.failedFuture(unreadable(i));
+      }
+    }
     if (texts.size() <= CHUNK) {
       return embedChunk(texts);
     }
@@ -141,15 +188,34 @@ final class LocalEmbedder implements Embedder {
     return loaded().compose(v -> worker.executeBlocking(() -> {
       List<TextSegment> segments = new ArrayList<>(texts.size());
       for (String t : texts) {
-        segments.add(TextSegment.from(t.isBlank() ? " " : t));
+        segments.add(TextSegment.from(t));
       }
-      List<Embedding> embeddings = v.embedAll(segments).content();
+      List<Embedding> embeddings;
+      try {
+        embeddings = v.embedAll(segments).content();
+      } catch (RuntimeException e) {
+        // what the tokenizer drops is not exactly knowable up front: a text it reduces to nothing
+        // fails here (blank, or no tokens), and is still the caller's text
+        if (cause(e) instanceof IndexOutOfBoundsException || cause(e) instanceof IllegalArgumentException) {
+          throw unreadable(-1);
+        }
+        throw e;
+      }
       List<float[]> out = new ArrayList<>(embeddings.size());
       for (Embedding e : embeddings) {
         out.add(Embedder.normalize(e.vector()));
       }
       return out;
     }, false));
+  }
+
+  private static Throwable cause(Throwable e) {
+    return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+  }
+
+  private static Failure unreadable(int index) {
+    return Failure.badRequest("unreadable_input", (index < 0 ? "a text" : "text " + index)
+        + " has nothing the local model can read (only white space, control or invisible characters)");
   }
 
   /** The session holds native memory the garbage collector does not see: closed with the embedder. */

@@ -38,7 +38,8 @@ import java.util.regex.Pattern;
 public final class LongTermMemory {
 
   private static final Logger LOG = Logger.getLogger(LongTermMemory.class.getName());
-  private static final Pattern SCOPE = Pattern.compile("(user|conversation|agent|tenant):\\S.{0,254}");
+  // no control characters: PostgreSQL refuses NUL in text, and none belongs in a name
+  private static final Pattern SCOPE = Pattern.compile("(user|conversation|agent|tenant):[^\\s\\p{Cntrl}][^\\p{Cntrl}]{0,254}");
   static final int MAX_CONTENT = 8000;
   static final int MAX_SCOPES = 8;
   /** Keyword search uses the first this many distinct words of a query. */
@@ -83,6 +84,22 @@ public final class LongTermMemory {
     return scope;
   }
 
+  /**
+   * Whether {@code id} could name a memory at all (ours are {@code mem_} and 32 hex digits): a
+   * lookup of anything else finds nothing, without asking a store that may refuse the characters.
+   */
+  static boolean plausibleId(String id) {
+    return id != null && !id.isEmpty() && id.length() <= 200 && id.chars().noneMatch(Character::isISOControl);
+  }
+
+  /** A 400 when {@code text} holds U+0000, which PostgreSQL cannot store (so neither profile takes it). */
+  static String noNul(String text, String field) {
+    if (text != null && text.indexOf('\0') >= 0) {
+      throw Failure.badRequest("invalid_" + field, "'" + field + "' contains a NUL character (U+0000)");
+    }
+    return text;
+  }
+
   /** The text as stored: what the client wrote, without surrounding or repeated white space. */
   static String normalize(String content) {
     return content.strip().replaceAll("\\s+", " ");
@@ -111,7 +128,10 @@ public final class LongTermMemory {
       if (rawContent == null || normalize(rawContent).isEmpty()) {
         throw Failure.badRequest("invalid_content", "'content' must be a non-empty string");
       }
-      content = normalize(rawContent);
+      content = noNul(normalize(rawContent), "content");
+      if (!Embedder.hasText(content)) {
+        throw Failure.badRequest("invalid_content", "'content' has no visible text (only white space, control or invisible characters)");
+      }
       if (content.length() > MAX_CONTENT) {
         throw Failure.badRequest("content_too_long", "'content' is " + content.length() + " characters; at most " + MAX_CONTENT);
       }
@@ -163,7 +183,7 @@ public final class LongTermMemory {
         Memory fresh = new Memory(newId(), scope, content, tokens, hash, source, Memory.Status.ACTIVE, null,
             now, now, expiresAt);
         if (supersedes != null) {
-          return store.byId(supersedes).compose(old -> {
+          return (plausibleId(supersedes) ? store.byId(supersedes) : Future.<Memory>succeededFuture(null)).compose(old -> {
             if (old == null || !old.scope().equals(scope) || old.status() != Memory.Status.ACTIVE) {
               return Future.failedFuture(Failure.notFound("memory_not_found",
                   "no active memory '" + supersedes + "' in scope " + scope + " to supersede"));
@@ -278,6 +298,10 @@ public final class LongTermMemory {
     try {
       if (query == null || query.isBlank()) {
         throw Failure.badRequest("invalid_query", "'q' must be a non-empty string");
+      }
+      noNul(query, "q");
+      if (!Embedder.hasText(query)) {
+        throw Failure.badRequest("invalid_query", "'q' has no visible text (only white space, control or invisible characters)");
       }
       if (scopes.isEmpty()) {
         throw Failure.badRequest("invalid_scope", "a search needs a 'scope'");

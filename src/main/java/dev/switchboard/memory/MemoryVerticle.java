@@ -202,7 +202,14 @@ public final class MemoryVerticle extends VerticleBase {
 
   private void remember(Message<JsonObject> message) {
     String scope = message.body().getString("conversation");
-    JsonArray turns = message.body().getJsonArray("turns", new JsonArray());
+    Object raw = message.body().getValue("turns");
+    // the bus address may be bridged to other services: a malformed turn is refused, not a 500 deep in a store
+    if (scope == null || !(raw instanceof JsonArray turns) || !turns.stream().allMatch(t -> t instanceof JsonObject o
+        && o.getValue("role") instanceof String && o.getValue("content") instanceof String)) {
+      Failure.reply(message, Failure.badRequest("invalid_turns",
+          "'conversation' is a string and 'turns' an array of {\"role\", \"content\"} strings"));
+      return;
+    }
     if (outbox == null) {
       shortTerm.remember(scope, turns).onComplete(ar -> reply(message, ar.map(x -> null)));
       return;
@@ -271,33 +278,73 @@ public final class MemoryVerticle extends VerticleBase {
     return true;
   }
 
+  /** Longest {@code source} kept with a memory (its JSON): it is a label, not a second content. */
+  static final int MAX_SOURCE = 4096;
+
   private void add(Message<JsonObject> message) {
     if (!longTermReady(message)) {
       return;
     }
-    JsonObject body = message.body();
+    JsonObject body = message.body() == null ? new JsonObject() : message.body();
     Instant expires;
+    JsonObject source;
+    String supersedes;
     try {
+      requiredString(body, "content");
+      requiredString(body, "scope");
       expires = expiry(body);
-      if (!(body.getValue("content") instanceof String) || !(body.getValue("scope") instanceof String)) {
-        throw Failure.badRequest("invalid_request", "'content' and 'scope' are required strings");
+      source = source(body.getValue("source"));
+      Object s = body.getValue("supersedes");
+      if (s != null && !(s instanceof String)) {
+        throw Failure.badRequest("invalid_supersedes", "'supersedes' must be the id of a memory (a string), got " + kind(s));
       }
-      if (body.getValue("source") != null && !(body.getValue("source") instanceof JsonObject)
-          && !(body.getValue("source") instanceof String)) {
-        throw Failure.badRequest("invalid_source", "'source' must be an object or a string");
-      }
+      supersedes = (String) s;
     } catch (Failure f) {
       Failure.reply(message, f);
       return;
     }
-    Object rawSource = body.getValue("source");
-    JsonObject source = rawSource instanceof JsonObject o ? o
-        : rawSource instanceof String s ? new JsonObject().put("channel", s) : new JsonObject();
-    longTerm.add(body.getString("content"), body.getString("scope"), source, expires, body.getString("supersedes"))
+    longTerm.add(body.getString("content"), body.getString("scope"), source, expires, supersedes)
         .onComplete(ar -> {
           Metrics.current().memoryWrite(ar.succeeded() ? ar.result().status() : "failed");
           reply(message, ar.map(LongTermMemory.Written::toJson));
         });
+  }
+
+  private static void requiredString(JsonObject body, String field) {
+    Object v = body.getValue(field);
+    if (!(v instanceof String)) {
+      throw Failure.badRequest("invalid_request", "'" + field + "' must be a string ('content' and 'scope' are required "
+          + "strings), got " + kind(v));
+    }
+  }
+
+  /** Where a memory came from: an object as given, or a string that names the channel. */
+  private static JsonObject source(Object raw) {
+    JsonObject source;
+    if (raw == null) {
+      source = new JsonObject();
+    } else if (raw instanceof JsonObject o) {
+      source = o;
+    } else if (raw instanceof String s) {
+      source = new JsonObject().put("channel", s);
+    } else {
+      throw Failure.badRequest("invalid_source", "'source' must be an object or a string, got " + kind(raw));
+    }
+    if (source.encode().contains("\\u0000")) {
+      throw Failure.badRequest("invalid_source", "'source' contains a NUL character (U+0000)");
+    }
+    if (source.encode().length() > MAX_SOURCE) {
+      throw Failure.badRequest("invalid_source", "'source' is longer than " + MAX_SOURCE + " characters as JSON");
+    }
+    return source;
+  }
+
+  static String kind(Object v) {
+    if (v == null) {
+      return "nothing";
+    }
+    return v instanceof JsonObject ? "an object" : v instanceof JsonArray ? "an array" : v instanceof Number ? "a number"
+        : v instanceof Boolean ? "a boolean" : v instanceof String ? "a string" : v.getClass().getSimpleName();
   }
 
   private static Instant expiry(JsonObject body) {
@@ -307,9 +354,18 @@ public final class MemoryVerticle extends VerticleBase {
     }
     Instant t;
     try {
-      t = at instanceof Number n ? Instant.ofEpochSecond(n.longValue()) : Instant.parse(at.toString());
+      if (at instanceof Number n) {
+        t = Instant.ofEpochSecond(Math.round(n.doubleValue()));
+      } else if (at instanceof String s && s.matches("\\d{1,12}")) {
+        t = Instant.ofEpochSecond(Long.parseLong(s));
+      } else if (at instanceof String s) {
+        t = Instant.parse(s);
+      } else {
+        throw new DateTimeException("not a time");
+      }
     } catch (DateTimeException | ArithmeticException e) {
-      throw Failure.badRequest("invalid_expires_at", "'expires_at' must be an ISO-8601 time such as 2026-12-31T00:00:00Z, or unix seconds");
+      throw Failure.badRequest("invalid_expires_at", "'expires_at' must be an ISO-8601 time such as 2026-12-31T00:00:00Z, "
+          + "or unix seconds");
     }
     if (!t.isAfter(Instant.now())) {
       throw Failure.badRequest("invalid_expires_at", "'expires_at' is in the past");
@@ -331,6 +387,10 @@ public final class MemoryVerticle extends VerticleBase {
     } else if (body.getString("scope") != null) {
       scopes.add(body.getString("scope"));
     }
+    if (body.getValue("k") != null && !(body.getValue("k") instanceof Integer)) {
+      Failure.reply(message, Failure.badRequest("invalid_k", "'k' must be an integer between 1 and 100"));
+      return;
+    }
     long started = System.nanoTime();
     longTerm.search(body.getString("q"), scopes, body.getInteger("k", 5))
         .onComplete(ar -> {
@@ -350,7 +410,10 @@ public final class MemoryVerticle extends VerticleBase {
     message.body().getJsonArray("scopes", new JsonArray()).forEach(s -> scopes.add(String.valueOf(s)));
     longTerm.search(message.body().getString("q"), scopes, settings.recall()).onComplete(ar -> {
       if (ar.failed()) {
-        LOG.warning("recall failed: " + ar.cause().getMessage());
+        // a message with nothing to search for (only emoji modifiers, say) recalls nothing; that is no fault
+        if (!(ar.cause() instanceof Failure f && f.status() < 500)) {
+          LOG.warning("recall failed: " + ar.cause().getMessage());
+        }
         message.reply(none);
         return;
       }
@@ -382,6 +445,10 @@ public final class MemoryVerticle extends VerticleBase {
       Failure.reply(message, f);
       return;
     }
+    if (q.getValue("limit") != null && !(q.getValue("limit") instanceof Integer l && l >= 1)) {
+      Failure.reply(message, Failure.badRequest("invalid_limit", "'limit' must be a positive integer"));
+      return;
+    }
     int limit = q.getInteger("limit", 50);
     longTerm.store().list(q.getString("scope"), status, limit + 1, after, Instant.now())
         .onComplete(ar -> reply(message, ar.map(page -> {
@@ -403,6 +470,9 @@ public final class MemoryVerticle extends VerticleBase {
     try {
       String s = new String(java.util.Base64.getUrlDecoder().decode(cursor), java.nio.charset.StandardCharsets.UTF_8);
       int bar = s.indexOf('|');
+      if (!LongTermMemory.plausibleId(s.substring(bar + 1))) {
+        throw new IllegalArgumentException("not an id");
+      }
       return new LongTermStore.Position(Instant.parse(s.substring(0, bar)), s.substring(bar + 1));
     } catch (RuntimeException e) {
       throw Failure.badRequest("invalid_cursor", "'cursor' is not one this API gave out");
@@ -414,7 +484,7 @@ public final class MemoryVerticle extends VerticleBase {
       return;
     }
     String id = message.body();
-    longTerm.store().byId(id).compose(m -> {
+    (LongTermMemory.plausibleId(id) ? longTerm.store().byId(id) : Future.<Memory>succeededFuture(null)).compose(m -> {
       if (m == null) {
         return Future.failedFuture(Failure.notFound("memory_not_found", "no memory '" + id + "'"));
       }
@@ -431,7 +501,8 @@ public final class MemoryVerticle extends VerticleBase {
       return;
     }
     String id = message.body();
-    longTerm.store().delete(id).compose(found -> found ? Future.succeededFuture()
+    (LongTermMemory.plausibleId(id) ? longTerm.store().delete(id) : Future.succeededFuture(false))
+        .compose(found -> found ? Future.succeededFuture()
             : Future.failedFuture(Failure.notFound("memory_not_found", "no memory '" + id + "'")))
         .onComplete(ar -> reply(message, ar.map(x -> null)));
   }
@@ -439,37 +510,27 @@ public final class MemoryVerticle extends VerticleBase {
   // ---------------------------------------------------------------------------------------------
   // embeddings and health
 
-  /** {@code POST /v1/embeddings}: the configured embedder, in OpenAI's answer shape. */
+  /** {@code POST /v1/embeddings}: the configured embedder, in OpenAI's answer shape (see {@link EmbeddingsApi}). */
   private void embed(Message<JsonObject> message) {
-    Object input = message.body().getValue("input");
-    List<String> texts = new ArrayList<>();
-    if (input instanceof String s) {
-      texts.add(s);
-    } else if (input instanceof JsonArray a && !a.isEmpty() && a.stream().allMatch(x -> x instanceof String)) {
-      a.forEach(x -> texts.add((String) x));
-    } else {
-      Failure.reply(message, Failure.badRequest("invalid_input", "'input' must be a non-empty string or array of strings"));
-      return;
-    }
-    if (texts.size() > 2048 || texts.stream().anyMatch(t -> t.length() > LongTermMemory.MAX_CONTENT)) {
-      Failure.reply(message, Failure.badRequest("invalid_input",
-          "at most 2048 inputs per request, each at most " + LongTermMemory.MAX_CONTENT + " characters"));
-      return;
-    }
-    embedder.embed(texts).onComplete(ar -> reply(message, ar.map(vectors -> {
-      JsonArray data = new JsonArray();
-      int tokens = 0;
-      for (int i = 0; i < vectors.size(); i++) {
-        JsonArray values = new JsonArray(new ArrayList<>(vectors.get(i).length));
-        for (float f : vectors.get(i)) {
-          values.add(f);
-        }
-        data.add(new JsonObject().put("object", "embedding").put("index", i).put("embedding", values));
-        tokens += ShortTermMemory.tokens(texts.get(i)) - 4;
+    EmbeddingsApi.Request request;
+    try {
+      if (message.body() == null) {
+        throw Failure.badRequest("invalid_json", "request body must be a JSON object");
       }
-      return new JsonObject().put("object", "list").put("data", data).put("model", embedder.model())
-          .put("usage", new JsonObject().put("prompt_tokens", tokens).put("total_tokens", tokens));
-    })));
+      request = EmbeddingsApi.parse(message.body(), embedder);
+    } catch (Failure f) {
+      Failure.reply(message, f);
+      return;
+    }
+    // a remote model's size is known once it has answered once
+    Future<Void> sized = request.dimensions() == null ? Future.succeededFuture()
+        : embedder.ready().map(v -> {
+          EmbeddingsApi.checkDimensions(request, embedder);
+          return null;
+        });
+    sized.compose(v -> embedder.embed(request.texts()))
+        .map(vectors -> EmbeddingsApi.answer(request, vectors, embedder.names().get(0)))
+        .onComplete(ar -> reply(message, ar));
   }
 
   private void health(Message<Void> message) {

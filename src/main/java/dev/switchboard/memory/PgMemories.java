@@ -543,6 +543,9 @@ final class PgMemories implements LongTermStore {
       if ("23505".equals(e.getSqlState()) && ACTIVE_HASH_INDEX.equals(e.getConstraint())) {
         return new DuplicateContent();
       }
+      if ("53100".equals(e.getSqlState())) { // disk_full: the same answer as the embedded store's
+        return Failure.unavailable("storage_full", "the disk holding PostgreSQL's data is full: " + e.getErrorMessage());
+      }
       return refusing(e.getSqlState()) ? unavailable(e.getErrorMessage()) : t;
     }
     for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {

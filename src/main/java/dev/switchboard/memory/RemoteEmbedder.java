@@ -1,6 +1,7 @@
 package dev.switchboard.memory;
 
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.Failure;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -18,18 +19,26 @@ final class RemoteEmbedder implements Embedder {
 
   private final Vertx vertx;
   private final String model;
+  private final String upstreamModel;
   private final int batch;
   private volatile int dimensions;
 
   RemoteEmbedder(Vertx vertx, String provider, String upstreamModel, int batch) {
     this.vertx = vertx;
     this.model = provider + ":" + upstreamModel;
+    this.upstreamModel = upstreamModel;
     this.batch = batch;
   }
 
   @Override
   public String model() {
     return model;
+  }
+
+  /** The provider's name for the model ({@code embeddings.model}), and ours ({@code provider:model}). */
+  @Override
+  public List<String> names() {
+    return List.of(upstreamModel, model);
   }
 
   @Override
@@ -61,24 +70,33 @@ final class RemoteEmbedder implements Embedder {
     return vertx.eventBus().<JsonObject>request(Addresses.MODEL_EMBED, new JsonArray(new ArrayList<>(texts)),
             new DeliveryOptions().setSendTimeout(120_000))
         .map(m -> {
-          JsonArray data = m.body().getJsonArray("data");
           float[][] byIndex = new float[texts.size()][];
-          for (int i = 0; i < data.size(); i++) {
-            JsonObject item = data.getJsonObject(i);
-            JsonArray values = item.getJsonArray("embedding");
-            float[] v = new float[values.size()];
-            for (int j = 0; j < v.length; j++) {
-              v[j] = values.getNumber(j).floatValue();
+          try {
+            JsonArray data = m.body().getJsonArray("data");
+            for (int i = 0; i < data.size(); i++) {
+              JsonObject item = data.getJsonObject(i);
+              JsonArray values = item.getJsonArray("embedding");
+              float[] v = new float[values.size()];
+              for (int j = 0; j < v.length; j++) {
+                v[j] = values.getNumber(j).floatValue();
+              }
+              byIndex[item.getInteger("index", i)] = Embedder.normalize(v);
             }
-            byIndex[item.getInteger("index", i)] = Embedder.normalize(v);
+          } catch (ClassCastException | NullPointerException | IndexOutOfBoundsException e) {
+            throw Failure.badGateway("bad_upstream_response", "embedding provider " + model + " answered something other "
+                + "than a list of float vectors");
+          }
+          int dims = byIndex[0] == null ? 0 : byIndex[0].length;
+          for (float[] v : byIndex) {
+            // the provider's mistake, not the gateway's: a 502 like any other bad upstream answer
+            if (v == null || v.length == 0) {
+              throw Failure.badGateway("bad_upstream_response", "embedding provider " + model + " left out a vector");
+            }
+            if (v.length != dims || dimensions > 0 && v.length != dimensions) {
+              throw Failure.badGateway("bad_upstream_response", "embedding provider " + model + " returned vectors of differing lengths");
+            }
           }
           List<float[]> out = List.of(byIndex);
-          int dims = out.get(0).length;
-          for (float[] v : out) {
-            if (v.length != dims || dimensions > 0 && v.length != dimensions) {
-              throw new IllegalStateException("embedding provider " + model + " returned vectors of differing lengths");
-            }
-          }
           dimensions = dims;
           return out;
         });

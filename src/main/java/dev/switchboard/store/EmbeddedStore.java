@@ -1,5 +1,6 @@
 package dev.switchboard.store;
 
+import dev.switchboard.bus.Failure;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -15,6 +16,11 @@ import java.sql.Statement;
  * statement runs on one dedicated worker thread, in submission order; event loops only see
  * futures. WAL with {@code synchronous=FULL} makes a commit durable before its future completes,
  * which is what lets the task API answer 202 only for work that survives a crash.
+ *
+ * <p>A full disk is nobody's bad request: work that fails for want of space fails with a 503
+ * {@code storage_full} {@link Failure} naming the data dir, and {@link #ping()} reports it until a
+ * write succeeds again. SQLite keeps the connection usable through it, so nothing needs reopening
+ * once there is room.
  */
 public final class EmbeddedStore {
 
@@ -25,12 +31,19 @@ public final class EmbeddedStore {
     T apply(Connection connection) throws SQLException;
   }
 
+  /** Below this much free space, a failed write is taken for a full disk. */
+  public static final long NEARLY_FULL = 1 << 20;
+
   private final WorkerExecutor worker;
   private final Connection connection;
+  private final Path dataDir;
+  /** The last write failed for want of space, and none has succeeded since (store thread only). */
+  private volatile boolean full;
 
-  private EmbeddedStore(WorkerExecutor worker, Connection connection) {
+  private EmbeddedStore(WorkerExecutor worker, Connection connection, Path dataDir) {
     this.worker = worker;
     this.connection = connection;
+    this.dataDir = dataDir;
   }
 
   public static Future<EmbeddedStore> open(Vertx vertx, Path dataDir) {
@@ -44,30 +57,112 @@ public final class EmbeddedStore {
         s.execute("PRAGMA busy_timeout=5000");
         s.execute("PRAGMA foreign_keys=ON");
       }
-      return new EmbeddedStore(worker, c);
+      return new EmbeddedStore(worker, c, dataDir);
     }, true).onFailure(e -> worker.close());
   }
 
   /** Runs {@code work} on the store's thread; statements from all callers run one at a time, in order. */
   public <T> Future<T> run(Work<T> work) {
-    return worker.executeBlocking(() -> work.apply(connection), true);
+    return worker.executeBlocking(() -> {
+      try {
+        return work.apply(connection);
+      } catch (SQLException e) {
+        Failure f = storageFailure(dataDir, e);
+        if (f != null) {
+          full = true;
+          throw f;
+        }
+        throw e;
+      }
+    }, true);
   }
 
   /** Runs {@code work} in one transaction. */
   public <T> Future<T> transaction(Work<T> work) {
     return run(c -> {
       c.setAutoCommit(false);
+      Throwable failed = null;
       try {
         T result = work.apply(c);
         c.commit();
+        full = false;
         return result;
       } catch (SQLException | RuntimeException e) {
-        c.rollback();
+        failed = e;
+        // SQLite may have rolled back by itself (it does on a full disk): the first error is the one to report
+        try {
+          c.rollback();
+        } catch (SQLException rollback) {
+          e.addSuppressed(rollback);
+        }
         throw e;
       } finally {
-        c.setAutoCommit(true);
+        try {
+          c.setAutoCommit(true);
+        } catch (SQLException e) {
+          if (failed == null) {
+            throw e;
+          }
+          failed.addSuppressed(e);
+        }
       }
     });
+  }
+
+  /**
+   * The 503 that a storage failure under {@code dir} means to a client, or null when {@code e} is
+   * something else: {@code storage_full} when the disk is full (SQLite's SQLITE_FULL, an
+   * {@code IOException} saying so, or any I/O error with next to no space left), and
+   * {@code storage_error} for another I/O error. For the other stores of the embedded profile
+   * too (the memory index), so that all of them say it the same way.
+   */
+  public static Failure storageFailure(Path dir, Throwable e) {
+    boolean io = false;
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof Failure f) {
+        return f.status() == 503 ? f : null;
+      }
+      if (t instanceof SQLException sql) {
+        int primary = sql.getErrorCode() & 0xFF;
+        if (primary == SQLITE_FULL) {
+          return full(dir);
+        }
+        io |= primary == SQLITE_IOERR;
+      }
+      if (t instanceof java.io.IOException) {
+        String m = String.valueOf(t.getMessage());
+        if (m.contains("No space left") || m.contains("Disk quota exceeded") || m.contains("not enough space")) {
+          return full(dir);
+        }
+        io = true;
+      }
+    }
+    if (!io) {
+      return null;
+    }
+    return usableSpace(dir) < NEARLY_FULL ? full(dir)
+        : Failure.unavailable("storage_error", "the disk holding " + dir.toAbsolutePath() + " failed a write: " + e.getMessage());
+  }
+
+  private static final int SQLITE_IOERR = 10;
+  private static final int SQLITE_FULL = 13;
+
+  private static Failure full(Path dir) {
+    return Failure.unavailable("storage_full", "the disk holding " + dir.toAbsolutePath() + " is full");
+  }
+
+  /** Free bytes on the disk holding {@code dir} (or its nearest existing parent); unknown counts as plenty. */
+  public static long usableSpace(Path dir) {
+    for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+      if (Files.exists(p)) {
+        try {
+          return Files.getFileStore(p).getUsableSpace();
+        } catch (java.io.IOException e) {
+          return Long.MAX_VALUE;
+        }
+      }
+    }
+    return Long.MAX_VALUE;
   }
 
   /** Runs schema statements ({@code CREATE ... IF NOT EXISTS}) in order. */
@@ -99,7 +194,20 @@ public final class EmbeddedStore {
     }
   }
 
+  /**
+   * Whether the database answers. After a write failed for want of space, that takes a write: a
+   * small one here, so that readiness comes back by itself as soon as there is room again.
+   */
   public Future<Boolean> ping() {
+    if (full) {
+      return transaction(c -> {
+        try (Statement s = c.createStatement()) {
+          s.execute("CREATE TABLE IF NOT EXISTS store_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)");
+          s.execute("INSERT OR REPLACE INTO store_probe (id, at) VALUES (1, " + System.currentTimeMillis() + ")");
+        }
+        return true;
+      });
+    }
     return run(c -> {
       try (Statement s = c.createStatement()) {
         return s.executeQuery("SELECT 1").next();

@@ -249,6 +249,42 @@ abstract class MemoryBehaviour {
   }
 
   @Test
+  @org.junit.jupiter.api.DisplayName("every wrongly typed field of the memory API is a 400 naming it, never a 500")
+  void wronglyTypedFieldsAre400NamingTheField() {
+    String scope = "user:" + run;
+    JsonObject ok = new JsonObject().put("content", "孙八在二楼").put("scope", scope);
+    java.util.Map<String, JsonObject> bodies = new java.util.LinkedHashMap<>();
+    for (Object wrong : new Object[] {42, true, new JsonArray().add("x"), new JsonObject().put("a", 1)}) {
+      bodies.put("content", ok.copy().put("content", wrong));
+      bodies.put("scope", ok.copy().put("scope", wrong));
+      bodies.put("supersedes", ok.copy().put("supersedes", wrong));
+      bodies.put("expires_at", ok.copy().put("expires_at", wrong instanceof Number ? 1e30 : wrong));
+      if (!(wrong instanceof JsonObject)) {
+        bodies.put("source", ok.copy().put("source", wrong));
+      }
+      bodies.forEach((field, body) -> assertError(post("/api/v1/memories", body), 400, "'" + field + "'"));
+      bodies.clear();
+    }
+    assertError(post("/api/v1/memories", ok.copy().putNull("content")), 400, "'content'");
+    assertError(post("/api/v1/memories", ok.copy().put("content", "\u200b\u200b")), 400, "'content'");
+    assertError(post("/api/v1/memories", ok.copy().put("expires_at", -5)), 400, "'expires_at'");
+    assertError(post("/api/v1/memories", ok.copy().put("source", new JsonObject().put("note", "长".repeat(5000)))), 400, "'source'");
+    assertError(get("/api/v1/memories/search?q=%E2%80%8B&scope=" + scope), 400, "'q'");
+    assertError(get("/api/v1/memories/search?q=x&k=many&scope=" + scope), 400, "k");
+    assertError(get("/api/v1/memories?scope=" + scope + "&status=gone"), 400, "'status'");
+    assertError(get("/api/v1/memories?scope=" + scope + "&limit=-1"), 400, "limit");
+    // U+0000 cannot be stored by PostgreSQL: refused in every profile alike
+    assertError(post("/api/v1/memories", ok.copy().put("content", "孙八\u0000在二楼")), 400, "'content'");
+    assertError(post("/api/v1/memories", ok.copy().put("scope", "user:\u0000")), 400, "'scope'");
+    assertError(post("/api/v1/memories", ok.copy().put("source", new JsonObject().put("channel", "a\u0000"))), 400, "'source'");
+    assertError(post("/api/v1/memories", ok.copy().put("supersedes", "mem_\u0000")), 404, "mem_");
+    assertError(get("/api/v1/memories/search?q=a%00b&scope=" + scope), 400, "'q'");
+    // ids are whatever a client typed: unknown ones are simply not there
+    assertEquals(404, get("/api/v1/memories/" + "x".repeat(2000)).statusCode());
+    assertEquals(404, delete("/api/v1/memories/%00").statusCode());
+  }
+
+  @Test
   void memoriesSurviveARestart() {
     String scope = "user:" + run;
     String id = add("赵六负责财务报销审批", scope).getString("id");
@@ -343,7 +379,7 @@ abstract class MemoryBehaviour {
 
   @Test
   void embeddingsComeFromTheLocalModel() {
-    JsonObject answer = json(post("/v1/embeddings", new JsonObject().put("model", "any").put("input",
+    JsonObject answer = json(post("/v1/embeddings", new JsonObject().put("model", "bge-small-zh-v1.5").put("input",
         new JsonArray().add("你好").add("hello"))));
     JsonArray data = answer.getJsonArray("data");
     assertEquals(2, data.size());
