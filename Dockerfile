@@ -1,4 +1,11 @@
 # Build with Maven, run on a JRE. Not built in CI (no Docker engine there); kept simple on purpose.
+#
+#   docker build -t switchboard .
+#   docker run -d --name switchboard -p 127.0.0.1:18789:18789 --ulimit nofile=65536:65536 \
+#     -e SWITCHBOARD_JWT_SECRET=... -e MODEL_ENDPOINT=... -e MODEL_API_KEY=... -v switchboard-data:/var/lib/switchboard switchboard
+#
+# A Dockerfile cannot raise the descriptor limit: pass --ulimit nofile=65536:65536 (compose: ulimits: { nofile: 65536 }).
+# Every open connection takes a descriptor, and server.max_connections (10000) must stay well below the limit.
 FROM maven:3.9-eclipse-temurin-17 AS build
 WORKDIR /src
 COPY pom.xml .

@@ -53,7 +53,8 @@ public record Settings(
   public static Settings load(Path confDir, Function<String, String> env) {
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "bridge");
+    // every key here has an effect; the event-bus bridges will add theirs when they exist
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors");
@@ -83,7 +84,7 @@ public record Settings(
 
     return new Settings(
         confDir,
-        ServerSettings.from(root.get("server"), env),
+        ServerSettings.from(root.get("server"), security.get("cors"), env),
         secret,
         new MemoryVerticle.Storage(profile, Path.of(dataDir),
             storage.get("redis").string(envOr(env, "REDIS_URL", "redis://127.0.0.1:6379")),

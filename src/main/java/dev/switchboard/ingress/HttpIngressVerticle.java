@@ -17,15 +17,20 @@ import dev.switchboard.security.BearerAuthHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -33,13 +38,19 @@ import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CorsHandler;
+import io.vertx.ext.web.handler.HttpException;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import io.vertx.micrometer.backends.BackendRegistries;
+import java.net.BindException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The HTTP edge: routing, authentication, JSON validation, and the OpenAI-compatible and task APIs.
@@ -48,15 +59,35 @@ import java.util.UUID;
  */
 public final class HttpIngressVerticle extends VerticleBase {
 
+  /** The route label of every request no route answered (404s, and requests refused before routing). */
+  static final String UNMATCHED = "unmatched";
+  /** The route label of CORS preflights, which the CORS handler answers itself. */
+  static final String PREFLIGHT = "preflight";
+  /** DingTalk and WeCom callbacks are a few KB. */
+  static final long SMALL_WEBHOOK_BODY = 64 * 1024;
+  /** Feishu events are small too, but carry more (encrypted JSON, cards). */
+  static final long FEISHU_WEBHOOK_BODY = 256 * 1024;
+  /**
+   * How long a stream's consumer stays registered after its client went away or its watchdog
+   * fired, when the dispatcher does not acknowledge the cancel: events already sent to it are
+   * dropped quietly instead of being logged as undeliverable.
+   */
+  static final Duration CANCEL_GRACE = Duration.ofSeconds(5);
+
+  private static final Logger LOG = Logger.getLogger(HttpIngressVerticle.class.getName());
   private static final String JSON = "application/json";
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(3);
   private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
+  private static final String BODY_LIMIT = "switchboard.bodyLimit";
+  private static final String TRACKED = "switchboard.tracked";
 
   private final ServerSettings settings;
   private final JWTAuth auth;
   private final Duration chatTimeout;
   private HttpServer server;
   private Metrics metrics;
+  private ConnectionGuard guard;
+  private CorsHandler cors;
 
   public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout) {
     this.settings = settings;
@@ -71,13 +102,41 @@ public final class HttpIngressVerticle extends VerticleBase {
         .setHost(settings.host())
         .setPort(settings.port())
         .setCompressionSupported(false)
-        .setIdleTimeout(300);
+        // RFC 9110 §7.8 lets a server ignore Upgrade: h2c is answered as the HTTP/1.1 request it also is
+        .setHttp2ClearTextEnabled(false)
+        // the last resort for a connection on which nothing at all moves, longer than any request
+        // may take; header_timeout and idle_timeout (ConnectionGuard) are the bounds that matter
+        .setIdleTimeout((int) Math.max(settings.idleTimeout().toSeconds(), chatTimeout.toSeconds()) + 10);
     if (settings.tls()) {
       options.setSsl(true)
           .setKeyCertOptions(new PemKeyCertOptions().setCertPath(settings.tlsCert()).setKeyPath(settings.tlsKey()))
           .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3"));
     }
-    return vertx.createHttpServer(options).requestHandler(router()).listen().onSuccess(s -> server = s);
+    guard = new ConnectionGuard(vertx, settings, options);
+    cors = settings.cors().handler().orElse(null);
+    return vertx.createHttpServer(options)
+        .connectionHandler(guard::connected)
+        .invalidRequestHandler(guard::invalid)
+        .requestHandler(guard.gate(router()))
+        .listen()
+        .recover(e -> Future.failedFuture(listenFailure(e)))
+        .onSuccess(s -> server = s);
+  }
+
+  /** "Address already in use" alone does not say which address, nor what to do about it. */
+  private Throwable listenFailure(Throwable e) {
+    String where = settings.host() + ":" + settings.port();
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    String lower = message.toLowerCase(Locale.ROOT);
+    if (lower.contains("address already in use")) {
+      return new IllegalStateException("cannot listen on " + where + ": address already in use (another process, "
+          + "perhaps another switchboard, holds it; set SWITCHBOARD_HTTP_PORT or server.port)", e);
+    }
+    if (e instanceof BindException || lower.contains("cannot assign requested address") || lower.contains("permission denied")) {
+      return new IllegalStateException("cannot listen on " + where + ": " + lower + " (set SWITCHBOARD_HTTP_HOST or "
+          + "server.host to an address of this machine; ports below 1024 need privileges)", e);
+    }
+    return new IllegalStateException("cannot listen on " + where + ": " + message, e);
   }
 
   /** The port actually bound (useful when the configuration asks for port 0). */
@@ -87,8 +146,11 @@ public final class HttpIngressVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
-    BodyHandler body = BodyHandler.create(false).setBodyLimit(settings.maxBodySize());
+    Handler<RoutingContext> body = body(settings.maxBodySize());
     BearerAuthHandler bearer = new BearerAuthHandler(auth);
+
+    // first, on every request and without a path or name (so it adds nothing to the route label)
+    router.route().handler(this::edge);
 
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
@@ -96,54 +158,107 @@ public final class HttpIngressVerticle extends VerticleBase {
       router.get("/metrics").handler(PrometheusScrapingHandler.create());
     }
 
-    // body and auth handlers sit on each route, so the metrics' route label is the endpoint itself
-    router.post("/v1/chat/completions").handler(body).handler(bearer).handler(this::chat);
+    // auth and body handlers sit on each route, so the metrics' route label is the endpoint
+    // itself; auth first, so that a request without a valid token is refused before its body is
+    // read (the gate pauses it until a body handler asks)
+    router.post("/v1/chat/completions").handler(bearer).handler(body).handler(this::chat);
     router.get("/v1/models").handler(bearer).handler(this::models);
-    router.post("/api/v1/tasks").handler(body).handler(bearer).handler(this::submitTask);
+    router.post("/api/v1/tasks").handler(bearer).handler(body).handler(this::submitTask);
     router.get("/api/v1/tasks/:id").handler(bearer).handler(this::getTask);
     router.get("/api/v1/deliveries").handler(bearer).handler(this::deliveries);
     router.post("/api/v1/deliveries/:id/retry").handler(bearer).handler(this::retryDelivery);
-    router.post("/v1/embeddings").handler(body).handler(bearer).handler(this::embeddings);
-    router.post("/api/v1/memories").handler(body).handler(bearer).handler(this::addMemory);
+    router.post("/v1/embeddings").handler(bearer).handler(body).handler(this::embeddings);
+    router.post("/api/v1/memories").handler(bearer).handler(body).handler(this::addMemory);
     router.get("/api/v1/memories").handler(bearer).handler(this::listMemories);
     router.get("/api/v1/memories/search").handler(bearer).handler(this::searchMemories);
     router.get("/api/v1/memories/:id").handler(bearer).handler(this::getMemory);
     router.delete("/api/v1/memories/:id").handler(bearer).handler(this::deleteMemory);
     router.get("/api/v1/providers").handler(bearer).handler(this::providers);
     router.get("/api/v1/usage").handler(bearer).handler(this::usage);
-    // webhooks authenticate by their signature, not by a token
+    // webhooks authenticate by their signature, not by a token; platform callbacks are small,
+    // so a larger body is refused (413) before anything parses it
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
-    router.post("/webhooks/dingtalk/:bot").handler(body).handler(this::dingtalkCallback);
-    router.post("/webhooks/feishu/:bot").handler(body).handler(this::feishuEvent);
+    router.post("/webhooks/dingtalk/:bot").handler(body(SMALL_WEBHOOK_BODY)).handler(this::dingtalkCallback);
+    router.post("/webhooks/feishu/:bot").handler(body(FEISHU_WEBHOOK_BODY)).handler(this::feishuEvent);
     router.get("/webhooks/wecom/:bot").handler(this::wecomCallback);
-    router.post("/webhooks/wecom/:bot").handler(body).handler(this::wecomCallback);
-    router.route("/v1/*").handler(bearer);
-    router.route("/api/*").handler(bearer);
+    router.post("/webhooks/wecom/:bot").handler(body(SMALL_WEBHOOK_BODY)).handler(this::wecomCallback);
 
-    router.route().last().handler(ctx -> ctx.fail(Failure.notFound("not_found",
-        "no route for " + ctx.request().method() + " " + ctx.request().path())));
+    // one route, one label, for everything no route above answered: under /v1 and /api a token
+    // is still needed first, so an unauthenticated client cannot map the API by its 404s
+    router.route().last().setName(UNMATCHED)
+        .handler(ctx -> {
+          if (isApi(ctx.request().path())) {
+            bearer.handle(ctx);
+          } else {
+            ctx.next();
+          }
+        })
+        .handler(ctx -> ctx.fail(Failure.notFound("not_found",
+            "no route for " + ctx.request().method() + " " + ctx.request().path())));
     router.route().failureHandler(this::handleError);
     return router;
   }
 
+  private static boolean isApi(String path) {
+    return path != null && (path.startsWith("/v1/") || path.startsWith("/api/") || path.equals("/v1") || path.equals("/api"));
+  }
+
+  /** A body handler with its own limit, which the 413 it causes names. */
+  private Handler<RoutingContext> body(long limit) {
+    long bounded = Math.min(limit, settings.maxBodySize());
+    BodyHandler handler = BodyHandler.create(false).setBodyLimit(bounded);
+    return ctx -> {
+      ctx.put(BODY_LIMIT, bounded);
+      handler.handle(ctx);
+    };
+  }
+
+  /**
+   * Every request passes here first: its target is made UTF-8 (a raw UTF-8 target is rerouted
+   * in its percent-encoded form, so every path and query parameter decodes the same), the
+   * connection guard learns when its response ends, and API routes get their CORS headers.
+   */
+  private void edge(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    String target;
+    try {
+      target = RequestTarget.canonical(request.uri());
+    } catch (Failure f) {
+      request.routed(UNMATCHED);
+      ctx.fail(f);
+      return;
+    }
+    if (!target.equals(request.uri())) {
+      ctx.reroute(request.method(), originForm(target));
+      return;
+    }
+    if (ctx.get(TRACKED) == null) {
+      ctx.put(TRACKED, Boolean.TRUE);
+      ctx.addEndHandler(ar -> guard.responded(request));
+    }
+    if (cors != null && isApi(request.path())) {
+      if (request.method() == HttpMethod.OPTIONS && request.getHeader("Access-Control-Request-Method") != null) {
+        request.routed(PREFLIGHT);
+      }
+      cors.handle(ctx);
+    } else {
+      ctx.next();
+    }
+  }
+
+  /** {@code http://host/path?q} (absolute form, which proxies send) as {@code /path?q}. */
+  private static String originForm(String target) {
+    if (target.startsWith("/")) {
+      return target;
+    }
+    int scheme = target.indexOf("://");
+    int slash = scheme < 0 ? -1 : target.indexOf('/', scheme + 3);
+    return slash < 0 ? "/" : target.substring(slash);
+  }
+
   private void chat(RoutingContext ctx) {
     JsonObject body = jsonBody(ctx);
-    Object model = body.getValue("model");
-    if (!(model instanceof String m) || m.isBlank()) {
-      throw Failure.badRequest("missing_model", "you must provide a model parameter");
-    }
-    if (!(body.getValue("messages") instanceof JsonArray messages) || messages.isEmpty()) {
-      throw Failure.badRequest("missing_messages", "'messages' must be a non-empty array");
-    }
-    Object stream = body.getValue("stream");
-    if (stream != null && !(stream instanceof Boolean)) {
-      throw Failure.badRequest("invalid_stream", "'stream' must be true or false");
-    }
-    Object options = body.getValue("stream_options");
-    if (options != null && !(options instanceof JsonObject o && (o.getValue("include_usage") == null
-        || o.getValue("include_usage") instanceof Boolean))) {
-      throw Failure.badRequest("invalid_stream_options", "'stream_options' must be an object whose include_usage is true or false");
-    }
+    ChatRequest.check(body);
     String subject = BearerAuthHandler.subject(ctx);
     List<String> tags = tags(ctx);
     long arrived = System.nanoTime();
@@ -259,8 +374,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     long watchdog = vertx.setTimer(chatTimeout.toMillis(), id -> {
       if (!state[0] && !state[1]) {
         state[1] = true;
-        consumer.unregister();
-        bus.send(Addresses.MODEL_CANCEL, address);
+        cancel(address, consumer);
         ctx.fail(Failure.timeout("no upstream produced a token in time"));
       }
     });
@@ -307,8 +421,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       vertx.cancelTimer(watchdog);
       if (!state[1]) {
         state[1] = true;
-        consumer.unregister();
-        bus.send(Addresses.MODEL_CANCEL, address);
+        cancel(address, consumer);
       }
     });
     consumer.completion()
@@ -318,6 +431,17 @@ public final class HttpIngressVerticle extends VerticleBase {
           consumer.unregister();
           ctx.fail(e);
         });
+  }
+
+  /**
+   * Stops a stream the client no longer reads. Events the dispatcher sent before it saw the
+   * cancel are still on their way, so the consumer (whose handler ignores them by now) is kept
+   * until the cancel is answered, or for {@link #CANCEL_GRACE} when it is not: unregistered at
+   * once, each of them would be logged as a message nobody consumed.
+   */
+  private void cancel(String address, MessageConsumer<StreamEvent> consumer) {
+    vertx.eventBus().request(Addresses.MODEL_CANCEL, address, timeout(CANCEL_GRACE))
+        .onComplete(ar -> consumer.unregister());
   }
 
   private void write(HttpServerResponse response, Buffer data, String address) {
@@ -373,7 +497,7 @@ public final class HttpIngressVerticle extends VerticleBase {
   /** WeCom wants the bare answer as text: the decrypted echo for the URL check, "success" for messages. */
   private void wecomCallback(RoutingContext ctx) {
     var params = ctx.queryParams();
-    boolean verification = ctx.request().method() == io.vertx.core.http.HttpMethod.GET;
+    boolean verification = ctx.request().method() == HttpMethod.GET;
     if (verification && params.get("echostr") == null) {
       throw Failure.badRequest("missing_echostr", "URL verification needs msg_signature, timestamp, nonce and echostr");
     }
@@ -496,7 +620,11 @@ public final class HttpIngressVerticle extends VerticleBase {
     if (delay instanceof Number n && n.doubleValue() >= 0) {
       ms = (long) (n.doubleValue() * 1000);
     } else if (delay instanceof String s) {
-      ms = dev.switchboard.config.ConfigNode.parseDuration(s).map(Duration::toMillis).orElse(-1L);
+      try {
+        ms = dev.switchboard.config.ConfigNode.parseDuration(s).map(Duration::toMillis).orElse(-1L);
+      } catch (ArithmeticException | NumberFormatException tooLarge) {
+        ms = -1; // "99999999999999999999s": no duration, let alone one of at most 7 days
+      }
     } else {
       ms = -1;
     }
@@ -621,9 +749,12 @@ public final class HttpIngressVerticle extends VerticleBase {
     });
   }
 
-  /** The one place where a failure becomes a status code and an OpenAI-shaped error body. */
+  /**
+   * The one place where a failure becomes a status code and an OpenAI-shaped error body. When
+   * the request's body has not been read (refused before or while reading it), the connection is
+   * closed after the answer: what is left of the body would be read as the next request.
+   */
   private void handleError(RoutingContext ctx) {
-    Failure failure = ctx.failure() != null ? Failure.from(ctx.failure()) : fromStatus(ctx.statusCode());
     HttpServerResponse response = ctx.response();
     if (response.ended() || response.closed()) {
       return;
@@ -632,23 +763,57 @@ public final class HttpIngressVerticle extends VerticleBase {
       response.reset();
       return;
     }
+    Failure failure = failure(ctx);
     if (failure.status() == 401) {
       response.putHeader(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
     }
+    HttpServerRequest request = ctx.request();
+    boolean close = !ConnectionGuard.bodyRead(request);
+    if (close) {
+      response.putHeader(HttpHeaderNames.CONNECTION, "close");
+    }
     response.setStatusCode(failure.status())
         .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
-        .end(failure.toJson().toBuffer());
+        .end(failure.toJson().toBuffer())
+        .onComplete(ar -> {
+          if (close) {
+            ConnectionGuard.closeWhenDrained(vertx, request);
+          }
+        });
   }
 
-  private Failure fromStatus(int status) {
+  /** Our failures as they are; vertx-web's (status and exception) by their status; anything else is our bug. */
+  private Failure failure(RoutingContext ctx) {
+    Throwable t = ctx.failure();
+    if (t == null) {
+      return fromStatus(ctx, ctx.statusCode(), null);
+    }
+    if (t instanceof Failure || t instanceof ReplyException || t instanceof DecodeException) {
+      return Failure.from(t);
+    }
+    if (t instanceof HttpException http) {
+      return fromStatus(ctx, http.getStatusCode(), http.getPayload());
+    }
+    if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+      // vertx-web refusing the request itself (a malformed body, a missing Host): the client's error
+      return fromStatus(ctx, ctx.statusCode(), t.getMessage());
+    }
+    LOG.log(Level.SEVERE, "unexpected failure answering " + ctx.request().method() + " " + ctx.request().path(), t);
+    return Failure.from(t);
+  }
+
+  private Failure fromStatus(RoutingContext ctx, int status, String detail) {
+    Long limit = ctx.get(BODY_LIMIT);
     return switch (status) {
       case 413 -> new Failure(413, "invalid_request_error", "payload_too_large",
-          "request body exceeds the limit of " + settings.maxBodySize() + " bytes");
+          "request body exceeds the limit of " + (limit != null ? limit : settings.maxBodySize()) + " bytes");
       case 404 -> Failure.notFound("not_found", "not found");
       case 405 -> new Failure(405, "invalid_request_error", "method_not_allowed", "method not allowed on this path");
-      case 400 -> Failure.badRequest("bad_request", "bad request");
+      case 400 -> Failure.badRequest("bad_request", detail == null || detail.isBlank() ? "bad request" : detail);
+      case 403 -> new Failure(403, "invalid_request_error", "forbidden", detail == null ? "forbidden" : detail);
+      case 417 -> new Failure(417, "invalid_request_error", "expectation_failed", "the only expectation the gateway meets is 100-continue");
       default -> status >= 400 && status < 500
-          ? new Failure(status, "invalid_request_error", null, "request rejected")
+          ? new Failure(status, "invalid_request_error", null, detail == null || detail.isBlank() ? "request rejected" : detail)
           : Failure.internal("internal error");
     };
   }

@@ -1,22 +1,40 @@
 package dev.switchboard.ingress;
 
 import dev.switchboard.config.ConfigNode;
+import dev.switchboard.security.CorsPolicy;
+import java.time.Duration;
 import java.util.function.Function;
 
 /**
- * The {@code server} section of {@code switchboard.yaml}. {@code SWITCHBOARD_HTTP_HOST} and
+ * The {@code server} section of {@code switchboard.yaml} (and the CORS policy of the
+ * {@code security} section, which the same HTTP server applies). {@code SWITCHBOARD_HTTP_HOST} and
  * {@code SWITCHBOARD_HTTP_PORT} win over the file, so a deployment can move the listener without
  * editing it.
+ *
+ * <p>{@code header_timeout} bounds how long a new connection may take to send its first request's
+ * headers, {@code idle_timeout} how long a kept-alive connection may wait for its next request,
+ * and {@code max_connections} how many connections are open at once (more get 503), so that slow
+ * or idle clients cannot use up the process's file descriptors.
  */
 public record ServerSettings(String host, int port, long maxBodySize, boolean tls, String tlsCert, String tlsKey,
-                             int eventLoops) {
+                             int eventLoops, Duration headerTimeout, Duration idleTimeout, int maxConnections,
+                             CorsPolicy cors) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 18789;
   public static final long DEFAULT_MAX_BODY = 4L * 1024 * 1024;
+  public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /** Well below the 65536 descriptors the systemd unit and the Docker instructions give the process. */
+  public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
 
   public static ServerSettings from(ConfigNode node, Function<String, String> env) {
-    node.allowOnly("host", "port", "tls", "max_body_size", "event_loops");
+    return from(node, ConfigNode.empty(node.file()), env);
+  }
+
+  /** Blocking (reads the TLS files when TLS is on): call it before Vert.x starts. */
+  public static ServerSettings from(ConfigNode node, ConfigNode cors, Function<String, String> env) {
+    node.allowOnly("host", "port", "tls", "max_body_size", "event_loops", "header_timeout", "idle_timeout", "max_connections");
     String host = firstNonEmpty(env.apply("SWITCHBOARD_HTTP_HOST"), node.get("host").string(""), DEFAULT_HOST);
     String envPort = env.apply("SWITCHBOARD_HTTP_PORT");
     int port;
@@ -43,9 +61,28 @@ public record ServerSettings(String host, int port, long maxBodySize, boolean tl
     if (tlsOn && key.isEmpty()) {
       throw tls.get("key").error("is required when tls.enabled is true (a PEM private key file)");
     }
+    if (tlsOn) {
+      TlsFiles.check(tls.get("cert"), cert, tls.get("key"), key);
+    }
     // 0: Vert.x's default, two per core; fewer loops mean fewer hand-offs between threads
     int loops = node.get("event_loops").integer(0, 0, 1024);
-    return new ServerSettings(host, port, node.get("max_body_size").size(DEFAULT_MAX_BODY), tlsOn, cert, key, loops);
+    long maxBody = node.get("max_body_size").size(DEFAULT_MAX_BODY);
+    if (maxBody < 1) {
+      throw node.get("max_body_size").error("must be at least 1 byte");
+    }
+    return new ServerSettings(host, port, maxBody, tlsOn, cert, key, loops,
+        positive(node.get("header_timeout"), DEFAULT_HEADER_TIMEOUT),
+        positive(node.get("idle_timeout"), DEFAULT_IDLE_TIMEOUT),
+        node.get("max_connections").integer(DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
+        CorsPolicy.from(cors));
+  }
+
+  private static Duration positive(ConfigNode node, Duration fallback) {
+    Duration d = node.duration(fallback);
+    if (d.isZero() || d.isNegative()) {
+      throw node.error("must be longer than 0, got '" + node.string("") + "'");
+    }
+    return d;
   }
 
   private static String firstNonEmpty(String... values) {

@@ -9,7 +9,9 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * Requires {@code Authorization: Bearer <JWT>}. Unlike vertx-web's JWT handler it fails the
  * context with an OpenAI-shaped 401, which the official SDKs surface as an authentication error.
- * Signature, algorithm (HS256 only; {@code none} is refused) and {@code exp} are checked by JWTAuth.
+ * Signature, algorithm (HS256 only; {@code none} is refused), {@code crit}, {@code exp}, {@code nbf} and
+ * {@code iat} are checked by the gateway's JWTAuth ({@link Tokens#auth}), whose {@link InvalidToken}
+ * says why a token is refused.
  */
 public final class BearerAuthHandler implements Handler<RoutingContext> {
 
@@ -30,7 +32,7 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
     String header = ctx.request().getHeader("Authorization");
     if (header == null || header.isBlank()) {
       ctx.fail(Failure.unauthorized("missing Authorization header: send 'Authorization: Bearer <token>' "
-          + "(mint one with: java -jar switchboard.jar token --sub <name>)"));
+          + "(mint one with: " + Tokens.mintCommand() + ")"));
       return;
     }
     if (header.length() < 8 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
@@ -50,10 +52,12 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
         ctx.fail(Failure.unauthorized("invalid token: " + reason(ar.cause())));
         return;
       }
-      String sub = ar.result().principal().getString("sub");
-      Long exp = ar.result().principal().getLong("exp");
-      remember(token, new Verified(sub == null ? "" : sub, exp == null ? Long.MAX_VALUE : exp * 1000));
-      ctx.put(SUBJECT, sub == null ? "" : sub);
+      Object sub = ar.result().principal().getValue("sub");
+      // a token without exp stays valid until the secret changes: kept until the cache is cleared
+      Object exp = ar.result().principal().getValue("exp");
+      long expiresAt = exp instanceof Number n ? (long) Math.min(Long.MAX_VALUE, n.doubleValue() * 1000) : Long.MAX_VALUE;
+      remember(token, new Verified(sub instanceof String s ? s : "", expiresAt));
+      ctx.put(SUBJECT, sub instanceof String s ? s : "");
       ctx.next();
     });
   }
@@ -76,6 +80,10 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
   }
 
   private static String reason(Throwable t) {
+    if (t instanceof InvalidToken) {
+      return t.getMessage();
+    }
+    // another JWTAuth (not the gateway's own): its messages are not meant for clients
     String m = t.getMessage() == null ? "" : t.getMessage().toLowerCase();
     if (m.contains("expired")) {
       return "token expired";

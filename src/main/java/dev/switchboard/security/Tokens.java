@@ -14,13 +14,26 @@ public final class Tokens {
   private Tokens() {
   }
 
+  /** Clock skew allowed on exp, nbf and iat, in seconds. */
+  static final int LEEWAY_SECONDS = 5;
+
+  /**
+   * The gateway's tokens: signed by vertx-auth-jwt, verified by {@link Hs256Auth} (whose failures
+   * are {@link InvalidToken}s with a reason a client can act on).
+   */
   public static JWTAuth auth(Vertx vertx, JwtSecret secret) {
-    return JWTAuth.create(vertx, new JWTAuthOptions()
+    JWTAuth signer = JWTAuth.create(vertx, new JWTAuthOptions()
         .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(secret.value()))
-        .setJWTOptions(new JWTOptions().setAlgorithm("HS256").setLeeway(5)));
+        .setJWTOptions(new JWTOptions().setAlgorithm("HS256").setLeeway(LEEWAY_SECONDS)));
+    return new Hs256Auth(signer, secret.value(), LEEWAY_SECONDS);
   }
 
-  /** A token for {@code subject}; a zero ttl makes one without expiry. */
+  /** The command line that mints a token with the running jar, for banners and error messages. */
+  public static String mintCommand() {
+    return SelfCommand.java() + " token --sub <name>";
+  }
+
+  /** A token for {@code subject}; a zero ttl makes one without expiry (accepted until the secret changes). */
   public static String issue(JWTAuth auth, String subject, Duration ttl) {
     JWTOptions options = new JWTOptions().setAlgorithm("HS256").setSubject(subject);
     if (!ttl.isZero()) {

@@ -114,6 +114,86 @@ class AuthenticationTest {
     expect(vertx, ctx, "Basic YWxpY2U6c2VjcmV0", 401, "Bearer");
   }
 
+  private static final String HS256 = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+  private static String signed(JsonObject claims) {
+    return "Bearer " + jwt(HS256, claims, TestGateway.SECRET);
+  }
+
+  private static long now() {
+    return System.currentTimeMillis() / 1000;
+  }
+
+  @Test
+  @DisplayName("the 401 for a missing token names the command that mints one with the running jar")
+  void mintHint(Vertx vertx, VertxTestContext ctx) {
+    // run from target/classes by surefire: the jar that mvn package builds from them
+    assertEquals("java -jar target/switchboard.jar token --sub <name>", Tokens.mintCommand());
+    expect(vertx, ctx, null, 401, "mint one with: java -jar target/switchboard.jar token --sub <name>");
+  }
+
+  @Test
+  @DisplayName("a correctly signed token whose exp is a string is 401 (not 500) saying exp must be a number")
+  void expString(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, signed(new JsonObject().put("sub", "alice").put("exp", String.valueOf(now() + 3600))), 401,
+        "exp must be a number");
+  }
+
+  @Test
+  @DisplayName("a correctly signed token whose exp is null is 401 saying exp must be a number")
+  void expNull(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, signed(new JsonObject().put("sub", "alice").putNull("exp")), 401, "exp must be a number");
+  }
+
+  @Test
+  @DisplayName("a token whose nbf is in the future is 401 'not valid yet', not 'expired'")
+  void nbfInFuture(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, signed(claims(3600).put("nbf", now() + 600)), 401, "token not valid yet (nbf in the future)");
+  }
+
+  @Test
+  @DisplayName("a token issued in the future is 401 'issued in the future', not 'expired'")
+  void iatInFuture(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, signed(claims(3600).put("iat", now() + 600)), 401, "token issued in the future");
+  }
+
+  @Test
+  @DisplayName("a token with a critical header extension is 401 (RFC 7515 §4.1.11)")
+  void criticalHeader(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, "Bearer " + jwt("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"crit\":[\"exp\"],\"exp\":1}", claims(3600),
+        TestGateway.SECRET), 401, "unsupported critical header");
+  }
+
+  @Test
+  @DisplayName("a token whose sub is not a string is 401")
+  void subNotString(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, signed(claims(3600).put("sub", 42)), 401, "sub must be a string");
+  }
+
+  @Test
+  @DisplayName("something that is not a JWT is 401 saying so")
+  void notAJwt(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, "Bearer not-a-token", 401, "not a JWT");
+  }
+
+  @Test
+  @DisplayName("a correctly signed token without exp is accepted (token --ttl 0 makes them)")
+  void noExp(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, signed(new JsonObject().put("sub", "alice").put("iat", now())), 404, "");
+  }
+
+  @Test
+  @DisplayName("a token minted by the gateway without expiry is accepted")
+  void mintedWithoutExpiry(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, "Bearer " + gateway.token("alice", java.time.Duration.ZERO), 404, "");
+  }
+
+  @Test
+  @DisplayName("a token that expired less than the 5 s leeway ago still passes")
+  void leeway(Vertx vertx, VertxTestContext ctx) {
+    expect(vertx, ctx, signed(claims(-2)), 404, "");
+  }
+
   @Test
   @DisplayName("health, readiness and metrics stay open")
   void openEndpoints(Vertx vertx, VertxTestContext ctx) {
