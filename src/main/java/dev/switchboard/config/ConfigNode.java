@@ -218,14 +218,19 @@ public final class ConfigNode {
     if (!m.matches()) {
       return java.util.Optional.empty();
     }
-    long n = Long.parseLong(m.group(1));
-    return java.util.Optional.of(switch (m.group(2)) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofDays(n);
-    });
+    try {
+      long n = Long.parseLong(m.group(1));
+      return java.util.Optional.of(switch (m.group(2)) {
+        case "ms" -> Duration.ofMillis(n);
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        default -> Duration.ofDays(n);
+      });
+    } catch (NumberFormatException | ArithmeticException tooLarge) {
+      // more digits than a duration can hold is not a duration
+      return java.util.Optional.empty();
+    }
   }
 
   /** Sizes are written {@code 4mb}, {@code 512kb} or as a number of bytes. */

@@ -65,7 +65,11 @@ public final class ModelDispatchVerticle extends VerticleBase {
     return Future.all(List.of(
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT, this::chat).completion(),
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT_STREAM, this::chatStream).completion(),
-        bus.<String>localConsumer(Addresses.MODEL_CANCEL, m -> dispatcher.cancel(m.body())).completion(),
+        bus.<String>localConsumer(Addresses.MODEL_CANCEL, m -> {
+          dispatcher.cancel(m.body());
+          // the ingress keeps the stream's address registered until this answer: nothing is in flight to it after
+          m.reply(null);
+        }).completion(),
         bus.<String>localConsumer(Addresses.MODEL_PAUSE, m -> dispatcher.pause(m.body())).completion(),
         bus.<String>localConsumer(Addresses.MODEL_RESUME, m -> dispatcher.resume(m.body())).completion(),
         bus.<Void>localConsumer(Addresses.MODEL_LIST, this::listModels).completion(),

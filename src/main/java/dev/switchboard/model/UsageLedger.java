@@ -48,13 +48,13 @@ final class UsageLedger {
     tokens(d, "completion").increment(usage.completionTokens());
     if (cost > 0) {
       Counter.builder("switchboard.model.cost").description("Cost of upstream calls by the configured prices")
-          .tags("provider", d.provider.name(), "model", d.model).register(registry).increment(cost);
+          .tags("provider", d.provider.name(), "model", d.label).register(registry).increment(cost);
     }
   }
 
   private Counter tokens(Deployment d, String type) {
     return Counter.builder("switchboard.model.tokens").description("Tokens by provider, model and type")
-        .tags("provider", d.provider.name(), "model", d.model, "type", type).register(registry);
+        .tags("provider", d.provider.name(), "model", d.label, "type", type).register(registry);
   }
 
   /** Totals grouped by {@code by}: provider, model, key or subject. */

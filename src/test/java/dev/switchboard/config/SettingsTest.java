@@ -100,6 +100,15 @@ class SettingsTest {
   }
 
   @Test
+  @DisplayName("a duration too large to hold is a bad duration, not a crash")
+  void hugeDuration(@TempDir Path dir) throws Exception {
+    confWith(dir, "switchboard.yaml", "queue:\n  task_timeout: 99999999999999999999s\n");
+    ConfigError e = assertThrows(ConfigError.class, () -> load(dir, Map.of()));
+    assertEquals("queue.task_timeout", e.key());
+    assertTrue(e.getMessage().contains("expected a duration"), e.getMessage());
+  }
+
+  @Test
   @DisplayName("a bad value stops start-up with one line naming file, key and problem")
   void badValue(@TempDir Path dir) throws Exception {
     confWith(dir, "switchboard.yaml", "server:\n  port: ${PORT:-eighty}\n");
