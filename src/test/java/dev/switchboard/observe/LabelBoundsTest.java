@@ -103,7 +103,9 @@ class LabelBoundsTest {
     }
     String metrics = scrape();
     assertFalse(metrics.contains("ATTACK"), "a client-chosen method is a label value");
-    assertTrue(metrics.contains("vertx_http_server_requests_total{code=\"404\",method=\"other\",route=\"\"} 3"),
-        "the three requests count under other");
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("vertx_http_server_requests_total{")
+            && l.contains("method=\"other\"") && (l.endsWith("} 3.0") || l.endsWith("} 3"))),
+        "the three requests count under other:\n" + metrics.lines().filter(l -> l.startsWith("vertx_http_server_requests_total"))
+            .collect(java.util.stream.Collectors.joining("\n")));
   }
 }
