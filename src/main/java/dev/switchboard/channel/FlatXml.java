@@ -55,6 +55,12 @@ final class FlatXml {
         }
         value = xml.substring(start + CDATA_OPEN.length(), end);
         next = end + CDATA_CLOSE.length();
+        if (!xml.startsWith(close, next)) {
+          // WeCom closes an element right after its CDATA. Looking for the close tag from the
+          // start would search inside the CDATA again, and a body of repeated unclosed sections
+          // would cost one scan to its end per section: quadratic in its length
+          return null;
+        }
       } else {
         int lt = xml.indexOf('<', start);
         if (lt < 0) {

@@ -50,4 +50,13 @@ class FlatXmlTest {
     assertNull(FlatXml.children("just text"));
     assertNull(FlatXml.child("", "Encrypt"));
   }
+
+  @Test
+  @DisplayName("a CDATA section must be followed by its element's close tag, so no search goes back inside it")
+  void cdataThenClose() {
+    assertNull(FlatXml.children("<xml><A><![CDATA[x]]>y</A></xml>"));
+    // the shape that cost one scan to the end per section when the close tag was searched from the start
+    assertNull(FlatXml.children("<xml>" + "<a><![CDATA[</a>".repeat(20_000) + "]]></xml>"));
+    assertEquals("x", FlatXml.child("<xml><A><![CDATA[x]]></A></xml>", "A"));
+  }
 }
