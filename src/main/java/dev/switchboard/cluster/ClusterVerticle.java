@@ -66,7 +66,7 @@ public final class ClusterVerticle extends VerticleBase {
     return vertx.executeBlocking(Instance::current).compose(instance -> {
       Leadership leadership;
       Bulletin bulletin;
-      if ("distributed".equals(profile)) {
+      if (distributed()) {
         redis = RedisCalls.connect(vertx, redisUrl);
         RedisLeadership lease = new RedisLeadership(vertx, redis, namespace, instance.id(), timing);
         leadership = lease;
@@ -84,8 +84,11 @@ public final class ClusterVerticle extends VerticleBase {
               bus.<Void>localConsumer(Addresses.CLUSTER_INSTANCES, this::instances).completion())
           .compose(v -> leadership.start(this::changed))
           .onSuccess(v -> {
-            beat();
-            beatTimer = vertx.setPeriodic(HEARTBEAT_MS, t -> beat());
+            // the embedded registry is this instance alone: it is asked when someone wants the list
+            if (distributed()) {
+              beat();
+              beatTimer = vertx.setPeriodic(HEARTBEAT_MS, t -> beat());
+            }
           });
     });
   }
@@ -107,6 +110,10 @@ public final class ClusterVerticle extends VerticleBase {
         .compose(v -> redis == null ? Future.succeededFuture() : redis.close());
   }
 
+  private boolean distributed() {
+    return "distributed".equals(profile);
+  }
+
   private void changed(Lease lease) {
     vertx.eventBus().publish(Addresses.CLUSTER_LEADER, lease.toJson());
   }
@@ -116,8 +123,8 @@ public final class ClusterVerticle extends VerticleBase {
   }
 
   /** Reports this instance, with the tasks it runs now (asked of the task component, which may not be deployed yet). */
-  private void beat() {
-    vertx.eventBus().<Health>request(Addresses.TASK_HEALTH, null, new DeliveryOptions().setSendTimeout(RedisCalls.COMMAND_TIMEOUT_MS))
+  private Future<Void> beat() {
+    return vertx.eventBus().<Health>request(Addresses.TASK_HEALTH, null, new DeliveryOptions().setSendTimeout(RedisCalls.COMMAND_TIMEOUT_MS))
         .onSuccess(m -> {
           JsonObject queue = m.body() == null ? null : m.body().entries().getJsonObject("queue");
           if (queue != null && queue.getValue("running") instanceof Number n) {
@@ -125,7 +132,7 @@ public final class ClusterVerticle extends VerticleBase {
           }
         })
         .transform(health -> registry.beat(entry()))
-        .onComplete(ar -> {
+        .andThen(ar -> {
           if (ar.failed() && !beatFailing) {
             LOG.warning("instance " + cluster.instance().id() + " cannot report itself to the registry: "
                 + RedisCalls.why(ar.cause()) + "; other instances list it for " + Registry.DEAD_AFTER_MS / 1000 + "s more");
@@ -141,7 +148,7 @@ public final class ClusterVerticle extends VerticleBase {
   }
 
   private void instances(Message<Void> message) {
-    registry.live().onComplete(ar -> {
+    (distributed() ? registry.live() : beat().compose(v -> registry.live())).onComplete(ar -> {
       if (ar.failed()) {
         Failure.reply(message, Failure.unavailable("cluster_unavailable",
             "the instance registry (Redis) is unavailable: " + RedisCalls.why(ar.cause())));
