@@ -82,7 +82,7 @@ public final class Gateway {
 
   /** The default model for the banner: a pass-through provider's list is asked at start-up; a slow one is not waited for long. */
   private static Future<JsonObject> defaultModel(Vertx vertx) {
-    return vertx.eventBus().<JsonObject>request(Addresses.MODEL_DEFAULT, new JsonObject().put("wait_ms", 2_000))
+    return vertx.eventBus().<JsonObject>request(Addresses.MODEL_DEFAULT, new JsonObject().put("wait_ms", 1_000))
         .map(m -> m.body());
   }
 
@@ -113,7 +113,7 @@ public final class Gateway {
     String model = d.getString("model");
     if (model == null) {
       return Boolean.TRUE.equals(d.getBoolean("pending"))
-          ? "none yet (the providers' model lists have not answered within 2s; set MODEL_NAME to choose one)"
+          ? "none yet (the providers' model lists have not answered within 1s; set MODEL_NAME to choose one)"
           : "none (tasks must name one; set MODEL_NAME)";
     }
     return switch (String.valueOf(d.getString("source"))) {
