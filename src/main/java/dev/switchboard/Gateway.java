@@ -1,9 +1,11 @@
 package dev.switchboard;
 
+import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.LocalCodec;
 import dev.switchboard.channel.ChannelPushVerticle;
 import dev.switchboard.channel.DingTalkStreamVerticle;
 import dev.switchboard.channel.InboundVerticle;
+import dev.switchboard.cluster.ClusterVerticle;
 import dev.switchboard.ingress.HttpIngressVerticle;
 import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
@@ -16,6 +18,7 @@ import dev.switchboard.task.TaskVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import java.time.Duration;
 
@@ -60,8 +63,10 @@ public final class Gateway {
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
+    ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
     return vertx.deployVerticle(new DataDirLock(settings.dataDir()))
-        .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models())))
+        .compose(id -> vertx.deployVerticle(cluster))
+        .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models(), cluster.cluster())))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.dataDir())))
         .compose(id -> deployStreams(vertx, settings))
@@ -71,7 +76,14 @@ public final class Gateway {
             settings.models().defaultModel(), settings.memory().skills(),
             settings.models().anyEnabled() ? null : settings.models().howToEnable())))
         .compose(id -> vertx.deployVerticle(ingress))
-        .map(id -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort())));
+        .compose(id -> defaultModel(vertx))
+        .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model)));
+  }
+
+  /** The default model for the banner: a pass-through provider's list is asked at start-up; a slow one is not waited for long. */
+  private static Future<JsonObject> defaultModel(Vertx vertx) {
+    return vertx.eventBus().<JsonObject>request(Addresses.MODEL_DEFAULT, new JsonObject().put("wait_ms", 1_000))
+        .map(m -> m.body());
   }
 
   /** One Stream-mode connection per DingTalk app robot that asks for it. */
@@ -96,13 +108,27 @@ public final class Gateway {
     return url.replaceAll("//[^@/]*@", "//");
   }
 
-  private static String banner(Settings s, int port) {
+  /** model.default's answer, as the banner says it. */
+  private static String describe(JsonObject d) {
+    String model = d.getString("model");
+    if (model == null) {
+      return Boolean.TRUE.equals(d.getBoolean("pending"))
+          ? "none yet (the providers' model lists have not answered within 1s; set MODEL_NAME to choose one)"
+          : "none (tasks must name one; set MODEL_NAME)";
+    }
+    return switch (String.valueOf(d.getString("source"))) {
+      case "discovered" -> model + " (the first in provider '" + d.getString("provider") + "''s model list; set MODEL_NAME to choose)";
+      case "listed" -> model + " (the first model of provider '" + d.getString("provider") + "'; set MODEL_NAME to choose)";
+      default -> model;
+    };
+  }
+
+  private static String banner(Settings s, int port, JsonObject model) {
     String scheme = s.server().tls() ? "https" : "http";
     return "switchboard listening on " + scheme + "://" + s.server().host() + ":" + port
         + " | storage " + storage(s)
         + " | providers: " + s.models().summary()
-        + (s.models().defaultModel().isEmpty() ? " | default model: none (tasks must name one; set MODEL_NAME)"
-            : " | default model: " + s.models().defaultModel())
+        + " | default model: " + describe(model)
         + " | bots: " + s.channels().summary();
   }
 }

@@ -29,6 +29,20 @@ public final class Addresses {
   public static final String MODEL_EMBED = "model.embed";
   /** Empty → {@link Health}: one entry per provider. */
   public static final String MODEL_HEALTH = "model.health";
+  /**
+   * Empty → JSON {model, source, provider}: the model for a task or conversation that names none;
+   * source is configured (default_model), listed (the default provider's first model in its
+   * models: list) or discovered (the first model its /models answered); model and source are null
+   * when none can be found. JSON {wait_ms} instead waits up to that long for the start-up discovery.
+   */
+  public static final String MODEL_DEFAULT = "model.default";
+
+  /** Empty → JSON {id, version, started_at, leader}: this instance. */
+  public static final String CLUSTER_SELF = "cluster.self";
+  /** Empty → JSON {data: [{id, version, started_at, running, leader}]}: the live instances; failure 503 when Redis is down. */
+  public static final String CLUSTER_INSTANCES = "cluster.instances";
+  /** Published locally each time this instance gains or loses the lead: JSON {leader, token, holder}. */
+  public static final String CLUSTER_LEADER = "cluster.leader";
 
   /** {@link TaskSubmission.Target} → null, or failure 400 saying why the channel cannot be used. */
   public static final String CHANNEL_CHECK = "channel.check";

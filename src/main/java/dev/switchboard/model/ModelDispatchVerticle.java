@@ -5,6 +5,8 @@ import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
 import dev.switchboard.bus.UpstreamReply;
+import dev.switchboard.cluster.Cluster;
+import dev.switchboard.cluster.Lease;
 import dev.switchboard.model.spi.ModelProvider;
 import dev.switchboard.observe.Metrics;
 import io.vertx.core.Future;
@@ -13,27 +15,63 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Owns the upstream model providers: routing, the retry loop, circuit breakers, key pools, health
- * probes and usage. Its public face is the {@code model.*} addresses.
+ * probes, usage and the default model. Its public face is the {@code model.*} addresses.
+ *
+ * <p>Probes run on the leader only (one instance of those sharing Redis; the embedded profile's
+ * only instance always leads): it posts each provider's verdict on the cluster bulletin, and the
+ * other instances read the bulletin every {@link #VERDICT_SYNC_MS} ms and apply each new verdict
+ * as if they had probed themselves. What live calls say ({@code health_check.down_after}, a call
+ * that answers) stays with each instance: its own calls are its own evidence.
  */
 public final class ModelDispatchVerticle extends VerticleBase {
 
+  private static final Logger LOG = Logger.getLogger(ModelDispatchVerticle.class.getName());
+
+  /** The bulletin topic of the probe verdicts: one entry per provider. */
+  static final String PROBES = "probes";
+  /** How often an instance that does not lead reads the leader's verdicts. */
+  static final long VERDICT_SYNC_MS = 2_000;
+
   private final ModelSettings settings;
+  private final Cluster cluster;
   private final Map<String, Provider> providers = new LinkedHashMap<>();
   private Router router;
   private Dispatcher dispatcher;
   private UsageLedger usage;
   private Metrics metrics;
   private long probeTimer = -1;
+  private long verdictTimer = -1;
   private EmbeddingCalls embeddings;
+  private DefaultModel defaults;
+  /** Providers whose model list is being asked for now. */
+  private final Set<String> listing = new HashSet<>();
+  /** Per provider, the token and time of the last verdict taken from the leader. */
+  private final Map<String, String> applied = new HashMap<>();
+  /** Whether posting verdicts fails: logged when it starts and ends, not at every probe. */
+  private boolean postFailing;
+  /** Whether this instance led when last looked at. */
+  private boolean led;
 
+  /** A lone instance: it always leads, so it probes. */
   public ModelDispatchVerticle(ModelSettings settings) {
+    this(settings, Cluster.single());
+  }
+
+  public ModelDispatchVerticle(ModelSettings settings, Cluster cluster) {
     this.settings = settings;
+    this.cluster = cluster;
   }
 
   @Override
@@ -60,9 +98,26 @@ public final class ModelDispatchVerticle extends VerticleBase {
     embeddings = embedder == null ? null
         : new EmbeddingCalls(vertx, embedder, settings.embeddings(), settings.retry(), p -> probe(p, true));
     var bus = vertx.eventBus();
-    probeAll();
-    probeTimer = vertx.setPeriodic(settings.health().interval().toMillis(), id -> probeAll());
+    defaults = new DefaultModel(settings.defaultModel(), providers.values());
+    led = leads();
+    if (led) {
+      probeAll();
+    } else {
+      // the leader's verdicts will say whether providers are up; the default model is needed at once
+      defaults.toAsk().forEach(this::listModelsOf);
+    }
+    probeTimer = vertx.setPeriodic(settings.health().interval().toMillis(), id -> {
+      if (leads()) {
+        probeAll();
+      }
+    });
+    verdictTimer = vertx.setPeriodic(VERDICT_SYNC_MS, id -> {
+      leadChecked();
+      takeVerdicts();
+    });
     return Future.all(List.of(
+        bus.<JsonObject>localConsumer(Addresses.CLUSTER_LEADER, m -> leadChecked()).completion(),
+        bus.<Object>localConsumer(Addresses.MODEL_DEFAULT, this::defaultModel).completion(),
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT, this::chat).completion(),
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT_STREAM, this::chatStream).completion(),
         bus.<String>localConsumer(Addresses.MODEL_CANCEL, m -> {
@@ -82,6 +137,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(probeTimer);
+    vertx.cancelTimer(verdictTimer);
     List<Future<?>> closing = new ArrayList<>();
     providers.values().forEach(p -> closing.add(p.client.close()));
     return Future.join(closing);
@@ -122,9 +178,36 @@ public final class ModelDispatchVerticle extends VerticleBase {
     });
   }
 
-  /** Probes every provider; a provider that answers again is re-enabled and its circuits closed. */
+  private boolean leads() {
+    return cluster.leadership().lease().leader();
+  }
+
+  /**
+   * A new leader probes at once: the verdicts on the bulletin are its predecessor's. Called on each
+   * change published by the cluster verticle, and on the verdict timer in case one came before this
+   * verticle listened.
+   */
+  private void leadChecked() {
+    boolean now = leads();
+    if (now && !led) {
+      probeAll();
+    }
+    led = now;
+  }
+
+  /** A models probe asks {@code /models}: its answer also tells the default model. */
+  private static boolean probeLists(Provider p) {
+    return "models".equals(p.settings.probe());
+  }
+
+  /**
+   * Probes every provider; a provider that answers again is re-enabled and its circuits closed. The
+   * model lists that decide the default model are asked with them (the probe's own answer, when
+   * it is a models probe).
+   */
   private void probeAll() {
     providers.values().forEach(p -> probe(p, false));
+    defaults.toAsk().stream().filter(p -> !probeLists(p)).forEach(this::listModelsOf);
   }
 
   /**
@@ -132,7 +215,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
    * have just marked the provider down; then an answer only records itself (see {@link Provider#probed}).
    */
   private void probe(Provider p, boolean confirming) {
-    if ("none".equals(p.settings.probe()) || p.probing) {
+    if ("none".equals(p.settings.probe()) || p.probing || !leads()) {
       return;
     }
     p.probing = true;
@@ -151,14 +234,133 @@ public final class ModelDispatchVerticle extends VerticleBase {
           if (ok) {
             p.keys.enable(key);
             if (!confirming) {
-              for (Deployment d : router.known()) {
-                if (d.provider == p) {
-                  d.breaker.reset();
-                }
-              }
+              resetBreakers(p);
             }
           }
+          if (!confirming) {
+            // a confirming probe answers this instance's own live calls: not a verdict for the others
+            Future<String> first = !defaults.asks(p) || !probeLists(p) ? Future.succeededFuture(null)
+                : ok ? firstModel(p, ar.result().body()) : Future.failedFuture(error);
+            first.onComplete(f -> {
+              if (defaults.asks(p) && probeLists(p)) {
+                if (f.succeeded()) {
+                  defaults.listed(p, f.result());
+                } else {
+                  defaults.failed(p, String.valueOf(f.cause().getMessage()));
+                }
+              }
+              postVerdict(p);
+            });
+          }
         });
+  }
+
+  private void resetBreakers(Provider p) {
+    for (Deployment d : router.known()) {
+      if (d.provider == p) {
+        d.breaker.reset();
+      }
+    }
+  }
+
+  /** The leader's verdict on {@code p}, for the other instances; fenced by the lease it was made under. */
+  private void postVerdict(Provider p) {
+    Lease lease = cluster.leadership().lease();
+    if (!lease.leader() || p.lastProbe == null) {
+      return;
+    }
+    JsonObject verdict = p.lastProbe.copy().put("first_model", defaults.discoveredOf(p));
+    cluster.bulletin().post(PROBES, p.name(), verdict, lease).onComplete(ar -> {
+      if (ar.failed() && !postFailing) {
+        LOG.warning("probe verdicts cannot be shared with the other instances: " + ar.cause().getMessage());
+      } else if (ar.succeeded() && postFailing) {
+        LOG.info("probe verdicts are shared with the other instances again");
+      }
+      postFailing = ar.failed();
+    });
+  }
+
+  /**
+   * An instance that does not lead takes the leader's verdicts: each new one is applied as a probe
+   * of its own would be (up or down, last_probe, circuits closed when up). Verdicts of a former
+   * leader (another token) are left alone: the new leader's own arrive after its first probe.
+   */
+  private void takeVerdicts() {
+    Lease lease = cluster.leadership().lease();
+    if (lease.leader() || lease.token() == 0) {
+      return;
+    }
+    cluster.bulletin().read(PROBES).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.log(Level.FINE, "cannot read the leader's probe verdicts", ar.cause());
+        return;
+      }
+      ar.result().forEach((name, verdict) -> {
+        Provider p = providers.get(name);
+        if (p == null || verdict.getLong("token", 0L) != lease.token() || leads()) {
+          return;
+        }
+        String stamp = verdict.getLong("token") + "/" + verdict.getString("at");
+        if (stamp.equals(applied.put(name, stamp))) {
+          return;
+        }
+        boolean ok = Boolean.TRUE.equals(verdict.getBoolean("ok"));
+        long latency = verdict.getLong("latency_ms", 0L);
+        String error = verdict.getString("error");
+        p.probed(ok, latency, error, false);
+        p.lastProbe = new JsonObject().put("at", verdict.getString("at")).put("ok", ok).put("latency_ms", latency)
+            .put("error", error);
+        if (ok) {
+          resetBreakers(p);
+        }
+        if (verdict.getString("first_model") != null) {
+          defaults.listed(p, verdict.getString("first_model"));
+        }
+      });
+    });
+  }
+
+  /** Asks {@code p}'s model list for the default model, bounded like a probe. */
+  private void listModelsOf(Provider p) {
+    if (!listing.add(p.name())) {
+      return;
+    }
+    ModelProvider.Request request = p.protocol.listModels();
+    KeyPool.Key key = p.keys.probeKey(System.currentTimeMillis());
+    Bodies.call(vertx, p, p.options(request, key), request.body(), settings.health().timeout().toMillis())
+        .compose(a -> a.success() ? firstModel(p, a.body()) : Future.failedFuture("status " + a.status()))
+        .onComplete(ar -> {
+          listing.remove(p.name());
+          if (ar.succeeded()) {
+            defaults.listed(p, ar.result());
+          } else {
+            defaults.failed(p, String.valueOf(ar.cause().getMessage()));
+          }
+        });
+  }
+
+  /** The first model id of a model list; parsed on a worker, as a list may be megabytes. */
+  private Future<String> firstModel(Provider p, io.vertx.core.buffer.Buffer body) {
+    return vertx.executeBlocking(() -> {
+      for (Object o : p.protocol.models(body)) {
+        if (o instanceof JsonObject m && m.getValue("id") instanceof String id && !id.isEmpty()) {
+          return id;
+        }
+      }
+      return null;
+    }).recover(e -> Future.failedFuture("not a model list"));
+  }
+
+  /**
+   * The default model now; with {@code {wait_ms}}, once the start-up model lists have answered or
+   * that time is up ({@code pending} then says the lists are still being asked for).
+   */
+  private void defaultModel(Message<Object> message) {
+    Future<Void> ready = message.body() instanceof JsonObject o && o.getValue("wait_ms") instanceof Number n
+        ? defaults.settled().timeout(n.longValue(), TimeUnit.MILLISECONDS).recover(e -> Future.succeededFuture())
+        : Future.succeededFuture();
+    ready.onComplete(ignored -> message.reply(defaults.current().toJson()
+        .put("pending", !defaults.settled().isComplete())));
   }
 
   private void listModels(Message<Void> message) {
