@@ -63,9 +63,9 @@ public final class ChannelPushVerticle extends VerticleBase {
   /** A readiness check waits this long for the store. */
   static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
   /**
-   * {@code Void} → {@link Health} with the entry {@code deliveries} (the delivery store, and the
-   * rate windows that share its Redis in the distributed profile). Here until bus/Addresses has
-   * it as {@code CHANNEL_HEALTH}.
+   * {@code Void} → {@link Health} with the entries {@code deliveries} (the delivery store, and the
+   * rate windows that share its Redis in the distributed profile) and {@code claims} (the inbound
+   * verticle's claim store). Here until bus/Addresses has it as {@code CHANNEL_HEALTH}.
    */
   public static final String HEALTH = "channel.health";
 
@@ -246,14 +246,25 @@ public final class ChannelPushVerticle extends VerticleBase {
     });
   }
 
+  /** The component's readiness: the delivery store (with the rate windows beside it) and the inbound claims. */
   private void health(Message<Void> message) {
-    deliveries.ping().timeout(HEALTH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).onComplete(ar -> {
-      JsonObject entry = new JsonObject().put("required", true).put("status", ar.succeeded() ? "up" : "down")
+    Future<Void> store = deliveries.ping().timeout(HEALTH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    Future<Message<Health>> inbound = vertx.eventBus().request(InboundVerticle.HEALTH, null,
+        new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(HEALTH_TIMEOUT.toMillis() + 500));
+    Future.join(store, inbound).onComplete(ignored -> {
+      JsonObject entry = new JsonObject().put("required", true).put("status", store.succeeded() ? "up" : "down")
           .put("store", distributed() ? "redis" : "embedded").put("in_progress", held.size());
-      if (ar.failed()) {
-        entry.put("error", String.valueOf(ar.cause().getMessage()));
+      if (store.failed()) {
+        entry.put("error", String.valueOf(store.cause().getMessage()));
       }
-      message.reply(new Health(new JsonObject().put("deliveries", entry)));
+      JsonObject entries = new JsonObject().put("deliveries", entry);
+      if (inbound.succeeded()) {
+        entries.mergeIn(inbound.result().body().entries());
+      } else {
+        entries.put("claims", new JsonObject().put("required", true).put("status", "down")
+            .put("error", String.valueOf(inbound.cause().getMessage())));
+      }
+      message.reply(new Health(entries));
     });
   }
 

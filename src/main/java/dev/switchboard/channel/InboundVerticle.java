@@ -73,10 +73,7 @@ public final class InboundVerticle extends VerticleBase {
   static final Duration HANDLING = Duration.ofSeconds(60);
   /** A readiness check waits this long for the claim store. */
   static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
-  /**
-   * {@code Void} → {@link Health} with the entry {@code claims}. Here until bus/Addresses has it as
-   * {@code CHANNEL_INBOUND_HEALTH}.
-   */
+  /** {@code Void} → {@link Health} with the entry {@code claims}; the push verticle's health includes it. */
   public static final String HEALTH = "channel.inbound.health";
 
   private final ChannelSettings settings;
@@ -166,31 +163,29 @@ public final class InboundVerticle extends VerticleBase {
     return Failure.unavailable("store_unavailable", "the claim store is unavailable: " + e.getMessage());
   }
 
-  /** What {@link #once} did: {@code first} when this call did the work; {@code value} is what the work said (a task id). */
-  private record Once(boolean first, String value) {
-  }
-
   /**
    * Does {@code work} once per {@code key}, whichever instance the platform sends the message to
    * and however often it sends it. A key done already is answered with what its work said; a key
    * whose work is under way right now (on this instance or another) is answered 503, so that the
    * platform asks again and then gets the real answer; a work that fails frees the key, so that
-   * the platform's next try does it.
+   * the platform's next try does it. Completes with what the work said (a task id), this time or
+   * the first time.
    */
-  private Future<Once> once(String key, Supplier<Future<String>> work) {
+  private Future<String> once(String key, Supplier<Future<String>> work) {
     return claims.begin(key, HANDLING).recover(e -> Future.failedFuture(unavailable(e))).compose(claim -> switch (claim.state()) {
-      case DONE -> Future.succeededFuture(new Once(false, claim.value()));
+      case DONE -> Future.succeededFuture(claim.value());
       case BUSY -> Future.failedFuture(Failure.unavailable("in_progress",
           "this message is being handled right now; the next delivery of it gets the answer"));
       case TAKEN -> work.get().transform(ar -> ar.succeeded()
           ? claims.done(key, CLAIM_TTL, ar.result()).transform(d -> {
               if (d.failed()) {
-                // the work is done; only a re-delivery in the next minute could do it again
+                // the task is in; once the busy claim runs out (HANDLING), a re-delivery submits it
+                // again, and the task's idempotency key makes that the same task
                 LOG.warning("claim " + key + " not marked done: " + d.cause().getMessage());
               }
-              return Future.succeededFuture(new Once(true, ar.result()));
+              return Future.succeededFuture(ar.result());
             })
-          : claims.release(key, claim.value()).transform(r -> Future.<Once>failedFuture(ar.cause())));
+          : claims.release(key, claim.value()).transform(r -> Future.<String>failedFuture(ar.cause())));
     });
   }
 
@@ -405,7 +400,7 @@ public final class InboundVerticle extends VerticleBase {
         memoryScopes("dingtalk", conversationId, first, m.group()));
     return once("dingtalk-msg:" + bot + ":" + m.msgId(),
         () -> vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task).map(reply -> reply.body().getString("id")))
-        .map(done -> new JsonObject().put("status", "accepted").put("task_id", done.value()));
+        .map(taskId -> new JsonObject().put("status", "accepted").put("task_id", taskId));
   }
 
   /**
@@ -560,7 +555,7 @@ public final class InboundVerticle extends VerticleBase {
         memoryScopes("feishu", chat, sender.isEmpty() ? null : sender.get(0), group));
     return once("feishu-event:" + bot + ":" + eventId,
         () -> vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task).map(reply -> reply.body().getString("id")))
-        .map(done -> FEISHU_OK);
+        .map(taskId -> FEISHU_OK);
   }
 
   // ---------------------------------------------------------------------------------------------
