@@ -67,8 +67,8 @@ public final class Gateway {
     return vertx.deployVerticle(new DataDirLock(settings.dataDir()))
         .compose(id -> vertx.deployVerticle(cluster))
         .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models(), cluster.cluster())))
-        .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.dataDir())))
-        .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.dataDir())))
+        .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.storage())))
+        .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.storage())))
         .compose(id -> deployStreams(vertx, settings))
         .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.storage(), settings.memory(),
             settings.models().embeddings(), settings.models().defaultModel())))

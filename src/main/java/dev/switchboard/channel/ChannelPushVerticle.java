@@ -2,8 +2,10 @@ package dev.switchboard.channel;
 
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.Health;
 import dev.switchboard.bus.PushRequest;
 import dev.switchboard.bus.TaskSubmission;
+import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
@@ -20,18 +22,27 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
  * Pushes messages to platform bots. Every push is a delivery record, stored before the first
- * attempt and resumed after a restart. Each bot has its own sending windows (platform limits by
- * default); platform throttling and passing faults are retried with backoff until their budget
- * runs out ({@code dead}), permanent refusals end at once ({@code failed}); both can be retried
- * by hand.
+ * attempt and resumed after a restart, here or, in the distributed profile, by another instance.
+ * Each bot has its own sending windows (platform limits by default), counted across instances in
+ * the distributed profile; platform throttling and passing faults are retried with backoff until
+ * their budget runs out ({@code dead}), permanent refusals end at once ({@code failed}); both can
+ * be retried by hand.
+ *
+ * <p>An instance pushes a delivery only while it holds the delivery's lease ({@link Deliveries}):
+ * it confirms the lease right before each attempt and bounds the attempt by what is left of it,
+ * so that an instance whose lease ran out (it stalled, or lost Redis) has stopped sending before
+ * another can take the delivery over. Leases are renewed while deliveries wait in line, given
+ * back at a stop, and every instance takes over, now and then, pending deliveries whose lease
+ * ran out.
  */
 public final class ChannelPushVerticle extends VerticleBase {
 
@@ -39,28 +50,74 @@ public final class ChannelPushVerticle extends VerticleBase {
   static final Duration PUSH_TIMEOUT = Duration.ofSeconds(10);
   static final Duration BACKOFF_MAX = Duration.ofMinutes(5);
   static final int MAX_THROTTLES = 5;
-  /** Longest one attempt may take, from its turn to the platform's whole answer. */
+  /** Longest one attempt may take, from its turn to the platform's whole answer (less when the lease is shorter). */
   static final Duration ATTEMPT_DEADLINE = Duration.ofSeconds(30);
   /** How long a stop waits for the pushes on the wire to be answered and recorded. */
   static final Duration STOP_GRACE = Duration.ofSeconds(10);
+  /** How long a push waits before asking a store again that could not be asked. */
+  static final long STORE_RETRY_MS = 1_000;
+  /** Pending deliveries one take-over asks for; more are asked for at once when there were that many. */
+  static final int TAKE_OVER_BATCH = 100;
+  /** How often finished deliveries past their retention are removed. */
+  static final Duration SWEEP_EVERY = Duration.ofMinutes(10);
+  /** A readiness check waits this long for the store. */
+  static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
+  /**
+   * {@code Void} → {@link Health} with the entries {@code deliveries} (the delivery store, and the
+   * rate windows that share its Redis in the distributed profile) and {@code claims} (the inbound
+   * verticle's claim store). Here until bus/Addresses has it as {@code CHANNEL_HEALTH}.
+   */
+  public static final String HEALTH = "channel.health";
+
+  /** A delivery this instance works on: the fence it holds, and until when (local clock, from when it asked). */
+  private static final class Lease {
+    long fence;
+    long expiresNanos;
+    /** The store says another instance holds it now: the loop stops at its next step. */
+    boolean lost;
+    /** An attempt is on the wire: its lease is not given back at a stop. */
+    boolean sending;
+
+    Lease(long fence, long expiresNanos) {
+      this.fence = fence;
+      this.expiresNanos = expiresNanos;
+    }
+  }
 
   private final ChannelSettings settings;
-  private final Path dataDir;
+  private final MemoryVerticle.Storage storage;
+  private final String owner = "push-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
   private final Map<String, RateLimiter> limiters = new HashMap<>();
-  /** Deliveries with a push loop running, so that none runs twice. */
-  private final Set<String> inFlight = new HashSet<>();
+  /** Deliveries with a push loop running here, so that none runs twice. */
+  private final Map<String, Lease> held = new HashMap<>();
+  private long leaseNanos;
+  private long leaseSafetyMs;
   /** Attempts between their turn and their recorded outcome. */
   private int onTheWire;
   private boolean stopping;
+  private boolean takingOver;
   private Promise<Void> quiet;
-  private DeliveryStore deliveries;
+  private Deliveries deliveries;
+  private RateWindows windows;
   private HttpClient client;
   private TenantTokens tokens;
   private Metrics metrics;
+  private long renewer = -1;
+  private long taker = -1;
+  private long sweeper = -1;
 
-  public ChannelPushVerticle(ChannelSettings settings, Path dataDir) {
+  public ChannelPushVerticle(ChannelSettings settings, MemoryVerticle.Storage storage) {
     this.settings = settings;
-    this.dataDir = dataDir;
+    this.storage = storage;
+  }
+
+  /** The embedded profile on {@code dataDir}. */
+  public ChannelPushVerticle(ChannelSettings settings, Path dataDir) {
+    this(settings, new MemoryVerticle.Storage("embedded", dataDir, null, null));
+  }
+
+  private boolean distributed() {
+    return "distributed".equals(storage.profile());
   }
 
   @Override
@@ -70,25 +127,40 @@ public final class ChannelPushVerticle extends VerticleBase {
         .setConnectTimeout((int) PUSH_TIMEOUT.toMillis())
         .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(32));
     tokens = new TenantTokens(client);
+    StoreSettings store = settings.store();
+    leaseNanos = store.lease().toNanos();
+    leaseSafetyMs = Math.min(1_000, store.lease().toMillis() / 10);
+    Future<Void> opened;
+    if (distributed()) {
+      // no connection is made here: a Redis that is not there yet makes pushes wait, not the start fail
+      RedisState redis = new RedisState(vertx, storage.redisUrl(), store.keyPrefix(), "channel push");
+      deliveries = new RedisDeliveries(redis, owner, store.lease(), store.retention());
+      windows = new RedisWindows(redis);
+      opened = deliveries.init();
+    } else {
+      windows = new LocalWindows();
+      opened = EmbeddedStore.open(vertx, storage.dataDir()).compose(s -> {
+        deliveries = new EmbeddedDeliveries(s, owner, store.lease(), store.retention());
+        return deliveries.init();
+      });
+    }
     var bus = vertx.eventBus();
-    return EmbeddedStore.open(vertx, dataDir)
-        .map(DeliveryStore::new)
-        .compose(store -> {
-          deliveries = store;
-          return store.init();
-        })
+    return opened
         .compose(v -> Future.all(
             bus.<PushRequest>localConsumer(Addresses.CHANNEL_PUSH, this::push).completion(),
             bus.<TaskSubmission.Target>localConsumer(Addresses.CHANNEL_CHECK, this::check).completion(),
             bus.<JsonObject>localConsumer(Addresses.CHANNEL_DELIVERIES, this::list).completion(),
             bus.<String>localConsumer(Addresses.CHANNEL_TASK_DELIVERIES, this::ofTask).completion(),
-            bus.<String>localConsumer(Addresses.CHANNEL_RETRY, this::retry).completion()))
-        .compose(v -> deliveries.pending())
-        .onSuccess(pending -> {
-          if (!pending.isEmpty()) {
-            LOG.info("resuming " + pending.size() + " pending deliver" + (pending.size() == 1 ? "y" : "ies"));
-          }
-          pending.forEach(this::run);
+            bus.<String>localConsumer(Addresses.CHANNEL_RETRY, this::retry).completion(),
+            bus.<Void>localConsumer(HEALTH, this::health).completion()))
+        .onSuccess(v -> {
+          long third = Math.max(100, store.lease().toMillis() / 3);
+          renewer = vertx.setPeriodic(third, id -> renew());
+          taker = vertx.setPeriodic(Math.min(5_000, third), id -> takeOver());
+          sweeper = vertx.setPeriodic(SWEEP_EVERY.toMillis(), id -> deliveries.sweep()
+              .onFailure(e -> LOG.warning("finished deliveries not swept: " + e.getMessage())));
+          // embedded: everything left pending by the last run; distributed: what a dead instance left
+          takeOver();
         });
   }
 
@@ -97,13 +169,103 @@ public final class ChannelPushVerticle extends VerticleBase {
     // a push cut off here may have reached the platform and would be sent again after the next
     // start: the ones on the wire are let finish (bounded), and no new one starts
     stopping = true;
+    vertx.cancelTimer(renewer);
+    vertx.cancelTimer(taker);
+    vertx.cancelTimer(sweeper);
     Future<Void> drained = Future.succeededFuture();
     if (onTheWire > 0) {
       quiet = Promise.promise();
-      drained = quiet.future().timeout(STOP_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+      drained = quiet.future().timeout(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)
           .recover(e -> Future.succeededFuture());
     }
-    return drained.eventually(() -> client.close()).eventually(() -> deliveries == null ? Future.succeededFuture() : deliveries.store().close());
+    return drained.compose(v -> handBack())
+        .eventually(() -> client.close())
+        .eventually(() -> deliveries == null ? Future.succeededFuture() : deliveries.close());
+  }
+
+  /** The leases of what waits here go back, so that another instance need not wait for them to run out. */
+  private Future<Void> handBack() {
+    Map<String, Long> fences = new HashMap<>();
+    held.forEach((id, lease) -> {
+      if (!lease.sending) {
+        fences.put(id, lease.fence);
+      }
+    });
+    held.clear();
+    if (deliveries == null || fences.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return deliveries.release(fences).timeout(HEALTH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .recover(e -> {
+          LOG.info(fences.size() + " pending deliveries not handed back (" + e.getMessage() + "): they are taken over once their lease runs out");
+          return Future.succeededFuture();
+        });
+  }
+
+  /** Extends the leases of every delivery that waits or is sent here; marks the ones another instance took. */
+  private void renew() {
+    if (held.isEmpty() || stopping) {
+      return;
+    }
+    Map<String, Long> fences = new HashMap<>();
+    held.forEach((id, lease) -> fences.put(id, lease.fence));
+    long asked = System.nanoTime();
+    deliveries.renew(fences).onSuccess(still -> fences.forEach((id, fence) -> {
+      Lease lease = held.get(id);
+      if (lease == null || lease.fence != fence) {
+        return; // taken again meanwhile, with a new fence
+      }
+      if (still.contains(id)) {
+        lease.expiresNanos = Math.max(lease.expiresNanos, asked + leaseNanos);
+      } else {
+        lease.lost = true;
+      }
+    }));
+  }
+
+  /** Pending deliveries nobody holds any more (their instance died or stopped), pushed from here. */
+  private void takeOver() {
+    if (takingOver || stopping) {
+      return;
+    }
+    takingOver = true;
+    long asked = System.nanoTime();
+    deliveries.takeOver(TAKE_OVER_BATCH).onComplete(ar -> {
+      takingOver = false;
+      if (ar.failed()) {
+        return; // the store says so to readiness; the next round asks again
+      }
+      List<Deliveries.Record> taken = ar.result();
+      if (!taken.isEmpty()) {
+        LOG.info("resuming " + taken.size() + " pending deliver" + (taken.size() == 1 ? "y" : "ies"));
+      }
+      taken.forEach(record -> run(record, asked));
+      if (taken.size() == TAKE_OVER_BATCH) {
+        takeOver();
+      }
+    });
+  }
+
+  /** The component's readiness: the delivery store (with the rate windows beside it) and the inbound claims. */
+  private void health(Message<Void> message) {
+    Future<Void> store = deliveries.ping().timeout(HEALTH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    Future<Message<Health>> inbound = vertx.eventBus().request(InboundVerticle.HEALTH, null,
+        new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(HEALTH_TIMEOUT.toMillis() + 500));
+    Future.join(store, inbound).onComplete(ignored -> {
+      JsonObject entry = new JsonObject().put("required", true).put("status", store.succeeded() ? "up" : "down")
+          .put("store", distributed() ? "redis" : "embedded").put("in_progress", held.size());
+      if (store.failed()) {
+        entry.put("error", String.valueOf(store.cause().getMessage()));
+      }
+      JsonObject entries = new JsonObject().put("deliveries", entry);
+      if (inbound.succeeded()) {
+        entries.mergeIn(inbound.result().body().entries());
+      } else {
+        entries.put("claims", new JsonObject().put("required", true).put("status", "down")
+            .put("error", String.valueOf(inbound.cause().getMessage())));
+      }
+      message.reply(new Health(entries));
+    });
   }
 
   private void check(Message<TaskSubmission.Target> message) {
@@ -118,18 +280,30 @@ public final class ChannelPushVerticle extends VerticleBase {
     }
   }
 
-  /** Records the push (once per task and bot), answers with the record, then pushes in the background. */
+  /**
+   * Records the push (once per task and bot), answers with the record, then pushes in the
+   * background: here when this instance holds it, else where it is held already.
+   */
   private void push(Message<PushRequest> message) {
     PushRequest req = message.body();
+    long asked = System.nanoTime();
     deliveries.open(req.taskId(), req.channel(), req.bot(), req.text(), req.address(),
             req.message() == null ? null : render(req.message(), req.text()))
-        .compose(record -> {
-          run(record);
-          return deliveries.view(record.id());
+        .onSuccess(opened -> {
+          if (opened.held()) {
+            run(opened.record(), asked);
+          }
+          message.reply(opened.view());
         })
-        .onSuccess(view -> message.reply(view.orElseThrow()))
-        .onFailure(e -> Failure.reply(message, Failure.unavailable("store_unavailable",
-            "the delivery store is unavailable: " + e.getMessage())));
+        .onFailure(e -> Failure.reply(message, unavailable(e)));
+  }
+
+  /** A store failure as the caller should see it: the store's own 503 (Redis, a full disk), or one that says which store. */
+  private static Failure unavailable(Throwable e) {
+    if (e instanceof Failure f && f.status() == 503) {
+      return f;
+    }
+    return Failure.unavailable("store_unavailable", "the delivery store is unavailable: " + e.getMessage());
   }
 
   /** A native body with {@code {result}} replaced in every string, at any depth. */
@@ -168,10 +342,11 @@ public final class ChannelPushVerticle extends VerticleBase {
 
   private void retry(Message<String> message) {
     String id = message.body();
+    long asked = System.nanoTime();
     deliveries.reopen(id)
         .compose(reopened -> {
           if (reopened.isPresent()) {
-            run(reopened.get());
+            run(reopened.get(), asked);
             return deliveries.view(id).map(v -> v.orElseThrow());
           }
           return deliveries.view(id).compose(v -> Future.failedFuture(v.isEmpty()
@@ -190,64 +365,142 @@ public final class ChannelPushVerticle extends VerticleBase {
     int throttles;
   }
 
-  private void run(DeliveryStore.Record record) {
-    if (!DeliveryStore.PENDING.equals(record.status()) || !inFlight.add(record.id())) {
+  /**
+   * Starts the push loop of a delivery this instance now holds ({@code asked}: when it asked for
+   * it, which the lease counts from). One that has a loop here already carries on under the fence
+   * it was given now.
+   */
+  private void run(Deliveries.Record record, long asked) {
+    if (!Deliveries.PENDING.equals(record.status()) || stopping) {
       return;
     }
+    Lease current = held.get(record.id());
+    if (current != null) {
+      if (current.fence != record.fence()) {
+        current.fence = record.fence();
+        current.lost = false;
+      }
+      current.expiresNanos = Math.max(current.expiresNanos, asked + leaseNanos);
+      return;
+    }
+    Lease lease = new Lease(record.fence(), asked + leaseNanos);
+    held.put(record.id(), lease);
     var bot = settings.target(record.channel(), record.bot(), record.address(), tokens).filter(b -> b.offReason() == null);
     if (bot.isEmpty()) {
-      finish(record, new Tries(), new JsonObject().put("error", settings.unusable(record.channel(), record.bot(), record.address())
-          .orElse("bot unavailable")), DeliveryStore.FAILED);
+      finish(record, lease, new Tries(), new JsonObject().put("error", settings.unusable(record.channel(), record.bot(), record.address())
+          .orElse("bot unavailable")), Deliveries.FAILED);
       return;
     }
     // replies in conversations queue per conversation: one slow chat must not hold up the others
     String conversation = record.address() == null ? ""
         : "/" + record.address().getString("conversation_id", record.address().getString("chat_id", record.address().getString("session_webhook", "")));
     RateLimiter limiter = limiters.computeIfAbsent(record.channel() + "/" + record.bot() + conversation,
-        k -> new RateLimiter(vertx, bot.get().rateLimits()));
+        k -> new RateLimiter(vertx, windows.window(k, bot.get().rateLimits())));
     Tries tries = new Tries();
     tries.sent = record.attempts();
-    attempt(bot.get(), limiter, record, tries);
-  }
-
-  /** One try after waiting for the bot's windows; throttling and passing faults come back here later. */
-  private void attempt(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries) {
-    limiter.acquire(tries.failures + tries.throttles > 0).onSuccess(turn -> {
-      if (stopping) {
-        return; // stays pending: the next start resumes it
-      }
-      onTheWire++;
-      once(bot, record, tries)
-          .map(answer -> bot.read(answer.status, answer.body))
-          .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
-          .onSuccess(answer -> {
-            try {
-              settle(bot, limiter, record, tries, answer);
-            } catch (RuntimeException e) {
-              finish(record, tries, new JsonObject().put("error", String.valueOf(e.getMessage())), DeliveryStore.FAILED)
-                  .onComplete(v -> limiter.release());
-            } finally {
-              // the outcome's write is queued by now, ahead of the store's close
-              if (--onTheWire == 0 && quiet != null) {
-                quiet.tryComplete();
-              }
-            }
-          });
-    });
+    attempt(bot.get(), limiter, record, lease, tries, false);
   }
 
   /**
-   * One request, from the bot's turn to the platform's whole answer, within {@link #ATTEMPT_DEADLINE}.
+   * One try after waiting for the bot's windows; throttling and passing faults come back here
+   * later. {@code head}: this message had its turn already and keeps its place at the head of the
+   * line.
+   *
+   * <p>The send follows the turn at once, so that the windows count what the platform sees. That
+   * this instance still holds the delivery is known from its lease's renewals: they keep it well
+   * ahead of any attempt's deadline. Only when they have failed (the store is away) is the store
+   * asked first, and nothing is sent while it cannot answer.
+   */
+  private void attempt(Bot bot, RateLimiter limiter, Deliveries.Record record, Lease lease, Tries tries, boolean head) {
+    limiter.acquire(head).onSuccess(turn -> {
+      if (stopping) {
+        return; // stays pending: the next start (or another instance) resumes it
+      }
+      if (lease.lost) {
+        lostHere(record, lease);
+        limiter.release();
+        return;
+      }
+      if (left(lease) >= Math.min(ATTEMPT_DEADLINE.toMillis(), leaseNanos / 2_000_000)) {
+        send(bot, limiter, record, lease, tries);
+        return;
+      }
+      long asked = System.nanoTime();
+      deliveries.renew(Map.of(record.id(), lease.fence)).onComplete(confirmed -> {
+        if (stopping) {
+          return;
+        }
+        if (confirmed.succeeded() && !confirmed.result().contains(record.id())) {
+          lease.lost = true;
+          lostHere(record, lease);
+          limiter.release();
+          return;
+        }
+        if (confirmed.succeeded()) {
+          lease.expiresNanos = asked + leaseNanos;
+        }
+        if (confirmed.failed() || left(lease) <= 0) {
+          // the store cannot say whether this instance still holds the delivery, and sending
+          // without knowing could race another instance: the line waits, this message first
+          limiter.pauseFor(STORE_RETRY_MS, false);
+          attempt(bot, limiter, record, lease, tries, true);
+          limiter.release();
+          return;
+        }
+        send(bot, limiter, record, lease, tries);
+      });
+    });
+  }
+
+  /** What is left of a lease for an attempt, in ms: its expiry less a margin for the clocks. */
+  private long left(Lease lease) {
+    return (lease.expiresNanos - System.nanoTime()) / 1_000_000 - leaseSafetyMs;
+  }
+
+  /** The attempt itself, within what is left of the lease, and what follows from its answer. */
+  private void send(Bot bot, RateLimiter limiter, Deliveries.Record record, Lease lease, Tries tries) {
+    lease.sending = true;
+    onTheWire++;
+    once(bot, record, tries, Math.min(ATTEMPT_DEADLINE.toMillis(), left(lease)))
+        .map(answer -> bot.read(answer.status, answer.body))
+        .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
+        .compose(answer -> {
+          lease.sending = false;
+          try {
+            return settle(bot, limiter, record, lease, tries, answer);
+          } catch (RuntimeException e) {
+            return finish(record, lease, tries, new JsonObject().put("error", String.valueOf(e.getMessage())), Deliveries.FAILED)
+                .onComplete(v -> limiter.release());
+          }
+        })
+        .onComplete(v -> {
+          // the outcome is recorded by now (or given up on at a stop)
+          if (--onTheWire == 0 && quiet != null) {
+            quiet.tryComplete();
+          }
+        });
+  }
+
+  /** Another instance holds the delivery now: its push is theirs. */
+  private void lostHere(Deliveries.Record record, Lease lease) {
+    if (held.remove(record.id(), lease)) {
+      LOG.info("delivery " + record.id() + " is pushed by another instance now");
+    }
+  }
+
+  /**
+   * One request, from the bot's turn to the platform's whole answer, within {@code deadlineMs}.
    * The deadline starts with the turn, not before: a message waiting behind a rate limit has not
    * been sent, and timing it out there used to start a second attempt while the first one still
    * waited for its turn, and then both went out. A request past its deadline is reset, so that a
-   * late answer cannot complete it and it is not still being sent while its retry goes out.
+   * late answer cannot complete it and it is not still being sent while its retry goes out, here
+   * or (once the lease has run out) from another instance.
    */
-  private Future<Reply> once(Bot bot, DeliveryStore.Record record, Tries tries) {
+  private Future<Reply> once(Bot bot, Deliveries.Record record, Tries tries, long deadlineMs) {
     Promise<Reply> outcome = Promise.promise();
     HttpClientRequest[] sending = new HttpClientRequest[1];
-    long timer = vertx.setTimer(ATTEMPT_DEADLINE.toMillis(), id -> {
-      if (outcome.tryFail("no whole answer within " + ATTEMPT_DEADLINE.toSeconds() + " s") && sending[0] != null) {
+    long timer = vertx.setTimer(Math.max(1, deadlineMs), id -> {
+      if (outcome.tryFail("no whole answer within " + deadlineMs + " ms") && sending[0] != null) {
         sending[0].reset();
       }
     });
@@ -281,47 +534,74 @@ public final class ChannelPushVerticle extends VerticleBase {
   }
 
   /**
-   * Acts on the answer, then gives the bot's turn back. A message to try again waits at the head of
-   * the line while everything behind it waits too: later messages never overtake it. An outcome is
-   * recorded before the turn goes to the next message, so that at most one push per bot is ever
-   * sent or answered but unrecorded: what a crash can repeat is that one, nothing else.
+   * Acts on the answer, then gives the bot's turn back; completes once the outcome is recorded. A
+   * message to try again waits at the head of the line while everything behind it waits too:
+   * later messages never overtake it. An outcome is recorded before the turn goes to the next
+   * message, so that at most one push per bot is ever sent or answered but unrecorded: what a
+   * crash can repeat is that one, nothing else.
    */
-  private void settle(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries, Bot.Answer answer) {
+  private Future<Void> settle(Bot bot, RateLimiter limiter, Deliveries.Record record, Lease lease, Tries tries, Bot.Answer answer) {
     switch (answer.verdict()) {
-      case DELIVERED -> finish(record, tries, answer.response(), DeliveryStore.DELIVERED).onComplete(v -> limiter.release());
-      case FAILED -> finish(record, tries, answer.response(), DeliveryStore.FAILED).onComplete(v -> limiter.release());
+      case DELIVERED -> {
+        return finish(record, lease, tries, answer.response(), Deliveries.DELIVERED).onComplete(v -> limiter.release());
+      }
+      case FAILED -> {
+        return finish(record, lease, tries, answer.response(), Deliveries.FAILED).onComplete(v -> limiter.release());
+      }
       case THROTTLED -> {
         if (++tries.throttles > MAX_THROTTLES) {
-          finish(record, tries, answer.response(), DeliveryStore.DEAD).onComplete(v -> limiter.release());
-          return;
+          return finish(record, lease, tries, answer.response(), Deliveries.DEAD).onComplete(v -> limiter.release());
         }
-        // the platform holds the whole bot: everything queued for it waits, this message first
-        again(bot, limiter, record, tries, answer, Math.max(bot.throttlePause().toMillis(), backoff(bot, tries.throttles)));
+        // the platform holds the whole bot, for every instance: everything queued for it waits, this message first
+        again(bot, limiter, record, lease, tries, answer, Math.max(bot.throttlePause().toMillis(), backoff(bot, tries.throttles)), true);
+        return Future.succeededFuture();
       }
       default -> {
         if (++tries.failures >= bot.retry().maxAttempts()) {
-          finish(record, tries, answer.response(), DeliveryStore.DEAD).onComplete(v -> limiter.release());
-          return;
+          return finish(record, lease, tries, answer.response(), Deliveries.DEAD).onComplete(v -> limiter.release());
         }
-        again(bot, limiter, record, tries, answer, backoff(bot, tries.failures));
+        again(bot, limiter, record, lease, tries, answer, backoff(bot, tries.failures), false);
+        return Future.succeededFuture();
       }
     }
   }
 
-  private void again(Bot bot, RateLimiter limiter, DeliveryStore.Record record, Tries tries, Bot.Answer answer, long waitMs) {
-    limiter.pauseFor(waitMs);
-    attempt(bot, limiter, record, tries); // takes the head of the line before the turn is given back
+  private void again(Bot bot, RateLimiter limiter, Deliveries.Record record, Lease lease, Tries tries, Bot.Answer answer,
+                     long waitMs, boolean throttled) {
+    limiter.pauseFor(waitMs, throttled);
+    attempt(bot, limiter, record, lease, tries, true); // takes the head of the line before the turn is given back
     limiter.release();
-    deliveries.attempted(record.id(), tries.sent, answer.response(), DeliveryStore.PENDING);
+    deliveries.attempted(record.id(), lease.fence, tries.sent, answer.response(), Deliveries.PENDING).onSuccess(written -> {
+      if (!written) {
+        lease.lost = true;
+      }
+    });
   }
 
-  private Future<Void> finish(DeliveryStore.Record record, Tries tries, JsonObject response, String status) {
+  /**
+   * Records how the delivery ended, trying again while the store cannot be written (the bot's line
+   * waits meanwhile: the outcome comes first); completes once it is recorded, or given up on.
+   */
+  private Future<Void> finish(Deliveries.Record record, Lease lease, Tries tries, JsonObject response, String status) {
     metrics.push(record.channel(), record.bot(), status);
-    return deliveries.attempted(record.id(), tries.sent, response, status).onComplete(ar -> {
-      inFlight.remove(record.id());
-      if (ar.failed()) {
-        LOG.warning("delivery " + record.id() + " ended " + status + " but could not be recorded: " + ar.cause());
+    Promise<Void> recorded = Promise.promise();
+    record(record, lease, tries.sent, response, status, recorded);
+    return recorded.future();
+  }
+
+  private void record(Deliveries.Record record, Lease lease, int attempts, JsonObject response, String status, Promise<Void> recorded) {
+    deliveries.attempted(record.id(), lease.fence, attempts, response, status).onComplete(ar -> {
+      if (ar.succeeded() || stopping || lease.lost) {
+        if (ar.failed()) {
+          LOG.warning("delivery " + record.id() + " ended " + status + " but could not be recorded: " + ar.cause().getMessage());
+        } else if (!ar.result()) {
+          LOG.warning("delivery " + record.id() + " ended " + status + " here after another instance had taken it over");
+        }
+        held.remove(record.id(), lease);
+        recorded.complete();
+        return;
       }
+      vertx.setTimer(STORE_RETRY_MS, id -> record(record, lease, attempts, response, status, recorded));
     });
   }
 

@@ -11,18 +11,20 @@ import java.util.Optional;
 /**
  * {@code conf/channels.yaml}: the bots that can push, by channel and name. App bots (DingTalk
  * enterprise robots, Feishu apps, WeCom apps) and inbound-only webhooks are read for their own
- * keys but do not push here.
+ * keys but do not push here. {@code store:} says how the component keeps its state ({@link StoreSettings}).
  */
 public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks,
                               Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps,
-                              Map<String, WeComApp> wecomApps, Map<String, InboundPolicy> policies) {
+                              Map<String, WeComApp> wecomApps, Map<String, InboundPolicy> policies,
+                              StoreSettings store) {
 
   public static final String FILE = "channels.yaml";
   public static ChannelSettings load(ConfigFiles files) {
     ConfigNode root = files.load(FILE, false);
     ConfigNode raw = files.loadRaw(FILE);
     List<ChannelProvider> providers = BuiltInChannels.providers();
-    root.allowOnly(providers.stream().map(ChannelProvider::section).distinct().toArray(String[]::new));
+    root.allowOnly(java.util.stream.Stream.concat(providers.stream().map(ChannelProvider::section).distinct(),
+        java.util.stream.Stream.of("store")).toArray(String[]::new));
     Map<String, Map<String, Bot>> bots = new LinkedHashMap<>();
     for (ChannelProvider provider : providers) {
       read(root, raw, provider, bots);
@@ -67,7 +69,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
       }
     }
     return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps), Map.copyOf(feishuApps), Map.copyOf(wecomApps),
-        Map.copyOf(policies));
+        Map.copyOf(policies), StoreSettings.from(root.get("store")));
   }
 
   private static void read(ConfigNode root, ConfigNode rawRoot, ChannelProvider provider, Map<String, Map<String, Bot>> out) {

@@ -2,11 +2,13 @@ package dev.switchboard.channel;
 
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.Health;
 import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundFeishu;
 import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.InboundWeCom;
 import dev.switchboard.bus.TaskSubmission;
+import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -24,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
@@ -41,6 +45,11 @@ import java.util.logging.Logger;
  * so that the event loop only routes futures and one large request never holds up another. A
  * worker verticle would have been the other way, but it handles one message at a time and needs
  * the deployment to say so; the pool keeps the claim store and the bus on the loop where they are.
+ *
+ * <p>Claims live where every instance sees them ({@link Claims}: the embedded store, or Redis in the
+ * distributed profile), so that a message a platform sends to two instances behind a load
+ * balancer, or sends again, is answered once. A claim store that cannot be asked answers 503: the
+ * platform sends the message again later, and nothing is lost.
  */
 public final class InboundVerticle extends VerticleBase {
 
@@ -56,42 +65,76 @@ public final class InboundVerticle extends VerticleBase {
   static final int DINGTALK_MAX_BODY_BYTES = 64 * 1024;
   /** Threads that verify, decrypt and parse inbound bodies. */
   static final int WORKERS = 4;
+  /**
+   * How long a message stays claimed while its task is being submitted: long enough for any
+   * submission, short enough that a message whose instance died meanwhile is taken by the
+   * platform's next try.
+   */
+  static final Duration HANDLING = Duration.ofSeconds(60);
+  /** A readiness check waits this long for the claim store. */
+  static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
+  /** {@code Void} → {@link Health} with the entry {@code claims}; the push verticle's health includes it. */
+  public static final String HEALTH = "channel.inbound.health";
 
   private final ChannelSettings settings;
-  private final Path dataDir;
-  private ClaimStore claims;
-  private EmbeddedStore store;
+  private final MemoryVerticle.Storage storage;
+  private Claims claims;
   private WorkerExecutor cpu;
   private long sweeper = -1;
 
-  public InboundVerticle(ChannelSettings settings, Path dataDir) {
+  public InboundVerticle(ChannelSettings settings, MemoryVerticle.Storage storage) {
     this.settings = settings;
-    this.dataDir = dataDir;
+    this.storage = storage;
+  }
+
+  /** The embedded profile on {@code dataDir}. */
+  public InboundVerticle(ChannelSettings settings, Path dataDir) {
+    this(settings, new MemoryVerticle.Storage("embedded", dataDir, null, null));
+  }
+
+  private boolean distributed() {
+    return "distributed".equals(storage.profile());
   }
 
   @Override
   public Future<?> start() {
     cpu = vertx.createSharedWorkerExecutor("switchboard-inbound", WORKERS);
-    return EmbeddedStore.open(vertx, dataDir)
-        .compose(s -> {
-          store = s;
-          claims = new ClaimStore(s);
+    Future<Claims> opened = distributed()
+        // no connection is made here: a Redis that is not there yet answers 503s, it does not stop the start
+        ? Future.succeededFuture(new RedisClaims(new RedisState(vertx, storage.redisUrl(), settings.store().keyPrefix(), "inbound")))
+        : EmbeddedStore.open(vertx, storage.dataDir()).map(EmbeddedClaims::new);
+    return opened
+        .compose(c -> {
+          claims = c;
           return claims.init();
         })
         .compose(v -> Future.all(
+            vertx.eventBus().<Void>localConsumer(HEALTH, this::health).completion(),
             vertx.eventBus().<InboundHook>localConsumer(Addresses.CHANNEL_INBOUND_HOOK, this::receive).completion(),
             vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion(),
             vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion(),
             vertx.eventBus().<InboundWeCom>localConsumer(Addresses.CHANNEL_INBOUND_WECOM, this::wecom).completion(),
             vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_DINGTALK_MESSAGE, this::dingtalkStreamMessage).completion()))
-        .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()));
+        .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()
+            .onFailure(e -> LOG.fine("claims not swept: " + e.getMessage()))));
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweeper);
-    Future<Void> closing = store == null ? Future.succeededFuture() : store.close();
+    Future<Void> closing = claims == null ? Future.succeededFuture() : claims.close();
     return closing.eventually(() -> cpu.close());
+  }
+
+  private void health(Message<Void> message) {
+    claims.ping().timeout(HEALTH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).onComplete(ar -> {
+      JsonObject entry = new JsonObject().put("required", true).put("status", ar.succeeded() ? "up" : "down")
+          .put("store", distributed() ? "redis" : "embedded");
+      if (ar.failed()) {
+        entry.put("error", String.valueOf(ar.cause().getMessage()));
+      }
+      message.reply(new Health(new JsonObject().put("claims", entry)));
+    });
   }
 
   /** Work that grows with the body, on the inbound workers; a Failure it throws is the answer. */
@@ -109,8 +152,41 @@ public final class InboundVerticle extends VerticleBase {
 
   /** Takes {@code key} for {@code ttl}: true when it was free. */
   private Future<Boolean> claim(String key, Duration ttl) {
-    return claims.claim(key, ttl.toMillis()).recover(e -> Future.failedFuture(
-        Failure.unavailable("store_unavailable", "the claim store is unavailable: " + e.getMessage())));
+    return claims.claim(key, ttl).recover(e -> Future.failedFuture(unavailable(e)));
+  }
+
+  /** A claim store failure as the platform should see it: a 503, so that it sends the message again later. */
+  private static Failure unavailable(Throwable e) {
+    if (e instanceof Failure f && f.status() == 503) {
+      return f;
+    }
+    return Failure.unavailable("store_unavailable", "the claim store is unavailable: " + e.getMessage());
+  }
+
+  /**
+   * Does {@code work} once per {@code key}, whichever instance the platform sends the message to
+   * and however often it sends it. A key done already is answered with what its work said; a key
+   * whose work is under way right now (on this instance or another) is answered 503, so that the
+   * platform asks again and then gets the real answer; a work that fails frees the key, so that
+   * the platform's next try does it. Completes with what the work said (a task id), this time or
+   * the first time.
+   */
+  private Future<String> once(String key, Supplier<Future<String>> work) {
+    return claims.begin(key, HANDLING).recover(e -> Future.failedFuture(unavailable(e))).compose(claim -> switch (claim.state()) {
+      case DONE -> Future.succeededFuture(claim.value());
+      case BUSY -> Future.failedFuture(Failure.unavailable("in_progress",
+          "this message is being handled right now; the next delivery of it gets the answer"));
+      case TAKEN -> work.get().transform(ar -> ar.succeeded()
+          ? claims.done(key, CLAIM_TTL, ar.result()).transform(d -> {
+              if (d.failed()) {
+                // the task is in; once the busy claim runs out (HANDLING), a re-delivery submits it
+                // again, and the task's idempotency key makes that the same task
+                LOG.warning("claim " + key + " not marked done: " + d.cause().getMessage());
+              }
+              return Future.succeededFuture(ar.result());
+            })
+          : claims.release(key, claim.value()).transform(r -> Future.<String>failedFuture(ar.cause())));
+    });
   }
 
   /**
@@ -322,8 +398,9 @@ public final class InboundVerticle extends VerticleBase {
         List.of(new TaskSubmission.Target("dingtalk", bot, address)), TaskSubmission.Priority.NORMAL,
         "dingtalk:" + m.msgId(), "dingtalk:" + bot, conversation, 0,
         memoryScopes("dingtalk", conversationId, first, m.group()));
-    return vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task)
-        .map(reply -> new JsonObject().put("status", "accepted").put("task_id", reply.body().getString("id")));
+    return once("dingtalk-msg:" + bot + ":" + m.msgId(),
+        () -> vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task).map(reply -> reply.body().getString("id")))
+        .map(taskId -> new JsonObject().put("status", "accepted").put("task_id", taskId));
   }
 
   /**
@@ -476,7 +553,9 @@ public final class InboundVerticle extends VerticleBase {
     TaskSubmission task = new TaskSubmission(text, null, List.of(new TaskSubmission.Target("feishu", bot, address)),
         TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + bot, conversation, 0,
         memoryScopes("feishu", chat, sender.isEmpty() ? null : sender.get(0), group));
-    return vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task).map(reply -> FEISHU_OK);
+    return once("feishu-event:" + bot + ":" + eventId,
+        () -> vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task).map(reply -> reply.body().getString("id")))
+        .map(taskId -> FEISHU_OK);
   }
 
   // ---------------------------------------------------------------------------------------------

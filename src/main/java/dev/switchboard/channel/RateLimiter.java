@@ -1,5 +1,6 @@
 package dev.switchboard.channel;
 
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -7,29 +8,40 @@ import java.util.ArrayDeque;
 import java.util.List;
 
 /**
- * A bot's sending windows (for example 100 a minute and 5 a second): a message goes when every
- * window has room, counted over a sliding window of send times, and when the message before it has
- * been answered, so that a chat shows messages in the order they were sent. Messages over a limit
- * wait in order of arrival and are never dropped; when the platform itself says "too fast",
- * everything waits a while longer. Confined to the push verticle's event loop.
+ * A bot's line of messages: a message goes when the bot's windows (for example 100 a minute and 5
+ * a second) have room and when the message before it has been answered, so that a chat shows
+ * messages in the order they were sent. Messages over a limit wait in order of arrival and are
+ * never dropped; when the platform itself says "too fast", everything waits a while longer.
+ *
+ * <p>The windows are counted by a {@link RateWindows.Window}: in memory, or in Redis where several
+ * instances send for the same bot; the line itself is this instance's. A window that cannot be
+ * asked (Redis is down) is asked again shortly: messages wait, none is lost or let through
+ * uncounted. Confined to the push verticle's event loop.
  */
 final class RateLimiter {
 
+  /** How long the line waits before asking windows again that could not be asked. */
+  static final long WINDOW_RETRY_MS = 1_000;
+
   private final Vertx vertx;
-  private final List<Bot.RateLimit> limits;
-  /** Send times, newest last, as many as the largest window can hold. */
-  private final ArrayDeque<Long> sent = new ArrayDeque<>();
+  private final RateWindows.Window window;
   private final ArrayDeque<Promise<Void>> waiting = new ArrayDeque<>();
-  private final int keep;
+  /** Local holds (backoff after a passing fault); the platform's holds go to the window too. */
   private long pausedUntil;
   private long timer = -1;
   /** A message was let through and has not been answered yet. */
   private boolean sending;
+  /** The window is being asked for a turn. */
+  private boolean asking;
 
+  /** A line whose windows only this instance counts. */
   RateLimiter(Vertx vertx, List<Bot.RateLimit> limits) {
+    this(vertx, new LocalWindows.Local(limits));
+  }
+
+  RateLimiter(Vertx vertx, RateWindows.Window window) {
     this.vertx = vertx;
-    this.limits = List.copyOf(limits);
-    this.keep = limits.stream().mapToInt(Bot.RateLimit::messages).max().orElse(1);
+    this.window = window;
   }
 
   /** Completes when this message may go; later callers go later, and a retry goes before them. */
@@ -50,59 +62,74 @@ final class RateLimiter {
     drain();
   }
 
-  /** The platform throttled us: hold every message for {@code ms}. */
+  /** The platform throttled us: hold every message for {@code ms}, on every instance. */
   void pauseFor(long ms) {
+    pauseFor(ms, true);
+  }
+
+  /**
+   * Hold every message for {@code ms}. {@code shared}: the platform's own hold, which every
+   * instance sending for this bot must respect; a backoff after a passing fault is this line's.
+   */
+  void pauseFor(long ms, boolean shared) {
     pausedUntil = Math.max(pausedUntil, now() + ms);
+    if (shared) {
+      // best effort: when it cannot be shared, this instance still holds, and the platform says so again
+      window.pause(ms);
+    }
     drain();
   }
 
   private void drain() {
-    long now = now();
-    while (!sending && !waiting.isEmpty() && earliest(now) <= now) {
-      sending = true;
-      sent.addLast(now);
-      if (sent.size() > keep) {
-        sent.pollFirst();
+    while (!sending && !asking && !waiting.isEmpty() && timer < 0) {
+      long now = now();
+      if (pausedUntil > now) {
+        holdFor(pausedUntil - now);
+        return;
       }
-      waiting.poll().complete();
+      asking = true;
+      Future<Long> turn = window.take();
+      if (!turn.isComplete()) {
+        turn.onComplete(ar -> {
+          asking = false;
+          if (granted(ar)) {
+            drain();
+          }
+        });
+        return;
+      }
+      asking = false;
+      if (!granted(turn)) {
+        return;
+      }
     }
-    if (!sending && !waiting.isEmpty() && timer < 0) {
-      timer = vertx.setTimer(Math.max(1, earliest(now) - now), id -> {
+  }
+
+  /** Acts on the window's answer; true when the line may move on. */
+  private boolean granted(AsyncResult<Long> answer) {
+    if (answer.failed()) {
+      holdFor(WINDOW_RETRY_MS);
+      return false;
+    }
+    if (answer.result() > 0) {
+      holdFor(answer.result());
+      return false;
+    }
+    if (waiting.isEmpty()) {
+      return false;
+    }
+    sending = true;
+    waiting.poll().complete();
+    return true;
+  }
+
+  private void holdFor(long ms) {
+    if (timer < 0) {
+      timer = vertx.setTimer(Math.max(1, ms), id -> {
         timer = -1;
         drain();
       });
     }
-  }
-
-  /** The earliest time the next message may go under every window and the platform's hold. */
-  private long earliest(long now) {
-    long at = Math.max(now, pausedUntil);
-    for (Bot.RateLimit limit : limits) {
-      if (sent.size() >= limit.messages()) {
-        // the send that has to leave this window before another fits in it
-        long nth = nthNewest(limit.messages());
-        at = Math.max(at, nth + window(limit));
-      }
-    }
-    return at;
-  }
-
-  private long nthNewest(int n) {
-    var it = sent.descendingIterator();
-    long t = 0;
-    for (int i = 0; i < n && it.hasNext(); i++) {
-      t = it.next();
-    }
-    return t;
-  }
-
-  /**
-   * The platform counts arrivals, we count departures: a little slack keeps a slow request and a
-   * fast one from landing in the same platform window.
-   */
-  private static long window(Bot.RateLimit limit) {
-    long per = limit.per().toMillis();
-    return per + Math.min(1000, per / 20);
   }
 
   /** Monotonic: a clock step must not stall or release the queue. */
