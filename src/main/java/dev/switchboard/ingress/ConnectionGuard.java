@@ -129,7 +129,8 @@ final class ConnectionGuard {
         // nothing reads the body until a body handler asks for it: a request refused before
         // that (401, 404) costs no more than its head
         request.pause();
-        if (state != null) {
+        if (state != null && request.version() != HttpVersion.HTTP_2) {
+          // one body at a time on an HTTP/1.x connection: one timer per connection is enough
           bodyDeadline(request, state);
         }
       }
@@ -273,6 +274,7 @@ final class ConnectionGuard {
     answerAndClose(request, failure, drain);
   }
 
+  /** {@link #reject} without touching the route label (a request already routed, e.g. its body too slow). */
   private void answerAndClose(HttpServerRequest request, Failure failure, boolean drain) {
     HttpServerResponse response = request.response();
     if (response.ended() || response.closed()) {
