@@ -5,6 +5,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
@@ -27,6 +28,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>a new connection must deliver its first request's headers within {@code header_timeout},
  *       and a kept-alive one its next request's headers within {@code idle_timeout} of the last
  *       response, or it is closed: a client trickling one byte at a time cannot hold it;</li>
+ *   <li>a request's whole body must arrive within {@code body_timeout} of its headers, or it gets
+ *       408 and the connection is closed: webhook routes need no token, so without this bound a
+ *       client trickling body bytes could hold connections up to {@code max_connections};</li>
  *   <li>over {@code max_connections} open connections, requests get 503 and the connection is
  *       closed, so the process keeps descriptors for {@code /healthz} and its own work;</li>
  *   <li>HTTP/1.1 framing that cannot be answered safely (no or several {@code Host}, both
@@ -37,6 +41,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       rest would otherwise be taken for the next request. The rest is read and dropped for a
  *       moment first ({@link #LINGER}), because closing on unread bytes resets the connection and
  *       the client may lose the answer with it.</li>
+ *   <li>once a response has said {@code Connection: close}, nothing after it on that connection is
+ *       served (RFC 9112 §9.6): Vert.x hands a pipelined request to the handler as soon as the
+ *       refusal ends, before the connection can be closed, and after a refused transfer coding
+ *       those bytes are what a proxy took for the body, i.e. a smuggled request.</li>
  * </ul>
  * Everything here runs on the server's event loop.
  */
@@ -52,12 +60,17 @@ final class ConnectionGuard {
   private final Map<HttpConnection, State> connections = new ConcurrentHashMap<>();
   private final AtomicInteger open = new AtomicInteger();
 
-  /** One connection's timer and the request it is serving. */
+  /** One connection's timers and the request it is serving. */
   private static final class State {
     final boolean overCap;
+    /** The header or idle timer. */
     long timer = -1;
+    /** The body timer of the request whose body is being received. */
+    long bodyTimer = -1;
     int inFlight;
     HttpServerRequest current;
+    /** A response has said {@code Connection: close}: no further request is served. */
+    boolean closing;
 
     State(boolean overCap) {
       this.overCap = overCap;
@@ -80,6 +93,7 @@ final class ConnectionGuard {
       State s = connections.remove(conn);
       if (s != null) {
         cancel(s);
+        cancelBody(s, s.bodyTimer);
       }
     });
     conn.exceptionHandler(t -> malformedBody(state, t));
@@ -89,6 +103,10 @@ final class ConnectionGuard {
   Handler<HttpServerRequest> gate(Handler<HttpServerRequest> next) {
     return request -> {
       State state = connections.get(request.connection());
+      if (state != null && state.closing) {
+        refusePipelined(request);
+        return;
+      }
       if (state != null) {
         cancel(state);
         state.inFlight++;
@@ -96,20 +114,25 @@ final class ConnectionGuard {
         if (state.overCap) {
           // closed at once, body or not: this connection is one too many
           request.response().putHeader(HttpHeaderNames.RETRY_AFTER, "1");
-          reject(vertx, request, Failure.unavailable("too_many_connections", "the gateway has " + settings.maxConnections()
+          reject(request, Failure.unavailable("too_many_connections", "the gateway has " + settings.maxConnections()
               + " connections open (server.max_connections); try again shortly"), false);
           return;
         }
       }
       Failure problem = framing(request);
       if (problem != null) {
-        reject(vertx, request, problem, true);
+        // no body framing to trust (the next bytes may be a smuggled request): closed at once
+        reject(request, problem, false);
         return;
       }
       if (declaresBody(request)) {
         // nothing reads the body until a body handler asks for it: a request refused before
         // that (401, 404) costs no more than its head
         request.pause();
+        if (state != null && request.version() != HttpVersion.HTTP_2) {
+          // one body at a time on an HTTP/1.x connection: one timer per connection is enough
+          bodyDeadline(request, state);
+        }
       }
       next.handle(request);
     };
@@ -117,6 +140,11 @@ final class ConnectionGuard {
 
   /** A request whose head could not be decoded at all. */
   void invalid(HttpServerRequest request) {
+    State state = connections.get(request.connection());
+    if (state != null && state.closing) {
+      refusePipelined(request);
+      return;
+    }
     Throwable cause = request.decoderResult().cause();
     String why = cause == null || cause.getMessage() == null ? "malformed request" : cause.getMessage();
     Failure failure;
@@ -130,7 +158,74 @@ final class ConnectionGuard {
       failure = Failure.badRequest("malformed_request", "malformed HTTP request: " + why);
     }
     // its framing cannot be trusted: closed as soon as the answer is out (closeWhenDrained)
-    reject(vertx, request, failure, true);
+    reject(request, failure, true);
+  }
+
+  /**
+   * Marks {@code request}'s connection as ending with the response about to be sent (one that
+   * says {@code Connection: close}). Call it before that response ends: ending it is what makes
+   * Vert.x hand over a pipelined request.
+   */
+  void lastOnConnection(HttpServerRequest request) {
+    State state = connections.get(request.connection());
+    if (state != null) {
+      state.closing = true;
+    }
+  }
+
+  /** A request that arrived behind a {@code Connection: close} answer: not served, the connection closed. */
+  private static void refusePipelined(HttpServerRequest request) {
+    request.routed(HttpIngressVerticle.UNMATCHED);
+    request.connection().close();
+  }
+
+  /**
+   * Arms {@code server.body_timeout} for a request that declares a body: cancelled when the body
+   * has arrived; on expiry the request gets 408 and the connection is closed (whatever is
+   * still to come of the body is not waited for).
+   */
+  private void bodyDeadline(HttpServerRequest request, State state) {
+    cancelBody(state, state.bodyTimer);
+    long timer = vertx.setTimer(settings.bodyTimeout().toMillis(), id -> {
+      if (state.bodyTimer == id) {
+        state.bodyTimer = -1;
+      }
+      bodyTooSlow(request);
+    });
+    state.bodyTimer = timer;
+    Future<Void> ended;
+    try {
+      ended = request.end();
+    } catch (IllegalStateException alreadyEnded) {
+      ended = Future.succeededFuture();
+    }
+    // a failed end (the connection went) cancels it too
+    ended.onComplete(ar -> cancelBody(state, timer));
+  }
+
+  private void bodyTooSlow(HttpServerRequest request) {
+    HttpServerResponse response = request.response();
+    if (response.headWritten() || response.ended() || response.closed()) {
+      // answered already (refused before its body, or answering while it uploads): just stop waiting
+      request.connection().close();
+      return;
+    }
+    answerAndClose(request, new Failure(408, "invalid_request_error", "request_timeout",
+        "the request body did not arrive within " + written(settings.bodyTimeout()) + " (server.body_timeout)"),
+        false);
+  }
+
+  /** A duration as the configuration writes it: 30s, 1500ms. */
+  private static String written(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
+  }
+
+  private void cancelBody(State state, long timer) {
+    if (timer >= 0 && state.bodyTimer == timer) {
+      vertx.cancelTimer(timer);
+      state.bodyTimer = -1;
+    }
   }
 
   /** Called once a response has ended, whatever its handler. */
@@ -171,15 +266,21 @@ final class ConnectionGuard {
   }
 
   /**
-   * Answers {@code failure} and closes the connection: at once, or ({@code drain}) once the
-   * body the client may still be sending has been read and dropped.
+   * Answers {@code failure} to a request refused before routing and closes the connection: at
+   * once, or ({@code drain}) once the body the client may still be sending has been read and dropped.
    */
-  static void reject(Vertx vertx, HttpServerRequest request, Failure failure, boolean drain) {
+  private void reject(HttpServerRequest request, Failure failure, boolean drain) {
     request.routed(HttpIngressVerticle.UNMATCHED);
+    answerAndClose(request, failure, drain);
+  }
+
+  /** {@link #reject} without touching the route label (a request already routed, e.g. its body too slow). */
+  private void answerAndClose(HttpServerRequest request, Failure failure, boolean drain) {
     HttpServerResponse response = request.response();
     if (response.ended() || response.closed()) {
       return;
     }
+    lastOnConnection(request);
     response.setStatusCode(failure.status())
         .putHeader(HttpHeaderNames.CONTENT_TYPE, "application/json")
         .putHeader(HttpHeaderNames.CONNECTION, "close")
@@ -267,7 +368,7 @@ final class ConnectionGuard {
     }
     String why = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     // Vert.x closes the connection as soon as this returns: the answer must be flushed before
-    reject(vertx, request, Failure.badRequest("malformed_body", "malformed request body: " + why), false);
+    reject(request, Failure.badRequest("malformed_body", "malformed request body: " + why), false);
   }
 
   private void arm(HttpConnection conn, State state, Duration after) {

@@ -771,6 +771,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     boolean close = !ConnectionGuard.bodyRead(request);
     if (close) {
       response.putHeader(HttpHeaderNames.CONNECTION, "close");
+      // before end(): ending the response is what hands Vert.x's next pipelined request over
+      guard.lastOnConnection(request);
     }
     response.setStatusCode(failure.status())
         .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)

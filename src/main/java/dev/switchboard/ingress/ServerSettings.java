@@ -12,19 +12,27 @@ import java.util.function.Function;
  * editing it.
  *
  * <p>{@code header_timeout} bounds how long a new connection may take to send its first request's
+ * headers, {@code body_timeout} how long a request's whole body may take to arrive after its
  * headers, {@code idle_timeout} how long a kept-alive connection may wait for its next request,
  * and {@code max_connections} how many connections are open at once (more get 503), so that slow
  * or idle clients cannot use up the process's file descriptors.
  */
 public record ServerSettings(String host, int port, long maxBodySize, boolean tls, String tlsCert, String tlsKey,
-                             int eventLoops, Duration headerTimeout, Duration idleTimeout, int maxConnections,
-                             CorsPolicy cors) {
+                             int eventLoops, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
+                             int maxConnections, CorsPolicy cors) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 18789;
   public static final long DEFAULT_MAX_BODY = 4L * 1024 * 1024;
   public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /**
+   * The bodies here are chat requests and platform callbacks, a few KB to a few hundred; 30 s
+   * still lets a client on about 1.2 Mbit/s send a full {@code max_body_size} (4 MB), while a
+   * connection trickling its body is held for at most header_timeout + body_timeout (40 s)
+   * instead of as long as it keeps sending a byte now and then.
+   */
+  public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
   /** Well below the 65536 descriptors the systemd unit and the Docker instructions give the process. */
   public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
 
@@ -34,7 +42,8 @@ public record ServerSettings(String host, int port, long maxBodySize, boolean tl
 
   /** Blocking (reads the TLS files when TLS is on): call it before Vert.x starts. */
   public static ServerSettings from(ConfigNode node, ConfigNode cors, Function<String, String> env) {
-    node.allowOnly("host", "port", "tls", "max_body_size", "event_loops", "header_timeout", "idle_timeout", "max_connections");
+    node.allowOnly("host", "port", "tls", "max_body_size", "event_loops", "header_timeout", "body_timeout", "idle_timeout",
+        "max_connections");
     String host = firstNonEmpty(env.apply("SWITCHBOARD_HTTP_HOST"), node.get("host").string(""), DEFAULT_HOST);
     String envPort = env.apply("SWITCHBOARD_HTTP_PORT");
     int port;
@@ -72,6 +81,7 @@ public record ServerSettings(String host, int port, long maxBodySize, boolean tl
     }
     return new ServerSettings(host, port, maxBody, tlsOn, cert, key, loops,
         positive(node.get("header_timeout"), DEFAULT_HEADER_TIMEOUT),
+        positive(node.get("body_timeout"), DEFAULT_BODY_TIMEOUT),
         positive(node.get("idle_timeout"), DEFAULT_IDLE_TIMEOUT),
         node.get("max_connections").integer(DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
         CorsPolicy.from(cors));

@@ -77,6 +77,9 @@ final class Bodies {
     long limit = p.settings.limits().maxResponseSize();
     long declared = declaredLength(r);
     if (declared > limit) {
+      // the reset comes back as this response's exception: expected here, and without a handler
+      // Vert.x would log it as unhandled (SEVERE "Stream reset")
+      r.exceptionHandler(ignored -> { });
       r.request().reset();
       return Future.failedFuture(new Outcome.Refusal(tooLarge(p, limit)));
     }

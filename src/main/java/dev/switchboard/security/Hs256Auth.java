@@ -23,6 +23,10 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Order: the header (algorithm, critical extensions), then the signature, then the claims, so
  * that a claim problem is only reported for a token this gateway signed. A token without
  * {@code exp} is accepted: {@code token --ttl 0} makes them on purpose.
+ *
+ * <p>Each part must be base64url exactly as RFC 7515 writes it: no padding, no stray bits after
+ * the last byte. A lenient decoder gives one token several spellings (a 43-character signature
+ * has eight), all valid, and each a separate entry in {@link BearerAuthHandler}'s cache.
  */
 final class Hs256Auth implements JWTAuth {
 
@@ -73,12 +77,7 @@ final class Hs256Auth implements JWTAuth {
     if (header.containsKey("crit")) {
       throw new InvalidToken("unsupported critical header");
     }
-    byte[] signature;
-    try {
-      signature = Base64.getUrlDecoder().decode(parts[2]);
-    } catch (IllegalArgumentException e) {
-      throw new InvalidToken("signature is not base64url");
-    }
+    byte[] signature = base64url(parts[2], "signature");
     if (!MessageDigest.isEqual(hmac(parts[0] + "." + parts[1]), signature)) {
       throw new InvalidToken("signature not accepted");
     }
@@ -102,12 +101,7 @@ final class Hs256Auth implements JWTAuth {
   }
 
   private static JsonObject json(String part, String what) {
-    byte[] bytes;
-    try {
-      bytes = Base64.getUrlDecoder().decode(part);
-    } catch (IllegalArgumentException e) {
-      throw new InvalidToken("not a JWT (" + what + " is not base64url)");
-    }
+    byte[] bytes = base64url(part, what);
     Object value;
     try {
       value = io.vertx.core.buffer.Buffer.buffer(bytes).toJsonValue();
@@ -118,6 +112,20 @@ final class Hs256Auth implements JWTAuth {
       throw new InvalidToken("not a JWT (" + what + " is not a JSON object)");
     }
     return object;
+  }
+
+  /** {@code part} decoded, if it is canonical unpadded base64url (RFC 7515 §2), i.e. what encoding its bytes gives back. */
+  private static byte[] base64url(String part, String what) {
+    byte[] bytes;
+    try {
+      bytes = Base64.getUrlDecoder().decode(part);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidToken("not a JWT (" + what + " is not base64url)");
+    }
+    if (!Base64.getUrlEncoder().withoutPadding().encodeToString(bytes).equals(part)) {
+      throw new InvalidToken("not a JWT (" + what + " is not canonical base64url: no padding, no bits after the last byte)");
+    }
+    return bytes;
   }
 
   /** RFC 7519 NumericDate: seconds since the epoch, a JSON number; absent is fine, anything else is not. */

@@ -6,7 +6,9 @@ import io.vertx.ext.auth.JWTOptions;
 import io.vertx.ext.auth.PubSecKeyOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Function;
 
 /** HS256 tokens: the verifier the gateway uses and the signer behind the {@code token} command. */
 public final class Tokens {
@@ -28,9 +30,36 @@ public final class Tokens {
     return new Hs256Auth(signer, secret.value(), LEEWAY_SECONDS);
   }
 
-  /** The command line that mints a token with the running jar, for banners and error messages. */
+  /** The variable a secret given in the environment comes from; its value is never printed. */
+  static final String SECRET_VARIABLE = "SWITCHBOARD_JWT_SECRET";
+  private static volatile String hint;
+
+  /**
+   * The command line that mints a token this gateway accepts, for the 401 of a request without
+   * one: {@link #mintCommand(Function, Path)} for this process's own environment (computed once).
+   */
   public static String mintCommand() {
-    return SelfCommand.java() + " token --sub <name>";
+    String command = hint;
+    if (command == null) {
+      command = mintCommand(System::getenv, null);
+      hint = command;
+    }
+    return command;
+  }
+
+  /**
+   * The command line that mints a token which a gateway running with {@code env} and the data
+   * folder {@code dataDir} (null: as {@code env} and the configuration say) accepts: the running
+   * jar, led by {@code SWITCHBOARD_CONF_DIR} / {@code SWITCHBOARD_DATA_DIR} when the gateway has
+   * them (see {@link SelfCommand#java(Function, Path)}), so that the token is signed with the
+   * gateway's secret rather than one generated afresh in {@code ./data}. A secret itself is never
+   * printed: when it comes from {@code SWITCHBOARD_JWT_SECRET}, the hint says to set it as for
+   * the gateway.
+   */
+  public static String mintCommand(Function<String, String> env, Path dataDir) {
+    String command = SelfCommand.java(env, dataDir) + " token --sub <name>";
+    String secret = env.apply(SECRET_VARIABLE);
+    return secret == null || secret.isEmpty() ? command : command + ", with " + SECRET_VARIABLE + " set as for the gateway";
   }
 
   /** A token for {@code subject}; a zero ttl makes one without expiry (accepted until the secret changes). */

@@ -29,6 +29,29 @@ final class RawHttp implements AutoCloseable {
       return rest.startsWith("HTTP/1.") ? Integer.parseInt(rest.substring(9, 12)) : -1;
     }
 
+    /**
+     * The statuses of the final responses in {@link #text}, in order (1xx answers skipped), read
+     * one after the other by their Content-Length: how many requests on the connection were answered.
+     */
+    java.util.List<Integer> statuses() {
+      java.util.List<Integer> statuses = new java.util.ArrayList<>();
+      String rest = text;
+      while (rest.startsWith("HTTP/1.")) {
+        int head = rest.indexOf("\r\n\r\n");
+        if (head < 0) {
+          statuses.add(Integer.parseInt(rest.substring(9, 12)));
+          break;
+        }
+        int status = Integer.parseInt(rest.substring(9, 12));
+        int length = status / 100 == 1 ? 0 : Math.max(0, contentLength(rest.substring(0, head)));
+        if (status / 100 != 1) {
+          statuses.add(status);
+        }
+        rest = rest.substring(Math.min(rest.length(), head + 4 + length));
+      }
+      return statuses;
+    }
+
     String body() {
       int at = text.lastIndexOf("\r\n\r\n");
       return at < 0 ? "" : new String(text.substring(at + 4).getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);

@@ -43,10 +43,11 @@ class ServerSettingsTest {
   }
 
   @Test
-  @DisplayName("defaults: header_timeout 10s, idle_timeout 60s, max_connections 10000, no CORS")
+  @DisplayName("defaults: header_timeout 10s, body_timeout 30s, idle_timeout 60s, max_connections 10000, no CORS")
   void defaults(@TempDir Path dir) throws Exception {
     ServerSettings s = load(dir, null).server();
     assertEquals(Duration.ofSeconds(10), s.headerTimeout());
+    assertEquals(Duration.ofSeconds(30), s.bodyTimeout());
     assertEquals(Duration.ofSeconds(60), s.idleTimeout());
     assertEquals(10_000, s.maxConnections());
     assertFalse(s.cors().enabled());
@@ -82,14 +83,17 @@ class ServerSettingsTest {
   }
 
   @Test
-  @DisplayName("header_timeout, idle_timeout and max_connections are read, and 0 is refused")
+  @DisplayName("header_timeout, body_timeout, idle_timeout and max_connections are read, and 0 is refused")
   void limits(@TempDir Path dir) throws Exception {
-    ServerSettings s = load(dir, "server", "  header_timeout: 2s", "  idle_timeout: 5m", "  max_connections: 500").server();
+    ServerSettings s = load(dir, "server", "  header_timeout: 2s", "  body_timeout: 90s", "  idle_timeout: 5m",
+        "  max_connections: 500").server();
     assertEquals(Duration.ofSeconds(2), s.headerTimeout());
+    assertEquals(Duration.ofSeconds(90), s.bodyTimeout());
     assertEquals(Duration.ofMinutes(5), s.idleTimeout());
     assertEquals(500, s.maxConnections());
     assertEquals("server.header_timeout", refused(Files.createDirectories(dir.resolve("a")), "server", "  header_timeout: 0s").key());
     assertEquals("server.max_connections", refused(Files.createDirectories(dir.resolve("b")), "server", "  max_connections: 0").key());
+    assertEquals("server.body_timeout", refused(Files.createDirectories(dir.resolve("c")), "server", "  body_timeout: 0s").key());
   }
 
   @Test

@@ -17,10 +17,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Slow and idle clients cannot hold connections: headers must be complete within
- * {@code server.header_timeout}, a kept-alive connection is closed after {@code server.idle_timeout}
- * without a request, and neither bound cuts a response that is still being produced. The bounds
- * are set to one second here; the reads wait up to ten, so only a connection that is never closed
- * fails.
+ * {@code server.header_timeout}, a body within {@code server.body_timeout} of its headers, a
+ * kept-alive connection is closed after {@code server.idle_timeout} without a request, and none of
+ * these bounds cuts a response that is still being produced. The bounds are set to one or two
+ * seconds here; the reads wait up to ten, so only a connection that is never closed fails (the
+ * server's own last-resort idle timeout is over a minute).
  */
 @DisplayName("Slow and idle connections are closed")
 class SlowClientsTest {
@@ -36,7 +37,8 @@ class SlowClientsTest {
     upstream = FakeUpstream.start(vertx).await(10, TimeUnit.SECONDS);
     gateway = TestGateway.builder()
         .upstream(upstream.baseUrl())
-        .file("switchboard.yaml", ShippedConf.switchboardWith("server", "  header_timeout: 1s", "  idle_timeout: 1s"))
+        .file("switchboard.yaml", ShippedConf.switchboardWith("server", "  header_timeout: 1s", "  idle_timeout: 1s",
+            "  body_timeout: 2s"))
         .start();
   }
 
@@ -80,6 +82,48 @@ class SlowClientsTest {
       http.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
       assertEquals(200, http.readResponse(WAIT).status());
       assertTrue(http.closedWithin(WAIT), "an idle kept-alive connection was kept open");
+    }
+  }
+
+  @Test
+  @DisplayName("a client trickling its body one byte at a time gets 408 and is closed after body_timeout")
+  void tricklingBody() throws Exception {
+    // a webhook route: no token needed, so anyone can open such a connection
+    try (RawHttp http = new RawHttp(gateway.port())) {
+      http.send("POST /webhooks/hooks/ci HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "Content-Length: 1000\r\n\r\n{");
+      long deadline = System.currentTimeMillis() + WAIT;
+      StringBuilder got = new StringBuilder();
+      boolean closed = false;
+      while (!closed && System.currentTimeMillis() < deadline) {
+        try {
+          http.send(" ");
+          RawHttp.Answer a = http.readUntilClosed(300);
+          got.append(a.text());
+          closed = a.closed();
+        } catch (IOException broken) {
+          closed = true;
+        }
+      }
+      assertTrue(closed, "a connection trickling body bytes was kept open for " + WAIT + " ms: " + got);
+      RawHttp.Answer answer = new RawHttp.Answer(got.toString(), true);
+      assertEquals(408, answer.status(), answer.text());
+      assertTrue(answer.body().contains("server.body_timeout"), answer.text());
+    }
+  }
+
+  @Test
+  @DisplayName("an upload of a few MB is answered as usual, and its connection serves the next request")
+  void uploadNotCut() throws Exception {
+    try (RawHttp http = new RawHttp(gateway.port())) {
+      byte[] body = ("{\"pad\": \"" + "x".repeat(3 * 1024 * 1024) + "\"}").getBytes(StandardCharsets.UTF_8);
+      http.send("POST /webhooks/hooks/ci HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "x-switchboard-timestamp: 1\r\nx-switchboard-signature: sha256=00\r\nContent-Length: " + body.length + "\r\n\r\n");
+      http.send(body);
+      RawHttp.Answer a = http.readResponse(WAIT);
+      assertTrue(a.status() > 0 && a.status() != 408, a.text());
+      http.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertEquals(200, http.readResponse(WAIT).status());
     }
   }
 

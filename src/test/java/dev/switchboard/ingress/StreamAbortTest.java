@@ -58,10 +58,16 @@ class StreamAbortTest {
 
   /**
    * An upstream that streams fast and for long (a burst of events every millisecond, for up to
-   * twenty seconds), so that the dispatcher is sending when the client goes.
+   * twenty seconds), so that the dispatcher is sending when the client goes. Its model list (the
+   * health probe's {@code GET /v1/models}) is an ordinary small answer: streamed like a chat, the
+   * probe would refuse it as too large and log the provider down, which is not what is tested here.
    */
   static HttpServer tricklingUpstream(Vertx vertx) throws Exception {
     return vertx.createHttpServer().requestHandler(request -> request.body().onSuccess(body -> {
+      if (request.path().endsWith("/models")) {
+        request.response().putHeader("Content-Type", "application/json").end(MODELS);
+        return;
+      }
       var response = request.response().setChunked(true).putHeader("Content-Type", "text/event-stream");
       int[] sent = {0};
       long timer = vertx.setPeriodic(1, id -> {
@@ -77,6 +83,8 @@ class StreamAbortTest {
       response.closeHandler(v -> vertx.cancelTimer(timer));
     })).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
   }
+
+  static final String MODELS = "{\"object\":\"list\",\"data\":[{\"id\":\"fake-model\",\"object\":\"model\",\"owned_by\":\"test\"}]}";
 
   static final String BURST = ("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
       + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word \"},\"finish_reason\":null}]}\n\n").repeat(20);

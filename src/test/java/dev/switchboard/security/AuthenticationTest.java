@@ -176,6 +176,31 @@ class AuthenticationTest {
     expect(vertx, ctx, "Bearer not-a-token", 401, "not a JWT");
   }
 
+  /** A valid token whose signature is spelled {@code respell}ed. */
+  private static String respelled(java.util.function.UnaryOperator<String> respell) {
+    String token = jwt(HS256, claims(3600), TestGateway.SECRET);
+    int dot = token.lastIndexOf('.');
+    return "Bearer " + token.substring(0, dot + 1) + respell.apply(token.substring(dot + 1));
+  }
+
+  @Test
+  @DisplayName("a token whose signature carries base64 padding is 401 'not a JWT', not a second spelling of a valid one")
+  void paddedSignature(Vertx vertx, VertxTestContext ctx) {
+    // 32 bytes are 43 characters unpadded; '=' makes them 44
+    expect(vertx, ctx, respelled(sig -> sig + "="), 401, "not a JWT (signature is not canonical base64url");
+  }
+
+  @Test
+  @DisplayName("a token whose signature has stray bits after its last byte is 401 'not a JWT'")
+  void nonCanonicalSignature(Vertx vertx, VertxTestContext ctx) {
+    // the last of 43 characters carries 4 bits of the hash and 2 unused ones: set the lowest
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    expect(vertx, ctx, respelled(sig -> {
+      int last = alphabet.indexOf(sig.charAt(sig.length() - 1));
+      return sig.substring(0, sig.length() - 1) + alphabet.charAt(last ^ 1);
+    }), 401, "not a JWT (signature is not canonical base64url");
+  }
+
   @Test
   @DisplayName("a correctly signed token without exp is accepted (token --ttl 0 makes them)")
   void noExp(Vertx vertx, VertxTestContext ctx) {
