@@ -1,0 +1,750 @@
+package dev.switchboard.task;
+
+import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.TaskSubmission.Priority;
+import dev.switchboard.store.EmbeddedStore;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The task queue of the embedded profile: the {@code tasks} table of the SQLite file in the data
+ * folder, every statement on the store's single worker thread (never on an event loop). A lease
+ * is a row in {@code running} with an owner, a token and a deadline; fenced changes compare the
+ * token inside the transaction that makes them.
+ *
+ * <p>Submissions are committed in groups: those that arrive while a commit is under way are
+ * written together in the next transaction, and each future completes only after the commit that
+ * holds it. With {@code synchronous=FULL} one commit is one fsync, so this is what lets the task
+ * API accept thousands of tasks a second instead of a few hundred, without answering before the
+ * task is on disk.
+ *
+ * <p>One process owns a data folder ({@link dev.switchboard.store.DataDirLock}), so at open every
+ * lease held by another instance of the queue is a lease of a previous process that is gone: those
+ * are reclaimed at once (queued again, or failed when their attempts are used up) instead of after
+ * their visibility timeout. This also covers rows the previous version left {@code running}.
+ *
+ * <p>Files written by the previous version are read as they are: its columns stay (and hold the
+ * task of old rows, read back as the spec {@code {"input","model","channels","conversation",
+ * "memory_scopes"}}), the columns this queue needs are added, and the states it used (queued,
+ * running, succeeded, failed) keep their meaning.
+ */
+public final class EmbeddedTaskQueue implements TaskQueue {
+
+  /** A batch of submissions is bounded so that one commit does not hold the store thread for long. */
+  static final int MAX_BATCH = 512;
+  /** Purge deletes in chunks, each its own transaction, so other work gets the store in between. */
+  private static final int PURGE_CHUNK = 1_000;
+  private static final int MAX_LIST = 1_000;
+
+  private static final String[] SCHEMA = {
+      // the table as the previous version created it; later columns are in COLUMNS
+      """
+      CREATE TABLE IF NOT EXISTS tasks (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        input TEXT NOT NULL,
+        model TEXT,
+        channels TEXT NOT NULL,
+        subject TEXT,
+        idempotency_key TEXT,
+        result TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL)""",
+      // a key is one caller's: another subject using the same key gets its own task
+      "CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (subject, idempotency_key) WHERE idempotency_key IS NOT NULL",
+  };
+
+  private static final String[] COLUMNS = {
+      // added by the previous version
+      "conversation TEXT",
+      "history_turns INTEGER NOT NULL DEFAULT 0",
+      "run_at INTEGER NOT NULL DEFAULT 0",
+      "memory_scopes TEXT",
+      // added by this queue; old rows get 3, the previous default of queue.max_attempts
+      "spec TEXT",
+      "max_attempts INTEGER NOT NULL DEFAULT 3",
+      "lost INTEGER NOT NULL DEFAULT 0",
+      "lease_owner TEXT",
+      "lease_token TEXT",
+      "lease_until INTEGER NOT NULL DEFAULT 0",
+      "lease_instance TEXT",
+  };
+
+  private static final String[] INDEXES = {
+      // the line: lease, stats and the next due time walk (status, priority, run_at)
+      "CREATE INDEX IF NOT EXISTS tasks_line ON tasks (status, priority, run_at, seq)",
+      "CREATE INDEX IF NOT EXISTS tasks_listing ON tasks (status, seq)",
+      "CREATE INDEX IF NOT EXISTS tasks_seq ON tasks (seq)",
+      "CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (status, updated_at)",
+      // the previous version's line index, superseded by tasks_line
+      "DROP INDEX IF EXISTS tasks_status",
+      // rows written before run_at existed were runnable from their creation
+      "UPDATE tasks SET run_at = created_at WHERE run_at = 0",
+  };
+
+  private static final String ROW = """
+      id, seq, status, priority, input, model, channels, subject, result, error, attempts, created_at, updated_at,
+      conversation, history_turns, run_at, memory_scopes, spec, max_attempts""";
+  private static final String BY_ID = "SELECT " + ROW + " FROM tasks WHERE id = ?";
+  private static final String BY_KEY = "SELECT " + ROW + " FROM tasks WHERE idempotency_key = ? AND subject IS ?";
+  private static final String MAX_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM tasks";
+  // input and channels are the previous version's NOT NULL columns; new rows keep their task in spec
+  private static final String INSERT = """
+      INSERT INTO tasks (id, seq, status, priority, input, channels, subject, idempotency_key, created_at, updated_at,
+                         run_at, spec, max_attempts)
+      VALUES (?, ?, 'queued', ?, '', '[]', ?, ?, ?, ?, ?, ?, ?)""";
+  private static final String RUNNABLE = """
+      SELECT id FROM tasks WHERE status = 'queued' AND priority = ? AND run_at <= ? ORDER BY run_at, seq LIMIT ?""";
+  private static final String START = """
+      UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_token = ?, lease_until = ?,
+                       lease_instance = ?, updated_at = ?
+      WHERE id = ? AND status = 'queued'""";
+  private static final String FENCE = "SELECT status, lease_token, attempts, max_attempts FROM tasks WHERE id = ?";
+  private static final String EXTEND = "UPDATE tasks SET lease_until = ? WHERE id = ?";
+  private static final String SAVE_RESULT = "UPDATE tasks SET result = ?, updated_at = ? WHERE id = ?";
+  // the token stays on a finished task: a late call with it is told the lease is gone, not another's
+  private static final String SUCCEED = """
+      UPDATE tasks SET status = 'succeeded', lease_owner = NULL, lease_until = 0, updated_at = ? WHERE id = ?""";
+  private static final String FAIL = """
+      UPDATE tasks SET status = 'failed', error = COALESCE(?, error), lease_owner = NULL, lease_until = 0, updated_at = ? WHERE id = ?""";
+  private static final String REQUEUE = """
+      UPDATE tasks SET status = 'queued', error = COALESCE(?, error), run_at = ?, attempts = attempts - ?,
+                       lease_owner = NULL, lease_token = NULL, lease_until = 0, lease_instance = NULL, updated_at = ?
+      WHERE id = ?""";
+  private static final String EXPIRED = """
+      SELECT id, attempts, max_attempts, lost FROM tasks WHERE status = 'running' AND lease_until <= ?""";
+  private static final String FOREIGN = """
+      SELECT id, attempts, max_attempts, lost FROM tasks WHERE status = 'running' AND lease_instance IS NOT ?""";
+  private static final String LOST = "UPDATE tasks SET lost = ? WHERE id = ?";
+  // a running task keeps its token, so that its worker learns it was cancelled rather than replaced
+  private static final String CANCEL = """
+      UPDATE tasks SET status = 'cancelled', result = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?
+      WHERE id = ?""";
+  private static final String RETRY = """
+      UPDATE tasks SET status = 'queued', attempts = 0, lost = 0, error = NULL, run_at = ?, lease_owner = NULL,
+                       lease_token = NULL, lease_until = 0, lease_instance = NULL, updated_at = ?
+      WHERE id = ?""";
+  private static final String DEPTH = """
+      SELECT COUNT(*), MIN(run_at) FROM tasks WHERE status = 'queued' AND priority = ? AND run_at <= ?""";
+  private static final String SCHEDULED = "SELECT COUNT(*) FROM tasks WHERE status = 'queued' AND priority = ? AND run_at > ?";
+  private static final String RUNNING_COUNT = "SELECT COUNT(*) FROM tasks WHERE status = 'running'";
+  private static final String NEXT_DUE = "SELECT MIN(run_at) FROM tasks WHERE status = 'queued' AND priority = ?";
+  private static final String PURGE = """
+      DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE status IN ('succeeded', 'failed', 'cancelled')
+                                     AND updated_at < ? LIMIT ?)""";
+
+  private static final Set<String> STATUSES = Set.of(QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED);
+
+  private record Pending(NewTask task, String id, Context context, Promise<Submitted> promise) {
+  }
+
+  private record Outcome(Fenced fenced, long wakeAt) {
+  }
+
+  @FunctionalInterface
+  private interface LeasedChange {
+    /** Applies a change to a task this lease still holds; answers when to wake workers (0: no need). */
+    long apply(Connection c, long now, int attempts, int maxAttempts) throws SQLException;
+  }
+
+  private final Vertx vertx;
+  private final EmbeddedStore store;
+  private final String instance = UUID.randomUUID().toString();
+  private final WorkSignal signal;
+  /** Read at open, then counted here: the store thread is the only writer of tasks. */
+  private final AtomicLong seq = new AtomicLong();
+  /** The rotation's position; only the store thread moves it. */
+  private final AtomicInteger slot = new AtomicInteger();
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private boolean committing;
+  private final AtomicLong submitCommits = new AtomicLong();
+  private volatile boolean closed;
+
+  private EmbeddedTaskQueue(Vertx vertx, EmbeddedStore store) {
+    this.vertx = vertx;
+    this.store = store;
+    this.signal = new WorkSignal(vertx);
+  }
+
+  /**
+   * Creates or upgrades the table, then reclaims the leases of the previous process. The store
+   * stays the caller's: {@link #close} leaves it open.
+   */
+  public static Future<EmbeddedTaskQueue> open(Vertx vertx, EmbeddedStore store) {
+    EmbeddedTaskQueue queue = new EmbeddedTaskQueue(vertx, store);
+    return store.transaction(c -> {
+      EmbeddedStore.execute(c, SCHEMA);
+      EmbeddedStore.ensureColumns(c, "tasks", COLUMNS);
+      EmbeddedStore.execute(c, INDEXES);
+      try (PreparedStatement ps = c.prepareStatement(MAX_SEQ); ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        queue.seq.set(rs.getLong(1));
+      }
+      return queue.reclaim(c, FOREIGN, queue.instance);
+    }).recover(EmbeddedTaskQueue::unavailable).map(reclaimed -> queue);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // submissions, committed in groups
+
+  @Override
+  public Future<Submitted> submit(NewTask task) {
+    if (task == null || task.spec() == null || task.priority() == null || task.maxAttempts() < 1) {
+      return Future.failedFuture(Failure.badRequest("invalid_task", "a task needs a spec, a priority and max_attempts >= 1"));
+    }
+    if (closed) {
+      return Future.failedFuture(closedFailure());
+    }
+    Pending p = new Pending(task, UUID.randomUUID().toString(), vertx.getOrCreateContext(), Promise.promise());
+    boolean start;
+    synchronized (pending) {
+      pending.add(p);
+      start = !committing;
+      committing = true;
+    }
+    if (start) {
+      commitNext();
+    }
+    return p.promise().future();
+  }
+
+  /** Commits what is waiting, then whatever arrived meanwhile, until nothing is left. */
+  private void commitNext() {
+    List<Pending> batch = new ArrayList<>();
+    synchronized (pending) {
+      while (!pending.isEmpty() && batch.size() < MAX_BATCH) {
+        batch.add(pending.poll());
+      }
+      if (batch.isEmpty()) {
+        committing = false;
+        return;
+      }
+    }
+    store.transaction(c -> insertAll(c, batch)).onComplete(ar -> {
+      if (ar.succeeded()) {
+        submitCommits.incrementAndGet();
+        List<Submitted> done = ar.result();
+        long due = Long.MAX_VALUE;
+        for (int i = 0; i < batch.size(); i++) {
+          Submitted s = done.get(i);
+          if (s.created()) {
+            due = Math.min(due, s.task().runAt());
+          }
+          Pending p = batch.get(i);
+          p.context().runOnContext(v -> p.promise().complete(s));
+        }
+        if (due != Long.MAX_VALUE) {
+          signal.wakeAt(due);
+        }
+      } else {
+        Failure failure = failure(ar.cause());
+        batch.forEach(p -> p.context().runOnContext(v -> p.promise().fail(failure)));
+      }
+      commitNext();
+    });
+  }
+
+  private List<Submitted> insertAll(Connection c, List<Pending> batch) throws SQLException {
+    List<Submitted> done = new ArrayList<>(batch.size());
+    long next = seq.get();
+    try (PreparedStatement insert = c.prepareStatement(INSERT)) {
+      for (Pending p : batch) {
+        NewTask t = p.task();
+        if (t.idempotencyKey() != null) {
+          // also finds an earlier submission of this same batch: it is in the transaction already
+          Optional<Task> earlier = one(c, BY_KEY, t.idempotencyKey(), t.subject());
+          if (earlier.isPresent()) {
+            done.add(new Submitted(earlier.get(), false));
+            continue;
+          }
+        }
+        long now = now();
+        long runAt = Math.max(t.runAt(), now);
+        next++;
+        insert.setString(1, p.id());
+        insert.setLong(2, next);
+        insert.setInt(3, t.priority().ordinal());
+        insert.setString(4, t.subject());
+        insert.setString(5, t.idempotencyKey());
+        insert.setLong(6, now);
+        insert.setLong(7, now);
+        insert.setLong(8, runAt);
+        insert.setString(9, t.spec().encode());
+        insert.setInt(10, t.maxAttempts());
+        insert.executeUpdate();
+        done.add(new Submitted(new Task(p.id(), t.spec().copy(), t.priority(), QUEUED, 0, t.maxAttempts(), now, now, runAt,
+            null, null, t.subject()), true));
+      }
+    }
+    // only once the rows are in: a failed batch rolls back and must not use up numbers twice
+    seq.set(next);
+    return done;
+  }
+
+  /** How many transactions have written submissions (so a test can see that they are grouped). */
+  long submitCommits() {
+    return submitCommits.get();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // leases
+
+  @Override
+  public Future<List<Lease>> lease(String worker, int max, Duration visibility) {
+    if (max <= 0) {
+      return Future.succeededFuture(List.of());
+    }
+    String owner = worker == null ? "" : worker;
+    return work(() -> store.transaction(c -> {
+      long now = now();
+      long until = now + visibility.toMillis();
+      Map<Priority, ArrayDeque<String>> runnable = new EnumMap<>(Priority.class);
+      try (PreparedStatement ps = c.prepareStatement(RUNNABLE)) {
+        for (Priority p : Priority.values()) {
+          ArrayDeque<String> ids = new ArrayDeque<>();
+          ps.setInt(1, p.ordinal());
+          ps.setLong(2, now);
+          ps.setInt(3, max);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              ids.add(rs.getString(1));
+            }
+          }
+          runnable.put(p, ids);
+        }
+      }
+      List<Lease> leases = new ArrayList<>();
+      try (PreparedStatement start = c.prepareStatement(START)) {
+        while (leases.size() < max) {
+          Priority p = nextPriority(runnable);
+          if (p == null) {
+            break;
+          }
+          String id = runnable.get(p).poll();
+          String token = UUID.randomUUID().toString();
+          start.setString(1, owner);
+          start.setString(2, token);
+          start.setLong(3, until);
+          start.setString(4, instance);
+          start.setLong(5, now);
+          start.setString(6, id);
+          start.executeUpdate();
+          leases.add(new Lease(one(c, BY_ID, id).orElseThrow(), owner, token, until));
+        }
+      }
+      return leases;
+    }));
+  }
+
+  /** The next slot of the rotation whose priority has runnable work; null when none has. */
+  private Priority nextPriority(Map<Priority, ArrayDeque<String>> runnable) {
+    for (int i = 0; i < Rotation.SLOTS.size(); i++) {
+      Priority p = Rotation.SLOTS.get(Math.floorMod(slot.getAndIncrement(), Rotation.SLOTS.size()));
+      if (!runnable.get(p).isEmpty()) {
+        return p;
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public Future<Fenced> extend(Lease lease, Duration visibility) {
+    return fenced(lease, (c, now, attempts, maxAttempts) -> {
+      update(c, EXTEND, now + visibility.toMillis(), lease.task().id());
+      return 0;
+    });
+  }
+
+  @Override
+  public Future<Fenced> saveResult(Lease lease, String result) {
+    return fenced(lease, (c, now, attempts, maxAttempts) -> {
+      update(c, SAVE_RESULT, result, now, lease.task().id());
+      return 0;
+    });
+  }
+
+  @Override
+  public Future<Fenced> complete(Lease lease) {
+    return fenced(lease, (c, now, attempts, maxAttempts) -> {
+      update(c, SUCCEED, now, lease.task().id());
+      return 0;
+    });
+  }
+
+  @Override
+  public Future<Fenced> fail(Lease lease, String error, long retryAt) {
+    return fenced(lease, (c, now, attempts, maxAttempts) -> {
+      if (retryAt > 0 && attempts < maxAttempts) {
+        long at = Math.max(retryAt, now);
+        update(c, REQUEUE, error, at, 0, now, lease.task().id());
+        return at;
+      }
+      update(c, FAIL, error, now, lease.task().id());
+      return 0;
+    });
+  }
+
+  @Override
+  public Future<Fenced> release(Lease lease) {
+    return fenced(lease, (c, now, attempts, maxAttempts) -> {
+      update(c, REQUEUE, null, now, 1, now, lease.task().id());
+      return now;
+    });
+  }
+
+  /** Runs {@code change} only while the task is still this lease's; the check and the change are one transaction. */
+  private Future<Fenced> fenced(Lease lease, LeasedChange change) {
+    return work(() -> store.transaction(c -> {
+      try (PreparedStatement ps = c.prepareStatement(FENCE)) {
+        ps.setString(1, lease.task().id());
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next() || !lease.token().equals(rs.getString(2))) {
+            return new Outcome(Fenced.LEASE_LOST, 0);
+          }
+          String status = rs.getString(1);
+          if (CANCELLED.equals(status)) {
+            return new Outcome(Fenced.CANCELLED, 0);
+          }
+          if (!RUNNING.equals(status)) {
+            return new Outcome(Fenced.LEASE_LOST, 0);
+          }
+          int attempts = rs.getInt(3);
+          int maxAttempts = rs.getInt(4);
+          rs.close();
+          return new Outcome(Fenced.OK, change.apply(c, now(), attempts, maxAttempts));
+        }
+      }
+    })).map(outcome -> {
+      if (outcome.wakeAt() > 0) {
+        signal.wakeAt(outcome.wakeAt());
+      }
+      return outcome.fenced();
+    });
+  }
+
+  @Override
+  public Future<Integer> reclaim() {
+    return work(() -> store.transaction(c -> reclaim(c, EXPIRED, null))).map(n -> {
+      if (n > 0) {
+        signal.wakeAll();
+      }
+      return n;
+    });
+  }
+
+  /** Expired (or foreign) leases back in line, or failed when their attempts are used up. */
+  private int reclaim(Connection c, String which, String instanceArg) throws SQLException {
+    long now = now();
+    record Expired(String id, int attempts, int maxAttempts, int lost) {
+    }
+    List<Expired> expired = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(which)) {
+      if (instanceArg != null) {
+        ps.setString(1, instanceArg);
+      } else {
+        ps.setLong(1, now);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          expired.add(new Expired(rs.getString(1), rs.getInt(2), rs.getInt(3), rs.getInt(4)));
+        }
+      }
+    }
+    for (Expired e : expired) {
+      int lost = e.lost() + 1;
+      update(c, LOST, lost, e.id());
+      if (e.attempts() >= e.maxAttempts()) {
+        update(c, FAIL, "worker lost " + lost + " times", now, e.id());
+      } else {
+        update(c, REQUEUE, null, now, 0, now, e.id());
+      }
+    }
+    return expired.size();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // by hand
+
+  @Override
+  public Future<Changed> cancel(String id) {
+    return work(() -> store.transaction(c -> {
+      Optional<Task> task = one(c, BY_ID, id);
+      if (task.isEmpty()) {
+        return new Changed(Change.NOT_FOUND, null);
+      }
+      if (TaskQueue.finished(task.get().status())) {
+        return new Changed(Change.CONFLICT, task.get());
+      }
+      update(c, CANCEL, now(), id);
+      return new Changed(Change.DONE, one(c, BY_ID, id).orElseThrow());
+    }));
+  }
+
+  @Override
+  public Future<Changed> retry(String id) {
+    return work(() -> store.transaction(c -> {
+      Optional<Task> task = one(c, BY_ID, id);
+      if (task.isEmpty()) {
+        return new Changed(Change.NOT_FOUND, null);
+      }
+      String status = task.get().status();
+      if (!FAILED.equals(status) && !CANCELLED.equals(status)) {
+        return new Changed(Change.CONFLICT, task.get());
+      }
+      long now = now();
+      update(c, RETRY, now, now, id);
+      return new Changed(Change.DONE, one(c, BY_ID, id).orElseThrow());
+    })).onSuccess(changed -> {
+      if (changed.change() == Change.DONE) {
+        signal.wakeAll();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // reading
+
+  @Override
+  public Future<Optional<Task>> get(String id) {
+    return work(() -> store.run(c -> one(c, BY_ID, id)));
+  }
+
+  @Override
+  public Future<Page> list(String status, Priority priority, int limit, String cursor) {
+    if (status != null && !STATUSES.contains(status)) {
+      return Future.failedFuture(Failure.badRequest("invalid_status", "status must be one of " + String.join(", ",
+          List.of(QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)) + ", got '" + status + "'"));
+    }
+    long below;
+    try {
+      below = TaskCursor.decode(cursor);
+    } catch (Failure bad) {
+      return Future.failedFuture(bad);
+    }
+    int n = Math.max(1, Math.min(limit, MAX_LIST));
+    StringBuilder sql = new StringBuilder("SELECT " + ROW + " FROM tasks WHERE seq < ?");
+    List<Object> args = new ArrayList<>(List.of(below));
+    if (status != null) {
+      sql.append(" AND status = ?");
+      args.add(status);
+    }
+    if (priority != null) {
+      sql.append(" AND priority = ?");
+      args.add(priority.ordinal());
+    }
+    // one more than asked: whether there is a next page
+    sql.append(" ORDER BY seq DESC LIMIT ?");
+    args.add(n + 1);
+    return work(() -> store.run(c -> {
+      List<Task> tasks = new ArrayList<>();
+      List<Long> seqs = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+        for (int i = 0; i < args.size(); i++) {
+          ps.setObject(i + 1, args.get(i));
+        }
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            tasks.add(task(rs));
+            seqs.add(rs.getLong("seq"));
+          }
+        }
+      }
+      if (tasks.size() <= n) {
+        return new Page(tasks, null);
+      }
+      return new Page(List.copyOf(tasks.subList(0, n)), TaskCursor.encode(seqs.get(n - 1)));
+    }));
+  }
+
+  @Override
+  public Future<Stats> stats() {
+    return work(() -> store.run(c -> {
+      long now = now();
+      Map<Priority, Depth> byPriority = new EnumMap<>(Priority.class);
+      for (Priority p : Priority.values()) {
+        long waiting;
+        long oldest;
+        try (PreparedStatement ps = c.prepareStatement(DEPTH)) {
+          ps.setInt(1, p.ordinal());
+          ps.setLong(2, now);
+          try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            waiting = rs.getLong(1);
+            oldest = rs.getObject(2) == null ? now : rs.getLong(2);
+          }
+        }
+        long scheduled;
+        try (PreparedStatement ps = c.prepareStatement(SCHEDULED)) {
+          ps.setInt(1, p.ordinal());
+          ps.setLong(2, now);
+          try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            scheduled = rs.getLong(1);
+          }
+        }
+        byPriority.put(p, new Depth(waiting, scheduled, Math.max(0, now - oldest) / 1000.0));
+      }
+      long running;
+      try (PreparedStatement ps = c.prepareStatement(RUNNING_COUNT); ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        running = rs.getLong(1);
+      }
+      return new Stats(byPriority, running);
+    }));
+  }
+
+  @Override
+  public Future<Integer> purge(long before) {
+    return work(() -> purgeFrom(before, 0));
+  }
+
+  private Future<Integer> purgeFrom(long before, int sofar) {
+    return store.transaction(c -> {
+      try (PreparedStatement ps = c.prepareStatement(PURGE)) {
+        ps.setLong(1, before);
+        ps.setInt(2, PURGE_CHUNK);
+        return ps.executeUpdate();
+      }
+    }).compose(n -> n < PURGE_CHUNK ? Future.succeededFuture(sofar + n) : purgeFrom(before, sofar + n));
+  }
+
+  @Override
+  public Future<Void> awaitWork(long maxMillis) {
+    // waiting first, then looking: whatever is committed after the look wakes this waiter
+    Future<Void> woken = signal.await(maxMillis);
+    if (!closed) {
+      store.run(c -> {
+        long due = Long.MAX_VALUE;
+        try (PreparedStatement ps = c.prepareStatement(NEXT_DUE)) {
+          for (Priority p : Priority.values()) {
+            ps.setInt(1, p.ordinal());
+            try (ResultSet rs = ps.executeQuery()) {
+              if (rs.next() && rs.getObject(1) != null) {
+                due = Math.min(due, rs.getLong(1));
+              }
+            }
+          }
+        }
+        return due;
+      }).onSuccess(due -> {
+        if (due != Long.MAX_VALUE) {
+          signal.wakeAt(due);
+        }
+      });
+    }
+    return woken;
+  }
+
+  @Override
+  public Future<Void> ping() {
+    return work(() -> store.ping().mapEmpty());
+  }
+
+  /** Stops waiting workers; the store is the caller's to close (after this). */
+  @Override
+  public Future<Void> close() {
+    closed = true;
+    signal.close();
+    return Future.succeededFuture();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** A store call, refused once closed, with its failures in the shape callers map to a status. */
+  private <T> Future<T> work(java.util.function.Supplier<Future<T>> call) {
+    if (closed) {
+      return Future.failedFuture(closedFailure());
+    }
+    return call.get().recover(EmbeddedTaskQueue::unavailable);
+  }
+
+  private static <T> Future<T> unavailable(Throwable t) {
+    return Future.failedFuture(failure(t));
+  }
+
+  private static Failure failure(Throwable t) {
+    if (t instanceof Failure f) {
+      return f;
+    }
+    if (t instanceof SQLException || t.getCause() instanceof SQLException) {
+      return Failure.unavailable("store_unavailable", "the task store is unavailable: " + t.getMessage());
+    }
+    return Failure.internal("the task store failed: " + t);
+  }
+
+  private static Failure closedFailure() {
+    return Failure.unavailable("store_unavailable", "the task store is unavailable: the queue is closed");
+  }
+
+  private static void update(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  private static Optional<Task> one(Connection c, String sql, String... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setString(i + 1, args[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(task(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  private static Task task(ResultSet rs) throws SQLException {
+    String spec = rs.getString("spec");
+    return new Task(rs.getString("id"), spec != null ? new JsonObject(spec) : legacySpec(rs),
+        Priority.values()[rs.getInt("priority")], rs.getString("status"), rs.getInt("attempts"), rs.getInt("max_attempts"),
+        rs.getLong("created_at"), rs.getLong("updated_at"), rs.getLong("run_at"), rs.getString("result"),
+        rs.getString("error"), rs.getString("subject"));
+  }
+
+  /** A row of the previous version: its task was in columns of its own. */
+  private static JsonObject legacySpec(ResultSet rs) throws SQLException {
+    JsonObject spec = new JsonObject().put("input", rs.getString("input"));
+    if (rs.getString("model") != null) {
+      spec.put("model", rs.getString("model"));
+    }
+    spec.put("channels", new JsonArray(rs.getString("channels")));
+    if (rs.getString("conversation") != null) {
+      spec.put("conversation", new JsonObject().put("key", rs.getString("conversation"))
+          .put("turns", rs.getInt("history_turns")));
+    }
+    if (rs.getString("memory_scopes") != null) {
+      spec.put("memory_scopes", new JsonArray(rs.getString("memory_scopes")));
+    }
+    return spec;
+  }
+
+  private static long now() {
+    return System.currentTimeMillis();
+  }
+}
