@@ -3,9 +3,7 @@ package dev.switchboard.task;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.TaskSubmission.Priority;
 import dev.switchboard.store.EmbeddedStore;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -31,11 +29,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * is a row in {@code running} with an owner, a token and a deadline; fenced changes compare the
  * token inside the transaction that makes them.
  *
- * <p>Submissions are committed in groups: those that arrive while a commit is under way are
- * written together in the next transaction, and each future completes only after the commit that
- * holds it. With {@code synchronous=FULL} one commit is one fsync, so this is what lets the task
- * API accept thousands of tasks a second instead of a few hundred, without answering before the
- * task is on disk.
+ * <p>Every change is committed in groups ({@link GroupCommit}): submissions, leases and fenced
+ * steps that arrive while a commit is under way are written together in the next transaction, and
+ * each future completes only after the commit that holds it. With {@code synchronous=FULL} one
+ * commit is one fsync, so this is what lets the task API accept thousands of tasks a second
+ * instead of a few hundred, without answering before the task is on disk. Reads go to the store
+ * directly.
  *
  * <p>One process owns a data folder ({@link dev.switchboard.store.DataDirLock}), so at open every
  * lease held by another instance of the queue is a lease of a previous process that is gone: those
@@ -49,7 +48,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class EmbeddedTaskQueue implements TaskQueue {
 
-  /** A batch of submissions is bounded so that one commit does not hold the store thread for long. */
+  /** A group is bounded so that one commit does not hold the store thread (shared with other components) for long. */
   static final int MAX_BATCH = 512;
   /** Purge deletes in chunks, each its own transaction, so other work gets the store in between. */
   private static final int PURGE_CHUNK = 1_000;
@@ -158,9 +157,6 @@ public final class EmbeddedTaskQueue implements TaskQueue {
 
   private static final Set<String> STATUSES = Set.of(QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED);
 
-  private record Pending(NewTask task, String id, Context context, Promise<Submitted> promise) {
-  }
-
   private record Outcome(Fenced fenced, long wakeAt) {
   }
 
@@ -170,23 +166,20 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     long apply(Connection c, long now, int attempts, int maxAttempts) throws SQLException;
   }
 
-  private final Vertx vertx;
   private final EmbeddedStore store;
   private final String instance = UUID.randomUUID().toString();
   private final WorkSignal signal;
-  /** Read at open, then counted here: the store thread is the only writer of tasks. */
+  private final GroupCommit writes;
+  /** Read at open, then counted here: the store thread is the only writer of tasks (gaps are harmless). */
   private final AtomicLong seq = new AtomicLong();
   /** The rotation's position; only the store thread moves it. */
   private final AtomicInteger slot = new AtomicInteger();
-  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-  private boolean committing;
-  private final AtomicLong submitCommits = new AtomicLong();
   private volatile boolean closed;
 
   private EmbeddedTaskQueue(Vertx vertx, EmbeddedStore store) {
-    this.vertx = vertx;
     this.store = store;
     this.signal = new WorkSignal(vertx);
+    this.writes = new GroupCommit(vertx, store, MAX_BATCH);
   }
 
   /**
@@ -208,105 +201,40 @@ public final class EmbeddedTaskQueue implements TaskQueue {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // submissions, committed in groups
+  // submissions
 
   @Override
   public Future<Submitted> submit(NewTask task) {
     if (task == null || task.spec() == null || task.priority() == null || task.maxAttempts() < 1) {
       return Future.failedFuture(Failure.badRequest("invalid_task", "a task needs a spec, a priority and max_attempts >= 1"));
     }
-    if (closed) {
-      return Future.failedFuture(closedFailure());
-    }
-    Pending p = new Pending(task, UUID.randomUUID().toString(), vertx.getOrCreateContext(), Promise.promise());
-    boolean start;
-    synchronized (pending) {
-      pending.add(p);
-      start = !committing;
-      committing = true;
-    }
-    if (start) {
-      commitNext();
-    }
-    return p.promise().future();
-  }
-
-  /** Commits what is waiting, then whatever arrived meanwhile, until nothing is left. */
-  private void commitNext() {
-    List<Pending> batch = new ArrayList<>();
-    synchronized (pending) {
-      while (!pending.isEmpty() && batch.size() < MAX_BATCH) {
-        batch.add(pending.poll());
+    String id = UUID.randomUUID().toString();
+    return write(c -> insert(c, id, task)).onSuccess(s -> {
+      if (s.created()) {
+        signal.wakeAt(s.task().runAt());
       }
-      if (batch.isEmpty()) {
-        committing = false;
-        return;
-      }
-    }
-    store.transaction(c -> insertAll(c, batch)).onComplete(ar -> {
-      if (ar.succeeded()) {
-        submitCommits.incrementAndGet();
-        List<Submitted> done = ar.result();
-        long due = Long.MAX_VALUE;
-        for (int i = 0; i < batch.size(); i++) {
-          Submitted s = done.get(i);
-          if (s.created()) {
-            due = Math.min(due, s.task().runAt());
-          }
-          Pending p = batch.get(i);
-          p.context().runOnContext(v -> p.promise().complete(s));
-        }
-        if (due != Long.MAX_VALUE) {
-          signal.wakeAt(due);
-        }
-      } else {
-        Failure failure = failure(ar.cause());
-        batch.forEach(p -> p.context().runOnContext(v -> p.promise().fail(failure)));
-      }
-      commitNext();
     });
   }
 
-  private List<Submitted> insertAll(Connection c, List<Pending> batch) throws SQLException {
-    List<Submitted> done = new ArrayList<>(batch.size());
-    long next = seq.get();
-    try (PreparedStatement insert = c.prepareStatement(INSERT)) {
-      for (Pending p : batch) {
-        NewTask t = p.task();
-        if (t.idempotencyKey() != null) {
-          // also finds an earlier submission of this same batch: it is in the transaction already
-          Optional<Task> earlier = one(c, BY_KEY, t.idempotencyKey(), t.subject());
-          if (earlier.isPresent()) {
-            done.add(new Submitted(earlier.get(), false));
-            continue;
-          }
-        }
-        long now = now();
-        long runAt = Math.max(t.runAt(), now);
-        next++;
-        insert.setString(1, p.id());
-        insert.setLong(2, next);
-        insert.setInt(3, t.priority().ordinal());
-        insert.setString(4, t.subject());
-        insert.setString(5, t.idempotencyKey());
-        insert.setLong(6, now);
-        insert.setLong(7, now);
-        insert.setLong(8, runAt);
-        insert.setString(9, t.spec().encode());
-        insert.setInt(10, t.maxAttempts());
-        insert.executeUpdate();
-        done.add(new Submitted(new Task(p.id(), t.spec().copy(), t.priority(), QUEUED, 0, t.maxAttempts(), now, now, runAt,
-            null, null, t.subject()), true));
+  private Submitted insert(Connection c, String id, NewTask t) throws SQLException {
+    if (t.idempotencyKey() != null) {
+      // also finds an earlier submission of the same group: it is in the transaction already
+      Optional<Task> earlier = one(c, BY_KEY, t.idempotencyKey(), t.subject());
+      if (earlier.isPresent()) {
+        return new Submitted(earlier.get(), false);
       }
     }
-    // only once the rows are in: a failed batch rolls back and must not use up numbers twice
-    seq.set(next);
-    return done;
+    long now = now();
+    long runAt = Math.max(t.runAt(), now);
+    update(c, INSERT, id, seq.incrementAndGet(), t.priority().ordinal(), t.subject(), t.idempotencyKey(), now, now, runAt,
+        t.spec().encode(), t.maxAttempts());
+    return new Submitted(new Task(id, t.spec().copy(), t.priority(), QUEUED, 0, t.maxAttempts(), now, now, runAt, null, null,
+        t.subject()), true);
   }
 
-  /** How many transactions have written submissions (so a test can see that they are grouped). */
-  long submitCommits() {
-    return submitCommits.get();
+  /** How many transactions have written (so a test can see that writes are grouped). */
+  long commits() {
+    return writes.commits();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -318,7 +246,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       return Future.succeededFuture(List.of());
     }
     String owner = worker == null ? "" : worker;
-    return work(() -> store.transaction(c -> {
+    return write(c -> {
       long now = now();
       long until = now + visibility.toMillis();
       Map<Priority, ArrayDeque<String>> runnable = new EnumMap<>(Priority.class);
@@ -356,7 +284,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
         }
       }
       return leases;
-    }));
+    });
   }
 
   /** The next slot of the rotation whose priority has runnable work; null when none has. */
@@ -417,7 +345,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
 
   /** Runs {@code change} only while the task is still this lease's; the check and the change are one transaction. */
   private Future<Fenced> fenced(Lease lease, LeasedChange change) {
-    return work(() -> store.transaction(c -> {
+    return write(c -> {
       try (PreparedStatement ps = c.prepareStatement(FENCE)) {
         ps.setString(1, lease.task().id());
         try (ResultSet rs = ps.executeQuery()) {
@@ -437,7 +365,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
           return new Outcome(Fenced.OK, change.apply(c, now(), attempts, maxAttempts));
         }
       }
-    })).map(outcome -> {
+    }).map(outcome -> {
       if (outcome.wakeAt() > 0) {
         signal.wakeAt(outcome.wakeAt());
       }
@@ -447,7 +375,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
 
   @Override
   public Future<Integer> reclaim() {
-    return work(() -> store.transaction(c -> reclaim(c, EXPIRED, null))).map(n -> {
+    return write(c -> reclaim(c, EXPIRED, null)).map(n -> {
       if (n > 0) {
         signal.wakeAll();
       }
@@ -490,7 +418,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
 
   @Override
   public Future<Changed> cancel(String id) {
-    return work(() -> store.transaction(c -> {
+    return write(c -> {
       Optional<Task> task = one(c, BY_ID, id);
       if (task.isEmpty()) {
         return new Changed(Change.NOT_FOUND, null);
@@ -500,12 +428,12 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       }
       update(c, CANCEL, now(), id);
       return new Changed(Change.DONE, one(c, BY_ID, id).orElseThrow());
-    }));
+    });
   }
 
   @Override
   public Future<Changed> retry(String id) {
-    return work(() -> store.transaction(c -> {
+    return write(c -> {
       Optional<Task> task = one(c, BY_ID, id);
       if (task.isEmpty()) {
         return new Changed(Change.NOT_FOUND, null);
@@ -517,7 +445,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       long now = now();
       update(c, RETRY, now, now, id);
       return new Changed(Change.DONE, one(c, BY_ID, id).orElseThrow());
-    })).onSuccess(changed -> {
+    }).onSuccess(changed -> {
       if (changed.change() == Change.DONE) {
         signal.wakeAll();
       }
@@ -622,7 +550,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
   }
 
   private Future<Integer> purgeFrom(long before, int sofar) {
-    return store.transaction(c -> {
+    return writes.submit(c -> {
       try (PreparedStatement ps = c.prepareStatement(PURGE)) {
         ps.setLong(1, before);
         ps.setInt(2, PURGE_CHUNK);
@@ -672,6 +600,11 @@ public final class EmbeddedTaskQueue implements TaskQueue {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** A change, committed with the others that arrive meanwhile. */
+  private <T> Future<T> write(EmbeddedStore.Work<T> change) {
+    return work(() -> writes.submit(change));
+  }
 
   /** A store call, refused once closed, with its failures in the shape callers map to a status. */
   private <T> Future<T> work(java.util.function.Supplier<Future<T>> call) {

@@ -81,7 +81,7 @@ class EmbeddedTaskQueueTest extends TaskQueueBehaviour {
   @DisplayName("submissions that arrive while a commit is under way are committed together, and every one is durable")
   void groupCommit() throws Exception {
     EmbeddedTaskQueue embedded = (EmbeddedTaskQueue) queue;
-    long commitsBefore = embedded.submitCommits();
+    long commitsBefore = embedded.commits();
     List<Future<TaskQueue.Submitted>> all = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
       all.add(queue.submit(task("t" + i)));
@@ -91,7 +91,7 @@ class EmbeddedTaskQueueTest extends TaskQueueBehaviour {
       ids.add(await(f).task().id());
     }
     assertEquals(300, ids.size());
-    long commits = embedded.submitCommits() - commitsBefore;
+    long commits = embedded.commits() - commitsBefore;
     assertTrue(commits < 100, "300 submissions in " + commits + " commits");
 
     restart();
