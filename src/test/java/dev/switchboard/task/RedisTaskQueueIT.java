@@ -15,7 +15,16 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,11 +35,14 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The queue behaviours on Redis Streams (the Redis of {@code scripts/test.sh}, env REDIS_URL; a
  * key prefix of its own per test), plus what only a shared, networked store brings: other
- * instances, and Redis going away and coming back. Fails, never skips, without Redis under CI.
+ * instances, and Redis going away and coming back (cut off behind a {@link TcpProxy}, and a
+ * throwaway {@code redis-server} with AOF killed and started again: it must be on the PATH, which
+ * scripts/test.sh ensures). Fails, never skips, without Redis under CI.
  */
 @DisplayName("Task queue, Redis")
 class RedisTaskQueueIT extends TaskQueueBehaviour {
@@ -251,5 +263,88 @@ class RedisTaskQueueIT extends TaskQueueBehaviour {
     assertEquals(1L, pending.get(0).get(3).toLong(), "reclaim's look did not count as a delivery");
     assertEquals(Fenced.OK, await(queue.complete(lease)));
     assertEquals(TaskQueue.SUCCEEDED, get(t.id()).status());
+  }
+
+  @TempDir
+  Path redisDir;
+
+  @Test
+  @DisplayName("Redis killed and started again (AOF): the same queue works on, with its scripts, groups and waiting worker back")
+  void redisRestarted() throws Exception {
+    int port = freePort();
+    Process server = startRedis(port, redisDir);
+    try {
+      queue.close().await(10, TimeUnit.SECONDS);
+      connectTo = "redis://127.0.0.1:" + port;
+      queue = open();
+      Task before = submit(task("before the restart"));
+      Lease held = leaseOne("w1", LONG);
+      Task waiting = submit(task("waits through the restart"));
+
+      server.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL
+      assertEquals(503, failure(queue.submit(task("during"))).status());
+      server = startRedis(port, redisDir);
+
+      // a new Redis process: no scripts loaded, new connections, the blocking one too
+      Task after = awaitBack(() -> submit(task("after the restart")));
+      assertEquals(Fenced.OK, await(queue.complete(held)), "the lease survived in the AOF");
+      List<String> leased = lease("w2", 5, LONG).stream().map(l -> l.task().id()).toList();
+      assertEquals(List.of(waiting.id(), after.id()), leased);
+      assertEquals(TaskQueue.SUCCEEDED, get(before.id()).status());
+      Future<Void> woken = queue.awaitWork(30_000);
+      Thread.sleep(300);
+      submit(task("wakes the waiting worker"));
+      await(woken);
+    } finally {
+      server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** A throwaway Redis with AOF fsynced on every write, so that SIGKILL loses nothing acknowledged. */
+  private static Process startRedis(int port, Path dir) throws Exception {
+    Files.createDirectories(dir);
+    Process p;
+    try {
+      p = new ProcessBuilder("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1", "--save", "",
+          "--appendonly", "yes", "--appendfsync", "always", "--dir", dir.toString())
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .start();
+    } catch (IOException e) {
+      throw new AssertionError("redis-server is not on the PATH: " + e.getMessage(), e);
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      if (!p.isAlive()) {
+        throw new AssertionError("redis-server exited with " + p.exitValue() + " on port " + port);
+      }
+      if (answersPing(port)) {
+        return p;
+      }
+      Thread.sleep(50);
+    }
+    p.destroyForcibly();
+    throw new AssertionError("redis-server did not answer on port " + port);
+  }
+
+  /** Checked with a plain socket so readiness does not depend on the client under test. */
+  private static boolean answersPing(int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+      s.setSoTimeout(500);
+      OutputStream out = s.getOutputStream();
+      out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = s.getInputStream();
+      return "+PONG\r\n".equals(new String(in.readNBytes(7), StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      return false;
+    }
   }
 }
