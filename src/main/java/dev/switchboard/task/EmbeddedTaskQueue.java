@@ -100,6 +100,10 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       "CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (status, updated_at)",
       // the previous version's line index, superseded by tasks_line
       "DROP INDEX IF EXISTS tasks_status",
+  };
+
+  /** Once, when this queue first opens a file of the previous version (it has no spec column yet). */
+  private static final String[] UPGRADE = {
       // rows written before run_at existed were runnable from their creation
       "UPDATE tasks SET run_at = created_at WHERE run_at = 0",
   };
@@ -190,8 +194,12 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     EmbeddedTaskQueue queue = new EmbeddedTaskQueue(vertx, store);
     return store.transaction(c -> {
       EmbeddedStore.execute(c, SCHEMA);
+      boolean upgrade = !hasColumn(c, "spec");
       EmbeddedStore.ensureColumns(c, "tasks", COLUMNS);
       EmbeddedStore.execute(c, INDEXES);
+      if (upgrade) {
+        EmbeddedStore.execute(c, UPGRADE);
+      }
       try (PreparedStatement ps = c.prepareStatement(MAX_SEQ); ResultSet rs = ps.executeQuery()) {
         rs.next();
         queue.seq.set(rs.getLong(1));
@@ -630,6 +638,15 @@ public final class EmbeddedTaskQueue implements TaskQueue {
 
   private static Failure closedFailure() {
     return Failure.unavailable("store_unavailable", "the task store is unavailable: the queue is closed");
+  }
+
+  private static boolean hasColumn(Connection c, String column) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pragma_table_info('tasks') WHERE name = ?")) {
+      ps.setString(1, column);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
   }
 
   private static void update(Connection c, String sql, Object... args) throws SQLException {

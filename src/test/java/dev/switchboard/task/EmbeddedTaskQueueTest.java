@@ -116,6 +116,7 @@ class EmbeddedTaskQueueTest extends TaskQueueBehaviour {
         .put("conversation", new JsonObject().put("key", "dingtalk:assistant:c1").put("turns", 4))
         .put("memory_scopes", new JsonArray().add("user:bob")), queued.spec());
     assertEquals(3, queued.maxAttempts(), "the previous default of queue.max_attempts");
+    assertEquals(queued.createdAt(), queued.runAt(), "written before run_at existed: runnable since it was created");
 
     Task succeeded = get("old-succeeded");
     assertEquals(TaskQueue.SUCCEEDED, succeeded.status());
@@ -175,10 +176,10 @@ class EmbeddedTaskQueueTest extends TaskQueueBehaviour {
       s.execute("ALTER TABLE tasks ADD COLUMN memory_scopes TEXT");
       long t = System.currentTimeMillis() - 60_000;
       String channels = "[{\"type\":\"dingtalk\",\"bot\":\"default\",\"address\":null,\"message\":null}]";
+      // written before run_at existed (0 once the column came): runnable since it was created
       s.execute("INSERT INTO tasks (id, seq, status, priority, input, model, channels, subject, attempts, created_at, updated_at,"
           + " conversation, history_turns, run_at, memory_scopes) VALUES ('old-queued', 1, 'queued', 0, '总结告警', 'deepseek-chat', '"
-          + channels + "', 'bob', 0, " + t + ", " + t + ", 'dingtalk:assistant:c1', 4, " + t + ", '[\"user:bob\"]')");
-      // written before run_at existed: 0, runnable since it was created
+          + channels + "', 'bob', 0, " + t + ", " + t + ", 'dingtalk:assistant:c1', 4, 0, '[\"user:bob\"]')");
       s.execute("INSERT INTO tasks (id, seq, status, priority, input, channels, attempts, created_at, updated_at)"
           + " VALUES ('old-running', 2, 'running', 1, 'was running', '" + channels + "', 1, " + (t + 1) + ", " + (t + 1) + ")");
       s.execute("INSERT INTO tasks (id, seq, status, priority, input, channels, result, attempts, created_at, updated_at, run_at)"
