@@ -253,7 +253,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     if (max <= 0) {
       return Future.succeededFuture(List.of());
     }
-    String owner = worker == null ? "" : worker;
+    String owner = worker == null || worker.isEmpty() ? "worker" : worker;
     return write(c -> {
       long now = now();
       long until = now + visibility.toMillis();

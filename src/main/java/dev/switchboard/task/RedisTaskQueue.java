@@ -137,7 +137,7 @@ public final class RedisTaskQueue implements TaskQueue {
     int n = Math.min(max, MAX_LEASE);
     noteVisibility(visibility);
     List<String> args = new ArrayList<>(n + 3);
-    args.add(worker == null || worker.isEmpty() ? "worker" : worker);
+    args.add(workerName(worker));
     args.add(Integer.toString(n));
     args.add(Long.toString(Math.max(1, visibility.toMillis())));
     for (int i = 0; i < n; i++) {
@@ -151,6 +151,11 @@ public final class RedisTaskQueue implements TaskQueue {
       }
       return leases;
     });
+  }
+
+  /** A consumer of the group needs a name (the embedded queue uses the same one). */
+  private static String workerName(String worker) {
+    return worker == null || worker.isEmpty() ? "worker" : worker;
   }
 
   /** Leases with a shorter visibility than the configured one must not wait for the longer one. */
@@ -394,10 +399,11 @@ public final class RedisTaskQueue implements TaskQueue {
       return f;
     }
     String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    // Most error replies are Redis not serving right now (LOADING, BUSY, OOM, NOAUTH...); a script
-    // that broke or a key of ours holding another type is a defect no retry fixes.
+    // Most error replies are Redis not serving right now (LOADING, BUSY, OOM, READONLY, NOAUTH...,
+    // also when a script's write is refused); a script that broke (ERR ... script ...) or a key of
+    // ours holding another type is a defect no retry fixes.
     if (t instanceof Response reply && reply.type() == ResponseType.ERROR
-        && (message.contains("WRONGTYPE") || message.contains("user_script") || message.contains("Error running script"))) {
+        && (message.startsWith("WRONGTYPE") || message.startsWith("ERR") && message.contains("script"))) {
       return Failure.internal("a task queue script failed in Redis: " + message);
     }
     return Failure.unavailable("store_unavailable", "the task store is unavailable: Redis: " + message);
