@@ -1,0 +1,505 @@
+package dev.switchboard.task;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * The Lua scripts of {@link RedisTaskQueue}: every step that changes a task is one script, so a
+ * task's hash, its stream entry, its index entries and the wake-up marker always change together,
+ * and a fenced step checks the lease token in the same atomic step that acts on it.
+ *
+ * <p>Keys, all under the prefix P (ARGV[1] of every script): {@code P t:<id>} the task's hash;
+ * {@code P s:<priority>} the stream of runnable tasks of a priority, with the consumer group
+ * {@code workers} (an entry per time a task enters the line; pending entries are the leases);
+ * {@code P d:<priority>} the sorted set of tasks waiting for their time (delay, retry-at);
+ * {@code P i:<status>:<priority>} the listing index (score: the task's sequence number);
+ * {@code P done} finished tasks by the time they finished (purge); {@code P seq} the sequence;
+ * {@code P rr} the rotation's position; {@code P marker} the sorted set that blocked workers wait
+ * on (member {@code 0}: runnable now; member {@code d}, score: the earliest time a waiting task
+ * comes due); idempotency keys are plain strings whose names the caller builds.
+ *
+ * <p>Times come from Redis ({@code TIME}), so that instances whose clocks differ agree on when a
+ * lease expired. Commands used exist in Redis 7.0 (XAUTOCLAIM since 6.2, ZADD LT since 6.2,
+ * exclusive XRANGE since 6.2). Redis Cluster is not supported: scripts build key names from the
+ * prefix.
+ */
+final class RedisScripts {
+
+  /** A script and its SHA-1, for EVALSHA. */
+  record Script(String name, String source, String sha) {
+
+    static Script of(String name, String body) {
+      String source = PRELUDE + body;
+      try {
+        byte[] digest = MessageDigest.getInstance("SHA-1").digest(source.getBytes(StandardCharsets.UTF_8));
+        return new Script(name, source, HexFormat.of().formatHex(digest));
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  private RedisScripts() {
+  }
+
+  static final String GROUP = "workers";
+
+  private static final String PRELUDE = """
+      local rcall = redis.call
+      local P = ARGV[1]
+      local G = '%s'
+      local PRIORITIES = {'high', 'normal', 'low'}
+      local ROTATION = %s
+      local LEASE_FIELDS = {'lease_owner', 'lease_token', 'lease_until', 'leased_at'}
+
+      local function now_ms()
+        local t = rcall('TIME')
+        return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      end
+      local function int(n) return string.format('%%d', n) end
+      local function tkey(id) return P .. 't:' .. id end
+      local function skey(p) return P .. 's:' .. p end
+      local function dkey(p) return P .. 'd:' .. p end
+      local function ikey(status, p) return P .. 'i:' .. status .. ':' .. p end
+      local DONE = P .. 'done'
+      local MARKER = P .. 'marker'
+      local function finished(status)
+        return status == 'succeeded' or status == 'failed' or status == 'cancelled'
+      end
+
+      local function reindex(id, seq, p, from, to)
+        rcall('ZREM', ikey(from, p), id)
+        rcall('ZADD', ikey(to, p), seq, id)
+      end
+
+      -- a stream that vanished (a Redis that came back empty, a key deleted) gets its group back
+      local function ensure_group(p)
+        if rcall('EXISTS', skey(p)) == 0 then
+          rcall('XGROUP', 'CREATE', skey(p), G, '0', 'MKSTREAM')
+        end
+      end
+
+      -- into the line of its priority, and a wake-up for a blocked worker
+      local function enqueue(id, p, ready)
+        ensure_group(p)
+        local entry = rcall('XADD', skey(p), '*', 'id', id, 'ready', int(ready))
+        rcall('HSET', tkey(id), 'entry', entry)
+        rcall('ZADD', MARKER, 0, '0')
+      end
+
+      local function schedule(id, p, at)
+        rcall('ZADD', dkey(p), at, id)
+        rcall('ZADD', MARKER, 'LT', at, 'd')
+      end
+
+      -- out of the line: its entry acknowledged (when it was delivered) and deleted
+      local function unline(id, p, entry)
+        if entry then
+          redis.pcall('XACK', skey(p), G, entry)
+          rcall('XDEL', skey(p), entry)
+          rcall('HDEL', tkey(id), 'entry')
+        end
+        rcall('ZREM', dkey(p), id)
+      end
+
+      -- nil when the lease with this token still holds the task, else what the worker is told
+      local function fence(k, token)
+        local f = rcall('HMGET', k, 'status', 'lease_token')
+        if not f[1] or f[2] ~= token then return 'LEASE_LOST' end
+        if f[1] == 'cancelled' then return 'CANCELLED' end
+        if f[1] ~= 'running' then return 'LEASE_LOST' end
+        return nil
+      end
+
+      local function finish(id, k, p, seq, from, status, now)
+        rcall('HSET', k, 'status', status, 'updated_at', int(now))
+        rcall('HDEL', k, 'lease_owner', 'lease_until', 'leased_at')
+        reindex(id, seq, p, from, status)
+        rcall('ZADD', DONE, now, id)
+      end
+
+      local function requeue(id, k, p, seq, from, at, now)
+        rcall('HSET', k, 'status', 'queued', 'run_at', int(at), 'updated_at', int(now))
+        rcall('HDEL', k, unpack(LEASE_FIELDS))
+        reindex(id, seq, p, from, 'queued')
+        if at > now then schedule(id, p, at) else enqueue(id, p, now) end
+      end
+      """.formatted(GROUP, Rotation.luaTable());
+
+  /**
+   * ARGV: P, id, spec, priority, run_at, max_attempts, subject, has_subject (1/0), idempotency key
+   * name (or ''). Answers {created 1/0, the task's fields}.
+   */
+  static final Script SUBMIT = Script.of("submit", """
+      local id, p, idem = ARGV[2], ARGV[4], ARGV[9]
+      if idem ~= '' then
+        local earlier = rcall('GET', idem)
+        if earlier and rcall('EXISTS', tkey(earlier)) == 1 then
+          return {0, rcall('HGETALL', tkey(earlier))}
+        end
+      end
+      local now = now_ms()
+      local at = math.max(tonumber(ARGV[5]), now)
+      local seq = rcall('INCR', P .. 'seq')
+      local k = tkey(id)
+      rcall('HSET', k, 'id', id, 'spec', ARGV[3], 'priority', p, 'status', 'queued', 'attempts', 0, 'lost', 0,
+        'max_attempts', ARGV[6], 'run_at', int(at), 'created_at', int(now), 'updated_at', int(now), 'seq', seq)
+      if ARGV[8] == '1' then rcall('HSET', k, 'subject', ARGV[7]) end
+      if idem ~= '' then
+        rcall('SET', idem, id)
+        rcall('HSET', k, 'idem', idem)
+      end
+      rcall('ZADD', ikey('queued', p), seq, id)
+      if at > now then schedule(id, p, at) else enqueue(id, p, now) end
+      return {1, rcall('HGETALL', k)}
+      """);
+
+  /**
+   * ARGV: P, worker, max, visibility ms, then max tokens. Moves tasks that came due into the line,
+   * then takes up to max entries, one per slot of the rotation. Answers the leased tasks' fields.
+   */
+  static final Script LEASE = Script.of("lease", """
+      local worker, max, visibility = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+      local now = now_ms()
+
+      -- the mover: delayed and retry-at tasks whose time has come join the line
+      for _, p in ipairs(PRIORITIES) do
+        local due = rcall('ZRANGEBYSCORE', dkey(p), '-inf', now, 'LIMIT', 0, 1000)
+        for _, id in ipairs(due) do
+          rcall('ZREM', dkey(p), id)
+          local f = rcall('HMGET', tkey(id), 'status', 'run_at')
+          if f[1] == 'queued' then enqueue(id, p, tonumber(f[2]) or now) end
+        end
+      end
+
+      local function read(p)
+        if rcall('EXISTS', skey(p)) == 0 then return nil end
+        local r = redis.pcall('XREADGROUP', 'GROUP', G, worker, 'COUNT', 1, 'STREAMS', skey(p), '>')
+        if type(r) == 'table' and r.err then
+          -- NOGROUP: the stream is back without its group
+          redis.pcall('XGROUP', 'CREATE', skey(p), G, '0')
+          r = rcall('XREADGROUP', 'GROUP', G, worker, 'COUNT', 1, 'STREAMS', skey(p), '>')
+        end
+        if not r then return nil end
+        local e = r[1][2][1]
+        return e[1], e[2][2]
+      end
+
+      local pos = tonumber(rcall('GET', P .. 'rr') or '0')
+      local empty = {}
+      local out = {}
+      while #out < max do
+        local p = nil
+        for _ = 1, #ROTATION do
+          local candidate = ROTATION[(pos % #ROTATION) + 1]
+          pos = pos + 1
+          if not empty[candidate] then
+            p = candidate
+            break
+          end
+        end
+        if not p then break end
+        local entry, id = read(p)
+        if not entry then
+          empty[p] = true
+        else
+          local k = tkey(id)
+          local f = rcall('HMGET', k, 'status', 'entry', 'seq')
+          if f[1] == 'queued' and f[2] == entry then
+            local token = ARGV[5 + #out]
+            rcall('HINCRBY', k, 'attempts', 1)
+            rcall('HSET', k, 'status', 'running', 'lease_owner', worker, 'lease_token', token,
+              'lease_until', int(now + visibility), 'leased_at', int(now), 'updated_at', int(now))
+            reindex(id, f[3], p, 'queued', 'running')
+            out[#out + 1] = rcall('HGETALL', k)
+          else
+            if not (f[1] == 'running' and f[2] == entry) then
+              -- an entry left behind by a task that moved on: drop it
+              rcall('XACK', skey(p), G, entry)
+              rcall('XDEL', skey(p), entry)
+            end
+            -- (a live lease's entry delivered again after its group was recreated stays pending,
+            -- for reclaim to judge by the hash)
+            pos = pos - 1
+          end
+        end
+      end
+      rcall('SET', P .. 'rr', int(pos % #ROTATION))
+      -- this worker took all it could: there may be more for the next one that waits
+      if #out == max then rcall('ZADD', MARKER, 0, '0') end
+      return out
+      """);
+
+  /** ARGV: P, id, token, visibility ms. Resets the pending entry's idle time too (XCLAIM to its owner). */
+  static final Script EXTEND = Script.of("extend", """
+      local k = tkey(ARGV[2])
+      local refused = fence(k, ARGV[3])
+      if refused then return refused end
+      local now = now_ms()
+      local f = rcall('HMGET', k, 'priority', 'entry', 'lease_owner')
+      rcall('HSET', k, 'lease_until', int(now + tonumber(ARGV[4])), 'leased_at', int(now))
+      if f[2] then redis.pcall('XCLAIM', skey(f[1]), G, f[3], 0, f[2], 'JUSTID') end
+      return 'OK'
+      """);
+
+  /** ARGV: P, id, token, result. */
+  static final Script SAVE_RESULT = Script.of("save_result", """
+      local k = tkey(ARGV[2])
+      local refused = fence(k, ARGV[3])
+      if refused then return refused end
+      rcall('HSET', k, 'result', ARGV[4], 'updated_at', int(now_ms()))
+      return 'OK'
+      """);
+
+  /** ARGV: P, id, token. The token stays: a late call with it is told the lease is gone. */
+  static final Script COMPLETE = Script.of("complete", """
+      local id = ARGV[2]
+      local k = tkey(id)
+      local refused = fence(k, ARGV[3])
+      if refused then return refused end
+      local f = rcall('HMGET', k, 'priority', 'entry', 'seq')
+      unline(id, f[1], f[2])
+      finish(id, k, f[1], f[3], 'running', 'succeeded', now_ms())
+      return 'OK'
+      """);
+
+  /** ARGV: P, id, token, error ('': none), retry_at (0: none). */
+  static final Script FAIL = Script.of("fail", """
+      local id = ARGV[2]
+      local k = tkey(id)
+      local refused = fence(k, ARGV[3])
+      if refused then return refused end
+      local now = now_ms()
+      local f = rcall('HMGET', k, 'priority', 'entry', 'seq', 'attempts', 'max_attempts')
+      local retry_at = tonumber(ARGV[5])
+      unline(id, f[1], f[2])
+      -- no error given: the last one stays
+      if ARGV[4] ~= '' then rcall('HSET', k, 'error', ARGV[4]) end
+      if retry_at > 0 and tonumber(f[4]) < tonumber(f[5]) then
+        requeue(id, k, f[1], f[3], 'running', math.max(retry_at, now), now)
+      else
+        finish(id, k, f[1], f[3], 'running', 'failed', now)
+      end
+      return 'OK'
+      """);
+
+  /** ARGV: P, id, token. Back at once, the attempt not counted. */
+  static final Script RELEASE = Script.of("release", """
+      local id = ARGV[2]
+      local k = tkey(id)
+      local refused = fence(k, ARGV[3])
+      if refused then return refused end
+      local now = now_ms()
+      local f = rcall('HMGET', k, 'priority', 'entry', 'seq')
+      unline(id, f[1], f[2])
+      rcall('HINCRBY', k, 'attempts', -1)
+      requeue(id, k, f[1], f[3], 'running', now, now)
+      return 'OK'
+      """);
+
+  /**
+   * ARGV: P, min idle ms. XAUTOCLAIM finds the entries nobody touched for min idle; the hash's
+   * lease_until decides: expired ones go back in line (or fail when their attempts are used up),
+   * and one extended with a visibility longer than min idle is handed back to its owner with its
+   * idle time. Safe from several instances at once: each entry is judged inside one script.
+   */
+  static final Script RECLAIM = Script.of("reclaim", """
+      local min_idle = ARGV[2]
+      local now = now_ms()
+      local n = 0
+      for _, p in ipairs(PRIORITIES) do
+        local s = skey(p)
+        if rcall('EXISTS', s) == 1 then
+          local cursor = '0-0'
+          local rounds = 0
+          repeat
+            local r = redis.pcall('XAUTOCLAIM', s, G, 'reclaimer', min_idle, cursor, 'COUNT', 100, 'JUSTID')
+            if r.err then break end
+            cursor = r[1]
+            rounds = rounds + 1
+            for _, entry in ipairs(r[2]) do
+              local e = rcall('XRANGE', s, entry, entry)
+              local id = e[1] and e[1][2][2]
+              local k = id and tkey(id)
+              local f = k and rcall('HMGET', k, 'status', 'entry', 'lease_until', 'lease_owner', 'leased_at',
+                'attempts', 'max_attempts', 'seq')
+              if not f or f[1] ~= 'running' or f[2] ~= entry then
+                rcall('XACK', s, G, entry)
+                rcall('XDEL', s, entry)
+              elseif tonumber(f[3]) > now then
+                rcall('XCLAIM', s, G, f[4], 0, entry, 'IDLE', int(math.max(0, now - tonumber(f[5]))), 'JUSTID')
+              else
+                n = n + 1
+                unline(id, p, entry)
+                local lost = rcall('HINCRBY', k, 'lost', 1)
+                if tonumber(f[6]) >= tonumber(f[7]) then
+                  rcall('HSET', k, 'error', 'worker lost ' .. lost .. ' times')
+                  finish(id, k, p, f[8], 'running', 'failed', now)
+                else
+                  requeue(id, k, p, f[8], 'running', now, now)
+                end
+              end
+            end
+          until cursor == '0-0' or rounds >= 10
+          -- consumers (worker names) that hold nothing and were idle for an hour are forgotten
+          local consumers = redis.pcall('XINFO', 'CONSUMERS', s, G)
+          if not consumers.err then
+            for _, c in ipairs(consumers) do
+              local name, pending, idle
+              for i = 1, #c, 2 do
+                if c[i] == 'name' then name = c[i + 1]
+                elseif c[i] == 'pending' then pending = c[i + 1]
+                elseif c[i] == 'idle' then idle = c[i + 1] end
+              end
+              if name and pending == 0 and idle and idle > 3600000 then
+                rcall('XGROUP', 'DELCONSUMER', s, G, name)
+              end
+            end
+          end
+        end
+      end
+      return n
+      """);
+
+  /** ARGV: P, id. Answers {DONE|CONFLICT|NOT_FOUND, fields}. A running task keeps its token. */
+  static final Script CANCEL = Script.of("cancel", """
+      local id = ARGV[2]
+      local k = tkey(id)
+      local f = rcall('HMGET', k, 'status', 'priority', 'entry', 'seq')
+      if not f[1] then return {'NOT_FOUND'} end
+      if finished(f[1]) then return {'CONFLICT', rcall('HGETALL', k)} end
+      unline(id, f[2], f[3])
+      rcall('HDEL', k, 'result')
+      finish(id, k, f[2], f[4], f[1], 'cancelled', now_ms())
+      return {'DONE', rcall('HGETALL', k)}
+      """);
+
+  /** ARGV: P, id. A failed or cancelled task back in line with attempts from zero; its result stays. */
+  static final Script RETRY = Script.of("retry", """
+      local id = ARGV[2]
+      local k = tkey(id)
+      local f = rcall('HMGET', k, 'status', 'priority', 'seq')
+      if not f[1] then return {'NOT_FOUND'} end
+      if f[1] ~= 'failed' and f[1] ~= 'cancelled' then return {'CONFLICT', rcall('HGETALL', k)} end
+      local now = now_ms()
+      rcall('ZREM', DONE, id)
+      rcall('HSET', k, 'attempts', 0, 'lost', 0)
+      rcall('HDEL', k, 'error')
+      requeue(id, k, f[2], f[3], f[1], now, now)
+      return {'DONE', rcall('HGETALL', k)}
+      """);
+
+  /**
+   * ARGV: P, status (''), priority (''), limit, below (a sequence number, '' for the top). Merges
+   * the index sets that match, newest first. Answers {next cursor seq or '', tasks' fields...}.
+   */
+  static final Script LIST = Script.of("list", """
+      local statuses = ARGV[2] ~= '' and {ARGV[2]} or {'queued', 'running', 'succeeded', 'failed', 'cancelled'}
+      local priorities = ARGV[3] ~= '' and {ARGV[3]} or PRIORITIES
+      local limit = tonumber(ARGV[4])
+      local top = ARGV[5] ~= '' and ('(' .. ARGV[5]) or '+inf'
+      local found = {}
+      for _, s in ipairs(statuses) do
+        for _, p in ipairs(priorities) do
+          local r = rcall('ZREVRANGEBYSCORE', ikey(s, p), top, '-inf', 'WITHSCORES', 'LIMIT', 0, limit + 1)
+          for i = 1, #r, 2 do found[#found + 1] = {tonumber(r[i + 1]), r[i]} end
+        end
+      end
+      table.sort(found, function(a, b) return a[1] > b[1] end)
+      local out = {''}
+      local last = nil
+      local taken = 0
+      for _, e in ipairs(found) do
+        if taken == limit then
+          out[1] = int(last)
+          break
+        end
+        local t = rcall('HGETALL', tkey(e[2]))
+        if #t > 0 then
+          out[#out + 1] = t
+          taken = taken + 1
+          last = e[1]
+        end
+      end
+      return out
+      """);
+
+  /**
+   * ARGV: P. Per priority: waiting (runnable), scheduled (not due yet), age ms of the oldest
+   * runnable (the first undelivered entry of the stream, or a due task the mover has not moved
+   * yet); then running. All as strings.
+   */
+  static final Script STATS = Script.of("stats", """
+      local now = now_ms()
+      local out = {}
+      local running = 0
+      for _, p in ipairs(PRIORITIES) do
+        local queued = rcall('ZCARD', ikey('queued', p))
+        local scheduled = rcall('ZCOUNT', dkey(p), '(' .. int(now), '+inf')
+        local oldest = nil
+        local due = rcall('ZRANGEBYSCORE', dkey(p), '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+        if due[2] then oldest = tonumber(due[2]) end
+        if rcall('EXISTS', skey(p)) == 1 then
+          local groups = redis.pcall('XINFO', 'GROUPS', skey(p))
+          local last = '0-0'
+          if not groups.err then
+            for _, g in ipairs(groups) do
+              local name, delivered
+              for i = 1, #g, 2 do
+                if g[i] == 'name' then name = g[i + 1]
+                elseif g[i] == 'last-delivered-id' then delivered = g[i + 1] end
+              end
+              if name == G and delivered then last = delivered end
+            end
+          end
+          local first = rcall('XRANGE', skey(p), '(' .. last, '+', 'COUNT', 1)
+          if first[1] then
+            local fields = first[1][2]
+            for i = 1, #fields, 2 do
+              if fields[i] == 'ready' then
+                local ready = tonumber(fields[i + 1])
+                if not oldest or ready < oldest then oldest = ready end
+              end
+            end
+          end
+        end
+        out[#out + 1] = int(queued - scheduled)
+        out[#out + 1] = int(scheduled)
+        out[#out + 1] = int(oldest and math.max(0, now - oldest) or 0)
+        running = running + rcall('ZCARD', ikey('running', p))
+      end
+      out[#out + 1] = int(running)
+      return out
+      """);
+
+  /** ARGV: P, before (epoch ms), batch. Answers how many were removed (a full batch: call again). */
+  static final Script PURGE = Script.of("purge", """
+      local ids = rcall('ZRANGEBYSCORE', DONE, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+      local n = 0
+      for _, id in ipairs(ids) do
+        local k = tkey(id)
+        local f = rcall('HMGET', k, 'status', 'priority', 'idem')
+        if f[1] and finished(f[1]) then
+          rcall('ZREM', ikey(f[1], f[2]), id)
+          if f[3] and rcall('GET', f[3]) == id then rcall('DEL', f[3]) end
+          rcall('DEL', k)
+          n = n + 1
+        end
+        rcall('ZREM', DONE, id)
+      end
+      return {n, #ids}
+      """);
+
+  /** ARGV: P. The earliest time a waiting task comes due (a past time: due already), or false. */
+  static final Script NEXT_DUE = Script.of("next_due", """
+      local next = nil
+      for _, p in ipairs(PRIORITIES) do
+        local first = rcall('ZRANGE', dkey(p), 0, 0, 'WITHSCORES')
+        if first[2] and (not next or tonumber(first[2]) < next) then next = tonumber(first[2]) end
+      end
+      if next then return int(next) end
+      return false
+      """);
+}
