@@ -2,14 +2,23 @@ package dev.switchboard.bus;
 
 import java.util.List;
 
-/** A validated task request from the HTTP edge. */
+/**
+ * A validated task request from the HTTP edge or a platform. {@code runAt}: epoch ms before which
+ * it does not run (0: use {@code delayMillis}); {@code maxAttempts}: runs allowed (0: the queue's
+ * default).
+ */
 public record TaskSubmission(String input, String model, List<Target> channels, Priority priority,
                              String idempotencyKey, String subject, Conversation conversation, long delayMillis,
-                             List<String> memoryScopes) {
+                             List<String> memoryScopes, long runAt, int maxAttempts) {
 
   /** {@code memoryScopes}: long-term memory scopes the agent recalls from and may remember into (first: default). */
   public TaskSubmission {
     memoryScopes = memoryScopes == null ? List.of() : List.copyOf(memoryScopes);
+  }
+
+  public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
+                        String subject, Conversation conversation, long delayMillis, List<String> memoryScopes) {
+    this(input, model, channels, priority, idempotencyKey, subject, conversation, delayMillis, memoryScopes, 0, 0);
   }
 
   public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,

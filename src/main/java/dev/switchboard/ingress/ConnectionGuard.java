@@ -50,9 +50,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ConnectionGuard {
 
-  /** How long, and for how many bytes, a refused body is read and dropped before the connection closes. */
+  /**
+   * How long, and for how many bytes, a refused body is read and dropped before the connection
+   * closes. vertx-web refuses a declared length over the limit before reading any of it, so the
+   * byte bound must hold a body a few MB over the 4 MB default, or a client that sent 5 MB would
+   * see a reset instead of its 413 (and an OpenAI SDK would retry it); the time bound is what
+   * stops a slow sender.
+   */
   static final Duration LINGER = Duration.ofSeconds(2);
-  static final long LINGER_BYTES = 1024 * 1024;
+  static final long LINGER_BYTES = 16L * 1024 * 1024;
 
   private final Vertx vertx;
   private final ServerSettings settings;

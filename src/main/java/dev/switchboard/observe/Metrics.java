@@ -123,6 +123,24 @@ public final class Metrics {
         .increment();
   }
 
+  /**
+   * One run of a task, from its lease to its settling: {@code outcome} succeeded, retried or
+   * failed; {@code reason} a coarse class of the failure (never a client's or upstream's words).
+   */
+  public void taskRun(String outcome, String reason, long nanos) {
+    Timer.builder("switchboard.task.run")
+        .description("Task runs, from lease to outcome")
+        .tags("outcome", outcome, "reason", reason == null ? "none" : reason)
+        .register(registry)
+        .record(Duration.ofNanos(Math.max(0, nanos)));
+  }
+
+  /** Leases of workers that went away, put back in line (or failed, out of attempts). */
+  public void tasksReclaimed(int count) {
+    Counter.builder("switchboard.tasks.reclaimed").description("Tasks taken back from workers whose lease ran out")
+        .register(registry).increment(count);
+  }
+
   /** One push to a platform bot: status is {@code delivered}, {@code failed} or {@code dead}. */
   public void push(String channel, String bot, String status) {
     pushes(channel, bot, status).increment();

@@ -326,6 +326,7 @@ class TaskFlowTest {
   @Test
   @DisplayName("a task without a model is refused when no default model is configured")
   void modelRequired(VertxTestContext ctx) {
+    upstream.modelsFault(FakeUpstream.Fault.RESET_CONNECTION);
     boot(TestGateway.builder().upstream(upstream.baseUrl()));
     submit(new JsonObject().put("input", "x")).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
       assertEquals(400, r.statusCode(), r.bodyAsString());
@@ -349,6 +350,8 @@ class TaskFlowTest {
   @Test
   @DisplayName("with no default model, the banner and /readyz say so, and it does not count against readiness")
   void noDefaultModelIsReported(VertxTestContext ctx) {
+    // an upstream whose model list cannot be read, so there is no first model to fall back on
+    upstream.modelsFault(FakeUpstream.Fault.RESET_CONNECTION);
     boot(TestGateway.builder().upstream(upstream.baseUrl()));
     assertTrue(gateway.banner().contains("default model: none"), gateway.banner());
     web.getAbs(gateway.url("/readyz")).send().onComplete(ctx.succeeding(r -> ctx.verify(() -> {
