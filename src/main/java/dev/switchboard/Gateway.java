@@ -72,9 +72,9 @@ public final class Gateway {
         .compose(id -> deployStreams(vertx, settings))
         .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.storage(), settings.memory(),
             settings.models().embeddings(), settings.models().defaultModel())))
-        .compose(id -> vertx.deployVerticle(new TaskVerticle(settings.queue(), settings.dataDir(),
-            settings.models().defaultModel(), settings.memory().skills(),
-            settings.models().anyEnabled() ? null : settings.models().howToEnable())))
+        .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
+            settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
+            settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))
         .compose(id -> vertx.deployVerticle(ingress))
         .compose(id -> defaultModel(vertx))
         .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model)));
@@ -99,8 +99,8 @@ public final class Gateway {
     if (!"distributed".equals(s.storageProfile())) {
       return "embedded at " + s.dataDir();
     }
-    return "distributed (memory: " + redacted(s.storage().redisUrl()) + ", " + redacted(s.storage().postgresUrl())
-        + "; tasks and deliveries: " + s.dataDir() + ")";
+    return "distributed (tasks, deliveries, claims and short-term memory: " + redacted(s.storage().redisUrl())
+        + "; long-term memory: " + redacted(s.storage().postgresUrl()) + ")";
   }
 
   /** Connection URLs may carry a password. */

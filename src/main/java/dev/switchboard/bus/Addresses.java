@@ -58,6 +58,11 @@ public final class Addresses {
   /** String delivery id → JSON record, pushed again; 404 unknown, 409 when not failed or dead. */
   public static final String CHANNEL_RETRY = "channel.retry";
 
+  /** Empty → {@link Health}: the channel stores (deliveries, rate windows) and, from the inbound side, its claims. */
+  public static final String CHANNEL_HEALTH = "channel.health";
+  /** Empty → {@link Health}: the inbound claim store. */
+  public static final String CHANNEL_INBOUND_HEALTH = "channel.inbound.health";
+
   /** {@link InboundHook} → JSON {status: accepted|duplicate, id}, or failure 401/404/400. */
   public static final String CHANNEL_INBOUND_HOOK = "channel.inbound.hook";
 
@@ -111,7 +116,13 @@ public final class Addresses {
   public static final String TASK_SUBMIT = "task.submit";
   /** String id → JSON task view, or failure 404. */
   public static final String TASK_GET = "task.get";
-  /** Empty → {@link Health}: store and queue. */
+  /** JSON {status, priority, limit, cursor} → JSON {data: [task views], next_cursor}. */
+  public static final String TASK_LIST = "task.list";
+  /** String id → JSON task view once cancelled; failure 404 unknown, 409 finished. */
+  public static final String TASK_CANCEL = "task.cancel";
+  /** String id → JSON task view, queued again; failure 404 unknown, 409 unless failed or cancelled. */
+  public static final String TASK_RETRY = "task.retry";
+  /** Empty → {@link Health}: store, queue (running: this instance's) and default model. */
   public static final String TASK_HEALTH = "task.health";
 
   /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */

@@ -164,7 +164,11 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/v1/chat/completions").handler(bearer).handler(body).handler(this::chat);
     router.get("/v1/models").handler(bearer).handler(this::models);
     router.post("/api/v1/tasks").handler(bearer).handler(body).handler(this::submitTask);
+    router.get("/api/v1/tasks").handler(bearer).handler(this::listTasks);
     router.get("/api/v1/tasks/:id").handler(bearer).handler(this::getTask);
+    router.post("/api/v1/tasks/:id/cancel").handler(bearer).handler(this::cancelTask);
+    router.post("/api/v1/tasks/:id/retry").handler(bearer).handler(this::retryTask);
+    router.get("/api/v1/cluster").handler(bearer).handler(this::cluster);
     router.get("/api/v1/deliveries").handler(bearer).handler(this::deliveries);
     router.post("/api/v1/deliveries/:id/retry").handler(bearer).handler(this::retryDelivery);
     router.post("/v1/embeddings").handler(bearer).handler(body).handler(this::embeddings);
@@ -707,8 +711,22 @@ public final class HttpIngressVerticle extends VerticleBase {
         targets.add(new TaskSubmission.Target(type, bot, null, (JsonObject) message));
       }
     }
+    long delay = delayMillis(body.getValue("delay"));
+    long runAt = runAt(body.getValue("run_at"));
+    if (delay > 0 && runAt > 0) {
+      throw Failure.badRequest("invalid_run_at", "give either 'delay' or 'run_at', not both");
+    }
+    int maxAttempts = 0;
+    Object attempts = body.getValue("max_attempts");
+    if (attempts != null) {
+      if (!(attempts instanceof Integer || attempts instanceof Long) || ((Number) attempts).longValue() < 1
+          || ((Number) attempts).longValue() > 100) {
+        throw Failure.badRequest("invalid_max_attempts", "'max_attempts' must be a whole number from 1 to 100");
+      }
+      maxAttempts = ((Number) attempts).intValue();
+    }
     TaskSubmission submission = new TaskSubmission(input, model, List.copyOf(targets), priority, key,
-        BearerAuthHandler.subject(ctx), null, delayMillis(body.getValue("delay")), memoryScopes(body.getValue("memory_scope")));
+        BearerAuthHandler.subject(ctx), null, delay, memoryScopes(body.getValue("memory_scope")), runAt, maxAttempts);
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, submission)
         .onSuccess(reply -> ctx.response()
             .setStatusCode(202)
@@ -716,6 +734,63 @@ public final class HttpIngressVerticle extends VerticleBase {
             .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
             .end(reply.body().toBuffer()))
         .onFailure(ctx::fail);
+  }
+
+  private void listTasks(RoutingContext ctx) {
+    var params = ctx.queryParams();
+    String status = params.get("status");
+    if (status != null && !List.of("queued", "running", "succeeded", "failed", "cancelled").contains(status)) {
+      throw Failure.badRequest("invalid_status", "'status' must be queued, running, succeeded, failed or cancelled");
+    }
+    String priority = params.get("priority");
+    if (priority != null && !List.of("high", "normal", "low").contains(priority)) {
+      throw Failure.badRequest("invalid_priority", "'priority' must be high, normal or low");
+    }
+    JsonObject query = new JsonObject().put("status", status).put("priority", priority)
+        .put("limit", intParam(params.get("limit"), 50, 1, 1000, "limit"))
+        .put("cursor", params.get("cursor"));
+    vertx.eventBus().<JsonObject>request(Addresses.TASK_LIST, query)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void cancelTask(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.TASK_CANCEL, ctx.pathParam("id"))
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void retryTask(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.TASK_RETRY, ctx.pathParam("id"))
+        .onSuccess(reply -> ctx.response().setStatusCode(202)
+            .putHeader(HttpHeaderNames.LOCATION, "/api/v1/tasks/" + ctx.pathParam("id"))
+            .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON).end(reply.body().toBuffer()))
+        .onFailure(ctx::fail);
+  }
+
+  private void cluster(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.CLUSTER_INSTANCES, null)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  /** {@code run_at}: an ISO-8601 time with an offset ("2026-12-01T09:00:00+08:00"), at most 7 days ahead; past is now. */
+  private static long runAt(Object value) {
+    if (value == null) {
+      return 0;
+    }
+    if (value instanceof String s) {
+      try {
+        long at = java.time.OffsetDateTime.parse(s).toInstant().toEpochMilli();
+        if (at - System.currentTimeMillis() <= Duration.ofDays(7).toMillis()) {
+          return Math.max(1, at);
+        }
+      } catch (java.time.format.DateTimeParseException | ArithmeticException bad) {
+        // reported below
+      }
+    }
+    throw Failure.badRequest("invalid_run_at",
+        "'run_at' must be an ISO-8601 time with an offset, such as 2026-12-01T09:00:00+08:00 or ...Z, at most 7 days ahead");
   }
 
   private void getTask(RoutingContext ctx) {
@@ -730,9 +805,13 @@ public final class HttpIngressVerticle extends VerticleBase {
     List<Future<Message<Health>>> asks = List.of(
         bus.request(Addresses.TASK_HEALTH, null, quick),
         bus.request(Addresses.MODEL_HEALTH, null, quick),
-        bus.request(Addresses.MEMORY_HEALTH, null, quick));
-    List<String> owners = List.of("tasks", "model", "memory");
-    Future.join(asks).onComplete(ignored -> {
+        bus.request(Addresses.MEMORY_HEALTH, null, quick),
+        bus.request(Addresses.CHANNEL_HEALTH, null, quick));
+    List<String> owners = List.of("tasks", "model", "memory", "channels");
+    Future<Message<JsonObject>> self = bus.request(Addresses.CLUSTER_SELF, null, quick);
+    List<Future<?>> all = new ArrayList<>(asks);
+    all.add(self);
+    Future.join(all).onComplete(ignored -> {
       JsonObject components = new JsonObject();
       for (int i = 0; i < asks.size(); i++) {
         Future<Message<Health>> ask = asks.get(i);
@@ -744,8 +823,13 @@ public final class HttpIngressVerticle extends VerticleBase {
         }
       }
       boolean ready = new Health(components).ready();
+      JsonObject answer = new JsonObject().put("status", ready ? "ready" : "not_ready");
+      if (self.succeeded()) {
+        answer.put("instance", new JsonObject().put("id", self.result().body().getString("id"))
+            .put("leader", self.result().body().getBoolean("leader")));
+      }
       ctx.response().setStatusCode(ready ? 200 : 503).putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
-          .end(new JsonObject().put("status", ready ? "ready" : "not_ready").put("components", components).toBuffer());
+          .end(answer.put("components", components).toBuffer());
     });
   }
 

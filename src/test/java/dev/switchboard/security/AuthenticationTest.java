@@ -226,7 +226,7 @@ class AuthenticationTest {
     var checks = ctx.checkpoint(3);
     for (String path : new String[] {"/healthz", "/readyz", "/metrics"}) {
       web.getAbs(gateway.url(path)).send().onComplete(ctx.succeeding(r -> ctx.verify(() -> {
-        assertEquals(200, r.statusCode(), path);
+        assertEquals(200, r.statusCode(), path + ": " + r.bodyAsString());
         checks.flag();
       })));
     }

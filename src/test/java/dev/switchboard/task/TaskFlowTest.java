@@ -37,6 +37,7 @@ class TaskFlowTest {
         workers: 1
         max_attempts: 3
         retry_backoff: 50ms
+        shutdown_grace: 1s
       """;
 
   Vertx vertx;
@@ -175,7 +176,7 @@ class TaskFlowTest {
   }
 
   @Test
-  @DisplayName("tasks queued or running when the gateway stops are completed after it restarts")
+  @DisplayName("a task still running when the gateway stops is handed back and completed after the restart, with the queued one")
   void survivesRestart(VertxTestContext ctx) {
     upstream.delay(Duration.ofSeconds(30));
     boot(base());
@@ -204,7 +205,7 @@ class TaskFlowTest {
           ctx.verify(() -> {
             assertEquals("succeeded", first.getString("status"));
             assertEquals("echo: first", first.getString("result"));
-            assertEquals(2, first.getInteger("attempts"), "the interrupted run counts as an attempt");
+            assertEquals(1, first.getInteger("attempts"), "a run handed back at a graceful stop does not count as an attempt");
           });
           return finished(ids[1]);
         })
@@ -326,7 +327,7 @@ class TaskFlowTest {
   @Test
   @DisplayName("a task without a model is refused when no default model is configured")
   void modelRequired(VertxTestContext ctx) {
-    upstream.modelsFault(FakeUpstream.Fault.RESET_CONNECTION);
+    upstream.modelsFault(FakeUpstream.Fault.MALFORMED_JSON);
     boot(TestGateway.builder().upstream(upstream.baseUrl()));
     submit(new JsonObject().put("input", "x")).onComplete(ctx.succeeding(r -> ctx.verify(() -> {
       assertEquals(400, r.statusCode(), r.bodyAsString());
@@ -351,7 +352,7 @@ class TaskFlowTest {
   @DisplayName("with no default model, the banner and /readyz say so, and it does not count against readiness")
   void noDefaultModelIsReported(VertxTestContext ctx) {
     // an upstream whose model list cannot be read, so there is no first model to fall back on
-    upstream.modelsFault(FakeUpstream.Fault.RESET_CONNECTION);
+    upstream.modelsFault(FakeUpstream.Fault.MALFORMED_JSON);
     boot(TestGateway.builder().upstream(upstream.baseUrl()));
     assertTrue(gateway.banner().contains("default model: none"), gateway.banner());
     web.getAbs(gateway.url("/readyz")).send().onComplete(ctx.succeeding(r -> ctx.verify(() -> {
@@ -425,8 +426,13 @@ class TaskFlowTest {
           assertTrue(text.matches("(?s).*switchboard_model_requests_seconds_count\\{[^}]*outcome=\"ok\"[^}]*provider=\"default\"[^}]*} [1-9].*"), "model calls");
           assertTrue(text.contains("switchboard_model_requests_seconds_bucket"), "latency histogram");
           assertTrue(text.matches("(?s).*switchboard_tasks_total\\{outcome=\"succeeded\"} [1-9].*"), "task outcome");
-          assertTrue(text.contains("switchboard_queue_depth "), "queue depth");
-          assertTrue(text.contains("switchboard_queue_oldest_age_seconds "), "oldest waiting task");
+          for (String priority : new String[] {"high", "normal", "low"}) {
+            assertTrue(text.contains("switchboard_queue_depth{priority=\"" + priority + "\"} "), "queue depth " + priority);
+            assertTrue(text.contains("switchboard_queue_scheduled{priority=\"" + priority + "\"} "), "scheduled " + priority);
+            assertTrue(text.contains("switchboard_queue_oldest_age_seconds{priority=\"" + priority + "\"} "), "oldest " + priority);
+          }
+          assertTrue(text.contains("switchboard_queue_running "), "running here");
+          assertTrue(text.matches("(?s).*switchboard_task_run_seconds_count\\{outcome=\"succeeded\",reason=\"none\"} [1-9].*"), "run time");
           assertTrue(text.matches("(?s).*switchboard_channel_pushes_total\\{bot=\"default\",channel=\"dingtalk\",status=\"delivered\"} [1-9].*"), "pushes");
           ctx.completeNow();
         })));

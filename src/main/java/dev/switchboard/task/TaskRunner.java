@@ -1,0 +1,178 @@
+package dev.switchboard.task;
+
+import dev.switchboard.agent.AgentRunner;
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.Failure;
+import dev.switchboard.bus.PushRequest;
+import dev.switchboard.bus.TaskSubmission;
+import dev.switchboard.observe.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Runs one leased task to its outcome: the agent's answer (unless an earlier run stored one), the
+ * result stored, then pushed, then the task completed. Every change goes through the lease, so a
+ * run whose lease was lost or whose task was cancelled stops without pushing anything.
+ *
+ * <p>Failures: upstream trouble (5xx, timeouts, rate limits) and a store or channel that is down
+ * are retried at a time chosen by exponential backoff with full jitter while attempts are left; a
+ * bad request (unknown model, say) fails the task at once.
+ */
+final class TaskRunner {
+
+  private static final Logger LOG = Logger.getLogger(TaskRunner.class.getName());
+
+  /** The run ended without settling because the task is no longer this run's. */
+  private static final class Lost extends RuntimeException {
+    final TaskQueue.Fenced why;
+
+    Lost(TaskQueue.Fenced why) {
+      super(why.name(), null, false, false);
+      this.why = why;
+    }
+  }
+
+  private final Vertx vertx;
+  private final TaskQueue queue;
+  private final AgentRunner agent;
+  private final QueueSettings settings;
+  private final Metrics metrics;
+
+  TaskRunner(Vertx vertx, TaskQueue queue, AgentRunner agent, QueueSettings settings, Metrics metrics) {
+    this.vertx = vertx;
+    this.queue = queue;
+    this.agent = agent;
+    this.settings = settings;
+    this.metrics = metrics;
+  }
+
+  /** Completes when the lease is settled (or found lost); never fails. */
+  Future<Void> run(TaskQueue.Lease lease) {
+    long started = System.nanoTime();
+    TaskQueue.Task task = lease.task();
+    TaskSpec spec = TaskSpec.from(task.spec());
+    String refused = task.spec().getString("refused");
+    if (refused != null) {
+      // a platform's message that could not become a task: stored so that it shows, failed at once
+      return queue.fail(lease, refused, 0).<Void>mapEmpty().onSuccess(v -> metrics.task(TaskQueue.FAILED))
+          .recover(e -> Future.succeededFuture());
+    }
+    Future<AgentRunner.Job> job = model(spec).map(model -> new AgentRunner.Job("task:" + task.id(), task.subject(),
+        spec.input(), model, spec.conversation(), spec.memoryScopes()));
+    // a result stored by an earlier run is final: the model is not asked again, only the pushes are finished
+    Future<String> result = task.result() != null
+        ? Future.succeededFuture(task.result())
+        : job.compose(j -> agent.answer(j).timeout(settings.taskTimeout().toMillis(), TimeUnit.MILLISECONDS))
+            .compose(answer -> fenced(queue.saveResult(lease, answer)).map(answer));
+    return result
+        .compose(answer -> deliver(task.id(), spec, answer)
+            .compose(v -> fenced(queue.complete(lease)))
+            .onSuccess(v -> {
+              metrics.task(TaskQueue.SUCCEEDED);
+              metrics.taskRun(TaskQueue.SUCCEEDED, null, System.nanoTime() - started);
+            })
+            // remembered once the task is done for good, so that a repeated run does not remember twice
+            .compose(v -> job.compose(j -> agent.remember(j, answer))))
+        .recover(e -> failed(lease, e, started));
+  }
+
+  /** The task's own model, else the default one (asked now: the provider's list may have changed). */
+  private Future<String> model(TaskSpec spec) {
+    if (spec.model() != null && !spec.model().isEmpty()) {
+      return Future.succeededFuture(spec.model());
+    }
+    return vertx.eventBus().<JsonObject>request(Addresses.MODEL_DEFAULT, null).compose(m -> {
+      String model = m.body().getString("model");
+      return model != null ? Future.succeededFuture(model)
+          : Future.failedFuture(Failure.badRequest("model_required",
+              "the task names no model and none can be found: set MODEL_NAME (default_model in conf/model_provider.yaml)"));
+    });
+  }
+
+  /**
+   * Hands the result to the channel component, which records each push (once per task and bot,
+   * in shared storage) before answering: a run repeated after a crash pushes nothing twice.
+   */
+  private Future<Void> deliver(String taskId, TaskSpec spec, String result) {
+    List<Future<Object>> recorded = new ArrayList<>();
+    for (TaskSubmission.Target target : spec.channels()) {
+      recorded.add(vertx.eventBus()
+          .request(Addresses.CHANNEL_PUSH, new PushRequest(target.type(), target.bot(), result, taskId, target.address(),
+              target.message()))
+          .mapEmpty());
+    }
+    return Future.all(recorded).mapEmpty();
+  }
+
+  private static <T> Future<Void> fenced(Future<TaskQueue.Fenced> change) {
+    return change.compose(f -> f == TaskQueue.Fenced.OK ? Future.succeededFuture() : Future.failedFuture(new Lost(f)));
+  }
+
+  private Future<Void> failed(TaskQueue.Lease lease, Throwable e, long started) {
+    TaskQueue.Task task = lease.task();
+    long took = System.nanoTime() - started;
+    if (e instanceof Lost lost) {
+      String outcome = lost.why == TaskQueue.Fenced.CANCELLED ? TaskQueue.CANCELLED : "lease_lost";
+      LOG.fine(() -> "task " + task.id() + ": " + outcome + ", nothing more done by this run");
+      metrics.taskRun(outcome, null, took);
+      return Future.succeededFuture();
+    }
+    Failure failure = e instanceof java.util.concurrent.TimeoutException
+        ? Failure.timeout("the task did not finish within queue.task_timeout (" + settings.taskTimeout().toSeconds() + "s)")
+        : Failure.from(e);
+    String reason = reason(failure);
+    boolean again = failure.retryable() && task.attempts() < task.maxAttempts();
+    long retryAt = again ? System.currentTimeMillis() + backoff(task.attempts()) : 0;
+    String outcome = again ? "retried" : TaskQueue.FAILED;
+    return queue.fail(lease, failure.getMessage(), retryAt)
+        .onSuccess(f -> {
+          if (f == TaskQueue.Fenced.OK) {
+            metrics.task(outcome);
+            metrics.taskRun(outcome, reason, took);
+          }
+        })
+        .<Void>mapEmpty()
+        .recover(storeDown -> {
+          // the lease runs out and the task is taken up again: nothing is lost, only delayed
+          LOG.log(Level.WARNING, "task " + task.id() + " failed (" + failure.getMessage() + ") and that could not be stored: "
+              + storeDown.getMessage() + "; it runs again when its lease expires");
+          return Future.succeededFuture();
+        });
+  }
+
+  /**
+   * Full jitter (AWS's "exponential backoff and jitter"): anywhere from now up to the delay that
+   * doubles with each attempt, so tasks that failed together do not retry together.
+   */
+  private long backoff(int attempts) {
+    long base = Math.max(1, settings.retryBackoff().toMillis());
+    long cap = Math.max(base, settings.retryBackoffMax().toMillis());
+    long ceiling = Math.min(cap, base << Math.min(20, Math.max(0, attempts - 1)));
+    return ThreadLocalRandom.current().nextLong(ceiling + 1);
+  }
+
+  /** A coarse, bounded class of a failure for the metrics' label: never a client's or upstream's words. */
+  static String reason(Failure f) {
+    int s = f.status();
+    if (s == 504 || s == 408) {
+      return "timeout";
+    }
+    if (s == 429) {
+      return "rate_limited";
+    }
+    if (s == 502 || s == 503) {
+      return "upstream";
+    }
+    if (s >= 400 && s < 500) {
+      return "rejected";
+    }
+    return "internal";
+  }
+}
