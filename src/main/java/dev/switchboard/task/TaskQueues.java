@@ -26,7 +26,7 @@ public final class TaskQueues {
     if ("distributed".equals(profile)) {
       // nothing is asked of Redis yet: a Redis that is down makes the gateway not ready, not fail to start
       return Future.succeededFuture(new Opened(
-          new RedisTaskQueue(vertx, redisUrl, RedisTaskQueue.DEFAULT_PREFIX, settings.visibilityTimeout()), profile, null));
+          new RedisTaskQueue(vertx, redisUrl, settings.keyPrefix(), settings.visibilityTimeout()), profile, null));
     }
     return EmbeddedStore.open(vertx, dataDir).compose(store -> EmbeddedTaskQueue.open(vertx, store)
         .<Opened>map(queue -> new Opened(queue, profile, store))
