@@ -16,6 +16,7 @@ import dev.switchboard.security.Tokens;
 import dev.switchboard.store.DataDirLock;
 import dev.switchboard.task.TaskVerticle;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -64,8 +65,16 @@ public final class Gateway {
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
     ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
-    return vertx.deployVerticle(new DataDirLock(settings.dataDir()))
-        .compose(id -> vertx.deployVerticle(cluster))
+    Promise<Started> started = Promise.promise();
+    // the lock is the root: every component is its child, so all of them stop before it lets go of the folder
+    return vertx.deployVerticle(new DataDirLock(settings.dataDir(), () -> components(vertx, settings, ingress, cluster)
+            .onComplete(started)))
+        .compose(id -> started.future());
+  }
+
+  private static Future<Started> components(Vertx vertx, Settings settings, HttpIngressVerticle ingress,
+                                            ClusterVerticle cluster) {
+    return vertx.deployVerticle(cluster)
         .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models(), cluster.cluster())))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.storage())))
         .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.storage())))

@@ -11,12 +11,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.function.Supplier;
 
 /**
  * One gateway per data folder. Two processes on one folder would both say they are ready and then
  * fight over SQLite's and Lucene's locks for ever, so the first verticle to start takes an
  * exclusive lock on {@code data/.lock} (kept until it stops, released by the OS if the process
  * dies) and a second one refuses to start, naming the folder and the PID that holds it.
+ *
+ * <p>It is the gateway's root: the other components are deployed from its start, as its
+ * children, so that Vert.x stops them all before it and the lock outlives every write to the
+ * folder (top-level deployments stop in parallel; children stop before their parent).
  */
 public final class DataDirLock extends VerticleBase {
 
@@ -30,11 +35,18 @@ public final class DataDirLock extends VerticleBase {
   }
 
   private final Path dataDir;
+  private final Supplier<Future<?>> children;
   private FileChannel channel;
   private FileLock lock;
 
   public DataDirLock(Path dataDir) {
+    this(dataDir, Future::succeededFuture);
+  }
+
+  /** {@code children}: deploys what runs under the lock; called on this verticle's context once it is held. */
+  public DataDirLock(Path dataDir, Supplier<Future<?>> children) {
     this.dataDir = dataDir;
+    this.children = children;
   }
 
   @Override
@@ -42,7 +54,11 @@ public final class DataDirLock extends VerticleBase {
     return vertx.executeBlocking(() -> {
       acquire();
       return null;
-    });
+    }).compose(v -> children.get().recover(e -> vertx.executeBlocking(() -> {
+      // a start that fails is not stopped: let go of the folder here
+      release();
+      return null;
+    }).transform(ignored -> Future.failedFuture(e))));
   }
 
   @Override
