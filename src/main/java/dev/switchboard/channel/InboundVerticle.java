@@ -466,10 +466,13 @@ public final class InboundVerticle extends VerticleBase {
       }
     }
     Future<FeishuIn> read = offLoop(() -> {
-      // the signature is checked before anything is decrypted; only the challenge, which Feishu
-      // does not sign, gets as far as decryption without one (bounded, on this worker)
-      boolean verified = signed
-          && sameAscii(app.signature(in.timestamp(), String.valueOf(in.nonce()), raw.getBytes()), given);
+      // a signature that is there must match before anything is parsed or decrypted (one linear
+      // hash of the body); only a request without one, which the challenge is (Feishu does not
+      // sign it), gets as far as decryption, and then only the challenge is taken from it
+      if (signed && !sameAscii(app.signature(in.timestamp(), String.valueOf(in.nonce()), raw.getBytes()), given)) {
+        throw Failure.unauthorized("X-Lark-Signature does not match the body");
+      }
+      boolean verified = signed;
       JsonObject event;
       try {
         JsonObject outer = raw.toJsonObject();
@@ -493,7 +496,7 @@ public final class InboundVerticle extends VerticleBase {
         return new FeishuIn(event.getValue("challenge") instanceof String c ? c : "", null);
       }
       if (encrypted && !verified) {
-        throw Failure.unauthorized(given.isEmpty() ? "X-Lark-Signature is missing" : "X-Lark-Signature does not match the body");
+        throw Failure.unauthorized("X-Lark-Signature is missing");
       }
       return new FeishuIn(null, event);
     });

@@ -248,4 +248,25 @@ class FeishuEventsTest {
           ctx.completeNow();
         })));
   }
+
+  @Test
+  @DisplayName("a bad signature is refused with 401 before the body is parsed or decrypted")
+  void badSignatureBeforeParsing(VertxTestContext ctx) {
+    String ts = nowSeconds();
+    String wrong = "0".repeat(64);
+    // neither body can be read: answered 400 if it were parsed or decrypted before the signature check
+    post("assistant", "{not json at all", ts, "13859", wrong)
+        .compose(r -> {
+          ctx.verify(() -> {
+            assertEquals(401, r.statusCode(), r.bodyAsString());
+            assertTrue(r.bodyAsString().contains("X-Lark-Signature does not match"), r.bodyAsString());
+          });
+          return post("assistant", "{\"encrypt\":\"AAAA\"}", ts, "13859", wrong);
+        })
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(401, r.statusCode(), r.bodyAsString());
+          assertTrue(r.bodyAsString().contains("X-Lark-Signature does not match"), r.bodyAsString());
+          ctx.completeNow();
+        })));
+  }
 }
