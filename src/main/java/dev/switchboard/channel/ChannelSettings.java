@@ -155,10 +155,11 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
   public String summary() {
     List<String> parts = new ArrayList<>();
     bots.forEach((channel, byName) -> byName.values().forEach(b ->
-        parts.add(channel + "/" + b.name() + (b.offReason() == null ? "" : " (off: " + b.offReason() + ")"))));
+        parts.add(channel + "/" + b.name() + (b.offReason() != null ? " (off: " + b.offReason() + ")"
+            : b.note() != null ? " (" + b.note() + ")" : ""))));
     inboundHooks.forEach((name, secret) -> parts.add("hooks/" + name + " (inbound" + (secret.isEmpty() ? ", off: secret unset)" : ")")));
     dingtalkApps.values().forEach(a -> parts.add("dingtalk/" + a.name() + " (" + a.mode()
-        + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
+        + (a.offReason() != null ? ", off: " + a.offReason() + ")" : a.note() != null ? ", " + a.note() + ")" : ")")));
     feishuApps.values().forEach(a -> parts.add("feishu/" + a.name() + " (events"
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     wecomApps.values().forEach(a -> parts.add("wecom/" + a.name() + " (callback"

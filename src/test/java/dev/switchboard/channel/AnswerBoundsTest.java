@@ -58,6 +58,7 @@ class AnswerBoundsTest {
             app_id: "cli_x"
             app_secret: "secret"
             verification_token: "v"
+            encrypt_key: "k"
             domain: "%s"
             retry: { max_attempts: 1 }
         """.formatted(hook.url("/erp"), feishuApi.url(""))).start();
