@@ -234,7 +234,8 @@ public final class InboundVerticle extends VerticleBase {
       return;
     }
     if (secret.isEmpty()) {
-      Failure.reply(message, Failure.unavailable("hook_off", "inbound webhook '" + hook.name() + "' is off: its secret is unset"));
+      Failure.reply(message, Failure.unavailable("hook_off", "inbound webhook '" + hook.name() + "' is off: "
+          + settings.inboundHooksOff().getOrDefault(hook.name(), "secret unset")));
       return;
     }
     Long ts = seconds(hook.timestamp());

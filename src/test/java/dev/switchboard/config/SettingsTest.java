@@ -250,4 +250,12 @@ class SettingsTest {
     assertTrue(signed.channels().summary().contains("feishu/alerts,") || signed.channels().summary().endsWith("feishu/alerts"),
         signed.channels().summary());
   }
+
+  @Test
+  @DisplayName("an inbound hook whose secret is unset is off, and the start-up line names the variable")
+  void inboundHookOffNamesVariable(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, null, null), Map.of());
+    assertTrue(s.channels().summary().contains("hooks/ci (inbound, off: secret unset (CI_HOOK_SECRET))"), s.channels().summary());
+    assertTrue(load(dir, Map.of("CI_HOOK_SECRET", "s")).channels().summary().contains("hooks/ci (inbound)"));
+  }
 }
