@@ -34,18 +34,22 @@ final class Bodies {
 
   /** The whole body of {@code response} when it is at most {@code max} bytes; else fails with {@link TooLarge}. */
   static Future<Buffer> read(HttpClientResponse response, int max, String what) {
+    Promise<Buffer> done = Promise.promise();
+    // before any reset below: the reset comes back as this response's exception, and without a
+    // handler Vert.x logs it as unhandled (SEVERE "Stream reset")
+    response.exceptionHandler(done::tryFail);
     String declared = response.getHeader("content-length");
     if (declared != null) {
       try {
         if (Long.parseLong(declared.trim()) > max) {
+          done.tryFail(new TooLarge(what, max));
           response.request().reset();
-          return Future.failedFuture(new TooLarge(what, max));
+          return done.future();
         }
       } catch (NumberFormatException ignored) {
         // counted as it arrives
       }
     }
-    Promise<Buffer> done = Promise.promise();
     Buffer body = Buffer.buffer();
     response.handler(chunk -> {
       if (done.future().isComplete()) {
@@ -58,7 +62,6 @@ final class Bodies {
       }
       body.appendBuffer(chunk);
     });
-    response.exceptionHandler(done::tryFail);
     response.endHandler(v -> done.tryComplete(body));
     return done.future();
   }

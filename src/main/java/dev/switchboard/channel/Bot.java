@@ -20,6 +20,14 @@ public interface Bot {
   /** Null when the bot can push; else why it is off (which settings are missing). */
   String offReason();
 
+  /**
+   * What the start-up line should say about a bot that is on but not as fully set up as it could
+   * be ({@code unsigned: secret unset (FEISHU_SECRET)}); null when there is nothing to say.
+   */
+  default String note() {
+    return null;
+  }
+
   /** At most {@code messages} per {@code per}; messages over it wait, in order. */
   RateLimit rateLimit();
 

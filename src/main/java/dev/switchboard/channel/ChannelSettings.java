@@ -14,7 +14,7 @@ import java.util.Optional;
  * keys but do not push here. {@code store:} says how the component keeps its state ({@link StoreSettings}).
  */
 public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks,
-                              Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps,
+                              Map<String, String> inboundHooksOff, Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps,
                               Map<String, WeComApp> wecomApps, Map<String, InboundPolicy> policies,
                               StoreSettings store) {
 
@@ -31,11 +31,22 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     }
     // webhooks without a url are inbound: POST /webhooks/hooks/{name}, signed with their secret
     Map<String, String> inbound = new LinkedHashMap<>();
-    for (ConfigNode node : root.get("webhooks").list()) {
+    // why a hook is off, by name, as the start-up line and its 503 say it
+    Map<String, String> inboundOff = new LinkedHashMap<>();
+    List<ConfigNode> hooks = root.get("webhooks").list();
+    List<ConfigNode> rawHooks = raw.get("webhooks").list();
+    for (int i = 0; i < hooks.size(); i++) {
+      ConfigNode node = hooks.get(i);
       if (node.get("url").isMissing()) {
         node.allowOnly("name", "secret", "enabled");
         boolean on = node.get("enabled").bool(true);
-        inbound.put(node.get("name").requiredString(), on ? node.get("secret").stringIfSet("") : "");
+        String name = node.get("name").requiredString();
+        String secret = on ? node.get("secret").stringIfSet("") : "";
+        inbound.put(name, secret);
+        if (secret.isEmpty()) {
+          inboundOff.put(name, !on ? "disabled"
+              : BotConfig.unset("secret", i < rawHooks.size() ? rawHooks.get(i) : ConfigNode.empty(FILE)));
+        }
       }
     }
     Map<String, InboundPolicy> policies = new LinkedHashMap<>();
@@ -68,7 +79,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         wecomApps.put(app.name(), app);
       }
     }
-    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(apps), Map.copyOf(feishuApps), Map.copyOf(wecomApps),
+    return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(inboundOff), Map.copyOf(apps), Map.copyOf(feishuApps), Map.copyOf(wecomApps),
         Map.copyOf(policies), StoreSettings.from(root.get("store")));
   }
 
@@ -155,10 +166,12 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
   public String summary() {
     List<String> parts = new ArrayList<>();
     bots.forEach((channel, byName) -> byName.values().forEach(b ->
-        parts.add(channel + "/" + b.name() + (b.offReason() == null ? "" : " (off: " + b.offReason() + ")"))));
-    inboundHooks.forEach((name, secret) -> parts.add("hooks/" + name + " (inbound" + (secret.isEmpty() ? ", off: secret unset)" : ")")));
+        parts.add(channel + "/" + b.name() + (b.offReason() != null ? " (off: " + b.offReason() + ")"
+            : b.note() != null ? " (" + b.note() + ")" : ""))));
+    inboundHooks.forEach((name, secret) -> parts.add("hooks/" + name + " (inbound"
+        + (secret.isEmpty() ? ", off: " + inboundHooksOff.getOrDefault(name, "secret unset") + ")" : ")")));
     dingtalkApps.values().forEach(a -> parts.add("dingtalk/" + a.name() + " (" + a.mode()
-        + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
+        + (a.offReason() != null ? ", off: " + a.offReason() + ")" : a.note() != null ? ", " + a.note() + ")" : ")")));
     feishuApps.values().forEach(a -> parts.add("feishu/" + a.name() + " (events"
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     wecomApps.values().forEach(a -> parts.add("wecom/" + a.name() + " (callback"

@@ -10,13 +10,13 @@ import dev.switchboard.config.ConfigNode;
  */
 public record DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
                           String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, String apiBase,
-                          WebhookHosts sessionWebhookHosts)
+                          WebhookHosts sessionWebhookHosts, String note)
     implements ReplyBot.App {
 
   public DingTalkApp(String name, String appKey, String appSecret, String robotCode, String mode, String template,
                      String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
     this(name, appKey, appSecret, robotCode, mode, template, offReason, rateLimit, retry, "https://api.dingtalk.com",
-        WebhookHosts.of(WebhookHosts.DEFAULT));
+        WebhookHosts.of(WebhookHosts.DEFAULT), null);
   }
 
   static DingTalkApp from(ConfigNode node, ConfigNode raw) {
@@ -28,9 +28,15 @@ public record DingTalkApp(String name, String appKey, String appSecret, String r
     }
     String secret = node.get("app_secret").stringIfSet("");
     String appKey = node.get("app_key").stringIfSet("");
+    String robotCode = node.get("robot_code").stringIfSet("");
+    // the app key is needed in either mode: it gets the access token that replies after the
+    // sessionWebhook has expired use, and it is the robot code when that is unset
     String off = !node.get("enabled").bool(true) ? "disabled"
         : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
-        : mode.equals("stream") && appKey.isEmpty() ? BotConfig.unset("app_key", raw) : null;
+        : appKey.isEmpty() ? BotConfig.unset("app_key", raw) : null;
+    // DingTalk gives an internal app's robot the app's AppKey as its robot code, so an unset one
+    // weakens nothing; the start-up line still says which value is used
+    String note = robotCode.isEmpty() ? BotConfig.unset("robot_code", raw) + ": app_key used" : null;
     String apiBase = node.get("api_base").string("https://api.dingtalk.com");
     if (!node.get("api_base").isMissing()) {
       apiBase = BotConfig.url(node.get("api_base"));
@@ -39,9 +45,9 @@ public record DingTalkApp(String name, String appKey, String appSecret, String r
       apiBase = apiBase.substring(0, apiBase.length() - 1);
     }
     return new DingTalkApp(node.get("name").requiredString(), appKey, secret,
-        node.get("robot_code").stringIfSet(""), mode, node.get("template").string("{result}"), off,
+        robotCode, mode, node.get("template").string("{result}"), off,
         BotConfig.rateLimit(node.get("rate_limit"), DingTalkBot.LIMIT.messages(), DingTalkBot.LIMIT.per()),
-        BotConfig.retry(node.get("retry")), apiBase, WebhookHosts.from(node.get("session_webhook_hosts")));
+        BotConfig.retry(node.get("retry")), apiBase, WebhookHosts.from(node.get("session_webhook_hosts")), note);
   }
 
   /** Null when a reply may be posted to this sessionWebhook; else why not. */

@@ -51,15 +51,17 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
     }
     String appId = node.get("app_id").stringIfSet("");
     String secret = node.get("app_secret").stringIfSet("");
+    String token = node.get("verification_token").stringIfSet("");
+    String encryptKey = node.get("encrypt_key").stringIfSet("");
     String off = !node.get("enabled").bool(true) ? "disabled"
         : appId.isEmpty() ? BotConfig.unset("app_id", raw)
         : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
         : mode.equals("long_connection") ? "long-connection mode is not available in this build yet (use mode: webhook)"
-        // without either, nothing tells Feishu's events from anyone else's
-        : node.get("verification_token").stringIfSet("").isEmpty() && node.get("encrypt_key").stringIfSet("").isEmpty()
-            ? "set verification_token or encrypt_key (both from the app's event settings)" : null;
-    return new FeishuApp(node.get("name").requiredString(), appId, secret, node.get("verification_token").stringIfSet(""),
-        node.get("encrypt_key").stringIfSet(""), base, off,
+        // both are required although Feishu lets an app go without an encrypt key: without it events
+        // come unsigned, with no timestamp to hold a replay to, and the token travels in every body
+        : token.isEmpty() ? BotConfig.unset("verification_token", raw)
+        : encryptKey.isEmpty() ? BotConfig.unset("encrypt_key", raw) : null;
+    return new FeishuApp(node.get("name").requiredString(), appId, secret, token, encryptKey, base, off,
         // the reply API allows 5 a second to one chat
         BotConfig.rateLimit(node.get("rate_limit"), 5, java.time.Duration.ofSeconds(1)), BotConfig.retry(node.get("retry")),
         BotConfig.window(node.get("timestamp_window"), WINDOW));

@@ -17,7 +17,12 @@ import javax.crypto.spec.SecretKeySpec;
  * protected bots).
  */
 record FeishuBot(String name, String webhook, String secret, String template, String offReason, RateLimit rateLimit, Retry retry,
-                 boolean markdown) implements Bot {
+                 boolean markdown, String note) implements Bot {
+
+  FeishuBot(String name, String webhook, String secret, String template, String offReason, RateLimit rateLimit, Retry retry,
+            boolean markdown) {
+    this(name, webhook, secret, template, offReason, rateLimit, retry, markdown, secret.isEmpty() ? "unsigned" : null);
+  }
 
   /** Feishu: 100 a minute and 5 a second per bot; the minute limit is the one configured by default. */
   static final RateLimit LIMIT = new RateLimit(100, Duration.ofMinutes(1));
@@ -32,7 +37,10 @@ record FeishuBot(String name, String webhook, String secret, String template, St
     return new FeishuBot(node.get("name").requiredString(), webhook, node.get("secret").stringIfSet(""),
         node.get("template").string("{result}"), off,
         BotConfig.rateLimit(node.get("rate_limit"), LIMIT.messages(), LIMIT.per()),
-        BotConfig.retry(node.get("retry")), BotConfig.markdown(node.get("format")));
+        BotConfig.retry(node.get("retry")), BotConfig.markdown(node.get("format")),
+        // Feishu lets a custom bot go unsigned (keyword or IP protected), so an unset secret does not
+        // turn it off; the start-up line says it is unsigned and which variable would sign it
+        node.get("secret").stringIfSet("").isEmpty() ? "unsigned: " + BotConfig.unset("secret", raw) : null);
   }
 
   /** Base64(HmacSHA256(key = timestamp + "\n" + secret, message = empty)). */

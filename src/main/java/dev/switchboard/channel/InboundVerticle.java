@@ -35,7 +35,7 @@ import java.util.logging.Logger;
  * signature and timestamp checked, the signature and the sender's delivery id claimed so that a
  * re-delivery or a replay is accepted once, the JSON body published as an event for the rules.
  * DingTalk enterprise robot callbacks ({@code POST /webhooks/dingtalk/{bot}}): signature and
- * timestamp checked, each timestamp+sign pair used once, each text message becomes a task (one
+ * timestamp checked, each timestamp+sign pair bound to the one body it first came with, each text message becomes a task (one
  * per message id, so a re-delivery never gets two answers) whose result is the reply in the same
  * conversation. Feishu events and WeCom callbacks likewise, each with its platform's checks.
  *
@@ -234,7 +234,8 @@ public final class InboundVerticle extends VerticleBase {
       return;
     }
     if (secret.isEmpty()) {
-      Failure.reply(message, Failure.unavailable("hook_off", "inbound webhook '" + hook.name() + "' is off: its secret is unset"));
+      Failure.reply(message, Failure.unavailable("hook_off", "inbound webhook '" + hook.name() + "' is off: "
+          + settings.inboundHooksOff().getOrDefault(hook.name(), "secret unset")));
       return;
     }
     Long ts = seconds(hook.timestamp());
@@ -321,9 +322,12 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.unauthorized("the sign header does not match"));
       return;
     }
-    // the sign covers the timestamp only, not the body: a pair seen once must not carry another body
-    Future<JsonObject> result = claim("dingtalk-sign:" + in.bot() + ":" + ts + ":" + sign, replayTtl(DINGTALK_WINDOW))
-        .compose(fresh -> fresh ? offLoop(() -> {
+    // the sign covers the timestamp only, not the body: a pair carries the body it came with first
+    // and no other, and that same body again is DingTalk retrying (after a 5xx, say)
+    String pair = "dingtalk-sign:" + in.bot() + ":" + ts + ":" + sign;
+    Future<JsonObject> result = offLoop(() -> sha256Hex(raw))
+        .compose(bodyHash -> pairedWith(pair, bodyHash))
+        .compose(v -> offLoop(() -> {
           JsonObject body;
           try {
             body = raw.toJsonObject();
@@ -331,10 +335,34 @@ public final class InboundVerticle extends VerticleBase {
             throw Failure.badRequest("invalid_json", "the callback body must be a JSON object");
           }
           return DingTalkMessage.from(body);
-        }) : Future.failedFuture(Failure.unauthorized(
-            "this timestamp and sign were used already: a callback signs one message, a replay is refused")))
+        }))
         .compose(msg -> answerDingTalk(app, msg));
     answer(message, result);
+  }
+
+  /**
+   * Binds the timestamp+sign {@code pair} to the body with {@code bodyHash}, or checks that it is
+   * bound to that body already: another body under a pair seen before is a replay (401). The same
+   * body goes on, and its msgId claim makes sure that it is answered once.
+   */
+  private Future<Void> pairedWith(String pair, String bodyHash) {
+    return claims.begin(pair, HANDLING).recover(e -> Future.failedFuture(unavailable(e))).compose(claim -> switch (claim.state()) {
+      case TAKEN -> claims.done(pair, replayTtl(DINGTALK_WINDOW), bodyHash)
+          .recover(e -> claims.release(pair, claim.value()).transform(r -> Future.failedFuture(unavailable(e))));
+      case DONE -> bodyHash.equals(claim.value()) ? Future.<Void>succeededFuture()
+          : Future.failedFuture(Failure.unauthorized(
+              "this timestamp and sign came with another body: a callback signs one message, a replay is refused"));
+      case BUSY -> Future.failedFuture(Failure.unavailable("in_progress",
+          "this timestamp and sign are being checked right now; the next delivery gets the answer"));
+    });
+  }
+
+  private static String sha256Hex(Buffer data) {
+    try {
+      return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data.getBytes()));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** A robot message from Stream mode: the connection was authenticated when it was opened. */
@@ -466,10 +494,13 @@ public final class InboundVerticle extends VerticleBase {
       }
     }
     Future<FeishuIn> read = offLoop(() -> {
-      // the signature is checked before anything is decrypted; only the challenge, which Feishu
-      // does not sign, gets as far as decryption without one (bounded, on this worker)
-      boolean verified = signed
-          && sameAscii(app.signature(in.timestamp(), String.valueOf(in.nonce()), raw.getBytes()), given);
+      // a signature that is there must match before anything is parsed or decrypted (one linear
+      // hash of the body); only a request without one, which the challenge is (Feishu does not
+      // sign it), gets as far as decryption, and then only the challenge is taken from it
+      if (signed && !sameAscii(app.signature(in.timestamp(), String.valueOf(in.nonce()), raw.getBytes()), given)) {
+        throw Failure.unauthorized("X-Lark-Signature does not match the body");
+      }
+      boolean verified = signed;
       JsonObject event;
       try {
         JsonObject outer = raw.toJsonObject();
@@ -493,7 +524,7 @@ public final class InboundVerticle extends VerticleBase {
         return new FeishuIn(event.getValue("challenge") instanceof String c ? c : "", null);
       }
       if (encrypted && !verified) {
-        throw Failure.unauthorized(given.isEmpty() ? "X-Lark-Signature is missing" : "X-Lark-Signature does not match the body");
+        throw Failure.unauthorized("X-Lark-Signature is missing");
       }
       return new FeishuIn(null, event);
     });

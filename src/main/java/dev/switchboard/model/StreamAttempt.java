@@ -93,10 +93,13 @@ final class StreamAttempt implements Attempt {
   }
 
   private void onResponse(HttpClientResponse r) {
+    Provider p = deployment.provider;
+    // first of all: every way out below may reset the request, and that reset comes back as this
+    // response's exception; without a handler Vert.x logs it as unhandled (SEVERE "Stream reset")
+    r.exceptionHandler(e -> broken(new Outcome(Outcome.Kind.RETRYABLE, p.unreachable(e), 0)));
     if (over) {
       return;
     }
-    Provider p = deployment.provider;
     if (r.statusCode() / 100 != 2) {
       Bodies.head(r, Bodies.ERROR_BODY_BYTES).onComplete(b -> end(Outcome.status(p, r.statusCode(), b.result(), r.headers())));
       return;
@@ -128,7 +131,6 @@ final class StreamAttempt implements Attempt {
             + " without completing a stream event (limits.max_event_size)"));
       }
     });
-    r.exceptionHandler(e -> broken(new Outcome(Outcome.Kind.RETRYABLE, p.unreachable(e), 0)));
     r.endHandler(v -> {
       if (over) {
         return;

@@ -65,7 +65,9 @@ public final class EmbeddedStore {
   public <T> Future<T> run(Work<T> work) {
     return worker.executeBlocking(() -> {
       try {
-        return work.apply(connection);
+        T result = work.apply(connection);
+        worked(dataDir);
+        return result;
       } catch (SQLException e) {
         Failure f = storageFailure(dataDir, e);
         if (f != null) {
@@ -113,11 +115,13 @@ public final class EmbeddedStore {
    * The 503 that a storage failure under {@code dir} means to a client, or null when {@code e} is
    * something else: {@code storage_full} when the disk is full (SQLite's SQLITE_FULL, an
    * {@code IOException} saying so, or any I/O error with next to no space left), and
-   * {@code storage_error} for another I/O error. For the other stores of the embedded profile
-   * too (the memory index), so that all of them say it the same way.
+   * {@code storage_error} with a short reason for another I/O error or a locked, read-only or broken
+   * database file (the driver's own text is logged once instead). For the other stores of the
+   * embedded profile too (the memory index), so that all of them say it the same way.
    */
   public static Failure storageFailure(Path dir, Throwable e) {
     boolean io = false;
+    String reason = null;
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof Failure f) {
         return f.status() == 503 ? f : null;
@@ -128,6 +132,9 @@ public final class EmbeddedStore {
           return full(dir);
         }
         io |= primary == SQLITE_IOERR;
+        if (reason == null) {
+          reason = REASONS.get(primary);
+        }
       }
       if (t instanceof java.io.IOException) {
         String m = String.valueOf(t.getMessage());
@@ -137,15 +144,62 @@ public final class EmbeddedStore {
         io = true;
       }
     }
-    if (!io) {
+    if (io && usableSpace(dir) < NEARLY_FULL) {
+      return full(dir);
+    }
+    if (reason == null && io) {
+      reason = "disk I/O error";
+    }
+    if (reason == null) {
       return null;
     }
-    return usableSpace(dir) < NEARLY_FULL ? full(dir)
-        : Failure.unavailable("storage_error", "the disk holding " + dir.toAbsolutePath() + " failed a write: " + e.getMessage());
+    // the driver's text can quote SQL, keys and paths: it is for the operator's log, not for clients
+    if (LOGGED.add(key(dir, reason))) {
+      LOG.warning("the embedded store under " + dir.toAbsolutePath() + " failed (" + reason + "): " + e);
+    }
+    return Failure.unavailable("storage_error", "the embedded store failed: " + reason);
   }
 
+  private static final int SQLITE_BUSY = 5;
+  private static final int SQLITE_LOCKED = 6;
+  private static final int SQLITE_READONLY = 8;
   private static final int SQLITE_IOERR = 10;
+  private static final int SQLITE_CORRUPT = 11;
   private static final int SQLITE_FULL = 13;
+  private static final int SQLITE_CANTOPEN = 14;
+  private static final int SQLITE_NOTADB = 26;
+
+  /** SQLite's primary result codes that mean the store, not the statement, is in trouble; as clients are told. */
+  private static final java.util.Map<Integer, String> REASONS = java.util.Map.of(
+      SQLITE_BUSY, "database is locked",
+      SQLITE_LOCKED, "database is locked",
+      SQLITE_READONLY, "the database file is read-only",
+      SQLITE_IOERR, "disk I/O error",
+      SQLITE_CORRUPT, "the database file is corrupt",
+      SQLITE_CANTOPEN, "the database file cannot be opened",
+      SQLITE_NOTADB, "the database file is not a database");
+
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(EmbeddedStore.class.getName());
+  /**
+   * The failures logged already, by folder and reason: each is logged once while it lasts, not once
+   * per request, and again if it comes back after the store has worked.
+   */
+  private static final java.util.Set<String> LOGGED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private static String key(Path dir, String reason) {
+    return dir.toAbsolutePath().normalize() + "|" + reason;
+  }
+
+  /** A statement under {@code dir} succeeded: failures logged there may be logged again when they recur. */
+  private static void worked(Path dir) {
+    if (!LOGGED.isEmpty()) {
+      String prefix = dir.toAbsolutePath().normalize().toString();
+      // this folder's failures and those of the stores inside it (the memory index)
+      if (LOGGED.removeIf(k -> k.startsWith(prefix + "|") || k.startsWith(prefix + java.io.File.separator))) {
+        LOG.info("the embedded store under " + dir.toAbsolutePath() + " works again");
+      }
+    }
+  }
 
   private static Failure full(Path dir) {
     return Failure.unavailable("storage_full", "the disk holding " + dir.toAbsolutePath() + " is full");

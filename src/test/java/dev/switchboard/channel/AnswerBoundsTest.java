@@ -13,7 +13,14 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -51,6 +58,7 @@ class AnswerBoundsTest {
             app_id: "cli_x"
             app_secret: "secret"
             verification_token: "v"
+            encrypt_key: "k"
             domain: "%s"
             retry: { max_attempts: 1 }
         """.formatted(hook.url("/erp"), feishuApi.url(""))).start();
@@ -108,5 +116,44 @@ class AnswerBoundsTest {
           assertTrue(feishuApi.received().stream().noneMatch(r -> r.path().endsWith("/reply")), "no reply with a token never read");
           ctx.completeNow();
         })));
+  }
+
+  /** Records at WARNING and above, from any logger of this JVM. */
+  static final class Warnings extends Handler {
+    final List<String> records = Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void publish(LogRecord r) {
+      if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
+        records.add(r.getLevel() + " " + r.getLoggerName() + ": " + r.getMessage()
+            + (r.getThrown() == null ? "" : " (" + r.getThrown() + ")"));
+      }
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public void close() {
+    }
+  }
+
+  @Test
+  @DisplayName("a push answer whose Content-Length is over 1 MB is cut without a logged stream reset")
+  void largePushAnswerQuiet() throws Exception {
+    hook.thenAnswer(200, "{\"ok\":true,\"pad\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}");
+    Warnings warnings = new Warnings();
+    Logger root = Logger.getLogger("");
+    root.addHandler(warnings);
+    try {
+      JsonObject d = push("webhook", "erp", "first", null).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+      assertEquals("dead", d.getString("status"), d.encode());
+      // whatever the cut connection is going to log is logged within moments
+      Thread.sleep(500);
+    } finally {
+      root.removeHandler(warnings);
+    }
+    assertTrue(warnings.records.isEmpty(), String.join("\n", warnings.records));
   }
 }

@@ -358,8 +358,31 @@ class DingTalkCallbackTest {
         .compose(r -> replies(1).compose(v -> settle(400)).map(r))
         .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
           assertEquals(401, r.statusCode(), r.bodyAsString());
-          assertTrue(r.bodyAsString().contains("used already"), r.bodyAsString());
+          assertTrue(r.bodyAsString().contains("came with another body"), r.bodyAsString());
           assertEquals(1, upstream.chatRequestCount());
+          assertEquals(1, session.received().size());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("the same timestamp and sign with the same body (DingTalk's retry) is accepted, and the message answered once")
+  void sameBodyRetryAccepted(VertxTestContext ctx) throws Exception {
+    long ts = System.currentTimeMillis();
+    JsonObject body = message("msg-retry", "再问一次");
+    post("assistant", body, ts, APP_SECRET)
+        .compose(r -> {
+          ctx.verify(() -> assertEquals(200, r.statusCode(), r.bodyAsString()));
+          try {
+            return post("assistant", body, ts, APP_SECRET);
+          } catch (Exception e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .compose(r -> replies(1).compose(v -> settle(400)).map(r))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(200, r.statusCode(), r.bodyAsString());
+          assertEquals(1, upstream.chatRequestCount(), "one answer for the message");
           assertEquals(1, session.received().size());
           ctx.completeNow();
         })));

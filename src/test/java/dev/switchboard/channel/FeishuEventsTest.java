@@ -121,7 +121,7 @@ class FeishuEventsTest {
             assertEquals(200, r.statusCode(), r.bodyAsString());
             assertEquals(new JsonObject().put("challenge", "ajls384kdjx98XX"), r.bodyAsJsonObject());
           });
-          return post("plain", "{\"challenge\":\"c-1\",\"token\":\"xxxxxx\",\"type\":\"url_verification\"}", null, null, null);
+          return post("e4", "{\"challenge\":\"c-1\",\"token\":\"xxxxxx\",\"type\":\"url_verification\"}", null, null, null);
         })
         .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
           assertEquals(new JsonObject().put("challenge", "c-1"), r.bodyAsJsonObject());
@@ -182,10 +182,10 @@ class FeishuEventsTest {
   @Test
   @DisplayName("bodies whose fields have the wrong types are refused at once, not left hanging")
   void malformedFields(VertxTestContext ctx) {
-    post("plain", "{\"type\":1,\"challenge\":[]}", null, null, null)
+    post("e4", "{\"type\":1,\"challenge\":[]}", null, null, null)
         .compose(r -> {
           ctx.verify(() -> assertEquals(401, r.statusCode(), r.bodyAsString()));
-          return post("plain", "{\"type\":\"url_verification\",\"token\":{\"a\":1},\"challenge\":\"c\"}", null, null, null);
+          return post("e4", "{\"type\":\"url_verification\",\"token\":{\"a\":1},\"challenge\":\"c\"}", null, null, null);
         })
         .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
           assertTrue(r.statusCode() == 400 || r.statusCode() == 401, r.statusCode() + " " + r.bodyAsString());
@@ -197,7 +197,18 @@ class FeishuEventsTest {
   @DisplayName("an app with neither verification token nor encrypt key stays off: nothing would tell its events from forgeries")
   void unprotectedAppIsOff() {
     FeishuApp app = FeishuApp.from(yaml("name: x\napp_id: cli\napp_secret: s\n"), yaml("{}"));
-    assertTrue(app.offReason().contains("verification_token or encrypt_key"), app.offReason());
+    assertEquals("verification_token unset", app.offReason());
+  }
+
+  @Test
+  @DisplayName("an app with a verification token but no encrypt key is off (503): its events would come unsigned and replayable")
+  void tokenOnlyAppIsOff(VertxTestContext ctx) {
+    post("plain", "{\"challenge\":\"c-1\",\"token\":\"xxxxxx\",\"type\":\"url_verification\"}", null, null, null)
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(503, r.statusCode(), r.bodyAsString());
+          assertTrue(r.bodyAsString().contains("encrypt_key unset"), r.bodyAsString());
+          ctx.completeNow();
+        })));
   }
 
   /** Where {@link #yaml} writes its file; JUnit deletes it after the tests. */
@@ -245,6 +256,27 @@ class FeishuEventsTest {
         .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
           assertEquals(401, r.statusCode(), r.bodyAsString());
           assertEquals(0, upstream.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a bad signature is refused with 401 before the body is parsed or decrypted")
+  void badSignatureBeforeParsing(VertxTestContext ctx) {
+    String ts = nowSeconds();
+    String wrong = "0".repeat(64);
+    // neither body can be read: answered 400 if it were parsed or decrypted before the signature check
+    post("assistant", "{not json at all", ts, "13859", wrong)
+        .compose(r -> {
+          ctx.verify(() -> {
+            assertEquals(401, r.statusCode(), r.bodyAsString());
+            assertTrue(r.bodyAsString().contains("X-Lark-Signature does not match"), r.bodyAsString());
+          });
+          return post("assistant", "{\"encrypt\":\"AAAA\"}", ts, "13859", wrong);
+        })
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(401, r.statusCode(), r.bodyAsString());
+          assertTrue(r.bodyAsString().contains("X-Lark-Signature does not match"), r.bodyAsString());
           ctx.completeNow();
         })));
   }

@@ -182,4 +182,80 @@ class SettingsTest {
     assertEquals("redis://10.0.0.5:6379", settings.storage().redisUrl());
     assertEquals("postgresql://sb@10.0.0.6:5432/sb", settings.storage().postgresUrl());
   }
+
+  /** Inbound apps whose checking material is written as variables, for the tests below. */
+  static final String APPS = """
+      feishu:
+        - name: "assistant"
+          app_id: "cli_x"
+          app_secret: "s"
+          verification_token: "${FEISHU_VERIFICATION_TOKEN}"
+          encrypt_key: "${FEISHU_ENCRYPT_KEY}"
+      dingtalk:
+        - name: "helper"
+          app_key: "${DINGTALK_APP_KEY}"
+          app_secret: "s"
+          robot_code: "${DINGTALK_ROBOT_CODE}"
+          mode: "callback"
+      """;
+
+  @Test
+  @DisplayName("a Feishu app without its encrypt key is off and says which variable: its events could not be signed")
+  void feishuAppNeedsEncryptKey(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, "channels.yaml", APPS), Map.of("FEISHU_VERIFICATION_TOKEN", "v", "DINGTALK_APP_KEY", "k"));
+    String off = s.channels().feishuApps().get("assistant").offReason();
+    assertEquals("encrypt_key unset (FEISHU_ENCRYPT_KEY)", off);
+    assertTrue(s.channels().summary().contains("feishu/assistant (events, off: encrypt_key unset (FEISHU_ENCRYPT_KEY))"),
+        s.channels().summary());
+  }
+
+  @Test
+  @DisplayName("a Feishu app without its verification token is off and says which variable")
+  void feishuAppNeedsVerificationToken(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, "channels.yaml", APPS), Map.of("FEISHU_ENCRYPT_KEY", "k", "DINGTALK_APP_KEY", "k"));
+    assertEquals("verification_token unset (FEISHU_VERIFICATION_TOKEN)", s.channels().feishuApps().get("assistant").offReason());
+  }
+
+  @Test
+  @DisplayName("a Feishu app with both its encrypt key and its verification token is on")
+  void feishuAppWithBothIsOn(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, "channels.yaml", APPS),
+        Map.of("FEISHU_ENCRYPT_KEY", "k", "FEISHU_VERIFICATION_TOKEN", "v", "DINGTALK_APP_KEY", "k"));
+    assertEquals(null, s.channels().feishuApps().get("assistant").offReason());
+  }
+
+  @Test
+  @DisplayName("a DingTalk app robot without its app key is off in callback mode too, and says which variable")
+  void dingtalkAppNeedsAppKey(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, "channels.yaml", APPS), Map.of());
+    assertEquals("app_key unset (DINGTALK_APP_KEY)", s.channels().dingtalkApps().get("helper").offReason());
+  }
+
+  @Test
+  @DisplayName("a DingTalk app robot without its robot code runs with its app key as the code, and the start-up line says so")
+  void dingtalkRobotCodeFallsBackToAppKey(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, "channels.yaml", APPS), Map.of("DINGTALK_APP_KEY", "k"));
+    assertEquals(null, s.channels().dingtalkApps().get("helper").offReason());
+    assertTrue(s.channels().summary().contains("dingtalk/helper (callback, robot_code unset (DINGTALK_ROBOT_CODE): app_key used)"),
+        s.channels().summary());
+  }
+
+  @Test
+  @DisplayName("the Feishu custom bot without its secret pushes unsigned, and the start-up line says so and names the variable")
+  void feishuBotUnsignedIsNamed(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, null, null), Map.of("FEISHU_WEBHOOK", "https://open.feishu.cn/open-apis/bot/v2/hook/x"));
+    assertEquals(null, s.channels().bot("feishu", "alerts").orElseThrow().offReason());
+    assertTrue(s.channels().summary().contains("feishu/alerts (unsigned: secret unset (FEISHU_SECRET))"), s.channels().summary());
+    Settings signed = load(dir, Map.of("FEISHU_WEBHOOK", "https://open.feishu.cn/open-apis/bot/v2/hook/x", "FEISHU_SECRET", "s"));
+    assertTrue(signed.channels().summary().contains("feishu/alerts,") || signed.channels().summary().endsWith("feishu/alerts"),
+        signed.channels().summary());
+  }
+
+  @Test
+  @DisplayName("an inbound hook whose secret is unset is off, and the start-up line names the variable")
+  void inboundHookOffNamesVariable(@TempDir Path dir) throws Exception {
+    Settings s = load(confWith(dir, null, null), Map.of());
+    assertTrue(s.channels().summary().contains("hooks/ci (inbound, off: secret unset (CI_HOOK_SECRET))"), s.channels().summary());
+    assertTrue(load(dir, Map.of("CI_HOOK_SECRET", "s")).channels().summary().contains("hooks/ci (inbound)"));
+  }
 }
