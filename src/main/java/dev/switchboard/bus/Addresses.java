@@ -58,7 +58,10 @@ public final class Addresses {
   /** String delivery id → JSON record, pushed again; 404 unknown, 409 when not failed or dead. */
   public static final String CHANNEL_RETRY = "channel.retry";
 
-  /** Empty → {@link Health}: the channel stores (deliveries, rate windows) and, from the inbound side, its claims. */
+  /**
+   * Empty → {@link Health} with the entries {@code deliveries} (the delivery store, and the rate
+   * windows that share its Redis on the distributed profile) and {@code claims} (the inbound side's).
+   */
   public static final String CHANNEL_HEALTH = "channel.health";
   /** Empty → {@link Health}: the inbound claim store. */
   public static final String CHANNEL_INBOUND_HEALTH = "channel.inbound.health";

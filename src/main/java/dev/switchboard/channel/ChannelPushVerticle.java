@@ -62,12 +62,6 @@ public final class ChannelPushVerticle extends VerticleBase {
   static final Duration SWEEP_EVERY = Duration.ofMinutes(10);
   /** A readiness check waits this long for the store. */
   static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
-  /**
-   * {@code Void} → {@link Health} with the entries {@code deliveries} (the delivery store, and the
-   * rate windows that share its Redis in the distributed profile) and {@code claims} (the inbound
-   * verticle's claim store). Here until bus/Addresses has it as {@code CHANNEL_HEALTH}.
-   */
-  public static final String HEALTH = "channel.health";
 
   /** A delivery this instance works on: the fence it holds, and until when (local clock, from when it asked). */
   private static final class Lease {
@@ -152,7 +146,7 @@ public final class ChannelPushVerticle extends VerticleBase {
             bus.<JsonObject>localConsumer(Addresses.CHANNEL_DELIVERIES, this::list).completion(),
             bus.<String>localConsumer(Addresses.CHANNEL_TASK_DELIVERIES, this::ofTask).completion(),
             bus.<String>localConsumer(Addresses.CHANNEL_RETRY, this::retry).completion(),
-            bus.<Void>localConsumer(HEALTH, this::health).completion()))
+            bus.<Void>localConsumer(Addresses.CHANNEL_HEALTH, this::health).completion()))
         .onSuccess(v -> {
           long third = Math.max(100, store.lease().toMillis() / 3);
           renewer = vertx.setPeriodic(third, id -> renew());
@@ -249,7 +243,7 @@ public final class ChannelPushVerticle extends VerticleBase {
   /** The component's readiness: the delivery store (with the rate windows beside it) and the inbound claims. */
   private void health(Message<Void> message) {
     Future<Void> store = deliveries.ping().timeout(HEALTH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    Future<Message<Health>> inbound = vertx.eventBus().request(InboundVerticle.HEALTH, null,
+    Future<Message<Health>> inbound = vertx.eventBus().request(Addresses.CHANNEL_INBOUND_HEALTH, null,
         new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(HEALTH_TIMEOUT.toMillis() + 500));
     Future.join(store, inbound).onComplete(ignored -> {
       JsonObject entry = new JsonObject().put("required", true).put("status", store.succeeded() ? "up" : "down")

@@ -73,8 +73,6 @@ public final class InboundVerticle extends VerticleBase {
   static final Duration HANDLING = Duration.ofSeconds(60);
   /** A readiness check waits this long for the claim store. */
   static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
-  /** {@code Void} → {@link Health} with the entry {@code claims}; the push verticle's health includes it. */
-  public static final String HEALTH = "channel.inbound.health";
 
   private final ChannelSettings settings;
   private final MemoryVerticle.Storage storage;
@@ -109,7 +107,7 @@ public final class InboundVerticle extends VerticleBase {
           return claims.init();
         })
         .compose(v -> Future.all(
-            vertx.eventBus().<Void>localConsumer(HEALTH, this::health).completion(),
+            vertx.eventBus().<Void>localConsumer(Addresses.CHANNEL_INBOUND_HEALTH, this::health).completion(),
             vertx.eventBus().<InboundHook>localConsumer(Addresses.CHANNEL_INBOUND_HOOK, this::receive).completion(),
             vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion(),
             vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion(),

@@ -125,7 +125,7 @@ class ChannelRedisOutageIT {
   }
 
   private JsonObject health() throws Exception {
-    return gateway.vertx().eventBus().<Health>request(ChannelPushVerticle.HEALTH, null).await(20, TimeUnit.SECONDS).body().entries();
+    return gateway.vertx().eventBus().<Health>request(dev.switchboard.bus.Addresses.CHANNEL_HEALTH, null).await(20, TimeUnit.SECONDS).body().entries();
   }
 
   @Test
