@@ -14,7 +14,7 @@
 # tokens, unknown models, bad query strings, cut-off bodies), RSS sampled every second ("peak");
 # then IDLE_SECONDS with no requests ("after idle" is the last sample, "idle min" the lowest).
 # RSS is VmRSS from /proc/PID/status; the Java heap's committed and used sizes come from
-# `jcmd PID GC.heap_info` when jcmd is there. Nothing is pinned to a CPU: this is the plain java -jar.
+# `jcmd PID GC.heap_info` and the collection counts from `jstat -gc PID` when the JDK has them. Nothing is pinned to a CPU: this is the plain java -jar.
 #
 # Environment:
 #   LOAD_SECONDS=45  IDLE_SECONDS=80  SETTLE_SECONDS=5
@@ -102,6 +102,15 @@ heap() {
     END { if (tt) printf "%d/%d", tt / 1024, uu / 1024; else print "?" }'
 }
 
+# gcs PID: collections so far (young/concurrent cycles/full) and their pause time, or "?" without jstat
+gcs() {
+  command -v jstat >/dev/null || { echo "?"; return; }
+  jstat -gc "$1" 2>/dev/null | awk '
+    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
+    NR == 2 { printf "%d young, %d concurrent, %d full, %.2fs paused", $col["YGC"], $col["CGC"], $col["FGC"], $col["YGCT"] + $col["FGCT"] }
+    END { if (NR < 2) print "?" }'
+}
+
 # --- build and the fake upstream ----------------------------------------------------------------------
 
 mkdir -p "$OUT"
@@ -174,7 +183,7 @@ run_mode() {
     --chat-workers "$CHAT_WORKERS" --bad-workers "$BAD_WORKERS" "${no_chats[@]}" >"$load_out" 2>&1 &
   LOAD_PIDS+=("$!")
 
-  local t=0 rss peak=0 peak_heap="?" p running
+  local t=0 rss peak=0 peak_heap="?" load_gcs="?" p running
   while :; do
     running=0
     for p in "${LOAD_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && running=1; done
@@ -188,7 +197,7 @@ run_mode() {
   done
   for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   LOAD_PIDS=()
-  peak_heap="$(heap "$pid")"
+  peak_heap="$(heap "$pid")" load_gcs="$(gcs "$pid")"
   local load_line chats_line=""
   load_line="$(grep '^LOAD ' "$load_out" | tail -n 1 || echo "LOAD (no summary; see $load_out)")"
   [[ -f "$wrk_out" ]] && chats_line="$(grep '^BENCH ' "$wrk_out" | tail -n 1 || true)"
@@ -214,6 +223,7 @@ run_mode() {
     "peak ${peak} MB, after ${IDLE_SECONDS}s idle ${rss} MB (idle min ${idle_min} MB);" \
     "heap start ${start_heap}, end of load ${peak_heap}, after idle ${idle_heap}; log lines at WARNING+: ${warnings}"
   say "  $load_line"
+  say "  collections during start-up and load: $load_gcs"
   [[ -n "$chats_line" ]] && say "  wrk chats: $chats_line"
   ROWS+=("$(printf '%-5s %10s %9s %16s %14s %18s' "$mode" "$start_rss" "$peak" "$rss" "$idle_min" "$idle_heap")")
 }

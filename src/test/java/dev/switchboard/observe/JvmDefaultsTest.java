@@ -27,7 +27,7 @@ class JvmDefaultsTest {
     Probe probe = probe("-XX:+UseG1GC");
     assertEquals("10 MANAGEMENT", probe.flags().get("MinHeapFreeRatio"), probe.output());
     assertEquals("30 MANAGEMENT", probe.flags().get("MaxHeapFreeRatio"), probe.output());
-    assertEquals("30000 MANAGEMENT", probe.flags().get("G1PeriodicGCInterval"), probe.output());
+    assertEquals("15000 MANAGEMENT", probe.flags().get("G1PeriodicGCInterval"), probe.output());
   }
 
   @Test
@@ -54,7 +54,7 @@ class JvmDefaultsTest {
     // MaxHeapFreeRatio=30 is below the user's MinHeapFreeRatio, so the JVM refuses it
     Probe probe = probe("-XX:+UseG1GC", "-XX:MinHeapFreeRatio=50");
     assertEquals("70 DEFAULT", probe.flags().get("MaxHeapFreeRatio"), probe.output());
-    assertEquals("30000 MANAGEMENT", probe.flags().get("G1PeriodicGCInterval"), probe.output());
+    assertEquals("15000 MANAGEMENT", probe.flags().get("G1PeriodicGCInterval"), probe.output());
     assertTrue(probe.warnings().isEmpty(), probe.output());
   }
 
