@@ -25,4 +25,11 @@ ENV SWITCHBOARD_CONF_DIR=/etc/switchboard \
 USER switchboard
 EXPOSE 18789
 HEALTHCHECK CMD ["sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/18789 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q ' 200 ' <&3"]
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/switchboard/switchboard.jar"]
+# The heap may take half of the container's memory limit (the JVM's own default is a quarter):
+# the other half is for what is not heap, and here that is a lot (the local embedding model's
+# ONNX runtime, Netty's buffers, metaspace, thread stacks); 75% would leave a 512 MB container
+# 128 MB for all of it, and going over the limit is a kill by the kernel, not a Java error. The
+# gateway's live heap is about 20-50 MB; the rest is headroom for bursts, which the gateway gives
+# back when idle (dev.switchboard.observe.JvmDefaults, as for a plain java -jar). A heap that runs
+# out anyway exits, so that the restart policy starts a clean process rather than one that limps.
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError", "-jar", "/opt/switchboard/switchboard.jar"]

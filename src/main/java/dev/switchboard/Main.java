@@ -2,16 +2,21 @@ package dev.switchboard;
 
 import dev.switchboard.config.ConfigError;
 import dev.switchboard.config.ConfigNode;
+import dev.switchboard.observe.JvmDefaults;
 import dev.switchboard.security.JwtSecret;
+import dev.switchboard.security.SelfCommand;
 import dev.switchboard.security.Tokens;
 import io.vertx.core.Vertx;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * {@code java -jar switchboard.jar} runs the gateway; {@code java -jar switchboard.jar token
- * --sub alice --ttl 1h} prints a token signed with the gateway's secret.
+ * --sub alice --ttl 1h} prints a token signed with the gateway's secret. What it prints names the
+ * jar that is actually running ({@link SelfCommand}), so a hint can be pasted as it is.
  */
 public final class Main {
 
@@ -27,7 +32,7 @@ public final class Main {
         usage();
       } else if (args.length > 0) {
         System.err.println("unknown command '" + args[0] + "'");
-        usage();
+        System.err.println(usageText());
         System.exit(2);
       } else {
         run();
@@ -42,21 +47,37 @@ public final class Main {
   }
 
   private static void usage() {
-    System.out.println("""
-        usage:
-          java -jar switchboard.jar                          run the gateway
-          java -jar switchboard.jar token --sub NAME [--ttl 1h]   print a JWT for the API (--ttl 0: no expiry)
-        environment: SWITCHBOARD_CONF_DIR, SWITCHBOARD_DATA_DIR, SWITCHBOARD_HTTP_HOST, SWITCHBOARD_HTTP_PORT,
-                     SWITCHBOARD_JWT_SECRET, MODEL_ENDPOINT, MODEL_API_KEY, DINGTALK_WEBHOOK, DINGTALK_SECRET""");
+    System.out.println(usageText());
+  }
+
+  /** The help text, naming the command that runs this very jar (so it can be pasted). */
+  static String usageText() {
+    String java = SelfCommand.java();
+    return "usage:\n"
+        + "  " + java + "\n"
+        + "      run the gateway\n"
+        + "  " + java + " token --sub NAME [--ttl 1h]\n"
+        + "      print a JWT for the API (--ttl 0: no expiry)\n"
+        + "environment: SWITCHBOARD_CONF_DIR, SWITCHBOARD_DATA_DIR, SWITCHBOARD_HTTP_HOST, SWITCHBOARD_HTTP_PORT,\n"
+        + "             SWITCHBOARD_JWT_SECRET, MODEL_ENDPOINT, MODEL_API_KEY, DINGTALK_WEBHOOK, DINGTALK_SECRET\n"
+        + "JVM: -D" + JvmDefaults.PROPERTY + "=false keeps the JVM's own heap and GC settings"
+        + " (by default the heap shrinks after a burst and when idle)";
+  }
+
+  /** What the first start prints: where the new secret is, and the command that mints tokens with it. */
+  static String firstRunLine(Function<String, String> env, Path dataDir) {
+    return "no SWITCHBOARD_JWT_SECRET set: generated one in " + dataDir.resolve(JwtSecret.FILE)
+        + " (mode 600); mint API tokens with: " + Tokens.mintCommand(env, dataDir);
   }
 
   private static void run() throws Exception {
     long started = System.nanoTime();
+    // before Vert.x and Netty allocate anything: the flags decide how the heap grows and shrinks
+    JvmDefaults.apply();
     Settings settings = Settings.load(System::getenv);
     JwtSecret secret = JwtSecret.resolve(settings.jwtSecret(), settings.dataDir());
     if (secret.generatedNow()) {
-      System.out.println("no SWITCHBOARD_JWT_SECRET set: generated one in " + settings.dataDir().resolve(JwtSecret.FILE)
-          + " (mode 600); mint API tokens with: java -jar switchboard.jar token --sub <name>");
+      System.out.println(firstRunLine(System::getenv, settings.dataDir()));
     }
     Vertx vertx = Gateway.newVertx(settings.metrics(), settings.server().eventLoops());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
