@@ -80,9 +80,11 @@ public final class Main {
       System.out.println(firstRunLine(System::getenv, settings.dataDir()));
     }
     Vertx vertx = Gateway.newVertx(settings.metrics(), settings.server().eventLoops());
+    // a stop (SIGTERM) lets running tasks finish for queue.shutdown_grace, then hands the rest back
+    long stopWithin = settings.queue().shutdownGrace().toMillis() + 10_000;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
-        vertx.close().await(10, TimeUnit.SECONDS);
+        vertx.close().await(stopWithin, TimeUnit.MILLISECONDS);
       } catch (Exception ignored) {
         // exiting anyway
       }
