@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.switchboard.testing.FakeUpstream;
+import dev.switchboard.testing.TcpProxy;
 import dev.switchboard.testing.TestGateway;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -16,6 +17,7 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -81,8 +83,12 @@ class TwoGatewaysQueueIT {
   }
 
   TestGateway instance(int workers, String grace) {
+    return instance(workers, grace, redisUrl);
+  }
+
+  TestGateway instance(int workers, String grace, String redis) {
     TestGateway g = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
-        .env("SWITCHBOARD_STORAGE", "distributed").env("REDIS_URL", redisUrl)
+        .env("SWITCHBOARD_STORAGE", "distributed").env("REDIS_URL", redis)
         .file("channels.yaml", "store:\n  key_prefix: \"" + prefix + "ch:\"\n")
         .file("switchboard.yaml", """
             queue:
@@ -184,5 +190,38 @@ class TwoGatewaysQueueIT {
     boolean bLeads = web.getAbs(b.url("/readyz")).send().await(10, TimeUnit.SECONDS).bodyAsJsonObject()
         .getJsonObject("instance").getBoolean("leader");
     assertTrue(aLeads ^ bLeads, "one of the two says it leads in /readyz");
+  }
+
+  @Test
+  @DisplayName("while Redis cannot be reached a submission is 503 within 2 s; once it is back, work resumes within seconds and nothing accepted is lost")
+  void redisOutage() throws Exception {
+    URI uri = URI.create(redisUrl);
+    TcpProxy proxy = TcpProxy.start(vertx, uri.getHost(), uri.getPort()).await(10, TimeUnit.SECONDS);
+    String throughProxy = redisUrl.replaceFirst(uri.getHost() + ":" + uri.getPort(), "127.0.0.1:" + proxy.port());
+    TestGateway g = instance(2, "1s", throughProxy);
+    String before = submit(g, "before the outage");
+    assertEquals("succeeded", finished(g, before, 10_000).getString("status"));
+    // a task accepted just before the outage, held back so that it is still queued when Redis goes away
+    HttpResponse<Buffer> delayed = web.postAbs(g.url("/api/v1/tasks")).bearerTokenAuthentication(g.token("alice"))
+        .sendJsonObject(new JsonObject().put("input", "queued across the outage").put("delay", "1s"))
+        .await(10, TimeUnit.SECONDS);
+    assertEquals(202, delayed.statusCode(), delayed.bodyAsString());
+    proxy.down().await(10, TimeUnit.SECONDS);
+    long asked = System.nanoTime();
+    HttpResponse<Buffer> refused = web.postAbs(g.url("/api/v1/tasks")).bearerTokenAuthentication(g.token("alice"))
+        .sendJsonObject(new JsonObject().put("input", "during the outage")).await(10, TimeUnit.SECONDS);
+    long tookMs = (System.nanoTime() - asked) / 1_000_000;
+    assertEquals(503, refused.statusCode(), refused.bodyAsString());
+    assertEquals("store_unavailable", refused.bodyAsJsonObject().getJsonObject("error").getString("code"), refused.bodyAsString());
+    // the 2 s bound plus what a loaded test machine adds to one HTTP round trip
+    assertTrue(tookMs < 3_000, "answered after " + tookMs + " ms");
+    Thread.sleep(2_000);
+    proxy.up().await(10, TimeUnit.SECONDS);
+    long back = System.currentTimeMillis();
+    JsonObject t = finished(g, delayed.bodyAsJsonObject().getString("id"), 15_000);
+    assertEquals("succeeded", t.getString("status"), t.encode());
+    assertTrue(System.currentTimeMillis() - back < 10_000, "resumed within 10 s of Redis being back");
+    String after = submit(g, "after the outage");
+    assertEquals("succeeded", finished(g, after, 10_000).getString("status"));
   }
 }
