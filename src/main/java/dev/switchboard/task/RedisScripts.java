@@ -129,31 +129,37 @@ final class RedisScripts {
       """.formatted(GROUP, Rotation.luaTable());
 
   /**
-   * ARGV: P, id, spec, priority, run_at, max_attempts, subject, has_subject (1/0), idempotency key
-   * name (or ''). Answers {created 1/0, the task's fields}.
+   * ARGV: P, then per task: id, spec, priority, run_at, max_attempts, subject, has_subject (1/0),
+   * idempotency key name (or ''). Tasks of one call are stored in order, so a key given twice in
+   * one call is answered as if the calls had come one after the other. Answers per task {1, now,
+   * run_at} for a new one (the caller has the rest), {0, the earlier task's fields} for a key
+   * that matched.
    */
   static final Script SUBMIT = Script.of("submit", """
-      local id, p, idem = ARGV[2], ARGV[4], ARGV[9]
-      if idem ~= '' then
-        local earlier = rcall('GET', idem)
+      local now = now_ms()
+      local out = {}
+      for i = 2, #ARGV, 8 do
+        local id, p, idem = ARGV[i], ARGV[i + 2], ARGV[i + 7]
+        local earlier = idem ~= '' and rcall('GET', idem)
         if earlier and rcall('EXISTS', tkey(earlier)) == 1 then
-          return {0, rcall('HGETALL', tkey(earlier))}
+          out[#out + 1] = {0, rcall('HGETALL', tkey(earlier))}
+        else
+          local at = math.max(tonumber(ARGV[i + 3]), now)
+          local seq = rcall('INCR', P .. 'seq')
+          local k = tkey(id)
+          rcall('HSET', k, 'id', id, 'spec', ARGV[i + 1], 'priority', p, 'status', 'queued', 'attempts', 0, 'lost', 0,
+            'max_attempts', ARGV[i + 4], 'run_at', int(at), 'created_at', int(now), 'updated_at', int(now), 'seq', seq)
+          if ARGV[i + 6] == '1' then rcall('HSET', k, 'subject', ARGV[i + 5]) end
+          if idem ~= '' then
+            rcall('SET', idem, id)
+            rcall('HSET', k, 'idem', idem)
+          end
+          rcall('ZADD', ikey('queued', p), seq, id)
+          if at > now then schedule(id, p, at) else enqueue(id, p, now) end
+          out[#out + 1] = {1, int(now), int(at)}
         end
       end
-      local now = now_ms()
-      local at = math.max(tonumber(ARGV[5]), now)
-      local seq = rcall('INCR', P .. 'seq')
-      local k = tkey(id)
-      rcall('HSET', k, 'id', id, 'spec', ARGV[3], 'priority', p, 'status', 'queued', 'attempts', 0, 'lost', 0,
-        'max_attempts', ARGV[6], 'run_at', int(at), 'created_at', int(now), 'updated_at', int(now), 'seq', seq)
-      if ARGV[8] == '1' then rcall('HSET', k, 'subject', ARGV[7]) end
-      if idem ~= '' then
-        rcall('SET', idem, id)
-        rcall('HSET', k, 'idem', idem)
-      end
-      rcall('ZADD', ikey('queued', p), seq, id)
-      if at > now then schedule(id, p, at) else enqueue(id, p, now) end
-      return {1, rcall('HGETALL', k)}
+      return out
       """);
 
   /**
@@ -253,16 +259,27 @@ final class RedisScripts {
       return 'OK'
       """);
 
-  /** ARGV: P, id, token. The token stays: a late call with it is told the lease is gone. */
+  /**
+   * ARGV: P, then per task: id, token. Answers per task OK, LEASE_LOST or CANCELLED. The token
+   * stays: a late call with it is told the lease is gone.
+   */
   static final Script COMPLETE = Script.of("complete", """
-      local id = ARGV[2]
-      local k = tkey(id)
-      local refused = fence(k, ARGV[3])
-      if refused then return refused end
-      local f = rcall('HMGET', k, 'priority', 'entry', 'seq')
-      unline(id, f[1], f[2])
-      finish(id, k, f[1], f[3], 'running', 'succeeded', now_ms())
-      return 'OK'
+      local now = now_ms()
+      local out = {}
+      for i = 2, #ARGV, 2 do
+        local id = ARGV[i]
+        local k = tkey(id)
+        local refused = fence(k, ARGV[i + 1])
+        if refused then
+          out[#out + 1] = refused
+        else
+          local f = rcall('HMGET', k, 'priority', 'entry', 'seq')
+          unline(id, f[1], f[2])
+          finish(id, k, f[1], f[3], 'running', 'succeeded', now)
+          out[#out + 1] = 'OK'
+        end
+      end
+      return out
       """);
 
   /** ARGV: P, id, token, error ('': none), retry_at (0: none). */
