@@ -74,18 +74,26 @@ final class RedisScripts {
         rcall('ZADD', ikey(to, p), seq, id)
       end
 
-      -- a stream that vanished (a Redis that came back empty, a key deleted) gets its group back
+      -- a stream that vanished (a Redis that came back empty, a key deleted) gets its group back;
+      -- once looked at, a stream stays for the rest of the script
+      local grouped = {}
       local function ensure_group(p)
+        if grouped[p] then return end
         if rcall('EXISTS', skey(p)) == 0 then
           rcall('XGROUP', 'CREATE', skey(p), G, '0', 'MKSTREAM')
         end
+        grouped[p] = true
       end
 
-      -- into the line of its priority, and a wake-up for a blocked worker
-      local function enqueue(id, p, ready)
+      -- into the line of its priority: answers the entry, which the caller stores in the hash
+      local function line(id, p, ready)
         ensure_group(p)
-        local entry = rcall('XADD', skey(p), '*', 'id', id, 'ready', int(ready))
-        rcall('HSET', tkey(id), 'entry', entry)
+        return rcall('XADD', skey(p), '*', 'id', id, 'ready', int(ready))
+      end
+
+      -- into the line, and a wake-up for a blocked worker
+      local function enqueue(id, p, ready)
+        rcall('HSET', tkey(id), 'entry', line(id, p, ready))
         rcall('ZADD', MARKER, 0, '0')
       end
 
@@ -129,31 +137,63 @@ final class RedisScripts {
       """.formatted(GROUP, Rotation.luaTable());
 
   /**
-   * ARGV: P, id, spec, priority, run_at, max_attempts, subject, has_subject (1/0), idempotency key
-   * name (or ''). Answers {created 1/0, the task's fields}.
+   * ARGV: P, then per task: id, spec, priority, run_at, max_attempts, subject, has_subject (1/0),
+   * idempotency key name (or ''). Tasks of one call are stored in order, so a key given twice in
+   * one call is answered as if the calls had come one after the other. Answers per task {1, now,
+   * run_at} for a new one (the caller has the rest), {0, the earlier task's fields} for a key
+   * that matched.
    */
   static final Script SUBMIT = Script.of("submit", """
-      local id, p, idem = ARGV[2], ARGV[4], ARGV[9]
-      if idem ~= '' then
-        local earlier = rcall('GET', idem)
+      local now = now_ms()
+      local out = {}
+      local lined = false
+      -- a sequence number for each task of the call at once (one that matched a key leaves a gap)
+      local seq = rcall('INCRBY', P .. 'seq', (#ARGV - 1) / 8) - (#ARGV - 1) / 8
+      -- per priority, the listing index entries, written once at the end
+      local indexed = {}
+      for i = 2, #ARGV, 8 do
+        local id, p, idem = ARGV[i], ARGV[i + 2], ARGV[i + 7]
+        local earlier = idem ~= '' and rcall('GET', idem)
         if earlier and rcall('EXISTS', tkey(earlier)) == 1 then
-          return {0, rcall('HGETALL', tkey(earlier))}
+          out[#out + 1] = {0, rcall('HGETALL', tkey(earlier))}
+        else
+          local at = math.max(tonumber(ARGV[i + 3]), now)
+          seq = seq + 1
+          local k = tkey(id)
+          -- the whole hash in one write: its entry in the line first, when it runs now
+          local h = {'id', id, 'spec', ARGV[i + 1], 'priority', p, 'status', 'queued', 'attempts', 0, 'lost', 0,
+            'max_attempts', ARGV[i + 4], 'run_at', int(at), 'created_at', int(now), 'updated_at', int(now), 'seq', int(seq)}
+          if ARGV[i + 6] == '1' then
+            h[#h + 1] = 'subject'
+            h[#h + 1] = ARGV[i + 5]
+          end
+          if idem ~= '' then
+            rcall('SET', idem, id)
+            h[#h + 1] = 'idem'
+            h[#h + 1] = idem
+          end
+          if at > now then
+            schedule(id, p, at)
+          else
+            h[#h + 1] = 'entry'
+            h[#h + 1] = line(id, p, now)
+            lined = true
+          end
+          rcall('HSET', k, unpack(h))
+          local ix = indexed[p]
+          if not ix then
+            ix = {}
+            indexed[p] = ix
+          end
+          ix[#ix + 1] = seq
+          ix[#ix + 1] = id
+          out[#out + 1] = {1, int(now), int(at)}
         end
       end
-      local now = now_ms()
-      local at = math.max(tonumber(ARGV[5]), now)
-      local seq = rcall('INCR', P .. 'seq')
-      local k = tkey(id)
-      rcall('HSET', k, 'id', id, 'spec', ARGV[3], 'priority', p, 'status', 'queued', 'attempts', 0, 'lost', 0,
-        'max_attempts', ARGV[6], 'run_at', int(at), 'created_at', int(now), 'updated_at', int(now), 'seq', seq)
-      if ARGV[8] == '1' then rcall('HSET', k, 'subject', ARGV[7]) end
-      if idem ~= '' then
-        rcall('SET', idem, id)
-        rcall('HSET', k, 'idem', idem)
-      end
-      rcall('ZADD', ikey('queued', p), seq, id)
-      if at > now then schedule(id, p, at) else enqueue(id, p, now) end
-      return {1, rcall('HGETALL', k)}
+      for p, ix in pairs(indexed) do rcall('ZADD', ikey('queued', p), unpack(ix)) end
+      -- one wake-up for all that joined the line
+      if lined then rcall('ZADD', MARKER, 0, '0') end
+      return out
       """);
 
   /**
@@ -174,57 +214,92 @@ final class RedisScripts {
         end
       end
 
-      local function read(p)
-        if rcall('EXISTS', skey(p)) == 0 then return nil end
-        local r = redis.pcall('XREADGROUP', 'GROUP', G, worker, 'COUNT', 1, 'STREAMS', skey(p), '>')
+      local exists = {}
+      -- up to n entries of the line of p for this worker: {entry, id}, ...
+      local function read(p, n)
+        if exists[p] == nil then exists[p] = rcall('EXISTS', skey(p)) == 1 end
+        if not exists[p] then return {} end
+        local r = redis.pcall('XREADGROUP', 'GROUP', G, worker, 'COUNT', n, 'STREAMS', skey(p), '>')
         if type(r) == 'table' and r.err then
           -- NOGROUP: the stream is back without its group
           redis.pcall('XGROUP', 'CREATE', skey(p), G, '0')
-          r = rcall('XREADGROUP', 'GROUP', G, worker, 'COUNT', 1, 'STREAMS', skey(p), '>')
+          r = rcall('XREADGROUP', 'GROUP', G, worker, 'COUNT', n, 'STREAMS', skey(p), '>')
         end
-        if not r then return nil end
-        local e = r[1][2][1]
-        return e[1], e[2][2]
+        local found = {}
+        if r then
+          for _, e in ipairs(r[1][2]) do found[#found + 1] = {e[1], e[2][2]} end
+        end
+        return found
       end
 
       local pos = tonumber(rcall('GET', P .. 'rr') or '0')
       local empty = {}
-      local out = {}
-      while #out < max do
-        local p = nil
+      -- the next slot of the rotation whose priority may have work (nil: none has)
+      local function advance()
         for _ = 1, #ROTATION do
           local candidate = ROTATION[(pos % #ROTATION) + 1]
           pos = pos + 1
-          if not empty[candidate] then
-            p = candidate
-            break
-          end
+          if not empty[candidate] then return candidate end
         end
+        return nil
+      end
+      local out = {}
+      -- the index moves of the leased tasks, per priority, written once at the end
+      local moved = {}
+      while #out < max do
+        local p = advance()
         if not p then break end
-        local entry, id = read(p)
-        if not entry then
-          empty[p] = true
-        else
+        -- when p is the only priority left with work, the slots still to fill are all p's: read
+        -- them at once, and walk the rotation as one read per slot would have
+        local alone = true
+        for _, q in ipairs(PRIORITIES) do
+          if q ~= p and not empty[q] then alone = false end
+        end
+        local want = alone and (max - #out) or 1
+        local found = read(p, want)
+        local leased = 0
+        for _, e in ipairs(found) do
+          local entry, id = e[1], e[2]
           local k = tkey(id)
-          local f = rcall('HMGET', k, 'status', 'entry', 'seq')
+          local f = rcall('HMGET', k, 'status', 'entry', 'seq', 'attempts')
           if f[1] == 'queued' and f[2] == entry then
             local token = ARGV[5 + #out]
-            rcall('HINCRBY', k, 'attempts', 1)
-            rcall('HSET', k, 'status', 'running', 'lease_owner', worker, 'lease_token', token,
-              'lease_until', int(now + visibility), 'leased_at', int(now), 'updated_at', int(now))
-            reindex(id, f[3], p, 'queued', 'running')
-            out[#out + 1] = rcall('HGETALL', k)
-          else
-            if not (f[1] == 'running' and f[2] == entry) then
-              -- an entry left behind by a task that moved on: drop it
-              rcall('XACK', skey(p), G, entry)
-              rcall('XDEL', skey(p), entry)
+            rcall('HSET', k, 'status', 'running', 'attempts', int(tonumber(f[4]) + 1), 'lease_owner', worker,
+              'lease_token', token, 'lease_until', int(now + visibility), 'leased_at', int(now), 'updated_at', int(now))
+            local m = moved[p]
+            if not m then
+              m = {ids = {}, scored = {}}
+              moved[p] = m
             end
-            -- (a live lease's entry delivered again after its group was recreated stays pending,
-            -- for reclaim to judge by the hash)
-            pos = pos - 1
+            m.ids[#m.ids + 1] = id
+            m.scored[#m.scored + 1] = f[3]
+            m.scored[#m.scored + 1] = id
+            out[#out + 1] = rcall('HGETALL', k)
+            leased = leased + 1
+          elseif not (f[1] == 'running' and f[2] == entry) then
+            -- an entry left behind by a task that moved on: drop it
+            rcall('XACK', skey(p), G, entry)
+            rcall('XDEL', skey(p), entry)
           end
+          -- (a live lease's entry delivered again after its group was recreated stays pending,
+          -- for reclaim to judge by the hash)
         end
+        -- one slot per leased task: the first was taken above, a read that leased nothing gives it back
+        if leased == 0 then
+          pos = pos - 1
+        else
+          for _ = 2, leased do advance() end
+        end
+        if #found < want then
+          -- the line ran dry: as one read per slot would have, a last slot of p found it empty
+          -- (with nothing leased, pos is on that slot already)
+          if leased == 0 then pos = pos + 1 else advance() end
+          empty[p] = true
+        end
+      end
+      for p, m in pairs(moved) do
+        rcall('ZREM', ikey('queued', p), unpack(m.ids))
+        rcall('ZADD', ikey('running', p), unpack(m.scored))
       end
       rcall('SET', P .. 'rr', int(pos % #ROTATION))
       -- this worker took all it could: there may be more for the next one that waits
@@ -253,16 +328,56 @@ final class RedisScripts {
       return 'OK'
       """);
 
-  /** ARGV: P, id, token. The token stays: a late call with it is told the lease is gone. */
+  /**
+   * ARGV: P, then per task: id, token. Answers per task OK, LEASE_LOST or CANCELLED. The token
+   * stays: a late call with it is told the lease is gone.
+   */
   static final Script COMPLETE = Script.of("complete", """
-      local id = ARGV[2]
-      local k = tkey(id)
-      local refused = fence(k, ARGV[3])
-      if refused then return refused end
-      local f = rcall('HMGET', k, 'priority', 'entry', 'seq')
-      unline(id, f[1], f[2])
-      finish(id, k, f[1], f[3], 'running', 'succeeded', now_ms())
-      return 'OK'
+      local now = now_ms()
+      local out = {}
+      -- per priority, what leaves the line and the indexes, written once at the end
+      local by = {}
+      local done = {}
+      for i = 2, #ARGV, 2 do
+        local id = ARGV[i]
+        local k = tkey(id)
+        -- the fence of the prelude, and what completing needs, in one read
+        local f = rcall('HMGET', k, 'status', 'lease_token', 'priority', 'entry', 'seq')
+        if not f[1] or f[2] ~= ARGV[i + 1] then
+          out[#out + 1] = 'LEASE_LOST'
+        elseif f[1] == 'cancelled' then
+          out[#out + 1] = 'CANCELLED'
+        elseif f[1] ~= 'running' then
+          out[#out + 1] = 'LEASE_LOST'
+        else
+          local p = f[3]
+          local b = by[p]
+          if not b then
+            b = {entries = {}, ids = {}, scored = {}}
+            by[p] = b
+          end
+          -- a running task is in the line, never in the delayed set: only its entry goes
+          if f[4] then b.entries[#b.entries + 1] = f[4] end
+          b.ids[#b.ids + 1] = id
+          b.scored[#b.scored + 1] = f[5]
+          b.scored[#b.scored + 1] = id
+          done[#done + 1] = now
+          done[#done + 1] = id
+          rcall('HSET', k, 'status', 'succeeded', 'updated_at', int(now))
+          rcall('HDEL', k, 'entry', 'lease_owner', 'lease_until', 'leased_at')
+          out[#out + 1] = 'OK'
+        end
+      end
+      for p, b in pairs(by) do
+        if #b.entries > 0 then
+          redis.pcall('XACK', skey(p), G, unpack(b.entries))
+          rcall('XDEL', skey(p), unpack(b.entries))
+        end
+        rcall('ZREM', ikey('running', p), unpack(b.ids))
+        rcall('ZADD', ikey('succeeded', p), unpack(b.scored))
+      end
+      if #done > 0 then rcall('ZADD', DONE, unpack(done)) end
+      return out
       """);
 
   /** ARGV: P, id, token, error ('': none), retry_at (0: none). */
