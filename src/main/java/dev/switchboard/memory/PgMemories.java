@@ -54,8 +54,11 @@ final class PgMemories implements LongTermStore {
   private static final String HAS_VECTOR = "SELECT 1 FROM pg_extension WHERE extname = 'vector'";
   // only when missing: a role without the right to create it may still use one a superuser created
   private static final String CREATE_VECTOR = "CREATE EXTENSION IF NOT EXISTS vector";
-  // checked first rather than IF NOT EXISTS, which logs a notice on every start
-  private static final String HAS_MIGRATIONS = "SELECT to_regclass('switchboard_migrations') IS NOT NULL";
+  // checked first rather than IF NOT EXISTS, which logs a notice on every start; in the schema the
+  // store creates its tables in (the first of the search path), not anywhere on the path: another
+  // store's tables further down it (public, say) are not this one's
+  private static final String HAS_MIGRATIONS = "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"
+      + " AND tablename = 'switchboard_migrations')";
   private static final String CREATE_MIGRATIONS = """
       CREATE TABLE switchboard_migrations (
         version int PRIMARY KEY,

@@ -129,6 +129,34 @@ class PgMemoriesIT {
     assertEquals(List.of(1, 2), versions(), "each migration applied once");
   }
 
+  @Test
+  @DisplayName("a store further down the search path (another deployment's, in public) is not taken for this one's")
+  void ownSchemaOnly() throws Exception {
+    String below = schema + "_below";
+    sql("CREATE SCHEMA " + below);
+    try {
+      String belowUrl = databaseUrl + (databaseUrl.contains("?") ? "&" : "?") + "search_path=" + below + ",public";
+      PgMemories other = new PgMemories(vertx, belowUrl);
+      extra.add(other);
+      await(other.open("m1", DIMS));
+      await(other.insert(memory("theirs", scope("u"), "tea", "tea", t0, null), vec(1, 0, 0, 0), null));
+      PgMemories mine = new PgMemories(vertx, databaseUrl + (databaseUrl.contains("?") ? "&" : "?") + "search_path="
+          + schema + "," + below + ",public");
+      extra.add(mine);
+      assertEquals(0L, await(mine.open("m1", DIMS)));
+      assertEquals(List.of(1, 2), versions(), "its own migrations, in its own schema");
+      await(mine.insert(memory("mine", scope("u"), "coffee", "coffee", t0, null), vec(0, 1, 0, 0), null));
+      assertEquals(null, await(mine.byId("theirs")), "the other store's rows are not read");
+      assertEquals(1L, sql("SELECT count(*) FROM " + below + ".memories").iterator().next().getLong(0));
+    } finally {
+      for (PgMemories s : extra) {
+        s.close().await(10, TimeUnit.SECONDS);
+      }
+      extra.clear();
+      sql("DROP SCHEMA " + below + " CASCADE");
+    }
+  }
+
   private List<Integer> versions() throws Exception {
     List<Integer> out = new ArrayList<>();
     for (var row : sql("SELECT version FROM " + schema + ".switchboard_migrations ORDER BY version")) {

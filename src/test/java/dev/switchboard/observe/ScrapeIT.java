@@ -49,6 +49,14 @@ class ScrapeIT {
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).start();
     web = WebClient.create(vertx);
     token = gateway.token("alice");
+    // long-term memory opens in the background (503 "starting" until then): scrape a gateway that is ready
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (get("/readyz").await(10, TimeUnit.SECONDS).statusCode() != 200) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new AssertionError("not ready within 30 s: " + get("/readyz").await(10, TimeUnit.SECONDS).bodyAsString());
+      }
+      Thread.sleep(50);
+    }
     for (int i = 0; i < 4; i++) {
       expect(200, post("/v1/chat/completions", chat(false)));
     }
