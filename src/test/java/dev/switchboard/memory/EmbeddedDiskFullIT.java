@@ -64,11 +64,15 @@ class EmbeddedDiskFullIT {
   void stop() throws Exception {
     try {
       if (gateway != null) {
-        gateway.close();
+        gateway.stop();
       }
     } finally {
+      // unmounted before the gateway deletes its folders: a mount point cannot be deleted (EBUSY)
       if (mounted != null) {
         run("umount", "-l", mounted.toString());
+      }
+      if (gateway != null) {
+        gateway.close();
       }
       vertx.close().await();
     }
