@@ -89,6 +89,7 @@ PIDS_DIR="$WORK/pids"
 mkdir -p "$PIDS_DIR" "$OUT"
 CHAOS_PID=""
 DRIVER_PID=""
+PG_DIR=""
 
 cleanup() {
   [[ -n "$CHAOS_PID" ]] && kill -TERM "$CHAOS_PID" 2>/dev/null && wait "$CHAOS_PID" 2>/dev/null
@@ -101,6 +102,7 @@ cleanup() {
   if [[ -s "$PIDS_DIR/postgres.pid" ]]; then
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 20 stop >/dev/null 2>&1 || stop "$(cat "$PIDS_DIR/postgres.pid")"
   fi
+  [[ -n "$PG_DIR" ]] && rm -rf "$PG_DIR"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -158,7 +160,8 @@ start_redis || die "Redis did not start"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 PG_DATA=""
 if [[ "$PG" == 1 && -x "$PG_BIN/initdb" ]] && ls /usr/share/postgresql/*/extension/vector.control >/dev/null 2>&1; then
-  PG_DIR="$WORK/pg"
+  # its own folder: the postgres user cannot enter $WORK (mode 700)
+  PG_DIR="$(mktemp -d -t switchboard-prove-pg.XXXXXX)"
   mkdir -p "$PG_DIR/sock"
   as_pg() { if [[ "$(id -u)" -eq 0 ]]; then (cd "$PG_DIR" && runuser -u postgres -- "$@"); else "$@"; fi; }
   [[ "$(id -u)" -eq 0 ]] && chown -R postgres: "$PG_DIR"
@@ -333,7 +336,7 @@ CHAOS_PID=$!
 status=0
 timeout --kill-after=10 $((D_MS / 1000 + 600 + DRAIN_TIMEOUT)) python3 scripts/bench/prove_driver.py \
   --gateway "A=http://127.0.0.1:$PORT_A" --gateway "B=http://127.0.0.1:$PORT_B" \
-  --token "$TOKEN" --fakes "http://127.0.0.1:$FAKES_PORT" --events "$EVENTS" --held "$WORK/held-" \
+  --token "$TOKEN" --fakes "http://127.0.0.1:$FAKES_PORT" --events "$EVENTS" --held "$WORK/held-" --keep "$OUT/records.json" \
   --tasks "$TASKS" --rate "$RATE" --bots "$BOTS" --run-id "$RUN_ID" --drain-timeout "$DRAIN_TIMEOUT" \
   >"$WORK/report" &
 DRIVER_PID=$!
