@@ -14,7 +14,9 @@
 # a fresh gateway and data folder, a warm-up of WARMUP_SECONDS, then BENCH_SECONDS measured.
 #
 # Prints requests/s, p50/p99 latency and the answers other than 202 (503s and other 5xx among
-# them) and socket errors; then checks that the store holds at least as many tasks as were
+# them) and socket errors; the gateway's (and Redis's) CPU time per accepted task, and from it
+# the rate one whole core would give (a figure that other load on a shared machine moves less than
+# tasks/s); then checks that the store holds at least as many tasks as were
 # answered 202 (warm-up included), i.e. that no 202 went out without a durable write.
 #
 # Environment: BENCH_SECONDS=15 WARMUP_SECONDS=10 CONNECTIONS=16 BENCH_DELAY=1h REBUILD=1
@@ -138,6 +140,9 @@ run_wrk() {
   fi
 }
 field() { tr ' ' '\n' <<<"$BENCH_LINE" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
+# cpu_ticks PID: user + system time of the process (all its threads) so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICK="$(getconf CLK_TCK)"
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
 # stored PROFILE DATA_DIR: how many tasks the store holds (embedded: read after the gateway stopped)
@@ -158,6 +163,7 @@ stored() {
 }
 
 rows=()
+cpu_rows=()
 for profile in $PROFILES; do
   data_dir="$WORK/data-$profile"
   mkdir -p "$data_dir"
@@ -197,11 +203,22 @@ for profile in $PROFILES; do
     accepted=$((accepted + $(field requests) - $(field non202)))
   fi
   log "$profile: measuring ${BENCH_SECONDS}s"
+  g0="$(cpu_ticks "$gateway_pid")" r0=0
+  [[ -n "$redis_pid" ]] && r0="$(cpu_ticks "$redis_pid")"
   run_wrk "$BENCH_SECONDS" "$OUT/wrk-$profile.txt"
+  g1="$(cpu_ticks "$gateway_pid")" r1=0
+  [[ -n "$redis_pid" ]] && r1="$(cpu_ticks "$redis_pid")"
   accepted=$((accepted + $(field requests) - $(field non202)))
   rps="$(field rps)" p50="$(field p50_us)" p99="$(field p99_us)" non202="$(field non202)" s503="$(field s503)" s5xx="$(field s5xx)"
   sock=$(($(field connect) + $(field read) + $(field write) + $(field timeout)))
   rss=$(($(awk '/^VmRSS:/ { print $2 }' "/proc/$gateway_pid/status" 2>/dev/null || echo 0) / 1024))
+  # CPU time per task, which other load on the machine does not change as it changes tasks/s:
+  # 1e6 / gateway_us is what one core given to the gateway alone would accept
+  reqs="$(field requests)"
+  gw_us="$(awk -v d=$((g1 - g0)) -v t="$TICK" -v n="$reqs" 'BEGIN { printf "%.0f", n ? d * 1e6 / t / n : 0 }')"
+  rd_us="$(awk -v d=$((r1 - r0)) -v t="$TICK" -v n="$reqs" 'BEGIN { printf "%.0f", n ? d * 1e6 / t / n : 0 }')"
+  per_core="$(awk -v us="$gw_us" 'BEGIN { printf "%.0f", us ? 1e6 / us : 0 }')"
+  gw_share="$(awk -v d=$((g1 - g0)) -v t="$TICK" -v s="$(field seconds)" 'BEGIN { printf "%.0f", s ? d / t / s * 100 : 0 }')"
   sleep 1   # requests wrk left on the wire at its end finish
   if [[ "$profile" == embedded ]]; then
     stop "$gateway_pid"
@@ -217,11 +234,18 @@ for profile in $PROFILES; do
   durable="$( ((held >= accepted)) && echo yes || echo "NO ($((accepted - held)) missing)")"
   rows+=("$(printf '%-12s %6s %10.0f %8s %8s %7s %5s %5s %6s %7s %10s %10s  %s' "$profile" "$CONNECTIONS" "$rps" \
     "$(ms "$p50")" "$(ms "$p99")" "$non202" "$s503" "$s5xx" "$sock" "$rss" "$accepted" "$held" "$durable; target ${target}/s $verdict")")
+  cpu_rows+=("$(printf '%-12s %14s %16s %12s %24s' "$profile" "$gw_us" "${gw_share}%" "$rd_us" "$per_core")")
 done
 
 say ""
 say "$(printf '%-12s %6s %10s %8s %8s %7s %5s %5s %6s %7s %10s %10s  %s' profile conns 'tasks/s' p50 p99 non-202 503 5xx socket 'RSS MB' '202s' stored 'all 202s stored')"
 for r in "${rows[@]}"; do
+  say "$r"
+done
+say ""
+say "# CPU per accepted task while measured (from /proc/<pid>/stat); the gateway's share of its core shows how much other load took"
+say "$(printf '%-12s %14s %16s %12s %24s' profile 'gateway us/task' 'gateway CPU used' 'Redis us/task' 'tasks/s on a whole core')"
+for r in "${cpu_rows[@]}"; do
   say "$r"
 done
 log "results in $RESULTS; wrk outputs and logs in $OUT/"

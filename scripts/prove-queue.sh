@@ -39,6 +39,7 @@
 #
 # Environment (defaults): TASKS=10000 RATE=100 WORKERS=8 VISIBILITY=5s BOTS=4 MODEL_DELAY_MS=100
 #   PUSH_DELAY_MS=10 RESTART_AFTER=3 REDIS_DOWN_SECONDS=20 REDIS_STOP=shutdown|kill DRAIN_TIMEOUT=300
+#   CHAOS=kills,redis (either alone: only the kills, only the Redis outage)  PG=1 (0: no PostgreSQL)
 #   REBUILD=1 (package the jar even if it is newer than the sources)  GATEWAY_JAVA_OPTS (extra JVM options)
 # Logs (gateways, Redis, fakes) in target/prove-queue/.
 set -euo pipefail
@@ -57,6 +58,7 @@ REDIS_DOWN_SECONDS="${REDIS_DOWN_SECONDS:-20}"
 REDIS_STOP="${REDIS_STOP:-shutdown}"
 DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-300}"
 PG="${PG:-1}"
+CHAOS="${CHAOS:-kills,redis}"
 JAR=target/switchboard.jar
 OUT=target/prove-queue
 REPORT=target/prove-queue.txt
@@ -123,7 +125,7 @@ if [[ "${REBUILD:-0}" == 1 || ! -f "$JAR" || -n "$(find src pom.xml -newer "$JAR
 fi
 [[ -f "$JAR" ]] || die "no gateway jar at $JAR"
 
-rm -f "$OUT"/*.log
+rm -f "$OUT"/*
 REDIS_PORT="$(free_port)"
 FAKES_PORT="$(free_port)"
 PORT_A="$(free_port)"
@@ -258,6 +260,27 @@ for _, p in ipairs({"high", "normal", "low"}) do
   end
 end
 return out'
+# still_held OWNER ID...: how many of these tasks still carry that owner's lease (not yet taken back)
+STILL_LUA='local n = 0
+for i = 3, #ARGV do
+  if redis.call("HGET", ARGV[1] .. "t:" .. ARGV[i], "lease_owner") == ARGV[2] then n = n + 1 end
+end
+return n'
+# reclaimed KILL_NO OWNER: polls (at most 60 s) until no task held at that kill carries the dead
+# owner's lease any more, then writes "reclaimed_<n> <ms>"
+reclaimed() {
+  local k="$1" owner="$2" ids=() deadline=$((SECONDS + 60)) left
+  mapfile -t ids <"$WORK/held-$k"
+  ((${#ids[@]})) || return 0
+  local first=1
+  while ((SECONDS < deadline)); do
+    left="$(redis-cli -p "$REDIS_PORT" --raw eval "$STILL_LUA" 0 "$RUN_ID:queue:" "$owner" "${ids[@]}" 2>/dev/null || echo x)"
+    # none left at the first look: they had finished between the snapshot and the kill
+    if [[ "$left" == 0 ]]; then ((first)) || event "reclaimed_$k"; return 0; fi
+    first=0
+    sleep 0.1
+  done
+}
 held_by() {
   [[ -s "$WORK/$1.instance" ]] || return 0
   redis-cli -p "$REDIS_PORT" --raw eval "$HELD_LUA" 0 "$RUN_ID:queue:" "$(cat "$WORK/$1.instance")" 2>/dev/null || true
@@ -282,10 +305,12 @@ at_ms() { awk -v d="$D_MS" -v f="$1" 'BEGIN { printf "%d", d * f }'; }
 
 chaos() {
   # a TERM (the script's cleanup) ends the sleep at once instead of leaving it behind
-  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+  trap 'kill "$nap" "${pollers[@]}" 2>/dev/null; exit 0' TERM
   nap=""
+  pollers=()
   local start="$1" plan=() step what at wait_ms kills=0
-  plan=("kill $(at_ms 0.12)" "kill $(at_ms 0.30)" "kill $(at_ms 0.48)" "redis $(at_ms 0.66)")
+  [[ "$CHAOS" == *kills* ]] && plan+=("kill $(at_ms 0.12)" "kill $(at_ms 0.30)" "kill $(at_ms 0.48)")
+  [[ "$CHAOS" == *redis* ]] && plan+=("redis $(at_ms 0.66)")
   for step in "${plan[@]}"; do
     read -r what at <<<"$step"
     wait_ms=$((start + at - $(now_ms)))
@@ -295,9 +320,14 @@ chaos() {
     fi
     if [[ "$what" == kill ]]; then
       kills=$((kills + 1))
+      # the line at that moment: how long a task put back at its end waits
+      echo "backlog_$kills $(curl -s --max-time 2 "http://127.0.0.1:$PORT_B/readyz" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["components"]["queue"]["depth"])' 2>/dev/null || echo -1)" >>"$EVENTS"
       held_by a >"$WORK/held-$kills"
       kill -KILL "$(cat "$PIDS_DIR/a.pid")" 2>/dev/null || true
       event kill_a
+      reclaimed "$kills" "$(cat "$WORK/a.instance" 2>/dev/null)" &
+      pollers+=($!)
       log "SIGKILL to gateway A; starting it again in ${RESTART_AFTER}s"
       sleep "$RESTART_AFTER" & nap=$!
       wait "$nap"
@@ -316,6 +346,8 @@ chaos() {
       if start_redis; then event redis_up; log "Redis is back (from its AOF)"; else log "Redis did not come back"; fi
     fi
   done
+  # the pollers end on their own (60 s at most)
+  wait "${pollers[@]}" 2>/dev/null || true
 }
 
 {

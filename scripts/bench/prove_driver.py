@@ -72,6 +72,7 @@ class Submitter:
         self.refused_latency_ms = []             # latencies of the 503s
         self.refused_at = []                     # t_ms of the 503s
         self.refused_tasks = set()               # the tasks refused at least once
+        self.slow = []                           # (t_ms, gateway, took_ms, what): answers after 2 s or none
         self.unexpected = []                     # (t_ms, gateway, status, body) other than 202/503
         self.first_attempts_done = False
         self.t0 = None
@@ -128,6 +129,8 @@ class Submitter:
                 kind = "timeout" if took >= 9_500 else "connection"
                 with LOCK:
                     self.answers[kind] += 1
+                    if kind == "timeout" or took >= 2_000:
+                        self.slow.append((started, name, took, "no answer: %r" % e))
                 # its gateway is down (killed): the other one gets it at once, same key
                 self.again(n, (gw + 1) % len(self.gateways), 0 if kind == "connection" else 1_000)
                 if kind == "connection":
@@ -136,6 +139,8 @@ class Submitter:
             took = now_ms() - started
             with LOCK:
                 self.answers[str(status)] += 1
+                if took >= 2_000:
+                    self.slow.append((started, name, took, "%d %s" % (status, data[:200].decode("utf-8", "replace"))))
             if status == 202:
                 task_id = json.loads(data).get("id")
                 with LOCK:
@@ -291,7 +296,7 @@ def main():
     if ARGS.keep:
         with open(ARGS.keep, "w") as f:
             json.dump({"timeline": timeline, "accepted": {n: v for n, v in sub.accepted.items()},
-                       "refused_at": sub.refused_at, "unexpected": sub.unexpected, **ev}, f)
+                       "refused_at": sub.refused_at, "unexpected": sub.unexpected, "slow": sub.slow, **ev}, f)
 
     # --- the figures -------------------------------------------------------------------------
     pushes_by_task = collections.defaultdict(list)   # n -> [(t, gw, bot)]
@@ -377,8 +382,10 @@ def main():
             if pushed:
                 finished.append(min(pushed) - k)
         up = next((u - k for u in a_up if u > k), None)
+        back = next((t - k for what, t in timeline if what == "reclaimed_%d" % (i + 1)), None)
+        backlog = next((v for what, v in timeline if what == "backlog_%d" % (i + 1)), None)
         takeovers.append((k, len(held), max(resumed) if resumed else None, max(finished) if finished else None,
-                          len(held) - len(finished), up, leased))
+                          len(held) - len(finished), up, leased, back, backlog))
 
     outages = []
     for d, u in zip(redis_down, redis_up):
@@ -403,6 +410,8 @@ def main():
     say("  (a refused task was submitted again with its idempotency_key until accepted)")
     say("other non-202 answers             %d%s" % (len(sub.unexpected), "" if not sub.unexpected else
         "  e.g. " + "; ".join("%s %s %s" % (u[1], u[2], u[3][:120]) for u in sub.unexpected[:3])))
+    say("answers after 2 s, or none in 10 s %d%s" % (len(sub.slow), "" if not sub.slow else "  " + "; ".join(
+        "+%.2f s %s took %.1f s: %s" % ((t - sub.t0) / 1000, gw.upper(), took / 1000, what[:100]) for t, gw, took, what in sub.slow[:5])))
     say("idempotency keys with two tasks   %d" % len(conflicts))
     say("succeeded                         %d" % len(succeeded))
     say("failed                            %d%s" % (len(failed), "" if not failed else "  e.g. " + "; ".join(
@@ -417,7 +426,10 @@ def main():
     def nearest(t):
         if not timeline:
             return "no chaos"
-        what, at = min(timeline, key=lambda e: abs(e[1] - t))
+        marks = [e for e in timeline if e[0] in ("kill_a", "a_up", "redis_down", "redis_up")]
+        if not marks:
+            return "no chaos"
+        what, at = min(marks, key=lambda e: abs(e[1] - t))
         return "%s %+.2f s from it" % (what, (t - at) / 1000)
 
     for n in sorted(twice)[:20]:
@@ -427,11 +439,11 @@ def main():
         " or the Redis outage: %d%s" % (len(model_twice), len(model_twice_other), "" if not model_twice_other else "  e.g. " + "; ".join(
             "task-%d %s" % (n, ", ".join("+%.2f s by %s" % ((t - sub.t0) / 1000, gw.upper()) for t, gw in sorted(model_twice[n])))
             for n in model_twice_other[:5])))
-    for k, held, resumed, finished, unfinished, up, leased in takeovers:
-        say("kill -9 of %s at +%.1f s: it held %d leases; %d tasks left unpushed; all taken up again after %s, all pushed after %s%s;"
-            " %s healthy again after %s"
-            % (killed.upper(), (k - sub.t0) / 1000, leased, held, s(resumed), s(finished), "" if not unfinished else " (%d never)" % unfinished,
-               killed.upper(), s(up)))
+    for k, held, resumed, finished, unfinished, up, leased, back, backlog in takeovers:
+        say("kill -9 of %s at +%.1f s (%s tasks waiting in line): it held %d leases (%d tasks left unpushed); all back in line"
+            " (lease taken from the dead worker) after %s; all run again after %s, all pushed after %s%s; %s healthy again after %s"
+            % (killed.upper(), (k - sub.t0) / 1000, "?" if backlog is None else backlog, leased, held, s(back), s(resumed), s(finished),
+               "" if not unfinished else " (%d never)" % unfinished, killed.upper(), s(up)))
     for d, u, fp, fc, f202, refused, during in outages:
         say("Redis down at +%.1f s for %.1f s: %d refusals (503) around it; pushes while down: %d; after it was back: first push %s,"
             " first model call %s, first 202 %s"
