@@ -128,6 +128,44 @@ public final class Addresses {
   /** Empty → {@link Health}: store, queue (running: this instance's) and default model. */
   public static final String TASK_HEALTH = "task.health";
 
+  /**
+   * JSON normalised inbound event (type message, webhook or alert; see events/) → JSON
+   * {status: accepted|duplicate, id} once it is stored durably and claimed; the rules get it from
+   * the store, so an event acknowledged to its platform is never lost.
+   */
+  public static final String EVENTS_INBOUND = "events.inbound";
+  /**
+   * Published locally: JSON event raised by a component for the rules (type task, delivery,
+   * provider, or one a rule emits); not stored.
+   */
+  public static final String EVENTS_RAISE = "events.raise";
+  /** JSON {type, platform, limit, cursor} → JSON {data: [event], next_cursor}. */
+  public static final String EVENTS_LIST = "events.list";
+
+  /** JSON event → JSON {fired: [rule names]} once the matching rules' actions have started; a failure means try again. */
+  public static final String RULES_EVENT = "rules.event";
+  /** JSON {rule, definition (for a schedule made at run time), event} → null once the rule's actions have started. */
+  public static final String RULES_FIRE = "rules.fire";
+  /** JSON rule definition → null when it compiles, or failure 400 naming the rule and the problem. */
+  public static final String RULES_VALIDATE = "rules.validate";
+  /** Empty → JSON {data: [rule with state], revision}. */
+  public static final String RULES_LIST = "rules.list";
+  /** JSON {rules: [...]} → the new set as RULES_LIST answers it, or failure 400 (the running set unchanged). */
+  public static final String RULES_PUT = "rules.put";
+  /** JSON {event} → JSON {data: [{rule, matched, actions}]}, nothing executed. */
+  public static final String RULES_TEST = "rules.test";
+  /** Empty → {@link Health}: the rules file (its last load error, if any). */
+  public static final String RULES_HEALTH = "rules.health";
+
+  /** JSON {rules: [{rule, schedule}]}: the schedules of the rules file, replacing the previous ones. */
+  public static final String SCHEDULES_SYNC = "schedules.sync";
+  /** Empty → JSON {data: [{rule, next_fire, last_fire, source}]}. */
+  public static final String SCHEDULES_LIST = "schedules.list";
+  /** JSON rule with a schedule trigger → JSON schedule entry, kept across restarts; failure 400/409. */
+  public static final String SCHEDULES_ADD = "schedules.add";
+  /** String rule name → null, or failure 404. */
+  public static final String SCHEDULES_DELETE = "schedules.delete";
+
   /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */
   public static final String STREAM_PREFIX = "ingress.stream.";
 }

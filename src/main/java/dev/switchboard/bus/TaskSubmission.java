@@ -9,7 +9,7 @@ import java.util.List;
  */
 public record TaskSubmission(String input, String model, List<Target> channels, Priority priority,
                              String idempotencyKey, String subject, Conversation conversation, long delayMillis,
-                             List<String> memoryScopes, long runAt, int maxAttempts) {
+                             List<String> memoryScopes, long runAt, int maxAttempts, Origin origin) {
 
   /** {@code memoryScopes}: long-term memory scopes the agent recalls from and may remember into (first: default). */
   public TaskSubmission {
@@ -17,8 +17,19 @@ public record TaskSubmission(String input, String model, List<Target> channels, 
   }
 
   public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
+                        String subject, Conversation conversation, long delayMillis, List<String> memoryScopes,
+                        long runAt, int maxAttempts) {
+    this(input, model, channels, priority, idempotencyKey, subject, conversation, delayMillis, memoryScopes, runAt,
+        maxAttempts, null);
+  }
+
+  /** The rule and the event a task was made for (null: submitted through the API). */
+  public record Origin(String rule, String event) {
+  }
+
+  public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
                         String subject, Conversation conversation, long delayMillis, List<String> memoryScopes) {
-    this(input, model, channels, priority, idempotencyKey, subject, conversation, delayMillis, memoryScopes, 0, 0);
+    this(input, model, channels, priority, idempotencyKey, subject, conversation, delayMillis, memoryScopes, 0, 0, null);
   }
 
   public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,

@@ -77,10 +77,22 @@ final class TaskRunner {
             .onSuccess(v -> {
               metrics.task(TaskQueue.SUCCEEDED);
               metrics.taskRun(TaskQueue.SUCCEEDED, null, System.nanoTime() - started);
+              raise(task, spec, TaskQueue.SUCCEEDED, answer, null);
             })
             // remembered once the task is done for good, so that a repeated run does not remember twice
             .compose(v -> job.compose(j -> agent.remember(j, answer))))
         .recover(e -> failed(lease, e, started));
+  }
+
+  /** A task that finished for good is an event for the rules ({@code on: {task: succeeded|failed}}). */
+  private void raise(TaskQueue.Task task, TaskSpec spec, String status, String result, String error) {
+    JsonObject event = new JsonObject().put("id", "task:" + task.id() + ":" + status).put("type", "task")
+        .put("time", java.time.Instant.now().toString())
+        .put("task", new JsonObject().put("id", task.id()).put("status", status).put("result", result).put("error", error)
+            .put("input", spec.input())
+            .put("rule", spec.origin() == null ? null : spec.origin().rule())
+            .put("event", spec.origin() == null ? null : spec.origin().event()));
+    vertx.eventBus().publish(Addresses.EVENTS_RAISE, event);
   }
 
   /** The task's own model, else the default one (asked now: the provider's list may have changed). */
@@ -136,6 +148,9 @@ final class TaskRunner {
           if (f == TaskQueue.Fenced.OK) {
             metrics.task(outcome);
             metrics.taskRun(outcome, reason, took);
+            if (!again) {
+              raise(task, TaskSpec.from(task.spec()), TaskQueue.FAILED, null, failure.getMessage());
+            }
           }
         })
         .<Void>mapEmpty()

@@ -9,11 +9,12 @@ import java.util.List;
 /**
  * What a task asks of the agent, as the queue stores it ({@link TaskQueue.NewTask#spec}): the
  * input, the model (null: the default model when it runs), where the result goes, the
- * conversation it answers in, and the long-term memory scopes it may use. The queue never looks
+ * conversation it answers in, the long-term memory scopes it may use, and the rule and event it
+ * was made for, if any. The queue never looks
  * inside; the field names are the stored format, read back by every later version.
  */
 public record TaskSpec(String input, String model, List<TaskSubmission.Target> channels,
-                       TaskSubmission.Conversation conversation, List<String> memoryScopes) {
+                       TaskSubmission.Conversation conversation, List<String> memoryScopes, TaskSubmission.Origin origin) {
 
   public TaskSpec {
     channels = channels == null ? List.of() : List.copyOf(channels);
@@ -21,7 +22,7 @@ public record TaskSpec(String input, String model, List<TaskSubmission.Target> c
   }
 
   public static TaskSpec of(TaskSubmission s) {
-    return new TaskSpec(s.input(), s.model(), s.channels(), s.conversation(), s.memoryScopes());
+    return new TaskSpec(s.input(), s.model(), s.channels(), s.conversation(), s.memoryScopes(), s.origin());
   }
 
   public JsonObject toJson() {
@@ -47,6 +48,9 @@ public record TaskSpec(String input, String model, List<TaskSubmission.Target> c
     if (!memoryScopes.isEmpty()) {
       spec.put("memory_scopes", new JsonArray(new ArrayList<>(memoryScopes)));
     }
+    if (origin != null) {
+      spec.put("origin", new JsonObject().put("rule", origin.rule()).put("event", origin.event()));
+    }
     return spec;
   }
 
@@ -65,6 +69,8 @@ public record TaskSpec(String input, String model, List<TaskSubmission.Target> c
         : new TaskSubmission.Conversation(c.getString("key"), c.getInteger("turns", 0));
     List<String> scopes = new ArrayList<>();
     spec.getJsonArray("memory_scopes", new JsonArray()).forEach(s -> scopes.add(String.valueOf(s)));
-    return new TaskSpec(spec.getString("input", ""), spec.getString("model"), targets, conversation, scopes);
+    JsonObject o = spec.getJsonObject("origin");
+    TaskSubmission.Origin origin = o == null ? null : new TaskSubmission.Origin(o.getString("rule"), o.getString("event"));
+    return new TaskSpec(spec.getString("input", ""), spec.getString("model"), targets, conversation, scopes, origin);
   }
 }

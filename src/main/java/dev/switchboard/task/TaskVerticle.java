@@ -240,7 +240,9 @@ public final class TaskVerticle extends VerticleBase {
         .put("max_attempts", t.maxAttempts())
         .put("created_at", iso(t.createdAt()))
         .put("run_at", t.runAt() > t.createdAt() ? iso(t.runAt()) : null)
-        .put("updated_at", iso(t.updatedAt()));
+        .put("updated_at", iso(t.updatedAt()))
+        .put("rule", spec.origin() == null ? null : spec.origin().rule())
+        .put("event", spec.origin() == null ? null : spec.origin().event());
   }
 
   private static String iso(long millis) {
