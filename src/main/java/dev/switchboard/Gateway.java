@@ -22,6 +22,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Assembles the gateway: one Vert.x instance, the bus codecs, and the verticles, deployed in the
@@ -32,8 +33,24 @@ public final class Gateway {
   private Gateway() {
   }
 
-  /** What a started gateway tells its caller. */
-  public record Started(int port, String banner) {
+  /**
+   * What a started gateway tells its caller; {@code drainFirst}: the deployments to stop, in this
+   * order, before the rest (see {@link #stop}).
+   */
+  public record Started(int port, String banner, List<String> drainFirst) {
+  }
+
+  /**
+   * Stops the gateway in order: the HTTP edge first (no new work), then the tasks (running ones get
+   * queue.shutdown_grace while the model, channels and memory they use still serve), then the
+   * rest, and the data-folder lock last. Vert.x alone would stop all components at once.
+   */
+  public static Future<Void> stop(Vertx vertx, Started started) {
+    Future<Void> chain = Future.succeededFuture();
+    for (String id : started == null ? List.<String>of() : started.drainFirst()) {
+      chain = chain.compose(v -> vertx.undeploy(id).recover(e -> Future.succeededFuture()));
+    }
+    return chain.eventually(vertx::close);
   }
 
   /**
@@ -84,9 +101,9 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
             settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
             settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))
-        .compose(id -> vertx.deployVerticle(ingress))
-        .compose(id -> defaultModel(vertx))
-        .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model)));
+        .compose(tasks -> vertx.deployVerticle(ingress).map(edge -> List.of(edge, tasks)))
+        .compose(drain -> defaultModel(vertx)
+            .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model), drain)));
   }
 
   /** The default model for the banner: a pass-through provider's list is asked at start-up; a slow one is not waited for long. */

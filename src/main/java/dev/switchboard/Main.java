@@ -82,9 +82,10 @@ public final class Main {
     Vertx vertx = Gateway.newVertx(settings.metrics(), settings.server().eventLoops());
     // a stop (SIGTERM) lets running tasks finish for queue.shutdown_grace, then hands the rest back
     long stopWithin = settings.queue().shutdownGrace().toMillis() + 10_000;
+    java.util.concurrent.atomic.AtomicReference<Gateway.Started> running = new java.util.concurrent.atomic.AtomicReference<>();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
-        vertx.close().await(stopWithin, TimeUnit.MILLISECONDS);
+        Gateway.stop(vertx, running.get()).await(stopWithin, TimeUnit.MILLISECONDS);
       } catch (Exception ignored) {
         // exiting anyway
       }
@@ -92,6 +93,7 @@ public final class Main {
     CountDownLatch ready = new CountDownLatch(1);
     Gateway.deploy(vertx, settings, secret).onComplete(ar -> {
       if (ar.succeeded()) {
+        running.set(ar.result());
         long ms = (System.nanoTime() - started) / 1_000_000;
         System.out.println(ar.result().banner() + " | ready in " + ms + " ms");
       } else {

@@ -42,7 +42,7 @@ final class Bodies {
         sent[0].reset();
       }
     });
-    p.client.request(options.setConnectTimeout(timeoutMs))
+    p.open(options.setConnectTimeout(timeoutMs))
         .compose(r -> {
           sent[0] = r;
           if (answer.future().isComplete()) {

@@ -247,7 +247,7 @@ final class Dispatcher {
         }
       }
     });
-    p.client.request(options)
+    p.open(options)
         .compose(r -> {
           sent[0] = r;
           if (over[0]) {

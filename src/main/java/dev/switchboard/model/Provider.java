@@ -57,6 +57,20 @@ final class Provider {
     return settings.name();
   }
 
+  /**
+   * A request on this provider's client. A client closed by a stop throws instead of failing its
+   * future; as a failed future, the call that raced the stop ends (and its caller hears of it)
+   * instead of leaving its future open forever.
+   */
+  io.vertx.core.Future<io.vertx.core.http.HttpClientRequest> open(RequestOptions options) {
+    try {
+      return client.request(options);
+    } catch (IllegalStateException closed) {
+      return io.vertx.core.Future.failedFuture(Failure.unavailable("provider_stopping",
+          "provider '" + name() + "' is stopping: " + closed.getMessage()));
+    }
+  }
+
   /** Up unless a probe or live traffic said otherwise. */
   boolean up() {
     return healthy == null || healthy;

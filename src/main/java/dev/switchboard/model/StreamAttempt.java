@@ -71,7 +71,7 @@ final class StreamAttempt implements Attempt {
     totalTimer = vertx.setTimer(totalMs, id -> broken(new Outcome(Outcome.Kind.RETRYABLE, p.timedOut(totalMs), 0)));
     firstTokenTimer = vertx.setTimer(firstTokenMs,
         id -> broken(new Outcome(Outcome.Kind.RETRYABLE, p.firstTokenTimedOut(firstTokenMs), 0)));
-    p.client.request(options).onComplete(opened -> {
+    p.open(options).onComplete(opened -> {
       if (opened.failed()) {
         end(Outcome.thrown(p, opened.cause()));
         return;

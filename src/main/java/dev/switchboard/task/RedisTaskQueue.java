@@ -390,9 +390,14 @@ public final class RedisTaskQueue implements TaskQueue {
    * call that carried it was answered, so a submission is as durable when it completes as before.
    * A call that fails fails every caller it carried.
    */
+  /** Below the task component's 2 s submission bound, so an unsent submission fails before its caller gives up. */
+  private static final long UNSENT_NANOS = 1_500_000_000L;
+  private static final int MAX_UNSENT = 10_000;
+
   private final class Batcher {
 
-    private record Call(String[] args, Context context, Promise<Response> promise) {
+    /** {@code deadline} (System.nanoTime): a call not sent by then is failed, never sent later. */
+    private record Call(String[] args, Context context, Promise<Response> promise, long deadline) {
     }
 
     private final Script script;
@@ -406,9 +411,13 @@ public final class RedisTaskQueue implements TaskQueue {
 
     /** One caller's arguments (after the prefix); answers its element of the script's reply. */
     Future<Response> call(String... args) {
-      Call call = new Call(args, vertx.getOrCreateContext(), Promise.promise());
+      Call call = new Call(args, vertx.getOrCreateContext(), Promise.promise(), System.nanoTime() + UNSENT_NANOS);
       boolean send;
       synchronized (waiting) {
+        if (waiting.size() >= MAX_UNSENT) {
+          return Future.failedFuture(Failure.unavailable("store_unavailable",
+              "Redis is not keeping up: " + MAX_UNSENT + " calls are waiting to be sent"));
+        }
         waiting.add(call);
         send = inFlight < BATCH_IN_FLIGHT;
         if (send) {
@@ -423,17 +432,29 @@ public final class RedisTaskQueue implements TaskQueue {
 
     private void sendNext() {
       List<Call> batch = new ArrayList<>();
+      List<Call> expired = new ArrayList<>();
       int argc = 0;
+      long now = System.nanoTime();
       synchronized (waiting) {
         while (!waiting.isEmpty() && batch.size() < MAX_BATCH) {
           Call c = waiting.poll();
+          // its caller has been told the store did not answer: sending it now would store a task
+          // that the client was told is not stored
+          if (now - c.deadline() > 0) {
+            expired.add(c);
+            continue;
+          }
           batch.add(c);
           argc += c.args().length;
         }
         if (batch.isEmpty()) {
           inFlight--;
-          return;
         }
+      }
+      expired.forEach(c -> settle(c, null, Failure.unavailable("store_unavailable",
+          "Redis did not take the call within " + UNSENT_NANOS / 1_000_000 + " ms")));
+      if (batch.isEmpty()) {
+        return;
       }
       String[] args = new String[argc];
       int at = 0;

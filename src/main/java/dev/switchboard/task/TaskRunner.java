@@ -28,6 +28,10 @@ import java.util.logging.Logger;
 final class TaskRunner {
 
   private static final Logger LOG = Logger.getLogger(TaskRunner.class.getName());
+  /** Below the 2 s a submission may take, so that a pending list still leaves time to store. */
+  static final long SUBMIT_MODEL_WAIT_MS = 1_000;
+  /** A run may wait longer for the start-up model lists: its lease is extended meanwhile. */
+  private static final long RUN_MODEL_WAIT_MS = 10_000;
 
   /** The run ended without settling because the task is no longer this run's. */
   private static final class Lost extends RuntimeException {
@@ -72,6 +76,8 @@ final class TaskRunner {
         : job.compose(j -> agent.answer(j).timeout(settings.taskTimeout().toMillis(), TimeUnit.MILLISECONDS))
             .compose(answer -> fenced(queue.saveResult(lease, answer)).map(answer));
     return result
+        // a cancel that came while the answer was being stored must still stop the pushes
+        .compose(answer -> fenced(queue.extend(lease, settings.visibilityTimeout())).map(answer))
         .compose(answer -> deliver(task.id(), spec, answer)
             .compose(v -> fenced(queue.complete(lease)))
             .onSuccess(v -> {
@@ -95,17 +101,28 @@ final class TaskRunner {
     vertx.eventBus().publish(Addresses.EVENTS_RAISE, event);
   }
 
-  /** The task's own model, else the default one (asked now: the provider's list may have changed). */
+  /**
+   * The task's own model, else the default one, asked now (the provider's list may have changed).
+   * A task was accepted because a model could be found, or was about to be: none now is a
+   * passing condition (a list that failed to read, or is being read), retried like an upstream
+   * failure until the task's attempts are used up.
+   */
   private Future<String> model(TaskSpec spec) {
     if (spec.model() != null && !spec.model().isEmpty()) {
       return Future.succeededFuture(spec.model());
     }
-    return vertx.eventBus().<JsonObject>request(Addresses.MODEL_DEFAULT, null).compose(m -> {
-      String model = m.body().getString("model");
-      return model != null ? Future.succeededFuture(model)
-          : Future.failedFuture(Failure.badRequest("model_required",
-              "the task names no model and none can be found: set MODEL_NAME (default_model in conf/model_provider.yaml)"));
-    });
+    return defaultModel(vertx, RUN_MODEL_WAIT_MS).compose(d -> d.getString("model") != null ? Future.succeededFuture(d.getString("model"))
+        : Future.failedFuture(Failure.unavailable("model_unavailable",
+            "the task names no model and no default can be found now (" + (Boolean.TRUE.equals(d.getBoolean("pending"))
+                ? "the providers' model lists have not answered yet" : "no provider lists a model")
+                + "): set MODEL_NAME (default_model in conf/model_provider.yaml)")));
+  }
+
+  /** model.default's answer, after waiting a moment for the providers' model lists at start-up. */
+  static Future<JsonObject> defaultModel(Vertx vertx, long waitMs) {
+    return vertx.eventBus().<JsonObject>request(Addresses.MODEL_DEFAULT, new JsonObject().put("wait_ms", waitMs),
+            new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(waitMs + 5_000))
+        .map(m -> m.body());
   }
 
   /**

@@ -127,9 +127,10 @@ public final class TaskVerticle extends VerticleBase {
       return Future.failedFuture(Failure.unavailable("no_provider",
           "no model provider is configured, so no task can run: " + options.noProvider()));
     }
+    // a model list not read yet is no reason to refuse: the task is stored and its run waits for the list
     Future<Void> model = s.model() != null && !s.model().isEmpty() ? Future.succeededFuture()
-        : vertx.eventBus().<JsonObject>request(Addresses.MODEL_DEFAULT, null).compose(m -> m.body().getString("model") != null
-            ? Future.succeededFuture()
+        : TaskRunner.defaultModel(vertx, TaskRunner.SUBMIT_MODEL_WAIT_MS).compose(d -> d.getString("model") != null || Boolean.TRUE.equals(d.getBoolean("pending"))
+            ? Future.<Void>succeededFuture()
             : Future.failedFuture(Failure.badRequest("model_required",
                 "the task names no model and no default can be found: set MODEL_NAME (default_model in conf/model_provider.yaml), "
                     + "or give the default provider a model list")));

@@ -38,7 +38,8 @@ final class Workers {
   private final Duration grace;
   /** Running now, by task id. */
   private final Map<String, TaskQueue.Lease> running = new LinkedHashMap<>();
-  private boolean leasing;
+  /** The lease call under way, if any: a stop waits for it and gives back what it brings. */
+  private Future<Void> leasing;
   private boolean waiting;
   private boolean stopping;
   /** Whether the last lease call failed: logged when the outage starts and ends, not every second. */
@@ -68,12 +69,13 @@ final class Workers {
   /** Leases as many tasks as workers are free, unless a lease or a wait for work is already under way. */
   private void pump() {
     int free = size - running.size();
-    if (stopping || leasing || waiting || free <= 0) {
+    if (stopping || leasing != null || waiting || free <= 0) {
       return;
     }
-    leasing = true;
+    Promise<Void> leased = Promise.promise();
+    leasing = leased.future();
     queue.lease(worker, free, visibility).onComplete(ar -> {
-      leasing = false;
+      leasing = null;
       if (ar.failed()) {
         if (!storeDown) {
           LOG.warning("workers paused: the task store cannot be reached (" + ar.cause().getMessage()
@@ -81,6 +83,7 @@ final class Workers {
         }
         storeDown = true;
         waiting = true;
+        leased.complete();
         vertx.setTimer(STORE_RETRY_MS, id -> {
           waiting = false;
           pump();
@@ -93,10 +96,13 @@ final class Workers {
       }
       List<TaskQueue.Lease> leases = ar.result();
       if (stopping) {
-        // stopped while the lease was under way: these were never started, give them back
-        leases.forEach(queue::release);
+        // stopped while the lease was under way: these were never started, give them back before the stop ends
+        List<Future<TaskQueue.Fenced>> released = new ArrayList<>();
+        leases.forEach(lease -> released.add(queue.release(lease)));
+        Future.join(released).onComplete(v -> leased.complete());
         return;
       }
+      leased.complete();
       leases.forEach(this::begin);
       if (leases.isEmpty()) {
         waiting = true;
@@ -142,9 +148,10 @@ final class Workers {
   /** Leases nothing more; waits up to the grace for running tasks, then hands the others back. */
   Future<Void> stop() {
     stopping = true;
+    Future<Void> inFlight = leasing == null ? Future.succeededFuture() : leasing;
     if (running.isEmpty()) {
       vertx.cancelTimer(extendTimer);
-      return Future.succeededFuture();
+      return inFlight;
     }
     LOG.info("stopping: waiting up to " + grace.toSeconds() + "s for " + running.size() + " running task(s)");
     drained = Promise.promise();
@@ -158,6 +165,6 @@ final class Workers {
         LOG.info("stopping: handed " + released.size() + " unfinished task(s) back to the queue");
       }
       return Future.join(released).<Void>mapEmpty().recover(e -> Future.succeededFuture());
-    });
+    }).eventually(() -> inFlight);
   }
 }

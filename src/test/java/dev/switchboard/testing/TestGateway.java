@@ -35,6 +35,7 @@ public final class TestGateway implements AutoCloseable {
   private final Path dataDir;
   private Vertx vertx;
   private int port;
+  private Gateway.Started started;
   private String banner;
 
   private TestGateway(Map<String, String> env, Path confDir, Path dataDir) {
@@ -111,7 +112,7 @@ public final class TestGateway implements AutoCloseable {
       Settings settings = Settings.load(confDir, env::get);
       JwtSecret secret = JwtSecret.resolve(settings.jwtSecret(), settings.dataDir());
       vertx = Gateway.newVertx(true);
-      Gateway.Started started = Gateway.deploy(vertx, settings, secret).await(20, TimeUnit.SECONDS);
+      started = Gateway.deploy(vertx, settings, secret).await(20, TimeUnit.SECONDS);
       port = started.port();
       banner = started.banner();
     } catch (Exception e) {
@@ -119,7 +120,7 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
-  /** Stops the gateway as a crash would leave it (data dir kept), then starts it again. */
+  /** Stops the gateway as SIGTERM does (data dir kept), then starts it again on the same data. */
   public TestGateway restart() {
     stop();
     boot();
@@ -138,10 +139,11 @@ public final class TestGateway implements AutoCloseable {
     return this;
   }
 
+  /** Stops the gateway as SIGTERM does (in order, running tasks get their grace); the data dir is kept. */
   public void stop() {
     if (vertx != null) {
       try {
-        vertx.close().await(20, TimeUnit.SECONDS);
+        Gateway.stop(vertx, started).await(30, TimeUnit.SECONDS);
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
