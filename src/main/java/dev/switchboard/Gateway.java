@@ -11,6 +11,7 @@ import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
 import dev.switchboard.observe.Exposition;
 import dev.switchboard.observe.Metrics;
+import dev.switchboard.rules.RulesVerticle;
 import dev.switchboard.security.JwtSecret;
 import dev.switchboard.security.Tokens;
 import dev.switchboard.store.DataDirLock;
@@ -84,6 +85,7 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
             settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
             settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))
+        .compose(id -> vertx.deployVerticle(new RulesVerticle(settings.rules())))
         .compose(id -> vertx.deployVerticle(ingress))
         .compose(id -> defaultModel(vertx))
         .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model)));
