@@ -23,12 +23,12 @@ record Rule(String name, boolean enabled, Trigger trigger, Condition condition, 
    * so that the log line, the 400 of a PUT and /readyz all say which rule is wrong.
    */
   static Rule parse(ConfigNode node, Action.Channels channels) {
-    node.allowOnly("name", "description", "enabled", "on", "if", "do", "rate_limit", "cooldown", "on_error");
     String name = node.get("name").requiredString();
     if (!NAME.matcher(name).matches()) {
       throw node.get("name").error("rule names are 1-64 letters, digits and _.:- (got '" + name + "')");
     }
     try {
+      node.allowOnly("name", "description", "enabled", "on", "if", "do", "rate_limit", "cooldown", "on_error");
       if (node.get("on").isMissing()) {
         throw node.get("on").error("is required (what the rule reacts to)");
       }

@@ -419,8 +419,8 @@ public final class RulesVerticle extends AbstractVerticle {
     return chain.map(v -> {
       State s = state(rule);
       s.fired++;
+      // last_error stays: it is the last one, for someone who looks later, not the current state
       s.lastFired = Instant.now().toString();
-      s.lastError = null;
       metrics.fired(rule.name(), System.nanoTime() - started);
       return true;
     }).recover(e -> {

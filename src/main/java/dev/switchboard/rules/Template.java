@@ -23,8 +23,8 @@ final class Template {
 
   private static final Mustache.Compiler COMPILER = Mustache.compiler()
       .escapeHTML(false)
+      // a key that is not there (or null) reads as empty; nullValue would make a missing one an error
       .defaultValue("")
-      .nullValue("")
       .withCollector(new BasicCollector() {
         @Override
         public <K, V> Map<K, V> createFetcherCache() {
