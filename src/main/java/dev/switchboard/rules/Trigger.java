@@ -7,7 +7,6 @@ import java.time.DateTimeException;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -200,14 +199,5 @@ record Trigger(String kind, String value, MessageFilter message, JsonObject sche
 
   private static Object field(JsonObject e, String object, String key) {
     return e.getValue(object) instanceof JsonObject o ? o.getValue(key) : null;
-  }
-
-  /** As the file said it, for GET /api/v1/rules. */
-  static Object describe(ConfigNode on) {
-    return Plain.json(on.raw());
-  }
-
-  static boolean isSchedule(Map<String, Object> on) {
-    return on.containsKey("schedule");
   }
 }
