@@ -11,6 +11,7 @@ import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
 import dev.switchboard.observe.Exposition;
 import dev.switchboard.observe.Metrics;
+import dev.switchboard.rules.RulesVerticle;
 import dev.switchboard.security.JwtSecret;
 import dev.switchboard.security.Tokens;
 import dev.switchboard.store.DataDirLock;
@@ -41,7 +42,7 @@ public final class Gateway {
   }
 
   /**
-   * Stops the gateway in order: the HTTP edge first (no new work), then the tasks (running ones get
+   * Stops the gateway in order: the HTTP edge first (no new work), then the rules, then the tasks (running ones get
    * queue.shutdown_grace while the model, channels and memory they use still serve), then the
    * rest, and the data-folder lock last. Vert.x alone would stop all components at once.
    */
@@ -101,7 +102,8 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
             settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
             settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))
-        .compose(tasks -> vertx.deployVerticle(ingress).map(edge -> List.of(edge, tasks)))
+        .compose(tasks -> vertx.deployVerticle(new RulesVerticle(settings.rules()))
+            .compose(rules -> vertx.deployVerticle(ingress).map(edge -> List.of(edge, rules, tasks))))
         .compose(drain -> defaultModel(vertx)
             .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model), drain)));
   }

@@ -24,7 +24,8 @@ public record Settings(
     boolean metrics,
     MemorySettings memory,
     ModelSettings models,
-    ChannelSettings channels) {
+    ChannelSettings channels,
+    dev.switchboard.rules.RulesSettings rules) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -82,6 +83,9 @@ public record Settings(
     ConfigNode metrics = root.get("metrics");
     metrics.allowOnly("enabled");
 
+    // read in this order so a broken file is reported as before: models, channels, then the rules that use them
+    ModelSettings models = ModelSettings.load(files);
+    ChannelSettings channels = ChannelSettings.load(files);
     return new Settings(
         confDir,
         ServerSettings.from(root.get("server"), security.get("cors"), env),
@@ -92,7 +96,8 @@ public record Settings(
         QueueSettings.from(root.get("queue")),
         metrics.get("enabled").bool(true),
         MemorySettings.from(root.get("memory")),
-        ModelSettings.load(files),
-        ChannelSettings.load(files));
+        models,
+        channels,
+        dev.switchboard.rules.RulesSettings.load(files, channels));
   }
 }

@@ -28,6 +28,14 @@ public final class ConfigNode {
     this.value = value;
   }
 
+  /**
+   * Plain data that did not come from a file (a rule posted as JSON), read with the same getters
+   * and errors; {@code file} names where it came from. No variables are substituted.
+   */
+  public static ConfigNode of(String file, Object value) {
+    return new ConfigNode(file, "", value);
+  }
+
   /** An absent section: every getter answers its default. */
   public static ConfigNode empty(String file) {
     return new ConfigNode(file, "", null);
@@ -268,6 +276,32 @@ public final class ConfigNode {
       names.add(e.name().toLowerCase().replace('_', '-'));
     }
     throw error("expected one of " + String.join(", ", names) + ", got '" + s + "'");
+  }
+
+  /**
+   * The value as plain YAML data (maps, lists, strings, numbers, booleans), for the keys whose
+   * content is free-form (a webhook body, a platform-native message): typed getters would turn
+   * its numbers into strings.
+   */
+  public Object raw() {
+    return plain(value);
+  }
+
+  private Object plain(Object v) {
+    if (v instanceof ConfigFiles.Unset unset) {
+      throw error(unset.describe());
+    }
+    if (v instanceof Map<?, ?> map) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      map.forEach((k, item) -> out.put(String.valueOf(k), plain(item)));
+      return out;
+    }
+    if (v instanceof List<?> items) {
+      List<Object> out = new ArrayList<>(items.size());
+      items.forEach(item -> out.add(plain(item)));
+      return out;
+    }
+    return v;
   }
 
   /** Keys of a mapping, in file order; used to reject keys nobody reads, which are usually typos. */

@@ -179,6 +179,9 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.delete("/api/v1/memories/:id").handler(bearer).handler(this::deleteMemory);
     router.get("/api/v1/providers").handler(bearer).handler(this::providers);
     router.get("/api/v1/usage").handler(bearer).handler(this::usage);
+    router.get("/api/v1/rules").handler(bearer).handler(ctx -> relay(ctx, Addresses.RULES_LIST, null));
+    router.put("/api/v1/rules").handler(bearer).handler(body).handler(ctx -> relay(ctx, Addresses.RULES_PUT, jsonBody(ctx)));
+    router.post("/api/v1/rules/test").handler(bearer).handler(body).handler(ctx -> relay(ctx, Addresses.RULES_TEST, jsonBody(ctx)));
     // webhooks authenticate by their signature, not by a token; platform callbacks are small,
     // so a larger body is refused (413) before anything parses it
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
@@ -793,6 +796,13 @@ public final class HttpIngressVerticle extends VerticleBase {
         "'run_at' must be an ISO-8601 time with an offset, such as 2026-12-01T09:00:00+08:00 or ...Z, at most 7 days ahead");
   }
 
+  /** A JSON request answered with the component's JSON as it is (the rules API). */
+  private void relay(RoutingContext ctx, String address, JsonObject body) {
+    vertx.eventBus().<JsonObject>request(address, body)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
   private void getTask(RoutingContext ctx) {
     vertx.eventBus().<JsonObject>request(Addresses.TASK_GET, ctx.pathParam("id"))
         .onSuccess(reply -> ctx.json(reply.body()))
@@ -806,8 +816,9 @@ public final class HttpIngressVerticle extends VerticleBase {
         bus.request(Addresses.TASK_HEALTH, null, quick),
         bus.request(Addresses.MODEL_HEALTH, null, quick),
         bus.request(Addresses.MEMORY_HEALTH, null, quick),
-        bus.request(Addresses.CHANNEL_HEALTH, null, quick));
-    List<String> owners = List.of("tasks", "model", "memory", "channels");
+        bus.request(Addresses.CHANNEL_HEALTH, null, quick),
+        bus.request(Addresses.RULES_HEALTH, null, quick));
+    List<String> owners = List.of("tasks", "model", "memory", "channels", "rules");
     Future<Message<JsonObject>> self = bus.request(Addresses.CLUSTER_SELF, null, quick);
     List<Future<?>> all = new ArrayList<>(asks);
     all.add(self);

@@ -85,7 +85,7 @@ public final class TestGateway implements AutoCloseable {
       try {
         Path conf = Leftovers.track(Files.createTempDirectory("switchboard-conf"));
         gateway = new TestGateway(env, conf, Leftovers.track(Files.createTempDirectory("switchboard-data")));
-        for (String name : new String[] {"switchboard.yaml", "model_provider.yaml", "channels.yaml"}) {
+        for (String name : new String[] {"switchboard.yaml", "model_provider.yaml", "channels.yaml", "rules.yaml"}) {
           String text = files.containsKey(name) ? files.get(name) : Files.readString(Path.of("conf", name));
           Files.writeString(conf.resolve(name), text);
         }
@@ -166,6 +166,11 @@ public final class TestGateway implements AutoCloseable {
 
   public Path dataDir() {
     return dataDir;
+  }
+
+  /** The gateway's configuration folder: a test may edit a file there while it runs (rules hot reload). */
+  public Path confDir() {
+    return confDir;
   }
 
   public String url(String path) {
