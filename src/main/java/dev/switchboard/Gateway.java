@@ -9,6 +9,7 @@ import dev.switchboard.cluster.ClusterVerticle;
 import dev.switchboard.ingress.HttpIngressVerticle;
 import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
+import dev.switchboard.schedule.SchedulerVerticle;
 import dev.switchboard.observe.Exposition;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.JwtSecret;
@@ -84,6 +85,9 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
             settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
             settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))
+        .compose(id -> vertx.deployVerticle(new SchedulerVerticle(new SchedulerVerticle.Options(settings.storageProfile(),
+            settings.dataDir(), settings.storage().redisUrl(), settings.channels().store().keyPrefix() + "schedules:"),
+            cluster.cluster())))
         .compose(id -> vertx.deployVerticle(ingress))
         .compose(id -> defaultModel(vertx))
         .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model)));
