@@ -137,10 +137,7 @@ public final class EmbeddedScheduleStore implements ScheduleStore {
   @Override
   public Future<Boolean> fence(long token) {
     return store.transaction(c -> {
-      try (PreparedStatement s = c.prepareStatement("UPDATE schedule_fence SET token = MAX(token, ?) WHERE id = 1")) {
-        s.setLong(1, token);
-        s.executeUpdate();
-      }
+      raise(c, token);
       return fenceOf(c) <= token;
     });
   }
@@ -163,14 +160,25 @@ public final class EmbeddedScheduleStore implements ScheduleStore {
         s.setString(4, rule);
         s.setLong(5, expectedNext.toEpochMilli());
         s.setLong(6, token);
-        return s.executeUpdate() == 1;
+        if (s.executeUpdate() != 1) {
+          return false;
+        }
       }
+      raise(c, token);
+      return true;
     });
   }
 
   @Override
   public Future<Void> close() {
     return store.close();
+  }
+
+  private static void raise(Connection c, long token) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("UPDATE schedule_fence SET token = MAX(token, ?) WHERE id = 1")) {
+      s.setLong(1, token);
+      s.executeUpdate();
+    }
   }
 
   private static long fenceOf(Connection c) throws SQLException {

@@ -79,6 +79,7 @@ public final class RedisScheduleStore implements ScheduleStore {
       end
       if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], 'last_fire', ARGV[2]) end
       redis.call('HSET', KEYS[2], 'last_token', ARGV[4])
+      redis.call('SET', KEYS[1], ARGV[4])
       return 1""";
 
   // KEYS: rules. ARGV: prefix, then rule, spec, next ms ("" none) for each file schedule.

@@ -45,7 +45,7 @@ public interface ScheduleStore {
    * In one atomic step, when {@code rule}'s next_fire is still {@code expectedNext} and
    * {@code token} is at least the fence and the token of the last recorded firing: sets next_fire
    * to {@code newNext} (null: no more), and, when {@code fired} is not null, last_fire to it, and
-   * the entry's token to {@code token}. True when it did; false when another firing, another leader
+   * the entry's token to {@code token}, raising the fence to it. True when it did; false when another firing, another leader
    * or a change of the schedule came first.
    */
   Future<Boolean> record(String rule, Instant expectedNext, Instant fired, Instant newNext, long token);
