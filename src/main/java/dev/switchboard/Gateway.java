@@ -9,6 +9,7 @@ import dev.switchboard.cluster.ClusterVerticle;
 import dev.switchboard.ingress.HttpIngressVerticle;
 import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
+import dev.switchboard.schedule.SchedulerVerticle;
 import dev.switchboard.observe.Exposition;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.rules.RulesVerticle;
@@ -42,7 +43,7 @@ public final class Gateway {
   }
 
   /**
-   * Stops the gateway in order: the HTTP edge first (no new work), then the rules, then the tasks (running ones get
+   * Stops the gateway in order: the HTTP edge first (no new work), then the scheduler and the rules, then the tasks (running ones get
    * queue.shutdown_grace while the model, channels and memory they use still serve), then the
    * rest, and the data-folder lock last. Vert.x alone would stop all components at once.
    */
@@ -102,8 +103,12 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
             settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
             settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))
-        .compose(tasks -> vertx.deployVerticle(new RulesVerticle(settings.rules()))
-            .compose(rules -> vertx.deployVerticle(ingress).map(edge -> List.of(edge, rules, tasks))))
+        // the scheduler before the rules: the rules' first SCHEDULES_SYNC finds it listening
+        .compose(tasks -> vertx.deployVerticle(new SchedulerVerticle(new SchedulerVerticle.Options(settings.storageProfile(),
+                settings.dataDir(), settings.storage().redisUrl(), settings.channels().store().keyPrefix() + "schedules:"),
+                cluster.cluster()))
+            .compose(scheduler -> vertx.deployVerticle(new RulesVerticle(settings.rules()))
+                .compose(rules -> vertx.deployVerticle(ingress).map(edge -> List.of(edge, scheduler, rules, tasks)))))
         .compose(drain -> defaultModel(vertx)
             .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model), drain)));
   }

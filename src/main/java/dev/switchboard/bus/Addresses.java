@@ -157,9 +157,12 @@ public final class Addresses {
   /** Empty → {@link Health}: the rules file (its last load error, if any). */
   public static final String RULES_HEALTH = "rules.health";
 
-  /** JSON {rules: [{rule, schedule}]}: the schedules of the rules file, replacing the previous ones. */
+  /**
+   * JSON {rules: [{rule, schedule}]}: the schedules of the rules file, replacing the previous ones →
+   * JSON {schedules: how many were taken, ignored: [names held by API schedules]}.
+   */
   public static final String SCHEDULES_SYNC = "schedules.sync";
-  /** Empty → JSON {data: [{rule, next_fire, last_fire, source}]}. */
+  /** Empty → JSON {data: [{rule, next_fire, last_fire, source, schedule}]}. */
   public static final String SCHEDULES_LIST = "schedules.list";
   /** JSON rule with a schedule trigger → JSON schedule entry, kept across restarts; failure 400/409. */
   public static final String SCHEDULES_ADD = "schedules.add";

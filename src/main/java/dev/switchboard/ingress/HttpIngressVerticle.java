@@ -182,6 +182,9 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/api/v1/rules").handler(bearer).handler(ctx -> relay(ctx, Addresses.RULES_LIST, null));
     router.put("/api/v1/rules").handler(bearer).handler(body).handler(ctx -> relay(ctx, Addresses.RULES_PUT, jsonBody(ctx)));
     router.post("/api/v1/rules/test").handler(bearer).handler(body).handler(ctx -> relay(ctx, Addresses.RULES_TEST, jsonBody(ctx)));
+    router.get("/api/v1/schedules").handler(bearer).handler(this::listSchedules);
+    router.post("/api/v1/schedules").handler(bearer).handler(body).handler(this::addSchedule);
+    router.delete("/api/v1/schedules/:rule").handler(bearer).handler(this::deleteSchedule);
     // webhooks authenticate by their signature, not by a token; platform callbacks are small,
     // so a larger body is refused (413) before anything parses it
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
@@ -573,6 +576,26 @@ public final class HttpIngressVerticle extends VerticleBase {
 
   private void deleteMemory(RoutingContext ctx) {
     vertx.eventBus().request(Addresses.MEMORY_DELETE, ctx.pathParam("id"))
+        .onSuccess(reply -> ctx.response().setStatusCode(204).end())
+        .onFailure(ctx::fail);
+  }
+
+  private void listSchedules(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.SCHEDULES_LIST, null)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void addSchedule(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.SCHEDULES_ADD, jsonBody(ctx))
+        .onSuccess(reply -> ctx.response().setStatusCode(201)
+            .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
+            .end(reply.body().toBuffer()))
+        .onFailure(ctx::fail);
+  }
+
+  private void deleteSchedule(RoutingContext ctx) {
+    vertx.eventBus().request(Addresses.SCHEDULES_DELETE, ctx.pathParam("rule"))
         .onSuccess(reply -> ctx.response().setStatusCode(204).end())
         .onFailure(ctx::fail);
   }
