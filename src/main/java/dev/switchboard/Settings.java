@@ -3,6 +3,7 @@ package dev.switchboard;
 import dev.switchboard.channel.ChannelSettings;
 import dev.switchboard.config.ConfigFiles;
 import dev.switchboard.config.ConfigNode;
+import dev.switchboard.events.EventSettings;
 import dev.switchboard.ingress.ServerSettings;
 import dev.switchboard.memory.MemorySettings;
 import dev.switchboard.memory.MemoryVerticle;
@@ -24,7 +25,8 @@ public record Settings(
     boolean metrics,
     MemorySettings memory,
     ModelSettings models,
-    ChannelSettings channels) {
+    ChannelSettings channels,
+    EventSettings events) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -54,7 +56,7 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect; the event-bus bridges will add theirs when they exist
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors");
@@ -93,6 +95,7 @@ public record Settings(
         metrics.get("enabled").bool(true),
         MemorySettings.from(root.get("memory")),
         ModelSettings.load(files),
-        ChannelSettings.load(files));
+        ChannelSettings.load(files),
+        EventSettings.from(root.get("rules")));
   }
 }

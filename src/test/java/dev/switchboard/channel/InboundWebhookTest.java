@@ -46,7 +46,11 @@ class InboundWebhookTest {
           - name: "ci"
             secret: "%s"
         """.formatted(SECRET)).start();
-    gateway.vertx().eventBus().<JsonObject>consumer(Addresses.EVENTS_WEBHOOK, m -> events.add(m.body()));
+    // what the rules engine does on rules.event: take the event and answer
+    gateway.vertx().eventBus().<JsonObject>consumer(Addresses.RULES_EVENT, m -> {
+      events.add(m.body());
+      m.reply(new JsonObject().put("fired", new io.vertx.core.json.JsonArray()));
+    });
     web = WebClient.create(vertx);
   }
 
