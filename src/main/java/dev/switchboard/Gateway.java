@@ -6,6 +6,7 @@ import dev.switchboard.channel.ChannelPushVerticle;
 import dev.switchboard.channel.DingTalkStreamVerticle;
 import dev.switchboard.channel.InboundVerticle;
 import dev.switchboard.cluster.ClusterVerticle;
+import dev.switchboard.events.EventVerticle;
 import dev.switchboard.ingress.HttpIngressVerticle;
 import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.model.ModelDispatchVerticle;
@@ -96,6 +97,8 @@ public final class Gateway {
     return vertx.deployVerticle(cluster)
         .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models(), cluster.cluster())))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.storage())))
+        .compose(id -> vertx.deployVerticle(new EventVerticle(new EventVerticle.Options(settings.events(), settings.storageProfile(),
+            settings.dataDir(), settings.storage().redisUrl(), settings.queue().keyPrefix() + "events:"))))
         .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.storage())))
         .compose(id -> deployStreams(vertx, settings))
         .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.storage(), settings.memory(),

@@ -3,6 +3,7 @@ package dev.switchboard;
 import dev.switchboard.channel.ChannelSettings;
 import dev.switchboard.config.ConfigFiles;
 import dev.switchboard.config.ConfigNode;
+import dev.switchboard.events.EventSettings;
 import dev.switchboard.ingress.ServerSettings;
 import dev.switchboard.memory.MemorySettings;
 import dev.switchboard.memory.MemoryVerticle;
@@ -25,7 +26,8 @@ public record Settings(
     MemorySettings memory,
     ModelSettings models,
     ChannelSettings channels,
-    dev.switchboard.rules.RulesSettings rules) {
+    dev.switchboard.rules.RulesSettings rules,
+    EventSettings events) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -55,7 +57,7 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect; the event-bus bridges will add theirs when they exist
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors");
@@ -98,6 +100,7 @@ public record Settings(
         MemorySettings.from(root.get("memory")),
         models,
         channels,
-        dev.switchboard.rules.RulesSettings.load(files, channels));
+        dev.switchboard.rules.RulesSettings.load(files, channels),
+        EventSettings.from(root.get("rules")));
   }
 }

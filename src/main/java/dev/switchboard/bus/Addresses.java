@@ -78,14 +78,11 @@ public final class Addresses {
   /** {@link InboundWeCom} → String plain-text answer (the echo, or "success"), or failure 401/404/400. */
   public static final String CHANNEL_INBOUND_WECOM = "channel.inbound.wecom";
 
+  /** {@link InboundAlert} → JSON {status: accepted|duplicate, id}, or failure 401/404/400. */
+  public static final String CHANNEL_INBOUND_ALERT = "channel.inbound.alert";
+
   /** JSON {bot, message}: a DingTalk robot message that arrived over Stream mode, already authenticated. */
   public static final String CHANNEL_DINGTALK_MESSAGE = "channel.dingtalk.message";
-
-  /** Published: a message a WeCom app received (JSON), for the rules. */
-  public static final String EVENTS_WECOM = "events.wecom";
-
-  /** Published: an event from a generic inbound webhook (JSON), for the rules. */
-  public static final String EVENTS_WEBHOOK = "events.webhook";
 
   /**
    * JSON {conversation, limit} → JSON array of chat messages, oldest first; the running summary of
@@ -139,8 +136,13 @@ public final class Addresses {
    * provider, or one a rule emits); not stored.
    */
   public static final String EVENTS_RAISE = "events.raise";
-  /** JSON {type, platform, limit, cursor} → JSON {data: [event], next_cursor}. */
+  /**
+   * JSON {type, platform, limit, cursor} (strings, as the query gave them) → JSON {data: [event,
+   * each with handled_at], next_cursor}, newest first; failure 400 for a bad limit or cursor.
+   */
   public static final String EVENTS_LIST = "events.list";
+  /** Empty → {@link Health}: the entry {@code events} (the event store). */
+  public static final String EVENTS_HEALTH = "events.health";
 
   /** JSON event → JSON {fired: [rule names]} once the matching rules' actions have started; a failure means try again. */
   public static final String RULES_EVENT = "rules.event";

@@ -33,6 +33,7 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, InboundDingTalk.class);
     register(bus, InboundFeishu.class);
     register(bus, InboundWeCom.class);
+    register(bus, InboundAlert.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

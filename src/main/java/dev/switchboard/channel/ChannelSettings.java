@@ -16,7 +16,7 @@ import java.util.Optional;
 public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks,
                               Map<String, String> inboundHooksOff, Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps,
                               Map<String, WeComApp> wecomApps, Map<String, InboundPolicy> policies,
-                              StoreSettings store) {
+                              StoreSettings store, Map<String, AlertReceiver> alertReceivers) {
 
   public static final String FILE = "channels.yaml";
   public static ChannelSettings load(ConfigFiles files) {
@@ -24,7 +24,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     ConfigNode raw = files.loadRaw(FILE);
     List<ChannelProvider> providers = BuiltInChannels.providers();
     root.allowOnly(java.util.stream.Stream.concat(providers.stream().map(ChannelProvider::section).distinct(),
-        java.util.stream.Stream.of("store")).toArray(String[]::new));
+        java.util.stream.Stream.of("store", "alertmanager")).toArray(String[]::new));
     Map<String, Map<String, Bot>> bots = new LinkedHashMap<>();
     for (ChannelProvider provider : providers) {
       read(root, raw, provider, bots);
@@ -79,8 +79,18 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         wecomApps.put(app.name(), app);
       }
     }
+    // POST /webhooks/alertmanager/{name}: Alertmanager's webhook receivers
+    Map<String, AlertReceiver> alerts = new LinkedHashMap<>();
+    List<ConfigNode> alertNodes = root.get("alertmanager").list();
+    List<ConfigNode> rawAlerts = raw.get("alertmanager").list();
+    for (int i = 0; i < alertNodes.size(); i++) {
+      AlertReceiver receiver = AlertReceiver.from(alertNodes.get(i), i < rawAlerts.size() ? rawAlerts.get(i) : ConfigNode.empty(FILE));
+      if (alerts.put(receiver.name(), receiver) != null) {
+        throw alertNodes.get(i).get("name").error("duplicate alertmanager receiver name '" + receiver.name() + "'");
+      }
+    }
     return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(inboundOff), Map.copyOf(apps), Map.copyOf(feishuApps), Map.copyOf(wecomApps),
-        Map.copyOf(policies), StoreSettings.from(root.get("store")));
+        Map.copyOf(policies), StoreSettings.from(root.get("store")), Map.copyOf(alerts));
   }
 
   private static void read(ConfigNode root, ConfigNode rawRoot, ChannelProvider provider, Map<String, Map<String, Bot>> out) {
@@ -176,6 +186,8 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     wecomApps.values().forEach(a -> parts.add("wecom/" + a.name() + " (callback"
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
+    alertReceivers.values().forEach(a -> parts.add("alertmanager/" + a.name()
+        + (a.offReason() == null ? "" : " (off: " + a.offReason() + ")")));
     return parts.isEmpty() ? "none" : String.join(", ", parts);
   }
 }

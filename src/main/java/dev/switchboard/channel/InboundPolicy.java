@@ -32,6 +32,19 @@ public record InboundPolicy(List<String> users, List<String> conversations, bool
     return group && perSenderInGroups && sender != null ? key + ":" + sender : key;
   }
 
+  /** Whether the allow lists let this sender in this conversation raise an event at all. */
+  boolean allows(List<String> userIds, String conversation) {
+    return permits(userIds, conversation, false, false);
+  }
+
+  /**
+   * Whether a message is addressed to the bot (an event's {@code mentioned}): a direct message,
+   * an @-mention, or any group message when the bot answers groups always.
+   */
+  boolean addressed(boolean group, boolean mentioned) {
+    return !group || mentioned || !groupsNeedMention;
+  }
+
   /** {@code userIds}: every id the platform gives for the sender (staff id, open id, union id, ...). */
   boolean permits(List<String> userIds, String conversation, boolean group, boolean mentioned) {
     if (!users.isEmpty() && userIds.stream().noneMatch(users::contains)) {

@@ -3,11 +3,11 @@ package dev.switchboard.channel;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
+import dev.switchboard.bus.InboundAlert;
 import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundFeishu;
 import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.InboundWeCom;
-import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.store.EmbeddedStore;
 import io.vertx.core.Future;
@@ -24,20 +24,23 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
- * What platforms and other systems send in. Generic webhooks ({@code POST /webhooks/hooks/{name}}):
- * signature and timestamp checked, the signature and the sender's delivery id claimed so that a
- * re-delivery or a replay is accepted once, the JSON body published as an event for the rules.
- * DingTalk enterprise robot callbacks ({@code POST /webhooks/dingtalk/{bot}}): signature and
- * timestamp checked, each timestamp+sign pair bound to the one body it first came with, each text message becomes a task (one
- * per message id, so a re-delivery never gets two answers) whose result is the reply in the same
- * conversation. Feishu events and WeCom callbacks likewise, each with its platform's checks.
+ * What platforms and other systems send in, checked and turned into one normalised event each
+ * (see events/ and the contract of {@link Addresses#EVENTS_INBOUND}), which is stored before the
+ * platform is acknowledged; the rules take it from the store. Generic webhooks
+ * ({@code POST /webhooks/hooks/{name}}): signature and timestamp checked, a replayed signature
+ * refused, one {@code webhook} event per delivery id. DingTalk enterprise robot callbacks
+ * ({@code POST /webhooks/dingtalk/{bot}}) and Stream messages: signature and timestamp checked,
+ * each timestamp+sign pair bound to the one body it first came with, one {@code message} event per
+ * message id, whose {@code reply} says how to answer in the same conversation. Feishu events, WeCom
+ * callbacks and Alertmanager notifications ({@code POST /webhooks/alertmanager/{name}}) likewise,
+ * each with its own checks. The event id is the dedup key: a re-delivery of an event that is
+ * stored is answered as a success, and not acted on again.
  *
  * <p>Every check runs cheapest first: body size, then the timestamp window, then the signature,
  * and only then decryption and parsing. The work that grows with the body (signatures over it,
@@ -57,8 +60,6 @@ public final class InboundVerticle extends VerticleBase {
 
   /** A timestamp further than this from now is refused (replays, clock trouble). */
   static final Duration WINDOW = Duration.ofMinutes(5);
-  /** How long a delivery id stays claimed; platforms re-deliver for hours, not days. */
-  static final Duration CLAIM_TTL = Duration.ofHours(24);
   /** DingTalk allows its callback timestamp to be an hour off. */
   static final Duration DINGTALK_WINDOW = Duration.ofHours(1);
   /** A DingTalk robot callback is a few KB (the ingress bounds it at 64 KB too). */
@@ -71,6 +72,11 @@ public final class InboundVerticle extends VerticleBase {
    * platform's next try.
    */
   static final Duration HANDLING = Duration.ofSeconds(60);
+  /**
+   * Alertmanager sends a notification again when it got no answer, with the same body: one body is
+   * one event for this long. A later identical notification (repeat_interval) is a new event.
+   */
+  static final Duration ALERT_REPEAT = Duration.ofMinutes(5);
   /** A readiness check waits this long for the claim store. */
   static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
 
@@ -106,13 +112,14 @@ public final class InboundVerticle extends VerticleBase {
           claims = c;
           return claims.init();
         })
-        .compose(v -> Future.all(
+        .compose(v -> Future.all(List.of(
             vertx.eventBus().<Void>localConsumer(Addresses.CHANNEL_INBOUND_HEALTH, this::health).completion(),
             vertx.eventBus().<InboundHook>localConsumer(Addresses.CHANNEL_INBOUND_HOOK, this::receive).completion(),
             vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion(),
             vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion(),
             vertx.eventBus().<InboundWeCom>localConsumer(Addresses.CHANNEL_INBOUND_WECOM, this::wecom).completion(),
-            vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_DINGTALK_MESSAGE, this::dingtalkStreamMessage).completion()))
+            vertx.eventBus().<InboundAlert>localConsumer(Addresses.CHANNEL_INBOUND_ALERT, this::alert).completion(),
+            vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_DINGTALK_MESSAGE, this::dingtalkStreamMessage).completion())))
         .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()
             .onFailure(e -> LOG.fine("claims not swept: " + e.getMessage()))));
   }
@@ -148,11 +155,6 @@ public final class InboundVerticle extends VerticleBase {
     }, false);
   }
 
-  /** Takes {@code key} for {@code ttl}: true when it was free. */
-  private Future<Boolean> claim(String key, Duration ttl) {
-    return claims.claim(key, ttl).recover(e -> Future.failedFuture(unavailable(e)));
-  }
-
   /** A claim store failure as the platform should see it: a 503, so that it sends the message again later. */
   private static Failure unavailable(Throwable e) {
     if (e instanceof Failure f && f.status() == 503) {
@@ -162,29 +164,71 @@ public final class InboundVerticle extends VerticleBase {
   }
 
   /**
-   * Does {@code work} once per {@code key}, whichever instance the platform sends the message to
-   * and however often it sends it. A key done already is answered with what its work said; a key
-   * whose work is under way right now (on this instance or another) is answered 503, so that the
-   * platform asks again and then gets the real answer; a work that fails frees the key, so that
-   * the platform's next try does it. Completes with what the work said (a task id), this time or
-   * the first time.
+   * Does {@code work} once per {@code key} for {@code ttl}, whichever instance the request comes to
+   * and however often it comes. A key done already is answered {@code later}; a key whose work is
+   * under way right now (on this instance or another) is answered 503, so that the sender asks
+   * again and then gets the real answer; a work that fails (the event store is down) frees the
+   * key, so that the sender's next try does it.
    */
-  private Future<String> once(String key, Supplier<Future<String>> work) {
+  private Future<String> once(String key, Duration ttl, Supplier<Future<String>> work, String later) {
     return claims.begin(key, HANDLING).recover(e -> Future.failedFuture(unavailable(e))).compose(claim -> switch (claim.state()) {
-      case DONE -> Future.succeededFuture(claim.value());
+      case DONE -> Future.succeededFuture(later);
       case BUSY -> Future.failedFuture(Failure.unavailable("in_progress",
           "this message is being handled right now; the next delivery of it gets the answer"));
       case TAKEN -> work.get().transform(ar -> ar.succeeded()
-          ? claims.done(key, CLAIM_TTL, ar.result()).transform(d -> {
+          ? claims.done(key, ttl, later).transform(d -> {
               if (d.failed()) {
-                // the task is in; once the busy claim runs out (HANDLING), a re-delivery submits it
-                // again, and the task's idempotency key makes that the same task
+                // the event is stored; once the busy claim runs out (HANDLING), a replay is stored
+                // again, and the event id makes that a duplicate
                 LOG.warning("claim " + key + " not marked done: " + d.cause().getMessage());
               }
               return Future.succeededFuture(ar.result());
             })
           : claims.release(key, claim.value()).transform(r -> Future.<String>failedFuture(ar.cause())));
     });
+  }
+
+  /**
+   * Stores {@code event} (events/EventVerticle): completes with {@code accepted} or
+   * {@code duplicate} once it is durable, which is when the sender may be told it arrived. An event
+   * store that cannot take it is a 503: the sender tries again later.
+   */
+  private Future<String> raise(JsonObject event) {
+    return vertx.eventBus().<JsonObject>request(Addresses.EVENTS_INBOUND, event)
+        .map(reply -> String.valueOf(reply.body().getString("status")))
+        .recover(e -> {
+          Failure f = Failure.from(e);
+          return Future.failedFuture(f.status() >= 500 && f.status() != 503
+              ? Failure.unavailable("store_unavailable", "the event store did not take the event: " + f.getMessage()) : f);
+        });
+  }
+
+  /** The fields every event has. */
+  private static JsonObject event(String id, String type) {
+    return new JsonObject().put("id", id).put("type", type).put("time", Instant.now().toString());
+  }
+
+  /**
+   * A platform message as the contract shapes it: who, where, what, and in {@code reply} what an
+   * agent needs to answer in place (the channel target, the conversation history key and turns,
+   * the memory scopes), so that a rule's {@code agent: {reply: true}} needs nothing else.
+   */
+  private static JsonObject message(String id, String platform, String bot, String conversation, boolean group,
+                                    String senderId, String senderName, String text, boolean mentioned, JsonObject raw,
+                                    JsonObject address, InboundPolicy policy) {
+    String key = policy.conversationKey(platform, bot, conversation, group, senderId);
+    return event(id, "message")
+        .put("platform", platform)
+        .put("bot", bot)
+        .put("conversation", new JsonObject().put("id", conversation).put("type", group ? "group" : "direct"))
+        .put("sender", new JsonObject().put("id", senderId).put("name", senderName))
+        .put("text", text)
+        .put("mentioned", mentioned)
+        .put("raw", raw)
+        .put("reply", new JsonObject()
+            .put("target", new JsonObject().put("type", platform).put("bot", bot).put("address", address))
+            .put("conversation", new JsonObject().put("key", key).put("turns", policy.historyTurns()))
+            .put("memory_scopes", new JsonArray(memoryScopes(platform, conversation, senderId, group))));
   }
 
   /**
@@ -263,23 +307,15 @@ public final class InboundVerticle extends VerticleBase {
       // the signature covers timestamp and body, the delivery header nothing: a captured request
       // sent again is the same signature whatever header it carries
       String signature = checked.signature().substring("sha256=".length());
-      return claim("hook:" + hook.name() + ":sig:" + signature, replayTtl(WINDOW))
-          .compose(fresh -> !fresh || id == null ? Future.succeededFuture(fresh)
-              : claim("hook:" + hook.name() + ":" + id, CLAIM_TTL))
-          .map(fresh -> {
-            if (!fresh) {
-              return new JsonObject().put("status", "duplicate").put("delivery", id);
-            }
-            String eventId = UUID.randomUUID().toString();
-            vertx.eventBus().publish(Addresses.EVENTS_WEBHOOK, new JsonObject()
-                .put("id", eventId)
-                .put("source", "webhook")
-                .put("hook", hook.name())
-                .put("delivery", id)
-                .put("received_at", Instant.now().toString())
-                .put("body", checked.body()));
-            return new JsonObject().put("status", "accepted").put("id", eventId);
-          });
+      // the delivery id is the sender's own dedup key; without one, the signed request is the event
+      String eventId = "webhook:" + hook.name() + ":" + (id != null ? id : "sig:" + signature);
+      JsonObject event = event(eventId, "webhook")
+          .put("hook", hook.name())
+          .put("delivery", id)
+          .put("body", checked.body())
+          .put("headers", hook.headers() == null ? new JsonObject() : hook.headers());
+      return once("hook:" + hook.name() + ":sig:" + signature, replayTtl(WINDOW), () -> raise(event), "duplicate")
+          .map(status -> new JsonObject().put("status", status).put("id", eventId).put("delivery", id));
     });
     answer(message, result);
   }
@@ -332,9 +368,9 @@ public final class InboundVerticle extends VerticleBase {
           } catch (RuntimeException e) {
             throw Failure.badRequest("invalid_json", "the callback body must be a JSON object");
           }
-          return DingTalkMessage.from(body);
+          return new DingTalkIn(DingTalkMessage.from(body), body);
         }))
-        .compose(msg -> answerDingTalk(app, msg));
+        .compose(read -> answerDingTalk(app, read.message(), read.body()));
     answer(message, result);
   }
 
@@ -353,6 +389,10 @@ public final class InboundVerticle extends VerticleBase {
       case BUSY -> Future.failedFuture(Failure.unavailable("in_progress",
           "this timestamp and sign are being checked right now; the next delivery gets the answer"));
     });
+  }
+
+  /** A DingTalk robot message as read, with the body it was read from (the event's raw). */
+  private record DingTalkIn(DingTalkMessage message, JsonObject body) {
   }
 
   private static String sha256Hex(Buffer data) {
@@ -376,14 +416,14 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.badRequest("invalid_message", "the stream message is not a JSON object"));
       return;
     }
-    answer(message, offLoop(() -> DingTalkMessage.from(robotMessage)).compose(msg -> answerDingTalk(app, msg)));
+    answer(message, offLoop(() -> DingTalkMessage.from(robotMessage)).compose(msg -> answerDingTalk(app, msg, robotMessage)));
   }
 
   /**
-   * A text message becomes a task answered through the message's sessionWebhook, once per msgId
-   * (the task's idempotency key), whichever way the message came in.
+   * A text message becomes one event per msgId, whichever way it came in, answered (by a rule)
+   * through the message's sessionWebhook.
    */
-  private Future<JsonObject> answerDingTalk(DingTalkApp app, DingTalkMessage m) {
+  private Future<JsonObject> answerDingTalk(DingTalkApp app, DingTalkMessage m, JsonObject raw) {
     String bot = app.name();
     if (m.ignored() != null) {
       // pictures, files and the like have no answer yet; acknowledged so the platform does not resend
@@ -402,7 +442,7 @@ public final class InboundVerticle extends VerticleBase {
       sender.add(m.senderId());
     }
     InboundPolicy policy = settings.policy("dingtalk", bot);
-    if (!policy.permits(sender, m.conversationId(), m.group(), m.mentioned())) {
+    if (!policy.allows(sender, m.conversationId())) {
       return Future.succeededFuture(new JsonObject().put("status", "ignored").put("reason", "not allowed by the bot's policy"));
     }
     JsonArray at = new JsonArray();
@@ -418,15 +458,12 @@ public final class InboundVerticle extends VerticleBase {
         .put("at_user_ids", at);
     String conversationId = m.conversationId() != null ? m.conversationId() : m.sessionWebhook();
     String first = sender.isEmpty() ? null : sender.get(0);
-    TaskSubmission.Conversation conversation = new TaskSubmission.Conversation(
-        policy.conversationKey("dingtalk", bot, conversationId, m.group(), first), policy.historyTurns());
-    TaskSubmission task = new TaskSubmission(m.text(), null,
-        List.of(new TaskSubmission.Target("dingtalk", bot, address)), TaskSubmission.Priority.NORMAL,
-        "dingtalk:" + m.msgId(), "dingtalk:" + bot, conversation, 0,
-        memoryScopes("dingtalk", conversationId, first, m.group()));
-    return once("dingtalk-msg:" + bot + ":" + m.msgId(),
-        () -> vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task).map(reply -> reply.body().getString("id")))
-        .map(taskId -> new JsonObject().put("status", "accepted").put("task_id", taskId));
+    String eventId = "dingtalk:" + bot + ":" + m.msgId();
+    String nick = raw.getValue("senderNick") instanceof String n ? Texts.clip(n, 256) : null;
+    JsonObject event = message(eventId, "dingtalk", bot, conversationId, m.group(), first, nick, m.text(),
+        policy.addressed(m.group(), m.mentioned()), raw, address, policy);
+    // a re-delivery is answered as the first delivery was: DingTalk only needs to hear it arrived
+    return raise(event).map(status -> new JsonObject().put("status", "accepted").put("event_id", eventId));
   }
 
   /**
@@ -530,10 +567,11 @@ public final class InboundVerticle extends VerticleBase {
       if (feishuIn.challenge() != null) {
         return Future.succeededFuture(new JsonObject().put("challenge", feishuIn.challenge()));
       }
-      Future<Boolean> fresh = signed ? claim("feishu-sig:" + in.bot() + ":" + given, replayTtl(app.timestampWindow()))
-          : Future.succeededFuture(true);
       // a replay of a signed request is the same message again: answered, not acted on
-      return fresh.compose(first -> first ? feishuEvent(app, feishuIn.event()) : Future.succeededFuture(FEISHU_OK));
+      return signed
+          ? once("feishu-sig:" + in.bot() + ":" + given, replayTtl(app.timestampWindow()),
+              () -> feishuEvent(app, feishuIn.event()).map(JsonObject::encode), FEISHU_OK.encode()).map(JsonObject::new)
+          : feishuEvent(app, feishuIn.event());
     });
     answer(message, result);
   }
@@ -572,19 +610,15 @@ public final class InboundVerticle extends VerticleBase {
     boolean group = "group".equals(msg.getValue("chat_type"));
     boolean mentioned = msg.getValue("mentions") instanceof JsonArray mentions && !mentions.isEmpty();
     InboundPolicy policy = settings.policy("feishu", bot);
-    if (text.isEmpty() || eventId == null || messageId == null || !policy.permits(sender, chatId, group, mentioned)) {
+    if (text.isEmpty() || eventId == null || messageId == null || !policy.allows(sender, chatId)) {
       return Future.succeededFuture(FEISHU_OK);
     }
     JsonObject address = new JsonObject().put("message_id", messageId).put("chat_id", chatId);
     String chat = chatId != null ? chatId : messageId;
-    TaskSubmission.Conversation conversation = new TaskSubmission.Conversation(
-        policy.conversationKey("feishu", bot, chat, group, sender.isEmpty() ? null : sender.get(0)), policy.historyTurns());
-    TaskSubmission task = new TaskSubmission(text, null, List.of(new TaskSubmission.Target("feishu", bot, address)),
-        TaskSubmission.Priority.NORMAL, "feishu:" + eventId, "feishu:" + bot, conversation, 0,
-        memoryScopes("feishu", chat, sender.isEmpty() ? null : sender.get(0), group));
-    return once("feishu-event:" + bot + ":" + eventId,
-        () -> vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, task).map(reply -> reply.body().getString("id")))
-        .map(taskId -> FEISHU_OK);
+    JsonObject normalised = message("feishu:" + bot + ":" + eventId, "feishu", bot, chat, group,
+        sender.isEmpty() ? null : sender.get(0), null, text, policy.addressed(group, mentioned), event, address, policy);
+    // a re-delivery (Feishu sends the event again until it hears success) is answered success
+    return raise(normalised).map(status -> FEISHU_OK);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -596,9 +630,8 @@ public final class InboundVerticle extends VerticleBase {
 
   /**
    * WeCom app callbacks: the URL check answers the decrypted echo; a message is checked (timestamp
-   * window, signature), decrypted (32-byte padding), claimed by its signature and its MsgId and
-   * published as an event. Replies need the app's secret and the message API, which this build
-   * does not have yet.
+   * window, signature), decrypted (32-byte padding), its signature claimed against replays, and a
+   * text message stored as an event (its MsgId the dedup key) whose reply target is the sender.
    */
   private void wecom(Message<InboundWeCom> message) {
     InboundWeCom in = message.body();
@@ -664,26 +697,90 @@ public final class InboundVerticle extends VerticleBase {
       }
       Map<String, String> fields = wecomIn.fields();
       String msgId = fields.get("MsgId");
-      JsonObject event = new JsonObject()
-          .put("source", "wecom")
-          .put("bot", in.bot())
-          .put("msg_id", msgId)
-          .put("msg_type", fields.get("MsgType"))
-          .put("from", fields.get("FromUserName"))
-          .put("agent_id", fields.get("AgentID"))
-          .put("content", fields.get("Content"))
-          .put("received_at", Instant.now().toString());
-      // the signature claim catches replays of messages without a MsgId (events); the MsgId claim
-      // catches WeCom's own re-deliveries, which are signed afresh
-      return claim("wecom-sig:" + in.bot() + ":" + given, replayTtl(app.timestampWindow()))
-          .compose(fresh -> !fresh || msgId == null ? Future.succeededFuture(fresh)
-              : claim("wecom:" + in.bot() + ":" + msgId, CLAIM_TTL))
-          .map(first -> {
-            if (first) {
-              vertx.eventBus().publish(Addresses.EVENTS_WECOM, event);
-            }
-            return "success";
-          });
+      String from = fields.get("FromUserName");
+      String text = fields.get("Content") != null ? fields.get("Content").trim() : "";
+      InboundPolicy policy = settings.policy("wecom", in.bot());
+      if (!policy.allows(from == null ? List.of() : List.of(from), from)) {
+        return Future.succeededFuture("success");
+      }
+      // callbacks without a MsgId (enter_agent, menu clicks...) are told apart by who, when and what
+      String id = msgId != null ? msgId
+          : from != null && fields.get("CreateTime") != null ? "evt:" + from + ":" + fields.get("CreateTime") + ":" + fields.get("Event")
+          : "sig:" + given;
+      JsonObject fieldsJson = new JsonObject();
+      fields.forEach(fieldsJson::put);
+      // an app's messages come from one person to the app: a direct conversation, answered to that person
+      JsonObject address = new JsonObject().put("user_id", from).put("agent_id", fields.get("AgentID"));
+      // only a text is addressed to the app for an answer; pictures, voice and app events are there for rules
+      JsonObject event = message("wecom:" + in.bot() + ":" + id, "wecom", in.bot(), from, false, from, null, text,
+          "text".equals(fields.get("MsgType")) && from != null && !text.isEmpty(), fieldsJson, address, policy);
+      // the signature claim catches replays; WeCom's own re-deliveries are signed afresh, and their
+      // MsgId (the event id) makes them duplicates
+      return once("wecom-sig:" + in.bot() + ":" + given, replayTtl(app.timestampWindow()), () -> raise(event), "duplicate")
+          .map(status -> "success");
+    });
+    answer(message, result);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Alertmanager
+
+  /**
+   * Alertmanager's webhook notifications ({@code POST /webhooks/alertmanager/{name}}): a Bearer
+   * token or our hooks' signature, then one {@code alert} event per notification. Alertmanager
+   * sends a notification again, with the same body, when it got no answer: the body is claimed
+   * for {@link #ALERT_REPEAT}, so that such a retry is a duplicate.
+   */
+  private void alert(Message<InboundAlert> message) {
+    InboundAlert in = message.body();
+    AlertReceiver receiver = settings.alertReceivers().get(in.name());
+    if (receiver == null) {
+      Failure.reply(message, Failure.notFound("receiver_not_found", "no alertmanager receiver named '" + in.name() + "'"));
+      return;
+    }
+    if (receiver.offReason() != null) {
+      Failure.reply(message, Failure.unavailable("receiver_off", "alertmanager receiver '" + in.name() + "' is off: "
+          + receiver.offReason()));
+      return;
+    }
+    Buffer raw = in.body() == null ? Buffer.buffer() : in.body();
+    String auth = in.authorization() == null ? "" : in.authorization().trim();
+    boolean byToken = !receiver.token().isEmpty() && auth.regionMatches(true, 0, "Bearer ", 0, 7)
+        && MessageDigest.isEqual(receiver.token().getBytes(StandardCharsets.UTF_8),
+            auth.substring(7).trim().getBytes(StandardCharsets.UTF_8));
+    Long ts = seconds(in.timestamp());
+    boolean maySign = !receiver.secret().isEmpty() && in.signature() != null && ts != null && within(ts, WINDOW);
+    if (!byToken && !maySign) {
+      Failure.reply(message, Failure.unauthorized(receiver.token().isEmpty()
+          ? "x-switchboard-timestamp (unix seconds, within 5 minutes) and x-switchboard-signature are needed"
+          : "Authorization: Bearer <token> does not match"));
+      return;
+    }
+    record Read(JsonObject body, String hash) {
+    }
+    Future<JsonObject> result = offLoop(() -> {
+      if (!byToken && !sameAscii(WebhookBot.signature(receiver.secret(), ts, raw), in.signature().trim())) {
+        throw Failure.unauthorized("x-switchboard-signature does not match the body");
+      }
+      JsonObject body;
+      try {
+        body = raw.toJsonObject();
+      } catch (RuntimeException e) {
+        throw Failure.badRequest("invalid_json", "an Alertmanager notification is a JSON object");
+      }
+      if (body == null) {
+        throw Failure.badRequest("invalid_json", "an Alertmanager notification is a JSON object");
+      }
+      return new Read(body, sha256Hex(raw));
+    }).compose(read -> {
+      // a notification has no id of its own: its body, and when it came, are the event
+      String eventId = "alert:" + in.name() + ":" + read.hash().substring(0, 16) + ":" + System.currentTimeMillis();
+      JsonObject event = event(eventId, "alert")
+          .put("name", in.name())
+          .put("alerts", read.body().getValue("alerts") instanceof JsonArray a ? a : new JsonArray())
+          .put("body", read.body());
+      return once("alert:" + in.name() + ":" + read.hash(), ALERT_REPEAT, () -> raise(event), "duplicate")
+          .map(status -> new JsonObject().put("status", status).put("id", "duplicate".equals(status) ? null : eventId));
     });
     answer(message, result);
   }

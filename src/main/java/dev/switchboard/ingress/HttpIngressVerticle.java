@@ -4,6 +4,7 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
+import dev.switchboard.bus.InboundAlert;
 import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundFeishu;
 import dev.switchboard.bus.InboundWeCom;
@@ -185,6 +186,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/api/v1/schedules").handler(bearer).handler(this::listSchedules);
     router.post("/api/v1/schedules").handler(bearer).handler(body).handler(this::addSchedule);
     router.delete("/api/v1/schedules/:rule").handler(bearer).handler(this::deleteSchedule);
+    router.get("/api/v1/events").handler(bearer).handler(this::listEvents);
     // webhooks authenticate by their signature, not by a token; platform callbacks are small,
     // so a larger body is refused (413) before anything parses it
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
@@ -192,6 +194,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/webhooks/feishu/:bot").handler(body(FEISHU_WEBHOOK_BODY)).handler(this::feishuEvent);
     router.get("/webhooks/wecom/:bot").handler(this::wecomCallback);
     router.post("/webhooks/wecom/:bot").handler(body(SMALL_WEBHOOK_BODY)).handler(this::wecomCallback);
+    router.post("/webhooks/alertmanager/:name").handler(body).handler(this::alertmanager);
 
     // one route, one label, for everything no route above answered: under /v1 and /api a token
     // is still needed first, so an unauthenticated client cannot map the API by its 404s
@@ -474,13 +477,25 @@ public final class HttpIngressVerticle extends VerticleBase {
     var request = ctx.request();
     InboundHook hook = new InboundHook(ctx.pathParam("name"), request.getHeader("x-switchboard-timestamp"),
         request.getHeader("x-switchboard-signature"), request.getHeader("x-switchboard-delivery"),
-        ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
+        ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer(), hookHeaders(request.headers()));
     vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_INBOUND_HOOK, hook)
         .onSuccess(reply -> ctx.response()
             .setStatusCode("duplicate".equals(reply.body().getString("status")) ? 200 : 202)
             .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON)
             .end(reply.body().toBuffer()))
         .onFailure(ctx::fail);
+  }
+
+  /** A hook's headers for its event: names in lower case, credentials left out. */
+  private static JsonObject hookHeaders(io.vertx.core.MultiMap headers) {
+    JsonObject out = new JsonObject();
+    headers.forEach((name, value) -> {
+      String key = name.toLowerCase(java.util.Locale.ROOT);
+      if (!key.equals("authorization") && !key.equals("cookie") && !key.equals("proxy-authorization")) {
+        out.put(key, out.getValue(key) instanceof String before ? before + ", " + value : value);
+      }
+    });
+    return out;
   }
 
   /** Answered at once with an empty 200: the reply comes later, in the conversation. */
@@ -516,6 +531,26 @@ public final class HttpIngressVerticle extends VerticleBase {
         ctx.body() == null || ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
     vertx.eventBus().<String>request(Addresses.CHANNEL_INBOUND_WECOM, in)
         .onSuccess(reply -> ctx.response().putHeader(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8").end(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  /** Alertmanager's webhook receiver: a Bearer token (http_config.authorization) or our hooks' signature. */
+  private void alertmanager(RoutingContext ctx) {
+    var request = ctx.request();
+    InboundAlert alert = new InboundAlert(ctx.pathParam("name"), request.getHeader(HttpHeaderNames.AUTHORIZATION),
+        request.getHeader("x-switchboard-timestamp"), request.getHeader("x-switchboard-signature"),
+        ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
+    vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_INBOUND_ALERT, alert)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(ctx::fail);
+  }
+
+  private void listEvents(RoutingContext ctx) {
+    var params = ctx.queryParams();
+    JsonObject query = new JsonObject().put("type", params.get("type")).put("platform", params.get("platform"))
+        .put("limit", params.get("limit")).put("cursor", params.get("cursor"));
+    vertx.eventBus().<JsonObject>request(Addresses.EVENTS_LIST, query)
+        .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(ctx::fail);
   }
 
@@ -840,8 +875,9 @@ public final class HttpIngressVerticle extends VerticleBase {
         bus.request(Addresses.MODEL_HEALTH, null, quick),
         bus.request(Addresses.MEMORY_HEALTH, null, quick),
         bus.request(Addresses.CHANNEL_HEALTH, null, quick),
-        bus.request(Addresses.RULES_HEALTH, null, quick));
-    List<String> owners = List.of("tasks", "model", "memory", "channels", "rules");
+        bus.request(Addresses.RULES_HEALTH, null, quick),
+        bus.request(Addresses.EVENTS_HEALTH, null, quick));
+    List<String> owners = List.of("tasks", "model", "memory", "channels", "rules", "events");
     Future<Message<JsonObject>> self = bus.request(Addresses.CLUSTER_SELF, null, quick);
     List<Future<?>> all = new ArrayList<>(asks);
     all.add(self);
