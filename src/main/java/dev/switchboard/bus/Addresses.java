@@ -81,6 +81,14 @@ public final class Addresses {
   /** JSON {bot, message}: a DingTalk robot message that arrived over Stream mode, already authenticated. */
   public static final String CHANNEL_DINGTALK_MESSAGE = "channel.dingtalk.message";
 
+  /**
+   * JSON {bot, event}: a Feishu/Lark v2 event (the plaintext JSON, as a webhook's after decryption)
+   * that arrived over the app's long connection, already authenticated → a reply once it is
+   * handled (the connection acknowledges the frame then), or a failure (acknowledged 500: Feishu
+   * pushes it again).
+   */
+  public static final String CHANNEL_FEISHU_EVENT = "channel.feishu.event";
+
   /** Published: a message a WeCom app received (JSON), for the rules. */
   public static final String EVENTS_WECOM = "events.wecom";
 

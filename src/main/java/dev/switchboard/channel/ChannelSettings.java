@@ -172,7 +172,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         + (secret.isEmpty() ? ", off: " + inboundHooksOff.getOrDefault(name, "secret unset") + ")" : ")")));
     dingtalkApps.values().forEach(a -> parts.add("dingtalk/" + a.name() + " (" + a.mode()
         + (a.offReason() != null ? ", off: " + a.offReason() + ")" : a.note() != null ? ", " + a.note() + ")" : ")")));
-    feishuApps.values().forEach(a -> parts.add("feishu/" + a.name() + " (events"
+    feishuApps.values().forEach(a -> parts.add("feishu/" + a.name() + (a.longConnection() ? " (long connection" : " (events")
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     wecomApps.values().forEach(a -> parts.add("wecom/" + a.name() + " (callback"
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));

@@ -113,6 +113,7 @@ public final class InboundVerticle extends VerticleBase {
             vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion(),
             vertx.eventBus().<InboundWeCom>localConsumer(Addresses.CHANNEL_INBOUND_WECOM, this::wecom).completion(),
             vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_DINGTALK_MESSAGE, this::dingtalkStreamMessage).completion()))
+        .compose(v -> vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_FEISHU_EVENT, this::feishuConnectionEvent).completion())
         .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()
             .onFailure(e -> LOG.fine("claims not swept: " + e.getMessage()))));
   }
@@ -471,6 +472,11 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.unavailable("bot_off", "feishu bot '" + in.bot() + "' is off: " + app.offReason()));
       return;
     }
+    if (app.longConnection()) {
+      // nothing here could check such a request: this app has no token or key, its events come over its own connection
+      Failure.reply(message, Failure.notFound("bot_not_found", "feishu bot '" + in.bot() + "' takes events over its long connection, not here"));
+      return;
+    }
     Buffer raw = in.body() == null ? Buffer.buffer() : in.body();
     if (raw.length() > FeishuApp.MAX_BODY_BYTES) {
       Failure.reply(message, tooLarge("the event body", FeishuApp.MAX_BODY_BYTES));
@@ -536,6 +542,16 @@ public final class InboundVerticle extends VerticleBase {
       return fresh.compose(first -> first ? feishuEvent(app, feishuIn.event()) : Future.succeededFuture(FEISHU_OK));
     });
     answer(message, result);
+  }
+
+  /** An event from a long connection: authenticated when the connection was opened. */
+  private void feishuConnectionEvent(Message<JsonObject> message) {
+    FeishuApp app = settings.feishuApps().get(String.valueOf(message.body().getValue("bot")));
+    if (app == null || !(message.body().getValue("event") instanceof JsonObject event)) {
+      Failure.reply(message, Failure.badRequest("invalid_event", "no feishu app of that name, or the event is not a JSON object"));
+      return;
+    }
+    answer(message, feishuEvent(app, event));
   }
 
   private Future<JsonObject> feishuEvent(FeishuApp app, JsonObject event) {
