@@ -71,6 +71,16 @@ public interface Bot {
     return io.vertx.core.Future.succeededFuture(Map.of());
   }
 
+  /** The request with what {@link #authHeaders()} fetched: as headers; a platform that takes its token elsewhere says so. */
+  default Request authorize(Request request, Map<String, String> auth) {
+    if (auth.isEmpty()) {
+      return request;
+    }
+    Map<String, String> headers = new java.util.HashMap<>(request.headers());
+    headers.putAll(auth);
+    return new Request(request.url(), headers, request.body());
+  }
+
   /** How long the platform holds a bot that went too fast: the least we wait after a throttle answer. */
   Duration platformThrottlePause();
 

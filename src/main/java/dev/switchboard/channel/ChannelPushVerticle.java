@@ -387,7 +387,8 @@ public final class ChannelPushVerticle extends VerticleBase {
     }
     // replies in conversations queue per conversation: one slow chat must not hold up the others
     String conversation = record.address() == null ? ""
-        : "/" + record.address().getString("conversation_id", record.address().getString("chat_id", record.address().getString("session_webhook", "")));
+        : "/" + record.address().getString("conversation_id", record.address().getString("chat_id",
+            record.address().getString("chatid", record.address().getString("touser", record.address().getString("session_webhook", "")))));
     RateLimiter limiter = limiters.computeIfAbsent(record.channel() + "/" + record.bot() + conversation,
         k -> new RateLimiter(vertx, windows.window(k, bot.get().rateLimits())));
     Tries tries = new Tries();
@@ -507,9 +508,7 @@ public final class ChannelPushVerticle extends VerticleBase {
           long now = System.currentTimeMillis();
           Bot.Request request = record.body() != null ? bot.nativeRequest(record.body(), record.id(), now)
               : bot.request(record.message(), record.id(), now);
-          Map<String, String> headers = new HashMap<>(request.headers());
-          headers.putAll(auth);
-          return send(new Bot.Request(request.url(), headers, request.body()), r -> {
+          return send(bot.authorize(request, auth), r -> {
             sending[0] = r;
             if (outcome.future().isComplete()) {
               r.reset();
