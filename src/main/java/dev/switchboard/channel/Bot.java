@@ -36,6 +36,16 @@ public interface Bot {
     return java.util.List.of(rateLimit());
   }
 
+  /**
+   * The text as the messages it goes out in: one, or, over the platform's limit, several in order,
+   * each within it (template and mentions counted), so that a long result is not cut. Must give
+   * the same parts for the same text: a push resumed after a restart goes on from the part after
+   * the last one delivered.
+   */
+  default java.util.List<String> parts(String text) {
+    return java.util.List.of(text);
+  }
+
   /** {@code deliveryId} stays the same across the attempts of one push. */
   Request request(String text, String deliveryId, long nowMillis);
 

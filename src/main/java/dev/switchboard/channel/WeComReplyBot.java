@@ -76,6 +76,11 @@ record WeComReplyBot(WeComApp app, String toUser, String chatId, TenantTokens to
   }
 
   @Override
+  public java.util.List<String> parts(String text) {
+    return Texts.split(text, WeComBot.MAX_TEXT_BYTES);
+  }
+
+  @Override
   public Request request(String text, String deliveryId, long nowMillis) {
     JsonObject body = new JsonObject()
         .put("msgtype", "text")

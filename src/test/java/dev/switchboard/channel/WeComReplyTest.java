@@ -217,4 +217,52 @@ class WeComReplyTest {
         })
         .onComplete(ctx.succeeding(v -> ctx.completeNow()));
   }
+
+  private List<String> sentTexts() {
+    return sends().stream().map(x -> new JsonObject(x.body()).getJsonObject("text").getString("content")).toList();
+  }
+
+  @Test
+  @DisplayName("a text over 2048 bytes goes out in parts, in order, each within the limit, one delivery")
+  void longTextInParts(VertxTestContext ctx) {
+    String first = "汉".repeat(500);
+    String second = "字".repeat(500);
+    push(first + "\n\n" + second, new JsonObject().put("touser", "a"))
+        .compose(d -> ended(d.getString("id")))
+        .onComplete(ctx.succeeding(d -> ctx.verify(() -> {
+          assertEquals("delivered", d.getString("status"), d.encode());
+          assertEquals(List.of(first, second), sentTexts());
+          assertEquals(2, d.getJsonObject("response").getInteger("parts"));
+          assertEquals(2, d.getJsonObject("response").getInteger("parts_delivered"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a push in parts that failed at its second part is retried from that part: the first is not sent again")
+  void retryResumesAfterDeliveredParts(VertxTestContext ctx) {
+    String first = "汉".repeat(500);
+    String second = "字".repeat(500);
+    answers.add("{\"errcode\":0,\"errmsg\":\"ok\"}");
+    answers.add("{\"errcode\":60111,\"errmsg\":\"invalid userid\"}");
+    String[] id = new String[1];
+    push(first + "\n\n" + second, new JsonObject().put("touser", "a"))
+        .compose(d -> {
+          id[0] = d.getString("id");
+          return ended(id[0]);
+        })
+        .compose(d -> {
+          ctx.verify(() -> {
+            assertEquals("failed", d.getString("status"), d.encode());
+            assertEquals(1, d.getJsonObject("response").getInteger("parts_delivered"));
+          });
+          return gateway.vertx().eventBus().request(Addresses.CHANNEL_RETRY, id[0]);
+        })
+        .compose(m -> ended(id[0]))
+        .onComplete(ctx.succeeding(d -> ctx.verify(() -> {
+          assertEquals("delivered", d.getString("status"), d.encode());
+          assertEquals(List.of(first, second, second), sentTexts());
+          ctx.completeNow();
+        })));
+  }
 }
