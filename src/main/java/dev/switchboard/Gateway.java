@@ -122,12 +122,15 @@ public final class Gateway {
         .map(m -> m.body());
   }
 
-  /** One Stream-mode connection per DingTalk app robot that asks for it. */
+  /** One Stream-mode connection per DingTalk app robot that asks for it; one long connection per Feishu app in that mode. */
   private static Future<Void> deployStreams(Vertx vertx, Settings settings) {
     java.util.List<Future<String>> streams = new java.util.ArrayList<>();
     settings.channels().dingtalkApps().values().stream()
         .filter(a -> a.offReason() == null && "stream".equals(a.mode()))
         .forEach(a -> streams.add(vertx.deployVerticle(new DingTalkStreamVerticle(a))));
+    settings.channels().feishuApps().values().stream()
+        .filter(a -> a.offReason() == null && a.longConnection())
+        .forEach(a -> streams.add(vertx.deployVerticle(new dev.switchboard.channel.FeishuLongConnectionVerticle(a))));
     return Future.all(streams).mapEmpty();
   }
 

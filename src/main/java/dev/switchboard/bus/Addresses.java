@@ -85,6 +85,14 @@ public final class Addresses {
   public static final String CHANNEL_DINGTALK_MESSAGE = "channel.dingtalk.message";
 
   /**
+   * JSON {bot, event}: a Feishu/Lark v2 event (the plaintext JSON, as a webhook's after decryption)
+   * that arrived over the app's long connection, already authenticated → a reply once it is
+   * handled (the connection acknowledges the frame then), or a failure (acknowledged 500: Feishu
+   * pushes it again).
+   */
+  public static final String CHANNEL_FEISHU_EVENT = "channel.feishu.event";
+
+  /**
    * JSON {conversation, limit} → JSON array of chat messages, oldest first; the running summary of
    * older turns, when there is one, comes first as a system message.
    */

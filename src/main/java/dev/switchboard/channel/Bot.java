@@ -36,6 +36,16 @@ public interface Bot {
     return java.util.List.of(rateLimit());
   }
 
+  /**
+   * The text as the messages it goes out in: one, or, over the platform's limit, several in order,
+   * each within it (template and mentions counted), so that a long result is not cut. Must give
+   * the same parts for the same text: a push resumed after a restart goes on from the part after
+   * the last one delivered.
+   */
+  default java.util.List<String> parts(String text) {
+    return java.util.List.of(text);
+  }
+
   /** {@code deliveryId} stays the same across the attempts of one push. */
   Request request(String text, String deliveryId, long nowMillis);
 
@@ -69,6 +79,16 @@ public interface Bot {
   /** Headers that need a round trip first (an access token); most bots need none. */
   default io.vertx.core.Future<Map<String, String>> authHeaders() {
     return io.vertx.core.Future.succeededFuture(Map.of());
+  }
+
+  /** The request with what {@link #authHeaders()} fetched: as headers; a platform that takes its token elsewhere says so. */
+  default Request authorize(Request request, Map<String, String> auth) {
+    if (auth.isEmpty()) {
+      return request;
+    }
+    Map<String, String> headers = new java.util.HashMap<>(request.headers());
+    headers.putAll(auth);
+    return new Request(request.url(), headers, request.body());
   }
 
   /** How long the platform holds a bot that went too fast: the least we wait after a throttle answer. */

@@ -352,11 +352,28 @@ public final class ChannelPushVerticle extends VerticleBase {
         .onFailure(e -> Failure.reply(message, e));
   }
 
-  /** Sends so far; passing faults and throttle answers each have a budget of their own. */
+  /**
+   * Sends so far; passing faults and throttle answers each have a budget of their own (per part).
+   * {@code parts}: the messages the text goes out in ({@link Bot#parts}), {@code part} the one
+   * being sent; the parts delivered are recorded with the delivery, so that a push resumed or
+   * retried goes on after them instead of sending them again.
+   */
   private static final class Tries {
     int sent;
     int failures;
     int throttles;
+    List<String> parts = List.of();
+    int part;
+
+    boolean several() {
+      return parts.size() > 1;
+    }
+  }
+
+  /** The answer to record, with how far a push in parts has come. */
+  private static JsonObject withParts(Tries tries, JsonObject response) {
+    return !tries.several() ? response
+        : (response == null ? new JsonObject() : response.copy()).put("parts", tries.parts.size()).put("parts_delivered", tries.part);
   }
 
   /**
@@ -387,12 +404,38 @@ public final class ChannelPushVerticle extends VerticleBase {
     }
     // replies in conversations queue per conversation: one slow chat must not hold up the others
     String conversation = record.address() == null ? ""
-        : "/" + record.address().getString("conversation_id", record.address().getString("chat_id", record.address().getString("session_webhook", "")));
+        : "/" + record.address().getString("conversation_id", record.address().getString("chat_id",
+            record.address().getString("chatid", record.address().getString("touser", record.address().getString("session_webhook", "")))));
     RateLimiter limiter = limiters.computeIfAbsent(record.channel() + "/" + record.bot() + conversation,
         k -> new RateLimiter(vertx, windows.window(k, bot.get().rateLimits())));
     Tries tries = new Tries();
     tries.sent = record.attempts();
-    attempt(bot.get(), limiter, record, lease, tries, false);
+    if (record.body() == null && record.message() != null) {
+      tries.parts = bot.get().parts(record.message());
+    }
+    if (!tries.several() || record.attempts() == 0) {
+      attempt(bot.get(), limiter, record, lease, tries, false);
+      return;
+    }
+    partsDelivered(record, lease).onSuccess(done -> {
+      tries.part = Math.min(done, tries.parts.size() - 1);
+      attempt(bot.get(), limiter, record, lease, tries, false);
+    });
+  }
+
+  /** How many parts of a delivery were delivered before (its last recorded answer says), asking again while the store cannot answer. */
+  private Future<Integer> partsDelivered(Deliveries.Record record, Lease lease) {
+    return deliveries.view(record.id())
+        .map(v -> v.map(view -> view.getValue("response") instanceof JsonObject r && r.getValue("parts_delivered") instanceof Number n
+            ? n.intValue() : 0).orElse(0))
+        .recover(e -> {
+          if (stopping || lease.lost) {
+            return Future.failedFuture(e);
+          }
+          Promise<Integer> later = Promise.promise();
+          vertx.setTimer(STORE_RETRY_MS, id -> partsDelivered(record, lease).onComplete(later));
+          return later.future();
+        });
   }
 
   /**
@@ -505,11 +548,11 @@ public final class ChannelPushVerticle extends VerticleBase {
           }
           tries.sent++;
           long now = System.currentTimeMillis();
+          // each part is its own message: an idempotency key (Feishu's uuid) per part, the first one's as before
           Bot.Request request = record.body() != null ? bot.nativeRequest(record.body(), record.id(), now)
-              : bot.request(record.message(), record.id(), now);
-          Map<String, String> headers = new HashMap<>(request.headers());
-          headers.putAll(auth);
-          return send(new Bot.Request(request.url(), headers, request.body()), r -> {
+              : !tries.several() ? bot.request(record.message(), record.id(), now)
+              : bot.request(tries.parts.get(tries.part), tries.part == 0 ? record.id() : record.id() + "-" + (tries.part + 1), now);
+          return send(bot.authorize(request, auth), r -> {
             sending[0] = r;
             if (outcome.future().isComplete()) {
               r.reset();
@@ -537,6 +580,22 @@ public final class ChannelPushVerticle extends VerticleBase {
   private Future<Void> settle(Bot bot, RateLimiter limiter, Deliveries.Record record, Lease lease, Tries tries, Bot.Answer answer) {
     switch (answer.verdict()) {
       case DELIVERED -> {
+        if (tries.several() && tries.part + 1 < tries.parts.size()) {
+          tries.part++;
+          tries.failures = 0;
+          tries.throttles = 0;
+          // the part is recorded as delivered before the next goes, which keeps the head of the line
+          Promise<Void> recorded = Promise.promise();
+          progress(record, lease, tries, answer.response(), recorded);
+          return recorded.future().onComplete(v -> {
+            if (lease.lost) {
+              lostHere(record, lease);
+            } else if (!stopping) {
+              attempt(bot, limiter, record, lease, tries, true);
+            }
+            limiter.release();
+          });
+        }
         return finish(record, lease, tries, answer.response(), Deliveries.DELIVERED).onComplete(v -> limiter.release());
       }
       case FAILED -> {
@@ -565,10 +624,24 @@ public final class ChannelPushVerticle extends VerticleBase {
     limiter.pauseFor(waitMs, throttled);
     attempt(bot, limiter, record, lease, tries, true); // takes the head of the line before the turn is given back
     limiter.release();
-    deliveries.attempted(record.id(), lease.fence, tries.sent, answer.response(), Deliveries.PENDING).onSuccess(written -> {
+    deliveries.attempted(record.id(), lease.fence, tries.sent, withParts(tries, answer.response()), Deliveries.PENDING).onSuccess(written -> {
       if (!written) {
         lease.lost = true;
       }
+    });
+  }
+
+  /** A part delivered, recorded on the pending delivery; tried again while the store cannot be written. */
+  private void progress(Deliveries.Record record, Lease lease, Tries tries, JsonObject response, Promise<Void> recorded) {
+    deliveries.attempted(record.id(), lease.fence, tries.sent, withParts(tries, response), Deliveries.PENDING).onComplete(ar -> {
+      if (ar.succeeded() && !ar.result()) {
+        lease.lost = true;
+      }
+      if (ar.succeeded() || stopping || lease.lost) {
+        recorded.complete();
+        return;
+      }
+      vertx.setTimer(STORE_RETRY_MS, id -> progress(record, lease, tries, response, recorded));
     });
   }
 
@@ -579,7 +652,10 @@ public final class ChannelPushVerticle extends VerticleBase {
   private Future<Void> finish(Deliveries.Record record, Lease lease, Tries tries, JsonObject response, String status) {
     metrics.push(record.channel(), record.bot(), status);
     Promise<Void> recorded = Promise.promise();
-    record(record, lease, tries.sent, response, status, recorded);
+    if (Deliveries.DELIVERED.equals(status) && tries.several()) {
+      tries.part = tries.parts.size();
+    }
+    record(record, lease, tries.sent, withParts(tries, response), status, recorded);
     return recorded.future();
   }
 

@@ -138,12 +138,16 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         && address.getValue("message_id") instanceof String id) {
       return Optional.of(new FeishuReplyBot(feishuApps.get(name), id, tokens));
     }
+    if (address != null && "wecom".equals(channel) && wecomApps.containsKey(name)) {
+      return Optional.ofNullable(WeComReplyBot.of(wecomApps.get(name), address, tokens));
+    }
     return address == null ? bot(channel, name) : Optional.empty();
   }
 
   /** Why a push cannot go to this target, or empty when it can. */
   public Optional<String> unusable(String type, String bot, io.vertx.core.json.JsonObject address) {
-    if (address == null && ("dingtalk".equals(type) && dingtalkApps.containsKey(bot) || "feishu".equals(type) && feishuApps.containsKey(bot))) {
+    if (address == null && ("dingtalk".equals(type) && dingtalkApps.containsKey(bot) || "feishu".equals(type) && feishuApps.containsKey(bot)
+        || "wecom".equals(type) && wecomApps.containsKey(bot))) {
       return Optional.of(type + " app bot '" + bot + "' replies in conversations only; push to a custom bot instead");
     }
     Optional<Bot> found = target(type, bot, address);
@@ -182,10 +186,11 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         + (secret.isEmpty() ? ", off: " + inboundHooksOff.getOrDefault(name, "secret unset") + ")" : ")")));
     dingtalkApps.values().forEach(a -> parts.add("dingtalk/" + a.name() + " (" + a.mode()
         + (a.offReason() != null ? ", off: " + a.offReason() + ")" : a.note() != null ? ", " + a.note() + ")" : ")")));
-    feishuApps.values().forEach(a -> parts.add("feishu/" + a.name() + " (events"
+    feishuApps.values().forEach(a -> parts.add("feishu/" + a.name() + (a.longConnection() ? " (long connection" : " (events")
         + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
     wecomApps.values().forEach(a -> parts.add("wecom/" + a.name() + " (callback"
-        + (a.offReason() == null ? ")" : ", off: " + a.offReason() + ")")));
+        + (a.offReason() != null ? ", off: " + a.offReason() + ")" : a.replyOff() != null ? ", replies off: " + a.replyOff() + ")"
+        : ", replies)")));
     alertReceivers.values().forEach(a -> parts.add("alertmanager/" + a.name()
         + (a.offReason() == null ? "" : " (off: " + a.offReason() + ")")));
     return parts.isEmpty() ? "none" : String.join(", ", parts);

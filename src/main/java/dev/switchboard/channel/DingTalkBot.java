@@ -90,6 +90,20 @@ public record DingTalkBot(String name, String webhook, String secret, String tem
   }
 
   @Override
+  public java.util.List<String> parts(String text) {
+    int mentions = 0;
+    if (markdown) {
+      for (String m : atMobiles) {
+        mentions += 2 + m.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      }
+      for (String u : atUserIds) {
+        mentions += 2 + u.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      }
+    }
+    return Texts.parts(text, template, MAX_TEXT_BYTES, mentions);
+  }
+
+  @Override
   public Request request(String text, String deliveryId, long nowMillis) {
     return new Request(DingTalkSigner.signedUrl(webhook, secret, nowMillis),
         Map.of("Content-Type", "application/json; charset=utf-8"),

@@ -61,6 +61,11 @@ record DingTalkSessionBot(DingTalkApp app, JsonObject address, TenantTokens toke
   }
 
   @Override
+  public java.util.List<String> parts(String text) {
+    return Texts.parts(text, app.template(), DingTalkBot.MAX_TEXT_BYTES, 0);
+  }
+
+  @Override
   public Request request(String text, String deliveryId, long nowMillis) {
     String content = Texts.fit(app.template().replace("{result}", text), DingTalkBot.MAX_TEXT_BYTES);
     if (expired(nowMillis)) {

@@ -13,12 +13,18 @@ import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * A Feishu/Lark app bot: events arrive at {@code POST /webhooks/feishu/{name}}, answers go back as
- * replies to the message through the OpenAPI with a tenant access token.
+ * A Feishu/Lark app bot: events arrive at {@code POST /webhooks/feishu/{name}} ({@code mode:
+ * webhook}) or over a long connection the gateway opens ({@code mode: long_connection}, {@link
+ * FeishuLongConnectionVerticle}); answers go back as replies to the message through the OpenAPI
+ * with a tenant access token.
  */
 public record FeishuApp(String name, String appId, String appSecret, String verificationToken, String encryptKey,
-                        String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, Duration timestampWindow)
+                        String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry, Duration timestampWindow,
+                        String mode)
     implements ReplyBot.App {
+
+  static final String WEBHOOK = "webhook";
+  static final String LONG_CONNECTION = "long_connection";
 
   /**
    * How far {@code X-Lark-Request-Timestamp} (unix seconds) of a signed event may be from now. The
@@ -30,7 +36,11 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
 
   public FeishuApp(String name, String appId, String appSecret, String verificationToken, String encryptKey,
                    String baseUrl, String offReason, Bot.RateLimit rateLimit, Bot.Retry retry) {
-    this(name, appId, appSecret, verificationToken, encryptKey, baseUrl, offReason, rateLimit, retry, WINDOW);
+    this(name, appId, appSecret, verificationToken, encryptKey, baseUrl, offReason, rateLimit, retry, WINDOW, WEBHOOK);
+  }
+
+  public boolean longConnection() {
+    return LONG_CONNECTION.equals(mode);
   }
 
   static FeishuApp from(ConfigNode node, ConfigNode raw) {
@@ -51,12 +61,15 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
     }
     String appId = node.get("app_id").stringIfSet("");
     String secret = node.get("app_secret").stringIfSet("");
-    String token = node.get("verification_token").stringIfSet("");
-    String encryptKey = node.get("encrypt_key").stringIfSet("");
+    // over a long connection events come in plain text on a connection the app secret opened:
+    // there is nothing to decrypt or check a token against
+    boolean webhook = mode.equals(WEBHOOK);
+    String token = webhook ? node.get("verification_token").stringIfSet("") : "";
+    String encryptKey = webhook ? node.get("encrypt_key").stringIfSet("") : "";
     String off = !node.get("enabled").bool(true) ? "disabled"
         : appId.isEmpty() ? BotConfig.unset("app_id", raw)
         : secret.isEmpty() ? BotConfig.unset("app_secret", raw)
-        : mode.equals("long_connection") ? "long-connection mode is not available in this build yet (use mode: webhook)"
+        : !webhook ? null
         // both are required although Feishu lets an app go without an encrypt key: without it events
         // come unsigned, with no timestamp to hold a replay to, and the token travels in every body
         : token.isEmpty() ? BotConfig.unset("verification_token", raw)
@@ -64,7 +77,7 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
     return new FeishuApp(node.get("name").requiredString(), appId, secret, token, encryptKey, base, off,
         // the reply API allows 5 a second to one chat
         BotConfig.rateLimit(node.get("rate_limit"), 5, java.time.Duration.ofSeconds(1)), BotConfig.retry(node.get("retry")),
-        BotConfig.window(node.get("timestamp_window"), WINDOW));
+        BotConfig.window(node.get("timestamp_window"), WINDOW), mode);
   }
 
   /** lowercase hex SHA-256 of timestamp + nonce + encrypt key + the raw body bytes. */

@@ -67,6 +67,11 @@ record FeishuBot(String name, String webhook, String secret, String template, St
     return "feishu";
   }
 
+  @Override
+  public java.util.List<String> parts(String text) {
+    return Texts.parts(text, template, MAX_TEXT_BYTES, 0);
+  }
+
   JsonObject textMessage(String text, long nowMillis) {
     JsonObject body = new JsonObject();
     if (!secret.isEmpty()) {

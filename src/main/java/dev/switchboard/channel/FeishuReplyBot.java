@@ -32,6 +32,11 @@ record FeishuReplyBot(FeishuApp app, String messageId, TenantTokens tokens) impl
   }
 
   @Override
+  public java.util.List<String> parts(String text) {
+    return Texts.split(text, FeishuBot.MAX_TEXT_BYTES);
+  }
+
+  @Override
   public Request request(String text, String deliveryId, long nowMillis) {
     JsonObject body = new JsonObject()
         .put("msg_type", "text")

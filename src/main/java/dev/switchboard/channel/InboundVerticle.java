@@ -120,6 +120,7 @@ public final class InboundVerticle extends VerticleBase {
             vertx.eventBus().<InboundWeCom>localConsumer(Addresses.CHANNEL_INBOUND_WECOM, this::wecom).completion(),
             vertx.eventBus().<InboundAlert>localConsumer(Addresses.CHANNEL_INBOUND_ALERT, this::alert).completion(),
             vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_DINGTALK_MESSAGE, this::dingtalkStreamMessage).completion())))
+        .compose(v -> vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_FEISHU_EVENT, this::feishuConnectionEvent).completion())
         .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()
             .onFailure(e -> LOG.fine("claims not swept: " + e.getMessage()))));
   }
@@ -508,6 +509,11 @@ public final class InboundVerticle extends VerticleBase {
       Failure.reply(message, Failure.unavailable("bot_off", "feishu bot '" + in.bot() + "' is off: " + app.offReason()));
       return;
     }
+    if (app.longConnection()) {
+      // nothing here could check such a request: this app has no token or key, its events come over its own connection
+      Failure.reply(message, Failure.notFound("bot_not_found", "feishu bot '" + in.bot() + "' takes events over its long connection, not here"));
+      return;
+    }
     Buffer raw = in.body() == null ? Buffer.buffer() : in.body();
     if (raw.length() > FeishuApp.MAX_BODY_BYTES) {
       Failure.reply(message, tooLarge("the event body", FeishuApp.MAX_BODY_BYTES));
@@ -574,6 +580,16 @@ public final class InboundVerticle extends VerticleBase {
           : feishuEvent(app, feishuIn.event());
     });
     answer(message, result);
+  }
+
+  /** An event from a long connection: authenticated when the connection was opened. */
+  private void feishuConnectionEvent(Message<JsonObject> message) {
+    FeishuApp app = settings.feishuApps().get(String.valueOf(message.body().getValue("bot")));
+    if (app == null || !(message.body().getValue("event") instanceof JsonObject event)) {
+      Failure.reply(message, Failure.badRequest("invalid_event", "no feishu app of that name, or the event is not a JSON object"));
+      return;
+    }
+    answer(message, feishuEvent(app, event));
   }
 
   private Future<JsonObject> feishuEvent(FeishuApp app, JsonObject event) {
@@ -710,7 +726,8 @@ public final class InboundVerticle extends VerticleBase {
       JsonObject fieldsJson = new JsonObject();
       fields.forEach(fieldsJson::put);
       // an app's messages come from one person to the app: a direct conversation, answered to that person
-      JsonObject address = new JsonObject().put("user_id", from).put("agent_id", fields.get("AgentID"));
+      // the address WeComReplyBot answers: message/send to that member, with the app's own agent id
+      JsonObject address = new JsonObject().put("touser", from);
       // only a text is addressed to the app for an answer; pictures, voice and app events are there for rules
       JsonObject event = message("wecom:" + in.bot() + ":" + id, "wecom", in.bot(), from, false, from, null, text,
           "text".equals(fields.get("MsgType")) && from != null && !text.isEmpty(), fieldsJson, address, policy);

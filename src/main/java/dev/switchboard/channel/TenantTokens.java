@@ -9,7 +9,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Access tokens of app bots: Feishu tenant tokens and DingTalk app tokens, one per app, cached
+ * Access tokens of app bots: Feishu tenant tokens, DingTalk and WeCom app tokens, one per app, cached
  * until three minutes before they expire (as the official SDKs do); concurrent pushes share one
  * fetch. Confined to the push verticle's loop.
  */
@@ -54,6 +54,22 @@ final class TenantTokens {
     cache.remove("dingtalk/" + app.name());
   }
 
+  /** A WeCom app's access token ({@code GET /cgi-bin/gettoken?corpid=…&corpsecret=…}). */
+  Future<String> token(WeComApp app) {
+    String key = "wecom/" + app.name();
+    Cached c = cache.get(key);
+    if (c != null && c.expiresAt() > System.currentTimeMillis()) {
+      return Future.succeededFuture(c.token());
+    }
+    String url = app.apiBase() + "/cgi-bin/gettoken?corpid=" + java.net.URLEncoder.encode(app.corpId(), java.nio.charset.StandardCharsets.UTF_8)
+        + "&corpsecret=" + java.net.URLEncoder.encode(app.secret(), java.nio.charset.StandardCharsets.UTF_8);
+    return shared(key, () -> fetch(key, url, null, "access_token", "expires_in"));
+  }
+
+  void forget(WeComApp app) {
+    cache.remove("wecom/" + app.name());
+  }
+
   /** One fetch at a time per key; a finished one, failed or not, makes room for the next. */
   private Future<String> shared(String key, java.util.function.Supplier<Future<String>> start) {
     Future<String> running = fetching.get(key);
@@ -68,16 +84,17 @@ final class TenantTokens {
     return f;
   }
 
+  /** {@code body} null: a GET (WeCom), else a POST of it. */
   private Future<String> fetch(String key, String url, JsonObject body, String tokenField, String expiryField) {
     RequestOptions options = new RequestOptions()
-        .setMethod(HttpMethod.POST)
+        .setMethod(body == null ? HttpMethod.GET : HttpMethod.POST)
         .setAbsoluteURI(url)
         .setConnectTimeout(10_000)
         .setIdleTimeout(10_000)
         .putHeader("Content-Type", "application/json")
         .putHeader("Accept", "application/json");
     return client.request(options)
-        .compose(r -> r.send(body.toBuffer()))
+        .compose(r -> body == null ? r.send() : r.send(body.toBuffer()))
         .compose(r -> Bodies.read(r, Bodies.MAX_TOKEN_BYTES, "the access-token answer for '" + key + "'"))
         .compose(b -> {
           JsonObject answer;

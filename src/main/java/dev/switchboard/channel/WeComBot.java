@@ -71,6 +71,18 @@ record WeComBot(String name, String webhook, String template, List<String> menti
   }
 
   @Override
+  public java.util.List<String> parts(String text) {
+    if (!markdown) {
+      return Texts.parts(text, template, MAX_TEXT_BYTES, 0);
+    }
+    int mentions = 0;
+    for (String u : mentionUsers) {
+      mentions += 4 + u.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+    return Texts.parts(text, template, MAX_MARKDOWN_BYTES, mentions);
+  }
+
+  @Override
   public Request request(String text, String deliveryId, long nowMillis) {
     return new Request(webhook, Map.of("Content-Type", "application/json; charset=utf-8"),
         (markdown ? markdownMessage(text) : textMessage(text)).toBuffer());

@@ -255,7 +255,12 @@ class WeComCallbackTest {
           assertEquals(1, events.size());
           assertEquals("wecom:assistant:222", events.get(0).getString("id"));
           assertEquals("see <MsgId>111</MsgId> & <b>", events.get(0).getString("text"));
-          assertEquals("1000002", events.get(0).getJsonObject("reply").getJsonObject("target").getJsonObject("address").getString("agent_id"));
+          // answered in place by WeComReplyBot: message/send to the member who wrote
+          JsonObject target = events.get(0).getJsonObject("reply").getJsonObject("target");
+          assertEquals("wecom", target.getString("type"));
+          assertEquals("assistant", target.getString("bot"));
+          assertEquals(events.get(0).getJsonObject("sender").getString("id"), target.getJsonObject("address").getString("touser"));
+          assertEquals("1000002", events.get(0).getJsonObject("raw").getString("AgentID"));
           ctx.completeNow();
         })));
   }
