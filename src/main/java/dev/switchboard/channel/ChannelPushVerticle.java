@@ -651,6 +651,14 @@ public final class ChannelPushVerticle extends VerticleBase {
    */
   private Future<Void> finish(Deliveries.Record record, Lease lease, Tries tries, JsonObject response, String status) {
     metrics.push(record.channel(), record.bot(), status);
+    if (Deliveries.FAILED.equals(status) || Deliveries.DEAD.equals(status)) {
+      // an event for the rules (on: {delivery: failed|dead}); raised by the instance that ended it, once
+      vertx.eventBus().publish(Addresses.EVENTS_RAISE, new JsonObject()
+          .put("id", "delivery:" + record.id() + ":" + status + ":" + tries.sent).put("type", "delivery")
+          .put("time", java.time.Instant.now().toString())
+          .put("delivery", new JsonObject().put("id", record.id()).put("task_id", record.taskId()).put("channel", record.channel())
+              .put("bot", record.bot()).put("status", status).put("attempts", tries.sent).put("response", response)));
+    }
     Promise<Void> recorded = Promise.promise();
     if (Deliveries.DELIVERED.equals(status) && tries.several()) {
       tries.part = tries.parts.size();

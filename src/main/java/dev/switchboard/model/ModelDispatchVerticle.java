@@ -80,6 +80,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
     for (ProviderSettings p : settings.providers()) {
       if (p.enabled()) {
         Provider provider = new Provider(vertx, p, settings.keyCooldown(), settings.health().downAfter());
+        provider.onChange = (up, why) -> raise(provider, up, why);
         providers.put(p.name(), provider);
         metrics.gauge("switchboard.provider.up",
             "1 while the provider is up (its last probe or its live calls say so, or nothing has said otherwise yet), 0 while down",
@@ -361,6 +362,21 @@ public final class ModelDispatchVerticle extends VerticleBase {
         : Future.succeededFuture();
     ready.onComplete(ignored -> message.reply(defaults.current().toJson()
         .put("pending", !defaults.settled().isComplete())));
+  }
+
+  /**
+   * A provider going down or coming back is an event for the rules ({@code on: {provider: down|up}}).
+   * Every instance sees the state; only the leader raises it, so a rule fires once per change.
+   */
+  private void raise(Provider p, boolean up, String why) {
+    if (!cluster.leadership().lease().leader()) {
+      return;
+    }
+    String state = up ? "up" : "down";
+    vertx.eventBus().publish(Addresses.EVENTS_RAISE, new JsonObject()
+        .put("id", "provider:" + p.name() + ":" + state + ":" + System.currentTimeMillis())
+        .put("type", "provider").put("time", java.time.Instant.now().toString())
+        .put("provider", p.name()).put("state", state).put("reason", why));
   }
 
   private void listModels(Message<Void> message) {

@@ -171,6 +171,9 @@ final class Provider {
     }
   }
 
+  /** Told of each change of state (up, why); set by the dispatcher, which raises it as an event. */
+  java.util.function.BiConsumer<Boolean, String> onChange = (up, why) -> { };
+
   /** The one place the state changes; each change is logged once. */
   private void mark(boolean up, String why) {
     Boolean before = healthy;
@@ -184,8 +187,10 @@ final class Provider {
     reason = up ? null : why;
     if (!up) {
       LOG.warning("provider '" + name() + "' is down: " + why + "; other providers are preferred until it answers");
+      onChange.accept(false, why);
     } else if (before != null) {
       LOG.info("provider '" + name() + "' is up again: " + why);
+      onChange.accept(true, why);
     }
   }
 }
