@@ -1,7 +1,6 @@
 package dev.switchboard.channel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.switchboard.bus.Addresses;
@@ -10,6 +9,7 @@ import dev.switchboard.testing.FakePlatform;
 import dev.switchboard.testing.FakeUpstream;
 import dev.switchboard.testing.TcpProxy;
 import dev.switchboard.testing.TestGateway;
+import dev.switchboard.testing.TestRedis;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -18,10 +18,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -62,8 +60,7 @@ class TwoInstancesIT {
 
   @BeforeAll
   static void redis() {
-    redisUrl = System.getenv("REDIS_URL");
-    assertNotNull(redisUrl, "REDIS_URL is not set: run the tests with scripts/test.sh, which starts Redis");
+    redisUrl = TestRedis.url();
   }
 
   @BeforeEach
@@ -81,20 +78,7 @@ class TwoInstancesIT {
     for (TestGateway g : gateways) {
       g.close();
     }
-    Redis redis = Redis.createClient(vertx, redisUrl);
-    try {
-      String cursor = "0";
-      do {
-        Response page = redis.send(Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(prefix + "*").arg("COUNT").arg(1000))
-            .await(10, TimeUnit.SECONDS);
-        cursor = page.get(0).toString();
-        for (Response key : page.get(1)) {
-          redis.send(Request.cmd(Command.DEL).arg(key.toString())).await(10, TimeUnit.SECONDS);
-        }
-      } while (!"0".equals(cursor));
-    } finally {
-      redis.close();
-    }
+    TestRedis.deleteUnder(vertx, redisUrl, prefix);
   }
 
   /** One instance: distributed profile on {@code redis}, this test's key prefix, short leases so take-overs come fast. */

@@ -1,22 +1,19 @@
 package dev.switchboard.schedule;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.cluster.Until;
 import dev.switchboard.testing.TestGateway;
+import dev.switchboard.testing.TestRedis;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -52,8 +49,7 @@ class TwoGatewaysScheduleIT {
 
   @BeforeAll
   static void redis() {
-    redisUrl = System.getenv("REDIS_URL");
-    assertNotNull(redisUrl, "REDIS_URL is not set: run the tests with scripts/test.sh, which starts Redis");
+    redisUrl = TestRedis.url();
   }
 
   @BeforeEach
@@ -68,14 +64,9 @@ class TwoGatewaysScheduleIT {
     for (TestGateway g : gateways) {
       g.close();
     }
-    Redis redis = Redis.createClient(vertx, redisUrl);
     try {
-      Response keys = redis.send(Request.cmd(Command.KEYS).arg(prefix + "*")).await(10, TimeUnit.SECONDS);
-      for (Response key : keys) {
-        redis.send(Request.cmd(Command.DEL).arg(key.toString())).await(10, TimeUnit.SECONDS);
-      }
+      TestRedis.deleteUnder(vertx, redisUrl, prefix);
     } finally {
-      redis.close();
       vertx.close().await(10, TimeUnit.SECONDS);
     }
   }

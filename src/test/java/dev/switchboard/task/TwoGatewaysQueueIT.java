@@ -1,22 +1,19 @@
 package dev.switchboard.task;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.switchboard.testing.FakeUpstream;
 import dev.switchboard.testing.TcpProxy;
 import dev.switchboard.testing.TestGateway;
+import dev.switchboard.testing.TestRedis;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,8 +46,7 @@ class TwoGatewaysQueueIT {
 
   @BeforeAll
   static void redis() {
-    redisUrl = System.getenv("REDIS_URL");
-    assertNotNull(redisUrl, "REDIS_URL is not set: run the tests with scripts/test.sh, which starts Redis");
+    redisUrl = TestRedis.url();
   }
 
   @BeforeEach
@@ -66,20 +62,7 @@ class TwoGatewaysQueueIT {
     for (TestGateway g : gateways) {
       g.close();
     }
-    Redis redis = Redis.createClient(vertx, redisUrl);
-    try {
-      String cursor = "0";
-      do {
-        Response page = redis.send(Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(prefix + "*").arg("COUNT").arg(1000))
-            .await(10, TimeUnit.SECONDS);
-        cursor = page.get(0).toString();
-        for (Response key : page.get(1)) {
-          redis.send(Request.cmd(Command.DEL).arg(key.toString())).await(10, TimeUnit.SECONDS);
-        }
-      } while (!"0".equals(cursor));
-    } finally {
-      redis.close();
-    }
+    TestRedis.deleteUnder(vertx, redisUrl, prefix);
   }
 
   TestGateway instance(int workers, String grace) {
