@@ -1,6 +1,7 @@
 package dev.switchboard.events;
 
 import dev.switchboard.store.EmbeddedStore;
+import dev.switchboard.store.SeqCursor;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.sql.Connection;
@@ -144,7 +145,7 @@ public final class EmbeddedEventStore implements EventStore {
 
   @Override
   public Future<Page> list(Query query) {
-    long below = EventCursor.decode(query.cursor());
+    long below = SeqCursor.EVENTS.decode(query.cursor());
     int limit = Math.max(1, Math.min(MAX_LIST, query.limit()));
     return store.run(c -> {
       StringBuilder sql = new StringBuilder("SELECT seq, body, handled_at FROM events WHERE seq < ?");
@@ -181,7 +182,7 @@ public final class EmbeddedEventStore implements EventStore {
           }
         }
       }
-      return new Page(data, more ? EventCursor.encode(last) : null);
+      return new Page(data, more ? SeqCursor.EVENTS.encode(last) : null);
     });
   }
 

@@ -1,6 +1,7 @@
 package dev.switchboard.events;
 
 import dev.switchboard.bus.Failure;
+import dev.switchboard.store.SeqCursor;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -186,7 +187,7 @@ public final class RedisEventStore implements EventStore {
 
   @Override
   public Future<Page> list(Query query) {
-    long below = EventCursor.decode(query.cursor());
+    long below = SeqCursor.EVENTS.decode(query.cursor());
     int limit = Math.max(1, Math.min(MAX_LIST, query.limit()));
     String index;
     if (query.type() != null && query.platform() != null) {
@@ -213,7 +214,7 @@ public final class RedisEventStore implements EventStore {
         data.add(EmbeddedEventStore.listed(new JsonObject(r.get(i + 1).toString(StandardCharsets.UTF_8)),
             handled.isEmpty() ? null : Long.parseLong(handled)));
       }
-      return new Page(data, more ? EventCursor.encode(last) : null);
+      return new Page(data, more ? SeqCursor.EVENTS.encode(last) : null);
     });
   }
 

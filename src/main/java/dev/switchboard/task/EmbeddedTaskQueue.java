@@ -3,6 +3,7 @@ package dev.switchboard.task;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.TaskSubmission.Priority;
 import dev.switchboard.store.EmbeddedStore;
+import dev.switchboard.store.SeqCursor;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -476,7 +477,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     }
     long below;
     try {
-      below = TaskCursor.decode(cursor);
+      below = SeqCursor.TASKS.decode(cursor);
     } catch (Failure bad) {
       return Future.failedFuture(bad);
     }
@@ -511,7 +512,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       if (tasks.size() <= n) {
         return new Page(tasks, null);
       }
-      return new Page(List.copyOf(tasks.subList(0, n)), TaskCursor.encode(seqs.get(n - 1)));
+      return new Page(List.copyOf(tasks.subList(0, n)), SeqCursor.TASKS.encode(seqs.get(n - 1)));
     }));
   }
 

@@ -2,6 +2,7 @@ package dev.switchboard.task;
 
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.TaskSubmission.Priority;
+import dev.switchboard.store.SeqCursor;
 import dev.switchboard.task.RedisScripts.Script;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -269,7 +270,7 @@ public final class RedisTaskQueue implements TaskQueue {
     }
     long below;
     try {
-      below = TaskCursor.decode(cursor);
+      below = SeqCursor.TASKS.decode(cursor);
     } catch (Failure bad) {
       return Future.failedFuture(bad);
     }
@@ -282,7 +283,7 @@ public final class RedisTaskQueue implements TaskQueue {
             tasks.add(task(fields(r.get(i))));
           }
           String next = r.get(0).toString();
-          return new Page(tasks, next.isEmpty() ? null : TaskCursor.encode(Long.parseLong(next)));
+          return new Page(tasks, next.isEmpty() ? null : SeqCursor.TASKS.encode(Long.parseLong(next)));
         });
   }
 
