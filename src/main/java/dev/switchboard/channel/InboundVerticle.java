@@ -77,6 +77,9 @@ public final class InboundVerticle extends VerticleBase {
    * one event for this long. A later identical notification (repeat_interval) is a new event.
    */
   static final Duration ALERT_REPEAT = Duration.ofMinutes(5);
+  /** How often, and how long apart, a copy of a message being handled waits for the first one. */
+  private static final int BUSY_WAITS = 20;
+  private static final long BUSY_WAIT_MS = 100;
   /** A readiness check waits this long for the claim store. */
   static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
 
@@ -172,10 +175,21 @@ public final class InboundVerticle extends VerticleBase {
    * key, so that the sender's next try does it.
    */
   private Future<String> once(String key, Duration ttl, Supplier<Future<String>> work, String later) {
+    return once(key, ttl, work, later, BUSY_WAITS);
+  }
+
+  /**
+   * A copy that arrives while the first is being stored (a balancer sending one request to two
+   * instances, a platform retrying fast) waits a moment for the first to finish and is then
+   * answered as a duplicate; only when that takes long is it told to come again (503).
+   */
+  private Future<String> once(String key, Duration ttl, Supplier<Future<String>> work, String later, int waits) {
     return claims.begin(key, HANDLING).recover(e -> Future.failedFuture(unavailable(e))).compose(claim -> switch (claim.state()) {
       case DONE -> Future.succeededFuture(later);
-      case BUSY -> Future.failedFuture(Failure.unavailable("in_progress",
-          "this message is being handled right now; the next delivery of it gets the answer"));
+      case BUSY -> waits > 0
+          ? Future.<Void>future(p -> vertx.setTimer(BUSY_WAIT_MS, id -> p.complete())).compose(v -> once(key, ttl, work, later, waits - 1))
+          : Future.failedFuture(Failure.unavailable("in_progress",
+              "this message is being handled right now; the next delivery of it gets the answer"));
       case TAKEN -> work.get().transform(ar -> ar.succeeded()
           ? claims.done(key, ttl, later).transform(d -> {
               if (d.failed()) {

@@ -11,8 +11,8 @@ import java.util.Set;
 /**
  * A reply from a WeCom app: {@code message/send} to the member who wrote ({@code touser}) with
  * the app's agent id, or {@code appchat/send} to a group chat the app made ({@code chatid}), with
- * an access token from the app's corp secret. WeCom's own duplicate check is on, so that a retry
- * whose first try did arrive is not shown twice.
+ * an access token from the app's corp secret. WeCom's own duplicate check stays off: it matches
+ * by content, so it would drop a second identical answer to the same member.
  */
 record WeComReplyBot(WeComApp app, String toUser, String chatId, TenantTokens tokens) implements Bot {
 
@@ -20,8 +20,6 @@ record WeComReplyBot(WeComApp app, String toUser, String chatId, TenantTokens to
   static final Set<Integer> BAD_TOKEN = Set.of(40014, 42001, 40001);
   /** API frequency limit. */
   static final int THROTTLED = 45009;
-  /** How long WeCom remembers a sent message for its duplicate check (its maximum is 4 hours). */
-  static final int DUPLICATE_CHECK_SECONDS = 4 * 3600;
 
   /** The reply for this address ({@code touser} or {@code chatid}), or null when it names neither. */
   static WeComReplyBot of(WeComApp app, JsonObject address, TenantTokens tokens) {
@@ -89,8 +87,10 @@ record WeComReplyBot(WeComApp app, String toUser, String chatId, TenantTokens to
     String path;
     if (toUser != null) {
       path = "/cgi-bin/message/send";
-      body.put("touser", toUser).put("agentid", app.agentId())
-          .put("enable_duplicate_check", 1).put("duplicate_check_interval", DUPLICATE_CHECK_SECONDS);
+      // no enable_duplicate_check: WeCom matches duplicates by content, so a second "好的" to the same
+      // member within the interval would be dropped while answering errcode 0; the delivery records
+      // already keep a retry from sending twice
+      body.put("touser", toUser).put("agentid", app.agentId());
     } else {
       path = "/cgi-bin/appchat/send";
       body.put("chatid", chatId);

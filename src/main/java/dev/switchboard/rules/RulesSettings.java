@@ -13,7 +13,7 @@ public final class RulesSettings {
   private final RulesFile file;
   private final RuleSet initial;
 
-  private RulesSettings(RulesFile file, RuleSet initial) {
+  RulesSettings(RulesFile file, RuleSet initial) {
     this.file = file;
     this.initial = initial;
   }

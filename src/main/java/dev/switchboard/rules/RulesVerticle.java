@@ -69,6 +69,18 @@ public final class RulesVerticle extends AbstractVerticle {
       return size() > HANDLED_MEMORY;
     }
   };
+  /**
+   * Per event id, the rules admitted (past their cooldown and rate limit) for it: an event offered
+   * again after a failed action fires them again without being counted, or refused, a second time.
+   */
+  private final Map<String, java.util.Set<String>> admittedFor = new LinkedHashMap<>(256, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, java.util.Set<String>> eldest) {
+      return size() > HANDLED_MEMORY;
+    }
+  };
+  /** Events being handled now: an offer that comes again meanwhile waits for the first one's answer. */
+  private final Map<String, Future<JsonArray>> inFlight = new HashMap<>();
   /** Rules that API-made schedules carry, compiled once. */
   private final Map<String, Rule> definitions = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
@@ -96,13 +108,13 @@ public final class RulesVerticle extends AbstractVerticle {
     var bus = vertx.eventBus();
     metrics.names(running.byName().keySet());
     Future.all(List.of(
-            bus.<JsonObject>localConsumer(Addresses.RULES_EVENT, this::onEvent).completion(),
+            bus.<JsonObject>localConsumer(Addresses.RULES_EVENT, guarded(this::onEvent)).completion(),
             bus.<JsonObject>localConsumer(Addresses.EVENTS_RAISE, m -> raised(m.body())).completion(),
-            bus.<JsonObject>localConsumer(Addresses.RULES_FIRE, this::onFire).completion(),
-            bus.<JsonObject>localConsumer(Addresses.RULES_VALIDATE, this::onValidate).completion(),
+            bus.<JsonObject>localConsumer(Addresses.RULES_FIRE, guarded(this::onFire)).completion(),
+            bus.<JsonObject>localConsumer(Addresses.RULES_VALIDATE, guarded(this::onValidate)).completion(),
             bus.localConsumer(Addresses.RULES_LIST, m -> m.reply(list())).completion(),
-            bus.<JsonObject>localConsumer(Addresses.RULES_PUT, this::onPut).completion(),
-            bus.<JsonObject>localConsumer(Addresses.RULES_TEST, this::onTest).completion(),
+            bus.<JsonObject>localConsumer(Addresses.RULES_PUT, guarded(this::onPut)).completion(),
+            bus.<JsonObject>localConsumer(Addresses.RULES_TEST, guarded(this::onTest)).completion(),
             bus.localConsumer(Addresses.RULES_HEALTH, m -> m.reply(health())).completion()))
         .compose(v -> vertx.executeBlocking(file::stamp, false))
         .onSuccess(s -> {
@@ -267,6 +279,20 @@ public final class RulesVerticle extends AbstractVerticle {
   // ---------------------------------------------------------------------------------------------
   // events
 
+  /**
+   * A body of the wrong shape (a string where an object belongs, say) is the sender's error: it
+   * gets its 400 instead of no answer at all and a timeout.
+   */
+  private static io.vertx.core.Handler<Message<JsonObject>> guarded(io.vertx.core.Handler<Message<JsonObject>> handler) {
+    return message -> {
+      try {
+        handler.handle(message);
+      } catch (ClassCastException | IllegalArgumentException bad) {
+        Failure.reply(message, Failure.badRequest("invalid_body", "the body has a field of the wrong type: " + bad.getMessage()));
+      }
+    };
+  }
+
   private void onEvent(Message<JsonObject> message) {
     JsonObject event = message.body();
     String invalid = invalid(event);
@@ -274,14 +300,25 @@ public final class RulesVerticle extends AbstractVerticle {
       Failure.reply(message, Failure.badRequest("invalid_event", invalid));
       return;
     }
-    JsonArray before = handled.get(event.getString("id"));
+    String id = event.getString("id");
+    JsonArray before = handled.get(id);
     if (before != null) {
       message.reply(new JsonObject().put("fired", before.copy()).put("duplicate", true));
       return;
     }
-    handle(event, 1).onComplete(ar -> {
+    Future<JsonArray> pending = inFlight.get(id);
+    if (pending == null) {
+      pending = handle(event, 1).andThen(ar -> {
+        inFlight.remove(id);
+        if (ar.succeeded()) {
+          handled.put(id, ar.result());
+          admittedFor.remove(id);
+        }
+      });
+      inFlight.put(id, pending);
+    }
+    pending.onComplete(ar -> {
       if (ar.succeeded()) {
-        handled.put(event.getString("id"), ar.result());
         message.reply(new JsonObject().put("fired", ar.result()));
       } else {
         Failure.reply(message, ar.cause());
@@ -329,8 +366,12 @@ public final class RulesVerticle extends AbstractVerticle {
         continue;
       }
       metrics.matched(rule.name());
-      if (!admitted(rule)) {
-        continue;
+      java.util.Set<String> admittedHere = admittedFor.computeIfAbsent(event.getString("id"), k -> new java.util.HashSet<>());
+      if (!admittedHere.contains(rule.name())) {
+        if (!admitted(rule)) {
+          continue;
+        }
+        admittedHere.add(rule.name());
       }
       names.add(rule.name());
       firings.add(fire(rule, event, plain, depth, set));
@@ -660,7 +701,7 @@ public final class RulesVerticle extends AbstractVerticle {
   /** Which rules the event would fire and what they would do; no state changes, nothing sent. */
   private void onTest(Message<JsonObject> message) {
     JsonObject body = message.body();
-    JsonObject event = body == null ? null : body.getJsonObject("event");
+    JsonObject event = body != null && body.getValue("event") instanceof JsonObject e ? e : null;
     if (event == null) {
       Failure.reply(message, Failure.badRequest("invalid_event", "the body must be {\"event\": {...}}"));
       return;
