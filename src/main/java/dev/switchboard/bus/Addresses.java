@@ -81,6 +81,13 @@ public final class Addresses {
   /** {@link InboundAlert} → JSON {status: accepted|duplicate, id}, or failure 401/404/400. */
   public static final String CHANNEL_INBOUND_ALERT = "channel.inbound.alert";
 
+  /**
+   * {@link InboundPlugin} (a request to {@code /webhooks/{platform}/{bot}} for a plug-in channel) →
+   * {@link InboundPlugin.Answer} (what the plug-in answers the platform), or failure 404 (no such
+   * plug-in platform or bot) / 503 (the bot is off, or the event could not be stored) / the plug-in's refusal.
+   */
+  public static final String CHANNEL_INBOUND_PLUGIN = "channel.inbound.plugin";
+
   /** JSON {bot, message}: a DingTalk robot message that arrived over Stream mode, already authenticated. */
   public static final String CHANNEL_DINGTALK_MESSAGE = "channel.dingtalk.message";
 

@@ -34,6 +34,8 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, InboundFeishu.class);
     register(bus, InboundWeCom.class);
     register(bus, InboundAlert.class);
+    register(bus, InboundPlugin.class);
+    register(bus, InboundPlugin.Answer.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

@@ -16,7 +16,8 @@ import java.util.Optional;
 public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, String> inboundHooks,
                               Map<String, String> inboundHooksOff, Map<String, DingTalkApp> dingtalkApps, Map<String, FeishuApp> feishuApps,
                               Map<String, WeComApp> wecomApps, Map<String, InboundPolicy> policies,
-                              StoreSettings store, Map<String, AlertReceiver> alertReceivers) {
+                              StoreSettings store, Map<String, AlertReceiver> alertReceivers,
+                              Map<String, Map<String, Inbound>> pluginInbound) {
 
   public static final String FILE = "channels.yaml";
   public static ChannelSettings load(ConfigFiles files) {
@@ -26,8 +27,11 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     root.allowOnly(java.util.stream.Stream.concat(providers.stream().map(ChannelProvider::section).distinct(),
         java.util.stream.Stream.of("store", "alertmanager")).toArray(String[]::new));
     Map<String, Map<String, Bot>> bots = new LinkedHashMap<>();
+    Map<String, InboundPolicy> policies = new LinkedHashMap<>();
+    // the inbound sides of plug-in channels, by channel and bot: GET|POST /webhooks/{channel}/{bot}
+    Map<String, Map<String, Inbound>> plugins = new LinkedHashMap<>();
     for (ChannelProvider provider : providers) {
-      read(root, raw, provider, bots);
+      read(root, raw, provider, bots, plugins, policies);
     }
     // webhooks without a url are inbound: POST /webhooks/hooks/{name}, signed with their secret
     Map<String, String> inbound = new LinkedHashMap<>();
@@ -49,7 +53,6 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
         }
       }
     }
-    Map<String, InboundPolicy> policies = new LinkedHashMap<>();
     Map<String, DingTalkApp> apps = new LinkedHashMap<>();
     List<ConfigNode> rawDingTalk = raw.get("dingtalk").list();
     List<ConfigNode> dingtalk = root.get("dingtalk").list();
@@ -90,10 +93,11 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
       }
     }
     return new ChannelSettings(bots, Map.copyOf(inbound), Map.copyOf(inboundOff), Map.copyOf(apps), Map.copyOf(feishuApps), Map.copyOf(wecomApps),
-        Map.copyOf(policies), StoreSettings.from(root.get("store")), Map.copyOf(alerts));
+        Map.copyOf(policies), StoreSettings.from(root.get("store")), Map.copyOf(alerts), Map.copyOf(plugins));
   }
 
-  private static void read(ConfigNode root, ConfigNode rawRoot, ChannelProvider provider, Map<String, Map<String, Bot>> out) {
+  private static void read(ConfigNode root, ConfigNode rawRoot, ChannelProvider provider, Map<String, Map<String, Bot>> out,
+                           Map<String, Map<String, Inbound>> plugins, Map<String, InboundPolicy> policies) {
     Map<String, Bot> byName = out.computeIfAbsent(provider.channel(), k -> new LinkedHashMap<>());
     java.util.Set<String> seen = new java.util.HashSet<>();
     List<ConfigNode> nodes = root.get(provider.section()).list();
@@ -104,9 +108,15 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
       if (!seen.add(name)) {
         throw node.get("name").error("duplicate bot name '" + name + "'");
       }
-      Bot bot = provider.pushBot(node, i < raws.size() ? raws.get(i) : ConfigNode.empty(FILE));
+      ConfigNode rawNode = i < raws.size() ? raws.get(i) : ConfigNode.empty(FILE);
+      Bot bot = provider.pushBot(node, rawNode);
       if (bot != null) {
         byName.put(name, bot);
+      }
+      Inbound inbound = provider.inbound(node, rawNode);
+      if (inbound != null) {
+        plugins.computeIfAbsent(provider.channel(), k -> new LinkedHashMap<>()).put(name, inbound);
+        policies.put(provider.channel() + "/" + name, InboundPolicy.from(node));
       }
     }
   }
@@ -140,6 +150,10 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     }
     if (address != null && "wecom".equals(channel) && wecomApps.containsKey(name)) {
       return Optional.ofNullable(WeComReplyBot.of(wecomApps.get(name), address, tokens));
+    }
+    Inbound plugin = address == null ? null : pluginInbound.getOrDefault(channel, Map.of()).get(name);
+    if (plugin != null) {
+      return Optional.ofNullable(plugin.replyBot(address));
     }
     return address == null ? bot(channel, name) : Optional.empty();
   }
@@ -191,6 +205,8 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     wecomApps.values().forEach(a -> parts.add("wecom/" + a.name() + " (callback"
         + (a.offReason() != null ? ", off: " + a.offReason() + ")" : a.replyOff() != null ? ", replies off: " + a.replyOff() + ")"
         : ", replies)")));
+    pluginInbound.forEach((channel, byName) -> byName.forEach((name, in) -> parts.add(channel + "/" + name + " (inbound"
+        + (in.offReason() == null ? ")" : ", off: " + in.offReason() + ")"))));
     alertReceivers.values().forEach(a -> parts.add("alertmanager/" + a.name()
         + (a.offReason() == null ? "" : " (off: " + a.offReason() + ")")));
     return parts.isEmpty() ? "none" : String.join(", ", parts);

@@ -7,6 +7,7 @@ import dev.switchboard.bus.InboundAlert;
 import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundFeishu;
 import dev.switchboard.bus.InboundHook;
+import dev.switchboard.bus.InboundPlugin;
 import dev.switchboard.bus.InboundWeCom;
 import dev.switchboard.memory.MemoryVerticle;
 import dev.switchboard.store.EmbeddedStore;
@@ -122,6 +123,7 @@ public final class InboundVerticle extends VerticleBase {
             vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion(),
             vertx.eventBus().<InboundWeCom>localConsumer(Addresses.CHANNEL_INBOUND_WECOM, this::wecom).completion(),
             vertx.eventBus().<InboundAlert>localConsumer(Addresses.CHANNEL_INBOUND_ALERT, this::alert).completion(),
+            vertx.eventBus().<InboundPlugin>localConsumer(Addresses.CHANNEL_INBOUND_PLUGIN, this::plugin).completion(),
             vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_DINGTALK_MESSAGE, this::dingtalkStreamMessage).completion())))
         .compose(v -> vertx.eventBus().<JsonObject>localConsumer(Addresses.CHANNEL_FEISHU_EVENT, this::feishuConnectionEvent).completion())
         .onSuccess(v -> sweeper = vertx.setPeriodic(Duration.ofMinutes(10).toMillis(), id -> claims.sweep()
@@ -813,6 +815,66 @@ public final class InboundVerticle extends VerticleBase {
       return once("alert:" + in.name() + ":" + read.hash(), ALERT_REPEAT, () -> raise(event), "duplicate")
           .map(status -> new JsonObject().put("status", status).put("id", "duplicate".equals(status) ? null : eventId));
     });
+    answer(message, result);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // plug-in channels
+
+  /**
+   * A request for a plug-in channel's bot ({@link Inbound}): the plug-in verifies and reads it (on
+   * the inbound workers when it blocks); a message it read, if its sender is allowed, is stored as
+   * an event (its id the dedup key: a re-delivery is answered again, stored once) before the
+   * platform gets the plug-in's answer.
+   */
+  private void plugin(Message<InboundPlugin> message) {
+    InboundPlugin in = message.body();
+    Map<String, Inbound> bots = settings.pluginInbound().get(in.platform());
+    if (bots == null) {
+      Failure.reply(message, Failure.notFound("platform_not_found", "no channel '" + in.platform() + "' takes requests here"));
+      return;
+    }
+    Inbound inbound = bots.get(in.bot());
+    if (inbound == null) {
+      Failure.reply(message, Failure.notFound("bot_not_found", "no " + in.platform() + " bot named '" + in.bot() + "' takes requests"));
+      return;
+    }
+    String off = inbound.offReason();
+    if (off != null) {
+      Failure.reply(message, Failure.unavailable("bot_off", in.platform() + " bot '" + in.bot() + "' is off: " + off));
+      return;
+    }
+    Inbound.Request request = new Inbound.Request(in.platform(), in.bot(), in.method(), in.headers(), in.query(),
+        in.body() == null ? Buffer.buffer() : in.body());
+    Callable<Future<Inbound.Result>> call = () -> {
+      Future<Inbound.Result> f = inbound.handle(request);
+      return f != null ? f : Future.failedFuture(new IllegalStateException("handle answered null"));
+    };
+    Future<Inbound.Result> handled = inbound.blocking()
+        ? cpu.executeBlocking(call, false).compose(f -> f)
+        : Future.<Future<Inbound.Result>>future(p -> {
+            try {
+              p.complete(call.call());
+            } catch (Exception e) {
+              p.fail(e);
+            }
+          }).compose(f -> f);
+    Future<InboundPlugin.Answer> result = handled
+        .recover(e -> Future.failedFuture(e instanceof Failure ? e
+            : Failure.internal("the " + in.platform() + " plug-in failed: " + e)))
+        .compose(r -> {
+          Inbound.Message m = r.message();
+          InboundPolicy policy = settings.policy(in.platform(), in.bot());
+          if (m == null || !policy.allows(m.senderId() == null ? List.of() : List.of(m.senderId()), m.conversation())) {
+            return Future.succeededFuture(r);
+          }
+          JsonObject event = message(in.platform() + ":" + in.bot() + ":" + m.id(), in.platform(), in.bot(), m.conversation(),
+              m.group(), m.senderId(), m.senderName(), m.text(), policy.addressed(m.group(), m.mentioned()),
+              m.raw(), m.address(), policy);
+          return raise(event).map(status -> r);
+        })
+        .map(r -> new InboundPlugin.Answer(r.status(), r.headers() == null ? Map.of() : r.headers(),
+            r.body() == null ? Buffer.buffer() : r.body()));
     answer(message, result);
   }
 }

@@ -9,6 +9,7 @@ import dev.switchboard.bus.InboundDingTalk;
 import dev.switchboard.bus.InboundFeishu;
 import dev.switchboard.bus.InboundWeCom;
 import dev.switchboard.bus.InboundHook;
+import dev.switchboard.bus.InboundPlugin;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
@@ -195,6 +196,9 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/webhooks/wecom/:bot").handler(this::wecomCallback);
     router.post("/webhooks/wecom/:bot").handler(body(SMALL_WEBHOOK_BODY)).handler(this::wecomCallback);
     router.post("/webhooks/alertmanager/:name").handler(body).handler(this::alertmanager);
+    // any other platform is a plug-in channel's (channel.Inbound): the raw request goes to it
+    router.route("/webhooks/:platform/:bot").method(HttpMethod.GET).method(HttpMethod.POST).handler(body)
+        .handler(this::pluginInbound);
 
     // one route, one label, for everything no route above answered: under /v1 and /api a token
     // is still needed first, so an unauthenticated client cannot map the API by its 404s
@@ -543,6 +547,28 @@ public final class HttpIngressVerticle extends VerticleBase {
     vertx.eventBus().<JsonObject>request(Addresses.CHANNEL_INBOUND_ALERT, alert)
         .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(ctx::fail);
+  }
+
+  /** A plug-in channel's request, answered with what the plug-in says once its event is stored. */
+  private void pluginInbound(RoutingContext ctx) {
+    var request = ctx.request();
+    InboundPlugin in = new InboundPlugin(ctx.pathParam("platform"), ctx.pathParam("bot"), request.method().name(),
+        joined(request.headers(), true), joined(ctx.queryParams(), false),
+        ctx.body() == null || ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer());
+    vertx.eventBus().<InboundPlugin.Answer>request(Addresses.CHANNEL_INBOUND_PLUGIN, in)
+        .onSuccess(reply -> {
+          var response = ctx.response().setStatusCode(reply.body().status());
+          reply.body().headers().forEach(response::putHeader);
+          response.end(reply.body().body());
+        })
+        .onFailure(ctx::fail);
+  }
+
+  private static java.util.Map<String, String> joined(io.vertx.core.MultiMap map, boolean lowerCase) {
+    java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+    map.forEach((name, value) -> out.merge(lowerCase ? name.toLowerCase(java.util.Locale.ROOT) : name, value,
+        (before, next) -> before + ", " + next));
+    return java.util.Map.copyOf(out);
   }
 
   private void listEvents(RoutingContext ctx) {
