@@ -22,6 +22,15 @@ final class RuleMetrics {
 
   /** The running set changed: its rules start at 0, so a rate sees their first firing. */
   void names(Set<String> current) {
+    // the series of rules that are gone go with them: renames must not add series without end
+    for (String gone : names) {
+      if (!current.contains(gone)) {
+        for (String meter : new String[] {"switchboard.rules.matched", "switchboard.rules.fired", "switchboard.rules.failed",
+            "switchboard.rules.duration"}) {
+          registry.find(meter).tag("rule", gone).meters().forEach(registry::remove);
+        }
+      }
+    }
     names = Set.copyOf(current);
     for (String name : current) {
       counter("switchboard.rules.matched", "Rule evaluations whose trigger and condition held", name);

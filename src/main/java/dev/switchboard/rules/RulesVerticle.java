@@ -143,6 +143,8 @@ public final class RulesVerticle extends AbstractVerticle {
     }
     watching = true;
     RulesFile.Stamp known = stamp;
+    // a PUT applied while this read was under way is newer than what this read found
+    long seen = revision;
     vertx.executeBlocking(() -> {
       RulesFile.Stamp now = file.stamp();
       if (now.equals(known)) {
@@ -160,7 +162,7 @@ public final class RulesVerticle extends AbstractVerticle {
         return;
       }
       Loaded loaded = ar.result();
-      if (loaded == null || writing) {
+      if (loaded == null || writing || revision != seen) {
         return;
       }
       stamp = loaded.stamp();
