@@ -83,8 +83,9 @@ class TwoInstancesIT {
 
   /** One instance: distributed profile on {@code redis}, this test's key prefix, short leases so take-overs come fast. */
   TestGateway instance(String redis, String sinkRetry) {
+    // one deployment: the same queue (and with it the inbound event store) for both instances
     TestGateway.Builder builder = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
-        .env("SWITCHBOARD_STORAGE", "distributed").env("REDIS_URL", redis)
+        .env("SWITCHBOARD_STORAGE", "distributed").env("REDIS_URL", redis).env("SWITCHBOARD_QUEUE_PREFIX", prefix + "q:")
         .file("channels.yaml", """
             store:
               key_prefix: "%s"
