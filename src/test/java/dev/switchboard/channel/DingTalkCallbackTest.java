@@ -18,6 +18,7 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -413,10 +414,12 @@ class DingTalkCallbackTest {
         })
         .compose(r -> replies(2))
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
-          assertEquals(2, upstream.chatRequestCount());
-          assertEquals("你好[2J", upstream.chatRequests().get(0).getJsonArray("messages").getJsonObject(0).getString("content"));
-          JsonArray asked = upstream.chatRequests().get(1).getJsonArray("messages");
-          assertEquals(8_000, asked.getJsonObject(asked.size() - 1).getString("content").length(), "capped at 8,000 characters");
+          // what each task asked the model, by its last message (a conversation summary may also call it)
+          List<String> asked = upstream.chatRequests().stream().map(c -> c.getJsonArray("messages"))
+              .map(m -> m.getJsonObject(m.size() - 1).getString("content")).toList();
+          assertTrue(asked.contains("你好[2J"), "control characters left the text: " + asked);
+          assertTrue(asked.contains("长".repeat(8_000)), "capped at 8,000 characters");
+          assertTrue(asked.stream().noneMatch(a -> a.equals("hi")), "the refused message was not asked");
           ctx.completeNow();
         })));
   }
