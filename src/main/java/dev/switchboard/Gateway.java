@@ -111,7 +111,8 @@ public final class Gateway {
                 settings.dataDir(), settings.storage().redisUrl(), settings.channels().store().keyPrefix() + "schedules:"),
                 cluster.cluster()))
             .compose(scheduler -> vertx.deployVerticle(new RulesVerticle(settings.rules()))
-                .compose(rules -> vertx.deployVerticle(ingress).map(edge -> List.of(edge, scheduler, rules, tasks)))))
+                .compose(rules -> vertx.deployVerticle(new dev.switchboard.agent.SkillsVerticle())
+                    .compose(skills -> vertx.deployVerticle(ingress)).map(edge -> List.of(edge, scheduler, rules, tasks)))))
         .compose(drain -> defaultModel(vertx)
             .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model), drain)));
   }

@@ -11,42 +11,103 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
  * One agent run: the conversation's recent turns and what long-term memory recalls, then the
- * model, with the remember/recall skills on offer when the run has memory scopes, for a few tool
- * rounds at most. It knows nothing of queues: the task workers call it, and so will rules and
- * conversations. Memory that cannot answer costs the run its context, never the run itself.
+ * model, with the run's skills offered as OpenAI tools, in a loop held to budgets (model calls,
+ * wall time, tokens). When one runs out the model is asked once more without tools and its answer
+ * says which budget stopped it. It knows nothing of queues: the task workers call it, and so will
+ * rules and conversations. Memory that cannot answer costs the run its context, never the run
+ * itself; a skill that fails or throws is an error result for the model, never a failed run.
  */
 public final class AgentRunner {
 
   private static final Logger LOG = Logger.getLogger(AgentRunner.class.getName());
+  /** Default budget of model calls that may ask for tools. */
+  public static final int DEFAULT_STEPS = 8;
+  /** What one tool result may bring back into the prompt, in UTF-8 bytes. */
+  public static final int MAX_RESULT_BYTES = 16 * 1024;
+  private static final List<String> MEMORY_SKILLS = List.of("remember", "recall");
 
   /**
    * What to answer. {@code ref} names the run in logs and memory sources (e.g. {@code task:<id>});
-   * {@code model} is the one to call (the caller has resolved the default).
+   * {@code model} is the one to call (the caller has resolved the default); {@code skills}: the
+   * skills to offer, null for the default (remember/recall when the job has memory scopes).
    */
   public record Job(String ref, String subject, String input, String model, TaskSubmission.Conversation conversation,
-                    List<String> memoryScopes) {
+                    List<String> memoryScopes, List<String> skills) {
 
     public Job {
       memoryScopes = memoryScopes == null ? List.of() : List.copyOf(memoryScopes);
+      skills = skills == null ? null : List.copyOf(new LinkedHashSet<>(skills));
+    }
+
+    public Job(String ref, String subject, String input, String model, TaskSubmission.Conversation conversation,
+               List<String> memoryScopes) {
+      this(ref, subject, input, model, conversation, memoryScopes, null);
+    }
+  }
+
+  /**
+   * Per-run limits: {@code steps} model calls that may ask for tools, {@code wall} time from the
+   * start of the run, {@code tokens} (sum of {@code usage.total_tokens}; 0 = no limit).
+   */
+  public record Budgets(int steps, Duration wall, long tokens) {
+
+    public Budgets {
+      if (steps < 1) {
+        throw new IllegalArgumentException("agent steps must be at least 1, got " + steps);
+      }
+      if (wall == null || wall.isNegative() || wall.isZero()) {
+        throw new IllegalArgumentException("agent wall time must be positive, got " + wall);
+      }
+      if (tokens < 0) {
+        throw new IllegalArgumentException("agent token budget must be 0 (none) or more, got " + tokens);
+      }
     }
   }
 
   private final Vertx vertx;
   private final boolean memorySkills;
   private final Duration modelTimeout;
+  private final SkillRegistry registry;
+  private final Budgets budgets;
 
-  /** {@code memorySkills}: offer remember/recall when a job has memory scopes; {@code modelTimeout}: per model call. */
+  /**
+   * {@code memorySkills}: offer remember/recall when a job has memory scopes; {@code modelTimeout}:
+   * per model call, and the run's wall budget. The class path's skills and default budgets.
+   */
   public AgentRunner(Vertx vertx, boolean memorySkills, Duration modelTimeout) {
+    this(vertx, memorySkills, modelTimeout, SkillRegistry.standard(), new Budgets(DEFAULT_STEPS, modelTimeout, 0));
+  }
+
+  public AgentRunner(Vertx vertx, boolean memorySkills, Duration modelTimeout, SkillRegistry registry, Budgets budgets) {
     this.vertx = vertx;
     this.memorySkills = memorySkills;
     this.modelTimeout = modelTimeout;
+    this.registry = registry;
+    this.budgets = budgets;
+  }
+
+  /** The state of one run's loop; touched only from the run's context, one step at a time. */
+  private static final class Run {
+    final Job job;
+    final List<String> skills;
+    final long startNanos = System.nanoTime();
+    int steps;
+    long tokens;
+
+    Run(Job job, List<String> skills) {
+      this.job = job;
+      this.skills = skills;
+    }
   }
 
   /** The model's answer to the job's input. */
@@ -59,12 +120,31 @@ public final class AgentRunner {
       }
       messages.addAll(context.<JsonArray>resultAt(1)).add(question(job));
       JsonObject body = new JsonObject().put("model", job.model()).put("messages", messages);
-      boolean tools = memorySkills && !job.memoryScopes().isEmpty();
-      if (tools) {
-        body.put("tools", Skills.TOOLS);
+      Run run = new Run(job, offered(job));
+      JsonArray tools = registry.tools(run.skills);
+      if (!tools.isEmpty()) {
+        body.put("tools", tools);
       }
-      return ask(job, body, tools ? Skills.MAX_ROUNDS : 0);
+      return ask(run, body, null);
     });
+  }
+
+  /** The skills this job may call: what it names (or the default), memory skills only with memory, known names only. */
+  private List<String> offered(Job job) {
+    boolean memory = memorySkills && !job.memoryScopes().isEmpty();
+    List<String> wanted = job.skills() != null ? job.skills() : memory ? MEMORY_SKILLS : List.of();
+    List<String> offered = new ArrayList<>();
+    for (String name : wanted) {
+      if (MEMORY_SKILLS.contains(name) && !memory) {
+        continue;
+      }
+      if (registry.get(name) == null) {
+        LOG.warning(job.ref() + " asks for skill '" + name + "', which does not exist");
+        continue;
+      }
+      offered.add(name);
+    }
+    return offered;
   }
 
   /** The question and the answer join the conversation; an answer is not lost because memory failed. */
@@ -81,43 +161,148 @@ public final class AgentRunner {
         });
   }
 
-  /** One model call; tool calls are answered and the model asked again, {@code rounds} times at most. */
-  private Future<String> ask(Job job, JsonObject body, int rounds) {
+  /**
+   * One model call; tool calls are answered and the model asked again until a budget runs out.
+   * {@code stopped}: why tools are no longer offered (this is the last call), null while they are.
+   */
+  private Future<String> ask(Run run, JsonObject body, String stopped) {
     DeliveryOptions options = new DeliveryOptions().setSendTimeout(modelTimeout.toMillis());
-    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, job.subject(), null), options)
+    run.steps++;
+    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, run.job.subject(), null), options)
         .compose(reply -> {
+          JsonObject completion;
           JsonObject message;
           try {
-            message = reply.body().body().toJsonObject().getJsonArray("choices").getJsonObject(0).getJsonObject("message");
+            completion = reply.body().body().toJsonObject();
+            message = completion.getJsonArray("choices").getJsonObject(0).getJsonObject("message");
           } catch (RuntimeException e) {
             return Future.failedFuture(Failure.badGateway("upstream_malformed", "the model's answer is not a chat completion"));
           }
+          run.tokens += tokens(completion);
           JsonArray calls = message.getJsonArray("tool_calls");
-          if (calls != null && !calls.isEmpty() && !body.containsKey("tools")) {
+          boolean wantsTools = calls != null && !calls.isEmpty();
+          if (wantsTools && !body.containsKey("tools")) {
             // tools were not offered (or no longer are): this was the last call, whatever it asks for
             String content = message.getString("content");
-            return content != null && !content.isBlank() ? Future.succeededFuture(content)
+            return content != null && !content.isBlank() ? Future.succeededFuture(withReason(content, stopped))
                 : Future.failedFuture(Failure.badGateway("tool_loop", "the model kept calling tools instead of answering"));
           }
-          if (calls != null && !calls.isEmpty()) {
-            if (rounds <= 0) {
-              // out of rounds: ask once more without tools, so the model has to answer
-              JsonObject last = body.copy();
-              last.remove("tools");
-              last.getJsonArray("messages").add(message).addAll(Skills.refusals(calls));
-              return ask(job, last, 0);
-            }
-            return Skills.run(vertx, calls, job.memoryScopes(), job.ref()).compose(results -> {
+          if (wantsTools) {
+            return runAll(run, calls).compose(results -> {
               JsonObject next = body.copy();
               next.getJsonArray("messages").add(message).addAll(results);
-              return ask(job, next, rounds - 1);
+              String exhausted = exhausted(run);
+              if (exhausted != null) {
+                // out of budget: ask once more without tools, so the model has to answer with what it has
+                next.remove("tools");
+              }
+              return ask(run, next, exhausted);
             });
           }
           String content = message.getString("content");
           return content == null
               ? Future.failedFuture(Failure.badGateway("empty_completion", "the model returned no message content"))
-              : Future.succeededFuture(content);
+              : Future.succeededFuture(withReason(content, stopped));
         });
+  }
+
+  /** The budget that has run out, as the line the answer ends with; null while all last. */
+  private String exhausted(Run run) {
+    if (run.steps >= budgets.steps()) {
+      return "(stopped: step budget of " + budgets.steps() + " used)";
+    }
+    if (System.nanoTime() - run.startNanos >= budgets.wall().toNanos()) {
+      Duration wall = budgets.wall();
+      return "(stopped: time budget of " + (wall.toMillis() < 1_000 ? wall.toMillis() + "ms" : wall.toSeconds() + "s") + " used)";
+    }
+    if (budgets.tokens() > 0 && run.tokens >= budgets.tokens()) {
+      return "(stopped: token budget of " + budgets.tokens() + " used, " + run.tokens + " spent)";
+    }
+    return null;
+  }
+
+  private static String withReason(String content, String stopped) {
+    return stopped == null ? content : content + "\n\n" + stopped;
+  }
+
+  private static long tokens(JsonObject completion) {
+    return completion.getValue("usage") instanceof JsonObject usage && usage.getValue("total_tokens") instanceof Number n
+        ? n.longValue() : 0;
+  }
+
+  /** The model's tool calls of one turn, run concurrently; one {@code tool} message per call, in call order. */
+  private Future<JsonArray> runAll(Run run, JsonArray calls) {
+    List<Future<JsonObject>> results = new ArrayList<>();
+    for (Object o : calls) {
+      JsonObject call = o instanceof JsonObject json ? json : new JsonObject();
+      results.add(one(run, call)
+          .recover(e -> Future.succeededFuture("error: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName())))
+          .map(content -> new JsonObject().put("role", "tool").put("tool_call_id", call.getString("id"))
+              .put("content", bounded(content))));
+    }
+    return Future.all(results).map(all -> {
+      JsonArray out = new JsonArray();
+      for (Future<JsonObject> result : results) {
+        out.add(result.result());
+      }
+      return out;
+    });
+  }
+
+  /** One tool call: only a skill the run offers, with its time cut to what is left of the wall budget. */
+  private Future<String> one(Run run, JsonObject call) {
+    JsonObject function = call.getValue("function") instanceof JsonObject f ? f : new JsonObject();
+    String name = function.getValue("name") instanceof String s ? s : "";
+    Skill skill = run.skills.contains(name) ? registry.get(name) : null;
+    if (skill == null) {
+      return Future.failedFuture("no tool named '" + name + "'");
+    }
+    JsonObject args;
+    try {
+      Object raw = function.getValue("arguments");
+      args = raw instanceof String text && !text.isBlank() ? new JsonObject(text) : new JsonObject();
+    } catch (RuntimeException e) {
+      return Future.failedFuture("the arguments are not a JSON object");
+    }
+    SkillCall skillCall = new SkillCall(args, run.job.memoryScopes(), run.job.ref(), vertx);
+    Future<String> result;
+    if (skill.blocking()) {
+      result = vertx.executeBlocking(() -> skill.run(skillCall), false).compose(f -> f);
+    } else {
+      try {
+        result = skill.run(skillCall);
+      } catch (RuntimeException e) {
+        LOG.warning(run.job.ref() + ": skill " + name + " threw " + e);
+        result = Future.failedFuture(e);
+      }
+      if (result == null) {
+        result = Future.failedFuture("the skill returned nothing");
+      }
+    }
+    long left = budgets.wall().toNanos() - (System.nanoTime() - run.startNanos);
+    return result.timeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)), TimeUnit.MILLISECONDS)
+        .recover(e -> Future.failedFuture(e instanceof java.util.concurrent.TimeoutException
+            ? "the skill did not answer within the run's time budget" : e.getMessage() != null ? e.getMessage() : e.toString()));
+  }
+
+  /** The text cut to {@link #MAX_RESULT_BYTES} UTF-8 bytes on a code point boundary, with a marker saying so. */
+  static String bounded(String text) {
+    if (text == null) {
+      return "";
+    }
+    int bytes = 0;
+    int i = 0;
+    while (i < text.length()) {
+      int cp = text.codePointAt(i);
+      int size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      if (bytes + size > MAX_RESULT_BYTES) {
+        int total = text.getBytes(StandardCharsets.UTF_8).length;
+        return text.substring(0, i) + "\n[result cut: " + bytes + " of " + total + " bytes shown]";
+      }
+      bytes += size;
+      i += Character.charCount(cp);
+    }
+    return text;
   }
 
   /** What long-term memory recalls for the job, as a system message text; null when nothing (or memory is down). */

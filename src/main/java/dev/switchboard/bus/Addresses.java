@@ -127,6 +127,9 @@ public final class Addresses {
   /** Empty → {@link Health}: short-term and long-term stores, embeddings. */
   public static final String MEMORY_HEALTH = "memory.health";
 
+  /** Empty → JSON {data: [{name, description, source, blocking, parameters}]}: the skills an agent can be offered. */
+  public static final String AGENT_SKILLS = "agent.skills";
+
   /** {@link TaskSubmission} → JSON task view (id, status). */
   public static final String TASK_SUBMIT = "task.submit";
   /** String id → JSON task view, or failure 404. */

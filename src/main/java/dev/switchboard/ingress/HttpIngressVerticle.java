@@ -188,6 +188,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/api/v1/schedules").handler(bearer).handler(body).handler(this::addSchedule);
     router.delete("/api/v1/schedules/:rule").handler(bearer).handler(this::deleteSchedule);
     router.get("/api/v1/events").handler(bearer).handler(this::listEvents);
+    router.get("/api/v1/skills").handler(bearer).handler(ctx -> relay(ctx, Addresses.AGENT_SKILLS, null));
     // webhooks authenticate by their signature, not by a token; platform callbacks are small,
     // so a larger body is refused (413) before anything parses it
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);

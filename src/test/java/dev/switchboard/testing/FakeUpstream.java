@@ -139,6 +139,7 @@ public final class FakeUpstream {
   private final Object misbehaviour = new Object();
   private volatile long delayMillis;
   private volatile Canned canned;
+  private volatile java.util.function.Function<JsonObject, JsonObject> script;
   private volatile Fault fault = Fault.NONE;
   /** How many more chat requests get {@link #canned} or {@link #fault}; -1: all of them. */
   private int failuresLeft = -1;
@@ -256,6 +257,16 @@ public final class FakeUpstream {
   }
 
   /**
+   * Scripted mode: non-streamed chat requests are answered with the assistant message this function
+   * makes of the request body (e.g. {@code tool_calls} until a tool result is in the messages), after
+   * the delay, until {@link #reset()}; null goes back to echoing. Faults and canned answers win over it.
+   */
+  public FakeUpstream script(java.util.function.Function<JsonObject, JsonObject> assistant) {
+    this.script = assistant;
+    return this;
+  }
+
+  /**
    * Following chat completion requests misbehave this way until {@link #reset()} or
    * {@code fault(Fault.NONE)}, or for the next {@link #failTimes(int) n} requests only. It wins over
    * {@link #respondWith(int, String) respondWith}. Requests with a body that is not a chat request
@@ -355,6 +366,7 @@ public final class FakeUpstream {
       rejectedKeys = Set.of();
     }
     down = false;
+    script = null;
     delayMillis = 0;
     modelsFault = Fault.NONE;
     embeddingsFault = Fault.NONE;
@@ -639,6 +651,19 @@ public final class FakeUpstream {
           response.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
         }
         response.setStatusCode(cannedNow.status()).end(cannedNow.body());
+        return;
+      }
+      java.util.function.Function<JsonObject, JsonObject> scriptNow = script;
+      if (scriptNow != null && !streamed) {
+        JsonObject message = scriptNow.apply(body);
+        // a tool call costs ten tokens: enough for token budgets to be tested without counting arguments
+        JsonArray toolCalls = message.getJsonArray("tool_calls");
+        Usage scripted = new Usage(promptTokens(messages), countWords(message.getValue("content") instanceof String text ? text : "")
+          + 10 * (toolCalls == null ? 0 : toolCalls.size()));
+        JsonObject answer = completion(id, created, model, "", scripted);
+        answer.getJsonArray("choices").getJsonObject(0).put("message", message.copy().put("role", "assistant"))
+          .put("finish_reason", toolCalls == null || toolCalls.isEmpty() ? "stop" : "tool_calls");
+        sendJson(request.response(), 200, answer.toBuffer());
         return;
       }
       Usage usage = new Usage(promptTokens(messages), countWords(reply));
