@@ -84,8 +84,13 @@ public final class AgentRunner {
    * {@code memorySkills}: offer remember/recall when a job has memory scopes; {@code modelTimeout}:
    * per model call, and the run's wall budget. The class path's skills and default budgets.
    */
+  /**
+   * The wall budget is nine tenths of {@code modelTimeout}: the caller's own bound on the run (a
+   * task's queue.task_timeout) must not end it before the loop has answered with what it has.
+   */
   public AgentRunner(Vertx vertx, boolean memorySkills, Duration modelTimeout) {
-    this(vertx, memorySkills, modelTimeout, SkillRegistry.standard(), new Budgets(DEFAULT_STEPS, modelTimeout, 0));
+    this(vertx, memorySkills, modelTimeout, SkillRegistry.standard(),
+        new Budgets(DEFAULT_STEPS, Duration.ofMillis(Math.max(1, modelTimeout.toMillis() * 9 / 10)), 0));
   }
 
   public AgentRunner(Vertx vertx, boolean memorySkills, Duration modelTimeout, SkillRegistry registry, Budgets budgets) {
