@@ -9,11 +9,22 @@ import java.util.List;
  */
 public record TaskSubmission(String input, String model, List<Target> channels, Priority priority,
                              String idempotencyKey, String subject, Conversation conversation, long delayMillis,
-                             List<String> memoryScopes, long runAt, int maxAttempts, Origin origin) {
+                             List<String> memoryScopes, long runAt, int maxAttempts, Origin origin, List<String> skills) {
 
-  /** {@code memoryScopes}: long-term memory scopes the agent recalls from and may remember into (first: default). */
+  /**
+   * {@code memoryScopes}: long-term memory scopes the agent recalls from and may remember into
+   * (first: default); {@code skills}: the skills the agent may call, null for the default.
+   */
   public TaskSubmission {
     memoryScopes = memoryScopes == null ? List.of() : List.copyOf(memoryScopes);
+    skills = skills == null ? null : List.copyOf(skills);
+  }
+
+  public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,
+                        String subject, Conversation conversation, long delayMillis, List<String> memoryScopes,
+                        long runAt, int maxAttempts, Origin origin) {
+    this(input, model, channels, priority, idempotencyKey, subject, conversation, delayMillis, memoryScopes, runAt,
+        maxAttempts, origin, null);
   }
 
   public TaskSubmission(String input, String model, List<Target> channels, Priority priority, String idempotencyKey,

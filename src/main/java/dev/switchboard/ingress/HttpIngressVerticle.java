@@ -686,6 +686,20 @@ public final class HttpIngressVerticle extends VerticleBase {
         .onFailure(ctx::fail);
   }
 
+  /** {@code skills}: the names of the skills the agent may call (null: the default); which exist is checked by the tasks. */
+  private static List<String> skills(Object value) {
+    if (value == null) {
+      return null;
+    }
+    if (value instanceof JsonArray a && a.size() <= 32
+        && a.stream().allMatch(x -> x instanceof String n && n.matches("[A-Za-z0-9_-]{1,64}"))) {
+      List<String> names = new ArrayList<>();
+      a.forEach(x -> names.add((String) x));
+      return names;
+    }
+    throw Failure.badRequest("invalid_skills", "'skills' must be a list of up to 32 skill names (letters, digits, _ and -)");
+  }
+
   /** {@code memory_scope}: one scope or a list (the first is where the agent remembers by default). */
   private static List<String> memoryScopes(Object value) {
     if (value == null) {
@@ -814,7 +828,8 @@ public final class HttpIngressVerticle extends VerticleBase {
       maxAttempts = ((Number) attempts).intValue();
     }
     TaskSubmission submission = new TaskSubmission(input, model, List.copyOf(targets), priority, key,
-        BearerAuthHandler.subject(ctx), null, delay, memoryScopes(body.getValue("memory_scope")), runAt, maxAttempts);
+        BearerAuthHandler.subject(ctx), null, delay, memoryScopes(body.getValue("memory_scope")), runAt, maxAttempts, null,
+        skills(body.getValue("skills")));
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, submission)
         .onSuccess(reply -> ctx.response()
             .setStatusCode(202)

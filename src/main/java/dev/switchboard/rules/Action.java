@@ -33,7 +33,8 @@ record Action(String kind, Map<String, Object> spec) {
     Map<String, Object> spec = new java.util.LinkedHashMap<>();
     switch (kind) {
       case "agent" -> {
-        n.allowOnly("prompt", "model", "memory_scopes", "channels", "reply");
+        n.allowOnly("prompt", "model", "memory_scopes", "channels", "reply", "skills");
+        spec.put("skills", n.get("skills").isMissing() ? null : n.get("skills").strings());
         spec.put("prompt", Template.of(n.get("prompt").string("{{event.text}}")));
         spec.put("model", n.get("model").string(""));
         spec.put("memory_scopes", templates(n.get("memory_scopes")));
@@ -81,7 +82,8 @@ record Action(String kind, Map<String, Object> spec) {
         spec.put("body", n.get("body").isMissing() ? new java.util.LinkedHashMap<>() : Template.compileDeep(object(n.get("body"))));
       }
       case "task" -> {
-        n.allowOnly("input", "model", "channels", "priority", "memory_scopes", "max_attempts");
+        n.allowOnly("input", "model", "channels", "priority", "memory_scopes", "max_attempts", "skills");
+        spec.put("skills", n.get("skills").isMissing() ? null : n.get("skills").strings());
         spec.put("input", Template.of(n.get("input").requiredString()));
         spec.put("model", n.get("model").string(""));
         spec.put("channels", channels(n.get("channels"), channels));

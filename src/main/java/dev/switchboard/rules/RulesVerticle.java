@@ -503,6 +503,11 @@ public final class RulesVerticle extends AbstractVerticle {
   // ---------------------------------------------------------------------------------------------
   // actions
 
+  /** The skills an agent or task action names; null (the default skills) when it names none. */
+  private static List<String> skills(JsonObject action) {
+    return action.getValue("skills") instanceof JsonArray named ? strings(named) : null;
+  }
+
   private Future<Object> execute(Rule rule, String kind, JsonObject a, JsonObject event, int index, int depth) {
     String eventId = event.getString("id");
     String key = key(rule.name(), eventId, index);
@@ -534,7 +539,7 @@ public final class RulesVerticle extends AbstractVerticle {
           subject = target.getString("type") + ":" + target.getString("bot");
         }
         TaskSubmission submission = new TaskSubmission(a.getString("prompt"), blankToNull(a.getString("model")), targets,
-            TaskSubmission.Priority.NORMAL, key, subject, conversation, 0, scopes, 0, 0, origin);
+            TaskSubmission.Priority.NORMAL, key, subject, conversation, 0, scopes, 0, 0, origin, skills(a));
         return bus.<JsonObject>request(Addresses.TASK_SUBMIT, submission).map(m -> m.body());
       }
       case "task" -> {
@@ -544,7 +549,7 @@ public final class RulesVerticle extends AbstractVerticle {
         TaskSubmission submission = new TaskSubmission(a.getString("input"), blankToNull(a.getString("model")),
             targets(a.getJsonArray("channels")), TaskSubmission.Priority.valueOf(a.getString("priority").toUpperCase()),
             key, "rule:" + rule.name(), null, 0, strings(a.getJsonArray("memory_scopes")), 0, a.getInteger("max_attempts"),
-            origin);
+            origin, skills(a));
         return bus.<JsonObject>request(Addresses.TASK_SUBMIT, submission).map(m -> m.body());
       }
       case "push" -> {

@@ -69,7 +69,7 @@ final class TaskRunner {
           .recover(e -> Future.succeededFuture());
     }
     Future<AgentRunner.Job> job = model(spec).map(model -> new AgentRunner.Job("task:" + task.id(), task.subject(),
-        spec.input(), model, spec.conversation(), spec.memoryScopes()));
+        spec.input(), model, spec.conversation(), spec.memoryScopes(), spec.skills()));
     // a result stored by an earlier run is final: the model is not asked again, only the pushes are finished
     Future<String> result = task.result() != null
         ? Future.succeededFuture(task.result())

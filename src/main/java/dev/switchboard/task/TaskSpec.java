@@ -14,15 +14,18 @@ import java.util.List;
  * inside; the field names are the stored format, read back by every later version.
  */
 public record TaskSpec(String input, String model, List<TaskSubmission.Target> channels,
-                       TaskSubmission.Conversation conversation, List<String> memoryScopes, TaskSubmission.Origin origin) {
+                       TaskSubmission.Conversation conversation, List<String> memoryScopes, TaskSubmission.Origin origin,
+                       List<String> skills) {
 
+  /** {@code skills}: what the agent may call; null for the default (remember/recall with memory scopes). */
   public TaskSpec {
     channels = channels == null ? List.of() : List.copyOf(channels);
     memoryScopes = memoryScopes == null ? List.of() : List.copyOf(memoryScopes);
+    skills = skills == null ? null : List.copyOf(skills);
   }
 
   public static TaskSpec of(TaskSubmission s) {
-    return new TaskSpec(s.input(), s.model(), s.channels(), s.conversation(), s.memoryScopes(), s.origin());
+    return new TaskSpec(s.input(), s.model(), s.channels(), s.conversation(), s.memoryScopes(), s.origin(), s.skills());
   }
 
   public JsonObject toJson() {
@@ -51,6 +54,9 @@ public record TaskSpec(String input, String model, List<TaskSubmission.Target> c
     if (origin != null) {
       spec.put("origin", new JsonObject().put("rule", origin.rule()).put("event", origin.event()));
     }
+    if (skills != null) {
+      spec.put("skills", new JsonArray(new ArrayList<>(skills)));
+    }
     return spec;
   }
 
@@ -71,6 +77,13 @@ public record TaskSpec(String input, String model, List<TaskSubmission.Target> c
     spec.getJsonArray("memory_scopes", new JsonArray()).forEach(s -> scopes.add(String.valueOf(s)));
     JsonObject o = spec.getJsonObject("origin");
     TaskSubmission.Origin origin = o == null ? null : new TaskSubmission.Origin(o.getString("rule"), o.getString("event"));
-    return new TaskSpec(spec.getString("input", ""), spec.getString("model"), targets, conversation, scopes, origin);
+    List<String> skills = null;
+    if (spec.getValue("skills") instanceof JsonArray named) {
+      skills = new ArrayList<>();
+      for (Object name : named) {
+        skills.add(String.valueOf(name));
+      }
+    }
+    return new TaskSpec(spec.getString("input", ""), spec.getString("model"), targets, conversation, scopes, origin, skills);
   }
 }

@@ -134,10 +134,25 @@ public final class TaskVerticle extends VerticleBase {
             : Future.failedFuture(Failure.badRequest("model_required",
                 "the task names no model and no default can be found: set MODEL_NAME (default_model in conf/model_provider.yaml), "
                     + "or give the default provider a model list")));
-    return model.compose(v -> {
+    return model.compose(v -> skillsKnown(s.skills())).compose(v -> {
       List<Future<Object>> checks = new ArrayList<>();
       s.channels().forEach(target -> checks.add(vertx.eventBus().request(Addresses.CHANNEL_CHECK, target).mapEmpty()));
       return Future.all(checks).mapEmpty();
+    });
+  }
+
+  /** Every skill a task names must exist: a misspelt one is the client's error, not a silently smaller agent. */
+  private Future<Void> skillsKnown(List<String> named) {
+    if (named == null || named.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return vertx.eventBus().<JsonObject>request(Addresses.AGENT_SKILLS, null).compose(m -> {
+      java.util.Set<String> known = new java.util.TreeSet<>();
+      m.body().getJsonArray("data", new JsonArray()).forEach(o -> known.add(((JsonObject) o).getString("name")));
+      List<String> unknown = named.stream().filter(n -> !known.contains(n)).toList();
+      return unknown.isEmpty() ? Future.succeededFuture()
+          : Future.failedFuture(Failure.badRequest("unknown_skill",
+              "no skill named " + String.join(", ", unknown) + "; the skills are: " + String.join(", ", known)));
     });
   }
 
@@ -242,6 +257,7 @@ public final class TaskVerticle extends VerticleBase {
         .put("created_at", iso(t.createdAt()))
         .put("run_at", t.runAt() > t.createdAt() ? iso(t.runAt()) : null)
         .put("updated_at", iso(t.updatedAt()))
+        .put("skills", spec.skills() == null ? null : new JsonArray(new ArrayList<>(spec.skills())))
         .put("rule", spec.origin() == null ? null : spec.origin().rule())
         .put("event", spec.origin() == null ? null : spec.origin().event());
   }

@@ -219,4 +219,23 @@ class TaskApiTest {
     assertNotNull(entry.getString("started_at"));
     assertNotNull(entry.getValue("running"));
   }
+
+  @Test
+  @DisplayName("skills: the agent is offered only the skills a task names; a name that is no skill is a 400 listing the skills")
+  void skillsPerTask() throws Exception {
+    HttpResponse<Buffer> bad = post("/api/v1/tasks", task("x").put("skills", new JsonArray().add("curent_time")));
+    assertEquals(400, bad.statusCode(), bad.bodyAsString());
+    assertEquals("unknown_skill", bad.bodyAsJsonObject().getJsonObject("error").getString("code"));
+    assertTrue(bad.bodyAsJsonObject().getJsonObject("error").getString("message").contains("current_time"), bad.bodyAsString());
+    assertEquals(400, post("/api/v1/tasks", task("x").put("skills", "current_time")).statusCode());
+
+    String id = submit(task("what time is it").put("skills", new JsonArray().add("current_time")));
+    JsonObject t = await(id, Set.of("succeeded", "failed"));
+    assertEquals("succeeded", t.getString("status"), t.encode());
+    assertEquals(new JsonArray().add("current_time"), t.getJsonArray("skills"));
+    JsonArray tools = upstream.chatRequests().get(0).getJsonArray("tools");
+    assertNotNull(tools, "the model was offered tools");
+    assertEquals(1, tools.size(), tools.encode());
+    assertEquals("current_time", tools.getJsonObject(0).getJsonObject("function").getString("name"));
+  }
 }
