@@ -93,7 +93,8 @@ public final class SkillRegistry {
    * when the run names them in its allowed skills.
    */
   static List<Skill> builtIns() {
-    return List.of(new RememberSkill(), new RecallSkill(), new CurrentTimeSkill(), new HttpFetchSkill(List.of()));
+    return List.of(new RememberSkill(), new RecallSkill(), new CurrentTimeSkill(), new HttpFetchSkill(List.of()),
+        new QueryTasksSkill());
   }
 
   private void add(Skill skill, Source source) {
