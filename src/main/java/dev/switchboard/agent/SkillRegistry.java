@@ -94,7 +94,7 @@ public final class SkillRegistry {
    */
   static List<Skill> builtIns() {
     return List.of(new RememberSkill(), new RecallSkill(), new CurrentTimeSkill(), new HttpFetchSkill(List.of()),
-        new QueryTasksSkill());
+        new QueryTasksSkill(), new PushMessageSkill());
   }
 
   private void add(Skill skill, Source source) {
