@@ -94,7 +94,7 @@ public final class SkillRegistry {
    */
   static List<Skill> builtIns() {
     return List.of(new RememberSkill(), new RecallSkill(), new CurrentTimeSkill(), new HttpFetchSkill(List.of()),
-        new QueryTasksSkill(), new PushMessageSkill());
+        new QueryTasksSkill(), new PushMessageSkill(), new ScheduleTaskSkill());
   }
 
   private void add(Skill skill, Source source) {
