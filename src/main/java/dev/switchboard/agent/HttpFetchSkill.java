@@ -38,9 +38,17 @@ final class HttpFetchSkill implements Skill {
   static final int MAX_BYTES = 256 * 1024;
   static final long TIMEOUT_MS = 10_000;
 
-  private final Set<String> allow;
+  /** Null: the allow list is the one {@link AgentSettings} installed in the calling Vert.x. */
+  private final Set<String> fixed;
   private final int maxBytes;
   private final long timeoutMs;
+
+  /** The registry's: reads {@code agent.http_fetch.allow} as installed in the run's Vert.x. */
+  HttpFetchSkill() {
+    this.fixed = null;
+    this.maxBytes = MAX_BYTES;
+    this.timeoutMs = TIMEOUT_MS;
+  }
 
   /** {@code allow}: host names, {@code *.domain} for its subdomains, or IP addresses; empty refuses everything. */
   HttpFetchSkill(List<String> allow) {
@@ -48,10 +56,14 @@ final class HttpFetchSkill implements Skill {
   }
 
   HttpFetchSkill(List<String> allow, int maxBytes, long timeoutMs) {
-    this.allow = allow.stream().map(h -> unbracket(h.trim().toLowerCase(Locale.ROOT))).filter(h -> !h.isEmpty())
-        .collect(Collectors.toUnmodifiableSet());
+    this.fixed = normalised(allow);
     this.maxBytes = maxBytes;
     this.timeoutMs = timeoutMs;
+  }
+
+  private static Set<String> normalised(List<String> allow) {
+    return allow.stream().map(h -> unbracket(h.trim().toLowerCase(Locale.ROOT))).filter(h -> !h.isEmpty())
+        .collect(Collectors.toUnmodifiableSet());
   }
 
   @Override
@@ -88,13 +100,14 @@ final class HttpFetchSkill implements Skill {
     if (!method.equals("GET") && !method.equals("POST")) {
       return Future.failedFuture("method must be GET or POST, not " + method);
     }
-    if (!allowedHost(target.host())) {
+    Set<String> allow = fixed != null ? fixed : normalised(AgentSettings.httpFetchAllow(call.vertx()));
+    if (!allowedHost(allow, target.host())) {
       return Future.failedFuture(allow.isEmpty()
           ? "http_fetch allows no host yet: list the hosts the agent may fetch under agent.http_fetch.allow in switchboard.yaml"
           : "host '" + target.host() + "' is not allowed (add it to agent.http_fetch.allow in switchboard.yaml)");
     }
     Vertx vertx = call.vertx();
-    return vertx.executeBlocking(() -> checked(target.host()), false)
+    return vertx.executeBlocking(() -> checked(allow, target.host()), false)
         .compose(address -> fetch(vertx, target, address, method, args));
   }
 
@@ -120,7 +133,7 @@ final class HttpFetchSkill implements Skill {
     return new Target(uri, tls, unbracket(uri.getHost().toLowerCase(Locale.ROOT)), uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80);
   }
 
-  boolean allowedHost(String host) {
+  static boolean allowedHost(Set<String> allow, String host) {
     if (allow.contains(host)) {
       return true;
     }
@@ -128,7 +141,7 @@ final class HttpFetchSkill implements Skill {
   }
 
   /** Blocking: resolves the host and answers the address to connect to, once every address it has is acceptable. */
-  InetAddress checked(String host) {
+  static InetAddress checked(Set<String> allow, String host) {
     InetAddress[] addresses;
     try {
       addresses = InetAddress.getAllByName(host);

@@ -93,7 +93,7 @@ public final class SkillRegistry {
    * when the run names them in its allowed skills.
    */
   static List<Skill> builtIns() {
-    return List.of(new RememberSkill(), new RecallSkill(), new CurrentTimeSkill(), new HttpFetchSkill(List.of()),
+    return List.of(new RememberSkill(), new RecallSkill(), new CurrentTimeSkill(), new HttpFetchSkill(),
         new QueryTasksSkill(), new PushMessageSkill(), new ScheduleTaskSkill());
   }
 
