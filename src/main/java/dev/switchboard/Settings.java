@@ -27,7 +27,8 @@ public record Settings(
     ModelSettings models,
     ChannelSettings channels,
     dev.switchboard.rules.RulesSettings rules,
-    EventSettings events) {
+    EventSettings events,
+    dev.switchboard.agent.AgentSettings agent) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -57,7 +58,7 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect; the event-bus bridges will add theirs when they exist
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors");
@@ -101,6 +102,7 @@ public record Settings(
         models,
         channels,
         dev.switchboard.rules.RulesSettings.load(files, channels),
-        EventSettings.from(root.get("rules")));
+        EventSettings.from(root.get("rules")),
+        dev.switchboard.agent.AgentSettings.from(root.get("agent")));
   }
 }

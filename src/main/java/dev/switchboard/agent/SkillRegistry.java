@@ -88,8 +88,13 @@ public final class SkillRegistry {
     return found;
   }
 
+  /**
+   * The built-ins. Only remember/recall are offered by default; the others reach a model only
+   * when the run names them in its allowed skills.
+   */
   static List<Skill> builtIns() {
-    return List.of(new RememberSkill(), new RecallSkill(), new CurrentTimeSkill());
+    return List.of(new RememberSkill(), new RecallSkill(), new CurrentTimeSkill(), new HttpFetchSkill(),
+        new QueryTasksSkill(), new PushMessageSkill(), new ScheduleTaskSkill());
   }
 
   private void add(Skill skill, Source source) {

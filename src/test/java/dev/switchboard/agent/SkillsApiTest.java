@@ -49,7 +49,7 @@ class SkillsApiTest {
     JsonArray data = skills().getJsonArray("data");
     List<String> builtIns = data.stream().map(JsonObject.class::cast)
         .filter(s -> "built-in".equals(s.getString("source"))).map(s -> s.getString("name")).toList();
-    assertEquals(List.of("remember", "recall", "current_time"), builtIns);
+    assertEquals(List.of("remember", "recall", "current_time", "http_fetch", "query_tasks", "push_message", "schedule_task"), builtIns);
     assertEquals(1, data.stream().filter(s -> "recall".equals(((JsonObject) s).getString("name"))).count());
   }
 
