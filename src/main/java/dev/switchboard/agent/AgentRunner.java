@@ -285,7 +285,8 @@ public final class AgentRunner {
       }
     }
     long left = budgets.wall().toNanos() - (System.nanoTime() - run.startNanos);
-    return result.timeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)), TimeUnit.MILLISECONDS)
+    // rounded up: a skill cut by the budget must find it used up, not a millisecond short of it
+    return result.timeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left) + 1), TimeUnit.MILLISECONDS)
         .recover(e -> Future.failedFuture(e instanceof java.util.concurrent.TimeoutException
             ? "the skill did not answer within the run's time budget" : e.getMessage() != null ? e.getMessage() : e.toString()));
   }
