@@ -184,10 +184,14 @@ final class TaskRunner {
    * doubles with each attempt, so tasks that failed together do not retry together.
    */
   private long backoff(int attempts) {
+    return ThreadLocalRandom.current().nextLong(backoffCeiling(settings, attempts) + 1);
+  }
+
+  /** The longest a retry after {@code attempts} runs may wait: retry_backoff doubled per attempt, up to retry_backoff_max. */
+  static long backoffCeiling(QueueSettings settings, int attempts) {
     long base = Math.max(1, settings.retryBackoff().toMillis());
     long cap = Math.max(base, settings.retryBackoffMax().toMillis());
-    long ceiling = Math.min(cap, base << Math.min(20, Math.max(0, attempts - 1)));
-    return ThreadLocalRandom.current().nextLong(ceiling + 1);
+    return Math.min(cap, base << Math.min(20, Math.max(0, attempts - 1)));
   }
 
   /** A coarse, bounded class of a failure for the metrics' label: never a client's or upstream's words. */
