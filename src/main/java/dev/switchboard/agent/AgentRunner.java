@@ -89,7 +89,7 @@ public final class AgentRunner {
    * task's queue.task_timeout) must not end it before the loop has answered with what it has.
    */
   public AgentRunner(Vertx vertx, boolean memorySkills, Duration modelTimeout) {
-    this(vertx, memorySkills, modelTimeout, SkillRegistry.standard(),
+    this(vertx, memorySkills, modelTimeout, SkillRegistry.of(vertx),
         new Budgets(DEFAULT_STEPS, Duration.ofMillis(Math.max(1, modelTimeout.toMillis() * 9 / 10)), 0));
   }
 

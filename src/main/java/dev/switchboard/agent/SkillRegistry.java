@@ -1,7 +1,9 @@
 package dev.switchboard.agent;
 
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.Shareable;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -13,19 +15,25 @@ import java.util.logging.Logger;
 import java.util.regex.Pattern;
 
 /**
- * The skills an agent can be offered: the built-ins, then the plug-ins found through
- * {@link ServiceLoader}. A name must be a valid OpenAI tool name and unique; a plug-in that breaks
- * either rule is refused with a log line, so it can never shadow a built-in such as {@code recall}
- * (which is trusted to stay inside the run's memory scopes).
+ * The skills an agent can be offered, one registry per gateway: the built-ins, then the class
+ * path's plug-ins found through {@link ServiceLoader}, then what comes and goes while it runs (the
+ * skills of plug-in jars, the tools of MCP servers). A name must be a valid OpenAI tool name and
+ * unique; a skill that breaks either rule is refused with a log line, so nothing can shadow a
+ * built-in such as {@code recall} (which is trusted to stay inside the run's memory scopes).
+ *
+ * <p>Agent runs read it from any thread while sources change it: readers see an immutable
+ * snapshot, writers replace it under the lock.
  */
-public final class SkillRegistry {
+public final class SkillRegistry implements Shareable {
 
   private static final Logger LOG = Logger.getLogger(SkillRegistry.class.getName());
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+  private static final String MAP = "agent.skills";
+  private static final String KEY = "registry";
 
   /** Where a skill comes from, as {@code GET /api/v1/skills} says it. */
   public enum Source {
-    BUILT_IN("built-in"), PLUG_IN("plug-in");
+    BUILT_IN("built-in"), PLUG_IN("plug-in"), MCP("mcp");
 
     private final String label;
 
@@ -38,51 +46,87 @@ public final class SkillRegistry {
     }
   }
 
-  /** A registered skill and its source. */
-  public record Entry(Skill skill, Source source) {
+  /** Whether a listed skill may be offered: only {@code READY} ones are. */
+  public enum State {
+    READY("ready"), DISABLED("disabled"), UNAVAILABLE("unavailable");
+
+    private final String label;
+
+    State(String label) {
+      this.label = label;
+    }
+
+    public String label() {
+      return label;
+    }
   }
 
-  private static volatile SkillRegistry standard;
+  /**
+   * A registered skill. {@code origin} names what brought it (a plug-in id, an MCP server's name;
+   * {@code classpath} or {@code built-in} otherwise), so a whole source can be switched at once.
+   */
+  public record Entry(Skill skill, Source source, String origin, State state) {
 
-  private final Map<String, Entry> skills = new LinkedHashMap<>();
+    Entry with(State next) {
+      return new Entry(skill, source, origin, next);
+    }
+  }
 
-  /** The built-ins and these plug-ins, refusing bad or taken names. */
+  private static final Object CLASS_PATH_LOCK = new Object();
+  private static volatile List<Skill> classPath;
+
+  private volatile Map<String, Entry> skills = Map.of();
+
+  /** The built-ins and these class path plug-ins, refusing bad or taken names. */
   public SkillRegistry(Collection<? extends Skill> plugins) {
     for (Skill skill : builtIns()) {
-      add(skill, Source.BUILT_IN);
+      add(skill, Source.BUILT_IN, "built-in");
     }
     for (Skill skill : plugins) {
-      add(skill, Source.PLUG_IN);
+      add(skill, Source.PLUG_IN, "classpath");
     }
   }
 
-  /** The built-ins and the class path's plug-ins, loaded once per class loader (the log lines say so once). */
-  public static SkillRegistry standard() {
-    SkillRegistry registry = standard;
-    if (registry == null) {
-      synchronized (SkillRegistry.class) {
-        registry = standard;
-        if (registry == null) {
-          registry = new SkillRegistry(discovered());
-          standard = registry;
+  /**
+   * This gateway's registry: every gateway (one per Vert.x) has its own, so the MCP servers and
+   * plug-ins of one never reach another's agent in the same JVM.
+   */
+  public static SkillRegistry of(Vertx vertx) {
+    return (SkillRegistry) vertx.sharedData().getLocalMap(MAP).computeIfAbsent(KEY, k -> new SkillRegistry(classPath()));
+  }
+
+  /** The class path's plug-in skills, looked up once per class loader (so the refusals are logged once). */
+  private static List<Skill> classPath() {
+    List<Skill> found = classPath;
+    if (found == null) {
+      synchronized (CLASS_PATH_LOCK) {
+        found = classPath;
+        if (found == null) {
+          found = discovered(ServiceLoader.load(Skill.class), "the class path");
+          classPath = found;
         }
       }
     }
-    return registry;
+    return found;
   }
 
-  /** The skills named in the class path's {@code META-INF/services/dev.switchboard.agent.Skill}; broken ones are skipped. */
+  /** The class path's {@code META-INF/services/dev.switchboard.agent.Skill}; broken entries are skipped. */
   static List<Skill> discovered() {
+    return discovered(ServiceLoader.load(Skill.class), "the class path");
+  }
+
+  /** What a service loader finds; a provider that cannot be made is skipped with a line naming {@code where}. */
+  public static List<Skill> discovered(ServiceLoader<Skill> loader, String where) {
     List<Skill> found = new ArrayList<>();
-    var iterator = ServiceLoader.load(Skill.class).iterator();
+    var iterator = loader.iterator();
     while (true) {
       try {
         if (!iterator.hasNext()) {
           break;
         }
         found.add(iterator.next());
-      } catch (ServiceConfigurationError e) {
-        LOG.warning("skill plug-in not loaded: " + e.getMessage());
+      } catch (ServiceConfigurationError | LinkageError e) {
+        LOG.warning("skill from " + where + " not loaded: " + e.getMessage());
       }
     }
     return found;
@@ -97,32 +141,102 @@ public final class SkillRegistry {
         new QueryTasksSkill(), new PushMessageSkill(), new ScheduleTaskSkill());
   }
 
-  private void add(Skill skill, Source source) {
+  /** Adds a ready skill; false (and a log line) when its name is not a tool name or is taken. */
+  public boolean add(Skill skill, Source source, String origin) {
+    synchronized (this) {
+      Map<String, Entry> next = new LinkedHashMap<>(skills);
+      boolean added = put(next, skill, source, origin);
+      skills = ordered(next);
+      return added;
+    }
+  }
+
+  /**
+   * Makes {@code replacement} the skills of {@code origin}: the ones it had are dropped, the new
+   * ones added in the given state (an MCP server's tool list after a reconnect, say). The names
+   * that were accepted are returned.
+   */
+  public List<String> replace(String origin, Source source, Collection<? extends Skill> replacement, State state) {
+    synchronized (this) {
+      Map<String, Entry> next = new LinkedHashMap<>(skills);
+      next.values().removeIf(e -> e.origin().equals(origin) && e.source() == source);
+      List<String> accepted = new ArrayList<>();
+      for (Skill skill : replacement) {
+        if (put(next, skill, source, origin)) {
+          String name = skill.name();
+          next.put(name, next.get(name).with(state));
+          accepted.add(name);
+        }
+      }
+      skills = ordered(next);
+      return accepted;
+    }
+  }
+
+  /** Drops every skill of {@code origin}; how many there were. */
+  public int remove(String origin, Source source) {
+    synchronized (this) {
+      Map<String, Entry> next = new LinkedHashMap<>(skills);
+      int before = next.size();
+      next.values().removeIf(e -> e.origin().equals(origin) && e.source() == source);
+      skills = ordered(next);
+      return before - next.size();
+    }
+  }
+
+  /** Puts every skill of {@code origin} in {@code state}; how many it has. */
+  public int state(String origin, Source source, State state) {
+    synchronized (this) {
+      Map<String, Entry> next = new LinkedHashMap<>(skills);
+      int changed = 0;
+      for (Map.Entry<String, Entry> e : next.entrySet()) {
+        Entry entry = e.getValue();
+        if (entry.origin().equals(origin) && entry.source() == source) {
+          e.setValue(entry.with(state));
+          changed++;
+        }
+      }
+      skills = ordered(next);
+      return changed;
+    }
+  }
+
+  private static Map<String, Entry> ordered(Map<String, Entry> next) {
+    return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(next));
+  }
+
+  private static boolean put(Map<String, Entry> into, Skill skill, Source source, String origin) {
     String name;
     try {
       name = skill.name();
     } catch (RuntimeException e) {
       LOG.warning("skill " + skill.getClass().getName() + " refused: its name() threw " + e);
-      return;
+      return false;
     }
     if (name == null || !NAME.matcher(name).matches()) {
-      LOG.warning("skill " + skill.getClass().getName() + " refused: name '" + name
+      LOG.warning("skill " + skill.getClass().getName() + " from " + origin + " refused: name '" + name
           + "' is not 1 to 64 letters, digits, _ or -");
-      return;
+      return false;
     }
-    Entry taken = skills.get(name);
+    Entry taken = into.get(name);
     if (taken != null) {
-      LOG.warning("skill " + skill.getClass().getName() + " refused: the name '" + name + "' is taken by the "
-          + taken.source().label() + " " + taken.skill().getClass().getName());
-      return;
+      LOG.warning("skill '" + name + "' from " + origin + " refused: the name is taken by the "
+          + taken.source().label() + " " + taken.origin() + " (" + taken.skill().getClass().getName() + ")");
+      return false;
     }
-    skills.put(name, new Entry(skill, source));
+    into.put(name, new Entry(skill, source, origin, State.READY));
+    return true;
   }
 
-  /** The skill of that name, or null. */
+  /** The ready skill of that name, or null (unknown, disabled, or its server is away). */
   public Skill get(String name) {
     Entry entry = skills.get(name);
-    return entry == null ? null : entry.skill();
+    return entry == null || entry.state() != State.READY ? null : entry.skill();
+  }
+
+  /** The entry of that name, in whatever state, or null. */
+  public Entry entry(String name) {
+    return skills.get(name);
   }
 
   /** Every skill, built-ins first, in registration order. */
@@ -130,12 +244,13 @@ public final class SkillRegistry {
     return List.copyOf(skills.values());
   }
 
-  /** The OpenAI {@code tools} array for the allowed names that exist, in the order given; unknown names are left out. */
+  /** The OpenAI {@code tools} array for the allowed names that are ready, in the order given; others are left out. */
   public JsonArray tools(List<String> allowed) {
+    Map<String, Entry> now = skills;
     JsonArray tools = new JsonArray();
     for (String name : allowed) {
-      Entry entry = skills.get(name);
-      if (entry == null) {
+      Entry entry = now.get(name);
+      if (entry == null || entry.state() != State.READY) {
         continue;
       }
       Skill skill = entry.skill();
@@ -151,7 +266,8 @@ public final class SkillRegistry {
     for (Entry entry : skills.values()) {
       Skill skill = entry.skill();
       data.add(new JsonObject().put("name", skill.name()).put("description", skill.description())
-          .put("source", entry.source().label()).put("blocking", skill.blocking()).put("parameters", skill.parameters()));
+          .put("source", entry.source().label()).put("origin", entry.origin()).put("state", entry.state().label())
+          .put("blocking", skill.blocking()).put("parameters", skill.parameters()));
     }
     return new JsonObject().put("data", data);
   }

@@ -79,7 +79,7 @@ class AgentSettingsTest {
   }
 
   private static io.vertx.core.Future<String> fetch(TestGateway gateway) {
-    Skill skill = SkillRegistry.standard().get("http_fetch");
+    Skill skill = SkillRegistry.of(gateway.vertx()).get("http_fetch");
     return skill.run(new SkillCall(new JsonObject().put("url", "http://127.0.0.1:" + server.actualPort() + "/"), List.of(),
         "test", gateway.vertx()));
   }
