@@ -204,11 +204,25 @@ final class HttpFetchSkill implements Skill {
           return "POST".equals(method) && body != null ? request.send(body) : request.send();
         })
         .onSuccess(response -> read(response, answer))
-        .onFailure(e -> answer.tryFail(target.host() + ": " + e.getMessage()));
+        .onFailure(e -> answer.tryFail(target.host() + ": " + why(e)));
     return answer.future().onComplete(done -> {
       vertx.cancelTimer(timer);
       client.close();
     });
+  }
+
+  /** The failure in words the model can act on: a TLS refusal says so, with the check that failed. */
+  static String why(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException) {
+        Throwable root = t;
+        while (root.getCause() != null) {
+          root = root.getCause();
+        }
+        return "TLS refused: the server's certificate is not trusted or does not name the host (" + root.getMessage() + ")";
+      }
+    }
+    return e.getMessage() != null ? e.getMessage() : e.toString();
   }
 
   /** The status line, type (and Location for a redirect), then the body up to the limit. */

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SelfSignedCertificate;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -107,6 +109,25 @@ class HttpFetchSkillTest {
   void aServerThatDoesNotAnswerHitsTheTimeLimit() {
     String why = failure(new HttpFetchSkill(List.of("127.0.0.1"), 1000, 300), url("/slow"));
     assertTrue(why.contains("within 300 ms"), why);
+  }
+
+  @Test
+  void anHttpsUrlIsFetchedOverTlsAndAnUntrustedCertificateIsRefused() throws Exception {
+    SelfSignedCertificate certificate = SelfSignedCertificate.create("localhost");
+    AtomicInteger served = new AtomicInteger();
+    HttpServer tls = vertx.createHttpServer(new HttpServerOptions().setSsl(true).setKeyCertOptions(certificate.keyCertOptions()))
+        .requestHandler(req -> {
+          served.incrementAndGet();
+          req.response().end("secret");
+        }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    try {
+      String why = failure(new HttpFetchSkill(List.of("localhost", "127.0.0.1")), "https://localhost:" + tls.actualPort() + "/");
+      assertTrue(why.startsWith("localhost: TLS refused: the server's certificate is not trusted"), why);
+      assertEquals(0, served.get(), "no request may be sent over a connection whose certificate is not trusted");
+    } finally {
+      tls.close().await(10, TimeUnit.SECONDS);
+      certificate.delete();
+    }
   }
 
   private static String url(String path) {
