@@ -1,6 +1,7 @@
 package dev.switchboard.mcp;
 
 import dev.switchboard.bus.Failure;
+import dev.switchboard.cluster.Instance;
 import dev.switchboard.security.BearerAuthHandler;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -12,7 +13,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 
 /**
  * {@code /mcp}: the MCP streamable HTTP transport (protocol 2025-06-18, and 2025-03-26 and
@@ -47,8 +47,7 @@ public final class McpServerHandler {
 
   private static final String JSON = "application/json";
   private static final String NAME = "switchboard";
-  private static final String VERSION = Optional.ofNullable(McpServerHandler.class.getPackage().getImplementationVersion())
-      .orElse("dev");
+  private static final String VERSION = Instance.jarVersion();
   private static final String INSTRUCTIONS = "Switchboard is an AI agent hub. submit_task queues an agent task (follow it "
       + "with get_task); push_message sends a text to a configured chat bot; search_memories and add_memory read and "
       + "write long-term memory scopes such as user:<id>; list_deliveries shows how pushes went.";
@@ -100,7 +99,7 @@ public final class McpServerHandler {
       ctx.next();
       return;
     }
-    if (!origins.contains("*") && !origins.contains(origin)) {
+    if (!origins.contains("*") && !origins.contains(origin) && !loopbackSelf(origin, ctx.request().getHeader("Host"))) {
       ctx.fail(new Failure(403, "invalid_request_error", "origin_not_allowed", "Origin '" + origin
           + "' may not use /mcp; list it in security.cors.origins of switchboard.yaml to allow it"));
       return;
@@ -119,6 +118,26 @@ public final class McpServerHandler {
       return;
     }
     ctx.next();
+  }
+
+  /**
+   * A page served from this loopback address and port itself (a local tool's own UI). A rebinding
+   * page cannot pass for one: its Host header is its own name, never a loopback one.
+   */
+  static boolean loopbackSelf(String origin, String host) {
+    if (host == null) {
+      return false;
+    }
+    try {
+      java.net.URI uri = new java.net.URI(origin);
+      String name = uri.getHost();
+      boolean loopback = "localhost".equalsIgnoreCase(name) || "127.0.0.1".equals(name) || "[::1]".equals(name);
+      String authority = uri.getPort() < 0 ? name : name + ":" + uri.getPort();
+      return loopback && ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+          && authority.equalsIgnoreCase(host);
+    } catch (java.net.URISyntaxException e) {
+      return false;
+    }
   }
 
   /** POST /mcp: one JSON-RPC message. */

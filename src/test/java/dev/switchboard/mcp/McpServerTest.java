@@ -196,6 +196,25 @@ class McpServerTest {
     assertTrue(r.bodyAsJsonObject().getJsonObject("error").getString("message").contains("security.cors.origins"));
   }
 
+  @Test
+  @DisplayName("a page of the gateway's own loopback address and port is no foreign origin")
+  void ownLoopbackOriginIsAccepted() throws Exception {
+    HttpResponse<Buffer> r = web.postAbs(gateway.url("/mcp")).bearerTokenAuthentication(token)
+        .putHeader("Origin", "http://127.0.0.1:" + gateway.port()).putHeader("Accept", "application/json, text/event-stream")
+        .sendJsonObject(initialize("2025-06-18")).await(10, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+  }
+
+  @Test
+  @DisplayName("a rebinding page (its own name as Host, a loopback port) is still refused")
+  void rebindingPageIsRefused() throws Exception {
+    HttpResponse<Buffer> r = web.postAbs(gateway.url("/mcp")).bearerTokenAuthentication(token)
+        .putHeader("Host", "evil.example:" + gateway.port()).putHeader("Origin", "http://evil.example:" + gateway.port())
+        .putHeader("Accept", "application/json, text/event-stream")
+        .sendJsonObject(initialize("2025-06-18")).await(10, TimeUnit.SECONDS);
+    assertEquals(403, r.statusCode(), r.bodyAsString());
+  }
+
   // ---------------------------------------------------------------------------------------------
   // JSON-RPC errors
 
