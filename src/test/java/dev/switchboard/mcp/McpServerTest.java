@@ -176,6 +176,40 @@ class McpServerTest {
   }
 
   @Test
+  @DisplayName("a JSON-RPC batch: 400 with -32600 saying batches are not supported")
+  void batchIsRefused() throws Exception {
+    HttpResponse<Buffer> r = raw(session(), new JsonArray().add(request("ping", null)).encode());
+    assertEquals(400, r.statusCode(), r.bodyAsString());
+    JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+    assertEquals(-32600, error.getInteger("code"));
+    assertTrue(error.getString("message").contains("batch"), error.encode());
+  }
+
+  @Test
+  @DisplayName("a body that is not application/json: 415")
+  void otherMediaTypeIs415() throws Exception {
+    HttpResponse<Buffer> r = web.postAbs(gateway.url("/mcp")).bearerTokenAuthentication(token)
+        .putHeader("Content-Type", "text/plain").putHeader("Mcp-Session-Id", session())
+        .sendBuffer(Buffer.buffer(request("ping", null).encode())).await(10, TimeUnit.SECONDS);
+    assertEquals(415, r.statusCode(), r.bodyAsString());
+  }
+
+  @Test
+  @DisplayName("initialize without a protocol version: -32602 and no session")
+  void initializeWithoutVersionIsInvalidParams() throws Exception {
+    HttpResponse<Buffer> r = post(null, token, request("initialize", new JsonObject().put("capabilities", new JsonObject())));
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    assertEquals(-32602, r.bodyAsJsonObject().getJsonObject("error").getInteger("code"));
+    assertEquals(null, r.getHeader("Mcp-Session-Id"));
+  }
+
+  @Test
+  @DisplayName("DELETE without a session id: 400")
+  void deleteWithoutSessionIs400() throws Exception {
+    assertEquals(400, send(HttpMethod.DELETE, null, token, null).statusCode());
+  }
+
+  @Test
   @DisplayName("an unsupported MCP-Protocol-Version header: 400")
   void unsupportedProtocolVersionIs400() throws Exception {
     HttpResponse<Buffer> r = web.postAbs(gateway.url("/mcp")).bearerTokenAuthentication(token)
