@@ -58,7 +58,7 @@ public record Instance(String id, String version, Instant startedAt) {
    * The jar's version: its manifest's {@code Implementation-Version}, else the
    * {@code pom.properties} Maven puts in every jar, else "dev" (running from classes, as in tests).
    */
-  static String jarVersion() {
+  public static String jarVersion() {
     String fromManifest = Instance.class.getPackage().getImplementationVersion();
     if (fromManifest != null && !fromManifest.isBlank()) {
       return fromManifest;

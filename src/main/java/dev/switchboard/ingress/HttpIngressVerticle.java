@@ -13,6 +13,7 @@ import dev.switchboard.bus.InboundPlugin;
 import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
+import dev.switchboard.mcp.McpServerHandler;
 import dev.switchboard.memory.LongTermMemory;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.BearerAuthHandler;
@@ -189,6 +190,12 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.delete("/api/v1/schedules/:rule").handler(bearer).handler(this::deleteSchedule);
     router.get("/api/v1/events").handler(bearer).handler(this::listEvents);
     router.get("/api/v1/skills").handler(bearer).handler(ctx -> relay(ctx, Addresses.AGENT_SKILLS, null));
+    // MCP server (streamable HTTP): the Origin check first (a preflight carries no token), then the API's token
+    McpServerHandler mcp = new McpServerHandler(vertx, settings.cors().origins());
+    router.post("/mcp").handler(mcp::origin).handler(bearer).handler(body).handler(mcp::post);
+    router.get("/mcp").handler(mcp::origin).handler(bearer).handler(mcp::get);
+    router.delete("/mcp").handler(mcp::origin).handler(bearer).handler(mcp::delete);
+    router.options("/mcp").handler(mcp::origin).handler(ctx -> ctx.fail(405));
     // webhooks authenticate by their signature, not by a token; platform callbacks are small,
     // so a larger body is refused (413) before anything parses it
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);
