@@ -223,7 +223,7 @@ fi
 log "npm ci --prefix src/test/node (node $(node --version 2>/dev/null || echo missing))"
 # a failed install is reported here and then by that test; the rest of the suite still runs
 npm ci --prefix "$REPO_ROOT/src/test/node" --no-audit --no-fund --loglevel=error </dev/null >/dev/null \
-  || log "WARNING: npm ci --prefix src/test/node failed: EmbeddingsNodeSdkIT will fail"
+  || log "WARNING: npm ci --prefix src/test/node failed: the Node client ITs (EmbeddingsNodeSdkIT, McpTypeScriptSdkIT, ...) will fail"
 # ---------------------------------------------------------------- end node test client
 
 # ---------------------------------------------------------------- ports
