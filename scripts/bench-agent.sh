@@ -143,7 +143,7 @@ row() {
     const r = JSON.parse(process.argv[1]);
     const f = (k) => r[k] ? `${r[k].p50.toFixed(1)} / ${r[k].p95.toFixed(1)}` : "-";
     const cols = [process.argv[2], `${r.runs}/${r.runs + r.failed}`, f("wall_ms"), f("model_ms"), f("page_ms"), f("overhead_ms"),
-      f("before_ms"), f("between_ms"), f("after_ms"), process.argv[3], process.argv[4]];
+      f("before_ms"), f("between_ms"), f("after_ms"), process.argv[3], process.argv[4], r.request_kb ? r.request_kb.p50.toFixed(1) : "-"];
     console.log("| " + cols.join(" | ") + " |");
   ' "$RESULT_LINE" "$1" "$CPU_PER_RUN" "$RSS"
 }
@@ -199,6 +199,7 @@ setsid node scripts/bench/agent/fake-model.mjs --port "$FAKE_PORT" --page-port "
   --calls scripts/bench/agent/calls.json >"$OUT/fake-model.log" 2>&1 &
 FAKE_PID=$!
 PIDS+=("$FAKE_PID")
+disown "$FAKE_PID"
 wait_for "the fake model" "http://127.0.0.1:$FAKE_PORT/v1/models" "$FAKE_PID" 30 "$OUT/fake-model.log" || exit 1
 
 TABLE=()
@@ -221,6 +222,7 @@ if ((WITH_SWITCHBOARD)); then
   setsid env "${sb_env[@]}" java -jar "$JAR" >"$OUT/switchboard.log" 2>&1 &
   SB_PID=$!
   PIDS+=("$SB_PID")
+  disown "$SB_PID"
   wait_for "Switchboard" "http://127.0.0.1:$SB_PORT/healthz" "$SB_PID" "$START_TIMEOUT" "$OUT/switchboard.log" || exit 1
   say "# Switchboard: $(java -version 2>&1 | head -n 1); /healthz after $((SECONDS - launched)) s"
   sb_token="$(env "${sb_env[@]}" java -jar "$JAR" token --sub bench --ttl 1h 2>>"$OUT/switchboard.log" | awk 'NF { t = $1 } END { print t }')"
@@ -243,7 +245,7 @@ if ((WITH_OPENCLAW)); then
   port_free "$OC_PORT"
   oc_dir="$(mktemp -d -t openclaw-bench-agent.XXXXXX)"
   TMP_DIRS+=("$oc_dir")
-  mkdir -p "$oc_dir/home" "$oc_dir/state" "$oc_dir/work"
+  mkdir -p "$oc_dir/home" "$oc_dir/state" "$oc_dir/work" "$oc_dir/tmp"
   printf '# Memory\n\n- bench fact: the answer is 42\n' >"$oc_dir/work/MEMORY.md"
   oc_token="bench-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
   # toolSearch false: tools are offered as plain function schemas (by default OpenClaw hides all
@@ -275,12 +277,19 @@ if ((WITH_OPENCLAW)); then
 }
 EOF
   cp "$oc_dir/state/openclaw.json" "$OUT/openclaw.json"
+  # OpenClaw keeps a few things in fixed /tmp folders whatever TMPDIR says: removed afterwards
+  # when this run made them
+  for d in /tmp/openclaw "/tmp/openclaw-state-locks-$(id -u)"; do
+    [[ -e "$d" ]] || TMP_DIRS+=("$d")
+  done
   log "starting the OpenClaw gateway on $OC_PORT"
   launched=$SECONDS
-  setsid env HOME="$oc_dir/home" OPENCLAW_STATE_DIR="$oc_dir/state" OPENCLAW_CONFIG_PATH="$oc_dir/state/openclaw.json" \
+  setsid env HOME="$oc_dir/home" TMPDIR="$oc_dir/tmp" OPENCLAW_STATE_DIR="$oc_dir/state" OPENCLAW_CONFIG_PATH="$oc_dir/state/openclaw.json" \
     PATH="$(dirname "$OC_NODE"):$PATH" "$OC_NODE" "$OC_ENTRY" gateway run --port "$OC_PORT" >"$OUT/openclaw.log" 2>&1 &
   OC_PID=$!
   PIDS+=("$OC_PID")
+  # no job notice when stop() has to KILL it: its own shutdown drains for up to 315 s
+  disown "$OC_PID"
   until curl -fsS -o /dev/null --max-time 2 -H "Authorization: Bearer $oc_token" "http://127.0.0.1:$OC_PORT/v1/models" 2>/dev/null; do
     kill -0 "$OC_PID" 2>/dev/null || { tail -n 30 "$OUT/openclaw.log" >&2; die "the OpenClaw gateway exited; see $OUT/openclaw.log"; }
     ((SECONDS - launched < START_TIMEOUT)) || { tail -n 30 "$OUT/openclaw.log" >&2; die "OpenClaw did not answer within ${START_TIMEOUT}s"; }
@@ -300,10 +309,11 @@ say "Times in ms, p50 / p95 over the measured runs. wall: submit -> result seen 
 say "GET /api/v1/tasks/{id} every 5 ms; OpenClaw: the HTTP answer). model: time inside the fake model (both turns);"
 say "page: the fetched page's time in its server; overhead = wall - model - page (gateway, in-process tools, queue, polling)."
 say "before: submit -> first model request; between: turn 1 answered -> turn 2 asked (the three tools run here);"
-say "after: last model answer -> result seen. CPU: the gateway's CPU time per measured run (all its processes); RSS: after the runs."
+say "after: last model answer -> result seen. CPU: the gateway's CPU time per measured run (all its processes); RSS: after the runs;"
+say "request KB: the first model request of a run (system prompt, tool schemas, question)."
 say ""
-say "| gateway | runs ok | wall | model | page | overhead | before | between | after | CPU ms/run | RSS MB |"
-say "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+say "| gateway | runs ok | wall | model | page | overhead | before | between | after | CPU ms/run | RSS MB | request KB |"
+say "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for line in "${TABLE[@]}"; do say "$line"; done
 if [[ -n "${SB_RESULT:-}" ]]; then
   say ""

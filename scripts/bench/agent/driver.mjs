@@ -111,6 +111,8 @@ for (const r of results) {
     run: r.run, warmup: r.warmup, wall_ms: r.t1 - r.t0, server_ms: r.server_ms,
     model_requests: model.length, page_requests: page.length,
     model_ms: sum(model), page_ms: sum(page),
+    // what the gateway sent the model on turn 1 (system prompt, tool schemas, question), in KB
+    request_kb: model.length ? (model[0].bytes ?? 0) / 1024 : null,
     // submit -> first model request; turn 1 answered -> turn 2 asked (the three tools and the
     // gateway's own work); last model answer -> result seen by the client
     before_ms: model.length ? model[0].start - r.t0 : null,
@@ -140,7 +142,7 @@ function pct(xs, p) {
 const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const col = (name) => measured.map((m) => m[name]).filter((x) => x != null);
 const summary = { target, runs: measured.length, failed: failed.length };
-for (const name of ['wall_ms', 'server_ms', 'model_ms', 'page_ms', 'overhead_ms', 'before_ms', 'between_ms', 'after_ms']) {
+for (const name of ['request_kb', 'wall_ms', 'server_ms', 'model_ms', 'page_ms', 'overhead_ms', 'before_ms', 'between_ms', 'after_ms']) {
   const xs = col(name);
   if (xs.length) summary[name] = { p50: pct(xs, 50), p95: pct(xs, 95) };
 }

@@ -133,8 +133,10 @@ const model = createServer(async (req, res) => {
     return;
   }
   let body;
+  let raw;
   try {
-    body = JSON.parse(await readBody(req));
+    raw = await readBody(req);
+    body = JSON.parse(raw);
   } catch (e) {
     res.writeHead(400, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { message: 'body is not JSON' } }));
@@ -151,7 +153,7 @@ const model = createServer(async (req, res) => {
   }
   const roles = (body.messages ?? []).map((m) => m.role + (m.tool_calls ? `[${m.tool_calls.length}]` : '')).join(',');
   if (process.env.FAKE_MODEL_DUMP) appendFileSync(process.env.FAKE_MODEL_DUMP, JSON.stringify(body) + '\n');
-  res.on('finish', () => record({ kind: 'model', run, turn: p.turn, start, end: now(), status: 200, stream: !!body.stream, roles, looped: p.looped,
+  res.on('finish', () => record({ kind: 'model', run, turn: p.turn, start, end: now(), status: 200, stream: !!body.stream, bytes: Buffer.byteLength(raw), roles, looped: p.looped,
     tools: toolNames(body.tools).length, calls: p.calls ? p.calls.map((c) => c.function.name) : undefined }));
   if (body.stream) {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
