@@ -21,9 +21,15 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
 
   public static final String FILE = "channels.yaml";
   public static ChannelSettings load(ConfigFiles files) {
+    return load(files, List.of());
+  }
+
+  /** {@code pluginChannels}: the channels of the enabled plug-ins, read like those of the class path. */
+  public static ChannelSettings load(ConfigFiles files, List<ChannelProvider> pluginChannels) {
     ConfigNode root = files.load(FILE, false);
     ConfigNode raw = files.loadRaw(FILE);
-    List<ChannelProvider> providers = BuiltInChannels.providers();
+    List<ChannelProvider> providers = new ArrayList<>(BuiltInChannels.providers());
+    providers.addAll(pluginChannels);
     root.allowOnly(java.util.stream.Stream.concat(providers.stream().map(ChannelProvider::section).distinct(),
         java.util.stream.Stream.of("store", "alertmanager")).toArray(String[]::new));
     Map<String, Map<String, Bot>> bots = new LinkedHashMap<>();

@@ -91,6 +91,12 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
   }
 
   public static ModelSettings load(ConfigFiles files) {
+    return load(files, List.of());
+  }
+
+  /** {@code plugins}: the provider types of the enabled plug-ins, which {@code type:} may name too. */
+  public static ModelSettings load(ConfigFiles files, List<dev.switchboard.model.spi.ModelProvider> plugins) {
+    java.util.Map<String, dev.switchboard.model.spi.ModelProvider> types = ProviderRegistry.with(plugins);
     ConfigNode root = files.load(FILE, true);
     ConfigNode raw = files.loadRaw(FILE);
     root.allowOnly("providers", "default_model", "groups", "retry", "circuit_breaker", "health_check", "key_cooldown", "embeddings",
@@ -102,7 +108,7 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
     List<ConfigNode> nodes = root.get("providers").list();
     for (int i = 0; i < nodes.size(); i++) {
       String rawEndpoint = i < rawProviders.size() ? rawProviders.get(i).get("endpoint").string("") : "";
-      ProviderSettings p = ProviderSettings.from(nodes.get(i), rawEndpoint, limits);
+      ProviderSettings p = ProviderSettings.from(nodes.get(i), rawEndpoint, limits, types);
       if (!names.add(p.name())) {
         throw nodes.get(i).get("name").error("duplicate provider name '" + p.name() + "'");
       }

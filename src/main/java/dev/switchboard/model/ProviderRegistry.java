@@ -21,6 +21,18 @@ public final class ProviderRegistry {
     return Map.copyOf(types);
   }
 
+  /**
+   * The class path's types and those of plug-ins (loaded before the settings that name them are
+   * parsed); a plug-in type never replaces one of the class path.
+   */
+  public static Map<String, ModelProvider> with(java.util.List<ModelProvider> plugins) {
+    Map<String, ModelProvider> types = new TreeMap<>(TYPES);
+    for (ModelProvider p : plugins) {
+      types.putIfAbsent(p.type(), p);
+    }
+    return types;
+  }
+
   public static ModelProvider get(String type) {
     return TYPES.get(type);
   }

@@ -32,7 +32,8 @@ public record ProviderSettings(
     Map<String, Price> prices,
     Limits limits,
     String offReason,
-    List<String> missingVariables) {
+    List<String> missingVariables,
+    dev.switchboard.model.spi.ModelProvider protocol) {
 
   public static final String TYPE_API_GATEWAY = "api_gateway";
 
@@ -93,13 +94,15 @@ public record ProviderSettings(
     return models.contains("*") || models.contains(model);
   }
 
-  static ProviderSettings from(ConfigNode node, String rawEndpoint, Limits defaultLimits) {
+  /** {@code types}: the provider types there are, by name (the class path's and the plug-ins'). */
+  static ProviderSettings from(ConfigNode node, String rawEndpoint, Limits defaultLimits,
+                               Map<String, dev.switchboard.model.spi.ModelProvider> types) {
     node.allowOnly("name", "type", "endpoint", "auth", "models", "tags", "timeouts", "max_concurrency",
         "health_check", "required", "stream_usage", "prices", "limits");
     String name = node.get("name").requiredString();
     String type = node.get("type").string(TYPE_API_GATEWAY);
-    if (ProviderRegistry.get(type) == null) {
-      throw node.get("type").error("unknown provider type '" + type + "' (available: " + ProviderRegistry.known() + ")");
+    if (!types.containsKey(type)) {
+      throw node.get("type").error("unknown provider type '" + type + "' (available: " + String.join(", ", types.keySet()) + ")");
     }
     String endpoint = node.get("endpoint").stringIfSet("");
     while (endpoint.endsWith("/")) {
@@ -185,7 +188,8 @@ public record ProviderSettings(
         Map.copyOf(prices),
         Limits.from(node.get("limits"), defaultLimits),
         offReasons.isEmpty() ? null : String.join(", ", offReasons),
-        List.copyOf(missing));
+        List.copyOf(missing),
+        types.get(type));
   }
 
   private static final java.util.regex.Pattern VAR = java.util.regex.Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)");
