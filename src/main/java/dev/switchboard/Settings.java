@@ -91,8 +91,8 @@ public record Settings(
     dev.switchboard.plugin.Plugins plugins = dev.switchboard.plugin.Plugins.load(
         dev.switchboard.plugin.PluginSettings.from(root.get("plugins")), confDir, Path.of(dataDir));
     // read in this order so a broken file is reported as before: models, channels, then the rules that use them
-    ModelSettings models = ModelSettings.load(files, plugins.modelProviders());
-    ChannelSettings channels = ChannelSettings.load(files, plugins.channelProviders());
+    ModelSettings models = ModelSettings.load(files, plugins.modelProviders(), plugins.offProviderTypes());
+    ChannelSettings channels = ChannelSettings.load(files, plugins.channelProviders(), plugins.offChannelSections());
     return new Settings(
         confDir,
         ServerSettings.from(root.get("server"), security.get("cors"), env),

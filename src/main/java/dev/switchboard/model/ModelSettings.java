@@ -91,12 +91,16 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
   }
 
   public static ModelSettings load(ConfigFiles files) {
-    return load(files, List.of());
+    return load(files, List.of(), java.util.Map.of());
   }
 
-  /** {@code plugins}: the provider types of the enabled plug-ins, which {@code type:} may name too. */
-  public static ModelSettings load(ConfigFiles files, List<dev.switchboard.model.spi.ModelProvider> plugins) {
-    java.util.Map<String, dev.switchboard.model.spi.ModelProvider> types = ProviderRegistry.with(plugins);
+  /**
+   * {@code plugins}: the provider types of the enabled plug-ins, which {@code type:} may name too;
+   * {@code off}: those of disabled plug-ins, whose providers are kept but off, with the reason.
+   */
+  public static ModelSettings load(ConfigFiles files, List<dev.switchboard.model.spi.ModelProvider> plugins,
+                                   java.util.Map<String, String> off) {
+    ProviderRegistry.Types types = ProviderRegistry.with(plugins, off);
     ConfigNode root = files.load(FILE, true);
     ConfigNode raw = files.loadRaw(FILE);
     root.allowOnly("providers", "default_model", "groups", "retry", "circuit_breaker", "health_check", "key_cooldown", "embeddings",
@@ -158,6 +162,11 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
       if (!p.enabled() && !p.missingVariables().isEmpty()) {
         ways.add(String.join(" and ", new LinkedHashSet<>(p.missingVariables())) + " (provider '" + p.name() + "')");
       }
+    }
+    if (ways.isEmpty() && providers.stream().anyMatch(p -> !p.enabled())) {
+      // off for a reason no variable fixes (a disabled plug-in's type, say): the reasons are the way
+      return String.join("; ", providers.stream().filter(p -> !p.enabled())
+          .map(p -> "provider '" + p.name() + "' is off: " + p.offReason()).toList());
     }
     if (ways.isEmpty()) {
       return providers.isEmpty() ? "add a provider with an endpoint to conf/" + FILE

@@ -96,6 +96,28 @@ public final class Plugins {
     return enabled(PluginManifest.Type.CHANNEL, ChannelProvider.class);
   }
 
+  /** The provider types of disabled plug-ins, with why a provider of that type is off. */
+  public Map<String, String> offProviderTypes() {
+    Map<String, String> off = new java.util.LinkedHashMap<>();
+    disabled(PluginManifest.Type.MODEL_PROVIDER).forEach(p -> p.services().forEach(s -> off.put(((ModelProvider) s).type(), why(p))));
+    return off;
+  }
+
+  /** The {@code channels.yaml} sections of disabled plug-ins, with why they are not read. */
+  public Map<String, String> offChannelSections() {
+    Map<String, String> off = new java.util.LinkedHashMap<>();
+    disabled(PluginManifest.Type.CHANNEL).forEach(p -> p.services().forEach(s -> off.put(((ChannelProvider) s).section(), why(p))));
+    return off;
+  }
+
+  private Stream<Plugin> disabled(PluginManifest.Type type) {
+    return all.stream().filter(p -> p.type() == type && p.state() == State.DISABLED);
+  }
+
+  private static String why(Plugin p) {
+    return "plug-in " + p.id() + " is disabled (POST /api/v1/plugins/" + p.id() + "/enable, then restart)";
+  }
+
   private <T> List<T> enabled(PluginManifest.Type type, Class<T> spi) {
     return all.stream().filter(p -> p.type() == type && p.state() == State.ENABLED)
         .flatMap(p -> p.services().stream()).map(spi::cast).toList();
