@@ -34,6 +34,8 @@ public final class PluginsVerticle extends VerticleBase {
   private final Set<String> disabled = new TreeSet<>();
   /** The skill plug-ins' state now (they follow a choice at once). */
   private final Set<String> skillsOff = new TreeSet<>();
+  /** Skill names a plug-in brought that the registry refused (taken or invalid), by plug-in id. */
+  private final Map<String, java.util.List<String>> notAdded = new LinkedHashMap<>();
   /** Saves run one after another, so the file ends with the latest choice. */
   private Future<Void> saving = Future.succeededFuture();
 
@@ -55,7 +57,9 @@ public final class PluginsVerticle extends VerticleBase {
       }
       if (p.type() == PluginManifest.Type.SKILL) {
         for (Object skill : p.services()) {
-          registry.add((Skill) skill, SkillRegistry.Source.PLUG_IN, p.id());
+          if (!registry.add((Skill) skill, SkillRegistry.Source.PLUG_IN, p.id())) {
+            notAdded.computeIfAbsent(p.id(), k -> new java.util.ArrayList<>()).add(((Skill) skill).name());
+          }
         }
         if (p.state() == Plugins.State.DISABLED) {
           skillsOff.add(p.id());
@@ -81,6 +85,10 @@ public final class PluginsVerticle extends VerticleBase {
     JsonObject json = p.toJson();
     if (p.state() == Plugins.State.REFUSED) {
       return json;
+    }
+    if (notAdded.containsKey(p.id())) {
+      json.put("reason", "not offered, the name is taken or not a tool name (see the start-up log): "
+          + String.join(", ", notAdded.get(p.id())));
     }
     if (p.type() == PluginManifest.Type.SKILL) {
       json.put("state", (skillsOff.contains(p.id()) ? Plugins.State.DISABLED : Plugins.State.ENABLED).label());

@@ -154,6 +154,14 @@ class PluginChecksTest {
     assertTrue(p.reason().contains("not in " + data.resolve("plugins/catalog.yaml").toAbsolutePath()), p.reason());
   }
 
+  @Test
+  void anUnknownKeyUnderPluginsInSwitchboardYamlStopsStartUp() throws Exception {
+    Files.writeString(conf.resolve("switchboard.yaml"), "plugins:\n  verfy: false\n");
+    ConfigError e = assertThrows(ConfigError.class, () -> dev.switchboard.Settings.load(conf,
+        Map.of("SWITCHBOARD_DATA_DIR", data.toString(), "SWITCHBOARD_JWT_SECRET", "x".repeat(32))::get));
+    assertTrue(e.getMessage().contains("switchboard.yaml") && e.getMessage().contains("verfy"), e.getMessage());
+  }
+
   private List<Plugins.Plugin> load(boolean verify) {
     return Plugins.load(new PluginSettings(verify), conf, data).all();
   }
