@@ -197,7 +197,9 @@ class PluginJarsIT {
 
   @Test
   void withVerifyOffAJarThatIsNotInTheCatalogLoadsAndStartUpSaysSo() throws Exception {
-    String conf = Files.readString(Path.of("conf", "switchboard.yaml")) + "\nplugins:\n  verify: false\n";
+    String shipped = Files.readString(Path.of("conf", "switchboard.yaml"));
+    String conf = shipped.replace("\n  verify: true ", "\n  verify: false ");
+    assertFalse(conf.equals(shipped), "the shipped switchboard.yaml has plugins.verify: true");
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
         .file("switchboard.yaml", conf).copy("plugins/" + SKILL + ".jar", jars.get(SKILL)).start();
     assertEquals(List.of("plugins.verify is false (switchboard.yaml): plug-in jars load without being checked against plugins/catalog.yaml"),
