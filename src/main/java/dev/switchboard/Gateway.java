@@ -104,6 +104,8 @@ public final class Gateway {
         .compose(id -> deployStreams(vertx, settings))
         .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.storage(), settings.memory(),
             settings.models().embeddings(), settings.models().defaultModel())))
+        // plug-in skills are in the registry before the first task runs
+        .compose(id -> vertx.deployVerticle(new dev.switchboard.plugin.PluginsVerticle(settings.plugins(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
             settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
             settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))

@@ -28,7 +28,8 @@ public record Settings(
     ChannelSettings channels,
     dev.switchboard.rules.RulesSettings rules,
     EventSettings events,
-    dev.switchboard.agent.AgentSettings agent) {
+    dev.switchboard.agent.AgentSettings agent,
+    dev.switchboard.plugin.Plugins plugins) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -58,7 +59,7 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect; the event-bus bridges will add theirs when they exist
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors");
@@ -86,9 +87,12 @@ public record Settings(
     ConfigNode metrics = root.get("metrics");
     metrics.allowOnly("enabled");
 
+    // plug-ins first: model_provider.yaml and channels.yaml may name the types they bring
+    dev.switchboard.plugin.Plugins plugins = dev.switchboard.plugin.Plugins.load(
+        dev.switchboard.plugin.PluginSettings.from(root.get("plugins")), confDir, Path.of(dataDir));
     // read in this order so a broken file is reported as before: models, channels, then the rules that use them
-    ModelSettings models = ModelSettings.load(files);
-    ChannelSettings channels = ChannelSettings.load(files);
+    ModelSettings models = ModelSettings.load(files, plugins.modelProviders(), plugins.offProviderTypes());
+    ChannelSettings channels = ChannelSettings.load(files, plugins.channelProviders(), plugins.offChannelSections());
     return new Settings(
         confDir,
         ServerSettings.from(root.get("server"), security.get("cors"), env),
@@ -103,6 +107,7 @@ public record Settings(
         channels,
         dev.switchboard.rules.RulesSettings.load(files, channels),
         EventSettings.from(root.get("rules")),
-        dev.switchboard.agent.AgentSettings.from(root.get("agent")));
+        dev.switchboard.agent.AgentSettings.from(root.get("agent")),
+        plugins);
   }
 }

@@ -130,6 +130,15 @@ public final class Addresses {
   /** Empty → JSON {data: [{name, description, source, blocking, parameters}]}: the skills an agent can be offered. */
   public static final String AGENT_SKILLS = "agent.skills";
 
+  /** Empty → JSON {data: [{id, version, type, file, sha256, state, reason, provides, next_start}]}: the plug-in jars found at start. */
+  public static final String PLUGINS_LIST = "plugins.list";
+
+  /**
+   * JSON {id, enabled} → JSON plug-in view plus {@code applies} ("now" for skills, "next start" for the
+   * others); the choice is kept in the data folder. Failure 404 unknown id, 409 refused plug-in.
+   */
+  public static final String PLUGINS_SET = "plugins.set";
+
   /** {@link TaskSubmission} → JSON task view (id, status). */
   public static final String TASK_SUBMIT = "task.submit";
   /** String id → JSON task view, or failure 404. */

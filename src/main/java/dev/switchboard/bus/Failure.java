@@ -31,6 +31,10 @@ public final class Failure extends RuntimeException {
     return new Failure(404, "invalid_request_error", code, message);
   }
 
+  public static Failure conflict(String code, String message) {
+    return new Failure(409, "invalid_request_error", code, message);
+  }
+
   public static Failure unauthorized(String message) {
     return new Failure(401, "authentication_error", "invalid_token", message);
   }

@@ -20,7 +20,7 @@ public final class BuiltInChannels {
   }
 
   /** Every provider on the class path, built-in ones included. */
-  static List<ChannelProvider> providers() {
+  public static List<ChannelProvider> providers() {
     return ALL;
   }
 

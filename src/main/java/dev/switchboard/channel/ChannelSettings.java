@@ -21,11 +21,26 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
 
   public static final String FILE = "channels.yaml";
   public static ChannelSettings load(ConfigFiles files) {
+    return load(files, List.of(), Map.of());
+  }
+
+  /**
+   * {@code pluginChannels}: the channels of the enabled plug-ins, read like those of the class path;
+   * {@code offSections}: the sections of disabled plug-ins, with why: accepted, not read, and said so.
+   */
+  public static ChannelSettings load(ConfigFiles files, List<ChannelProvider> pluginChannels, Map<String, String> offSections) {
     ConfigNode root = files.load(FILE, false);
     ConfigNode raw = files.loadRaw(FILE);
-    List<ChannelProvider> providers = BuiltInChannels.providers();
-    root.allowOnly(java.util.stream.Stream.concat(providers.stream().map(ChannelProvider::section).distinct(),
-        java.util.stream.Stream.of("store", "alertmanager")).toArray(String[]::new));
+    List<ChannelProvider> providers = new ArrayList<>(BuiltInChannels.providers());
+    providers.addAll(pluginChannels);
+    root.allowOnly(java.util.stream.Stream.of(providers.stream().map(ChannelProvider::section).distinct(),
+        offSections.keySet().stream(), java.util.stream.Stream.of("store", "alertmanager")).flatMap(s -> s).toArray(String[]::new));
+    offSections.forEach((section, why) -> {
+      if (!root.get(section).isMissing()) {
+        java.util.logging.Logger.getLogger(ChannelSettings.class.getName())
+            .warning(root.get(section).path() + " in " + FILE + " is not read: " + why);
+      }
+    });
     Map<String, Map<String, Bot>> bots = new LinkedHashMap<>();
     Map<String, InboundPolicy> policies = new LinkedHashMap<>();
     // the inbound sides of plug-in channels, by channel and bot: GET|POST /webhooks/{channel}/{bot}

@@ -190,6 +190,11 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.delete("/api/v1/schedules/:rule").handler(bearer).handler(this::deleteSchedule);
     router.get("/api/v1/events").handler(bearer).handler(this::listEvents);
     router.get("/api/v1/skills").handler(bearer).handler(ctx -> relay(ctx, Addresses.AGENT_SKILLS, null));
+    router.get("/api/v1/plugins").handler(bearer).handler(ctx -> relay(ctx, Addresses.PLUGINS_LIST, null));
+    router.post("/api/v1/plugins/:id/disable").handler(bearer).handler(ctx -> relay(ctx, Addresses.PLUGINS_SET,
+        new JsonObject().put("id", ctx.pathParam("id")).put("enabled", false)));
+    router.post("/api/v1/plugins/:id/enable").handler(bearer).handler(ctx -> relay(ctx, Addresses.PLUGINS_SET,
+        new JsonObject().put("id", ctx.pathParam("id")).put("enabled", true)));
     // MCP server (streamable HTTP): the Origin check first (a preflight carries no token), then the API's token
     McpServerHandler mcp = new McpServerHandler(vertx, settings.cors().origins());
     router.post("/mcp").handler(mcp::origin).handler(bearer).handler(body).handler(mcp::post);

@@ -91,6 +91,16 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
   }
 
   public static ModelSettings load(ConfigFiles files) {
+    return load(files, List.of(), java.util.Map.of());
+  }
+
+  /**
+   * {@code plugins}: the provider types of the enabled plug-ins, which {@code type:} may name too;
+   * {@code off}: those of disabled plug-ins, whose providers are kept but off, with the reason.
+   */
+  public static ModelSettings load(ConfigFiles files, List<dev.switchboard.model.spi.ModelProvider> plugins,
+                                   java.util.Map<String, String> off) {
+    ProviderRegistry.Types types = ProviderRegistry.with(plugins, off);
     ConfigNode root = files.load(FILE, true);
     ConfigNode raw = files.loadRaw(FILE);
     root.allowOnly("providers", "default_model", "groups", "retry", "circuit_breaker", "health_check", "key_cooldown", "embeddings",
@@ -102,7 +112,7 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
     List<ConfigNode> nodes = root.get("providers").list();
     for (int i = 0; i < nodes.size(); i++) {
       String rawEndpoint = i < rawProviders.size() ? rawProviders.get(i).get("endpoint").string("") : "";
-      ProviderSettings p = ProviderSettings.from(nodes.get(i), rawEndpoint, limits);
+      ProviderSettings p = ProviderSettings.from(nodes.get(i), rawEndpoint, limits, types);
       if (!names.add(p.name())) {
         throw nodes.get(i).get("name").error("duplicate provider name '" + p.name() + "'");
       }
@@ -152,6 +162,11 @@ public record ModelSettings(List<ProviderSettings> providers, List<GroupSettings
       if (!p.enabled() && !p.missingVariables().isEmpty()) {
         ways.add(String.join(" and ", new LinkedHashSet<>(p.missingVariables())) + " (provider '" + p.name() + "')");
       }
+    }
+    if (ways.isEmpty() && providers.stream().anyMatch(p -> !p.enabled())) {
+      // off for a reason no variable fixes (a disabled plug-in's type, say): the reasons are the way
+      return String.join("; ", providers.stream().filter(p -> !p.enabled())
+          .map(p -> "provider '" + p.name() + "' is off: " + p.offReason()).toList());
     }
     if (ways.isEmpty()) {
       return providers.isEmpty() ? "add a provider with an endpoint to conf/" + FILE

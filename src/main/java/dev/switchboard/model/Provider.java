@@ -42,7 +42,7 @@ final class Provider {
   Provider(Vertx vertx, ProviderSettings settings, ModelSettings.KeyCooldown cooldown, int downAfter) {
     this.settings = settings;
     this.downAfter = downAfter;
-    this.protocol = ProviderRegistry.get(settings.type());
+    this.protocol = settings.protocol();
     this.keys = new KeyPool(settings.name(), settings.keys(), cooldown);
     this.client = vertx.createHttpClient(
         new HttpClientOptions()

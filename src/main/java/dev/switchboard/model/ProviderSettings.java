@@ -32,7 +32,8 @@ public record ProviderSettings(
     Map<String, Price> prices,
     Limits limits,
     String offReason,
-    List<String> missingVariables) {
+    List<String> missingVariables,
+    dev.switchboard.model.spi.ModelProvider protocol) {
 
   public static final String TYPE_API_GATEWAY = "api_gateway";
 
@@ -93,13 +94,14 @@ public record ProviderSettings(
     return models.contains("*") || models.contains(model);
   }
 
-  static ProviderSettings from(ConfigNode node, String rawEndpoint, Limits defaultLimits) {
+  /** {@code types}: the provider types there are (the class path's and the plug-ins'). */
+  static ProviderSettings from(ConfigNode node, String rawEndpoint, Limits defaultLimits, ProviderRegistry.Types types) {
     node.allowOnly("name", "type", "endpoint", "auth", "models", "tags", "timeouts", "max_concurrency",
         "health_check", "required", "stream_usage", "prices", "limits");
     String name = node.get("name").requiredString();
     String type = node.get("type").string(TYPE_API_GATEWAY);
-    if (ProviderRegistry.get(type) == null) {
-      throw node.get("type").error("unknown provider type '" + type + "' (available: " + ProviderRegistry.known() + ")");
+    if (!types.known().containsKey(type) && !types.off().containsKey(type)) {
+      throw node.get("type").error("unknown provider type '" + type + "' (available: " + String.join(", ", types.known().keySet()) + ")");
     }
     String endpoint = node.get("endpoint").stringIfSet("");
     while (endpoint.endsWith("/")) {
@@ -130,6 +132,9 @@ public record ProviderSettings(
     }
     List<String> offReasons = new ArrayList<>();
     List<String> missing = new ArrayList<>();
+    if (types.off().containsKey(type)) {
+      offReasons.add(types.off().get(type));
+    }
     if (endpoint.isEmpty()) {
       List<String> vars = node.get("endpoint").unsetVariables();
       if (vars.isEmpty()) {
@@ -185,7 +190,8 @@ public record ProviderSettings(
         Map.copyOf(prices),
         Limits.from(node.get("limits"), defaultLimits),
         offReasons.isEmpty() ? null : String.join(", ", offReasons),
-        List.copyOf(missing));
+        List.copyOf(missing),
+        types.known().get(type));
   }
 
   private static final java.util.regex.Pattern VAR = java.util.regex.Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)");

@@ -51,6 +51,7 @@ public final class TestGateway implements AutoCloseable {
   public static final class Builder {
     private final Map<String, String> env = new HashMap<>();
     private final Map<String, String> files = new HashMap<>();
+    private final Map<String, Path> copies = new HashMap<>();
 
     private Builder() {
       env.put("SWITCHBOARD_JWT_SECRET", SECRET);
@@ -74,9 +75,15 @@ public final class TestGateway implements AutoCloseable {
       return env("DINGTALK_WEBHOOK", webhook).env("DINGTALK_SECRET", secret);
     }
 
-    /** Replaces one shipped file (e.g. {@code model_provider.yaml}) with this text. */
+    /** Replaces one shipped file (e.g. {@code model_provider.yaml}) with this text, or adds one ({@code plugins/catalog.yaml}). */
     public Builder file(String name, String yaml) {
       files.put(name, yaml);
+      return this;
+    }
+
+    /** Puts a copy of {@code source} at {@code name} in the conf dir, e.g. a jar as {@code plugins/x.jar}. */
+    public Builder copy(String name, Path source) {
+      copies.put(name, source);
       return this;
     }
 
@@ -88,6 +95,18 @@ public final class TestGateway implements AutoCloseable {
         for (String name : new String[] {"switchboard.yaml", "model_provider.yaml", "channels.yaml", "rules.yaml"}) {
           String text = files.containsKey(name) ? files.get(name) : Files.readString(Path.of("conf", name));
           Files.writeString(conf.resolve(name), text);
+        }
+        for (Map.Entry<String, String> extra : files.entrySet()) {
+          Path target = conf.resolve(extra.getKey());
+          if (!Files.exists(target)) {
+            Files.createDirectories(target.getParent());
+            Files.writeString(target, extra.getValue());
+          }
+        }
+        for (Map.Entry<String, Path> copy : copies.entrySet()) {
+          Path target = conf.resolve(copy.getKey());
+          Files.createDirectories(target.getParent());
+          Files.copy(copy.getValue(), target);
         }
       } catch (IOException e) {
         throw new UncheckedIOException(e);
