@@ -95,14 +95,16 @@ public final class SkillRegistry implements Shareable {
     return (SkillRegistry) vertx.sharedData().getLocalMap(MAP).computeIfAbsent(KEY, k -> new SkillRegistry(classPath()));
   }
 
-  /** The class path's plug-in skills, looked up once per class loader (so the refusals are logged once). */
+  /** The class path's plug-in skills that a registry accepts, looked up once per class loader. */
   private static List<Skill> classPath() {
     List<Skill> found = classPath;
     if (found == null) {
       synchronized (CLASS_PATH_LOCK) {
         found = classPath;
         if (found == null) {
-          found = discovered(ServiceLoader.load(Skill.class), "the class path");
+          // checked once against the built-ins and each other, so a refusal is logged once, not per gateway
+          found = new SkillRegistry(discovered(ServiceLoader.load(Skill.class), "the class path")).entries().stream()
+              .filter(e -> e.source() == Source.PLUG_IN).map(Entry::skill).toList();
           classPath = found;
         }
       }
