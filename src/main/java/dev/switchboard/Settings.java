@@ -28,7 +28,8 @@ public record Settings(
     ChannelSettings channels,
     dev.switchboard.rules.RulesSettings rules,
     EventSettings events,
-    dev.switchboard.agent.AgentSettings agent) {
+    dev.switchboard.agent.AgentSettings agent,
+    dev.switchboard.mcp.McpSettings mcp) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -58,7 +59,7 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect; the event-bus bridges will add theirs when they exist
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "mcp");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors");
@@ -103,6 +104,7 @@ public record Settings(
         channels,
         dev.switchboard.rules.RulesSettings.load(files, channels),
         EventSettings.from(root.get("rules")),
-        dev.switchboard.agent.AgentSettings.from(root.get("agent")));
+        dev.switchboard.agent.AgentSettings.from(root.get("agent")),
+        dev.switchboard.mcp.McpSettings.from(root.get("mcp")));
   }
 }
