@@ -49,6 +49,7 @@ final class McpClientConnection {
 
   private volatile McpAsyncClient client;
   private Link pending;
+  private List<String> names = List.of();
   private Process process;
   private long generation;
   private boolean connected;
@@ -166,7 +167,7 @@ final class McpClientConnection {
     connected = true;
     downLogged = false;
     backoff = FIRST_RETRY;
-    List<String> names = register(tools, SkillRegistry.State.READY);
+    names = register(tools, SkillRegistry.State.READY);
     LOG.info("mcp server " + server.name() + " connected (" + server.describe() + "): " + names.size() + " tools "
         + names);
     pingTimer = vertx.setPeriodic(server.pingInterval().toMillis(), id -> ping(attempt, fresh.client()));
@@ -193,8 +194,11 @@ final class McpClientConnection {
     if (stopped || attempt != generation || !connected) {
       return;
     }
-    List<String> names = register(tools, SkillRegistry.State.READY);
-    LOG.info("mcp server " + server.name() + " changed its tools: " + names.size() + " tools " + names);
+    List<String> before = names;
+    names = register(tools, SkillRegistry.State.READY);
+    if (!names.equals(before)) {
+      LOG.info("mcp server " + server.name() + " changed its tools: " + names.size() + " tools " + names);
+    }
   }
 
   /** The live connection broke: once per loss, however many signs of it arrive. */

@@ -7,6 +7,8 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The MCP tool servers of {@code mcp.servers}, each kept connected by a {@link McpClientConnection}
@@ -15,6 +17,16 @@ import java.util.List;
  * answers. On stop the clients are closed and their processes end.
  */
 public final class McpClientVerticle extends VerticleBase {
+
+  // the SDK logs every handshake at INFO, server instructions included; our connection logs say what matters.
+  // Held here because java.util.logging keeps loggers weakly and a collected one forgets its level.
+  private static final Logger SDK_LOG = Logger.getLogger("io.modelcontextprotocol");
+
+  static {
+    if (SDK_LOG.getLevel() == null) {
+      SDK_LOG.setLevel(Level.WARNING);
+    }
+  }
 
   private final McpSettings settings;
   private final List<McpClientConnection> connections = new ArrayList<>();

@@ -71,6 +71,8 @@ public final class McpToolSkill implements Skill {
   /** The tool's input schema as the function's parameters; OpenAI wants an object schema, so a missing one is an empty object. */
   private static JsonObject parameters(Map<String, Object> schema) {
     JsonObject parameters = schema == null ? new JsonObject() : new JsonObject(Json.encode(schema));
+    // the draft marker some servers add is no part of a function's parameters, and strict providers refuse it
+    parameters.remove("$schema");
     if (!parameters.containsKey("type")) {
       parameters.put("type", "object");
     }
