@@ -124,6 +124,8 @@ final class McpClientConnection {
   private Link newClient(long attempt) {
     McpClientTransport transport;
     if (server.stdio()) {
+      // the SDK reports a command that cannot start only through its initialization timeout; say it now
+      executable(server.command(), server.env().getOrDefault("PATH", System.getenv("PATH")));
       StdioClientTransport stdio = new IsolatedStdioTransport(ServerParameters.builder(server.command())
           .args(server.args()).env(server.env()).build(), json);
       stdio.setStdErrorHandler(line -> LOG.fine(() -> "mcp server " + server.name() + " stderr: " + line));
@@ -145,6 +147,22 @@ final class McpClientConnection {
           return Mono.empty();
         })
         .build(), transport);
+  }
+
+  /** Fails unless {@code command} is an executable file, given as a path or found on {@code path}. */
+  static void executable(String command, String path) {
+    if (command.contains("/")) {
+      if (!java.nio.file.Files.isExecutable(java.nio.file.Path.of(command))) {
+        throw new IllegalStateException("command " + command + " is not an executable file");
+      }
+      return;
+    }
+    for (String dir : (path == null ? "" : path).split(java.io.File.pathSeparator)) {
+      if (!dir.isEmpty() && java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, command))) {
+        return;
+      }
+    }
+    throw new IllegalStateException("command " + command + " is not on the PATH (" + path + ")");
   }
 
   private java.net.http.HttpRequest.Builder headers(java.net.http.HttpRequest.Builder builder) {
@@ -285,16 +303,22 @@ final class McpClientConnection {
     }, false);
   }
 
+  /** The failure's own message and, when it only says that something failed, the cause at the bottom of it. */
   private String reason(Throwable e) {
-    Throwable cause = e;
-    while ((cause instanceof java.util.concurrent.CompletionException || cause.getMessage() == null)
-        && cause.getCause() != null) {
-      cause = cause.getCause();
+    Throwable top = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+    Throwable root = top;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
     }
-    if (cause instanceof java.util.concurrent.TimeoutException) {
+    if (root instanceof java.util.concurrent.TimeoutException) {
       return "no answer within " + server.timeout().toMillis() + " ms";
     }
-    return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+    String rootText = root.getMessage() != null ? root.getClass().getSimpleName() + ": " + root.getMessage()
+        : root.getClass().getSimpleName();
+    if (root == top || top.getMessage() == null) {
+      return top.getMessage() != null ? top.getMessage() : rootText;
+    }
+    return top.getMessage().contains(String.valueOf(root.getMessage())) ? top.getMessage() : top.getMessage() + " (" + rootText + ")";
   }
 
   private static final Field PROCESS = processField();

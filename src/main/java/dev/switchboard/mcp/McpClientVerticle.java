@@ -18,13 +18,15 @@ import java.util.logging.Logger;
  */
 public final class McpClientVerticle extends VerticleBase {
 
-  // the SDK logs every handshake at INFO, server instructions included; our connection logs say what matters.
+  // the SDK logs every handshake at INFO (server instructions included) and every failed attempt with a
+  // stack trace; the connection's own lines say what matters, once per change. Set the level of
+  // io.modelcontextprotocol in logging.properties to see the SDK's.
   // Held here because java.util.logging keeps loggers weakly and a collected one forgets its level.
   private static final Logger SDK_LOG = Logger.getLogger("io.modelcontextprotocol");
 
   static {
     if (SDK_LOG.getLevel() == null) {
-      SDK_LOG.setLevel(Level.WARNING);
+      SDK_LOG.setLevel(Level.SEVERE);
     }
   }
 
