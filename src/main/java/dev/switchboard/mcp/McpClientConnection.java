@@ -36,6 +36,7 @@ final class McpClientConnection {
   static final Duration FIRST_RETRY = Duration.ofSeconds(1);
   static final Duration MAX_RETRY = Duration.ofSeconds(30);
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+  private static final Duration MIN_INIT = Duration.ofSeconds(30);
 
   private final Vertx vertx;
   private final Context context;
@@ -140,7 +141,8 @@ final class McpClientConnection {
     }
     return new Link(McpClient.async(transport)
         .requestTimeout(server.timeout())
-        .initializationTimeout(server.timeout())
+        // a process may take a while to start (npx fetching a package): the call timeout is not its limit
+        .initializationTimeout(server.timeout().compareTo(MIN_INIT) > 0 ? server.timeout() : MIN_INIT)
         .clientInfo(new McpSchema.Implementation("switchboard", version()))
         .toolsChangeConsumer(tools -> {
           context.runOnContext(v -> toolsChanged(attempt, tools));

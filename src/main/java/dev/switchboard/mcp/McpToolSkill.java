@@ -119,6 +119,12 @@ public final class McpToolSkill implements Skill {
 
   private String failure(Throwable e) {
     Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+    for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof TimeoutException) {
+        cause = t;
+        break;
+      }
+    }
     if (cause instanceof TimeoutException) {
       return "MCP server " + server + " did not answer " + tool + " within " + timeout.toMillis() + "ms";
     }

@@ -70,7 +70,7 @@ class McpClientIT {
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
         .file("switchboard.yaml", yaml(
             "{ name: everything, command: node, args: [\"" + EVERYTHING + "\", stdio], ping_interval: 1s }",
-            "{ name: web, url: \"http://127.0.0.1:" + httpPort + "/mcp\", ping_interval: 1s, timeout: 10s }",
+            "{ name: web, url: \"http://127.0.0.1:" + httpPort + "/mcp\", ping_interval: 1s, timeout: 3s }",
             "{ name: files, command: node, args: [\"" + FILESYSTEM + "\", \"" + folder + "\"] }"))
         .start();
   }
@@ -165,6 +165,17 @@ class McpClientIT {
     } finally {
       Files.deleteIfExists(outside);
     }
+  }
+
+  @Test
+  @DisplayName("a tool call that outlasts the server's timeout is an error result for the model, and the task completes")
+  void aToolCallOverTheTimeoutIsAnErrorResult() throws Exception {
+    awaitState("web__trigger-long-running-operation", "ready");
+    upstream.script(toolsThenSummary(List.of(call("c1", "web__trigger-long-running-operation",
+        new JsonObject().put("duration", 20).put("steps", 2)))));
+    JsonObject task = run("take your time", "web__trigger-long-running-operation");
+    assertEquals("succeeded", task.getString("status"), task.encode());
+    assertEquals("c1=error: MCP server web did not answer trigger-long-running-operation within 3000ms", task.getString("result"));
   }
 
   @Test
