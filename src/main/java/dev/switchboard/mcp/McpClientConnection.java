@@ -12,9 +12,15 @@ import io.modelcontextprotocol.spec.McpSchema;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.io.File;
 import java.lang.reflect.Field;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -23,7 +29,8 @@ import reactor.core.publisher.Mono;
 /**
  * One configured MCP server, kept connected: connect, list the tools, register them as skills;
  * when the server goes away (its process exits, a ping fails) the skills become unavailable and
- * a new connection is tried after 1 s, doubling to 30 s, until one lists the tools again. Every
+ * a new connection is tried after 1 s, doubling to 30 s, until one lists the tools again (the
+ * delay starts at 1 s again once a connection has lived 30 s). Every
  * attempt is a fresh client (and, for stdio, a fresh process), so nothing of a broken session is
  * reused.
  *
@@ -57,6 +64,7 @@ final class McpClientConnection {
   private boolean downLogged;
   private boolean stopped;
   private Duration backoff = FIRST_RETRY;
+  private long connectedAt;
   private long pingTimer = -1;
   private long retryTimer = -1;
 
@@ -68,17 +76,9 @@ final class McpClientConnection {
     this.json = json;
   }
 
-  String name() {
-    return server.name();
-  }
-
   /** The live client, or null while the server is away. */
   McpAsyncClient client() {
     return client;
-  }
-
-  boolean connected() {
-    return connected;
   }
 
   /** Starts connecting; never fails: a server that is down is retried in the background. */
@@ -136,7 +136,7 @@ final class McpClientConnection {
           .jsonMapper(json)
           .connectTimeout(server.timeout())
           .customizeClient(b -> b.connectTimeout(server.timeout()))
-          .requestBuilder(headers(java.net.http.HttpRequest.newBuilder()))
+          .requestBuilder(headers(HttpRequest.newBuilder()))
           .build();
     }
     return new Link(McpClient.async(transport)
@@ -154,20 +154,20 @@ final class McpClientConnection {
   /** Fails unless {@code command} is an executable file, given as a path or found on {@code path}. */
   static void executable(String command, String path) {
     if (command.contains("/")) {
-      if (!java.nio.file.Files.isExecutable(java.nio.file.Path.of(command))) {
+      if (!Files.isExecutable(Path.of(command))) {
         throw new IllegalStateException("command " + command + " is not an executable file");
       }
       return;
     }
-    for (String dir : (path == null ? "" : path).split(java.io.File.pathSeparator)) {
-      if (!dir.isEmpty() && java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, command))) {
+    for (String dir : (path == null ? "" : path).split(File.pathSeparator)) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, command))) {
         return;
       }
     }
     throw new IllegalStateException("command " + command + " is not on the PATH (" + path + ")");
   }
 
-  private java.net.http.HttpRequest.Builder headers(java.net.http.HttpRequest.Builder builder) {
+  private HttpRequest.Builder headers(HttpRequest.Builder builder) {
     server.headers().forEach(builder::header);
     return builder;
   }
@@ -186,7 +186,7 @@ final class McpClientConnection {
     process = processOf(fresh);
     connected = true;
     downLogged = false;
-    backoff = FIRST_RETRY;
+    connectedAt = System.nanoTime();
     names = register(tools, SkillRegistry.State.READY);
     LOG.info("mcp server " + server.name() + " connected (" + server.describe() + "): " + names.size() + " tools "
         + names);
@@ -232,6 +232,10 @@ final class McpClientConnection {
     client = null;
     process = null;
     vertx.cancelTimer(pingTimer);
+    // a server that dies right after each connect is not restarted every second
+    if (Duration.ofNanos(System.nanoTime() - connectedAt).compareTo(MAX_RETRY) >= 0) {
+      backoff = FIRST_RETRY;
+    }
     int skills = registry.state(server.name(), SkillRegistry.Source.MCP, SkillRegistry.State.UNAVAILABLE);
     LOG.warning("mcp server " + server.name() + " disconnected: " + why + "; its " + skills
         + " skills are unavailable until it is back (retrying in " + backoff.toMillis() + " ms)");
@@ -307,12 +311,12 @@ final class McpClientConnection {
 
   /** The failure's own message and, when it only says that something failed, the cause at the bottom of it. */
   private String reason(Throwable e) {
-    Throwable top = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+    Throwable top = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     Throwable root = top;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    if (root instanceof java.util.concurrent.TimeoutException) {
+    if (root instanceof TimeoutException) {
       return "no answer within " + server.timeout().toMillis() + " ms";
     }
     String rootText = root.getMessage() != null ? root.getClass().getSimpleName() + ": " + root.getMessage()

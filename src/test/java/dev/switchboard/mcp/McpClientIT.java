@@ -69,7 +69,8 @@ class McpClientIT {
     httpServer = startHttpServer();
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
         .file("switchboard.yaml", yaml(
-            "{ name: everything, command: node, args: [\"" + EVERYTHING + "\", stdio], ping_interval: 1s }",
+            "{ name: everything, command: node, args: [\"" + EVERYTHING + "\", stdio], ping_interval: 1s,"
+                + " env: { SWITCHBOARD_MCP_MARK: from-config } }",
             "{ name: web, url: \"http://127.0.0.1:" + httpPort + "/mcp\", ping_interval: 1s, timeout: 3s }",
             "{ name: files, command: node, args: [\"" + FILESYSTEM + "\", \"" + folder + "\"] }"))
         .start();
@@ -125,6 +126,29 @@ class McpClientIT {
     JsonArray offered = upstream.chatRequests().get(0).getJsonArray("tools");
     assertEquals(List.of("everything__echo", "current_time"), offered.stream()
         .map(t -> ((JsonObject) t).getJsonObject("function").getString("name")).toList());
+  }
+
+  @Test
+  @DisplayName("an image in a tool's answer reaches the model as a line naming its type and size, between the texts")
+  void anImageIsSummarisedBetweenTheTexts() throws Exception {
+    awaitState("everything__get-tiny-image", "ready");
+    upstream.script(toolsThenSummary(List.of(call("c1", "everything__get-tiny-image", new JsonObject()))));
+    String result = run("show me", "everything__get-tiny-image").getString("result");
+    assertTrue(result.matches("c1=Here's the image you requested:\n\\[image/png \\d+ bytes]\nThe image above is the MCP logo."), result);
+  }
+
+  @Test
+  @DisplayName("a stdio server gets its configured env and none of the gateway's own environment")
+  void aStdioServerGetsItsEnvAndNotTheGateways() throws Exception {
+    String inherited = System.getenv().keySet().stream()
+        .filter(k -> !List.of("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER").contains(k)).findFirst()
+        .orElseThrow(() -> new AssertionError("this JVM has no environment variable to look for"));
+    awaitState("everything__get-env", "ready");
+    upstream.script(toolsThenSummary(List.of(call("c1", "everything__get-env", new JsonObject()))));
+    JsonObject env = new JsonObject(run("what is your env", "everything__get-env").getString("result").substring("c1=".length()));
+    assertEquals("from-config", env.getString("SWITCHBOARD_MCP_MARK"), env.encode());
+    assertFalse(env.containsKey(inherited), inherited + " leaked into the server's environment: " + env.encode());
+    assertEquals(System.getenv("PATH"), env.getString("PATH"));
   }
 
   @Test
