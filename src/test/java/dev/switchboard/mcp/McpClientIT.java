@@ -43,6 +43,7 @@ class McpClientIT {
   static final Path NODE_MODULES = Path.of("src", "test", "node", "node_modules", "@modelcontextprotocol").toAbsolutePath();
   static final Path EVERYTHING = NODE_MODULES.resolve("server-everything/dist/index.js");
   static final Path FILESYSTEM = NODE_MODULES.resolve("server-filesystem/dist/index.js");
+  static final Path CHANGING = Path.of("src", "test", "node", "mcp-changing-tools.mjs").toAbsolutePath();
 
   static Vertx fakes;
   static WebClient web;
@@ -54,7 +55,7 @@ class McpClientIT {
 
   @BeforeAll
   static void start() throws Exception {
-    for (Path script : List.of(EVERYTHING, FILESYSTEM)) {
+    for (Path script : List.of(EVERYTHING, FILESYSTEM, NODE_MODULES.resolve("sdk/package.json"))) {
       if (!Files.isRegularFile(script)) {
         fail(script + " is missing: run `npm ci --prefix src/test/node` (scripts/test.sh does)");
       }
@@ -72,7 +73,8 @@ class McpClientIT {
             "{ name: everything, command: node, args: [\"" + EVERYTHING + "\", stdio], ping_interval: 1s,"
                 + " env: { SWITCHBOARD_MCP_MARK: from-config } }",
             "{ name: web, url: \"http://127.0.0.1:" + httpPort + "/mcp\", ping_interval: 1s, timeout: 3s }",
-            "{ name: files, command: node, args: [\"" + FILESYSTEM + "\", \"" + folder + "\"] }"))
+            "{ name: files, command: node, args: [\"" + FILESYSTEM + "\", \"" + folder + "\"] }",
+            "{ name: changing, command: node, args: [\"" + CHANGING + "\"] }"))
         .start();
   }
 
@@ -149,6 +151,19 @@ class McpClientIT {
     assertEquals("from-config", env.getString("SWITCHBOARD_MCP_MARK"), env.encode());
     assertFalse(env.containsKey(inherited), inherited + " leaked into the server's environment: " + env.encode());
     assertEquals(System.getenv("PATH"), env.getString("PATH"));
+  }
+
+  @Test
+  @DisplayName("a server's tools/list_changed adds its new tool as a skill, ready and callable")
+  void aChangedToolListIsPickedUp() throws Exception {
+    awaitState("changing__grow", "ready");
+    upstream.script(toolsThenSummary(List.of(call("c1", "changing__grow", new JsonObject()))));
+    assertEquals("c1=added extra_1", run("grow", "changing__grow").getString("result"));
+    JsonObject extra = awaitState("changing__extra_1", "ready");
+    assertEquals("changing", extra.getString("origin"));
+    upstream.reset();
+    upstream.script(toolsThenSummary(List.of(call("c1", "changing__extra_1", new JsonObject()))));
+    assertEquals("c1=extra 1 answered", run("use the new one", "changing__extra_1").getString("result"));
   }
 
   @Test
