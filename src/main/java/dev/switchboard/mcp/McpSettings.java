@@ -23,6 +23,8 @@ public record McpSettings(List<Server> servers) {
   static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,32}");
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
   static final Duration DEFAULT_PING_INTERVAL = Duration.ofSeconds(15);
+  // what java.net.http refuses to let a caller set
+  private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host", "upgrade");
 
   public McpSettings {
     servers = List.copyOf(servers);
@@ -92,7 +94,13 @@ public record McpSettings(List<Server> servers) {
     if (!node.get("args").isMissing() || !node.get("env").isMissing()) {
       throw node.get(node.get("args").isMissing() ? "env" : "args").error("is for command servers; a url server takes headers");
     }
-    return new Server(name, null, List.of(), Map.of(), httpUrl(node.get("url"), url), map(node.get("headers")), timeout, ping);
+    Map<String, String> headers = map(node.get("headers"));
+    for (String header : headers.keySet()) {
+      if (RESTRICTED.contains(header.toLowerCase(java.util.Locale.ROOT))) {
+        throw node.get("headers").get(header).error("is set by the HTTP client itself and cannot be configured");
+      }
+    }
+    return new Server(name, null, List.of(), Map.of(), httpUrl(node.get("url"), url), headers, timeout, ping);
   }
 
   private static Duration positive(ConfigNode node, Duration fallback) {

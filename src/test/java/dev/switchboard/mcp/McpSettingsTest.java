@@ -115,6 +115,12 @@ class McpSettingsTest {
   }
 
   @Test
+  void aHeaderTheHttpClientSetsItselfIsRefused() {
+    ConfigError e = refused(List.of(Map.of("name", "a", "url", "http://x/mcp", "headers", Map.of("Host", "y"))));
+    assertEquals("mcp.servers[0].headers.Host", e.key());
+  }
+
+  @Test
   void keysOfTheOtherKindOfServerAreRefused() {
     assertEquals("mcp.servers[0].headers",
         refused(List.of(Map.of("name", "a", "command", "node", "headers", Map.of("X", "1")))).key());
