@@ -114,7 +114,9 @@ public final class Gateway {
                 settings.dataDir(), settings.storage().redisUrl(), settings.channels().store().keyPrefix() + "schedules:"),
                 cluster.cluster()))
             .compose(scheduler -> vertx.deployVerticle(new RulesVerticle(settings.rules()))
-                .compose(rules -> vertx.deployVerticle(new dev.switchboard.agent.SkillsVerticle())
+                // MCP servers register their tools as they connect; start-up does not wait for them
+                .compose(rules -> vertx.deployVerticle(new dev.switchboard.mcp.McpClientVerticle(settings.mcp()))
+                    .compose(mcp -> vertx.deployVerticle(new dev.switchboard.agent.SkillsVerticle()))
                     .compose(skills -> vertx.deployVerticle(ingress)).map(edge -> List.of(edge, scheduler, rules, tasks)))))
         .compose(drain -> defaultModel(vertx)
             .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model), drain)));

@@ -29,7 +29,8 @@ public record Settings(
     dev.switchboard.rules.RulesSettings rules,
     EventSettings events,
     dev.switchboard.agent.AgentSettings agent,
-    dev.switchboard.plugin.Plugins plugins) {
+    dev.switchboard.plugin.Plugins plugins,
+    dev.switchboard.mcp.McpSettings mcp) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -59,7 +60,7 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect; the event-bus bridges will add theirs when they exist
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors");
@@ -108,6 +109,6 @@ public record Settings(
         dev.switchboard.rules.RulesSettings.load(files, channels),
         EventSettings.from(root.get("rules")),
         dev.switchboard.agent.AgentSettings.from(root.get("agent")),
-        plugins);
+        plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")));
   }
 }

@@ -144,7 +144,9 @@ public final class AgentRunner {
         continue;
       }
       if (registry.get(name) == null) {
-        LOG.warning(job.ref() + " asks for skill '" + name + "', which does not exist");
+        SkillRegistry.Entry listed = registry.entry(name);
+        LOG.warning(job.ref() + " asks for skill '" + name + "', which " + (listed == null ? "does not exist"
+            : "is " + listed.state().label() + " (" + listed.source().label() + " " + listed.origin() + ")") + "; not offered");
         continue;
       }
       offered.add(name);
