@@ -106,7 +106,7 @@ public final class Gateway {
             settings.models().embeddings(), settings.models().defaultModel())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
             settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
-            settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))
+            settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable(), settings.agent()))))
         // the scheduler before the rules: the rules' first SCHEDULES_SYNC finds it listening
         .compose(tasks -> vertx.deployVerticle(new SchedulerVerticle(new SchedulerVerticle.Options(settings.storageProfile(),
                 settings.dataDir(), settings.storage().redisUrl(), settings.channels().store().keyPrefix() + "schedules:"),
