@@ -114,6 +114,8 @@ public final class Gateway {
             .compose(scheduler -> vertx.deployVerticle(new RulesVerticle(settings.rules()))
                 .compose(rules -> vertx.deployVerticle(new dev.switchboard.agent.SkillsVerticle())
                     .compose(skills -> vertx.deployVerticle(ingress)).map(edge -> List.of(edge, scheduler, rules, tasks)))))
+        // once the skills are known: bots in channels.yaml that name a skill no one has are warned about
+        .compose(drain -> dev.switchboard.agent.BotSkills.warnUnknown(vertx, settings.channels().botSkills()).map(drain))
         .compose(drain -> defaultModel(vertx)
             .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model), drain)));
   }

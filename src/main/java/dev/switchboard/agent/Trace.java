@@ -120,7 +120,9 @@ public final class Trace {
       return out;
     }
     if (value instanceof String s && s.length() > MAX_ARGUMENT_CHARS) {
-      return s.substring(0, MAX_ARGUMENT_CHARS) + "… (" + s.length() + " chars)";
+      // never half of a surrogate pair
+      int end = Character.isHighSurrogate(s.charAt(MAX_ARGUMENT_CHARS - 1)) ? MAX_ARGUMENT_CHARS - 1 : MAX_ARGUMENT_CHARS;
+      return s.substring(0, end) + "… (" + s.length() + " chars)";
     }
     return value;
   }
