@@ -28,6 +28,8 @@ import java.util.logging.Logger;
  * says which budget stopped it. It knows nothing of queues: the task workers call it, and so will
  * rules and conversations. Memory that cannot answer costs the run its context, never the run
  * itself; a skill that fails or throws is an error result for the model, never a failed run.
+ * Each model and tool call is recorded in the run's {@link Trace} and each tool call in the
+ * per-skill meters.
  */
 public final class AgentRunner {
 
@@ -188,7 +190,8 @@ public final class AgentRunner {
     long started = System.nanoTime();
     String model = body.getString("model");
     return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, run.job.subject(), null), options)
-        .onFailure(e -> run.trace.add(new Trace.ModelStep(model, null, 0, 0, 0, millisSince(started), message(e))))
+        .onFailure(e -> run.trace.add(new Trace.ModelStep(model, null, 0, 0, 0, millisSince(started),
+            Failure.from(e).status() + " " + Failure.from(e).getMessage())))
         .compose(reply -> {
           UpstreamReply upstream = reply.body();
           String answered = upstream.model() != null ? upstream.model() : model;

@@ -169,7 +169,9 @@ class TaskTraceTest {
     assertNotNull(trace, task.encode());
     assertEquals(1, trace.size(), trace.encode());
     assertEquals("model", trace.getJsonObject(0).getString("type"));
-    assertNotNull(trace.getJsonObject(0).getString("error"));
+    String error = trace.getJsonObject(0).getString("error");
+    assertTrue(error != null && error.startsWith("400 "), "the status and the failure's words: " + error);
+    assertFalse(error.startsWith("400 {"), "not the bus's encoding: " + error);
   }
 
   @Test
