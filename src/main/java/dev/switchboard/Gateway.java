@@ -108,7 +108,7 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new dev.switchboard.plugin.PluginsVerticle(settings.plugins(), settings.dataDir())))
         .compose(id -> vertx.deployVerticle(new TaskVerticle(new TaskVerticle.Options(settings.queue(),
             settings.storageProfile(), settings.dataDir(), settings.storage().redisUrl(), cluster.cluster().instance().id(),
-            settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable()))))
+            settings.memory().skills(), settings.models().anyEnabled() ? null : settings.models().howToEnable(), settings.agent()))))
         // the scheduler before the rules: the rules' first SCHEDULES_SYNC finds it listening
         .compose(tasks -> vertx.deployVerticle(new SchedulerVerticle(new SchedulerVerticle.Options(settings.storageProfile(),
                 settings.dataDir(), settings.storage().redisUrl(), settings.channels().store().keyPrefix() + "schedules:"),
@@ -118,6 +118,8 @@ public final class Gateway {
                 .compose(rules -> vertx.deployVerticle(new dev.switchboard.mcp.McpClientVerticle(settings.mcp()))
                     .compose(mcp -> vertx.deployVerticle(new dev.switchboard.agent.SkillsVerticle()))
                     .compose(skills -> vertx.deployVerticle(ingress)).map(edge -> List.of(edge, scheduler, rules, tasks)))))
+        // once the skills are known: bots in channels.yaml that name a skill no one has are warned about
+        .compose(drain -> dev.switchboard.agent.BotSkills.warnUnknown(vertx, settings.channels().botSkills()).map(drain))
         .compose(drain -> defaultModel(vertx)
             .map(model -> new Started(ingress.actualPort(), banner(settings, ingress.actualPort(), model), drain)));
   }

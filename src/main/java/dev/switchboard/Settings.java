@@ -94,6 +94,7 @@ public record Settings(
     // read in this order so a broken file is reported as before: models, channels, then the rules that use them
     ModelSettings models = ModelSettings.load(files, plugins.modelProviders(), plugins.offProviderTypes());
     ChannelSettings channels = ChannelSettings.load(files, plugins.channelProviders(), plugins.offChannelSections());
+    QueueSettings queue = QueueSettings.from(root.get("queue"));
     return new Settings(
         confDir,
         ServerSettings.from(root.get("server"), security.get("cors"), env),
@@ -101,14 +102,14 @@ public record Settings(
         new MemoryVerticle.Storage(profile, Path.of(dataDir),
             storage.get("redis").string(envOr(env, "REDIS_URL", "redis://127.0.0.1:6379")),
             storage.get("postgres").string(envOr(env, "DATABASE_URL", "postgresql://switchboard@127.0.0.1:5432/switchboard"))),
-        QueueSettings.from(root.get("queue")),
+        queue,
         metrics.get("enabled").bool(true),
         MemorySettings.from(root.get("memory")),
         models,
         channels,
         dev.switchboard.rules.RulesSettings.load(files, channels),
         EventSettings.from(root.get("rules")),
-        dev.switchboard.agent.AgentSettings.from(root.get("agent")),
+        dev.switchboard.agent.AgentSettings.from(root.get("agent"), queue.taskTimeout()),
         plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")));
   }
 }

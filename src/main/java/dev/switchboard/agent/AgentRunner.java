@@ -5,6 +5,8 @@ import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
+import dev.switchboard.observe.LabelBounds;
+import dev.switchboard.observe.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -26,6 +28,8 @@ import java.util.logging.Logger;
  * says which budget stopped it. It knows nothing of queues: the task workers call it, and so will
  * rules and conversations. Memory that cannot answer costs the run its context, never the run
  * itself; a skill that fails or throws is an error result for the model, never a failed run.
+ * Each model and tool call is recorded in the run's {@link Trace} and each tool call in the
+ * per-skill meters.
  */
 public final class AgentRunner {
 
@@ -79,18 +83,21 @@ public final class AgentRunner {
   private final Duration modelTimeout;
   private final SkillRegistry registry;
   private final Budgets budgets;
+  private final Metrics metrics = Metrics.current();
 
   /**
    * {@code memorySkills}: offer remember/recall when a job has memory scopes; {@code modelTimeout}:
-   * per model call, and the run's wall budget. The class path's skills and default budgets.
-   */
-  /**
-   * The wall budget is nine tenths of {@code modelTimeout}: the caller's own bound on the run (a
-   * task's queue.task_timeout) must not end it before the loop has answered with what it has.
+   * per model call. The class path's skills and the default budgets, whose wall time is nine
+   * tenths of {@code modelTimeout}: the caller's own bound on the run (a task's
+   * queue.task_timeout) must not end it before the loop has answered with what it has.
    */
   public AgentRunner(Vertx vertx, boolean memorySkills, Duration modelTimeout) {
-    this(vertx, memorySkills, modelTimeout, SkillRegistry.of(vertx),
-        new Budgets(DEFAULT_STEPS, Duration.ofMillis(Math.max(1, modelTimeout.toMillis() * 9 / 10)), 0));
+    this(vertx, memorySkills, modelTimeout, AgentSettings.defaults().budgets(modelTimeout));
+  }
+
+  /** This gateway's skills, with {@code budgets} (from the {@code agent:} section, {@link AgentSettings#budgets}). */
+  public AgentRunner(Vertx vertx, boolean memorySkills, Duration modelTimeout, Budgets budgets) {
+    this(vertx, memorySkills, modelTimeout, SkillRegistry.of(vertx), budgets);
   }
 
   public AgentRunner(Vertx vertx, boolean memorySkills, Duration modelTimeout, SkillRegistry registry, Budgets budgets) {
@@ -105,18 +112,25 @@ public final class AgentRunner {
   private static final class Run {
     final Job job;
     final List<String> skills;
+    final Trace trace;
     final long startNanos = System.nanoTime();
     int steps;
     long tokens;
 
-    Run(Job job, List<String> skills) {
+    Run(Job job, List<String> skills, Trace trace) {
       this.job = job;
       this.skills = skills;
+      this.trace = trace;
     }
   }
 
   /** The model's answer to the job's input. */
   public Future<String> answer(Job job) {
+    return answer(job, new Trace());
+  }
+
+  /** The model's answer to the job's input; each model and tool call is added to {@code trace} as it ends. */
+  public Future<String> answer(Job job, Trace trace) {
     return Future.all(recall(job), history(job)).compose(context -> {
       JsonArray messages = new JsonArray();
       String recalled = context.resultAt(0);
@@ -125,7 +139,7 @@ public final class AgentRunner {
       }
       messages.addAll(context.<JsonArray>resultAt(1)).add(question(job));
       JsonObject body = new JsonObject().put("model", job.model()).put("messages", messages);
-      Run run = new Run(job, offered(job));
+      Run run = new Run(job, offered(job), trace);
       JsonArray tools = registry.tools(run.skills);
       if (!tools.isEmpty()) {
         body.put("tools", tools);
@@ -175,17 +189,28 @@ public final class AgentRunner {
   private Future<String> ask(Run run, JsonObject body, String stopped) {
     DeliveryOptions options = new DeliveryOptions().setSendTimeout(modelTimeout.toMillis());
     run.steps++;
+    long started = System.nanoTime();
+    String model = body.getString("model");
     return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, run.job.subject(), null), options)
+        .onFailure(e -> run.trace.add(new Trace.ModelStep(model, null, 0, 0, 0, millisSince(started),
+            Failure.from(e).status() + " " + Failure.from(e).getMessage())))
         .compose(reply -> {
+          UpstreamReply upstream = reply.body();
+          String answered = upstream.model() != null ? upstream.model() : model;
           JsonObject completion;
           JsonObject message;
           try {
-            completion = reply.body().body().toJsonObject();
+            completion = upstream.body().toJsonObject();
             message = completion.getJsonArray("choices").getJsonObject(0).getJsonObject("message");
           } catch (RuntimeException e) {
-            return Future.failedFuture(Failure.badGateway("upstream_malformed", "the model's answer is not a chat completion"));
+            Failure malformed = Failure.badGateway("upstream_malformed", "the model's answer is not a chat completion");
+            run.trace.add(new Trace.ModelStep(answered, upstream.provider(), 0, 0, 0, millisSince(started), malformed.getMessage()));
+            return Future.failedFuture(malformed);
           }
-          run.tokens += tokens(completion);
+          JsonObject usage = completion.getValue("usage") instanceof JsonObject u ? u : new JsonObject();
+          run.trace.add(new Trace.ModelStep(answered, upstream.provider(), count(usage, "prompt_tokens"),
+              count(usage, "completion_tokens"), count(usage, "total_tokens"), millisSince(started), null));
+          run.tokens += count(usage, "total_tokens");
           JsonArray calls = message.getJsonArray("tool_calls");
           boolean wantsTools = calls != null && !calls.isEmpty();
           if (wantsTools && !body.containsKey("tools")) {
@@ -198,12 +223,13 @@ public final class AgentRunner {
             return runAll(run, calls).compose(results -> {
               JsonObject next = body.copy();
               next.getJsonArray("messages").add(message).addAll(results);
-              String exhausted = exhausted(run);
+              Trace.Stopped exhausted = exhausted(run);
               if (exhausted != null) {
                 // out of budget: ask once more without tools, so the model has to answer with what it has
                 next.remove("tools");
+                run.trace.add(exhausted);
               }
-              return ask(run, next, exhausted);
+              return ask(run, next, exhausted == null ? null : exhausted.reason());
             });
           }
           String content = message.getString("content");
@@ -213,17 +239,18 @@ public final class AgentRunner {
         });
   }
 
-  /** The budget that has run out, as the line the answer ends with; null while all last. */
-  private String exhausted(Run run) {
+  /** The budget that has run out, with the line the answer ends with; null while all last. */
+  private Trace.Stopped exhausted(Run run) {
     if (run.steps >= budgets.steps()) {
-      return "(stopped: step budget of " + budgets.steps() + " used)";
+      return new Trace.Stopped("steps", "(stopped: step budget of " + budgets.steps() + " used)");
     }
     if (System.nanoTime() - run.startNanos >= budgets.wall().toNanos()) {
       Duration wall = budgets.wall();
-      return "(stopped: time budget of " + (wall.toMillis() < 1_000 ? wall.toMillis() + "ms" : wall.toSeconds() + "s") + " used)";
+      return new Trace.Stopped("wall",
+          "(stopped: time budget of " + (wall.toMillis() < 1_000 ? wall.toMillis() + "ms" : wall.toSeconds() + "s") + " used)");
     }
     if (budgets.tokens() > 0 && run.tokens >= budgets.tokens()) {
-      return "(stopped: token budget of " + budgets.tokens() + " used, " + run.tokens + " spent)";
+      return new Trace.Stopped("tokens", "(stopped: token budget of " + budgets.tokens() + " used, " + run.tokens + " spent)");
     }
     return null;
   }
@@ -232,28 +259,70 @@ public final class AgentRunner {
     return stopped == null ? content : content + "\n\n" + stopped;
   }
 
-  private static long tokens(JsonObject completion) {
-    return completion.getValue("usage") instanceof JsonObject usage && usage.getValue("total_tokens") instanceof Number n
-        ? n.longValue() : 0;
+  private static long count(JsonObject usage, String field) {
+    return usage.getValue(field) instanceof Number n ? n.longValue() : 0;
   }
 
-  /** The model's tool calls of one turn, run concurrently; one {@code tool} message per call, in call order. */
+  private static long millisSince(long nanos) {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nanos);
+  }
+
+  private static String message(Throwable e) {
+    return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+  }
+
+  /**
+   * The model's tool calls of one turn, run concurrently; one {@code tool} message per call, in
+   * call order, and one trace step per call, in the same order.
+   */
   private Future<JsonArray> runAll(Run run, JsonArray calls) {
     List<Future<JsonObject>> results = new ArrayList<>();
+    List<Trace.ToolStep> steps = new ArrayList<>();
     for (Object o : calls) {
       JsonObject call = o instanceof JsonObject json ? json : new JsonObject();
-      results.add(one(run, call)
-          .recover(e -> Future.succeededFuture("error: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName())))
-          .map(content -> new JsonObject().put("role", "tool").put("tool_call_id", call.getString("id"))
-              .put("content", bounded(content))));
+      String name = call.getValue("function") instanceof JsonObject f && f.getValue("name") instanceof String s ? s : "";
+      int at = steps.size();
+      steps.add(null);
+      long started = System.nanoTime();
+      results.add(one(run, call).transform(ar -> {
+        long nanos = System.nanoTime() - started;
+        String content = ar.succeeded() ? ar.result() : "error: " + message(ar.cause());
+        String sent = bounded(content);
+        long size = ar.succeeded() && ar.result() != null ? ar.result().getBytes(StandardCharsets.UTF_8).length : 0;
+        steps.set(at, new Trace.ToolStep(name, Trace.redacted(arguments(call)), size, TimeUnit.NANOSECONDS.toMillis(nanos),
+            ar.succeeded() ? null : message(ar.cause()), !sent.equals(content)));
+        // a name the run does not know is the model's word, not a label: it is counted as "other"
+        metrics.skillCall(registry.get(name) != null ? name : LabelBounds.OTHER,
+            ar.succeeded() ? "ok" : ar.cause() instanceof BudgetCut ? "timeout" : "error", nanos);
+        return Future.succeededFuture(new JsonObject().put("role", "tool").put("tool_call_id", call.getString("id"))
+            .put("content", sent));
+      }));
     }
     return Future.all(results).map(all -> {
       JsonArray out = new JsonArray();
       for (Future<JsonObject> result : results) {
         out.add(result.result());
       }
+      steps.forEach(run.trace::add);
       return out;
     });
+  }
+
+  /** The call's arguments as the model sent them; null when they are not a JSON object. */
+  private static JsonObject arguments(JsonObject call) {
+    Object raw = call.getValue("function") instanceof JsonObject f ? f.getValue("arguments") : null;
+    try {
+      return raw instanceof String text && !text.isBlank() ? new JsonObject(text) : new JsonObject();
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** A skill cut by the run's wall budget. */
+  private static final class BudgetCut extends RuntimeException {
+    BudgetCut() {
+      super("the skill did not answer within the run's time budget", null, false, false);
+    }
   }
 
   /** One tool call: only a skill the run offers, with its time cut to what is left of the wall budget. */
@@ -289,8 +358,8 @@ public final class AgentRunner {
     long left = budgets.wall().toNanos() - (System.nanoTime() - run.startNanos);
     // rounded up: a skill cut by the budget must find it used up, not a millisecond short of it
     return result.timeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left) + 1), TimeUnit.MILLISECONDS)
-        .recover(e -> Future.failedFuture(e instanceof java.util.concurrent.TimeoutException
-            ? "the skill did not answer within the run's time budget" : e.getMessage() != null ? e.getMessage() : e.toString()));
+        .recover(e -> Future.failedFuture(e instanceof java.util.concurrent.TimeoutException ? new BudgetCut()
+            : new IllegalStateException(e.getMessage() != null ? e.getMessage() : e.toString(), e)));
   }
 
   /** The text cut to {@link #MAX_RESULT_BYTES} UTF-8 bytes on a code point boundary, with a marker saying so. */

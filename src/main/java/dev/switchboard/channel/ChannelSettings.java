@@ -95,6 +95,10 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
       if (!wecom.get(i).get("corp_id").isMissing()) {
         WeComApp app = WeComApp.from(wecom.get(i), i < rawWeCom.size() ? rawWeCom.get(i) : ConfigNode.empty(FILE));
         wecomApps.put(app.name(), app);
+        List<String> skills = InboundPolicy.skills(wecom.get(i));
+        if (skills != null) {
+          policies.put("wecom/" + app.name(), InboundPolicy.OPEN.withSkills(skills));
+        }
       }
     }
     // POST /webhooks/alertmanager/{name}: Alertmanager's webhook receivers
@@ -204,6 +208,17 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
       return Optional.of(type + " bot '" + bot + "' is off: " + found.get().offReason());
     }
     return Optional.empty();
+  }
+
+  /** The skills each replying bot names ({@code channel/bot}), for the check at start-up; bots that name none are left out. */
+  public Map<String, List<String>> botSkills() {
+    Map<String, List<String>> out = new java.util.TreeMap<>();
+    policies.forEach((bot, policy) -> {
+      if (policy.skills() != null) {
+        out.put(bot, policy.skills());
+      }
+    });
+    return out;
   }
 
   public String summary() {

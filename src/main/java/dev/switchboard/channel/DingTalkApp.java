@@ -21,7 +21,7 @@ public record DingTalkApp(String name, String appKey, String appSecret, String r
 
   static DingTalkApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "app_key", "app_secret", "robot_code", "mode", "api_base", "template", "rate_limit", "retry",
-        "enabled", "allow", "reply_in_groups", "history", "session_webhook_hosts");
+        "enabled", "allow", "reply_in_groups", "history", "session_webhook_hosts", "skills");
     String mode = node.get("mode").string("callback");
     if (!mode.equals("callback") && !mode.equals("stream")) {
       throw node.get("mode").error("expected callback or stream, got '" + mode + "'");

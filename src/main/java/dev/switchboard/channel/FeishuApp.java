@@ -45,7 +45,7 @@ public record FeishuApp(String name, String appId, String appSecret, String veri
 
   static FeishuApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "app_id", "app_secret", "verification_token", "encrypt_key", "domain", "mode", "template",
-        "rate_limit", "retry", "enabled", "allow", "reply_in_groups", "history", "timestamp_window");
+        "rate_limit", "retry", "enabled", "allow", "reply_in_groups", "history", "timestamp_window", "skills");
     String domain = node.get("domain").string("feishu");
     String base = switch (domain) {
       case "feishu" -> "https://open.feishu.cn";

@@ -6,12 +6,27 @@ import java.util.List;
 /**
  * Who an app bot answers: {@code allow.users} and {@code allow.conversations} (empty: everyone),
  * and in group chats only when mentioned ({@code reply_in_groups: mention}, the default) or always;
- * and how much of the conversation the agent recalls ({@code history: { turns, per_sender_in_groups }}).
+ * how much of the conversation the agent recalls ({@code history: { turns, per_sender_in_groups }});
+ * and the {@code skills} the agent may call when it replies through this bot and the rule's
+ * action names none (null: the bot names none either, so the default skills).
  */
 public record InboundPolicy(List<String> users, List<String> conversations, boolean groupsNeedMention,
-                            int historyTurns, boolean perSenderInGroups) {
+                            int historyTurns, boolean perSenderInGroups, List<String> skills) {
 
-  static final InboundPolicy OPEN = new InboundPolicy(List.of(), List.of(), true, 10, true);
+  static final InboundPolicy OPEN = new InboundPolicy(List.of(), List.of(), true, 10, true, null);
+
+  public InboundPolicy {
+    skills = skills == null ? null : List.copyOf(skills);
+  }
+
+  /** {@code skills: [...]} of a bot's entry; null when it has none. */
+  static List<String> skills(ConfigNode node) {
+    return node.get("skills").isMissing() ? null : node.get("skills").strings();
+  }
+
+  InboundPolicy withSkills(List<String> named) {
+    return new InboundPolicy(users, conversations, groupsNeedMention, historyTurns, perSenderInGroups, named);
+  }
 
   static InboundPolicy from(ConfigNode node) {
     ConfigNode allow = node.get("allow");
@@ -23,7 +38,7 @@ public record InboundPolicy(List<String> users, List<String> conversations, bool
     ConfigNode history = node.get("history");
     history.allowOnly("turns", "per_sender_in_groups");
     return new InboundPolicy(allow.get("users").strings(), allow.get("conversations").strings(), groups.equals("mention"),
-        history.get("turns").integer(10, 0, 200), history.get("per_sender_in_groups").bool(true));
+        history.get("turns").integer(10, 0, 200), history.get("per_sender_in_groups").bool(true), skills(node));
   }
 
   /** The memory key of a conversation: per chat, and in groups per sender unless configured otherwise. */

@@ -228,7 +228,7 @@ public final class InboundVerticle extends VerticleBase {
   /**
    * A platform message as the contract shapes it: who, where, what, and in {@code reply} what an
    * agent needs to answer in place (the channel target, the conversation history key and turns,
-   * the memory scopes), so that a rule's {@code agent: {reply: true}} needs nothing else.
+   * the memory scopes, the skills the bot names), so that a rule's {@code agent: {reply: true}} needs nothing else.
    */
   private static JsonObject message(String id, String platform, String bot, String conversation, boolean group,
                                     String senderId, String senderName, String text, boolean mentioned, JsonObject raw,
@@ -245,7 +245,9 @@ public final class InboundVerticle extends VerticleBase {
         .put("reply", new JsonObject()
             .put("target", new JsonObject().put("type", platform).put("bot", bot).put("address", address))
             .put("conversation", new JsonObject().put("key", key).put("turns", policy.historyTurns()))
-            .put("memory_scopes", new JsonArray(memoryScopes(platform, conversation, senderId, group))));
+            .put("memory_scopes", new JsonArray(memoryScopes(platform, conversation, senderId, group)))
+            .mergeIn(policy.skills() == null ? new JsonObject()
+                : new JsonObject().put("skills", new JsonArray(new java.util.ArrayList<>(policy.skills())))));
   }
 
   /**

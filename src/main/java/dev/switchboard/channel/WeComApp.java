@@ -45,7 +45,7 @@ public record WeComApp(String name, String corpId, String token, String encoding
 
   static WeComApp from(ConfigNode node, ConfigNode raw) {
     node.allowOnly("name", "corp_id", "token", "encoding_aes_key", "agent_id", "secret", "api_base", "template", "rate_limit",
-        "retry", "enabled", "allow", "reply_in_groups", "timestamp_window");
+        "retry", "enabled", "allow", "reply_in_groups", "timestamp_window", "skills");
     String key = node.get("encoding_aes_key").stringIfSet("");
     if (!key.isEmpty() && key.length() != 43) {
       throw node.get("encoding_aes_key").error("must be 43 characters (the EncodingAESKey of the app), got " + key.length());

@@ -45,7 +45,8 @@ public final class Exposition {
       "switchboard.model.ttft", durations(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
       "switchboard.gateway.overhead", durations(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
       "switchboard.memory.search", durations(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-      "switchboard.task.run", durations(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600));
+      "switchboard.task.run", durations(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
+      "switchboard.skill.duration", durations(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30));
 
   /** Micrometer's own names that promtool rejects, and what they are exported as instead. */
   private static final Map<String, String> RENAMED = Map.of("system.cpu.count", "system.cpu.processors");

@@ -135,6 +135,18 @@ public final class Metrics {
         .record(Duration.ofNanos(Math.max(0, nanos)));
   }
 
+  /**
+   * One tool call of an agent run: {@code skill} a registered skill's name (anything else is
+   * {@code other}, so the model cannot make up labels); {@code outcome} ok, error or timeout (cut
+   * by the run's time budget).
+   */
+  public void skillCall(String skill, String outcome, long nanos) {
+    Counter.builder("switchboard.skill.calls").description("Agent tool calls by skill and outcome")
+        .tags("skill", skill, "outcome", outcome).register(registry).increment();
+    Timer.builder("switchboard.skill.duration").description("Agent tool calls by skill, from call to answer")
+        .tag("skill", skill).register(registry).record(Duration.ofNanos(Math.max(0, nanos)));
+  }
+
   /** Leases of workers that went away, put back in line (or failed, out of attempts). */
   public void tasksReclaimed(int count) {
     Counter.builder("switchboard.tasks.reclaimed").description("Tasks taken back from workers whose lease ran out")

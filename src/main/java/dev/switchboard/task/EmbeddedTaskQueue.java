@@ -91,6 +91,8 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       "lease_token TEXT",
       "lease_until INTEGER NOT NULL DEFAULT 0",
       "lease_instance TEXT",
+      // the last run's agent trace (JSON array), kept with the task
+      "trace TEXT",
   };
 
   private static final String[] INDEXES = {
@@ -111,7 +113,9 @@ public final class EmbeddedTaskQueue implements TaskQueue {
 
   private static final String ROW = """
       id, seq, status, priority, input, model, channels, subject, result, error, attempts, created_at, updated_at,
-      conversation, history_turns, run_at, memory_scopes, spec, max_attempts""";
+      conversation, history_turns, run_at, memory_scopes, spec, max_attempts, trace""";
+  // a listing does not show traces (up to 32 KB each): they are not read for it
+  private static final String LIST_ROW = ROW.replace(", trace", ", NULL AS trace");
   private static final String BY_ID = "SELECT " + ROW + " FROM tasks WHERE id = ?";
   private static final String BY_KEY = "SELECT " + ROW + " FROM tasks WHERE idempotency_key = ? AND subject IS ?";
   private static final String MAX_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM tasks";
@@ -128,7 +132,8 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       WHERE id = ? AND status = 'queued'""";
   private static final String FENCE = "SELECT status, lease_token, attempts, max_attempts FROM tasks WHERE id = ?";
   private static final String EXTEND = "UPDATE tasks SET lease_until = ? WHERE id = ?";
-  private static final String SAVE_RESULT = "UPDATE tasks SET result = ?, updated_at = ? WHERE id = ?";
+  private static final String SAVE_RESULT = "UPDATE tasks SET result = ?, trace = COALESCE(?, trace), updated_at = ? WHERE id = ?";
+  private static final String SAVE_TRACE = "UPDATE tasks SET trace = ? WHERE id = ?";
   // the token stays on a finished task: a late call with it is told the lease is gone, not another's
   private static final String SUCCEED = """
       UPDATE tasks SET status = 'succeeded', lease_owner = NULL, lease_until = 0, updated_at = ? WHERE id = ?""";
@@ -238,7 +243,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     update(c, INSERT, id, seq.incrementAndGet(), t.priority().ordinal(), t.subject(), t.idempotencyKey(), now, now, runAt,
         t.spec().encode(), t.maxAttempts());
     return new Submitted(new Task(id, t.spec().copy(), t.priority(), QUEUED, 0, t.maxAttempts(), now, now, runAt, null, null,
-        t.subject()), true);
+        t.subject(), null), true);
   }
 
   /** How many transactions have written (so a test can see that writes are grouped). */
@@ -316,9 +321,9 @@ public final class EmbeddedTaskQueue implements TaskQueue {
   }
 
   @Override
-  public Future<Fenced> saveResult(Lease lease, String result) {
+  public Future<Fenced> saveResult(Lease lease, String result, JsonArray trace) {
     return fenced(lease, (c, now, attempts, maxAttempts) -> {
-      update(c, SAVE_RESULT, result, now, lease.task().id());
+      update(c, SAVE_RESULT, result, trace == null ? null : trace.encode(), now, lease.task().id());
       return 0;
     });
   }
@@ -332,8 +337,11 @@ public final class EmbeddedTaskQueue implements TaskQueue {
   }
 
   @Override
-  public Future<Fenced> fail(Lease lease, String error, long retryAt) {
+  public Future<Fenced> fail(Lease lease, String error, long retryAt, JsonArray trace) {
     return fenced(lease, (c, now, attempts, maxAttempts) -> {
+      if (trace != null) {
+        update(c, SAVE_TRACE, trace.encode(), lease.task().id());
+      }
       if (retryAt > 0 && attempts < maxAttempts) {
         long at = Math.max(retryAt, now);
         update(c, REQUEUE, error, at, 0, now, lease.task().id());
@@ -482,7 +490,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       return Future.failedFuture(bad);
     }
     int n = Math.max(1, Math.min(limit, MAX_LIST));
-    StringBuilder sql = new StringBuilder("SELECT " + ROW + " FROM tasks WHERE seq < ?");
+    StringBuilder sql = new StringBuilder("SELECT " + LIST_ROW + " FROM tasks WHERE seq < ?");
     List<Object> args = new ArrayList<>(List.of(below));
     if (status != null) {
       sql.append(" AND status = ?");
@@ -675,7 +683,19 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     return new Task(rs.getString("id"), spec != null ? new JsonObject(spec) : legacySpec(rs),
         Priority.values()[rs.getInt("priority")], rs.getString("status"), rs.getInt("attempts"), rs.getInt("max_attempts"),
         rs.getLong("created_at"), rs.getLong("updated_at"), rs.getLong("run_at"), rs.getString("result"),
-        rs.getString("error"), rs.getString("subject"));
+        rs.getString("error"), rs.getString("subject"), trace(rs.getString("trace")));
+  }
+
+  /** A stored trace; one that does not read (a hand-edited row) is no reason to fail reading the task. */
+  static JsonArray trace(String stored) {
+    if (stored == null || stored.isEmpty()) {
+      return null;
+    }
+    try {
+      return new JsonArray(stored);
+    } catch (RuntimeException e) {
+      return null;
+    }
   }
 
   /** A row of the previous version: its task was in columns of its own. */

@@ -319,12 +319,14 @@ final class RedisScripts {
       return 'OK'
       """);
 
-  /** ARGV: P, id, token, result. */
+  /** ARGV: P, id, token, result, trace ('': the stored one stays). */
   static final Script SAVE_RESULT = Script.of("save_result", """
       local k = tkey(ARGV[2])
       local refused = fence(k, ARGV[3])
       if refused then return refused end
       rcall('HSET', k, 'result', ARGV[4], 'updated_at', int(now_ms()))
+      -- no trace given: the stored one stays
+      if ARGV[5] and ARGV[5] ~= '' then rcall('HSET', k, 'trace', ARGV[5]) end
       return 'OK'
       """);
 
@@ -380,7 +382,7 @@ final class RedisScripts {
       return out
       """);
 
-  /** ARGV: P, id, token, error ('': none), retry_at (0: none). */
+  /** ARGV: P, id, token, error ('': none), retry_at (0: none), trace ('': the stored one stays). */
   static final Script FAIL = Script.of("fail", """
       local id = ARGV[2]
       local k = tkey(id)
@@ -392,6 +394,7 @@ final class RedisScripts {
       unline(id, f[1], f[2])
       -- no error given: the last one stays
       if ARGV[4] ~= '' then rcall('HSET', k, 'error', ARGV[4]) end
+      if ARGV[6] and ARGV[6] ~= '' then rcall('HSET', k, 'trace', ARGV[6]) end
       if retry_at > 0 and tonumber(f[4]) < tonumber(f[5]) then
         requeue(id, k, f[1], f[3], 'running', math.max(retry_at, now), now)
       else
@@ -533,7 +536,15 @@ final class RedisScripts {
         end
         local t = rcall('HGETALL', tkey(e[2]))
         if #t > 0 then
-          out[#out + 1] = t
+          -- a listing does not show traces (up to 32 KB each): they stay in Redis
+          local kept = {}
+          for i = 1, #t, 2 do
+            if t[i] ~= 'trace' then
+              kept[#kept + 1] = t[i]
+              kept[#kept + 1] = t[i + 1]
+            end
+          end
+          out[#out + 1] = kept
           taken = taken + 1
           last = e[1]
         end

@@ -8,6 +8,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -136,7 +137,7 @@ public final class RedisTaskQueue implements TaskQueue {
           long runAt = Long.parseLong(r.get(2).toString());
           signal.wakeAt(runAt);
           return new Submitted(new Task(id, task.spec().copy(), task.priority(), QUEUED, 0, task.maxAttempts(), now, now, runAt,
-              null, null, task.subject()), true);
+              null, null, task.subject(), null), true);
         });
   }
 
@@ -189,8 +190,8 @@ public final class RedisTaskQueue implements TaskQueue {
   }
 
   @Override
-  public Future<Fenced> saveResult(Lease lease, String result) {
-    return fenced(RedisScripts.SAVE_RESULT, lease, result == null ? "" : result);
+  public Future<Fenced> saveResult(Lease lease, String result, JsonArray trace) {
+    return fenced(RedisScripts.SAVE_RESULT, lease, result == null ? "" : result, trace == null ? "" : trace.encode());
   }
 
   @Override
@@ -199,8 +200,9 @@ public final class RedisTaskQueue implements TaskQueue {
   }
 
   @Override
-  public Future<Fenced> fail(Lease lease, String error, long retryAt) {
-    return fenced(RedisScripts.FAIL, lease, error == null ? "" : error, Long.toString(Math.max(0, retryAt)))
+  public Future<Fenced> fail(Lease lease, String error, long retryAt, JsonArray trace) {
+    return fenced(RedisScripts.FAIL, lease, error == null ? "" : error, Long.toString(Math.max(0, retryAt)),
+            trace == null ? "" : trace.encode())
         .onSuccess(f -> {
           if (f == Fenced.OK && retryAt > 0) {
             // attempts may have been used up, in which case nothing comes due and the wake-up is idle
@@ -559,6 +561,6 @@ public final class RedisTaskQueue implements TaskQueue {
     return new Task(f.get("id"), new JsonObject(f.get("spec")), Priority.valueOf(f.get("priority").toUpperCase(Locale.ROOT)),
         f.get("status"), Integer.parseInt(f.get("attempts")), Integer.parseInt(f.get("max_attempts")),
         Long.parseLong(f.get("created_at")), Long.parseLong(f.get("updated_at")), Long.parseLong(f.get("run_at")),
-        f.get("result"), f.get("error"), f.get("subject"));
+        f.get("result"), f.get("error"), f.get("subject"), EmbeddedTaskQueue.trace(f.get("trace")));
   }
 }

@@ -2,6 +2,7 @@ package dev.switchboard.task;
 
 import dev.switchboard.bus.TaskSubmission.Priority;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
@@ -50,10 +51,11 @@ public interface TaskQueue {
 
   /**
    * A stored task. {@code attempts} counts runs started (leases given), {@code result} may be set
-   * while the task is still running (stored, deliveries not finished yet).
+   * while the task is still running (stored, deliveries not finished yet); {@code trace}: what the
+   * last run that asked the model did (agent.Trace), null when none did.
    */
   record Task(String id, JsonObject spec, Priority priority, String status, int attempts, int maxAttempts,
-              long createdAt, long updatedAt, long runAt, String result, String error, String subject) {
+              long createdAt, long updatedAt, long runAt, String result, String error, String subject, JsonArray trace) {
   }
 
   /** {@code created} is false when the idempotency key matched an earlier task, which is answered instead. */
@@ -105,7 +107,15 @@ public interface TaskQueue {
   Future<Fenced> extend(Lease lease, Duration visibility);
 
   /** Stores the result of a leased task (still running: its deliveries are next). */
-  Future<Fenced> saveResult(Lease lease, String result);
+  default Future<Fenced> saveResult(Lease lease, String result) {
+    return saveResult(lease, result, null);
+  }
+
+  /**
+   * Stores the result, and the trace of the run that produced it (null: the stored trace, if any,
+   * stays). The trace is the caller's to bound (agent.Trace is).
+   */
+  Future<Fenced> saveResult(Lease lease, String result, JsonArray trace);
 
   /** The task succeeded; its result was stored before. */
   Future<Fenced> complete(Lease lease);
@@ -114,7 +124,15 @@ public interface TaskQueue {
    * The run failed. With {@code retryAt > 0} and attempts left, the task is queued again for that
    * time (epoch ms); otherwise it fails for good with {@code error}.
    */
-  Future<Fenced> fail(Lease lease, String error, long retryAt);
+  default Future<Fenced> fail(Lease lease, String error, long retryAt) {
+    return fail(lease, error, retryAt, null);
+  }
+
+  /**
+   * {@link #fail(Lease, String, long)}, storing the failed run's trace (null: the stored one
+   * stays): a task that is retried shows the trace of its last attempt.
+   */
+  Future<Fenced> fail(Lease lease, String error, long retryAt, JsonArray trace);
 
   /** Gives a leased task back at once, as if this run had not started (a graceful stop). */
   Future<Fenced> release(Lease lease);

@@ -1,6 +1,7 @@
 package dev.switchboard.task;
 
 import dev.switchboard.agent.AgentRunner;
+import dev.switchboard.agent.Trace;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.PushRequest;
@@ -70,11 +71,13 @@ final class TaskRunner {
     }
     Future<AgentRunner.Job> job = model(spec).map(model -> new AgentRunner.Job("task:" + task.id(), task.subject(),
         spec.input(), model, spec.conversation(), spec.memoryScopes(), spec.skills()));
-    // a result stored by an earlier run is final: the model is not asked again, only the pushes are finished
-    Future<String> result = task.result() != null
+    // a result stored by an earlier run is final: the model is not asked again, only the pushes are
+    // finished, and the trace of the run that asked stays
+    Trace trace = task.result() != null ? null : new Trace();
+    Future<String> result = trace == null
         ? Future.succeededFuture(task.result())
-        : job.compose(j -> agent.answer(j).timeout(settings.taskTimeout().toMillis(), TimeUnit.MILLISECONDS))
-            .compose(answer -> fenced(queue.saveResult(lease, answer)).map(answer));
+        : job.compose(j -> agent.answer(j, trace).timeout(settings.taskTimeout().toMillis(), TimeUnit.MILLISECONDS))
+            .compose(answer -> fenced(queue.saveResult(lease, answer, trace.json())).map(answer));
     return result
         // a cancel that came while the answer was being stored must still stop the pushes
         .compose(answer -> fenced(queue.extend(lease, settings.visibilityTimeout())).map(answer))
@@ -87,7 +90,7 @@ final class TaskRunner {
             })
             // remembered once the task is done for good, so that a repeated run does not remember twice
             .compose(v -> job.compose(j -> agent.remember(j, answer))))
-        .recover(e -> failed(lease, e, started));
+        .recover(e -> failed(lease, e, started, trace));
   }
 
   /** A task that finished for good is an event for the rules ({@code on: {task: succeeded|failed}}). */
@@ -144,7 +147,8 @@ final class TaskRunner {
     return change.compose(f -> f == TaskQueue.Fenced.OK ? Future.succeededFuture() : Future.failedFuture(new Lost(f)));
   }
 
-  private Future<Void> failed(TaskQueue.Lease lease, Throwable e, long started) {
+  /** {@code trace}: what this run's agent did, stored with the failure (an attempt retried shows its last one); null when it did not run. */
+  private Future<Void> failed(TaskQueue.Lease lease, Throwable e, long started, Trace trace) {
     TaskQueue.Task task = lease.task();
     long took = System.nanoTime() - started;
     if (e instanceof Lost lost) {
@@ -160,7 +164,7 @@ final class TaskRunner {
     boolean again = failure.retryable() && task.attempts() < task.maxAttempts();
     long retryAt = again ? System.currentTimeMillis() + backoff(task.attempts()) : 0;
     String outcome = again ? "retried" : TaskQueue.FAILED;
-    return queue.fail(lease, failure.getMessage(), retryAt)
+    return queue.fail(lease, failure.getMessage(), retryAt, trace == null ? null : trace.json())
         .onSuccess(f -> {
           if (f == TaskQueue.Fenced.OK) {
             metrics.task(outcome);

@@ -1,6 +1,7 @@
 package dev.switchboard.task;
 
 import dev.switchboard.agent.AgentRunner;
+import dev.switchboard.agent.AgentSettings;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
@@ -41,10 +42,17 @@ public final class TaskVerticle extends VerticleBase {
    * {@code worker}: this instance's id, the name its leases carry; {@code memorySkills}: offer
    * the model remember/recall when a task has memory scopes; {@code noProvider}: why no model can
    * answer (no provider configured), or null when one can: such tasks are refused at submission
-   * instead of failing their attempts later.
+   * instead of failing their attempts later; {@code agent}: the agent's budgets (switchboard.yaml's
+   * {@code agent:} section).
    */
   public record Options(QueueSettings queue, String profile, Path dataDir, String redisUrl, String worker,
-                        boolean memorySkills, String noProvider) {
+                        boolean memorySkills, String noProvider, AgentSettings agent) {
+
+    /** The agent's default budgets. */
+    public Options(QueueSettings queue, String profile, Path dataDir, String redisUrl, String worker,
+                   boolean memorySkills, String noProvider) {
+      this(queue, profile, dataDir, redisUrl, worker, memorySkills, noProvider, AgentSettings.defaults());
+    }
   }
 
   private final Options options;
@@ -67,7 +75,8 @@ public final class TaskVerticle extends VerticleBase {
     return TaskQueues.open(vertx, options.profile(), options.dataDir(), options.redisUrl(), settings).compose(o -> {
       opened = o;
       queue = o.queue();
-      AgentRunner agent = new AgentRunner(vertx, options.memorySkills(), settings.taskTimeout());
+      AgentRunner agent = new AgentRunner(vertx, options.memorySkills(), settings.taskTimeout(),
+          options.agent().budgets(settings.taskTimeout()));
       workers = new Workers(vertx, queue, new TaskRunner(vertx, queue, agent, settings, metrics), options.worker(), settings);
       gauges();
       var bus = vertx.eventBus();
@@ -193,7 +202,7 @@ public final class TaskVerticle extends VerticleBase {
         .compose(found -> found.isEmpty()
             ? Future.failedFuture(Failure.notFound("task_not_found", "no task with id '" + id + "'"))
             : vertx.eventBus().<JsonArray>request(Addresses.CHANNEL_TASK_DELIVERIES, id)
-                .map(reply -> view(found.get()).put("deliveries", reply.body())))
+                .map(reply -> detail(found.get()).put("deliveries", reply.body())))
         .onSuccess(message::reply)
         .onFailure(e -> Failure.reply(message, e));
   }
@@ -260,6 +269,15 @@ public final class TaskVerticle extends VerticleBase {
         .put("skills", spec.skills() == null ? null : new JsonArray(new ArrayList<>(spec.skills())))
         .put("rule", spec.origin() == null ? null : spec.origin().rule())
         .put("event", spec.origin() == null ? null : spec.origin().event());
+  }
+
+  /** One task as {@code GET /api/v1/tasks/{id}} shows it: the view, and what its last run did, when it asked a model. */
+  static JsonObject detail(TaskQueue.Task t) {
+    JsonObject view = view(t);
+    if (t.trace() != null && !t.trace().isEmpty()) {
+      view.put("trace", t.trace().copy());
+    }
+    return view;
   }
 
   private static String iso(long millis) {

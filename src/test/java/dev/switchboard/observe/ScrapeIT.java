@@ -68,6 +68,7 @@ class ScrapeIT {
           .bodyAsJsonObject().getString("id");
       expect(200, get("/api/v1/tasks/" + id));
     }
+    skillTask();
     expect(201, post("/api/v1/memories", new JsonObject().put("content", "the weekly meeting is on Tuesday").put("scope", "user:alice")));
     expect(200, get("/api/v1/memories?scope=user:alice"));
     expect(200, get("/api/v1/memories/search?q=meeting&scope=user:alice"));
@@ -77,6 +78,24 @@ class ScrapeIT {
     expect(200, get("/healthz"));
     expect(200, get("/readyz"));
     scrape = get("/metrics").await(10, TimeUnit.SECONDS).bodyAsString();
+  }
+
+  /** A task whose model calls one tool, so that the per-skill meters are in the scrape. */
+  private void skillTask() throws Exception {
+    upstream.script(body -> body.getJsonArray("messages").stream().anyMatch(m -> "tool".equals(((JsonObject) m).getString("role")))
+        || !body.containsKey("tools") ? new JsonObject().put("content", "done")
+        : new JsonObject().putNull("content").put("tool_calls", new JsonArray().add(new JsonObject().put("id", "c1")
+            .put("type", "function").put("function", new JsonObject().put("name", "current_time").put("arguments", "{}")))));
+    String id = expect(202, post("/api/v1/tasks", new JsonObject().put("input", "time?").put("model", "fake-model")
+        .put("skills", new JsonArray().add("current_time")))).bodyAsJsonObject().getString("id");
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (!"succeeded".equals(expect(200, get("/api/v1/tasks/" + id)).bodyAsJsonObject().getString("status"))) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new AssertionError("the skill task did not succeed: " + get("/api/v1/tasks/" + id).await(10, TimeUnit.SECONDS).bodyAsString());
+      }
+      Thread.sleep(50);
+    }
+    upstream.script(null);
   }
 
   @AfterAll
@@ -129,6 +148,8 @@ class ScrapeIT {
     assertTrue(scrape.contains("switchboard_model_requests_seconds_bucket{"), "upstream latency histogram");
     assertTrue(scrape.contains("switchboard_model_ttft_seconds_bucket{"), "time to first token histogram");
     assertTrue(scrape.contains("switchboard_gateway_overhead_seconds_bucket{"), "gateway overhead histogram");
+    assertTrue(scrape.contains("switchboard_skill_duration_seconds_bucket{"), "skill latency histogram");
+    assertTrue(scrape.contains("switchboard_skill_calls_total{"), "skill calls");
     assertTrue(scrape.contains("vertx_http_server_response_bytes_count{"), "response sizes are counted");
     assertTrue(!scrape.contains("_bytes_bucket{"), "no byte-size buckets");
     assertTrue(!scrape.contains("vertx_pool_usage_seconds_bucket{"), "no pool time buckets");

@@ -40,7 +40,7 @@ public final class AcmeChannelProvider implements ChannelProvider {
 
   @Override
   public Bot pushBot(ConfigNode entry, ConfigNode raw) {
-    entry.allowOnly("name", "url", "secret", "allow", "reply_in_groups", "history");
+    entry.allowOnly("name", "url", "secret", "allow", "reply_in_groups", "history", "skills");
     String url = BotConfig.url(entry.get("url"));
     return new AcmeBot(entry.get("name").requiredString(), url, url.isEmpty() ? BotConfig.unset("url", raw) : null, null);
   }

@@ -496,6 +496,58 @@ abstract class TaskQueueBehaviour {
     assertEquals("模型的回答", again.task().result());
   }
 
+  static JsonArray trace(String model, String skill) {
+    return new JsonArray()
+        .add(new JsonObject().put("type", "model").put("model", model).put("provider", "p").put("total_tokens", 12))
+        .add(new JsonObject().put("type", "tool").put("skill", skill).put("arguments", new JsonObject().put("q", "天气"))
+            .put("result_bytes", 42));
+  }
+
+  @Test
+  @DisplayName("the trace saved with the result is the task's when it completes, and after a restart")
+  void traceSavedWithResultSurvives() throws Exception {
+    Task t = submit(task("traced"));
+    assertNull(t.trace(), "a new task has no trace");
+    Lease lease = leaseOne("w", LONG);
+    assertEquals(Fenced.OK, await(queue.saveResult(lease, "answer", trace("m1", "recall"))));
+    assertEquals(Fenced.OK, await(queue.complete(lease)));
+    assertEquals(trace("m1", "recall"), get(t.id()).trace());
+    restart();
+    Task done = get(t.id());
+    assertEquals(TaskQueue.SUCCEEDED, done.status());
+    assertEquals(trace("m1", "recall"), done.trace());
+  }
+
+  @Test
+  @DisplayName("a retried task's trace is its last attempt's: each failure stores its own, a result without one keeps it")
+  void traceOfTheLastAttempt() throws Exception {
+    Task t = submit(task("flaky"));
+    assertEquals(Fenced.OK, await(queue.fail(leaseOne("w", LONG), "upstream 503", System.currentTimeMillis(), trace("m1", "a"))));
+    assertEquals(trace("m1", "a"), get(t.id()).trace(), "stored with the failure");
+    Lease second = leaseWhenDue("w", LONG);
+    assertEquals(Fenced.OK, await(queue.fail(second, "upstream 503 again", 0, trace("m2", "b"))));
+    Task failed = get(t.id());
+    assertEquals(TaskQueue.FAILED, failed.status());
+    assertEquals(trace("m2", "b"), failed.trace(), "the second attempt's, not both");
+    assertEquals(Change.DONE, await(queue.retry(t.id())).change());
+    Lease third = leaseWhenDue("w", LONG);
+    assertEquals(Fenced.OK, await(queue.saveResult(third, "answer")));
+    assertEquals(trace("m2", "b"), get(t.id()).trace(), "a result saved without a trace leaves the stored one");
+  }
+
+  @Test
+  @DisplayName("a listing leaves traces out; the task itself has its trace")
+  void listingLeavesTracesOut() throws Exception {
+    Task t = submit(task("traced"));
+    Lease lease = leaseOne("w", LONG);
+    await(queue.saveResult(lease, "answer", trace("m1", "recall")));
+    await(queue.complete(lease));
+    Task listed = await(queue.list(null, null, 10, null)).tasks().get(0);
+    assertEquals(t.id(), listed.id());
+    assertNull(listed.trace());
+    assertEquals(trace("m1", "recall"), get(t.id()).trace());
+  }
+
   @Test
   @DisplayName("release gives the task back at once, without counting the attempt")
   void releaseNotCounted() throws Exception {
