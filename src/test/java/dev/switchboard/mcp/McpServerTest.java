@@ -135,11 +135,13 @@ class McpServerTest {
   }
 
   @Test
-  @DisplayName("an unknown session id: 404")
+  @DisplayName("an unknown session id: 404, the error answering the request's id")
   void unknownSessionIs404() throws Exception {
-    HttpResponse<Buffer> r = post(UUID.randomUUID().toString(), token, request("tools/list", null));
+    JsonObject request = request("tools/list", null);
+    HttpResponse<Buffer> r = post(UUID.randomUUID().toString(), token, request);
     assertEquals(404, r.statusCode(), r.bodyAsString());
     assertEquals(McpServerHandler.SESSION_NOT_FOUND, r.bodyAsJsonObject().getJsonObject("error").getInteger("code"));
+    assertEquals(request.getString("id"), r.bodyAsJsonObject().getValue("id"), r.bodyAsString());
   }
 
   @Test
@@ -150,11 +152,13 @@ class McpServerTest {
   }
 
   @Test
-  @DisplayName("a request without a session id after initialize: 400")
+  @DisplayName("a request without a session id after initialize: 400, the error answering the request's id")
   void missingSessionIs400() throws Exception {
-    HttpResponse<Buffer> r = post(null, token, request("tools/list", null));
+    JsonObject request = request("tools/list", null);
+    HttpResponse<Buffer> r = post(null, token, request);
     assertEquals(400, r.statusCode(), r.bodyAsString());
     assertTrue(r.bodyAsJsonObject().getJsonObject("error").getString("message").contains("Mcp-Session-Id"));
+    assertEquals(request.getString("id"), r.bodyAsJsonObject().getValue("id"), r.bodyAsString());
   }
 
   @Test
@@ -317,6 +321,24 @@ class McpServerTest {
   }
 
   @Test
+  @DisplayName("a client of 2025-03-26 gets the JSON as text only: structuredContent came with 2025-06-18")
+  void olderClientGetsNoStructuredContent() throws Exception {
+    HttpResponse<Buffer> init = post(null, token, initialize("2025-03-26"));
+    assertEquals(200, init.statusCode(), init.bodyAsString());
+    JsonObject request = request("tools/call", new JsonObject().put("name", "list_deliveries")
+        .put("arguments", new JsonObject().put("limit", 1)));
+    HttpResponse<Buffer> r = web.postAbs(gateway.url("/mcp")).bearerTokenAuthentication(token)
+        .putHeader("Accept", "application/json, text/event-stream")
+        .putHeader("Mcp-Session-Id", init.getHeader("Mcp-Session-Id")).putHeader("MCP-Protocol-Version", "2025-03-26")
+        .sendJsonObject(request).await(10, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    JsonObject result = r.bodyAsJsonObject().getJsonObject("result");
+    assertEquals(false, result.getBoolean("isError"), result.encode());
+    assertFalse(result.containsKey("structuredContent"), result.encode());
+    assertNotNull(new JsonObject(text(result)).getJsonArray("data"), result.encode());
+  }
+
+  @Test
   @DisplayName("bad arguments are an isError result saying what is wrong, not a JSON-RPC error")
   void badArgumentsAreAnErrorResult() throws Exception {
     JsonObject result = call(session(), "submit_task", new JsonObject().put("input", "x").put("priority", "urgent"));
@@ -330,6 +352,17 @@ class McpServerTest {
     JsonObject result = call(session(), "get_task", new JsonObject().put("id", "x").put("verbose", true));
     assertEquals(true, result.getBoolean("isError"), result.encode());
     assertTrue(text(result).contains("verbose"), text(result));
+  }
+
+  @Test
+  @DisplayName("a key a channel does not take (a platform message body) is an isError result naming it, not dropped")
+  void unknownChannelKeyIsAnErrorResult() throws Exception {
+    JsonObject channel = new JsonObject().put("type", "webhook").put("bot", "erp")
+        .put("message", new JsonObject().put("text", "{result}"));
+    JsonObject result = call(session(), "submit_task", new JsonObject().put("input", "x")
+        .put("channels", new JsonArray().add(channel)));
+    assertEquals(true, result.getBoolean("isError"), result.encode());
+    assertTrue(text(result).contains("'message'"), text(result));
   }
 
   @Test
