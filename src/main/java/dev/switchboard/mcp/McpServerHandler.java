@@ -156,6 +156,12 @@ public final class McpServerHandler {
         + "notifications of its own, so it offers no GET stream; POST JSON-RPC messages", null)));
   }
 
+  /** Any other method on /mcp (PUT, HEAD, an OPTIONS that is no preflight): 405, naming the ones there are. */
+  public void otherMethod(RoutingContext ctx) {
+    ctx.response().putHeader("Allow", "POST, GET, DELETE");
+    ctx.fail(405);
+  }
+
   /** DELETE /mcp: the client ends its session. */
   public void delete(RoutingContext ctx) {
     Reply r;

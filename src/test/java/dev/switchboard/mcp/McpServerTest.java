@@ -121,6 +121,14 @@ class McpServerTest {
     assertTrue(r.getHeader("Allow").contains("POST"));
   }
 
+  @Test
+  @DisplayName("another method on /mcp (PUT) is 405 naming the methods there are, not a 404")
+  void otherMethodIsNotAllowed() throws Exception {
+    HttpResponse<Buffer> r = send(HttpMethod.PUT, session(), token, request("ping", null));
+    assertEquals(405, r.statusCode(), r.bodyAsString());
+    assertEquals("POST, GET, DELETE", r.getHeader("Allow"));
+  }
+
   // ---------------------------------------------------------------------------------------------
   // transport errors
 
