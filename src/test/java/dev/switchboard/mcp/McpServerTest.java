@@ -319,6 +319,23 @@ class McpServerTest {
   }
 
   @Test
+  @DisplayName("submit_task's task is the token's subject's: its idempotency_key is the API's key of that subject, not another's")
+  void submitTaskIsTheSubjects() throws Exception {
+    String key = "mcp-" + UUID.randomUUID();
+    JsonObject args = new JsonObject().put("input", "say hello").put("model", "fake-model").put("idempotency_key", key);
+    String id = structured(call(session(), "submit_task", args)).getString("id");
+    assertEquals(id, structured(call(session(), "submit_task", args)).getString("id"), "the same key is one task");
+    JsonObject body = new JsonObject().put("input", "say hello").put("model", "fake-model").put("idempotency_key", key);
+    HttpResponse<Buffer> same = web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(token)
+        .sendJsonObject(body).await(10, TimeUnit.SECONDS);
+    assertEquals(id, same.bodyAsJsonObject().getString("id"), same.bodyAsString());
+    HttpResponse<Buffer> other = web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(gateway.token("mallory"))
+        .sendJsonObject(body).await(10, TimeUnit.SECONDS);
+    assertNotNull(other.bodyAsJsonObject().getString("id"), other.bodyAsString());
+    assertFalse(id.equals(other.bodyAsJsonObject().getString("id")), "another subject's key is its own");
+  }
+
+  @Test
   @DisplayName("a tool's success is JSON text content, the same as its structuredContent")
   void successIsJsonText() throws Exception {
     JsonObject result = call(session(), "list_deliveries", new JsonObject().put("limit", 1));
