@@ -398,7 +398,7 @@ class McpServerTest {
   }
 
   @Test
-  @DisplayName("add_memory stores a fact that search_memories then finds in its scope")
+  @DisplayName("add_memory stores a fact, with the token's subject as its source, that search_memories then finds in its scope")
   void addThenSearchMemories() throws Exception {
     String session = session();
     String scope = "user:mcp-" + UUID.randomUUID().toString().substring(0, 8);
@@ -416,6 +416,8 @@ class McpServerTest {
         .put("scope", scope).put("limit", 3))).getJsonArray("data");
     assertEquals(1, found.size(), found.encode());
     assertTrue(found.getJsonObject(0).getString("content").contains("teal"));
+    assertEquals(new JsonObject().put("channel", "mcp").put("user", "alice"), found.getJsonObject(0).getJsonObject("source"),
+        found.encode());
   }
 
   @Test
