@@ -1,7 +1,8 @@
 // The official MCP TypeScript SDK as a client of Switchboard's /mcp, connected as its README shows:
 //   node mcp.mjs <url, e.g. http://127.0.0.1:18789/mcp> <token>
 // Lists the tools, calls submit_task and get_task, calls a tool with a bad argument and an unknown
-// tool, ends the session, and prints one JSON line of what it saw (McpTypeScriptSdkIT checks it).
+// tool, ends the session (and asks whether the server forgot it), and prints one JSON line of what
+// it saw (McpTypeScriptSdkIT checks it).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
@@ -34,6 +35,15 @@ try {
 await transport.terminateSession();
 const ended = transport.sessionId === undefined;
 await client.close();
+// the SDK forgets the id after a 405 too (a server that keeps sessions forever): ask the server itself
+const afterEnd = (await fetch(url, {
+  method: 'POST',
+  headers: {
+    Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
+    'Mcp-Session-Id': sessionId, 'MCP-Protocol-Version': protocolVersion,
+  },
+  body: JSON.stringify({ jsonrpc: '2.0', id: 'after-end', method: 'ping' }),
+})).status;
 
 console.log(JSON.stringify({
   server: client.getServerVersion(),
@@ -45,4 +55,5 @@ console.log(JSON.stringify({
   bad: { isError: bad.isError ?? false, text: bad.content?.[0]?.text },
   unknown,
   ended,
+  afterEnd,
 }));

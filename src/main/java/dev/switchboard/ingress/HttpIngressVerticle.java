@@ -200,7 +200,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/mcp").handler(mcp::origin).handler(bearer).handler(body).handler(mcp::post);
     router.get("/mcp").handler(mcp::origin).handler(bearer).handler(mcp::get);
     router.delete("/mcp").handler(mcp::origin).handler(bearer).handler(mcp::delete);
-    router.options("/mcp").handler(mcp::origin).handler(ctx -> ctx.fail(405));
+    router.route("/mcp").handler(mcp::origin).handler(mcp::otherMethod);
     // webhooks authenticate by their signature, not by a token; platform callbacks are small,
     // so a larger body is refused (413) before anything parses it
     router.post("/webhooks/hooks/:name").handler(body).handler(this::inboundHook);

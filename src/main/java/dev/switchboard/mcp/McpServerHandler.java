@@ -31,8 +31,6 @@ public final class McpServerHandler {
   public static final String LATEST = "2025-06-18";
   /** Newest first: what {@code initialize} can agree on. */
   public static final List<String> SUPPORTED = List.of(LATEST, "2025-03-26", "2024-11-05");
-  /** What a request without {@code MCP-Protocol-Version} is taken to speak (the transport says so). */
-  static final String ASSUMED = "2025-03-26";
   public static final String SESSION_HEADER = "Mcp-Session-Id";
   public static final String VERSION_HEADER = "MCP-Protocol-Version";
 
@@ -158,12 +156,18 @@ public final class McpServerHandler {
         + "notifications of its own, so it offers no GET stream; POST JSON-RPC messages", null)));
   }
 
+  /** Any other method on /mcp (PUT, HEAD, an OPTIONS that is no preflight): 405, naming the ones there are. */
+  public void otherMethod(RoutingContext ctx) {
+    ctx.response().putHeader("Allow", "POST, GET, DELETE");
+    ctx.fail(405);
+  }
+
   /** DELETE /mcp: the client ends its session. */
   public void delete(RoutingContext ctx) {
     Reply r;
     try {
-      String id = sessionId(ctx);
-      r = sessions.close(id, BearerAuthHandler.subject(ctx)) ? new Reply(204, null, null) : failed(unknownSession(id));
+      String id = sessionId(ctx, null);
+      r = sessions.close(id, BearerAuthHandler.subject(ctx)) ? new Reply(204, null, null) : failed(unknownSession(null));
     } catch (RpcError e) {
       r = failed(e);
     }
@@ -265,10 +269,13 @@ public final class McpServerHandler {
     return tools.call(name, (JsonObject) arguments, session.subject(), structured).map(r -> result(id, r));
   }
 
-  /** The request's session, which it must name once initialized (400 without one, 404 for one we do not know). */
+  /**
+   * The request's session, which it must name once initialized (400 without one, 404 for one we do
+   * not know). {@code id}: the request's, which its error answers with (null for a notification).
+   */
   private McpServerSessions.Session session(RoutingContext ctx, String subject, Object id) {
-    String sessionId = sessionId(ctx);
-    McpServerSessions.Session session = sessions.touch(sessionId, subject).orElseThrow(() -> unknownSession(sessionId));
+    String sessionId = sessionId(ctx, id);
+    McpServerSessions.Session session = sessions.touch(sessionId, subject).orElseThrow(() -> unknownSession(id));
     String version = ctx.request().getHeader(VERSION_HEADER);
     if (version != null && !SUPPORTED.contains(version)) {
       throw new RpcError(400, BAD_TRANSPORT, "Bad Request: unsupported " + VERSION_HEADER + " '" + version
@@ -277,17 +284,17 @@ public final class McpServerHandler {
     return session;
   }
 
-  private static String sessionId(RoutingContext ctx) {
+  private static String sessionId(RoutingContext ctx, Object requestId) {
     String id = ctx.request().getHeader(SESSION_HEADER);
     if (id == null || id.isBlank()) {
       throw new RpcError(400, BAD_TRANSPORT, "Bad Request: no " + SESSION_HEADER + " header; send initialize first "
-          + "and then the session id it answered with", null);
+          + "and then the session id it answered with", requestId);
     }
     return id;
   }
 
-  private static RpcError unknownSession(String id) {
-    return new RpcError(404, SESSION_NOT_FOUND, "Session not found: it ended or expired; initialize a new one", null);
+  private static RpcError unknownSession(Object requestId) {
+    return new RpcError(404, SESSION_NOT_FOUND, "Session not found: it ended or expired; initialize a new one", requestId);
   }
 
   private static boolean acceptsJson(String accept) {

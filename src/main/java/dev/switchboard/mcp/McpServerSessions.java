@@ -12,13 +12,16 @@ import java.util.function.LongSupplier;
  * The sessions of {@code POST /mcp}: an id issued on {@code initialize}, bound to the token's subject
  * and the negotiated protocol version, forgotten after {@code idle} without a request. Expiry is
  * lazy (checked on each look-up, swept on each new session), so no timer runs for an endpoint nobody
- * uses; {@code max} bounds how many a flood of initializes can keep.
+ * uses; {@code max} bounds how many a flood of initializes can keep, and {@code perSubject} how many
+ * of those one subject holds, so that one token's flood cannot lock every other subject out.
  */
 public final class McpServerSessions {
 
   /** Long enough for an IDE left open over lunch; a client that finds its session gone starts a new one. */
   public static final Duration DEFAULT_IDLE = Duration.ofMinutes(30);
   public static final int DEFAULT_MAX = 10_000;
+  /** An IDE opens one per window or agent; a client that never ends its sessions loses its oldest. */
+  public static final int DEFAULT_PER_SUBJECT = 100;
 
   /** One client's session. {@code lastSeen} is in the clock's nanoseconds. */
   public static final class Session {
@@ -52,23 +55,41 @@ public final class McpServerSessions {
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final long idleNanos;
   private final int max;
+  private final int perSubject;
   private final LongSupplier clock;
 
   public McpServerSessions() {
-    this(DEFAULT_IDLE, DEFAULT_MAX, System::nanoTime);
+    this(DEFAULT_IDLE, DEFAULT_MAX, DEFAULT_PER_SUBJECT, System::nanoTime);
   }
 
-  public McpServerSessions(Duration idle, int max, LongSupplier clock) {
+  public McpServerSessions(Duration idle, int max, int perSubject, LongSupplier clock) {
     this.idleNanos = idle.toNanos();
     this.max = max;
+    this.perSubject = perSubject;
     this.clock = clock;
   }
 
-  /** A new session, or empty when {@code max} live sessions exist already. */
+  /**
+   * A new session, or empty when {@code max} live sessions exist already. A subject that holds
+   * {@code perSubject} live sessions loses its least recently used one (which then answers 404, so
+   * its client starts again), rather than taking room from other subjects.
+   */
   public Optional<Session> open(String subject, String protocolVersion) {
     long now = clock.getAsLong();
     sessions.values().removeIf(s -> expired(s, now));
-    if (sessions.size() >= max) {
+    int own = 0;
+    Session oldest = null;
+    for (Session s : sessions.values()) {
+      if (s.subject().equals(subject)) {
+        own++;
+        if (oldest == null || s.lastSeen - oldest.lastSeen < 0) {
+          oldest = s;
+        }
+      }
+    }
+    if (own >= perSubject) {
+      sessions.remove(oldest.id(), oldest);
+    } else if (sessions.size() >= max) {
       return Optional.empty();
     }
     byte[] bytes = new byte[16];

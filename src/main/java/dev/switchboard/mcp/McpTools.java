@@ -355,8 +355,19 @@ public final class McpTools {
       if (!(v instanceof JsonArray a) || a.size() > max || !a.stream().allMatch(x -> x instanceof JsonObject)) {
         throw bad("'" + name + "' must be a list of at most " + max + " objects");
       }
+      // the items' own names are checked too: a key the schema does not name would be dropped unseen
+      JsonObject items = schema.getJsonObject("properties").getJsonObject(name).getJsonObject("items");
+      JsonObject known = items == null ? null : items.getJsonObject("properties");
       List<JsonObject> out = new ArrayList<>();
-      a.forEach(x -> out.add((JsonObject) x));
+      for (Object x : a) {
+        JsonObject o = (JsonObject) x;
+        for (String key : o.fieldNames()) {
+          if (known != null && !known.containsKey(key)) {
+            throw bad("unknown key '" + key + "' in '" + name + "'; each takes: " + String.join(", ", known.fieldNames()));
+          }
+        }
+        out.add(o);
+      }
       return out;
     }
   }

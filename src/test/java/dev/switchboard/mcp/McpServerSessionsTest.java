@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class McpServerSessionsTest {
 
   final AtomicLong now = new AtomicLong();
-  final McpServerSessions sessions = new McpServerSessions(Duration.ofMinutes(30), 3, now::get);
+  final McpServerSessions sessions = new McpServerSessions(Duration.ofMinutes(30), 3, 2, now::get);
 
   @Test
   @DisplayName("a session idle for the idle time is gone")
@@ -46,13 +46,37 @@ class McpServerSessionsTest {
   @Test
   @DisplayName("at most max live sessions; expired ones make room")
   void boundedAndSweptOnOpen() {
-    for (int i = 0; i < 3; i++) {
-      assertTrue(sessions.open("alice", "2025-06-18").isPresent());
+    for (String subject : new String[] {"alice", "bob", "carol"}) {
+      assertTrue(sessions.open(subject, "2025-06-18").isPresent());
     }
-    assertTrue(sessions.open("alice", "2025-06-18").isEmpty());
+    assertTrue(sessions.open("dave", "2025-06-18").isEmpty());
     now.addAndGet(Duration.ofHours(1).toNanos());
-    assertTrue(sessions.open("alice", "2025-06-18").isPresent());
+    assertTrue(sessions.open("dave", "2025-06-18").isPresent());
     assertEquals(1, sessions.size());
+  }
+
+  @Test
+  @DisplayName("one subject opening session after session cannot take the room of another subject")
+  void oneSubjectCannotCrowdOutOthers() {
+    for (int i = 0; i < 10; i++) {
+      assertTrue(sessions.open("mallory", "2025-06-18").isPresent());
+    }
+    assertTrue(sessions.open("alice", "2025-06-18").isPresent());
+  }
+
+  @Test
+  @DisplayName("a subject at its limit loses its least recently used session, and only that one")
+  void subjectAtItsLimitLosesItsLeastRecentlyUsed() {
+    String a = sessions.open("alice", "2025-06-18").orElseThrow().id();
+    now.addAndGet(1);
+    String b = sessions.open("alice", "2025-06-18").orElseThrow().id();
+    now.addAndGet(1);
+    assertTrue(sessions.touch(a, "alice").isPresent());
+    now.addAndGet(1);
+    String c = sessions.open("alice", "2025-06-18").orElseThrow().id();
+    assertTrue(sessions.touch(b, "alice").isEmpty(), "b was the least recently used");
+    assertTrue(sessions.touch(a, "alice").isPresent());
+    assertTrue(sessions.touch(c, "alice").isPresent());
   }
 
   @Test

@@ -121,6 +121,14 @@ class McpServerTest {
     assertTrue(r.getHeader("Allow").contains("POST"));
   }
 
+  @Test
+  @DisplayName("another method on /mcp (PUT) is 405 naming the methods there are, not a 404")
+  void otherMethodIsNotAllowed() throws Exception {
+    HttpResponse<Buffer> r = send(HttpMethod.PUT, session(), token, request("ping", null));
+    assertEquals(405, r.statusCode(), r.bodyAsString());
+    assertEquals("POST, GET, DELETE", r.getHeader("Allow"));
+  }
+
   // ---------------------------------------------------------------------------------------------
   // transport errors
 
@@ -135,11 +143,13 @@ class McpServerTest {
   }
 
   @Test
-  @DisplayName("an unknown session id: 404")
+  @DisplayName("an unknown session id: 404, the error answering the request's id")
   void unknownSessionIs404() throws Exception {
-    HttpResponse<Buffer> r = post(UUID.randomUUID().toString(), token, request("tools/list", null));
+    JsonObject request = request("tools/list", null);
+    HttpResponse<Buffer> r = post(UUID.randomUUID().toString(), token, request);
     assertEquals(404, r.statusCode(), r.bodyAsString());
     assertEquals(McpServerHandler.SESSION_NOT_FOUND, r.bodyAsJsonObject().getJsonObject("error").getInteger("code"));
+    assertEquals(request.getString("id"), r.bodyAsJsonObject().getValue("id"), r.bodyAsString());
   }
 
   @Test
@@ -150,11 +160,13 @@ class McpServerTest {
   }
 
   @Test
-  @DisplayName("a request without a session id after initialize: 400")
+  @DisplayName("a request without a session id after initialize: 400, the error answering the request's id")
   void missingSessionIs400() throws Exception {
-    HttpResponse<Buffer> r = post(null, token, request("tools/list", null));
+    JsonObject request = request("tools/list", null);
+    HttpResponse<Buffer> r = post(null, token, request);
     assertEquals(400, r.statusCode(), r.bodyAsString());
     assertTrue(r.bodyAsJsonObject().getJsonObject("error").getString("message").contains("Mcp-Session-Id"));
+    assertEquals(request.getString("id"), r.bodyAsJsonObject().getValue("id"), r.bodyAsString());
   }
 
   @Test
@@ -307,6 +319,23 @@ class McpServerTest {
   }
 
   @Test
+  @DisplayName("submit_task's task is the token's subject's: its idempotency_key is the API's key of that subject, not another's")
+  void submitTaskIsTheSubjects() throws Exception {
+    String key = "mcp-" + UUID.randomUUID();
+    JsonObject args = new JsonObject().put("input", "say hello").put("model", "fake-model").put("idempotency_key", key);
+    String id = structured(call(session(), "submit_task", args)).getString("id");
+    assertEquals(id, structured(call(session(), "submit_task", args)).getString("id"), "the same key is one task");
+    JsonObject body = new JsonObject().put("input", "say hello").put("model", "fake-model").put("idempotency_key", key);
+    HttpResponse<Buffer> same = web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(token)
+        .sendJsonObject(body).await(10, TimeUnit.SECONDS);
+    assertEquals(id, same.bodyAsJsonObject().getString("id"), same.bodyAsString());
+    HttpResponse<Buffer> other = web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(gateway.token("mallory"))
+        .sendJsonObject(body).await(10, TimeUnit.SECONDS);
+    assertNotNull(other.bodyAsJsonObject().getString("id"), other.bodyAsString());
+    assertFalse(id.equals(other.bodyAsJsonObject().getString("id")), "another subject's key is its own");
+  }
+
+  @Test
   @DisplayName("a tool's success is JSON text content, the same as its structuredContent")
   void successIsJsonText() throws Exception {
     JsonObject result = call(session(), "list_deliveries", new JsonObject().put("limit", 1));
@@ -314,6 +343,24 @@ class McpServerTest {
     JsonObject content = result.getJsonArray("content").getJsonObject(0);
     assertEquals("text", content.getString("type"));
     assertEquals(result.getJsonObject("structuredContent"), new JsonObject(content.getString("text")));
+  }
+
+  @Test
+  @DisplayName("a client of 2025-03-26 gets the JSON as text only: structuredContent came with 2025-06-18")
+  void olderClientGetsNoStructuredContent() throws Exception {
+    HttpResponse<Buffer> init = post(null, token, initialize("2025-03-26"));
+    assertEquals(200, init.statusCode(), init.bodyAsString());
+    JsonObject request = request("tools/call", new JsonObject().put("name", "list_deliveries")
+        .put("arguments", new JsonObject().put("limit", 1)));
+    HttpResponse<Buffer> r = web.postAbs(gateway.url("/mcp")).bearerTokenAuthentication(token)
+        .putHeader("Accept", "application/json, text/event-stream")
+        .putHeader("Mcp-Session-Id", init.getHeader("Mcp-Session-Id")).putHeader("MCP-Protocol-Version", "2025-03-26")
+        .sendJsonObject(request).await(10, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    JsonObject result = r.bodyAsJsonObject().getJsonObject("result");
+    assertEquals(false, result.getBoolean("isError"), result.encode());
+    assertFalse(result.containsKey("structuredContent"), result.encode());
+    assertNotNull(new JsonObject(text(result)).getJsonArray("data"), result.encode());
   }
 
   @Test
@@ -333,6 +380,17 @@ class McpServerTest {
   }
 
   @Test
+  @DisplayName("a key a channel does not take (a platform message body) is an isError result naming it, not dropped")
+  void unknownChannelKeyIsAnErrorResult() throws Exception {
+    JsonObject channel = new JsonObject().put("type", "webhook").put("bot", "erp")
+        .put("message", new JsonObject().put("text", "{result}"));
+    JsonObject result = call(session(), "submit_task", new JsonObject().put("input", "x")
+        .put("channels", new JsonArray().add(channel)));
+    assertEquals(true, result.getBoolean("isError"), result.encode());
+    assertTrue(text(result).contains("'message'"), text(result));
+  }
+
+  @Test
   @DisplayName("get_task of an unknown id is an isError result")
   void unknownTaskIsAnErrorResult() throws Exception {
     JsonObject result = call(session(), "get_task", new JsonObject().put("id", "task_nope"));
@@ -340,7 +398,7 @@ class McpServerTest {
   }
 
   @Test
-  @DisplayName("add_memory stores a fact that search_memories then finds in its scope")
+  @DisplayName("add_memory stores a fact, with the token's subject as its source, that search_memories then finds in its scope")
   void addThenSearchMemories() throws Exception {
     String session = session();
     String scope = "user:mcp-" + UUID.randomUUID().toString().substring(0, 8);
@@ -358,6 +416,8 @@ class McpServerTest {
         .put("scope", scope).put("limit", 3))).getJsonArray("data");
     assertEquals(1, found.size(), found.encode());
     assertTrue(found.getJsonObject(0).getString("content").contains("teal"));
+    assertEquals(new JsonObject().put("channel", "mcp").put("user", "alice"), found.getJsonObject(0).getJsonObject("source"),
+        found.encode());
   }
 
   @Test

@@ -83,6 +83,7 @@ class McpTypeScriptSdkIT {
     assertEquals(-32602, unknown.getInteger("code"), unknown.encode());
 
     assertEquals(true, seen.getBoolean("ended"), "terminateSession (DELETE /mcp) should have succeeded");
+    assertEquals(404, seen.getInteger("afterEnd"), "the ended session's id should be unknown to the server");
   }
 
   /** Runs the Node client as a process (from this JUnit thread, never an event loop) and parses its one JSON line. */
