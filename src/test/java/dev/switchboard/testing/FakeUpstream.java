@@ -763,13 +763,22 @@ public final class FakeUpstream {
     return events;
   }
 
-  /** Writes {@code piece} whenever the connection can take more, until it closes. */
+  /**
+   * Writes {@code piece} whenever the connection can take more, until it closes. A few pieces per
+   * turn of the event loop: writes to a connection the peer has just dropped may never fill the
+   * queue, and a loop that never yields would never see the close.
+   */
   private void endless(HttpServerResponse response, Buffer piece) {
-    while (!response.closed() && !response.writeQueueFull()) {
+    for (int i = 0; i < 64 && !response.closed() && !response.writeQueueFull(); i++) {
       response.write(piece);
     }
-    if (!response.closed()) {
+    if (response.closed()) {
+      return;
+    }
+    if (response.writeQueueFull()) {
       response.drainHandler(v -> endless(response, piece));
+    } else {
+      vertx.setTimer(1, id -> endless(response, piece));
     }
   }
 
