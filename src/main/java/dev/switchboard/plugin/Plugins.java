@@ -16,6 +16,8 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -32,8 +34,9 @@ import java.util.stream.Stream;
 
 /**
  * The plug-in jars of one start: found in {@code plugins/} of the conf folder, then of the data
- * folder; each checked (manifest, {@code catalog.yaml} next to it, required version) before a class
- * loader opens it, then given its own {@link URLClassLoader} (parent: Switchboard's) in which only the
+ * folder; each copied to a private folder while it is hashed, the copy checked (manifest,
+ * {@code catalog.yaml} next to it, required version) before a class loader opens it, then given its
+ * own {@link URLClassLoader} on that copy (parent: Switchboard's) in which only the
  * service interface of its declared type is looked up. Everything here is file I/O and runs once at
  * start-up, before the event loops; the settings that name plug-in provider and channel types are
  * parsed after it.
@@ -170,15 +173,33 @@ public final class Plugins {
   }
 
   private static Plugin load(Path jar, Catalog catalog, Set<String> disabled, Map<String, String> ids, Map<String, String> taken) {
+    // everything after the hash reads the private copy made while hashing: a jar replaced or
+    // overwritten in the folder (between the check and the class loader, or later) changes nothing
+    Path copy;
     String sha;
     try {
-      sha = sha256(jar);
-    } catch (UncheckedIOException e) {
-      return refused(jar, null, null, e.getMessage() + ": " + e.getCause().getMessage());
+      copy = Files.createTempFile(copies(), "plugin-", ".jar");
+      copy.toFile().deleteOnExit();
+      sha = copyHashing(jar, copy);
+    } catch (IOException e) {
+      return refused(jar, null, null, "cannot read " + jar + ": " + e.getMessage());
     }
+    Plugin plugin = load(jar, copy, sha, catalog, disabled, ids, taken);
+    if (plugin.state() == State.REFUSED) {
+      try {
+        Files.deleteIfExists(copy);
+      } catch (IOException ignored) {
+        // removed at exit
+      }
+    }
+    return plugin;
+  }
+
+  private static Plugin load(Path jar, Path copy, String sha, Catalog catalog, Set<String> disabled, Map<String, String> ids,
+                             Map<String, String> taken) {
     PluginManifest manifest;
     try {
-      manifest = PluginManifest.read(jar);
+      manifest = PluginManifest.read(copy);
     } catch (PluginManifest.Refused e) {
       return refused(jar, sha, null, e.getMessage());
     }
@@ -194,7 +215,7 @@ public final class Plugins {
     }
     URLClassLoader loader;
     try {
-      loader = new URLClassLoader("plugin:" + manifest.id(), new URL[] {jar.toUri().toURL()}, Plugins.class.getClassLoader());
+      loader = new URLClassLoader("plugin:" + manifest.id(), new URL[] {copy.toUri().toURL()}, Plugins.class.getClassLoader());
     } catch (MalformedURLException e) {
       return refused(jar, sha, manifest, "cannot open: " + e.getMessage());
     }
@@ -295,10 +316,38 @@ public final class Plugins {
     }
   }
 
+  private static Path copies;
+
+  /** This process's folder of checked copies, readable by its user only (a temp folder's default). */
+  private static synchronized Path copies() throws IOException {
+    if (copies == null || !Files.isDirectory(copies)) {
+      copies = Files.createTempDirectory("switchboard-plugins-");
+      copies.toFile().deleteOnExit();
+    }
+    return copies;
+  }
+
+  /** Copies {@code from} to {@code to} and answers the hex SHA-256 of the bytes copied. */
+  private static String copyHashing(Path from, Path to) throws IOException {
+    MessageDigest digest = sha256();
+    try (InputStream in = new DigestInputStream(Files.newInputStream(from), digest)) {
+      Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING);
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The hex SHA-256 of the file, as {@code sha256sum} prints it. */
   static String sha256(Path file) {
     try (InputStream in = Files.newInputStream(file)) {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      MessageDigest digest = sha256();
       byte[] buffer = new byte[64 * 1024];
       for (int n; (n = in.read(buffer)) > 0; ) {
         digest.update(buffer, 0, n);
@@ -306,8 +355,6 @@ public final class Plugins {
       return HexFormat.of().formatHex(digest.digest());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

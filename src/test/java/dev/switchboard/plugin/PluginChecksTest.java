@@ -22,6 +22,7 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -160,6 +161,108 @@ class PluginChecksTest {
     ConfigError e = assertThrows(ConfigError.class, () -> dev.switchboard.Settings.load(conf,
         Map.of("SWITCHBOARD_DATA_DIR", data.toString(), "SWITCHBOARD_JWT_SECRET", "x".repeat(32))::get));
     assertTrue(e.getMessage().contains("switchboard.yaml") && e.getMessage().contains("verfy"), e.getMessage());
+  }
+
+  @Test
+  void aJarWhoseManifestClassPathReachesAJarTheCatalogDoesNotVouchForIsRefused() throws Exception {
+    // helper.lib is no *.jar, so no one checks it; without the refusal its skill would load as a.jar's
+    Path plugins = Files.createDirectories(conf.resolve("plugins"));
+    Files.write(plugins.resolve("helper.lib"), compiledJar(new Manifest(), Map.of("evil.Hidden", skillSource("evil", "Hidden",
+        "\"hidden\""))));
+    Manifest m = manifest("demo", "1.0", "skill", "0.1");
+    m.getMainAttributes().put(Attributes.Name.CLASS_PATH, "helper.lib");
+    Path jar = jar("a.jar", m, Map.of("META-INF/services/dev.switchboard.agent.Skill", "evil.Hidden\n"));
+    catalog("plugins:\n  - { id: \"demo\", version: \"1.0\", sha256: \"" + Plugins.sha256(jar) + "\" }\n");
+    Plugins.Plugin p = only(load(true));
+    assertEquals(Plugins.State.REFUSED, p.state(), p.toString());
+    assertEquals("manifest Class-Path 'helper.lib' names other jars, which the catalog does not vouch for: a plug-in is one "
+        + "self-contained jar", p.reason());
+  }
+
+  @Test
+  void aJarWithAJarIndexNamingAnotherJarIsRefused() throws Exception {
+    Path plugins = Files.createDirectories(conf.resolve("plugins"));
+    Files.write(plugins.resolve("helper.lib"), compiledJar(new Manifest(), Map.of("evil.Hidden", skillSource("evil", "Hidden",
+        "\"hidden\""))));
+    Path jar = jar("a.jar", manifest("demo", "1.0", "skill", "0.1"), Map.of(
+        "META-INF/services/dev.switchboard.agent.Skill", "evil.Hidden\n",
+        "META-INF/INDEX.LIST", "JarIndex-Version: 1.0\n\na.jar\nMETA-INF\n\nhelper.lib\nevil\n\n"));
+    catalog("plugins:\n  - { id: \"demo\", version: \"1.0\", sha256: \"" + Plugins.sha256(jar) + "\" }\n");
+    Plugins.Plugin p = only(load(true));
+    assertEquals(Plugins.State.REFUSED, p.state(), p.toString());
+    assertEquals("has META-INF/INDEX.LIST, a jar index that can name other jars, which the catalog does not vouch for: a "
+        + "plug-in is one self-contained jar", p.reason());
+  }
+
+  @Test
+  void theCodeThatRunsIsTheCodeThatWasCheckedEvenWhenTheJarIsOverwrittenAfterStartUp() throws Exception {
+    // cp over a running plug-in (or a swap between the check and the class loader) must not change its code:
+    // Texts is loaded only when description() is first called, after the check
+    Path jar = Files.createDirectories(conf.resolve("plugins")).resolve("a.jar");
+    Files.write(jar, skillJarWithLazyText("checked"));
+    catalog("plugins:\n  - { id: \"demo\", version: \"1.0\", sha256: \"" + Plugins.sha256(jar) + "\" }\n");
+    Plugins.Plugin p = only(load(true));
+    assertEquals(Plugins.State.ENABLED, p.state(), p.toString());
+    Files.write(jar, skillJarWithLazyText("swapped"));
+    assertEquals("checked", ((dev.switchboard.agent.Skill) p.services().get(0)).description());
+  }
+
+  private byte[] skillJarWithLazyText(String text) throws IOException {
+    return compiledJar(manifest("demo", "1.0", "skill", "0.1"), Map.of(
+        "lazy.TextSkill", skillSource("lazy", "TextSkill", "Texts.TEXT"),
+        "lazy.Texts", "package lazy; final class Texts { static final String TEXT = new String(\"" + text + "\"); }",
+        "META-INF/services/dev.switchboard.agent.Skill", "lazy.TextSkill\n"));
+  }
+
+  /** A skill named after its class (lower case) whose description is the Java expression {@code description}. */
+  private static String skillSource(String pkg, String cls, String description) {
+    return "package " + pkg + ";\n"
+        + "public final class " + cls + " implements dev.switchboard.agent.Skill {\n"
+        + "  public String name() { return \"" + cls.toLowerCase(java.util.Locale.ROOT) + "\"; }\n"
+        + "  public String description() { return " + description + "; }\n"
+        + "  public io.vertx.core.json.JsonObject parameters() { return new io.vertx.core.json.JsonObject().put(\"type\", \"object\"); }\n"
+        + "  public io.vertx.core.Future<String> run(dev.switchboard.agent.SkillCall call) { return io.vertx.core.Future.succeededFuture(\"\"); }\n"
+        + "}\n";
+  }
+
+  /**
+   * A jar of {@code entries}: a key with a '/' is a file, any other is a class name whose value is
+   * its source, compiled here against Switchboard's and Vert.x's classes.
+   */
+  private static byte[] compiledJar(Manifest manifest, Map<String, String> entries) throws IOException {
+    Path src = Files.createTempDirectory("plugin-src");
+    Path out = Files.createTempDirectory("plugin-classes");
+    List<String> args = new ArrayList<>(List.of("-d", out.toString(), "-cp",
+        Path.of(java.net.URI.create(dev.switchboard.agent.Skill.class.getProtectionDomain().getCodeSource().getLocation().toString()))
+            + java.io.File.pathSeparator
+            + Path.of(java.net.URI.create(io.vertx.core.Future.class.getProtectionDomain().getCodeSource().getLocation().toString()))));
+    for (Map.Entry<String, String> e : entries.entrySet()) {
+      if (!e.getKey().contains("/")) {
+        Path file = src.resolve(e.getKey().replace('.', '/') + ".java");
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, e.getValue());
+        args.add(file.toString());
+      }
+    }
+    int rc = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, args.toArray(String[]::new));
+    assertEquals(0, rc, "javac " + args);
+    manifest.getMainAttributes().putIfAbsent(Attributes.Name.MANIFEST_VERSION, "1.0");
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (JarOutputStream zip = new JarOutputStream(bytes, manifest); Stream<Path> classes = Files.walk(out)) {
+      for (Path c : classes.filter(Files::isRegularFile).sorted().toList()) {
+        zip.putNextEntry(new JarEntry(out.relativize(c).toString().replace(java.io.File.separatorChar, '/')));
+        zip.write(Files.readAllBytes(c));
+        zip.closeEntry();
+      }
+      for (Map.Entry<String, String> e : entries.entrySet()) {
+        if (e.getKey().contains("/")) {
+          zip.putNextEntry(new JarEntry(e.getKey()));
+          zip.write(e.getValue().getBytes(StandardCharsets.UTF_8));
+          zip.closeEntry();
+        }
+      }
+    }
+    return bytes.toByteArray();
   }
 
   private List<Plugins.Plugin> load(boolean verify) {
