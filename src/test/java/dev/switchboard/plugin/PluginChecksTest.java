@@ -22,7 +22,6 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -167,7 +166,7 @@ class PluginChecksTest {
   void aJarWhoseManifestClassPathReachesAJarTheCatalogDoesNotVouchForIsRefused() throws Exception {
     // helper.lib is no *.jar, so no one checks it; without the refusal its skill would load as a.jar's
     Path plugins = Files.createDirectories(conf.resolve("plugins"));
-    Files.write(plugins.resolve("helper.lib"), compiledJar(new Manifest(), Map.of("evil.Hidden", skillSource("evil", "Hidden",
+    Files.write(plugins.resolve("helper.lib"), TestJars.compiledJar(new Manifest(), Map.of("evil.Hidden", TestJars.skillSource("evil", "Hidden",
         "\"hidden\""))));
     Manifest m = manifest("demo", "1.0", "skill", "0.1");
     m.getMainAttributes().put(Attributes.Name.CLASS_PATH, "helper.lib");
@@ -182,7 +181,7 @@ class PluginChecksTest {
   @Test
   void aJarWithAJarIndexNamingAnotherJarIsRefused() throws Exception {
     Path plugins = Files.createDirectories(conf.resolve("plugins"));
-    Files.write(plugins.resolve("helper.lib"), compiledJar(new Manifest(), Map.of("evil.Hidden", skillSource("evil", "Hidden",
+    Files.write(plugins.resolve("helper.lib"), TestJars.compiledJar(new Manifest(), Map.of("evil.Hidden", TestJars.skillSource("evil", "Hidden",
         "\"hidden\""))));
     Path jar = jar("a.jar", manifest("demo", "1.0", "skill", "0.1"), Map.of(
         "META-INF/services/dev.switchboard.agent.Skill", "evil.Hidden\n",
@@ -208,61 +207,10 @@ class PluginChecksTest {
   }
 
   private byte[] skillJarWithLazyText(String text) throws IOException {
-    return compiledJar(manifest("demo", "1.0", "skill", "0.1"), Map.of(
-        "lazy.TextSkill", skillSource("lazy", "TextSkill", "Texts.TEXT"),
+    return TestJars.compiledJar(manifest("demo", "1.0", "skill", "0.1"), Map.of(
+        "lazy.TextSkill", TestJars.skillSource("lazy", "TextSkill", "Texts.TEXT"),
         "lazy.Texts", "package lazy; final class Texts { static final String TEXT = new String(\"" + text + "\"); }",
         "META-INF/services/dev.switchboard.agent.Skill", "lazy.TextSkill\n"));
-  }
-
-  /** A skill named after its class (lower case) whose description is the Java expression {@code description}. */
-  private static String skillSource(String pkg, String cls, String description) {
-    return "package " + pkg + ";\n"
-        + "public final class " + cls + " implements dev.switchboard.agent.Skill {\n"
-        + "  public String name() { return \"" + cls.toLowerCase(java.util.Locale.ROOT) + "\"; }\n"
-        + "  public String description() { return " + description + "; }\n"
-        + "  public io.vertx.core.json.JsonObject parameters() { return new io.vertx.core.json.JsonObject().put(\"type\", \"object\"); }\n"
-        + "  public io.vertx.core.Future<String> run(dev.switchboard.agent.SkillCall call) { return io.vertx.core.Future.succeededFuture(\"\"); }\n"
-        + "}\n";
-  }
-
-  /**
-   * A jar of {@code entries}: a key with a '/' is a file, any other is a class name whose value is
-   * its source, compiled here against Switchboard's and Vert.x's classes.
-   */
-  private static byte[] compiledJar(Manifest manifest, Map<String, String> entries) throws IOException {
-    Path src = Files.createTempDirectory("plugin-src");
-    Path out = Files.createTempDirectory("plugin-classes");
-    List<String> args = new ArrayList<>(List.of("-d", out.toString(), "-cp",
-        Path.of(java.net.URI.create(dev.switchboard.agent.Skill.class.getProtectionDomain().getCodeSource().getLocation().toString()))
-            + java.io.File.pathSeparator
-            + Path.of(java.net.URI.create(io.vertx.core.Future.class.getProtectionDomain().getCodeSource().getLocation().toString()))));
-    for (Map.Entry<String, String> e : entries.entrySet()) {
-      if (!e.getKey().contains("/")) {
-        Path file = src.resolve(e.getKey().replace('.', '/') + ".java");
-        Files.createDirectories(file.getParent());
-        Files.writeString(file, e.getValue());
-        args.add(file.toString());
-      }
-    }
-    int rc = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, args.toArray(String[]::new));
-    assertEquals(0, rc, "javac " + args);
-    manifest.getMainAttributes().putIfAbsent(Attributes.Name.MANIFEST_VERSION, "1.0");
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-    try (JarOutputStream zip = new JarOutputStream(bytes, manifest); Stream<Path> classes = Files.walk(out)) {
-      for (Path c : classes.filter(Files::isRegularFile).sorted().toList()) {
-        zip.putNextEntry(new JarEntry(out.relativize(c).toString().replace(java.io.File.separatorChar, '/')));
-        zip.write(Files.readAllBytes(c));
-        zip.closeEntry();
-      }
-      for (Map.Entry<String, String> e : entries.entrySet()) {
-        if (e.getKey().contains("/")) {
-          zip.putNextEntry(new JarEntry(e.getKey()));
-          zip.write(e.getValue().getBytes(StandardCharsets.UTF_8));
-          zip.closeEntry();
-        }
-      }
-    }
-    return bytes.toByteArray();
   }
 
   private List<Plugins.Plugin> load(boolean verify) {
