@@ -4,6 +4,7 @@ import dev.switchboard.Version;
 import dev.switchboard.agent.Skill;
 import dev.switchboard.channel.BuiltInChannels;
 import dev.switchboard.channel.ChannelProvider;
+import dev.switchboard.channel.ChannelSettings;
 import dev.switchboard.model.ProviderRegistry;
 import dev.switchboard.model.spi.ModelProvider;
 import io.vertx.core.json.JsonArray;
@@ -280,6 +281,14 @@ public final class Plugins {
     }
     if (type == PluginManifest.Type.CHANNEL) {
       ChannelProvider c = (ChannelProvider) service;
+      if (ChannelSettings.OWN_SECTIONS.contains(c.section())) {
+        return "channel '" + c.channel() + "' (section " + c.section() + ") clashes with " + ChannelSettings.FILE
+            + "'s own section " + c.section();
+      }
+      if (ChannelSettings.OWN_WEBHOOK_PATHS.contains(c.channel())) {
+        return "channel '" + c.channel() + "' (section " + c.section() + ") clashes with the gateway's own /webhooks/"
+            + c.channel() + "/";
+      }
       for (ChannelProvider builtIn : BuiltInChannels.providers()) {
         if (builtIn.channel().equals(c.channel()) || builtIn.section().equals(c.section())) {
           return "channel '" + c.channel() + "' (section " + c.section() + ") clashes with " + builtIn.channel() + " on the class path";

@@ -213,6 +213,30 @@ class PluginChecksTest {
         "META-INF/services/dev.switchboard.agent.Skill", "lazy.TextSkill\n"));
   }
 
+  @Test
+  void aChannelPluginCannotTakeASectionOrAWebhookPathThatChannelsYamlOrTheIngressUseForThemselves() throws Exception {
+    // store and alertmanager are channels.yaml's own sections; /webhooks/hooks/… and /webhooks/alertmanager/…
+    // are routed before any plug-in channel's /webhooks/{channel}/{bot}
+    List<String> reasons = new ArrayList<>();
+    for (String[] names : List.of(new String[] {"mine", "store"}, new String[] {"hooks", "mine"}, new String[] {"alertmanager", "mine2"})) {
+      Files.createDirectories(conf.resolve("plugins"));
+      Files.write(conf.resolve("plugins/a.jar"), TestJars.compiledJar(manifest("demo", "1.0", "channel", "0.1"), Map.of(
+          "c.Channel", "package c; public final class Channel implements dev.switchboard.channel.ChannelProvider {\n"
+              + "  public String channel() { return \"" + names[0] + "\"; }\n"
+              + "  public String section() { return \"" + names[1] + "\"; }\n"
+              + "  public dev.switchboard.channel.Bot pushBot(dev.switchboard.config.ConfigNode e, dev.switchboard.config.ConfigNode r) {"
+              + " return null; }\n}\n",
+          "META-INF/services/dev.switchboard.channel.ChannelProvider", "c.Channel\n")));
+      Plugins.Plugin p = only(load(false));
+      assertEquals(Plugins.State.REFUSED, p.state(), p.toString());
+      reasons.add(p.reason());
+    }
+    assertEquals(List.of(
+        "channel 'mine' (section store) clashes with channels.yaml's own section store",
+        "channel 'hooks' (section mine) clashes with the gateway's own /webhooks/hooks/",
+        "channel 'alertmanager' (section mine2) clashes with the gateway's own /webhooks/alertmanager/"), reasons);
+  }
+
   private List<Plugins.Plugin> load(boolean verify) {
     return Plugins.load(new PluginSettings(verify), conf, data).all();
   }
