@@ -77,17 +77,27 @@ public final class Plugins {
   }
 
   private final List<Plugin> all;
+  private final Set<String> disabledChoices;
 
-  private Plugins(List<Plugin> all) {
+  private Plugins(List<Plugin> all, Set<String> disabledChoices) {
     this.all = List.copyOf(all);
+    this.disabledChoices = Set.copyOf(disabledChoices);
   }
 
   public static Plugins none() {
-    return new Plugins(List.of());
+    return new Plugins(List.of(), Set.of());
   }
 
   public List<Plugin> all() {
     return all;
+  }
+
+  /**
+   * The ids disabled in {@code data/plugins.json} as this start read it, those of plug-ins that are
+   * not here this time (refused, their jar out) included: a later save keeps their choice.
+   */
+  Set<String> disabledChoices() {
+    return disabledChoices;
   }
 
   /** The provider types of the enabled model-provider plug-ins: known to {@code model_provider.yaml}. */
@@ -162,7 +172,7 @@ public final class Plugins {
         found.add(plugin);
       }
     }
-    return new Plugins(found);
+    return new Plugins(found, disabled);
   }
 
   private static List<Path> jars(Path folder) {

@@ -47,14 +47,12 @@ public final class PluginsVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     SkillRegistry registry = SkillRegistry.of(vertx);
+    disabled.addAll(plugins.disabledChoices());
     for (Plugins.Plugin p : plugins.all()) {
       if (p.id() == null || p.state() == Plugins.State.REFUSED) {
         continue;
       }
       byId.putIfAbsent(p.id(), p);
-      if (p.state() == Plugins.State.DISABLED) {
-        disabled.add(p.id());
-      }
       if (p.type() == PluginManifest.Type.SKILL) {
         for (Object skill : p.services()) {
           if (!registry.add((Skill) skill, SkillRegistry.Source.PLUG_IN, p.id())) {

@@ -33,7 +33,7 @@ class PluginsVerticleTest {
   Vertx vertx;
 
   @BeforeEach
-  void start() throws Exception {
+  void jars() throws Exception {
     Path plugins = Files.createDirectories(conf.resolve("plugins"));
     for (String id : List.of("one", "two")) {
       Manifest m = new Manifest();
@@ -46,6 +46,9 @@ class PluginsVerticleTest {
           id + ".Skill" + id, TestJars.skillSource(id, "Skill" + id, "\"" + id + "\""),
           "META-INF/services/dev.switchboard.agent.Skill", id + ".Skill" + id + "\n")));
     }
+  }
+
+  private void start() throws Exception {
     vertx = Vertx.vertx();
     vertx.deployVerticle(new PluginsVerticle(Plugins.load(new PluginSettings(false), conf, data), data))
         .await(10, TimeUnit.SECONDS);
@@ -53,11 +56,26 @@ class PluginsVerticleTest {
 
   @AfterEach
   void stop() throws Exception {
-    vertx.close().await(10, TimeUnit.SECONDS);
+    if (vertx != null) {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void theChoiceForAPluginThatIsNotHereThisStartIsKeptWhenAnotherIsSaved() throws Exception {
+    // "gone" is refused this start (or its jar is out for a while): it stays disabled for when it is back
+    Files.writeString(data.resolve(PluginChoices.FILE), "{\"disabled\": [\"gone\", \"one\"]}");
+    start();
+    assertEquals("disabled", find(list(), "one").getString("next_start"));
+    set("two", false);
+    assertEquals(List.of("gone", "one", "two"), saved());
+    set("one", true);
+    assertEquals(List.of("gone", "two"), saved());
   }
 
   @Test
   void aChoiceThatCouldNotBeSavedIsNotTakenNorSavedLaterWithAnotherOne() throws Exception {
+    start();
     // the next save cannot write its file next to plugins.json
     Path tmp = Files.createDirectories(data.resolve(PluginChoices.FILE + ".tmp"));
     Throwable failed = assertThrows(ExecutionException.class, () -> set("one", false)).getCause();
@@ -68,9 +86,12 @@ class PluginsVerticleTest {
 
     Files.delete(tmp);
     assertEquals("disabled", set("two", false).getString("next_start"));
-    assertEquals(List.of("two"), new JsonObject(Files.readString(data.resolve(PluginChoices.FILE)))
-        .getJsonArray("disabled").getList());
+    assertEquals(List.of("two"), saved());
     assertEquals("enabled", find(list(), "one").getString("next_start"));
+  }
+
+  private List<Object> saved() throws Exception {
+    return new JsonObject(Files.readString(data.resolve(PluginChoices.FILE))).getJsonArray("disabled").getList();
   }
 
   private JsonObject set(String id, boolean enabled) throws Exception {
