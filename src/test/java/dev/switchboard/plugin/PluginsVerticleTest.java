@@ -90,13 +90,30 @@ class PluginsVerticleTest {
     assertEquals("enabled", find(list(), "one").getString("next_start"));
   }
 
+  @Test
+  void choicesSentTogetherAreEachAnsweredAsMadeAndTheLastIsSaved() throws Exception {
+    start();
+    var off = request("one", false);
+    var on = request("one", true);
+    var offAgain = request("one", false);
+    List<String> states = new java.util.ArrayList<>();
+    for (var reply : List.of(off, on, offAgain)) {
+      states.add(reply.await(10, TimeUnit.SECONDS).body().getString("next_start"));
+    }
+    assertEquals(List.of("disabled", "enabled", "disabled"), states);
+    assertEquals(List.of("one"), saved());
+  }
+
   private List<Object> saved() throws Exception {
     return new JsonObject(Files.readString(data.resolve(PluginChoices.FILE))).getJsonArray("disabled").getList();
   }
 
   private JsonObject set(String id, boolean enabled) throws Exception {
-    return vertx.eventBus().<JsonObject>request(Addresses.PLUGINS_SET, new JsonObject().put("id", id).put("enabled", enabled))
-        .map(Message::body).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    return request(id, enabled).map(Message::body).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private io.vertx.core.Future<Message<JsonObject>> request(String id, boolean enabled) {
+    return vertx.eventBus().request(Addresses.PLUGINS_SET, new JsonObject().put("id", id).put("enabled", enabled));
   }
 
   private JsonArray list() throws Exception {
