@@ -20,6 +20,13 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
                               Map<String, Map<String, Inbound>> pluginInbound) {
 
   public static final String FILE = "channels.yaml";
+  /** The sections of {@code channels.yaml} that are no channel's: no plug-in channel may read them. */
+  public static final List<String> OWN_SECTIONS = List.of("store", "alertmanager");
+  /**
+   * The names under {@code /webhooks/} that the ingress routes itself (inbound hooks, Alertmanager)
+   * before any channel's {@code /webhooks/{channel}/{bot}}: no plug-in channel may be called so.
+   */
+  public static final List<String> OWN_WEBHOOK_PATHS = List.of("hooks", "alertmanager");
   public static ChannelSettings load(ConfigFiles files) {
     return load(files, List.of(), Map.of());
   }
@@ -34,7 +41,7 @@ public record ChannelSettings(Map<String, Map<String, Bot>> bots, Map<String, St
     List<ChannelProvider> providers = new ArrayList<>(BuiltInChannels.providers());
     providers.addAll(pluginChannels);
     root.allowOnly(java.util.stream.Stream.of(providers.stream().map(ChannelProvider::section).distinct(),
-        offSections.keySet().stream(), java.util.stream.Stream.of("store", "alertmanager")).flatMap(s -> s).toArray(String[]::new));
+        offSections.keySet().stream(), OWN_SECTIONS.stream()).flatMap(s -> s).toArray(String[]::new));
     offSections.forEach((section, why) -> {
       if (!root.get(section).isMissing()) {
         java.util.logging.Logger.getLogger(ChannelSettings.class.getName())

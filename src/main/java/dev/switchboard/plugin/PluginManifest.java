@@ -25,6 +25,7 @@ public record PluginManifest(String id, String version, Type type, String requir
   public static final String TYPE = "Switchboard-Plugin-Type";
   public static final String REQUIRES = "Switchboard-Requires";
 
+  private static final String JAR_INDEX = "META-INF/INDEX.LIST";
   private static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
   /** The kinds of plug-in, each with the one service interface its jar is searched for. */
@@ -73,8 +74,10 @@ public record PluginManifest(String id, String version, Type type, String requir
   /** The manifest of {@code jar}; a missing or incomplete one, or an unknown type, is refused. */
   static PluginManifest read(Path jar) throws Refused {
     Manifest manifest;
+    boolean index;
     try (JarFile file = new JarFile(jar.toFile(), false)) {
       manifest = file.getManifest();
+      index = file.getEntry(JAR_INDEX) != null;
     } catch (IOException e) {
       throw new Refused("not a readable jar: " + e.getMessage());
     }
@@ -82,6 +85,16 @@ public record PluginManifest(String id, String version, Type type, String requir
       throw new Refused("no META-INF/MANIFEST.MF");
     }
     Attributes main = manifest.getMainAttributes();
+    // both make a URLClassLoader open other jars as this one's: code that no catalog entry vouches for
+    String classPath = value(main, Attributes.Name.CLASS_PATH.toString());
+    if (!classPath.isEmpty()) {
+      throw new Refused("manifest Class-Path '" + classPath + "' names other jars, which the catalog does not vouch for: "
+          + "a plug-in is one self-contained jar");
+    }
+    if (index) {
+      throw new Refused("has " + JAR_INDEX + ", a jar index that can name other jars, which the catalog does not vouch for: "
+          + "a plug-in is one self-contained jar");
+    }
     String id = value(main, ID);
     if (!ID_PATTERN.matcher(id).matches()) {
       throw new Refused("manifest " + ID + " '" + id + "' is not 1 to 64 letters, digits, '.', '_' or '-'");

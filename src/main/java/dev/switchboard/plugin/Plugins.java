@@ -4,6 +4,7 @@ import dev.switchboard.Version;
 import dev.switchboard.agent.Skill;
 import dev.switchboard.channel.BuiltInChannels;
 import dev.switchboard.channel.ChannelProvider;
+import dev.switchboard.channel.ChannelSettings;
 import dev.switchboard.model.ProviderRegistry;
 import dev.switchboard.model.spi.ModelProvider;
 import io.vertx.core.json.JsonArray;
@@ -16,6 +17,8 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -32,8 +35,9 @@ import java.util.stream.Stream;
 
 /**
  * The plug-in jars of one start: found in {@code plugins/} of the conf folder, then of the data
- * folder; each checked (manifest, {@code catalog.yaml} next to it, required version) before a class
- * loader opens it, then given its own {@link URLClassLoader} (parent: Switchboard's) in which only the
+ * folder; each copied to a private folder while it is hashed, the copy checked (manifest,
+ * {@code catalog.yaml} next to it, required version) before a class loader opens it, then given its
+ * own {@link URLClassLoader} on that copy (parent: Switchboard's) in which only the
  * service interface of its declared type is looked up. Everything here is file I/O and runs once at
  * start-up, before the event loops; the settings that name plug-in provider and channel types are
  * parsed after it.
@@ -73,17 +77,27 @@ public final class Plugins {
   }
 
   private final List<Plugin> all;
+  private final Set<String> disabledChoices;
 
-  private Plugins(List<Plugin> all) {
+  private Plugins(List<Plugin> all, Set<String> disabledChoices) {
     this.all = List.copyOf(all);
+    this.disabledChoices = Set.copyOf(disabledChoices);
   }
 
   public static Plugins none() {
-    return new Plugins(List.of());
+    return new Plugins(List.of(), Set.of());
   }
 
   public List<Plugin> all() {
     return all;
+  }
+
+  /**
+   * The ids disabled in {@code data/plugins.json} as this start read it, those of plug-ins that are
+   * not here this time (refused, their jar out) included: a later save keeps their choice.
+   */
+  Set<String> disabledChoices() {
+    return disabledChoices;
   }
 
   /** The provider types of the enabled model-provider plug-ins: known to {@code model_provider.yaml}. */
@@ -158,7 +172,7 @@ public final class Plugins {
         found.add(plugin);
       }
     }
-    return new Plugins(found);
+    return new Plugins(found, disabled);
   }
 
   private static List<Path> jars(Path folder) {
@@ -170,15 +184,33 @@ public final class Plugins {
   }
 
   private static Plugin load(Path jar, Catalog catalog, Set<String> disabled, Map<String, String> ids, Map<String, String> taken) {
+    // everything after the hash reads the private copy made while hashing: a jar replaced or
+    // overwritten in the folder (between the check and the class loader, or later) changes nothing
+    Path copy;
     String sha;
     try {
-      sha = sha256(jar);
-    } catch (UncheckedIOException e) {
-      return refused(jar, null, null, e.getMessage() + ": " + e.getCause().getMessage());
+      copy = Files.createTempFile(copies(), "plugin-", ".jar");
+      copy.toFile().deleteOnExit();
+      sha = copyHashing(jar, copy);
+    } catch (IOException e) {
+      return refused(jar, null, null, "cannot read " + jar + ": " + e.getMessage());
     }
+    Plugin plugin = load(jar, copy, sha, catalog, disabled, ids, taken);
+    if (plugin.state() == State.REFUSED) {
+      try {
+        Files.deleteIfExists(copy);
+      } catch (IOException ignored) {
+        // removed at exit
+      }
+    }
+    return plugin;
+  }
+
+  private static Plugin load(Path jar, Path copy, String sha, Catalog catalog, Set<String> disabled, Map<String, String> ids,
+                             Map<String, String> taken) {
     PluginManifest manifest;
     try {
-      manifest = PluginManifest.read(jar);
+      manifest = PluginManifest.read(copy);
     } catch (PluginManifest.Refused e) {
       return refused(jar, sha, null, e.getMessage());
     }
@@ -194,7 +226,7 @@ public final class Plugins {
     }
     URLClassLoader loader;
     try {
-      loader = new URLClassLoader("plugin:" + manifest.id(), new URL[] {jar.toUri().toURL()}, Plugins.class.getClassLoader());
+      loader = new URLClassLoader("plugin:" + manifest.id(), new URL[] {copy.toUri().toURL()}, Plugins.class.getClassLoader());
     } catch (MalformedURLException e) {
       return refused(jar, sha, manifest, "cannot open: " + e.getMessage());
     }
@@ -259,6 +291,14 @@ public final class Plugins {
     }
     if (type == PluginManifest.Type.CHANNEL) {
       ChannelProvider c = (ChannelProvider) service;
+      if (ChannelSettings.OWN_SECTIONS.contains(c.section())) {
+        return "channel '" + c.channel() + "' (section " + c.section() + ") clashes with " + ChannelSettings.FILE
+            + "'s own section " + c.section();
+      }
+      if (ChannelSettings.OWN_WEBHOOK_PATHS.contains(c.channel())) {
+        return "channel '" + c.channel() + "' (section " + c.section() + ") clashes with the gateway's own /webhooks/"
+            + c.channel() + "/";
+      }
       for (ChannelProvider builtIn : BuiltInChannels.providers()) {
         if (builtIn.channel().equals(c.channel()) || builtIn.section().equals(c.section())) {
           return "channel '" + c.channel() + "' (section " + c.section() + ") clashes with " + builtIn.channel() + " on the class path";
@@ -295,10 +335,38 @@ public final class Plugins {
     }
   }
 
+  private static Path copies;
+
+  /** This process's folder of checked copies, readable by its user only (a temp folder's default). */
+  private static synchronized Path copies() throws IOException {
+    if (copies == null || !Files.isDirectory(copies)) {
+      copies = Files.createTempDirectory("switchboard-plugins-");
+      copies.toFile().deleteOnExit();
+    }
+    return copies;
+  }
+
+  /** Copies {@code from} to {@code to} and answers the hex SHA-256 of the bytes copied. */
+  private static String copyHashing(Path from, Path to) throws IOException {
+    MessageDigest digest = sha256();
+    try (InputStream in = new DigestInputStream(Files.newInputStream(from), digest)) {
+      Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING);
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The hex SHA-256 of the file, as {@code sha256sum} prints it. */
   static String sha256(Path file) {
     try (InputStream in = Files.newInputStream(file)) {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      MessageDigest digest = sha256();
       byte[] buffer = new byte[64 * 1024];
       for (int n; (n = in.read(buffer)) > 0; ) {
         digest.update(buffer, 0, n);
@@ -306,8 +374,6 @@ public final class Plugins {
       return HexFormat.of().formatHex(digest.digest());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -47,14 +47,12 @@ public final class PluginsVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     SkillRegistry registry = SkillRegistry.of(vertx);
+    disabled.addAll(plugins.disabledChoices());
     for (Plugins.Plugin p : plugins.all()) {
       if (p.id() == null || p.state() == Plugins.State.REFUSED) {
         continue;
       }
       byId.putIfAbsent(p.id(), p);
-      if (p.state() == Plugins.State.DISABLED) {
-        disabled.add(p.id());
-      }
       if (p.type() == PluginManifest.Type.SKILL) {
         for (Object skill : p.services()) {
           if (!registry.add((Skill) skill, SkillRegistry.Source.PLUG_IN, p.id())) {
@@ -107,30 +105,36 @@ public final class PluginsVerticle extends VerticleBase {
           : Failure.conflict("plugin_refused", "plug-in " + id + " (" + refused.file() + ") was refused at start: " + refused.reason()));
       return;
     }
-    if (enable) {
-      disabled.remove(id);
-    } else {
-      disabled.add(id);
-    }
-    Set<String> snapshot = Set.copyOf(disabled);
-    saving = saving.recover(e -> Future.succeededFuture())
-        .compose(v -> vertx.executeBlocking(() -> {
-          PluginChoices.save(dataDir, snapshot);
-          return null;
-        }, true));
-    saving.onSuccess(v -> {
-      boolean now = plugin.type() == PluginManifest.Type.SKILL;
-      if (now) {
-        if (enable) {
-          skillsOff.remove(id);
-        } else {
-          skillsOff.add(id);
-        }
-        SkillRegistry.of(vertx).state(id, SkillRegistry.Source.PLUG_IN,
-            enable ? SkillRegistry.State.READY : SkillRegistry.State.DISABLED);
+    boolean now = plugin.type() == PluginManifest.Type.SKILL;
+    // one choice after another, each on the choices saved before it: a choice is taken (and answered)
+    // only once its file is written, so a failed save changes nothing, now or at a later save
+    saving = saving.recover(e -> Future.succeededFuture()).compose(v -> {
+      Set<String> next = new TreeSet<>(disabled);
+      if (enable) {
+        next.remove(id);
+      } else {
+        next.add(id);
       }
-      LOG.info("plug-in " + id + " " + (enable ? "enabled" : "disabled") + (now ? "" : " from the next start"));
-      message.reply(view(plugin).put("applies", now ? "now" : "next start"));
-    }).onFailure(e -> Failure.reply(message, Failure.internal("could not save the choice: " + e.getMessage())));
+      return vertx.executeBlocking(() -> {
+        PluginChoices.save(dataDir, next);
+        return null;
+      }, true).map(saved -> {
+        disabled.clear();
+        disabled.addAll(next);
+        if (now) {
+          if (enable) {
+            skillsOff.remove(id);
+          } else {
+            skillsOff.add(id);
+          }
+          SkillRegistry.of(vertx).state(id, SkillRegistry.Source.PLUG_IN,
+              enable ? SkillRegistry.State.READY : SkillRegistry.State.DISABLED);
+        }
+        LOG.info("plug-in " + id + " " + (enable ? "enabled" : "disabled") + (now ? "" : " from the next start"));
+        return view(plugin).put("applies", now ? "now" : "next start");
+      }).onSuccess(message::reply)
+          .onFailure(e -> Failure.reply(message, Failure.internal("could not save the choice: " + e.getMessage())))
+          .mapEmpty();
+    });
   }
 }

@@ -162,6 +162,81 @@ class PluginChecksTest {
     assertTrue(e.getMessage().contains("switchboard.yaml") && e.getMessage().contains("verfy"), e.getMessage());
   }
 
+  @Test
+  void aJarWhoseManifestClassPathReachesAJarTheCatalogDoesNotVouchForIsRefused() throws Exception {
+    // helper.lib is no *.jar, so no one checks it; without the refusal its skill would load as a.jar's
+    Path plugins = Files.createDirectories(conf.resolve("plugins"));
+    Files.write(plugins.resolve("helper.lib"), TestJars.compiledJar(new Manifest(), Map.of("evil.Hidden", TestJars.skillSource("evil", "Hidden",
+        "\"hidden\""))));
+    Manifest m = manifest("demo", "1.0", "skill", "0.1");
+    m.getMainAttributes().put(Attributes.Name.CLASS_PATH, "helper.lib");
+    Path jar = jar("a.jar", m, Map.of("META-INF/services/dev.switchboard.agent.Skill", "evil.Hidden\n"));
+    catalog("plugins:\n  - { id: \"demo\", version: \"1.0\", sha256: \"" + Plugins.sha256(jar) + "\" }\n");
+    Plugins.Plugin p = only(load(true));
+    assertEquals(Plugins.State.REFUSED, p.state(), p.toString());
+    assertEquals("manifest Class-Path 'helper.lib' names other jars, which the catalog does not vouch for: a plug-in is one "
+        + "self-contained jar", p.reason());
+  }
+
+  @Test
+  void aJarWithAJarIndexNamingAnotherJarIsRefused() throws Exception {
+    Path plugins = Files.createDirectories(conf.resolve("plugins"));
+    Files.write(plugins.resolve("helper.lib"), TestJars.compiledJar(new Manifest(), Map.of("evil.Hidden", TestJars.skillSource("evil", "Hidden",
+        "\"hidden\""))));
+    Path jar = jar("a.jar", manifest("demo", "1.0", "skill", "0.1"), Map.of(
+        "META-INF/services/dev.switchboard.agent.Skill", "evil.Hidden\n",
+        "META-INF/INDEX.LIST", "JarIndex-Version: 1.0\n\na.jar\nMETA-INF\n\nhelper.lib\nevil\n\n"));
+    catalog("plugins:\n  - { id: \"demo\", version: \"1.0\", sha256: \"" + Plugins.sha256(jar) + "\" }\n");
+    Plugins.Plugin p = only(load(true));
+    assertEquals(Plugins.State.REFUSED, p.state(), p.toString());
+    assertEquals("has META-INF/INDEX.LIST, a jar index that can name other jars, which the catalog does not vouch for: a "
+        + "plug-in is one self-contained jar", p.reason());
+  }
+
+  @Test
+  void theCodeThatRunsIsTheCodeThatWasCheckedEvenWhenTheJarIsOverwrittenAfterStartUp() throws Exception {
+    // cp over a running plug-in (or a swap between the check and the class loader) must not change its code:
+    // Texts is loaded only when description() is first called, after the check
+    Path jar = Files.createDirectories(conf.resolve("plugins")).resolve("a.jar");
+    Files.write(jar, skillJarWithLazyText("checked"));
+    catalog("plugins:\n  - { id: \"demo\", version: \"1.0\", sha256: \"" + Plugins.sha256(jar) + "\" }\n");
+    Plugins.Plugin p = only(load(true));
+    assertEquals(Plugins.State.ENABLED, p.state(), p.toString());
+    Files.write(jar, skillJarWithLazyText("swapped"));
+    assertEquals("checked", ((dev.switchboard.agent.Skill) p.services().get(0)).description());
+  }
+
+  private byte[] skillJarWithLazyText(String text) throws IOException {
+    return TestJars.compiledJar(manifest("demo", "1.0", "skill", "0.1"), Map.of(
+        "lazy.TextSkill", TestJars.skillSource("lazy", "TextSkill", "Texts.TEXT"),
+        "lazy.Texts", "package lazy; final class Texts { static final String TEXT = new String(\"" + text + "\"); }",
+        "META-INF/services/dev.switchboard.agent.Skill", "lazy.TextSkill\n"));
+  }
+
+  @Test
+  void aChannelPluginCannotTakeASectionOrAWebhookPathThatChannelsYamlOrTheIngressUseForThemselves() throws Exception {
+    // store and alertmanager are channels.yaml's own sections; /webhooks/hooks/… and /webhooks/alertmanager/…
+    // are routed before any plug-in channel's /webhooks/{channel}/{bot}
+    List<String> reasons = new ArrayList<>();
+    for (String[] names : List.of(new String[] {"mine", "store"}, new String[] {"hooks", "mine"}, new String[] {"alertmanager", "mine2"})) {
+      Files.createDirectories(conf.resolve("plugins"));
+      Files.write(conf.resolve("plugins/a.jar"), TestJars.compiledJar(manifest("demo", "1.0", "channel", "0.1"), Map.of(
+          "c.Channel", "package c; public final class Channel implements dev.switchboard.channel.ChannelProvider {\n"
+              + "  public String channel() { return \"" + names[0] + "\"; }\n"
+              + "  public String section() { return \"" + names[1] + "\"; }\n"
+              + "  public dev.switchboard.channel.Bot pushBot(dev.switchboard.config.ConfigNode e, dev.switchboard.config.ConfigNode r) {"
+              + " return null; }\n}\n",
+          "META-INF/services/dev.switchboard.channel.ChannelProvider", "c.Channel\n")));
+      Plugins.Plugin p = only(load(false));
+      assertEquals(Plugins.State.REFUSED, p.state(), p.toString());
+      reasons.add(p.reason());
+    }
+    assertEquals(List.of(
+        "channel 'mine' (section store) clashes with channels.yaml's own section store",
+        "channel 'hooks' (section mine) clashes with the gateway's own /webhooks/hooks/",
+        "channel 'alertmanager' (section mine2) clashes with the gateway's own /webhooks/alertmanager/"), reasons);
+  }
+
   private List<Plugins.Plugin> load(boolean verify) {
     return Plugins.load(new PluginSettings(verify), conf, data).all();
   }
