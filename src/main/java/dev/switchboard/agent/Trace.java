@@ -36,10 +36,12 @@ public final class Trace {
   // inside any string (a URL, a request body, an error that echoes them): user:password@ of a URL,
   // name=value of a query or form and "name": "value" of JSON text whose name looks secret, and the
   // credentials after Bearer or Basic ("basic" in prose is not followed by a token68)
-  private static final Pattern USER_INFO = Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*://)[^/?#@\\s]+@");
+  private static final Pattern USER_INFO = Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*+://)[^/?#@\\s]+@");
   private static final Pattern PARAMETER = Pattern.compile("(^|[?&;\\s])([^=&;#?\\s]+)=([^&;#\\s]*)");
   private static final Pattern JSON_MEMBER = Pattern.compile("(\"((?:[^\"\\\\]|\\\\.){1,200})\"\\s*:\\s*)\"(?:[^\"\\\\]|\\\\.)*\"");
   private static final Pattern SCHEME_CREDENTIALS = Pattern.compile("\\b((?i:bearer)|Basic)\\s+[A-Za-z0-9._~+/-]{6,}=*");
+  // characters past the shown part that are still scanned for secrets (a long token, a URL's query)
+  private static final int SCRUB_MARGIN = 512;
   // room kept for the closing "trace cut" step, so that adding it never breaks the bounds
   private static final int CUT_ROOM = 96;
 
@@ -58,7 +60,7 @@ public final class Trace {
     public ModelStep {
       model = shortened(model, MAX_ARGUMENT_CHARS);
       provider = shortened(provider, MAX_ARGUMENT_CHARS);
-      error = shortened(scrubbed(error), MAX_ERROR_CHARS);
+      error = shown(error, MAX_ERROR_CHARS);
     }
 
     @Override
@@ -79,7 +81,7 @@ public final class Trace {
     // the name is the model's word (a made-up one is shown too), the error may echo the arguments
     public ToolStep {
       skill = shortened(skill, MAX_ARGUMENT_CHARS);
-      error = shortened(scrubbed(error), MAX_ERROR_CHARS);
+      error = shown(error, MAX_ERROR_CHARS);
       if (arguments != null) {
         int size = arguments.encode().getBytes(StandardCharsets.UTF_8).length;
         if (size > MAX_ARGUMENTS_BYTES) {
@@ -153,7 +155,7 @@ public final class Trace {
       return out;
     }
     if (value instanceof String s) {
-      return shortened(scrubbed(s), MAX_ARGUMENT_CHARS);
+      return shown(s, MAX_ARGUMENT_CHARS);
     }
     return value;
   }
@@ -179,6 +181,28 @@ public final class Trace {
     }
     m.appendTail(kept);
     return SCHEME_CREDENTIALS.matcher(kept).replaceAll("$1 " + REDACTED);
+  }
+
+  /**
+   * The text as the trace shows it: redacted and cut to {@code max} characters. Only the part that
+   * can be shown is scanned (with a margin, so a secret that straddles the cut is still found): a
+   * model can send megabytes, and the patterns must not hold the event loop over them.
+   */
+  static String shown(String text, int max) {
+    if (text == null) {
+      return null;
+    }
+    boolean longer = text.length() > max + SCRUB_MARGIN;
+    String head = scrubbed(longer ? text.substring(0, max + SCRUB_MARGIN) : text);
+    if (!longer && head.length() <= max) {
+      return head;
+    }
+    int end = Math.min(max, head.length());
+    // never half of a surrogate pair
+    if (end > 0 && Character.isHighSurrogate(head.charAt(end - 1))) {
+      end--;
+    }
+    return head.substring(0, end) + "… (" + text.length() + " chars)";
   }
 
   /** The text cut to {@code max} characters with its length said; never half of a surrogate pair. */

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 @DisplayName("An agent run's trace")
 class TraceTest {
@@ -97,6 +98,21 @@ class TraceTest {
     JsonObject tool = json.getJsonObject(1);
     assertTrue(tool.getString("error").endsWith("(100000 chars)"), tool.getString("error").substring(0, 50));
     assertTrue(tool.getJsonObject("arguments").encode().length() < 4 * 1024, "the arguments are shortened too");
+  }
+
+  @Test
+  // a bound against a hang, not a measure: scanning all of it took minutes (quadratic in the length)
+  @Timeout(60)
+  @DisplayName("a huge string argument or error is redacted in the part the trace shows, without scanning all of it")
+  void hugeStringsRedactedInTheShownPart() {
+    String huge = "https://api.example.com/?api_key=k-123&q=" + "a.".repeat(500_000);
+    String shown = Trace.redacted(new JsonObject().put("url", huge)).getString("url");
+    assertTrue(shown.startsWith("https://api.example.com/?api_key=[redacted]&q=a.a."), shown);
+    assertTrue(shown.endsWith("(" + huge.length() + " chars)"), shown);
+    Trace trace = new Trace();
+    trace.add(new Trace.ToolStep("http_fetch", new JsonObject(), 0, 1, "Bearer t-456789 " + "b.".repeat(500_000), false));
+    String error = trace.json().getJsonObject(0).getString("error");
+    assertTrue(error.startsWith("Bearer [redacted] b.b."), error.substring(0, 40));
   }
 
   @Test
