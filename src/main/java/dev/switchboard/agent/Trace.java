@@ -16,8 +16,10 @@ import java.util.regex.Pattern;
  * short from outside (a task's timeout) still leaves what it did.
  *
  * <p>It is kept with the task, so it is bounded: at most {@link #MAX_STEPS} steps and
- * {@link #MAX_BYTES} of JSON; what does not fit is dropped and a last step says "trace cut". Tool
- * arguments are stored with the values of secret-looking keys replaced by {@code "[redacted]"}.
+ * {@link #MAX_BYTES} of JSON, and each step is shortened so that one cannot crowd out the rest; what
+ * does not fit is dropped and a last step says "trace cut". Tool arguments are stored with the values
+ * of secret-looking keys replaced by {@code "[redacted]"}, and so are the secrets inside strings and
+ * errors (URL credentials and query parameters, JSON members, Bearer and Basic credentials).
  */
 public final class Trace {
 
@@ -136,7 +138,7 @@ public final class Trace {
     return steps.isEmpty() && dropped == 0;
   }
 
-  /** A copy of {@code arguments} with secret-looking keys' values replaced, at any depth, and long strings shortened. */
+  /** A copy of {@code arguments} with secret-looking keys' values and the secrets in strings replaced, at any depth, and long strings shortened. */
   public static JsonObject redacted(JsonObject arguments) {
     return arguments == null ? null : (JsonObject) redact(arguments);
   }
