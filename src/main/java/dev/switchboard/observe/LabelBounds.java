@@ -95,7 +95,15 @@ public final class LabelBounds implements MeterFilter {
     }
   }
 
+  /**
+   * Distinct {@code skill} label values kept per configuration; later ones are {@value #OTHER}. The
+   * caller keeps a skill label to a registered skill's name, but plug-ins and MCP servers register
+   * them, and a server's tools may keep changing while it runs.
+   */
+  public static final int MAX_SKILLS = 256;
+
   private static volatile Bounds bounds = Bounds.NONE;
+  private static volatile Set<String> skills = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** Replaces the allowed values; call it before the verticles that register meters deploy. */
   public static void configure(Settings settings) {
@@ -104,6 +112,7 @@ public final class LabelBounds implements MeterFilter {
 
   public static void configure(Bounds allowed) {
     bounds = allowed;
+    skills = java.util.concurrent.ConcurrentHashMap.newKeySet();
   }
 
   public static Bounds current() {
@@ -139,9 +148,27 @@ public final class LabelBounds implements MeterFilter {
     if ("method".equals(key)) {
       return HTTP_METHODS.contains(value) || OTHER.equals(value);
     }
+    if (ours && "skill".equals(key) && !OTHER.equals(value)) {
+      return keptSkill(value);
+    }
     if (!ours || !CONFIGURED_KEYS.contains(key) || OTHER.equals(value)) {
       return true;
     }
     return allowed.allows(key, value, id);
+  }
+
+  /** The first {@link #MAX_SKILLS} skill names seen stay labels. */
+  private static boolean keptSkill(String name) {
+    Set<String> kept = skills;
+    if (kept.contains(name)) {
+      return true;
+    }
+    synchronized (LabelBounds.class) {
+      if (kept.size() >= MAX_SKILLS) {
+        return false;
+      }
+      kept.add(name);
+      return true;
+    }
   }
 }

@@ -134,6 +134,32 @@ class EmbeddedTaskQueueTest extends TaskQueueBehaviour {
     assertEquals(List.of(fresh.id(), "old-failed", "old-succeeded", "old-running", "old-queued"), listed);
   }
 
+  @Test
+  @DisplayName("a data folder of the release before traces opens: its tasks read without a trace, and a new run stores one")
+  void readsTheReleaseBeforeTraces() throws Exception {
+    Task done = submit(task("answered before the upgrade"));
+    Lease first = leaseOne("w", LONG);
+    await(queue.saveResult(first, "old answer"));
+    await(queue.complete(first));
+    Task waiting = submit(task("queued before the upgrade"));
+    // the tasks table as that release left it: every column of this one but trace
+    queue.close().await(10, TimeUnit.SECONDS);
+    closeStore();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(EmbeddedStore.FILE));
+         Statement s = c.createStatement()) {
+      s.execute("ALTER TABLE tasks DROP COLUMN trace");
+    }
+    queue = open();
+
+    assertEquals("old answer", get(done.id()).result());
+    assertEquals(null, get(done.id()).trace());
+    assertEquals(2, await(queue.list(null, null, 10, null)).tasks().size());
+    Lease lease = leaseOne("w", LONG);
+    assertEquals(waiting.id(), lease.task().id());
+    assertEquals(TaskQueue.Fenced.OK, await(queue.saveResult(lease, "new answer", trace("m", "recall"))));
+    assertEquals(trace("m", "recall"), get(waiting.id()).trace());
+  }
+
   private void restartOn(Path dir, ThrowingConsumer<Path> prepare) throws Exception {
     queue.close().await(10, TimeUnit.SECONDS);
     closeStore();

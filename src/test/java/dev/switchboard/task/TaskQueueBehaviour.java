@@ -536,6 +536,27 @@ abstract class TaskQueueBehaviour {
   }
 
   @Test
+  @DisplayName("a run that lost its lease, or whose task was cancelled, stores no trace: the task keeps its current run's")
+  void noTraceFromALostOrCancelledLease() throws Exception {
+    Task t = submit(task("taken over"));
+    Lease first = leaseOne("w1", SHORT);
+    expire(first);
+    Lease second = leaseOne("w2", LONG);
+    assertEquals(Fenced.OK, await(queue.saveResult(second, "answer", trace("current", "recall"))));
+    assertEquals(Fenced.LEASE_LOST, await(queue.saveResult(first, "stale", trace("stale", "a"))));
+    assertEquals(Fenced.LEASE_LOST, await(queue.fail(first, "stale", 0, trace("stale", "b"))));
+    assertEquals(trace("current", "recall"), get(t.id()).trace());
+
+    Task cancelled = submit(task("cancelled while running"));
+    Lease running = leaseOne("w3", LONG);
+    assertEquals(cancelled.id(), running.task().id());
+    await(queue.cancel(cancelled.id()));
+    assertEquals(Fenced.CANCELLED, await(queue.saveResult(running, "late", trace("late", "c"))));
+    assertEquals(Fenced.CANCELLED, await(queue.fail(running, "late", 0, trace("late", "d"))));
+    assertNull(get(cancelled.id()).trace());
+  }
+
+  @Test
   @DisplayName("a listing leaves traces out; the task itself has its trace")
   void listingLeavesTracesOut() throws Exception {
     Task t = submit(task("traced"));

@@ -72,8 +72,8 @@ class TaskTraceTest {
     upstream.script(body -> toolResults(body).isEmpty()
         ? toolTurn(List.of(
             call("c1", "current_time", new JsonObject().put("timezone", "Asia/Shanghai")
-                .put("auth", new JsonObject().put("api_key", "sk-live-1").put("note", "kept"))),
-            call("c2", "http_fetch", new JsonObject().put("url", "http://127.0.0.1:9/x")
+                .put("options", new JsonObject().put("api_key", "sk-live-1").put("note", "kept"))),
+            call("c2", "http_fetch", new JsonObject().put("url", "http://127.0.0.1:9/x?token=q-s3cret")
                 .put("headers", new JsonArray().add(new JsonObject().put("Authorization", "Bearer s3cret"))))))
         : new JsonObject().put("content", "done"));
     String id = submit(task("what time is it").put("skills", new JsonArray().add("current_time").add("http_fetch")));
@@ -95,7 +95,7 @@ class TaskTraceTest {
     JsonObject time = trace.getJsonObject(1);
     assertEquals("current_time", time.getString("skill"));
     assertEquals(new JsonObject().put("timezone", "Asia/Shanghai")
-        .put("auth", new JsonObject().put("api_key", "[redacted]").put("note", "kept")), time.getJsonObject("arguments"));
+        .put("options", new JsonObject().put("api_key", "[redacted]").put("note", "kept")), time.getJsonObject("arguments"));
     assertEquals(results.getJsonObject(0).getString("content").getBytes(StandardCharsets.UTF_8).length,
         time.getLong("result_bytes"));
     assertTrue(time.getLong("result_bytes") > 0);
@@ -106,7 +106,7 @@ class TaskTraceTest {
     JsonObject fetch = trace.getJsonObject(2);
     assertEquals("http_fetch", fetch.getString("skill"));
     assertEquals("[redacted]", fetch.getJsonObject("arguments").getJsonArray("headers").getJsonObject(0).getString("Authorization"));
-    assertEquals("http://127.0.0.1:9/x", fetch.getJsonObject("arguments").getString("url"));
+    assertEquals("http://127.0.0.1:9/x?token=[redacted]", fetch.getJsonObject("arguments").getString("url"));
     assertNotNull(fetch.getString("error"), "http_fetch refuses a host that is not listed");
     assertEquals(0, fetch.getLong("result_bytes"));
     assertFalse(task.encode().contains("s3cret") || task.encode().contains("sk-live-1"), "no secret in the task's answer");
