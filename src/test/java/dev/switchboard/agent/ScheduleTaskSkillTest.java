@@ -46,7 +46,8 @@ class ScheduleTaskSkillTest {
 
   @Test
   void whenItFiresTheActionIsAnAgentTaskWithThePrompt() throws Exception {
-    String at = java.time.Instant.now().plusSeconds(1).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+    // Whole seconds only, so truncating must not land on now: three seconds ahead stays in the future on a slow machine.
+    String at = java.time.Instant.now().plusSeconds(3).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
     run(new JsonObject().put("name", "soon").put("at", at).put("prompt", "say the time please"));
     long deadline = System.currentTimeMillis() + 15_000;
     do {

@@ -3,17 +3,13 @@ package dev.switchboard.mcp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.switchboard.testing.FakeUpstream;
+import dev.switchboard.testing.NodeClient;
 import dev.switchboard.testing.TestGateway;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -31,7 +27,6 @@ import org.junit.jupiter.api.Test;
 @DisplayName("/mcp with the official MCP TypeScript SDK")
 class McpTypeScriptSdkIT {
 
-  static final Path CLIENT = Path.of("src", "test", "node");
 
   Vertx vertx;
   TestGateway gateway;
@@ -54,7 +49,7 @@ class McpTypeScriptSdkIT {
   @Test
   @DisplayName("the SDK connects, lists the tools, submits a task and follows it to success, and ends its session")
   void theSdkDrivesTheTools() throws Exception {
-    JsonObject seen = runNode(gateway.url("/mcp"), gateway.token("ts-sdk"));
+    JsonObject seen = NodeClient.run("mcp.mjs", "@modelcontextprotocol/sdk", gateway.url("/mcp"), gateway.token("ts-sdk"));
 
     assertEquals("switchboard", seen.getJsonObject("server").getString("name"), seen.encode());
     assertEquals(McpServerHandler.LATEST, seen.getString("protocolVersion"), "the SDK offers 2025-11-25 and settles on ours");
@@ -84,36 +79,5 @@ class McpTypeScriptSdkIT {
 
     assertEquals(true, seen.getBoolean("ended"), "terminateSession (DELETE /mcp) should have succeeded");
     assertEquals(404, seen.getInteger("afterEnd"), "the ended session's id should be unknown to the server");
-  }
-
-  /** Runs the Node client as a process (from this JUnit thread, never an event loop) and parses its one JSON line. */
-  static JsonObject runNode(String... args) throws IOException, InterruptedException {
-    if (!Files.isDirectory(CLIENT.resolve("node_modules").resolve("@modelcontextprotocol").resolve("sdk"))) {
-      fail("the MCP TypeScript SDK is not installed: run `npm ci --prefix src/test/node` (scripts/test.sh does)");
-    }
-    List<String> command = new java.util.ArrayList<>(List.of("node", CLIENT.resolve("mcp.mjs").toString()));
-    command.addAll(List.of(args));
-    // output to a file: a pipe nobody reads while waiting could fill up and stall the client
-    Path log = Files.createTempFile("switchboard-mcp-node", ".log");
-    Process node;
-    try {
-      node = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    } catch (IOException e) {
-      throw new AssertionError("Node.js is needed for this test and could not be started (" + e.getMessage()
-          + "); scripts/test.sh installs it", e);
-    }
-    try {
-      if (!node.waitFor(120, TimeUnit.SECONDS)) {
-        fail("the Node client did not finish within 120 s");
-      }
-      String output = Files.readString(log, StandardCharsets.UTF_8).strip();
-      assertEquals(0, node.exitValue(), "the Node client failed:\n" + output);
-      String last = output.substring(output.lastIndexOf('\n') + 1);
-      assertTrue(last.startsWith("{"), "no JSON line from the Node client:\n" + output);
-      return new JsonObject(last);
-    } finally {
-      node.destroyForcibly();
-      Files.deleteIfExists(log);
-    }
   }
 }

@@ -1,10 +1,9 @@
 package dev.switchboard.memory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.switchboard.testing.FakeUpstream;
+import dev.switchboard.testing.NodeClient;
 import dev.switchboard.testing.TestGateway;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -12,11 +11,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,7 +27,6 @@ import org.junit.jupiter.api.Test;
 @DisplayName("POST /v1/embeddings with the official OpenAI Node SDK")
 class EmbeddingsNodeSdkIT {
 
-  static final Path CLIENT = Path.of("src", "test", "node");
   static final String TEXT = "项目周会在每周二下午三点";
 
   Vertx vertx;
@@ -59,7 +52,7 @@ class EmbeddingsNodeSdkIT {
   @DisplayName("the SDK's default call gets the same 512 numbers as a float request, and an unserved model is a 400")
   void theSdksDefaultCallGetsTheRightVector() throws Exception {
     String token = gateway.token("node-sdk");
-    JsonObject sdk = runNode(gateway.url("/v1"), token, "bge-small-zh-v1.5", TEXT);
+    JsonObject sdk = NodeClient.run("embeddings.mjs", "openai", gateway.url("/v1"), token, "bge-small-zh-v1.5", TEXT);
 
     HttpResponse<Buffer> r = WebClient.create(vertx).postAbs(gateway.url("/v1/embeddings")).bearerTokenAuthentication(token)
         .sendJsonObject(new JsonObject().put("model", "bge-small-zh-v1.5").put("input", TEXT).put("encoding_format", "float"))
@@ -77,36 +70,5 @@ class EmbeddingsNodeSdkIT {
     JsonObject refused = sdk.getJsonObject("refused");
     assertEquals(400, refused.getInteger("status"), refused.encode());
     assertEquals("model_not_found", refused.getString("code"), refused.encode());
-  }
-
-  /** Runs the Node client as a process (from this JUnit thread, never an event loop) and parses its one JSON line. */
-  static JsonObject runNode(String... args) throws IOException, InterruptedException {
-    if (!Files.isDirectory(CLIENT.resolve("node_modules").resolve("openai"))) {
-      fail("the OpenAI Node SDK is not installed: run `npm ci --prefix src/test/node` (scripts/test.sh does)");
-    }
-    List<String> command = new java.util.ArrayList<>(List.of("node", CLIENT.resolve("embeddings.mjs").toString()));
-    command.addAll(List.of(args));
-    // output to a file: a pipe nobody reads while waiting could fill up and stall the client
-    Path log = Files.createTempFile("switchboard-node", ".log");
-    Process node;
-    try {
-      node = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    } catch (IOException e) {
-      throw new AssertionError("Node.js is needed for this test and could not be started (" + e.getMessage()
-          + "); scripts/test.sh installs it", e);
-    }
-    try {
-      if (!node.waitFor(120, TimeUnit.SECONDS)) {
-        fail("the Node client did not finish within 120 s");
-      }
-      String output = Files.readString(log, StandardCharsets.UTF_8).strip();
-      assertEquals(0, node.exitValue(), "the Node client failed:\n" + output);
-      String last = output.substring(output.lastIndexOf('\n') + 1);
-      assertTrue(last.startsWith("{"), "no JSON line from the Node client:\n" + output);
-      return new JsonObject(last);
-    } finally {
-      node.destroyForcibly();
-      Files.deleteIfExists(log);
-    }
   }
 }
