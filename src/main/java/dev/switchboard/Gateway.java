@@ -171,7 +171,7 @@ public final class Gateway {
   }
 
   private static String banner(Settings s, int port, JsonObject model) {
-    String scheme = s.server().tls() ? "https" : "http";
+    String scheme = s.server().tls().enabled() ? "https" : "http";
     return "switchboard listening on " + scheme + "://" + s.server().host() + ":" + port
         + " | storage " + storage(s)
         + " | providers: " + s.models().summary()

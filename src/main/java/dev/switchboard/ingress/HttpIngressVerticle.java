@@ -36,7 +36,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -86,6 +86,7 @@ public final class HttpIngressVerticle extends VerticleBase {
 
   private final ServerSettings settings;
   private final JWTAuth auth;
+  private TlsReloader tlsReloader;
   private final Duration chatTimeout;
   private HttpServer server;
   private Metrics metrics;
@@ -110,20 +111,37 @@ public final class HttpIngressVerticle extends VerticleBase {
         // the last resort for a connection on which nothing at all moves, longer than any request
         // may take; header_timeout and idle_timeout (ConnectionGuard) are the bounds that matter
         .setIdleTimeout((int) Math.max(settings.idleTimeout().toSeconds(), chatTimeout.toSeconds()) + 10);
-    if (settings.tls()) {
-      options.setSsl(true)
-          .setKeyCertOptions(new PemKeyCertOptions().setCertPath(settings.tlsCert()).setKeyPath(settings.tlsKey()))
-          .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3"));
-    }
     guard = new ConnectionGuard(vertx, settings, options);
     cors = settings.cors().handler().orElse(null);
-    return vertx.createHttpServer(options)
-        .connectionHandler(guard::connected)
-        .invalidRequestHandler(guard::invalid)
-        .requestHandler(guard.gate(router()))
-        .listen()
-        .recover(e -> Future.failedFuture(listenFailure(e)))
-        .onSuccess(s -> server = s);
+    TlsSettings tls = settings.tls();
+    Future<String> stamp = tls.enabled() ? vertx.executeBlocking(tls::stamp, false) : Future.succeededFuture("");
+    return stamp.compose(inUse -> (tls.enabled() ? vertx.executeBlocking(tls::reload, false) : Future.<ServerSSLOptions>succeededFuture())
+        .compose(ssl -> {
+          if (ssl != null) {
+            TlsSettings.apply(ssl, options);
+          }
+          return vertx.createHttpServer(options)
+              .connectionHandler(guard::connected)
+              .invalidRequestHandler(guard::invalid)
+              .requestHandler(guard.gate(router()))
+              .listen()
+              .recover(e -> Future.failedFuture(listenFailure(e)));
+        })
+        .onSuccess(s -> {
+          server = s;
+          if (tls.enabled()) {
+            tlsReloader = new TlsReloader(vertx, s, tls, inUse);
+            tlsReloader.start();
+            vertx.eventBus().<Object>consumer(Addresses.TLS_RELOAD,
+                msg -> tlsReloader.reload().onComplete(ar -> {
+                  if (ar.succeeded()) {
+                    msg.reply(new JsonObject().put("reloaded", true));
+                  } else {
+                    Failure.reply(msg, Failure.badRequest("tls_files_refused", ar.cause().getMessage()));
+                  }
+                }));
+          }
+        }));
   }
 
   /** "Address already in use" alone does not say which address, nor what to do about it. */
