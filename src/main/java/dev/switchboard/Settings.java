@@ -64,7 +64,7 @@ public record Settings(
     root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp");
 
     ConfigNode security = root.get("security");
-    security.allowOnly("jwt_secret", "cors", "legacy_tokens");
+    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token");
     String secret = security.get("jwt_secret").string("");
     if (secret.isEmpty()) {
       secret = env.apply("SWITCHBOARD_JWT_SECRET") == null ? "" : env.apply("SWITCHBOARD_JWT_SECRET");

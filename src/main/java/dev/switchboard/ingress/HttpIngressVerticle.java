@@ -167,7 +167,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
     if (BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry) {
-      router.get("/metrics").handler(PrometheusScrapingHandler.create());
+      // open by default, as scrapers expect; security.metrics_token puts it behind an admin or operator token
+      router.get("/metrics").handler(access.metricsToken() ? bearer : RoutingContext::next).handler(PrometheusScrapingHandler.create());
     }
 
     // auth and body handlers sit on each route, so the metrics' route label is the endpoint
