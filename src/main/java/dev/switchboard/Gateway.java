@@ -84,7 +84,8 @@ public final class Gateway {
     // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
-    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
+    settings.access().warnAtStart();
+    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout, settings.access());
     ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
     Promise<Started> started = Promise.promise();
     // the lock is the root: every component is its child, so all of them stop before it lets go of the folder
