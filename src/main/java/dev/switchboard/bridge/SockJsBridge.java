@@ -35,7 +35,8 @@ public final class SockJsBridge {
 
   /** The router to mount at {@code path + "/*"}. */
   public static Router router(Vertx vertx, BridgeSettings settings, BridgeAccess access) {
-    SockJSBridgeOptions options = new SockJSBridgeOptions();
+    // a chat is answered within retry.deadline; a task submit at once: five minutes is beyond either
+    SockJSBridgeOptions options = new SockJSBridgeOptions().setReplyTimeout(300_000);
     settings.inbound().forEach(a -> options.addInboundPermitted(new PermittedOptions().setAddress(a)));
     settings.outbound().forEach(a -> options.addOutboundPermitted(new PermittedOptions().setAddress(a)));
     SockJsBridge bridge = new SockJsBridge(access);

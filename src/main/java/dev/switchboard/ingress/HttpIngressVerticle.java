@@ -222,7 +222,7 @@ public final class HttpIngressVerticle extends VerticleBase {
 
     // the SockJS event-bus bridge: its transports that POST need a body handler; each frame is checked by the bridge
     if (bridge.sockjsEnabled()) {
-      router.route(bridge.sockjsPath() + "/*").handler(body(SMALL_WEBHOOK_BODY));
+      router.post(bridge.sockjsPath() + "/*").handler(body(SMALL_WEBHOOK_BODY));
       router.route(bridge.sockjsPath() + "/*").subRouter(dev.switchboard.bridge.SockJsBridge.router(vertx, bridge,
           new dev.switchboard.bridge.BridgeAccess(auth, bridge)));
     }
