@@ -113,6 +113,7 @@ public record Settings(
         EventSettings.from(root.get("rules")),
         dev.switchboard.agent.AgentSettings.from(root.get("agent"), queue.taskTimeout()),
         plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")),
-        dev.switchboard.bridge.BridgeSettings.from(root.get("bridge"), server));
+        dev.switchboard.bridge.BridgeSettings.from(root.get("bridge"), new dev.switchboard.bridge.BridgeSettings.Server(
+            server.host(), server.port(), server.tls(), server.tlsCert(), server.tlsKey())));
   }
 }

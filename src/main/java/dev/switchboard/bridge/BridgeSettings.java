@@ -1,7 +1,6 @@
 package dev.switchboard.bridge;
 
 import dev.switchboard.config.ConfigNode;
-import dev.switchboard.ingress.ServerSettings;
 import java.util.List;
 
 /**
@@ -22,7 +21,14 @@ public record BridgeSettings(boolean tcpEnabled, String tcpHost, int tcpPort, bo
     return tcpEnabled || sockjsEnabled;
   }
 
-  public static BridgeSettings from(ConfigNode node, ServerSettings server) {
+  /**
+   * The HTTP server's address and TLS files, which the TCP bridge must not collide with and
+   * borrows; given as values so that this section does not depend on how server settings are held.
+   */
+  public record Server(String host, int port, boolean tls, String cert, String key) {
+  }
+
+  public static BridgeSettings from(ConfigNode node, Server server) {
     node.allowOnly("tcp", "sockjs", "inbound", "outbound");
     ConfigNode tcp = node.get("tcp");
     tcp.allowOnly("enabled", "host", "port", "tls");
@@ -54,7 +60,7 @@ public record BridgeSettings(boolean tcpEnabled, String tcpHost, int tcpPort, bo
     }
     List<String> inbound = addresses(node.get("inbound"), PublicApi.INBOUND, "inbound");
     List<String> outbound = addresses(node.get("outbound"), PublicApi.OUTBOUND, "outbound");
-    return new BridgeSettings(tcpOn, host, port, tls, server.tlsCert(), server.tlsKey(), sockjsOn, path, inbound, outbound);
+    return new BridgeSettings(tcpOn, host, port, tls, server.cert(), server.key(), sockjsOn, path, inbound, outbound);
   }
 
   /** Unset: every public address of that direction; an empty list lets none through. */

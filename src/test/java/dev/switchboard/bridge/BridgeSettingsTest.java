@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.switchboard.config.ConfigError;
 import dev.switchboard.config.ConfigNode;
-import dev.switchboard.ingress.ServerSettings;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
@@ -16,8 +15,7 @@ import org.junit.jupiter.api.Test;
 @DisplayName("Bridge settings")
 class BridgeSettingsTest {
 
-  static final ServerSettings SERVER = ServerSettings.from(ConfigNode.empty("switchboard.yaml"),
-      ConfigNode.empty("switchboard.yaml"), name -> null);
+  static final BridgeSettings.Server SERVER = new BridgeSettings.Server("127.0.0.1", 18789, false, "", "");
 
   static BridgeSettings read(Map<String, Object> bridge) {
     return BridgeSettings.from(ConfigNode.of("switchboard.yaml", Map.of("bridge", bridge)).get("bridge"), SERVER);
