@@ -86,7 +86,7 @@ public record TlsSettings(boolean enabled, String cert, String key, String clien
   }
 
   /** Puts what {@link #load} made on the options a listener is created with. */
-  static void apply(ServerSSLOptions ssl, io.vertx.core.net.NetServerOptions target) {
+  public static void apply(ServerSSLOptions ssl, io.vertx.core.net.NetServerOptions target) {
     target.setSsl(true)
         .setKeyCertOptions(ssl.getKeyCertOptions())
         .setEnabledSecureTransportProtocols(ssl.getEnabledSecureTransportProtocols())
