@@ -129,7 +129,7 @@ public final class Main {
     }
     Vertx vertx = Vertx.vertx();
     try {
-      System.out.println(Tokens.issue(Tokens.auth(vertx, secret), subject, ttl));
+      System.out.println(Tokens.issue(Tokens.auth(vertx, secret, settings.tokens()), subject, ttl));
     } finally {
       vertx.close().await(5, TimeUnit.SECONDS);
     }

@@ -9,9 +9,9 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * Requires {@code Authorization: Bearer <JWT>}. Unlike vertx-web's JWT handler it fails the
  * context with an OpenAI-shaped 401, which the official SDKs surface as an authentication error.
- * Signature, algorithm (HS256 only; {@code none} is refused), {@code crit}, {@code exp}, {@code nbf} and
- * {@code iat} are checked by the gateway's JWTAuth ({@link Tokens#auth}), whose {@link InvalidToken}
- * says why a token is refused.
+ * Signature, algorithm (the key's own; {@code none} is refused), {@code crit}, {@code exp}, {@code nbf},
+ * {@code iat}, issuer, audience and revocation are checked by the gateway's JWTAuth ({@link Tokens#auth}),
+ * whose {@link InvalidToken} says why a token is refused; a cached token is refused once it is revoked.
  */
 public final class BearerAuthHandler implements Handler<RoutingContext> {
 
@@ -41,7 +41,7 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
     }
     String token = header.substring(7).trim();
     Verified known = verified.get(token);
-    if (known != null && known.expiresAt() > System.currentTimeMillis()) {
+    if (known != null && known.expiresAt() > System.currentTimeMillis() && !Tokens.revoked(auth, known.jti())) {
       ctx.put(SUBJECT, known.subject());
       ctx.next();
       return;
@@ -56,7 +56,7 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
       // a token without exp stays valid until the secret changes: kept until the cache is cleared
       Object exp = ar.result().principal().getValue("exp");
       long expiresAt = exp instanceof Number n ? (long) Math.min(Long.MAX_VALUE, n.doubleValue() * 1000) : Long.MAX_VALUE;
-      remember(token, new Verified(sub instanceof String s ? s : "", expiresAt));
+      remember(token, new Verified(sub instanceof String s ? s : "", expiresAt, ar.result().principal().getString("jti")));
       ctx.put(SUBJECT, sub instanceof String s ? s : "");
       ctx.next();
     });
@@ -66,7 +66,7 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
    * Tokens already verified, until they expire: clients send the same token with every request,
    * and checking an HMAC and parsing its JSON each time is most of what authentication costs.
    */
-  private record Verified(String subject, long expiresAt) {
+  private record Verified(String subject, long expiresAt, String jti) {
   }
 
   private static final int REMEMBERED = 10_000;
