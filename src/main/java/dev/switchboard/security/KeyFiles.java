@@ -60,7 +60,7 @@ final class KeyFiles {
       PublicKey key;
       try {
         key = switch (label) {
-          case "PUBLIC KEY" -> KeyFactory.getInstance(family(alg)).generatePublic(new X509EncodedKeySpec(der));
+          case "PUBLIC KEY" -> spki(der);
           case "CERTIFICATE" -> CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der)).getPublicKey();
           case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY" -> throw node.error(path
               + " holds a private key: give the public key (openssl pkey -in KEY -pubout); the gateway only verifies");
@@ -69,7 +69,7 @@ final class KeyFiles {
           default -> null;
         };
       } catch (GeneralSecurityException e) {
-        throw node.error(path + ": the " + label + " is not an " + alg + " key (" + e.getMessage() + ")");
+        throw node.error(path + ": the " + label + " is not an RSA or EC public key (" + e.getMessage() + ")");
       }
       if (key != null) {
         return fits(node, path.toString(), key, alg);
@@ -155,7 +155,7 @@ final class KeyFiles {
   private static PublicKey fits(ConfigNode node, String where, PublicKey key, String alg) {
     if ("RS256".equals(alg)) {
       if (!(key instanceof RSAPublicKey rsa)) {
-        throw node.error(where + " holds a " + key.getAlgorithm() + " key, not an RSA key (alg RS256)");
+        throw node.error(where + " holds a key of type " + key.getAlgorithm() + ", not an RSA key (alg RS256)");
       }
       if (rsa.getModulus().bitLength() < MIN_RSA_BITS) {
         throw node.error(where + " holds a " + rsa.getModulus().bitLength() + "-bit RSA key: at least " + MIN_RSA_BITS + " bits");
@@ -163,7 +163,7 @@ final class KeyFiles {
       return key;
     }
     if (!(key instanceof ECPublicKey ec) || !ec.getParams().getOrder().equals(p256().getOrder())) {
-      throw node.error(where + " holds " + (key instanceof ECPublicKey ? "an EC key on another curve" : "a " + key.getAlgorithm() + " key")
+      throw node.error(where + " holds " + (key instanceof ECPublicKey ? "an EC key on another curve" : "a key of type " + key.getAlgorithm())
           + ", not an EC P-256 key (alg ES256)");
     }
     return key;
@@ -179,8 +179,13 @@ final class KeyFiles {
     }
   }
 
-  private static String family(String alg) {
-    return "RS256".equals(alg) ? "RSA" : "EC";
+  /** A SubjectPublicKeyInfo of either family, so that {@link #fits} can say which one it is when it is the wrong one. */
+  private static PublicKey spki(byte[] der) throws GeneralSecurityException {
+    try {
+      return KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(der));
+    } catch (GeneralSecurityException notRsa) {
+      return KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(der));
+    }
   }
 
   private static byte[] read(ConfigNode node, Path path) {

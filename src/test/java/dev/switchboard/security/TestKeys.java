@@ -43,14 +43,23 @@ final class TestKeys {
     return generate("EC", "secp256r1");
   }
 
+  static KeyPair generateRsa(int bits) {
+    try {
+      KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+      g.initialize(bits);
+      return g.generateKeyPair();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   static KeyPair generate(String algorithm, String curve) {
+    if (curve == null) {
+      return generateRsa(2048);
+    }
     try {
       KeyPairGenerator g = KeyPairGenerator.getInstance(algorithm);
-      if (curve != null) {
-        g.initialize(new ECGenParameterSpec(curve));
-      } else {
-        g.initialize(2048);
-      }
+      g.initialize(new ECGenParameterSpec(curve));
       return g.generateKeyPair();
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
