@@ -146,6 +146,17 @@ class JwtVerifierTest {
   }
 
   @Test
+  @DisplayName("RS256 with the key of a PEM certificate (src/test/resources/tls)")
+  void rs256FromCertificate() throws Exception {
+    String cert = java.nio.file.Files.readString(java.nio.file.Path.of("src/test/resources/tls/rsa-cert.pem"));
+    String pkcs8 = java.nio.file.Files.readString(java.nio.file.Path.of("src/test/resources/tls/rsa-key-pkcs8.pem"));
+    java.security.PrivateKey key = java.security.KeyFactory.getInstance("RSA").generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(
+        Base64.getMimeDecoder().decode(pkcs8.replaceAll("-----[A-Z ]+-----", "").trim())));
+    JwtVerifier v = verifier("jwt_keys:\n  - { kid: cert, alg: RS256, pem: cert.pem }\n", Map.of("cert.pem", cert));
+    accepted(v, TestKeys.rs256("cert", claims(), key));
+  }
+
+  @Test
   @DisplayName("an ES256 signature in DER form (Java's, not JOSE's) is refused")
   void es256DerRefused() {
     JwtVerifier v = verifier("jwt_keys:\n  - { kid: ec, alg: ES256, pem: ec.pem }\n", Map.of("ec.pem", TestKeys.publicPem(EC)));
