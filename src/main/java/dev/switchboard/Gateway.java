@@ -83,7 +83,8 @@ public final class Gateway {
     // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
-    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
+    settings.access().warnAtStart();
+    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout, settings.access());
     ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
     Promise<Started> started = Promise.promise();
     // the lock is the root: every component is its child, so all of them stop before it lets go of the folder
@@ -174,7 +175,7 @@ public final class Gateway {
   }
 
   private static String banner(Settings s, int port, JsonObject model) {
-    String scheme = s.server().tls() ? "https" : "http";
+    String scheme = s.server().tls().enabled() ? "https" : "http";
     return "switchboard listening on " + scheme + "://" + s.server().host() + ":" + port
         + " | storage " + storage(s)
         + " | providers: " + s.models().summary()

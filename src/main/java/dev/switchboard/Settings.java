@@ -31,6 +31,7 @@ public record Settings(
     dev.switchboard.agent.AgentSettings agent,
     dev.switchboard.plugin.Plugins plugins,
     dev.switchboard.mcp.McpSettings mcp,
+    dev.switchboard.security.AccessSettings access,
     dev.switchboard.security.TokenSettings tokens) {
 
   public static final String FILE = "switchboard.yaml";
@@ -64,7 +65,7 @@ public record Settings(
     root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp");
 
     ConfigNode security = root.get("security");
-    security.allowOnly("jwt_secret", "cors", "jwt_keys", "issuer", "audience", "clock_skew");
+    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "jwt_keys", "issuer", "audience", "clock_skew");
     String secret = security.get("jwt_secret").string("");
     if (secret.isEmpty()) {
       secret = env.apply("SWITCHBOARD_JWT_SECRET") == null ? "" : env.apply("SWITCHBOARD_JWT_SECRET");
@@ -112,6 +113,7 @@ public record Settings(
         EventSettings.from(root.get("rules")),
         dev.switchboard.agent.AgentSettings.from(root.get("agent"), queue.taskTimeout()),
         plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")),
+        dev.switchboard.security.AccessSettings.from(security),
         dev.switchboard.security.TokenSettings.from(security, confDir));
   }
 }

@@ -9,6 +9,8 @@ public final class Addresses {
   private Addresses() {
   }
 
+  /** Empty → {@code {"reloaded": true}}: re-read {@code server.tls}'s files and use them for new handshakes. */
+  public static final String TLS_RELOAD = "ingress.tls.reload";
   /** {@link ChatCall} → {@link UpstreamReply}: one non-streaming chat completion. */
   public static final String MODEL_CHAT = "model.chat";
   /** {@link ChatCall} with a stream address: {@link StreamEvent}s are sent to that address. */

@@ -16,7 +16,9 @@ import dev.switchboard.bus.UpstreamReply;
 import dev.switchboard.mcp.McpServerHandler;
 import dev.switchboard.memory.LongTermMemory;
 import dev.switchboard.observe.Metrics;
+import dev.switchboard.security.AccessSettings;
 import dev.switchboard.security.BearerAuthHandler;
+import dev.switchboard.security.RouteAccess;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.Future;
@@ -36,7 +38,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -86,6 +88,8 @@ public final class HttpIngressVerticle extends VerticleBase {
 
   private final ServerSettings settings;
   private final JWTAuth auth;
+  private TlsReloader tlsReloader;
+  private final AccessSettings access;
   private final Duration chatTimeout;
   private HttpServer server;
   private Metrics metrics;
@@ -93,9 +97,14 @@ public final class HttpIngressVerticle extends VerticleBase {
   private CorsHandler cors;
 
   public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout) {
+    this(settings, auth, chatTimeout, AccessSettings.DEFAULT);
+  }
+
+  public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout, AccessSettings access) {
     this.settings = settings;
     this.auth = auth;
     this.chatTimeout = chatTimeout;
+    this.access = access;
   }
 
   @Override
@@ -110,20 +119,37 @@ public final class HttpIngressVerticle extends VerticleBase {
         // the last resort for a connection on which nothing at all moves, longer than any request
         // may take; header_timeout and idle_timeout (ConnectionGuard) are the bounds that matter
         .setIdleTimeout((int) Math.max(settings.idleTimeout().toSeconds(), chatTimeout.toSeconds()) + 10);
-    if (settings.tls()) {
-      options.setSsl(true)
-          .setKeyCertOptions(new PemKeyCertOptions().setCertPath(settings.tlsCert()).setKeyPath(settings.tlsKey()))
-          .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3"));
-    }
     guard = new ConnectionGuard(vertx, settings, options);
     cors = settings.cors().handler().orElse(null);
-    return vertx.createHttpServer(options)
-        .connectionHandler(guard::connected)
-        .invalidRequestHandler(guard::invalid)
-        .requestHandler(guard.gate(router()))
-        .listen()
-        .recover(e -> Future.failedFuture(listenFailure(e)))
-        .onSuccess(s -> server = s);
+    TlsSettings tls = settings.tls();
+    Future<String> stamp = tls.enabled() ? vertx.executeBlocking(tls::stamp, false) : Future.succeededFuture("");
+    return stamp.compose(inUse -> (tls.enabled() ? vertx.executeBlocking(tls::reload, false) : Future.<ServerSSLOptions>succeededFuture())
+        .compose(ssl -> {
+          if (ssl != null) {
+            TlsSettings.apply(ssl, options);
+          }
+          return vertx.createHttpServer(options)
+              .connectionHandler(guard::connected)
+              .invalidRequestHandler(guard::invalid)
+              .requestHandler(guard.gate(router()))
+              .listen()
+              .recover(e -> Future.failedFuture(listenFailure(e)));
+        })
+        .onSuccess(s -> {
+          server = s;
+          if (tls.enabled()) {
+            tlsReloader = new TlsReloader(vertx, s, tls, inUse);
+            tlsReloader.start();
+            vertx.eventBus().<Object>consumer(Addresses.TLS_RELOAD,
+                msg -> tlsReloader.reload().onComplete(ar -> {
+                  if (ar.succeeded()) {
+                    msg.reply(new JsonObject().put("reloaded", true));
+                  } else {
+                    Failure.reply(msg, Failure.badRequest("tls_files_refused", ar.cause().getMessage()));
+                  }
+                }));
+          }
+        }));
   }
 
   /** "Address already in use" alone does not say which address, nor what to do about it. */
@@ -150,7 +176,8 @@ public final class HttpIngressVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     Handler<RoutingContext> body = body(settings.maxBodySize());
-    BearerAuthHandler bearer = new BearerAuthHandler(auth);
+    // verifies the token, then lets on only what its roles and scope allow (security.RouteAccess)
+    BearerAuthHandler bearer = new BearerAuthHandler(auth, access.legacyTokens());
 
     // first, on every request and without a path or name (so it adds nothing to the route label)
     router.route().handler(this::edge);
@@ -158,7 +185,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
     if (BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry) {
-      router.get("/metrics").handler(PrometheusScrapingHandler.create());
+      // open by default, as scrapers expect; security.metrics_token puts it behind an admin or operator token
+      router.get("/metrics").handler(access.metricsToken() ? bearer : RoutingContext::next).handler(PrometheusScrapingHandler.create());
     }
 
     // auth and body handlers sit on each route, so the metrics' route label is the endpoint
@@ -294,7 +322,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     List<String> tags = tags(ctx);
     long arrived = System.nanoTime();
     if (body.containsKey("memory")) {
-      withMemories(body, subject).onSuccess(b -> dispatchChat(ctx, b, subject, tags, arrived)).onFailure(ctx::fail);
+      withMemories(ctx, body, subject).onSuccess(b -> dispatchChat(ctx, b, subject, tags, arrived)).onFailure(ctx::fail);
       return;
     }
     dispatchChat(ctx, body, subject, tags, arrived);
@@ -305,7 +333,7 @@ public final class HttpIngressVerticle extends VerticleBase {
    * or {@code "memory": {"scope": ...}}): what is recalled for the last user message goes in as a
    * system message. The field itself never reaches the upstream. Recall is best effort.
    */
-  private Future<JsonObject> withMemories(JsonObject body, String subject) {
+  private Future<JsonObject> withMemories(RoutingContext ctx, JsonObject body, String subject) {
     Object option = body.remove("memory");
     List<String> scopes;
     if (Boolean.FALSE.equals(option)) {
@@ -325,6 +353,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       throw Failure.badRequest("invalid_memory", "'memory' must be true, false or {\"scope\": ...}");
     }
     scopes.forEach(LongTermMemory::checkScope);
+    RouteAccess.checkMemoryScopes(ctx, scopes, false);
     JsonArray messages = body.getJsonArray("messages");
     String question = null;
     for (int i = messages.size() - 1; i >= 0 && question == null; i--) {
@@ -604,7 +633,11 @@ public final class HttpIngressVerticle extends VerticleBase {
   }
 
   private void addMemory(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_ADD, jsonBody(ctx), timeout(chatTimeout))
+    JsonObject body = jsonBody(ctx);
+    if (body.getValue("scope") instanceof String scope) {
+      RouteAccess.checkMemoryScopes(ctx, List.of(LongTermMemory.checkScope(scope)), true);
+    }
+    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_ADD, body, timeout(chatTimeout))
         .onSuccess(reply -> ctx.response()
             .setStatusCode(201) // design §3.3: the body's status tells created, duplicate, updated and superseded apart
             .putHeader(HttpHeaderNames.LOCATION, "/api/v1/memories/" + reply.body().getString("id"))
@@ -619,6 +652,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     if (scopes.isEmpty()) {
       throw Failure.badRequest("invalid_scope", "a search needs ?scope= (user:<id>, conversation:<platform>:<id>, agent:<name> or tenant:<id>)");
     }
+    scopes.forEach(LongTermMemory::checkScope);
+    RouteAccess.checkMemoryScopes(ctx, scopes, false);
     JsonObject query = new JsonObject()
         .put("q", params.get("q"))
         .put("scopes", new JsonArray(new ArrayList<>(scopes)))
@@ -633,6 +668,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     if (params.get("scope") == null) {
       throw Failure.badRequest("invalid_scope", "a list needs ?scope=");
     }
+    RouteAccess.checkMemoryScopes(ctx, List.of(LongTermMemory.checkScope(params.get("scope"))), false);
     JsonObject query = new JsonObject()
         .put("scope", params.get("scope"))
         .put("status", params.get("status"))
@@ -644,15 +680,27 @@ public final class HttpIngressVerticle extends VerticleBase {
   }
 
   private void getMemory(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_GET, ctx.pathParam("id"))
-        .onSuccess(reply -> ctx.json(reply.body()))
+    memoryInScope(ctx, false)
+        .onSuccess(ctx::json)
         .onFailure(ctx::fail);
   }
 
   private void deleteMemory(RoutingContext ctx) {
-    vertx.eventBus().request(Addresses.MEMORY_DELETE, ctx.pathParam("id"))
+    // a token held to some memory scopes looks the memory up first, to know whose it is
+    Future<?> allowed = BearerAuthHandler.principal(ctx).memoryScopes().isEmpty()
+        ? Future.succeededFuture() : memoryInScope(ctx, true);
+    allowed.compose(ok -> vertx.eventBus().request(Addresses.MEMORY_DELETE, ctx.pathParam("id")))
         .onSuccess(reply -> ctx.response().setStatusCode(204).end())
         .onFailure(ctx::fail);
+  }
+
+  /** The memory of the path's id, failed with a 403 when its scope is outside the token's memory_scopes. */
+  private Future<JsonObject> memoryInScope(RoutingContext ctx, boolean write) {
+    return vertx.eventBus().<JsonObject>request(Addresses.MEMORY_GET, ctx.pathParam("id")).map(reply -> {
+      String scope = reply.body().getString("scope");
+      RouteAccess.checkMemoryScopes(ctx, List.of(scope == null ? "" : scope), write);
+      return reply.body();
+    });
   }
 
   private void listSchedules(RoutingContext ctx) {
@@ -840,8 +888,11 @@ public final class HttpIngressVerticle extends VerticleBase {
       }
       maxAttempts = ((Number) attempts).intValue();
     }
+    List<String> memoryScopes = memoryScopes(body.getValue("memory_scope"));
+    // the agent recalls from and remembers into these: both reading and writing
+    RouteAccess.checkMemoryScopes(ctx, memoryScopes, true);
     TaskSubmission submission = new TaskSubmission(input, model, List.copyOf(targets), priority, key,
-        BearerAuthHandler.subject(ctx), null, delay, memoryScopes(body.getValue("memory_scope")), runAt, maxAttempts, null,
+        BearerAuthHandler.subject(ctx), null, delay, memoryScopes, runAt, maxAttempts, null,
         skills(body.getValue("skills")));
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, submission)
         .onSuccess(reply -> ctx.response()

@@ -103,7 +103,7 @@ class ServerSettingsTest {
         {"ec-cert.pem", "ec-key-sec1.pem"}, {"ec-cert.pem", "ec-key-pkcs8.pem"}};
     for (String[] pair : pairs) {
       ServerSettings s = load(Files.createDirectories(dir.resolve(pair[1])), "server", tls(pair[0], pair[1])).server();
-      assertTrue(s.tls(), pair[1]);
+      assertTrue(s.tls().enabled(), pair[1]);
     }
   }
 
