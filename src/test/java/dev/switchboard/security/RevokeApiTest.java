@@ -32,7 +32,12 @@ class RevokeApiTest {
     gateway = TestGateway.builder().start();
     vertx = Vertx.vertx();
     web = WebClient.create(vertx);
-    admin = gateway.token("admin");
+    admin = withRoles("admin", "admin");
+  }
+
+  static String withRoles(String subject, String role) {
+    return Tokens.issue(Tokens.auth(vertx, new JwtSecret(TestGateway.SECRET, "test")), subject, Duration.ofHours(1),
+        new JsonObject().put("roles", new io.vertx.core.json.JsonArray().add(role)));
   }
 
   @AfterAll
@@ -127,6 +132,15 @@ class RevokeApiTest {
     HttpResponse<Buffer> r = revoke(new JsonObject().put("token", forged));
     assertEquals(400, r.statusCode(), r.bodyAsString());
     assertEquals("token not accepted: signature not accepted", r.bodyAsJsonObject().getJsonObject("error").getString("message"));
+  }
+
+  @Test
+  @DisplayName("revoking is an admin route: a client's token gets 403")
+  void adminOnly() throws Exception {
+    HttpResponse<Buffer> r = web.postAbs(gateway.url("/api/v1/tokens/revoke"))
+        .putHeader("Authorization", "Bearer " + withRoles("alice", "client"))
+        .sendJsonObject(new JsonObject().put("jti", "x")).await(10, TimeUnit.SECONDS);
+    assertEquals(403, r.statusCode(), r.bodyAsString());
   }
 
   @Test
