@@ -23,7 +23,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.auth.jwt.JWTAuth;
 import java.time.Duration;
 import java.util.List;
 
@@ -80,7 +79,7 @@ public final class Gateway {
     Metrics.configure(settings);
     LocalCodec.registerAll(vertx.eventBus());
     settings.agent().install(vertx);
-    JWTAuth auth = Tokens.auth(vertx, secret);
+    dev.switchboard.security.JwtVerifier auth = Tokens.auth(vertx, secret, settings.tokens());
     // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
@@ -90,13 +89,17 @@ public final class Gateway {
     ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
     Promise<Started> started = Promise.promise();
     // the lock is the root: every component is its child, so all of them stop before it lets go of the folder
-    return vertx.deployVerticle(new DataDirLock(settings.dataDir(), () -> components(vertx, settings, ingress, cluster, auth, chatTimeout)
-            .onComplete(started)))
+    // revocations are known before the HTTP edge accepts a token
+    dev.switchboard.security.RevocationVerticle revocations = new dev.switchboard.security.RevocationVerticle(auth,
+        new dev.switchboard.security.RevocationVerticle.Options(settings.storageProfile(), settings.dataDir(),
+            settings.storage().redisUrl(), settings.channels().store().keyPrefix() + "tokens:"));
+    return vertx.deployVerticle(new DataDirLock(settings.dataDir(), () -> vertx.deployVerticle(revocations)
+            .compose(id -> components(vertx, settings, ingress, cluster, auth, chatTimeout)).onComplete(started)))
         .compose(id -> started.future());
   }
 
   private static Future<Started> components(Vertx vertx, Settings settings, HttpIngressVerticle ingress,
-                                            ClusterVerticle cluster, JWTAuth auth, Duration chatTimeout) {
+                                            ClusterVerticle cluster, io.vertx.ext.auth.jwt.JWTAuth auth, Duration chatTimeout) {
     return vertx.deployVerticle(cluster)
         .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models(), cluster.cluster())))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.storage())))

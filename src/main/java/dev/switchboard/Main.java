@@ -155,7 +155,7 @@ public final class Main {
     }
     Vertx vertx = Vertx.vertx();
     try {
-      System.out.println(Tokens.issue(Tokens.auth(vertx, secret), asked.subject(), asked.ttl(), asked.claims()));
+      System.out.println(Tokens.issue(Tokens.auth(vertx, secret, settings.tokens()), asked.subject(), asked.ttl(), asked.claims()));
     } finally {
       vertx.close().await(5, TimeUnit.SECONDS);
     }

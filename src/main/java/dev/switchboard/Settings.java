@@ -32,7 +32,8 @@ public record Settings(
     dev.switchboard.plugin.Plugins plugins,
     dev.switchboard.mcp.McpSettings mcp,
     dev.switchboard.security.AccessSettings access,
-    dev.switchboard.bridge.BridgeSettings bridge) {
+    dev.switchboard.bridge.BridgeSettings bridge,
+    dev.switchboard.security.TokenSettings tokens) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -65,7 +66,7 @@ public record Settings(
     root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "bridge");
 
     ConfigNode security = root.get("security");
-    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token");
+    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "jwt_keys", "issuer", "audience", "clock_skew");
     String secret = security.get("jwt_secret").string("");
     if (secret.isEmpty()) {
       secret = env.apply("SWITCHBOARD_JWT_SECRET") == null ? "" : env.apply("SWITCHBOARD_JWT_SECRET");
@@ -116,6 +117,7 @@ public record Settings(
         plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")),
         dev.switchboard.security.AccessSettings.from(security),
         dev.switchboard.bridge.BridgeSettings.from(root.get("bridge"), new dev.switchboard.bridge.BridgeSettings.Server(
-            server.host(), server.port(), server.tls())));
+            server.host(), server.port(), server.tls())),
+        dev.switchboard.security.TokenSettings.from(security, confDir));
   }
 }

@@ -208,6 +208,12 @@ public final class Addresses {
   /** String rule name → null, or failure 404. */
   public static final String SCHEDULES_DELETE = "schedules.delete";
 
+  /**
+   * JSON {jti, exp?} or {token} → JSON {jti, revoked: true, exp}, once stored; failure 400 for a
+   * body that names no token (or a token none of our keys signed).
+   */
+  public static final String TOKENS_REVOKE = "tokens.revoke";
+
   /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */
   public static final String STREAM_PREFIX = "ingress.stream.";
 }

@@ -203,6 +203,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/api/v1/tasks/:id/cancel").handler(bearer).handler(this::cancelTask);
     router.post("/api/v1/tasks/:id/retry").handler(bearer).handler(this::retryTask);
     router.get("/api/v1/cluster").handler(bearer).handler(this::cluster);
+    router.post("/api/v1/tokens/revoke").handler(bearer).handler(body).handler(ctx -> relay(ctx, Addresses.TOKENS_REVOKE, jsonBody(ctx)));
     router.get("/api/v1/deliveries").handler(bearer).handler(this::deliveries);
     router.post("/api/v1/deliveries/:id/retry").handler(bearer).handler(this::retryDelivery);
     router.post("/v1/embeddings").handler(bearer).handler(body).handler(this::embeddings);

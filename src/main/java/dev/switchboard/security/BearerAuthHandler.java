@@ -11,9 +11,10 @@ import java.util.Set;
 /**
  * Requires {@code Authorization: Bearer <JWT>}. Unlike vertx-web's JWT handler it fails the
  * context with an OpenAI-shaped 401, which the official SDKs surface as an authentication error.
- * Signature, algorithm (HS256 only; {@code none} is refused), {@code crit}, {@code exp}, {@code nbf} and
- * {@code iat} are checked by the gateway's JWTAuth ({@link Tokens#auth}), whose {@link InvalidToken}
- * says why a token is refused. The verified claims become the request's {@link Principal}, which
+ * Signature, algorithm (the key's own; {@code none} is refused), {@code crit}, {@code exp}, {@code nbf},
+ * {@code iat}, issuer, audience and revocation are checked by the gateway's JWTAuth ({@link Tokens#auth}),
+ * whose {@link InvalidToken} says why a token is refused; a cached token is refused once it is revoked.
+ * The verified claims become the request's {@link Principal}, which
  * {@link RouteAccess} checks against the route's family before the request goes on.
  */
 public final class BearerAuthHandler implements Handler<RoutingContext> {
@@ -57,7 +58,7 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
     }
     String token = header.substring(7).trim();
     Verified known = verified.get(token);
-    if (known != null && known.expiresAt() > System.currentTimeMillis()) {
+    if (known != null && known.expiresAt() > System.currentTimeMillis() && !Tokens.revoked(auth, known.jti())) {
       ctx.put(PRINCIPAL, known.principal());
       RouteAccess.admit(ctx, known.principal());
       return;
@@ -78,7 +79,7 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
       // a token without exp stays valid until the secret changes: kept until the cache is cleared
       Object exp = ar.result().principal().getValue("exp");
       long expiresAt = exp instanceof Number n ? (long) Math.min(Long.MAX_VALUE, n.doubleValue() * 1000) : Long.MAX_VALUE;
-      remember(token, new Verified(principal, expiresAt));
+      remember(token, new Verified(principal, expiresAt, ar.result().principal().getString("jti")));
       ctx.put(PRINCIPAL, principal);
       RouteAccess.admit(ctx, principal);
     });
@@ -88,7 +89,7 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
    * Tokens already verified, until they expire: clients send the same token with every request,
    * and checking an HMAC and parsing its JSON each time is most of what authentication costs.
    */
-  private record Verified(Principal principal, long expiresAt) {
+  private record Verified(Principal principal, long expiresAt, String jti) {
   }
 
   private static final int REMEMBERED = 10_000;

@@ -6,28 +6,43 @@ import io.vertx.ext.auth.JWTOptions;
 import io.vertx.ext.auth.PubSecKeyOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.util.function.Function;
 
-/** HS256 tokens: the verifier the gateway uses and the signer behind the {@code token} command. */
+/** The gateway's tokens: the verifier it uses and the signer behind the {@code token} command. */
 public final class Tokens {
 
   private Tokens() {
   }
 
-  /** Clock skew allowed on exp, nbf and iat, in seconds. */
-  static final int LEEWAY_SECONDS = 5;
+  /** {@link #auth(Vertx, JwtSecret, TokenSettings)} with the secret's key only, and no issuer or audience. */
+  public static JwtVerifier auth(Vertx vertx, JwtSecret secret) {
+    return auth(vertx, secret, TokenSettings.DEFAULT);
+  }
 
   /**
-   * The gateway's tokens: signed by vertx-auth-jwt, verified by {@link Hs256Auth} (whose failures
-   * are {@link InvalidToken}s with a reason a client can act on).
+   * The gateway's tokens: signed by vertx-auth-jwt with the secret (the key without kid, which
+   * accepts tokens without exp, as {@code token --ttl 0} makes them), verified by
+   * {@link JwtVerifier} with that key and those of {@code security.jwt_keys}; its failures are
+   * {@link InvalidToken}s with a reason a client can act on.
    */
-  public static JWTAuth auth(Vertx vertx, JwtSecret secret) {
+  public static JwtVerifier auth(Vertx vertx, JwtSecret secret, TokenSettings settings) {
+    int skew = (int) settings.clockSkew().toSeconds();
     JWTAuth signer = JWTAuth.create(vertx, new JWTAuthOptions()
         .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(secret.value()))
-        .setJWTOptions(new JWTOptions().setAlgorithm("HS256").setLeeway(LEEWAY_SECONDS)));
-    return new Hs256Auth(signer, secret.value(), LEEWAY_SECONDS);
+        .setJWTOptions(new JWTOptions().setAlgorithm("HS256").setLeeway(skew)));
+    List<JwtKey> keys = new ArrayList<>(settings.keys());
+    keys.add(JwtKey.hs256(null, secret.value().getBytes(StandardCharsets.UTF_8), true, "security.jwt_secret"));
+    return new JwtVerifier(signer, keys, settings, new Revocations());
+  }
+
+  /** Whether the token of {@code jti} has been revoked, as {@code auth} (the gateway's verifier) knows; cheap: a map look-up. */
+  public static boolean revoked(JWTAuth auth, String jti) {
+    return auth instanceof JwtVerifier v && v.revocations().revoked(jti);
   }
 
   /** The variable a secret given in the environment comes from; its value is never printed. */
@@ -62,7 +77,11 @@ public final class Tokens {
     return secret == null || secret.isEmpty() ? command : command + ", with " + SECRET_VARIABLE + " set as for the gateway";
   }
 
-  /** A token for {@code subject}; a zero ttl makes one without expiry (accepted until the secret changes). */
+  /**
+   * A token for {@code subject}, with a random jti (and the configured issuer and audience, see
+   * {@link JwtVerifier#generateToken(JsonObject, JWTOptions)}); a zero ttl makes one without expiry
+   * (accepted until the secret changes or it is revoked).
+   */
   public static String issue(JWTAuth auth, String subject, Duration ttl) {
     return issue(auth, subject, ttl, new JsonObject());
   }
