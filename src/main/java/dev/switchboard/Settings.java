@@ -30,7 +30,8 @@ public record Settings(
     EventSettings events,
     dev.switchboard.agent.AgentSettings agent,
     dev.switchboard.plugin.Plugins plugins,
-    dev.switchboard.mcp.McpSettings mcp) {
+    dev.switchboard.mcp.McpSettings mcp,
+    dev.switchboard.audit.AuditSettings audit) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -60,7 +61,7 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect; the event-bus bridges will add theirs when they exist
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "audit");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors");
@@ -110,6 +111,7 @@ public record Settings(
         dev.switchboard.rules.RulesSettings.load(files, channels),
         EventSettings.from(root.get("rules")),
         dev.switchboard.agent.AgentSettings.from(root.get("agent"), queue.taskTimeout()),
-        plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")));
+        plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")),
+        dev.switchboard.audit.AuditSettings.from(root.get("audit")));
   }
 }

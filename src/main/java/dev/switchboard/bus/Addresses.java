@@ -198,6 +198,13 @@ public final class Addresses {
   /** String rule name → null, or failure 404. */
   public static final String SCHEDULES_DELETE = "schedules.delete";
 
+  /** {@code audit.AuditEvent}, sent (no reply): one record for the audit log (see audit.Audit#record). */
+  public static final String AUDIT_RECORD = "audit.record";
+  /** JSON {subject, action, since, limit, cursor} (strings, as the query gave them) → JSON {data: [record], next_cursor}; failure 400. */
+  public static final String AUDIT_QUERY = "audit.query";
+  /** Empty → {@link Health}: the entry {@code audit} (up, degraded while events wait in the spool, off). */
+  public static final String AUDIT_HEALTH = "audit.health";
+
   /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */
   public static final String STREAM_PREFIX = "ingress.stream.";
 }
