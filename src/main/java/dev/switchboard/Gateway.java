@@ -101,6 +101,9 @@ public final class Gateway {
   private static Future<Started> components(Vertx vertx, Settings settings, HttpIngressVerticle ingress,
                                             ClusterVerticle cluster, io.vertx.ext.auth.jwt.JWTAuth auth, Duration chatTimeout) {
     return vertx.deployVerticle(cluster)
+        // first of the components: the records of all the others have somewhere to go
+        .compose(id -> vertx.deployVerticle(new dev.switchboard.audit.AuditVerticle(settings.audit(), settings.storageProfile(),
+            settings.dataDir(), settings.storage().postgresUrl())))
         .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models(), cluster.cluster())))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.storage())))
         .compose(id -> vertx.deployVerticle(new EventVerticle(new EventVerticle.Options(settings.events(), settings.storageProfile(),

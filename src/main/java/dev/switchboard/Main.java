@@ -32,6 +32,8 @@ public final class Main {
     try {
       if (args.length > 0 && "token".equals(args[0])) {
         token(args);
+      } else if (args.length > 0 && "audit".equals(args[0])) {
+        System.exit(dev.switchboard.audit.AuditCommand.run(args, Settings.load(System::getenv), System.out, System.err));
       } else if (args.length > 0 && ("-h".equals(args[0]) || "--help".equals(args[0]) || "help".equals(args[0]))) {
         usage();
       } else if (args.length > 0) {
@@ -64,6 +66,8 @@ public final class Main {
         + "      print a JWT for the API (--ttl 0: no expiry)\n"
         + "      [--role admin|operator|client]... [--scope chat|tasks|memories:read|memories:write|deliveries|admin]...\n"
         + "      [--memory-scope user:alice|tenant:acme:*]...\n"
+        + "  " + java + " audit verify\n"
+        + "      check the audit log's hash chain (exit 0 intact, 1 names the first broken record)\n"
         + "environment: SWITCHBOARD_CONF_DIR, SWITCHBOARD_DATA_DIR, SWITCHBOARD_HTTP_HOST, SWITCHBOARD_HTTP_PORT,\n"
         + "             SWITCHBOARD_JWT_SECRET, MODEL_ENDPOINT, MODEL_API_KEY, DINGTALK_WEBHOOK, DINGTALK_SECRET\n"
         + "JVM: -D" + JvmDefaults.PROPERTY + "=false keeps the JVM's own heap and GC settings"

@@ -33,7 +33,8 @@ public record Settings(
     dev.switchboard.mcp.McpSettings mcp,
     dev.switchboard.security.AccessSettings access,
     dev.switchboard.bridge.BridgeSettings bridge,
-    dev.switchboard.security.TokenSettings tokens) {
+    dev.switchboard.security.TokenSettings tokens,
+    dev.switchboard.audit.AuditSettings audit) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -63,7 +64,7 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "bridge");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "bridge", "audit");
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "jwt_keys", "issuer", "audience", "clock_skew");
@@ -118,6 +119,7 @@ public record Settings(
         dev.switchboard.security.AccessSettings.from(security),
         dev.switchboard.bridge.BridgeSettings.from(root.get("bridge"), new dev.switchboard.bridge.BridgeSettings.Server(
             server.host(), server.port(), server.tls())),
-        dev.switchboard.security.TokenSettings.from(security, confDir));
+        dev.switchboard.security.TokenSettings.from(security, confDir),
+        dev.switchboard.audit.AuditSettings.from(root.get("audit")));
   }
 }

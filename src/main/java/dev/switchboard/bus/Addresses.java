@@ -213,6 +213,12 @@ public final class Addresses {
    * body that names no token (or a token none of our keys signed).
    */
   public static final String TOKENS_REVOKE = "tokens.revoke";
+  /** {@code audit.AuditEvent}, sent (no reply): one record for the audit log (see audit.Audit#record). */
+  public static final String AUDIT_RECORD = "audit.record";
+  /** JSON {subject, action, since, limit, cursor} (strings, as the query gave them) → JSON {data: [record], next_cursor}; failure 400. */
+  public static final String AUDIT_QUERY = "audit.query";
+  /** Empty → {@link Health}: the entry {@code audit} (up, degraded while events wait in the spool, off). */
+  public static final String AUDIT_HEALTH = "audit.health";
 
   /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */
   public static final String STREAM_PREFIX = "ingress.stream.";

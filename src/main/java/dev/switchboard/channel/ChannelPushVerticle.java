@@ -1,5 +1,7 @@
 package dev.switchboard.channel;
 
+import dev.switchboard.audit.Audit;
+import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
@@ -651,6 +653,7 @@ public final class ChannelPushVerticle extends VerticleBase {
    */
   private Future<Void> finish(Deliveries.Record record, Lease lease, Tries tries, JsonObject response, String status) {
     metrics.push(record.channel(), record.bot(), status);
+    Audit.record(vertx, AuditEvent.of("", "push." + status, record.id(), Deliveries.DELIVERED.equals(status) ? "ok" : "failed").detail("channel", record.channel()).detail("bot", record.bot()).detail("task", record.taskId()).size("attempts", tries.sent));
     if (Deliveries.FAILED.equals(status) || Deliveries.DEAD.equals(status)) {
       // an event for the rules (on: {delivery: failed|dead}); raised by the instance that ended it, once
       vertx.eventBus().publish(Addresses.EVENTS_RAISE, new JsonObject()

@@ -184,6 +184,7 @@ public final class HttpIngressVerticle extends VerticleBase {
 
     // first, on every request and without a path or name (so it adds nothing to the route label)
     router.route().handler(this::edge);
+    router.route().handler(new dev.switchboard.audit.AuditTrail(vertx));
 
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
@@ -221,6 +222,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/api/v1/schedules").handler(bearer).handler(body).handler(this::addSchedule);
     router.delete("/api/v1/schedules/:rule").handler(bearer).handler(this::deleteSchedule);
     router.get("/api/v1/events").handler(bearer).handler(this::listEvents);
+    router.get("/api/v1/audit").handler(bearer).handler(ctx -> relay(ctx, Addresses.AUDIT_QUERY, dev.switchboard.audit.AuditTrail.query(ctx)));
     router.get("/api/v1/skills").handler(bearer).handler(ctx -> relay(ctx, Addresses.AGENT_SKILLS, null));
     router.get("/api/v1/plugins").handler(bearer).handler(ctx -> relay(ctx, Addresses.PLUGINS_LIST, null));
     router.post("/api/v1/plugins/:id/disable").handler(bearer).handler(ctx -> relay(ctx, Addresses.PLUGINS_SET,
@@ -863,8 +865,9 @@ public final class HttpIngressVerticle extends VerticleBase {
         bus.request(Addresses.MEMORY_HEALTH, null, quick),
         bus.request(Addresses.CHANNEL_HEALTH, null, quick),
         bus.request(Addresses.RULES_HEALTH, null, quick),
-        bus.request(Addresses.EVENTS_HEALTH, null, quick));
-    List<String> owners = List.of("tasks", "model", "memory", "channels", "rules", "events");
+        bus.request(Addresses.EVENTS_HEALTH, null, quick),
+        bus.request(Addresses.AUDIT_HEALTH, null, quick));
+    List<String> owners = List.of("tasks", "model", "memory", "channels", "rules", "events", "audit");
     Future<Message<JsonObject>> self = bus.request(Addresses.CLUSTER_SELF, null, quick);
     List<Future<?>> all = new ArrayList<>(asks);
     all.add(self);

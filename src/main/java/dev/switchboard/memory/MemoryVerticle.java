@@ -1,5 +1,7 @@
 package dev.switchboard.memory;
 
+import dev.switchboard.audit.Audit;
+import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
@@ -306,6 +308,7 @@ public final class MemoryVerticle extends VerticleBase {
     longTerm.add(body.getString("content"), body.getString("scope"), source, expires, supersedes)
         .onComplete(ar -> {
           Metrics.current().memoryWrite(ar.succeeded() ? ar.result().status() : "failed");
+          Audit.record(vertx, AuditEvent.of("", "memory.write", ar.succeeded() ? ar.result().id() : "", ar.succeeded() ? ar.result().status() : "failed").detail("scope", body.getString("scope")).size("content_chars", body.getString("content").length()));
           reply(message, ar.map(LongTermMemory.Written::toJson));
         });
   }
@@ -504,6 +507,7 @@ public final class MemoryVerticle extends VerticleBase {
     (LongTermMemory.plausibleId(id) ? longTerm.store().delete(id) : Future.succeededFuture(false))
         .compose(found -> found ? Future.succeededFuture()
             : Future.failedFuture(Failure.notFound("memory_not_found", "no memory '" + id + "'")))
+        .onComplete(ar -> Audit.record(vertx, AuditEvent.of("", "memory.delete", id, ar.succeeded() ? "ok" : "failed")))
         .onComplete(ar -> reply(message, ar.map(x -> null)));
   }
 

@@ -1,5 +1,7 @@
 package dev.switchboard.model;
 
+import dev.switchboard.audit.Audit;
+import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.StreamEvent;
@@ -314,6 +316,7 @@ final class Dispatcher {
     Provider p = d.provider;
     call.current = null;
     metrics.modelCall(p.name(), d.label, label(outcome), tookNanos);
+    Audit.record(vertx, AuditEvent.of(call.request.subject(), "model.call", d.label, label(outcome)).detail("provider", p.name()).size("duration_ms", tookNanos / 1_000_000));
     // a long generation that ran out of time after its first token says nothing about the provider
     if (outcome.kind() != Outcome.Kind.CANCELLED && !(call.committed && outcome.kind() != Outcome.Kind.OK)
         && p.live(outcome)) {

@@ -1,5 +1,7 @@
 package dev.switchboard.rules;
 
+import dev.switchboard.audit.Audit;
+import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
@@ -465,12 +467,14 @@ public final class RulesVerticle extends AbstractVerticle {
       // last_error stays: it is the last one, for someone who looks later, not the current state
       s.lastFired = Instant.now().toString();
       metrics.fired(rule.name(), System.nanoTime() - started);
+      Audit.record(vertx, AuditEvent.of("", "rule.fired", rule.name(), "ok").detail("event", event.getString("id")));
       return true;
     }).recover(e -> {
       Failure f = Failure.from(e);
       String error = "action " + at[0] + " (" + rule.actions().get(at[0]).kind() + "): " + f.getMessage();
       state(rule).lastError = error;
       metrics.failed(rule.name(), System.nanoTime() - started);
+      Audit.record(vertx, AuditEvent.of("", "rule.fired", rule.name(), "failed").detail("event", event.getString("id")).detail("error", f.code()));
       LOG.warning("rules: rule '" + rule.name() + "' failed on event " + event.getString("id") + ": " + error);
       onError(rule, event, error, depth, set);
       return f.retryable() ? Future.failedFuture(f) : Future.succeededFuture(false);

@@ -14,6 +14,7 @@ public final class SeqCursor {
 
   public static final SeqCursor TASKS = new SeqCursor("s1:");
   public static final SeqCursor EVENTS = new SeqCursor("e1:");
+  public static final SeqCursor AUDIT = new SeqCursor("a1:");
 
   private final String tag;
 

@@ -2,6 +2,8 @@ package dev.switchboard.task;
 
 import dev.switchboard.agent.AgentRunner;
 import dev.switchboard.agent.Trace;
+import dev.switchboard.audit.Audit;
+import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.PushRequest;
@@ -95,6 +97,7 @@ final class TaskRunner {
 
   /** A task that finished for good is an event for the rules ({@code on: {task: succeeded|failed}}). */
   private void raise(TaskQueue.Task task, TaskSpec spec, String status, String result, String error) {
+    Audit.record(vertx, AuditEvent.of(task.subject(), "task." + status, task.id(), error == null ? "ok" : "failed").size("attempts", task.attempts()).size("result_chars", result == null ? 0 : result.length()));
     JsonObject event = new JsonObject().put("id", "task:" + task.id() + ":" + status).put("type", "task")
         .put("time", java.time.Instant.now().toString())
         .put("task", new JsonObject().put("id", task.id()).put("status", status).put("result", result).put("error", error)

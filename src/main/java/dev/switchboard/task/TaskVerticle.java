@@ -2,6 +2,8 @@ package dev.switchboard.task;
 
 import dev.switchboard.agent.AgentRunner;
 import dev.switchboard.agent.AgentSettings;
+import dev.switchboard.audit.Audit;
+import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.Health;
@@ -126,6 +128,8 @@ public final class TaskVerticle extends VerticleBase {
           Failure refused = Failure.from(ar.cause());
           return inbound && !refused.retryable() ? store(s, refused.getMessage()) : Future.failedFuture(refused);
         })
+        .onSuccess(submitted -> Audit.record(vertx, AuditEvent.of(s.subject(), "task.submitted", submitted.task().id(), "ok")
+            .size("input_chars", s.input() == null ? 0 : s.input().length())))
         .onSuccess(submitted -> {
           if (submitted.created()) {
             vertx.eventBus().publish(Addresses.TASK_EVENTS, new JsonObject().put("id", submitted.task().id())
