@@ -80,6 +80,7 @@ public final class Gateway {
     Metrics.configure(settings);
     LocalCodec.registerAll(vertx.eventBus());
     settings.agent().install(vertx);
+    settings.outbound().install(vertx);
     JWTAuth auth = Tokens.auth(vertx, secret);
     // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up

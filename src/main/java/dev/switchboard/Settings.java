@@ -30,7 +30,8 @@ public record Settings(
     EventSettings events,
     dev.switchboard.agent.AgentSettings agent,
     dev.switchboard.plugin.Plugins plugins,
-    dev.switchboard.mcp.McpSettings mcp) {
+    dev.switchboard.mcp.McpSettings mcp,
+    dev.switchboard.security.OutboundGuard outbound) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -63,7 +64,8 @@ public record Settings(
     root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp");
 
     ConfigNode security = root.get("security");
-    security.allowOnly("jwt_secret", "cors");
+    security.allowOnly("jwt_secret", "cors", "outbound");
+    dev.switchboard.security.OutboundGuard outbound = dev.switchboard.security.OutboundGuard.from(security.get("outbound"), env);
     String secret = security.get("jwt_secret").string("");
     if (secret.isEmpty()) {
       secret = env.apply("SWITCHBOARD_JWT_SECRET") == null ? "" : env.apply("SWITCHBOARD_JWT_SECRET");
@@ -95,6 +97,12 @@ public record Settings(
     ModelSettings models = ModelSettings.load(files, plugins.modelProviders(), plugins.offProviderTypes());
     ChannelSettings channels = ChannelSettings.load(files, plugins.channelProviders(), plugins.offChannelSections());
     QueueSettings queue = QueueSettings.from(root.get("queue"));
+    dev.switchboard.mcp.McpSettings mcp = dev.switchboard.mcp.McpSettings.from(root.get("mcp"));
+    // every URL the configuration makes the gateway call, checked once here so a refused one names its key
+    outbound.checkConfiguredUrls(files.load(ModelSettings.FILE, false), java.util.Set.of("endpoint"));
+    outbound.checkConfiguredUrls(files.load(ChannelSettings.FILE, false),
+        java.util.Set.of("webhook", "url", "api_base", "domain", "session_webhook_hosts"));
+    outbound.checkConfiguredUrls(root.get("mcp"), java.util.Set.of("url"));
     return new Settings(
         confDir,
         ServerSettings.from(root.get("server"), security.get("cors"), env),
@@ -110,6 +118,6 @@ public record Settings(
         dev.switchboard.rules.RulesSettings.load(files, channels),
         EventSettings.from(root.get("rules")),
         dev.switchboard.agent.AgentSettings.from(root.get("agent"), queue.taskTimeout()),
-        plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")));
+        plugins, mcp, outbound);
   }
 }
