@@ -97,13 +97,7 @@ public record Settings(
     ModelSettings models = ModelSettings.load(files, plugins.modelProviders(), plugins.offProviderTypes());
     ChannelSettings channels = ChannelSettings.load(files, plugins.channelProviders(), plugins.offChannelSections());
     QueueSettings queue = QueueSettings.from(root.get("queue"));
-    dev.switchboard.mcp.McpSettings mcp = dev.switchboard.mcp.McpSettings.from(root.get("mcp"));
-    // every URL the configuration makes the gateway call, checked once here so a refused one names its key
-    outbound.checkConfiguredUrls(files.load(ModelSettings.FILE, false), java.util.Set.of("endpoint"));
-    outbound.checkConfiguredUrls(files.load(ChannelSettings.FILE, false),
-        java.util.Set.of("webhook", "url", "api_base", "domain", "session_webhook_hosts"));
-    outbound.checkConfiguredUrls(root.get("mcp"), java.util.Set.of("url"));
-    return new Settings(
+    Settings settings = new Settings(
         confDir,
         ServerSettings.from(root.get("server"), security.get("cors"), env),
         secret,
@@ -118,6 +112,12 @@ public record Settings(
         dev.switchboard.rules.RulesSettings.load(files, channels),
         EventSettings.from(root.get("rules")),
         dev.switchboard.agent.AgentSettings.from(root.get("agent"), queue.taskTimeout()),
-        plugins, mcp, outbound);
+        plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")), outbound);
+    // every URL the configuration makes the gateway call, checked once the files are known good, so a refused one names its key
+    outbound.checkConfiguredUrls(files.load(ModelSettings.FILE, false), java.util.Set.of("endpoint"));
+    outbound.checkConfiguredUrls(files.load(ChannelSettings.FILE, false),
+        java.util.Set.of("webhook", "url", "api_base", "domain", "session_webhook_hosts"));
+    outbound.checkConfiguredUrls(root.get("mcp"), java.util.Set.of("url"));
+    return settings;
   }
 }
