@@ -79,6 +79,7 @@ public final class Gateway {
     Metrics.configure(settings);
     LocalCodec.registerAll(vertx.eventBus());
     settings.agent().install(vertx);
+    settings.outbound().install(vertx);
     dev.switchboard.security.JwtVerifier auth = Tokens.auth(vertx, secret, settings.tokens());
     // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up

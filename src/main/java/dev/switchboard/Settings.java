@@ -34,7 +34,8 @@ public record Settings(
     dev.switchboard.security.AccessSettings access,
     dev.switchboard.bridge.BridgeSettings bridge,
     dev.switchboard.security.TokenSettings tokens,
-    dev.switchboard.audit.AuditSettings audit) {
+    dev.switchboard.audit.AuditSettings audit,
+    dev.switchboard.security.OutboundGuard outbound) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -67,7 +68,8 @@ public record Settings(
     root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "bridge", "audit");
 
     ConfigNode security = root.get("security");
-    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "jwt_keys", "issuer", "audience", "clock_skew");
+    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "jwt_keys", "issuer", "audience", "clock_skew", "outbound");
+    dev.switchboard.security.OutboundGuard outbound = dev.switchboard.security.OutboundGuard.from(security.get("outbound"), env);
     String secret = security.get("jwt_secret").string("");
     if (secret.isEmpty()) {
       secret = env.apply("SWITCHBOARD_JWT_SECRET") == null ? "" : env.apply("SWITCHBOARD_JWT_SECRET");
@@ -100,7 +102,7 @@ public record Settings(
     ChannelSettings channels = ChannelSettings.load(files, plugins.channelProviders(), plugins.offChannelSections());
     QueueSettings queue = QueueSettings.from(root.get("queue"));
     ServerSettings server = ServerSettings.from(root.get("server"), security.get("cors"), env);
-    return new Settings(
+    Settings settings = new Settings(
         confDir,
         server,
         secret,
@@ -120,6 +122,13 @@ public record Settings(
         dev.switchboard.bridge.BridgeSettings.from(root.get("bridge"), new dev.switchboard.bridge.BridgeSettings.Server(
             server.host(), server.port(), server.tls())),
         dev.switchboard.security.TokenSettings.from(security, confDir),
-        dev.switchboard.audit.AuditSettings.from(root.get("audit")));
+        dev.switchboard.audit.AuditSettings.from(root.get("audit")),
+        outbound);
+    // every URL the configuration makes the gateway call, checked once the files are known good, so a refused one names its key
+    outbound.checkConfiguredUrls(files.load(ModelSettings.FILE, false), java.util.Set.of("endpoint"));
+    outbound.checkConfiguredUrls(files.load(ChannelSettings.FILE, false),
+        java.util.Set.of("webhook", "url", "api_base", "domain", "session_webhook_hosts"));
+    outbound.checkConfiguredUrls(root.get("mcp"), java.util.Set.of("url"));
+    return settings;
   }
 }

@@ -1,5 +1,7 @@
 package dev.switchboard.agent;
 
+import dev.switchboard.security.OutboundGuard;
+import dev.switchboard.security.OutboundGuard.Target;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -12,11 +14,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
-import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
@@ -26,12 +24,12 @@ import java.util.stream.Collectors;
 
 /**
  * GET or POST to a host in the allow list, and nowhere else: the model's arguments are not trusted.
- * The name is resolved first (on a worker: lookups block) and every address it resolves to is
- * checked; private, loopback, link-local (the cloud metadata address 169.254.169.254), unique-local
- * and unspecified addresses are refused unless that address itself is listed, so allowing a name
- * never lets it point inside. The request then goes to the checked address (the name stays in the
- * Host header and TLS SNI), so a second lookup cannot swap it (DNS rebinding). Redirects are
- * reported, not followed: the target would escape the check.
+ * The name is then resolved and every address checked by the {@link OutboundGuard}: private,
+ * loopback, link-local (the cloud metadata address 169.254.169.254), unique-local and unspecified
+ * addresses are refused unless {@code security.outbound.allow} allows them or that address itself
+ * is listed here, so allowing a name here never lets it point inside. The request then goes to the
+ * checked address (the name stays in the Host header and TLS SNI), so a second lookup cannot swap
+ * it (DNS rebinding). Redirects are reported, not followed: the target would escape the check.
  */
 final class HttpFetchSkill implements Skill {
 
@@ -92,9 +90,9 @@ final class HttpFetchSkill implements Skill {
     JsonObject args = call.arguments();
     Target target;
     try {
-      target = target(args.getValue("url") instanceof String s ? s : "");
+      target = OutboundGuard.target(args.getValue("url") instanceof String s ? s : "");
     } catch (IllegalArgumentException e) {
-      return Future.failedFuture(e.getMessage());
+      return Future.failedFuture(e.getMessage().replace("can be called", "can be fetched"));
     }
     String method = args.getValue("method") instanceof String m ? m.trim().toUpperCase(Locale.ROOT) : "GET";
     if (!method.equals("GET") && !method.equals("POST")) {
@@ -107,30 +105,10 @@ final class HttpFetchSkill implements Skill {
           : "host '" + target.host() + "' is not allowed (add it to agent.http_fetch.allow in switchboard.yaml)");
     }
     Vertx vertx = call.vertx();
-    return vertx.executeBlocking(() -> checked(allow, target.host()), false)
+    // the outbound guard decides which addresses are reachable; an address listed here counts as allowed too
+    OutboundGuard guard = OutboundGuard.in(vertx).plus(allow.stream().filter(OutboundGuard::isAddress).toList());
+    return guard.check(vertx, target.host())
         .compose(address -> fetch(vertx, target, address, method, args));
-  }
-
-  /** The URL's parts; a message the model can act on when it is not one we fetch. */
-  record Target(URI uri, boolean tls, String host, int port) {
-  }
-
-  static Target target(String url) {
-    URI uri;
-    try {
-      uri = new URI(url.trim());
-    } catch (URISyntaxException e) {
-      throw new IllegalArgumentException("not a URL: " + e.getMessage());
-    }
-    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    if (!scheme.equals("http") && !scheme.equals("https")) {
-      throw new IllegalArgumentException("only http:// and https:// URLs can be fetched");
-    }
-    if (uri.getHost() == null || uri.getRawUserInfo() != null) {
-      throw new IllegalArgumentException("the URL needs a host (and no user:password@)");
-    }
-    boolean tls = scheme.equals("https");
-    return new Target(uri, tls, unbracket(uri.getHost().toLowerCase(Locale.ROOT)), uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80);
   }
 
   static boolean allowedHost(Set<String> allow, String host) {
@@ -138,45 +116,6 @@ final class HttpFetchSkill implements Skill {
       return true;
     }
     return allow.stream().anyMatch(a -> a.startsWith("*.") && host.endsWith(a.substring(1)));
-  }
-
-  /** Blocking: resolves the host and answers the address to connect to, once every address it has is acceptable. */
-  static InetAddress checked(Set<String> allow, String host) {
-    InetAddress[] addresses;
-    try {
-      addresses = InetAddress.getAllByName(host);
-    } catch (UnknownHostException e) {
-      throw new IllegalStateException("cannot resolve " + host);
-    }
-    for (InetAddress address : addresses) {
-      if (internal(address) && !allow.contains(address.getHostAddress().toLowerCase(Locale.ROOT))
-          && !allow.contains(canonical(address))) {
-        throw new IllegalStateException("refused: " + host + " resolves to the internal address " + address.getHostAddress()
-            + " (private, loopback, link-local or unspecified); list that address in agent.http_fetch.allow to allow it");
-      }
-    }
-    return addresses[0];
-  }
-
-  /** Addresses that reach inside the host or its network rather than the internet. */
-  static boolean internal(InetAddress a) {
-    if (a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress() || a.isAnyLocalAddress()
-        || a.isMulticastAddress()) {
-      return true;
-    }
-    byte[] b = a.getAddress();
-    if (a instanceof Inet6Address) {
-      return (b[0] & 0xfe) == 0xfc; // unique-local fc00::/7
-    }
-    int first = b[0] & 0xff;
-    int second = b[1] & 0xff;
-    return first == 0 // 0.0.0.0/8, "this network"
-        || (first == 100 && second >= 64 && second < 128) // shared address space (carrier NAT)
-        || first >= 240; // reserved and broadcast
-  }
-
-  private static String canonical(InetAddress a) {
-    return a.getHostAddress().replaceAll("%.*$", "");
   }
 
   private Future<String> fetch(Vertx vertx, Target target, InetAddress address, String method, JsonObject args) {

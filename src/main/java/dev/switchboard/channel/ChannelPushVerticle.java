@@ -700,6 +700,8 @@ public final class ChannelPushVerticle extends VerticleBase {
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setAbsoluteURI(request.url())
+        // a redirect is the platform's answer (a failed push), never a second target: it would escape the outbound check
+        .setFollowRedirects(false)
         .setConnectTimeout(PUSH_TIMEOUT.toMillis())
         .setIdleTimeout(PUSH_TIMEOUT.toMillis());
     request.headers().forEach(options::putHeader);

@@ -89,6 +89,7 @@ final class TenantTokens {
     RequestOptions options = new RequestOptions()
         .setMethod(body == null ? HttpMethod.GET : HttpMethod.POST)
         .setAbsoluteURI(url)
+        .setFollowRedirects(false) // see ChannelPushVerticle#send
         .setConnectTimeout(10_000)
         .setIdleTimeout(10_000)
         .putHeader("Content-Type", "application/json")

@@ -135,7 +135,8 @@ final class McpClientConnection {
       transport = HttpClientStreamableHttpTransport.builder(server.url())
           .jsonMapper(json)
           .connectTimeout(server.timeout())
-          .customizeClient(b -> b.connectTimeout(server.timeout()))
+          // a redirect would lead past the outbound check of the configured URL
+          .customizeClient(b -> b.connectTimeout(server.timeout()).followRedirects(java.net.http.HttpClient.Redirect.NEVER))
           .requestBuilder(headers(HttpRequest.newBuilder()))
           .build();
     }

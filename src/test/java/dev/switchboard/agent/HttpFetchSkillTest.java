@@ -2,8 +2,10 @@ package dev.switchboard.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.switchboard.security.OutboundGuard;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -61,6 +63,34 @@ class HttpFetchSkillTest {
     // localhost is allowed by name, but its address is internal and not listed itself
     String why = failure(new HttpFetchSkill(List.of("localhost")), "http://localhost:" + server.actualPort() + "/");
     assertTrue(why.contains("resolves to the internal address"), why);
+  }
+
+  @Test
+  void aNameTheGatewaysOutboundGuardAllowsMayResolveToLoopback() throws Exception {
+    Vertx own = Vertx.vertx();
+    try {
+      OutboundGuard.of(List.of("localhost")).install(own);
+      String answer = new HttpFetchSkill(List.of("localhost"))
+          .run(new SkillCall(args("http://localhost:" + server.actualPort() + "/hello"), List.of(), "test", own))
+          .await(15, TimeUnit.SECONDS);
+      assertTrue(answer.startsWith("HTTP 200"), answer);
+    } finally {
+      own.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void theGatewaysOutboundAllowListDoesNotWidenTheHostsHttpFetchMayCall() throws Exception {
+    Vertx own = Vertx.vertx();
+    try {
+      OutboundGuard.of(List.of("127.0.0.1")).install(own);
+      Future<String> result = new HttpFetchSkill(List.of("example.com"))
+          .run(new SkillCall(args(url("/hello")), List.of(), "test", own));
+      String why = assertThrows(Exception.class, () -> result.await(15, TimeUnit.SECONDS)).getMessage();
+      assertTrue(why.contains("'127.0.0.1' is not allowed"), why);
+    } finally {
+      own.close().await(10, TimeUnit.SECONDS);
+    }
   }
 
   @Test

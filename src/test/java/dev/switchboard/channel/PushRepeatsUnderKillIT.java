@@ -125,7 +125,9 @@ class PushRepeatsUnderKillIT {
         "SWITCHBOARD_JWT_SECRET", SECRET,
         "MODEL_ENDPOINT", upstream.baseUrl(),
         "MODEL_API_KEY", "upstream-key",
-        "MODEL_NAME", "fake-model"));
+        "MODEL_NAME", "fake-model",
+        // the fakes are on loopback, which the shipped configuration refuses
+        "SWITCHBOARD_OUTBOUND_ALLOW", "127.0.0.1,localhost,::1"));
     gateway = pb.start();
     started.add(gateway);
     LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();

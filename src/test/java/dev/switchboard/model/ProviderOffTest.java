@@ -132,6 +132,9 @@ class ProviderOffTest {
   void shippedPresets(@TempDir Path dir) throws Exception {
     copyShipped(dir);
     Files.writeString(dir.resolve("model_provider.yaml"), uncommentedPresets());
+    // the local presets are on 127.0.0.1: the commented allow line of security.outbound, uncommented
+    String shipped = Files.readString(dir.resolve("switchboard.yaml"));
+    Files.writeString(dir.resolve("switchboard.yaml"), shipped.replace("    # allow: [\"127.0.0.1\"", "    allow: [\"127.0.0.1\""));
     Settings s = Settings.load(dir, Map.of("MODEL_ENDPOINT", "http://127.0.0.1:1/v1", "MODEL_API_KEY", "sk-1",
         "ZHIPU_API_KEY", "zk-1")::get);
     String summary = s.models().summary();

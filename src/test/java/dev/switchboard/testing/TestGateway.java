@@ -56,6 +56,8 @@ public final class TestGateway implements AutoCloseable {
     private Builder() {
       env.put("SWITCHBOARD_JWT_SECRET", SECRET);
       env.put("SWITCHBOARD_HTTP_PORT", "0");
+      // the fakes listen on loopback; the shipped configuration refuses it, so the harness allows it
+      env.put("SWITCHBOARD_OUTBOUND_ALLOW", "127.0.0.1,localhost,::1");
       // on the distributed profile a test's tasks stay its own, whatever earlier tests left in Redis;
       // gateways that should share a queue are given one prefix by their test
       env.put("SWITCHBOARD_QUEUE_PREFIX", "sbtest:" + java.util.UUID.randomUUID().toString().substring(0, 8) + ":q:");
