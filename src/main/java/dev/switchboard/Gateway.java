@@ -84,7 +84,7 @@ public final class Gateway {
     // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
-    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout);
+    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout, settings.rateLimits());
     ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
     Promise<Started> started = Promise.promise();
     // the lock is the root: every component is its child, so all of them stop before it lets go of the folder
@@ -96,6 +96,9 @@ public final class Gateway {
   private static Future<Started> components(Vertx vertx, Settings settings, HttpIngressVerticle ingress,
                                             ClusterVerticle cluster) {
     return vertx.deployVerticle(cluster)
+        // instances of one deployment (one queue prefix) share their rate limits
+        .compose(id -> vertx.deployVerticle(new dev.switchboard.security.RateLimitVerticle(settings.rateLimits(),
+            settings.storageProfile(), settings.storage().redisUrl(), settings.queue().keyPrefix() + "ratelimit:")))
         .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models(), cluster.cluster())))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.storage())))
         .compose(id -> vertx.deployVerticle(new EventVerticle(new EventVerticle.Options(settings.events(), settings.storageProfile(),

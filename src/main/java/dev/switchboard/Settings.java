@@ -30,7 +30,8 @@ public record Settings(
     EventSettings events,
     dev.switchboard.agent.AgentSettings agent,
     dev.switchboard.plugin.Plugins plugins,
-    dev.switchboard.mcp.McpSettings mcp) {
+    dev.switchboard.mcp.McpSettings mcp,
+    dev.switchboard.security.RateLimits rateLimits) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -63,7 +64,7 @@ public record Settings(
     root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp");
 
     ConfigNode security = root.get("security");
-    security.allowOnly("jwt_secret", "cors");
+    security.allowOnly("jwt_secret", "cors", "rate_limits");
     String secret = security.get("jwt_secret").string("");
     if (secret.isEmpty()) {
       secret = env.apply("SWITCHBOARD_JWT_SECRET") == null ? "" : env.apply("SWITCHBOARD_JWT_SECRET");
@@ -110,6 +111,7 @@ public record Settings(
         dev.switchboard.rules.RulesSettings.load(files, channels),
         EventSettings.from(root.get("rules")),
         dev.switchboard.agent.AgentSettings.from(root.get("agent"), queue.taskTimeout()),
-        plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")));
+        plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")),
+        dev.switchboard.security.RateLimits.from(security.get("rate_limits")));
   }
 }

@@ -198,6 +198,12 @@ public final class Addresses {
   /** String rule name → null, or failure 404. */
   public static final String SCHEDULES_DELETE = "schedules.delete";
 
+  /**
+   * {@link RateTake} → Long: 0 when a token was taken, else the ms until the bucket has one. Never a
+   * failure for a store that cannot be asked: the request then goes through unchecked.
+   */
+  public static final String SECURITY_RATE_TAKE = "security.rate.take";
+
   /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */
   public static final String STREAM_PREFIX = "ingress.stream.";
 }

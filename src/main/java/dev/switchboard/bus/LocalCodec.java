@@ -36,6 +36,7 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, InboundAlert.class);
     register(bus, InboundPlugin.class);
     register(bus, InboundPlugin.Answer.class);
+    register(bus, RateTake.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

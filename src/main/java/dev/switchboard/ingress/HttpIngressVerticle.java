@@ -17,6 +17,8 @@ import dev.switchboard.mcp.McpServerHandler;
 import dev.switchboard.memory.LongTermMemory;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.BearerAuthHandler;
+import dev.switchboard.security.RateLimitHandler;
+import dev.switchboard.security.RateLimits;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.Future;
@@ -87,15 +89,21 @@ public final class HttpIngressVerticle extends VerticleBase {
   private final ServerSettings settings;
   private final JWTAuth auth;
   private final Duration chatTimeout;
+  private final RateLimits rateLimits;
   private HttpServer server;
   private Metrics metrics;
   private ConnectionGuard guard;
   private CorsHandler cors;
 
   public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout) {
+    this(settings, auth, chatTimeout, RateLimits.OFF);
+  }
+
+  public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout, RateLimits rateLimits) {
     this.settings = settings;
     this.auth = auth;
     this.chatTimeout = chatTimeout;
+    this.rateLimits = rateLimits;
   }
 
   @Override
@@ -150,10 +158,14 @@ public final class HttpIngressVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     Handler<RoutingContext> body = body(settings.maxBodySize());
-    BearerAuthHandler bearer = new BearerAuthHandler(auth);
+    RateLimitHandler limits = new RateLimitHandler(vertx, rateLimits);
+    // every token route: authenticated, then held to its subject's rate limit
+    Handler<RoutingContext> bearer = new BearerAuthHandler(auth).andThen(limits.perSubject());
 
     // first, on every request and without a path or name (so it adds nothing to the route label)
     router.route().handler(this::edge);
+    // webhooks are held to their client address's rate limit before their body is read
+    router.route().handler(limits.perAddress());
 
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
@@ -974,6 +986,9 @@ public final class HttpIngressVerticle extends VerticleBase {
     Failure failure = failure(ctx);
     if (failure.status() == 401) {
       response.putHeader(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+    }
+    if (failure.retryAfterSeconds() > 0) {
+      response.putHeader(HttpHeaderNames.RETRY_AFTER, String.valueOf(failure.retryAfterSeconds()));
     }
     HttpServerRequest request = ctx.request();
     boolean close = !ConnectionGuard.bodyRead(request);
