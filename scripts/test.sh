@@ -224,6 +224,9 @@ log "npm ci --prefix src/test/node (node $(node --version 2>/dev/null || echo mi
 # a failed install is reported here and then by that test; the rest of the suite still runs
 npm ci --prefix "$REPO_ROOT/src/test/node" --no-audit --no-fund --loglevel=error </dev/null >/dev/null \
   || log "WARNING: npm ci --prefix src/test/node failed: the Node client ITs (EmbeddingsNodeSdkIT, McpTypeScriptSdkIT, ...) will fail"
+# the bridge example (BridgeExamplesIT runs it), pinned in examples/bridge-node/package-lock.json
+npm ci --prefix "$REPO_ROOT/examples/bridge-node" --no-audit --no-fund --loglevel=error </dev/null >/dev/null \
+  || log "WARNING: npm ci --prefix examples/bridge-node failed: BridgeExamplesIT will fail"
 # ---------------------------------------------------------------- end node test client
 
 # ---------------------------------------------------------------- ports

@@ -84,17 +84,19 @@ public final class Gateway {
     // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
-    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout, settings.rateLimits());
+    settings.access().warnAtStart();
+    HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout, settings.access(),
+        settings.bridge(), settings.rateLimits());
     ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
     Promise<Started> started = Promise.promise();
     // the lock is the root: every component is its child, so all of them stop before it lets go of the folder
-    return vertx.deployVerticle(new DataDirLock(settings.dataDir(), () -> components(vertx, settings, ingress, cluster)
+    return vertx.deployVerticle(new DataDirLock(settings.dataDir(), () -> components(vertx, settings, ingress, cluster, auth, chatTimeout)
             .onComplete(started)))
         .compose(id -> started.future());
   }
 
   private static Future<Started> components(Vertx vertx, Settings settings, HttpIngressVerticle ingress,
-                                            ClusterVerticle cluster) {
+                                            ClusterVerticle cluster, JWTAuth auth, Duration chatTimeout) {
     return vertx.deployVerticle(cluster)
         // instances of one deployment (one queue prefix) share their rate limits
         .compose(id -> vertx.deployVerticle(new dev.switchboard.security.RateLimitVerticle(settings.rateLimits(),
@@ -120,7 +122,12 @@ public final class Gateway {
                 // MCP servers register their tools as they connect; start-up does not wait for them
                 .compose(rules -> vertx.deployVerticle(new dev.switchboard.mcp.McpClientVerticle(settings.mcp()))
                     .compose(mcp -> vertx.deployVerticle(new dev.switchboard.agent.SkillsVerticle()))
-                    .compose(skills -> vertx.deployVerticle(ingress)).map(edge -> List.of(edge, scheduler, rules, tasks)))))
+                    // the bridges, like the HTTP edge, are stopped first: no new work from their clients
+                    .compose(skills -> dev.switchboard.bridge.Bridges.deploy(vertx, settings.bridge(),
+                        new dev.switchboard.bridge.BridgeAccess(auth, settings.bridge(), settings.access().legacyTokens()), chatTimeout,
+                        settings.server().maxBodySize()))
+                    .compose(bridges -> vertx.deployVerticle(ingress).map(edge -> java.util.stream.Stream.concat(
+                        bridges.stream(), java.util.stream.Stream.of(edge, scheduler, rules, tasks)).toList())))))
         // once the skills are known: bots in channels.yaml that name a skill no one has are warned about
         .compose(drain -> dev.switchboard.agent.BotSkills.warnUnknown(vertx, settings.channels().botSkills()).map(drain))
         .compose(drain -> defaultModel(vertx)
@@ -174,7 +181,7 @@ public final class Gateway {
   }
 
   private static String banner(Settings s, int port, JsonObject model) {
-    String scheme = s.server().tls() ? "https" : "http";
+    String scheme = s.server().tls().enabled() ? "https" : "http";
     return "switchboard listening on " + scheme + "://" + s.server().host() + ":" + port
         + " | storage " + storage(s)
         + " | providers: " + s.models().summary()

@@ -5,10 +5,14 @@ import dev.switchboard.config.ConfigNode;
 import dev.switchboard.observe.JvmDefaults;
 import dev.switchboard.security.JwtSecret;
 import dev.switchboard.security.SelfCommand;
+import dev.switchboard.security.TokenClaims;
 import dev.switchboard.security.Tokens;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -58,6 +62,8 @@ public final class Main {
         + "      run the gateway\n"
         + "  " + java + " token --sub NAME [--ttl 1h]\n"
         + "      print a JWT for the API (--ttl 0: no expiry)\n"
+        + "      [--role admin|operator|client]... [--scope chat|tasks|memories:read|memories:write|deliveries|admin]...\n"
+        + "      [--memory-scope user:alice|tenant:acme:*]...\n"
         + "environment: SWITCHBOARD_CONF_DIR, SWITCHBOARD_DATA_DIR, SWITCHBOARD_HTTP_HOST, SWITCHBOARD_HTTP_PORT,\n"
         + "             SWITCHBOARD_JWT_SECRET, MODEL_ENDPOINT, MODEL_API_KEY, DINGTALK_WEBHOOK, DINGTALK_SECRET\n"
         + "JVM: -D" + JvmDefaults.PROPERTY + "=false keeps the JVM's own heap and GC settings"
@@ -106,22 +112,42 @@ public final class Main {
     ready.await();
   }
 
-  private static void token(String[] args) throws Exception {
+  /** What the {@code token} command was asked for: subject, lifetime, and the access claims (roles, scope, memory scopes). */
+  record TokenArgs(String subject, Duration ttl, JsonObject claims) {
+  }
+
+  /** The {@code token} command's flags ({@code args[0]} is "token"); anything unknown is refused with one line. */
+  static TokenArgs tokenArgs(String[] args) {
     String subject = null;
     Duration ttl = Duration.ofHours(1);
+    List<String> roles = new ArrayList<>();
+    List<String> scopes = new ArrayList<>();
+    List<String> memoryScopes = new ArrayList<>();
     for (int i = 1; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
+      if (value == null && List.of("--role", "--scope", "--memory-scope").contains(args[i])) {
+        throw new IllegalArgumentException(args[i] + " needs a value");
+      }
       switch (args[i]) {
         case "--sub" -> subject = value;
         case "--ttl" -> ttl = "0".equals(value) ? Duration.ZERO : ConfigNode.parseDuration(value == null ? "" : value)
             .orElseThrow(() -> new IllegalArgumentException("--ttl takes a duration such as 30m, 1h or 7d, or 0"));
-        default -> throw new IllegalArgumentException("unknown option '" + args[i] + "' (token --sub NAME [--ttl 1h])");
+        case "--role" -> roles.add(value);
+        case "--scope" -> scopes.add(value);
+        case "--memory-scope" -> memoryScopes.add(value);
+        default -> throw new IllegalArgumentException("unknown option '" + args[i]
+            + "' (token --sub NAME [--ttl 1h] [--role R]... [--scope S]... [--memory-scope P]...)");
       }
       i++;
     }
     if (subject == null || subject.isBlank()) {
       throw new IllegalArgumentException("token needs --sub NAME");
     }
+    return new TokenArgs(subject, ttl, TokenClaims.of(roles, scopes, memoryScopes));
+  }
+
+  private static void token(String[] args) throws Exception {
+    TokenArgs asked = tokenArgs(args);
     Settings settings = Settings.load(System::getenv);
     JwtSecret secret = JwtSecret.resolve(settings.jwtSecret(), settings.dataDir());
     if (secret.generatedNow()) {
@@ -129,7 +155,7 @@ public final class Main {
     }
     Vertx vertx = Vertx.vertx();
     try {
-      System.out.println(Tokens.issue(Tokens.auth(vertx, secret), subject, ttl));
+      System.out.println(Tokens.issue(Tokens.auth(vertx, secret), asked.subject(), asked.ttl(), asked.claims()));
     } finally {
       vertx.close().await(5, TimeUnit.SECONDS);
     }

@@ -31,6 +31,8 @@ public record Settings(
     dev.switchboard.agent.AgentSettings agent,
     dev.switchboard.plugin.Plugins plugins,
     dev.switchboard.mcp.McpSettings mcp,
+    dev.switchboard.security.AccessSettings access,
+    dev.switchboard.bridge.BridgeSettings bridge,
     dev.switchboard.security.RateLimits rateLimits) {
 
   public static final String FILE = "switchboard.yaml";
@@ -60,11 +62,11 @@ public record Settings(
   public static Settings load(Path confDir, Function<String, String> env) {
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
-    // every key here has an effect; the event-bus bridges will add theirs when they exist
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp");
+    // every key here has an effect
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "bridge");
 
     ConfigNode security = root.get("security");
-    security.allowOnly("jwt_secret", "cors", "rate_limits");
+    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "rate_limits");
     String secret = security.get("jwt_secret").string("");
     if (secret.isEmpty()) {
       secret = env.apply("SWITCHBOARD_JWT_SECRET") == null ? "" : env.apply("SWITCHBOARD_JWT_SECRET");
@@ -96,9 +98,10 @@ public record Settings(
     ModelSettings models = ModelSettings.load(files, plugins.modelProviders(), plugins.offProviderTypes());
     ChannelSettings channels = ChannelSettings.load(files, plugins.channelProviders(), plugins.offChannelSections());
     QueueSettings queue = QueueSettings.from(root.get("queue"));
+    ServerSettings server = ServerSettings.from(root.get("server"), security.get("cors"), env);
     return new Settings(
         confDir,
-        ServerSettings.from(root.get("server"), security.get("cors"), env),
+        server,
         secret,
         new MemoryVerticle.Storage(profile, Path.of(dataDir),
             storage.get("redis").string(envOr(env, "REDIS_URL", "redis://127.0.0.1:6379")),
@@ -112,6 +115,9 @@ public record Settings(
         EventSettings.from(root.get("rules")),
         dev.switchboard.agent.AgentSettings.from(root.get("agent"), queue.taskTimeout()),
         plugins, dev.switchboard.mcp.McpSettings.from(root.get("mcp")),
+        dev.switchboard.security.AccessSettings.from(security),
+        dev.switchboard.bridge.BridgeSettings.from(root.get("bridge"), new dev.switchboard.bridge.BridgeSettings.Server(
+            server.host(), server.port(), server.tls())),
         dev.switchboard.security.RateLimits.from(security.get("rate_limits")));
   }
 }

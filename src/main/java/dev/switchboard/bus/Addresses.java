@@ -9,6 +9,8 @@ public final class Addresses {
   private Addresses() {
   }
 
+  /** Empty → {@code {"reloaded": true}}: re-read {@code server.tls}'s files and use them for new handshakes. */
+  public static final String TLS_RELOAD = "ingress.tls.reload";
   /** {@link ChatCall} → {@link UpstreamReply}: one non-streaming chat completion. */
   public static final String MODEL_CHAT = "model.chat";
   /** {@link ChatCall} with a stream address: {@link StreamEvent}s are sent to that address. */
@@ -151,6 +153,12 @@ public final class Addresses {
   public static final String TASK_RETRY = "task.retry";
   /** Empty → {@link Health}: store, queue (running: this instance's) and default model. */
   public static final String TASK_HEALTH = "task.health";
+  /**
+   * Published locally: JSON {id, status: queued|succeeded|failed, result, error, time} each time a task
+   * is queued (newly stored) or finishes for good on this instance; the bridges' public
+   * {@code switchboard.tasks.events} is made from it (bridge/PublicApi).
+   */
+  public static final String TASK_EVENTS = "task.events";
 
   /**
    * JSON normalised inbound event (type message, webhook or alert; see events/) → JSON
@@ -168,6 +176,8 @@ public final class Addresses {
    * each with handled_at], next_cursor}, newest first; failure 400 for a bad limit or cursor.
    */
   public static final String EVENTS_LIST = "events.list";
+  /** Published locally: JSON inbound event, as the rules get it, once it is stored the first time (not for a duplicate). */
+  public static final String EVENTS_RECEIVED = "events.received";
   /** Empty → {@link Health}: the entry {@code events} (the event store). */
   public static final String EVENTS_HEALTH = "events.health";
 

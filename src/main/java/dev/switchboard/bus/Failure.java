@@ -51,6 +51,11 @@ public final class Failure extends RuntimeException {
     return new Failure(429, "rate_limit_exceeded", "rate_limit_exceeded", message, retryAfterSeconds);
   }
 
+  /** The token is valid but may not do this (its role, scope or memory scopes): the message says what it lacks. */
+  public static Failure forbidden(String code, String message) {
+    return new Failure(403, "permission_error", code, message);
+  }
+
   public static Failure unavailable(String code, String message) {
     return new Failure(503, "service_unavailable", code, message);
   }

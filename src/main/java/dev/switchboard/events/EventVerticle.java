@@ -116,6 +116,7 @@ public final class EventVerticle extends VerticleBase {
         .onSuccess(fresh -> {
           message.reply(new JsonObject().put("status", fresh ? "accepted" : "duplicate").put("id", id));
           if (fresh) {
+            vertx.eventBus().publish(Addresses.EVENTS_RECEIVED, event.copy());
             handOver(event, 1);
           }
         })

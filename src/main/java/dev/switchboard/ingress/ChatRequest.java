@@ -12,12 +12,12 @@ import java.math.BigInteger;
  * not from a 500 or an upstream's puzzled answer. Optional fields may be null (not set).
  * Values are not judged beyond their type and range; the upstream knows its own limits.
  */
-final class ChatRequest {
+public final class ChatRequest {
 
   private ChatRequest() {
   }
 
-  static void check(JsonObject body) {
+  public static void check(JsonObject body) {
     Object model = body.getValue("model");
     if (!(model instanceof String m) || m.isBlank()) {
       throw Failure.badRequest("missing_model", "you must provide a model parameter");

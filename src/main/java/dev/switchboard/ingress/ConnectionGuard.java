@@ -1,5 +1,7 @@
 package dev.switchboard.ingress;
 
+import dev.switchboard.observe.Metrics;
+
 import dev.switchboard.bus.Failure;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -107,7 +109,9 @@ final class ConnectionGuard {
 
   /** The request handler in front of {@code next}: limits and framing checks first. */
   Handler<HttpServerRequest> gate(Handler<HttpServerRequest> next) {
+    Metrics metrics = Metrics.current();
     return request -> {
+      metrics.httpRequest(request.version());
       State state = connections.get(request.connection());
       if (state != null && state.closing) {
         refusePipelined(request);

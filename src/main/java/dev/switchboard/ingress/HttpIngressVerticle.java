@@ -16,9 +16,11 @@ import dev.switchboard.bus.UpstreamReply;
 import dev.switchboard.mcp.McpServerHandler;
 import dev.switchboard.memory.LongTermMemory;
 import dev.switchboard.observe.Metrics;
+import dev.switchboard.security.AccessSettings;
 import dev.switchboard.security.BearerAuthHandler;
 import dev.switchboard.security.RateLimitHandler;
 import dev.switchboard.security.RateLimits;
+import dev.switchboard.security.RouteAccess;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.Future;
@@ -38,7 +40,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -88,21 +90,27 @@ public final class HttpIngressVerticle extends VerticleBase {
 
   private final ServerSettings settings;
   private final JWTAuth auth;
+  private TlsReloader tlsReloader;
+  private final AccessSettings access;
   private final Duration chatTimeout;
   private final RateLimits rateLimits;
   private HttpServer server;
   private Metrics metrics;
   private ConnectionGuard guard;
   private CorsHandler cors;
+  private final dev.switchboard.bridge.BridgeSettings bridge;
 
   public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout) {
-    this(settings, auth, chatTimeout, RateLimits.OFF);
+    this(settings, auth, chatTimeout, AccessSettings.DEFAULT, dev.switchboard.bridge.BridgeSettings.OFF, RateLimits.OFF);
   }
 
-  public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout, RateLimits rateLimits) {
+  public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout, AccessSettings access,
+                             dev.switchboard.bridge.BridgeSettings bridge, RateLimits rateLimits) {
     this.settings = settings;
     this.auth = auth;
     this.chatTimeout = chatTimeout;
+    this.access = access;
+    this.bridge = bridge;
     this.rateLimits = rateLimits;
   }
 
@@ -118,20 +126,37 @@ public final class HttpIngressVerticle extends VerticleBase {
         // the last resort for a connection on which nothing at all moves, longer than any request
         // may take; header_timeout and idle_timeout (ConnectionGuard) are the bounds that matter
         .setIdleTimeout((int) Math.max(settings.idleTimeout().toSeconds(), chatTimeout.toSeconds()) + 10);
-    if (settings.tls()) {
-      options.setSsl(true)
-          .setKeyCertOptions(new PemKeyCertOptions().setCertPath(settings.tlsCert()).setKeyPath(settings.tlsKey()))
-          .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3"));
-    }
     guard = new ConnectionGuard(vertx, settings, options);
     cors = settings.cors().handler().orElse(null);
-    return vertx.createHttpServer(options)
-        .connectionHandler(guard::connected)
-        .invalidRequestHandler(guard::invalid)
-        .requestHandler(guard.gate(router()))
-        .listen()
-        .recover(e -> Future.failedFuture(listenFailure(e)))
-        .onSuccess(s -> server = s);
+    TlsSettings tls = settings.tls();
+    Future<String> stamp = tls.enabled() ? vertx.executeBlocking(tls::stamp, false) : Future.succeededFuture("");
+    return stamp.compose(inUse -> (tls.enabled() ? vertx.executeBlocking(tls::reload, false) : Future.<ServerSSLOptions>succeededFuture())
+        .compose(ssl -> {
+          if (ssl != null) {
+            TlsSettings.apply(ssl, options);
+          }
+          return vertx.createHttpServer(options)
+              .connectionHandler(guard::connected)
+              .invalidRequestHandler(guard::invalid)
+              .requestHandler(guard.gate(router()))
+              .listen()
+              .recover(e -> Future.failedFuture(listenFailure(e)));
+        })
+        .onSuccess(s -> {
+          server = s;
+          if (tls.enabled()) {
+            tlsReloader = new TlsReloader(vertx, s, tls, inUse);
+            tlsReloader.start();
+            vertx.eventBus().<Object>consumer(Addresses.TLS_RELOAD,
+                msg -> tlsReloader.reload().onComplete(ar -> {
+                  if (ar.succeeded()) {
+                    msg.reply(new JsonObject().put("reloaded", true));
+                  } else {
+                    Failure.reply(msg, Failure.badRequest("tls_files_refused", ar.cause().getMessage()));
+                  }
+                }));
+          }
+        }));
   }
 
   /** "Address already in use" alone does not say which address, nor what to do about it. */
@@ -159,8 +184,9 @@ public final class HttpIngressVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     Handler<RoutingContext> body = body(settings.maxBodySize());
     RateLimitHandler limits = new RateLimitHandler(vertx, rateLimits);
-    // every token route: authenticated, then held to its subject's rate limit
-    Handler<RoutingContext> bearer = new BearerAuthHandler(auth).andThen(limits.perSubject());
+    // verifies the token, lets on only what its roles and scope allow (security.RouteAccess), then
+    // holds the request to its subject's rate limit
+    Handler<RoutingContext> bearer = new BearerAuthHandler(auth, access.legacyTokens()).andThen(limits.perSubject());
 
     // first, on every request and without a path or name (so it adds nothing to the route label)
     router.route().handler(this::edge);
@@ -170,7 +196,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
     if (BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry) {
-      router.get("/metrics").handler(PrometheusScrapingHandler.create());
+      // open by default, as scrapers expect; security.metrics_token puts it behind an admin or operator token
+      router.get("/metrics").handler(access.metricsToken() ? bearer : RoutingContext::next).handler(PrometheusScrapingHandler.create());
     }
 
     // auth and body handlers sit on each route, so the metrics' route label is the endpoint
@@ -224,6 +251,13 @@ public final class HttpIngressVerticle extends VerticleBase {
     // any other platform is a plug-in channel's (channel.Inbound): the raw request goes to it
     router.route("/webhooks/:platform/:bot").method(HttpMethod.GET).method(HttpMethod.POST).handler(body)
         .handler(this::pluginInbound);
+
+    // the SockJS event-bus bridge: its transports that POST need a body handler; each frame is checked by the bridge
+    if (bridge.sockjsEnabled()) {
+      router.post(bridge.sockjsPath() + "/*").handler(body(SMALL_WEBHOOK_BODY));
+      router.route(bridge.sockjsPath() + "/*").subRouter(dev.switchboard.bridge.SockJsBridge.router(vertx, bridge,
+          new dev.switchboard.bridge.BridgeAccess(auth, bridge, access.legacyTokens())));
+    }
 
     // one route, one label, for everything no route above answered: under /v1 and /api a token
     // is still needed first, so an unauthenticated client cannot map the API by its 404s
@@ -305,7 +339,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     List<String> tags = tags(ctx);
     long arrived = System.nanoTime();
     if (body.containsKey("memory")) {
-      withMemories(body, subject).onSuccess(b -> dispatchChat(ctx, b, subject, tags, arrived)).onFailure(ctx::fail);
+      withMemories(ctx, body, subject).onSuccess(b -> dispatchChat(ctx, b, subject, tags, arrived)).onFailure(ctx::fail);
       return;
     }
     dispatchChat(ctx, body, subject, tags, arrived);
@@ -316,7 +350,7 @@ public final class HttpIngressVerticle extends VerticleBase {
    * or {@code "memory": {"scope": ...}}): what is recalled for the last user message goes in as a
    * system message. The field itself never reaches the upstream. Recall is best effort.
    */
-  private Future<JsonObject> withMemories(JsonObject body, String subject) {
+  private Future<JsonObject> withMemories(RoutingContext ctx, JsonObject body, String subject) {
     Object option = body.remove("memory");
     List<String> scopes;
     if (Boolean.FALSE.equals(option)) {
@@ -328,7 +362,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       }
       scopes = List.of("user:" + user);
     } else if (option instanceof JsonObject o) {
-      scopes = memoryScopes(o.getValue("scope"));
+      scopes = TaskBody.memoryScopes(o.getValue("scope"));
       if (scopes.isEmpty()) {
         throw Failure.badRequest("invalid_memory", "'memory.scope' is required");
       }
@@ -336,6 +370,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       throw Failure.badRequest("invalid_memory", "'memory' must be true, false or {\"scope\": ...}");
     }
     scopes.forEach(LongTermMemory::checkScope);
+    RouteAccess.checkMemoryScopes(ctx, scopes, false);
     JsonArray messages = body.getJsonArray("messages");
     String question = null;
     for (int i = messages.size() - 1; i >= 0 && question == null; i--) {
@@ -615,7 +650,11 @@ public final class HttpIngressVerticle extends VerticleBase {
   }
 
   private void addMemory(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_ADD, jsonBody(ctx), timeout(chatTimeout))
+    JsonObject body = jsonBody(ctx);
+    if (body.getValue("scope") instanceof String scope) {
+      RouteAccess.checkMemoryScopes(ctx, List.of(LongTermMemory.checkScope(scope)), true);
+    }
+    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_ADD, body, timeout(chatTimeout))
         .onSuccess(reply -> ctx.response()
             .setStatusCode(201) // design §3.3: the body's status tells created, duplicate, updated and superseded apart
             .putHeader(HttpHeaderNames.LOCATION, "/api/v1/memories/" + reply.body().getString("id"))
@@ -630,6 +669,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     if (scopes.isEmpty()) {
       throw Failure.badRequest("invalid_scope", "a search needs ?scope= (user:<id>, conversation:<platform>:<id>, agent:<name> or tenant:<id>)");
     }
+    scopes.forEach(LongTermMemory::checkScope);
+    RouteAccess.checkMemoryScopes(ctx, scopes, false);
     JsonObject query = new JsonObject()
         .put("q", params.get("q"))
         .put("scopes", new JsonArray(new ArrayList<>(scopes)))
@@ -644,6 +685,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     if (params.get("scope") == null) {
       throw Failure.badRequest("invalid_scope", "a list needs ?scope=");
     }
+    RouteAccess.checkMemoryScopes(ctx, List.of(LongTermMemory.checkScope(params.get("scope"))), false);
     JsonObject query = new JsonObject()
         .put("scope", params.get("scope"))
         .put("status", params.get("status"))
@@ -655,15 +697,27 @@ public final class HttpIngressVerticle extends VerticleBase {
   }
 
   private void getMemory(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.MEMORY_GET, ctx.pathParam("id"))
-        .onSuccess(reply -> ctx.json(reply.body()))
+    memoryInScope(ctx, false)
+        .onSuccess(ctx::json)
         .onFailure(ctx::fail);
   }
 
   private void deleteMemory(RoutingContext ctx) {
-    vertx.eventBus().request(Addresses.MEMORY_DELETE, ctx.pathParam("id"))
+    // a token held to some memory scopes looks the memory up first, to know whose it is
+    Future<?> allowed = BearerAuthHandler.principal(ctx).memoryScopes().isEmpty()
+        ? Future.succeededFuture() : memoryInScope(ctx, true);
+    allowed.compose(ok -> vertx.eventBus().request(Addresses.MEMORY_DELETE, ctx.pathParam("id")))
         .onSuccess(reply -> ctx.response().setStatusCode(204).end())
         .onFailure(ctx::fail);
+  }
+
+  /** The memory of the path's id, failed with a 403 when its scope is outside the token's memory_scopes. */
+  private Future<JsonObject> memoryInScope(RoutingContext ctx, boolean write) {
+    return vertx.eventBus().<JsonObject>request(Addresses.MEMORY_GET, ctx.pathParam("id")).map(reply -> {
+      String scope = reply.body().getString("scope");
+      RouteAccess.checkMemoryScopes(ctx, List.of(scope == null ? "" : scope), write);
+      return reply.body();
+    });
   }
 
   private void listSchedules(RoutingContext ctx) {
@@ -710,60 +764,6 @@ public final class HttpIngressVerticle extends VerticleBase {
         .onFailure(ctx::fail);
   }
 
-  /** {@code skills}: the names of the skills the agent may call (null: the default); which exist is checked by the tasks. */
-  private static List<String> skills(Object value) {
-    if (value == null) {
-      return null;
-    }
-    if (value instanceof JsonArray a && a.size() <= 32
-        && a.stream().allMatch(x -> x instanceof String n && n.matches("[A-Za-z0-9_-]{1,64}"))) {
-      List<String> names = new ArrayList<>();
-      a.forEach(x -> names.add((String) x));
-      return names;
-    }
-    throw Failure.badRequest("invalid_skills", "'skills' must be a list of up to 32 skill names (letters, digits, _ and -)");
-  }
-
-  /** {@code memory_scope}: one scope or a list (the first is where the agent remembers by default). */
-  private static List<String> memoryScopes(Object value) {
-    if (value == null) {
-      return List.of();
-    }
-    List<String> scopes = new ArrayList<>();
-    if (value instanceof String s) {
-      scopes.add(s);
-    } else if (value instanceof JsonArray a && a.size() <= 8 && a.stream().allMatch(x -> x instanceof String)) {
-      a.forEach(x -> scopes.add((String) x));
-    } else {
-      throw Failure.badRequest("invalid_memory_scope", "'memory_scope' must be a scope or a list of up to 8 scopes");
-    }
-    scopes.forEach(LongTermMemory::checkScope);
-    return scopes;
-  }
-
-  /** {@code delay}: seconds as a number, or a duration such as "30s", "5m", "1h"; at most 7 days. */
-  private static long delayMillis(Object delay) {
-    if (delay == null) {
-      return 0;
-    }
-    long ms;
-    if (delay instanceof Number n && n.doubleValue() >= 0) {
-      ms = (long) (n.doubleValue() * 1000);
-    } else if (delay instanceof String s) {
-      try {
-        ms = dev.switchboard.config.ConfigNode.parseDuration(s).map(Duration::toMillis).orElse(-1L);
-      } catch (ArithmeticException | NumberFormatException tooLarge) {
-        ms = -1; // "99999999999999999999s": no duration, let alone one of at most 7 days
-      }
-    } else {
-      ms = -1;
-    }
-    if (ms < 0 || ms > Duration.ofDays(7).toMillis()) {
-      throw Failure.badRequest("invalid_delay", "'delay' must be seconds, or a duration such as 30s, 5m or 1h, up to 7 days");
-    }
-    return ms;
-  }
-
   private static int intParam(String value, int fallback, int min, int max, String name) {
     if (value == null || value.isBlank()) {
       return fallback;
@@ -797,63 +797,10 @@ public final class HttpIngressVerticle extends VerticleBase {
   }
 
   private void submitTask(RoutingContext ctx) {
-    JsonObject body = jsonBody(ctx);
-    String input = requiredString(body, "input");
-    String model = optionalString(body, "model");
-    String key = optionalString(body, "idempotency_key");
-    if (key == null) {
-      key = ctx.request().getHeader("Idempotency-Key");
-    }
-    if (key != null && key.length() > 255) {
-      throw Failure.badRequest("invalid_idempotency_key", "idempotency_key must be at most 255 characters");
-    }
-    TaskSubmission.Priority priority = TaskSubmission.Priority.NORMAL;
-    String p = optionalString(body, "priority");
-    if (p != null) {
-      try {
-        priority = TaskSubmission.Priority.valueOf(p.toUpperCase());
-      } catch (IllegalArgumentException e) {
-        throw Failure.badRequest("invalid_priority", "'priority' must be high, normal or low, got '" + p + "'");
-      }
-    }
-    List<TaskSubmission.Target> targets = new ArrayList<>();
-    Object rawChannels = body.getValue("channels");
-    if (rawChannels != null && !(rawChannels instanceof JsonArray)) {
-      throw Failure.badRequest("invalid_channels", "'channels' must be an array of {\"type\", \"bot\"}");
-    }
-    if (rawChannels instanceof JsonArray list) {
-      for (Object o : list) {
-        if (!(o instanceof JsonObject c) || !(c.getValue("type") instanceof String type)) {
-          throw Failure.badRequest("invalid_channels", "each channel must be an object with a string 'type'");
-        }
-        Object botValue = c.getValue("bot", "default");
-        if (!(botValue instanceof String bot)) {
-          throw Failure.badRequest("invalid_channels", "a channel's 'bot' must be a string");
-        }
-        Object message = c.getValue("message");
-        if (message != null && !(message instanceof JsonObject)) {
-          throw Failure.badRequest("invalid_channels", "a channel's 'message' must be a JSON object (a platform message body)");
-        }
-        targets.add(new TaskSubmission.Target(type, bot, null, (JsonObject) message));
-      }
-    }
-    long delay = delayMillis(body.getValue("delay"));
-    long runAt = runAt(body.getValue("run_at"));
-    if (delay > 0 && runAt > 0) {
-      throw Failure.badRequest("invalid_run_at", "give either 'delay' or 'run_at', not both");
-    }
-    int maxAttempts = 0;
-    Object attempts = body.getValue("max_attempts");
-    if (attempts != null) {
-      if (!(attempts instanceof Integer || attempts instanceof Long) || ((Number) attempts).longValue() < 1
-          || ((Number) attempts).longValue() > 100) {
-        throw Failure.badRequest("invalid_max_attempts", "'max_attempts' must be a whole number from 1 to 100");
-      }
-      maxAttempts = ((Number) attempts).intValue();
-    }
-    TaskSubmission submission = new TaskSubmission(input, model, List.copyOf(targets), priority, key,
-        BearerAuthHandler.subject(ctx), null, delay, memoryScopes(body.getValue("memory_scope")), runAt, maxAttempts, null,
-        skills(body.getValue("skills")));
+    TaskSubmission submission = TaskBody.parse(jsonBody(ctx), ctx.request().getHeader("Idempotency-Key"),
+        BearerAuthHandler.subject(ctx));
+    // the agent recalls from and remembers into these: both reading and writing
+    RouteAccess.checkMemoryScopes(ctx, submission.memoryScopes(), true);
     vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, submission)
         .onSuccess(reply -> ctx.response()
             .setStatusCode(202)
@@ -899,25 +846,6 @@ public final class HttpIngressVerticle extends VerticleBase {
     vertx.eventBus().<JsonObject>request(Addresses.CLUSTER_INSTANCES, null)
         .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(ctx::fail);
-  }
-
-  /** {@code run_at}: an ISO-8601 time with an offset ("2026-12-01T09:00:00+08:00"), at most 7 days ahead; past is now. */
-  private static long runAt(Object value) {
-    if (value == null) {
-      return 0;
-    }
-    if (value instanceof String s) {
-      try {
-        long at = java.time.OffsetDateTime.parse(s).toInstant().toEpochMilli();
-        if (at - System.currentTimeMillis() <= Duration.ofDays(7).toMillis()) {
-          return Math.max(1, at);
-        }
-      } catch (java.time.format.DateTimeParseException | ArithmeticException bad) {
-        // reported below
-      }
-    }
-    throw Failure.badRequest("invalid_run_at",
-        "'run_at' must be an ISO-8601 time with an offset, such as 2026-12-01T09:00:00+08:00 or ...Z, at most 7 days ahead");
   }
 
   /** A JSON request answered with the component's JSON as it is (the rules API). */
@@ -1065,25 +993,6 @@ public final class HttpIngressVerticle extends VerticleBase {
       throw Failure.badRequest("invalid_json", "request body must be a JSON object");
     }
     return object;
-  }
-
-  private static String requiredString(JsonObject body, String field) {
-    Object v = body.getValue(field);
-    if (!(v instanceof String s) || s.isBlank()) {
-      throw Failure.badRequest("missing_" + field, "'" + field + "' is required and must be a non-empty string");
-    }
-    return s;
-  }
-
-  private static String optionalString(JsonObject body, String field) {
-    Object v = body.getValue(field);
-    if (v == null) {
-      return null;
-    }
-    if (!(v instanceof String s)) {
-      throw Failure.badRequest("invalid_" + field, "'" + field + "' must be a string");
-    }
-    return s.isBlank() ? null : s;
   }
 
   private static DeliveryOptions timeout(Duration d) {

@@ -17,7 +17,7 @@ import java.util.function.Function;
  * and {@code max_connections} how many connections are open at once (more get 503), so that slow
  * or idle clients cannot use up the process's file descriptors.
  */
-public record ServerSettings(String host, int port, long maxBodySize, boolean tls, String tlsCert, String tlsKey,
+public record ServerSettings(String host, int port, long maxBodySize, TlsSettings tls,
                              int eventLoops, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
                              int maxConnections, CorsPolicy cors) {
 
@@ -59,27 +59,14 @@ public record ServerSettings(String host, int port, long maxBodySize, boolean tl
     } else {
       port = node.get("port").integer(DEFAULT_PORT, 0, 65535);
     }
-    ConfigNode tls = node.get("tls");
-    tls.allowOnly("enabled", "cert", "key");
-    boolean tlsOn = tls.get("enabled").bool(false);
-    String cert = tls.get("cert").string("");
-    String key = tls.get("key").string("");
-    if (tlsOn && cert.isEmpty()) {
-      throw tls.get("cert").error("is required when tls.enabled is true (a PEM certificate file)");
-    }
-    if (tlsOn && key.isEmpty()) {
-      throw tls.get("key").error("is required when tls.enabled is true (a PEM private key file)");
-    }
-    if (tlsOn) {
-      TlsFiles.check(tls.get("cert"), cert, tls.get("key"), key);
-    }
+    TlsSettings tls = TlsSettings.from(node.get("tls"));
     // 0: Vert.x's default, two per core; fewer loops mean fewer hand-offs between threads
     int loops = node.get("event_loops").integer(0, 0, 1024);
     long maxBody = node.get("max_body_size").size(DEFAULT_MAX_BODY);
     if (maxBody < 1) {
       throw node.get("max_body_size").error("must be at least 1 byte");
     }
-    return new ServerSettings(host, port, maxBody, tlsOn, cert, key, loops,
+    return new ServerSettings(host, port, maxBody, tls, loops,
         positive(node.get("header_timeout"), DEFAULT_HEADER_TIMEOUT),
         positive(node.get("body_timeout"), DEFAULT_BODY_TIMEOUT),
         positive(node.get("idle_timeout"), DEFAULT_IDLE_TIMEOUT),

@@ -51,6 +51,11 @@ final class TlsFiles {
     }
   }
 
+  /** A file of trusted certificates (a client CA bundle): readable PEM with at least one certificate. */
+  static void checkCertificates(ConfigNode node, String path) {
+    certificate(node, path, blocks(node, path));
+  }
+
   private static List<Block> blocks(ConfigNode node, String path) {
     String text;
     try {

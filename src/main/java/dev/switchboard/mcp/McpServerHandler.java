@@ -3,6 +3,7 @@ package dev.switchboard.mcp;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.cluster.Instance;
 import dev.switchboard.security.BearerAuthHandler;
+import dev.switchboard.security.Principal;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -232,8 +233,9 @@ public final class McpServerHandler {
     JsonObject p = params == null ? new JsonObject() : (JsonObject) params;
     return switch ((String) method) {
       case "ping" -> Future.succeededFuture(result(id, new JsonObject()));
-      case "tools/list" -> Future.succeededFuture(result(id, new JsonObject().put("tools", tools.list())));
-      case "tools/call" -> callTool(id, p, session);
+      case "tools/list" -> Future.succeededFuture(result(id, new JsonObject().put("tools",
+          tools.list(BearerAuthHandler.principal(ctx)))));
+      case "tools/call" -> callTool(id, p, session, BearerAuthHandler.principal(ctx));
       default -> Future.succeededFuture(error(id, METHOD_NOT_FOUND, "Method not found: " + method));
     };
   }
@@ -254,7 +256,7 @@ public final class McpServerHandler {
     return new Reply(200, rpc(id).put("result", result), session.id());
   }
 
-  private Future<Reply> callTool(Object id, JsonObject params, McpServerSessions.Session session) {
+  private Future<Reply> callTool(Object id, JsonObject params, McpServerSessions.Session session, Principal principal) {
     if (!(params.getValue("name") instanceof String name)) {
       return Future.succeededFuture(error(id, INVALID_PARAMS, "Invalid params: tools/call needs params.name (a string)"));
     }
@@ -266,7 +268,8 @@ public final class McpServerHandler {
       return Future.succeededFuture(error(id, INVALID_PARAMS, "Invalid params: 'arguments' must be an object"));
     }
     boolean structured = session.protocolVersion().compareTo("2025-06-18") >= 0;
-    return tools.call(name, (JsonObject) arguments, session.subject(), structured).map(r -> result(id, r));
+    // the token of this request, not the session's first: the session is bound to its subject only
+    return tools.call(name, (JsonObject) arguments, principal, structured).map(r -> result(id, r));
   }
 
   /**

@@ -5,6 +5,9 @@ import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.PushRequest;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.memory.LongTermMemory;
+import dev.switchboard.security.Principal;
+import dev.switchboard.security.RouteAccess;
+import dev.switchboard.security.RouteFamily;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.EventBus;
@@ -28,11 +31,16 @@ import java.util.function.Function;
  */
 public final class McpTools {
 
-  /** The subject of the token the call came with, and the arguments as sent. */
-  record Call(String subject, Args args) {
+  /** The principal of the token the call came with, and the arguments as sent. */
+  record Call(Principal principal, Args args) {
+
+    String subject() {
+      return principal.subject();
+    }
   }
 
-  private record Tool(String name, String title, String description, JsonObject inputSchema,
+  /** {@code family}: what the tool does, as the HTTP route that does the same (the token's roles and scope must allow it). */
+  private record Tool(String name, String title, String description, JsonObject inputSchema, RouteFamily family,
                       Function<Call, Future<JsonObject>> run) {
 
     JsonObject describe() {
@@ -67,11 +75,11 @@ public final class McpTools {
                     .put("description", "queue priority (default: normal)"))
                 .put("idempotency_key", string("the same key submits the task once, however often it is sent")),
             "input"),
-        this::submitTask));
+        RouteFamily.TASKS, this::submitTask));
     add(new Tool("get_task", "Get a task",
         "A task's status (queued, running, succeeded, failed, cancelled), attempts, result or error, and deliveries.",
         schema(new JsonObject().put("id", string("the task id submit_task returned")), "id"),
-        this::getTask));
+        RouteFamily.TASKS, this::getTask));
     add(new Tool("push_message", "Push a message to a bot",
         "Send a text to a configured bot now (through its rate limit and retries). Returns the delivery record; "
             + "list_deliveries shows how it went.",
@@ -80,7 +88,7 @@ public final class McpTools {
                 .put("bot", string("the bot's name in channels.yaml (default: \"default\")"))
                 .put("text", string("the message")),
             "channel", "text"),
-        this::pushMessage));
+        RouteFamily.DELIVERIES, this::pushMessage));
     add(new Tool("search_memories", "Search long-term memories",
         "Search the long-term memories of one or more scopes by meaning and keywords; the best matches first, with scores.",
         schema(new JsonObject()
@@ -89,14 +97,14 @@ public final class McpTools {
                 .put("scopes", strings("several scopes at once (instead of 'scope')", 8))
                 .put("limit", integer("how many memories at most (default 5)", 1, 100)),
             "q"),
-        this::searchMemories));
+        RouteFamily.MEMORIES_READ, this::searchMemories));
     add(new Tool("add_memory", "Add a long-term memory",
         "Store a fact in a long-term memory scope. Returns its id and whether it was created, a duplicate, or an update.",
         schema(new JsonObject()
                 .put("content", string("the fact to remember"))
                 .put("scope", string("a scope: user:<id>, conversation:<platform>:<id>, agent:<name> or tenant:<id>")),
             "content", "scope"),
-        this::addMemory));
+        RouteFamily.MEMORIES_WRITE, this::addMemory));
     add(new Tool("list_deliveries", "List deliveries",
         "Delivery records of pushes to bots, newest first: status, attempts, last error.",
         schema(new JsonObject()
@@ -106,17 +114,17 @@ public final class McpTools {
                 .put("bot", string("only this bot"))
                 .put("limit", integer("how many records at most (default 20)", 1, 1000))
                 .put("cursor", integer("the next_cursor of the previous page", 0, Integer.MAX_VALUE))),
-        this::listDeliveries));
+        RouteFamily.DELIVERIES, this::listDeliveries));
   }
 
   private void add(Tool tool) {
     tools.put(tool.name(), tool);
   }
 
-  /** The {@code tools/list} entries. */
-  public JsonArray list() {
+  /** The {@code tools/list} entries: those this token may call, so a model is not offered what it would be refused. */
+  public JsonArray list(Principal principal) {
     JsonArray out = new JsonArray();
-    tools.values().forEach(t -> out.add(t.describe()));
+    tools.values().stream().filter(t -> principal.permits(t.family())).forEach(t -> out.add(t.describe()));
     return out;
   }
 
@@ -125,11 +133,12 @@ public final class McpTools {
   }
 
   /** Runs a tool that {@link #has} this name; the future always succeeds with a {@code CallToolResult}. */
-  public Future<JsonObject> call(String name, JsonObject arguments, String subject, boolean structured) {
+  public Future<JsonObject> call(String name, JsonObject arguments, Principal principal, boolean structured) {
     Tool tool = tools.get(name);
     Future<JsonObject> run;
     try {
-      run = tool.run().apply(new Call(subject, new Args(tool.inputSchema(), arguments)));
+      RouteAccess.checkFamily(principal, tool.family());
+      run = tool.run().apply(new Call(principal, new Args(tool.inputSchema(), arguments)));
     } catch (RuntimeException e) {
       run = Future.failedFuture(e);
     }
@@ -157,6 +166,7 @@ public final class McpTools {
     }
     List<String> scopes = a.strings("memory_scopes");
     scopes.forEach(LongTermMemory::checkScope);
+    RouteAccess.checkMemoryScopes(call.principal(), scopes, true);
     List<String> skills = a.has("skills") ? a.strings("skills") : null;
     if (skills != null) {
       for (String s : skills) {
@@ -205,6 +215,7 @@ public final class McpTools {
       throw Args.bad("give 'scope' (or 'scopes'): user:<id>, conversation:<platform>:<id>, agent:<name> or tenant:<id>");
     }
     scopes.forEach(LongTermMemory::checkScope);
+    RouteAccess.checkMemoryScopes(call.principal(), scopes, false);
     JsonObject query = new JsonObject().put("q", q).put("scopes", new JsonArray(scopes))
         .put("k", a.integer("limit", 5, 1, 100));
     return bus.<JsonObject>request(Addresses.MEMORY_SEARCH, query).map(m -> m.body());
@@ -212,9 +223,11 @@ public final class McpTools {
 
   private Future<JsonObject> addMemory(Call call) {
     Args a = call.args();
+    String scope = LongTermMemory.checkScope(a.string("scope", true));
+    RouteAccess.checkMemoryScopes(call.principal(), List.of(scope), true);
     JsonObject memory = new JsonObject()
         .put("content", a.string("content", true))
-        .put("scope", LongTermMemory.checkScope(a.string("scope", true)))
+        .put("scope", scope)
         .put("source", new JsonObject().put("channel", "mcp").put("user", call.subject().isEmpty() ? null : call.subject()));
     return bus.<JsonObject>request(Addresses.MEMORY_ADD, memory).map(m -> m.body());
   }

@@ -204,4 +204,14 @@ public final class Metrics {
         .register(registry)
         .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
+
+  private final java.util.Map<io.vertx.core.http.HttpVersion, Counter> versions = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** One request by HTTP version, so that an operator sees whether clients use HTTP/2 (which needs TLS here). */
+  public void httpRequest(io.vertx.core.http.HttpVersion version) {
+    versions.computeIfAbsent(version, v -> Counter.builder("switchboard.http.requests.by.version")
+        .description("HTTP requests by protocol version")
+        .tag("version", v == io.vertx.core.http.HttpVersion.HTTP_2 ? "2" : v == io.vertx.core.http.HttpVersion.HTTP_1_0 ? "1.0" : "1.1")
+        .register(registry)).increment();
+  }
 }

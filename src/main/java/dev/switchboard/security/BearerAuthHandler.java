@@ -5,26 +5,42 @@ import io.vertx.core.Handler;
 import io.vertx.ext.auth.authentication.TokenCredentials;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+import java.util.Set;
 
 /**
  * Requires {@code Authorization: Bearer <JWT>}. Unlike vertx-web's JWT handler it fails the
  * context with an OpenAI-shaped 401, which the official SDKs surface as an authentication error.
  * Signature, algorithm (HS256 only; {@code none} is refused), {@code crit}, {@code exp}, {@code nbf} and
  * {@code iat} are checked by the gateway's JWTAuth ({@link Tokens#auth}), whose {@link InvalidToken}
- * says why a token is refused.
+ * says why a token is refused. The verified claims become the request's {@link Principal}, which
+ * {@link RouteAccess} checks against the route's family before the request goes on.
  */
 public final class BearerAuthHandler implements Handler<RoutingContext> {
 
-  private static final String SUBJECT = "switchboard.subject";
+  private static final String PRINCIPAL = "switchboard.principal";
+  /** A request that no token was verified for may do nothing. */
+  private static final Principal NOBODY = new Principal("", Set.of(), Set.of(), List.of(), false);
   private final JWTAuth auth;
+  private final boolean legacyTokens;
 
   public BearerAuthHandler(JWTAuth auth) {
+    this(auth, AccessSettings.DEFAULT.legacyTokens());
+  }
+
+  public BearerAuthHandler(JWTAuth auth, boolean legacyTokens) {
     this.auth = auth;
+    this.legacyTokens = legacyTokens;
   }
 
   public static String subject(RoutingContext ctx) {
-    String s = ctx.get(SUBJECT);
-    return s == null ? "" : s;
+    return principal(ctx).subject();
+  }
+
+  /** The verified token's principal; one that may do nothing on a route without this handler. */
+  public static Principal principal(RoutingContext ctx) {
+    Principal p = ctx.get(PRINCIPAL);
+    return p == null ? NOBODY : p;
   }
 
   @Override
@@ -54,8 +70,8 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
     String token = header.substring(7).trim();
     Verified known = verified.get(token);
     if (known != null && known.expiresAt() > System.currentTimeMillis()) {
-      ctx.put(SUBJECT, known.subject());
-      then.handle(ctx);
+      ctx.put(PRINCIPAL, known.principal());
+      RouteAccess.admit(ctx, known.principal(), then);
       return;
     }
     auth.authenticate(new TokenCredentials(token)).onComplete(ar -> {
@@ -64,13 +80,19 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
         ctx.fail(Failure.unauthorized("invalid token: " + reason(ar.cause())));
         return;
       }
-      Object sub = ar.result().principal().getValue("sub");
+      Principal principal;
+      try {
+        principal = Principal.of(ar.result().principal(), legacyTokens);
+      } catch (IllegalArgumentException e) {
+        ctx.fail(Failure.unauthorized("invalid token: " + e.getMessage()));
+        return;
+      }
       // a token without exp stays valid until the secret changes: kept until the cache is cleared
       Object exp = ar.result().principal().getValue("exp");
       long expiresAt = exp instanceof Number n ? (long) Math.min(Long.MAX_VALUE, n.doubleValue() * 1000) : Long.MAX_VALUE;
-      remember(token, new Verified(sub instanceof String s ? s : "", expiresAt));
-      ctx.put(SUBJECT, sub instanceof String s ? s : "");
-      then.handle(ctx);
+      remember(token, new Verified(principal, expiresAt));
+      ctx.put(PRINCIPAL, principal);
+      RouteAccess.admit(ctx, principal, then);
     });
   }
 
@@ -78,7 +100,7 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
    * Tokens already verified, until they expire: clients send the same token with every request,
    * and checking an HMAC and parsing its JSON each time is most of what authentication costs.
    */
-  private record Verified(String subject, long expiresAt) {
+  private record Verified(Principal principal, long expiresAt) {
   }
 
   private static final int REMEMBERED = 10_000;

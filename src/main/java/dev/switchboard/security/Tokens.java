@@ -64,10 +64,15 @@ public final class Tokens {
 
   /** A token for {@code subject}; a zero ttl makes one without expiry (accepted until the secret changes). */
   public static String issue(JWTAuth auth, String subject, Duration ttl) {
+    return issue(auth, subject, ttl, new JsonObject());
+  }
+
+  /** The same, carrying {@code extraClaims} too (roles, scope, memory_scopes: see {@link TokenClaims}). */
+  public static String issue(JWTAuth auth, String subject, Duration ttl, JsonObject extraClaims) {
     JWTOptions options = new JWTOptions().setAlgorithm("HS256").setSubject(subject);
     if (!ttl.isZero()) {
       options.setExpiresInSeconds((int) Math.min(Integer.MAX_VALUE, ttl.toSeconds()));
     }
-    return auth.generateToken(new JsonObject(), options);
+    return auth.generateToken(extraClaims.copy(), options);
   }
 }

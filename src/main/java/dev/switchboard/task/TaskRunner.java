@@ -102,6 +102,8 @@ final class TaskRunner {
             .put("rule", spec.origin() == null ? null : spec.origin().rule())
             .put("event", spec.origin() == null ? null : spec.origin().event()));
     vertx.eventBus().publish(Addresses.EVENTS_RAISE, event);
+    vertx.eventBus().publish(Addresses.TASK_EVENTS, new JsonObject().put("id", task.id()).put("status", status)
+        .put("result", result).put("error", error).put("time", event.getString("time")));
   }
 
   /**

@@ -126,8 +126,14 @@ public final class TaskVerticle extends VerticleBase {
           Failure refused = Failure.from(ar.cause());
           return inbound && !refused.retryable() ? store(s, refused.getMessage()) : Future.failedFuture(refused);
         })
-        .onSuccess(submitted -> message.reply(new JsonObject().put("id", submitted.task().id())
-            .put("status", submitted.task().status())))
+        .onSuccess(submitted -> {
+          if (submitted.created()) {
+            vertx.eventBus().publish(Addresses.TASK_EVENTS, new JsonObject().put("id", submitted.task().id())
+                .put("status", submitted.task().status()).put("result", null).put("error", null)
+                .put("time", java.time.Instant.now().toString()));
+          }
+          message.reply(new JsonObject().put("id", submitted.task().id()).put("status", submitted.task().status()));
+        })
         .onFailure(e -> Failure.reply(message, e));
   }
 

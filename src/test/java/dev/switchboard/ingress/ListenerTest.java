@@ -64,7 +64,7 @@ class ListenerTest {
   void addressInUse() throws Exception {
     try (ServerSocket held = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
       int port = held.getLocalPort();
-      ServerSettings settings = new ServerSettings("127.0.0.1", port, ServerSettings.DEFAULT_MAX_BODY, false, "", "", 0,
+      ServerSettings settings = new ServerSettings("127.0.0.1", port, ServerSettings.DEFAULT_MAX_BODY, TlsSettings.OFF, 0,
           ServerSettings.DEFAULT_HEADER_TIMEOUT, ServerSettings.DEFAULT_BODY_TIMEOUT, ServerSettings.DEFAULT_IDLE_TIMEOUT, ServerSettings.DEFAULT_MAX_CONNECTIONS,
           CorsPolicy.OFF);
       HttpIngressVerticle ingress = new HttpIngressVerticle(settings,

@@ -1,0 +1,130 @@
+package dev.switchboard.bridge;
+
+import dev.switchboard.security.Principal;
+import dev.switchboard.security.RouteFamily;
+
+import dev.switchboard.bus.Failure;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.authentication.TokenCredentials;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import java.util.List;
+
+/**
+ * Who may use the bridges, and for what: a token verified by the gateway's JWTAuth, then the
+ * address checked against the configured list of its direction and the caller's roles. Both
+ * bridges ask here and nowhere else.
+ */
+public final class BridgeAccess {
+
+  /** INBOUND: a client sends or publishes to the address; OUTBOUND: a client registers to receive from it. */
+  public enum Direction { INBOUND, OUTBOUND }
+
+  /** The header the bridges set on what they forward: the verified caller's {@code sub} (a client's own value is dropped). */
+  public static final String SUBJECT_HEADER = "x-switchboard-subject";
+
+  private final JWTAuth auth;
+  private final BridgeSettings settings;
+  private final boolean legacyTokens;
+
+  public BridgeAccess(JWTAuth auth, BridgeSettings settings) {
+    this(auth, settings, dev.switchboard.security.AccessSettings.DEFAULT.legacyTokens());
+  }
+
+  public BridgeAccess(JWTAuth auth, BridgeSettings settings, boolean legacyTokens) {
+    this.auth = auth;
+    this.settings = settings;
+    this.legacyTokens = legacyTokens;
+  }
+
+  /** The claims of {@code authorization} ("Bearer <JWT>"), or a 401 {@link Failure} saying why not. */
+  public Future<JsonObject> verify(String authorization) {
+    if (authorization == null || authorization.length() < 8 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return Future.failedFuture(Failure.unauthorized("expected 'Bearer <token>'"));
+    }
+    return auth.authenticate(new TokenCredentials(authorization.substring(7).trim()))
+        .map(user -> user.principal())
+        .recover(e -> Future.failedFuture(Failure.unauthorized("invalid token: " + e.getMessage())));
+  }
+
+  /**
+   * The claims a frame is sent with: its own {@code headers.authorization} when it has one (which
+   * must be valid), else those the connection was authenticated with while they have not expired.
+   */
+  public Future<JsonObject> claims(JsonObject headers, JsonObject connection) {
+    Object given = header(headers, "authorization");
+    if (given != null) {
+      return verify(given instanceof String s ? s : null);
+    }
+    if (connection == null) {
+      return Future.failedFuture(Failure.unauthorized("no token: send headers.authorization 'Bearer <token>'"));
+    }
+    if (connection.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis()) {
+      return Future.failedFuture(Failure.unauthorized("token expired"));
+    }
+    return Future.succeededFuture(connection);
+  }
+
+  /**
+   * Whether the holder of {@code claims} may use {@code address} in {@code direction}: the address
+   * must be configured for that direction, and the token's roles and scopes must open the route
+   * family the address belongs to, exactly as on HTTP ({@link Principal}): tasks and their events
+   * are {@code tasks}, chat is {@code chat}, a push is {@code deliveries}, and platform events are
+   * read as {@code admin} reads (operators and admins). A token whose claims cannot be read is refused.
+   */
+  public boolean permits(JsonObject claims, String address, Direction direction) {
+    List<String> configured = direction == Direction.INBOUND ? settings.inbound() : settings.outbound();
+    if (claims == null || address == null || !configured.contains(address)) {
+      return false;
+    }
+    Principal principal;
+    try {
+      principal = Principal.of(claims, legacyTokens);
+    } catch (IllegalArgumentException malformed) {
+      return false;
+    }
+    if (address.startsWith(PublicApi.TASKS_PREFIX)) {
+      return principal.permits(RouteFamily.TASKS);
+    }
+    if (address.equals(PublicApi.CHAT)) {
+      return principal.permits(RouteFamily.CHAT);
+    }
+    if (address.equals(PublicApi.PUSH)) {
+      return principal.permits(RouteFamily.DELIVERIES);
+    }
+    return principal.permits(RouteFamily.ADMIN, io.vertx.core.http.HttpMethod.GET);
+  }
+
+  /**
+   * The headers to forward a permitted frame with: the token taken out (it must not travel the
+   * bus), and the caller's subject put in, replacing whatever the client said it was.
+   */
+  public static JsonObject forwarded(JsonObject headers, JsonObject claims) {
+    JsonObject out = new JsonObject();
+    if (headers != null) {
+      headers.forEach(e -> {
+        if (!e.getKey().equalsIgnoreCase("authorization") && !e.getKey().equalsIgnoreCase(SUBJECT_HEADER)) {
+          out.put(e.getKey(), e.getValue());
+        }
+      });
+    }
+    if (claims.getValue("sub") instanceof String sub) {
+      out.put(SUBJECT_HEADER, sub);
+    }
+    return out;
+  }
+
+  /** Frame headers are JSON, so their names are case-sensitive there; on the bus they are not. */
+  private static Object header(JsonObject headers, String name) {
+    if (headers == null) {
+      return null;
+    }
+    for (var e : headers) {
+      if (e.getKey().equalsIgnoreCase(name)) {
+        return e.getValue();
+      }
+    }
+    return null;
+  }
+}
