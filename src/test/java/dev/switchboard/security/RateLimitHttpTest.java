@@ -123,6 +123,22 @@ class RateLimitHttpTest {
   }
 
   @Test
+  @DisplayName("a request its role does not allow is refused 403 before it takes anything from a bucket")
+  void forbiddenTakesNothing() throws Exception {
+    String client = RolesTest.token("ci-bot-client", new JsonObject().put("roles", new io.vertx.core.json.JsonArray().add("client")));
+    for (int i = 0; i < 5; i++) {
+      HttpResponse<Buffer> r = web.getAbs(gateway.url("/api/v1/rules")).bearerTokenAuthentication(client)
+          .send().await(10, TimeUnit.SECONDS);
+      assertEquals(403, r.statusCode(), r.bodyAsString());
+    }
+    for (int i = 0; i < 2; i++) {
+      HttpResponse<Buffer> r = web.getAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(client)
+          .send().await(10, TimeUnit.SECONDS);
+      assertEquals(200, r.statusCode(), "its tasks bucket is still full: " + r.bodyAsString());
+    }
+  }
+
+  @Test
   @DisplayName("webhooks are limited per client address, and the refusal is counted per family at /metrics")
   void webhooksPerAddress() throws Exception {
     TestGateway own = TestGateway.builder().file("switchboard.yaml", switchboardWith(LIMITS)).start();
