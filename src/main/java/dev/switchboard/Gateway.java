@@ -86,7 +86,7 @@ public final class Gateway {
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
     settings.access().warnAtStart();
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout, settings.access(),
-        settings.bridge());
+        settings.bridge(), settings.rateLimits());
     ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
     Promise<Started> started = Promise.promise();
     // the lock is the root: every component is its child, so all of them stop before it lets go of the folder
@@ -105,6 +105,9 @@ public final class Gateway {
         // first of the components: the records of all the others have somewhere to go
         .compose(id -> vertx.deployVerticle(new dev.switchboard.audit.AuditVerticle(settings.audit(), settings.storageProfile(),
             settings.dataDir(), settings.storage().postgresUrl())))
+        // instances of one deployment (one queue prefix) share their rate limits
+        .compose(id -> vertx.deployVerticle(new dev.switchboard.security.RateLimitVerticle(settings.rateLimits(),
+            settings.storageProfile(), settings.storage().redisUrl(), settings.queue().keyPrefix() + "ratelimit:")))
         .compose(id -> vertx.deployVerticle(new ModelDispatchVerticle(settings.models(), cluster.cluster())))
         .compose(id -> vertx.deployVerticle(new ChannelPushVerticle(settings.channels(), settings.storage())))
         .compose(id -> vertx.deployVerticle(new EventVerticle(new EventVerticle.Options(settings.events(), settings.storageProfile(),

@@ -35,7 +35,8 @@ public record Settings(
     dev.switchboard.bridge.BridgeSettings bridge,
     dev.switchboard.security.TokenSettings tokens,
     dev.switchboard.audit.AuditSettings audit,
-    dev.switchboard.security.OutboundGuard outbound) {
+    dev.switchboard.security.OutboundGuard outbound,
+    dev.switchboard.security.RateLimits rateLimits) {
 
   public static final String FILE = "switchboard.yaml";
 
@@ -68,7 +69,7 @@ public record Settings(
     root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "bridge", "audit");
 
     ConfigNode security = root.get("security");
-    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "jwt_keys", "issuer", "audience", "clock_skew", "outbound");
+    security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "jwt_keys", "issuer", "audience", "clock_skew", "outbound", "rate_limits");
     dev.switchboard.security.OutboundGuard outbound = dev.switchboard.security.OutboundGuard.from(security.get("outbound"), env);
     String secret = security.get("jwt_secret").string("");
     if (secret.isEmpty()) {
@@ -123,7 +124,8 @@ public record Settings(
             server.host(), server.port(), server.tls())),
         dev.switchboard.security.TokenSettings.from(security, confDir),
         dev.switchboard.audit.AuditSettings.from(root.get("audit")),
-        outbound);
+        outbound,
+        dev.switchboard.security.RateLimits.from(security.get("rate_limits")));
     // every URL the configuration makes the gateway call, checked once the files are known good, so a refused one names its key
     outbound.checkConfiguredUrls(files.load(ModelSettings.FILE, false), java.util.Set.of("endpoint"));
     outbound.checkConfiguredUrls(files.load(ChannelSettings.FILE, false),

@@ -219,6 +219,11 @@ public final class Addresses {
   public static final String AUDIT_QUERY = "audit.query";
   /** Empty → {@link Health}: the entry {@code audit} (up, degraded while events wait in the spool, off). */
   public static final String AUDIT_HEALTH = "audit.health";
+  /**
+   * {@link RateTake} → Long: 0 when a token was taken, else the ms until the bucket has one. Never a
+   * failure for a store that cannot be asked: the request then goes through unchecked.
+   */
+  public static final String SECURITY_RATE_TAKE = "security.rate.take";
 
   /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */
   public static final String STREAM_PREFIX = "ingress.stream.";

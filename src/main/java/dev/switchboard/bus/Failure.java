@@ -15,12 +15,19 @@ public final class Failure extends RuntimeException {
   private final int status;
   private final String type;
   private final String code;
+  /** Seconds for a {@code Retry-After} header; 0: none. */
+  private final long retryAfterSeconds;
 
   public Failure(int status, String type, String code, String message) {
+    this(status, type, code, message, 0);
+  }
+
+  private Failure(int status, String type, String code, String message, long retryAfterSeconds) {
     super(message, null, false, false);
     this.status = status;
     this.type = type;
     this.code = code;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 
   public static Failure badRequest(String code, String message) {
@@ -37,6 +44,11 @@ public final class Failure extends RuntimeException {
 
   public static Failure unauthorized(String message) {
     return new Failure(401, "authentication_error", "invalid_token", message);
+  }
+
+  /** 429 from our own rate limits: the client may try again in {@code retryAfterSeconds} (its Retry-After). */
+  public static Failure tooManyRequests(String message, long retryAfterSeconds) {
+    return new Failure(429, "rate_limit_exceeded", "rate_limit_exceeded", message, retryAfterSeconds);
   }
 
   /** The token is valid but may not do this (its role, scope or memory scopes): the message says what it lacks. */
@@ -70,6 +82,11 @@ public final class Failure extends RuntimeException {
 
   public String code() {
     return code;
+  }
+
+  /** Seconds the client should wait before trying again (the {@code Retry-After} header); 0 when not said. */
+  public long retryAfterSeconds() {
+    return retryAfterSeconds;
   }
 
   public JsonObject toJson() {

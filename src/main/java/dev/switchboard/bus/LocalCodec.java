@@ -37,6 +37,7 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, InboundPlugin.class);
     register(bus, InboundPlugin.Answer.class);
     register(bus, dev.switchboard.audit.AuditEvent.class);
+    register(bus, RateTake.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

@@ -18,6 +18,8 @@ import dev.switchboard.memory.LongTermMemory;
 import dev.switchboard.observe.Metrics;
 import dev.switchboard.security.AccessSettings;
 import dev.switchboard.security.BearerAuthHandler;
+import dev.switchboard.security.RateLimitHandler;
+import dev.switchboard.security.RateLimits;
 import dev.switchboard.security.RouteAccess;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -91,6 +93,7 @@ public final class HttpIngressVerticle extends VerticleBase {
   private TlsReloader tlsReloader;
   private final AccessSettings access;
   private final Duration chatTimeout;
+  private final RateLimits rateLimits;
   private HttpServer server;
   private Metrics metrics;
   private ConnectionGuard guard;
@@ -98,16 +101,17 @@ public final class HttpIngressVerticle extends VerticleBase {
   private final dev.switchboard.bridge.BridgeSettings bridge;
 
   public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout) {
-    this(settings, auth, chatTimeout, AccessSettings.DEFAULT, dev.switchboard.bridge.BridgeSettings.OFF);
+    this(settings, auth, chatTimeout, AccessSettings.DEFAULT, dev.switchboard.bridge.BridgeSettings.OFF, RateLimits.OFF);
   }
 
   public HttpIngressVerticle(ServerSettings settings, JWTAuth auth, Duration chatTimeout, AccessSettings access,
-                             dev.switchboard.bridge.BridgeSettings bridge) {
+                             dev.switchboard.bridge.BridgeSettings bridge, RateLimits rateLimits) {
     this.settings = settings;
     this.auth = auth;
     this.chatTimeout = chatTimeout;
     this.access = access;
     this.bridge = bridge;
+    this.rateLimits = rateLimits;
   }
 
   @Override
@@ -179,12 +183,16 @@ public final class HttpIngressVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     Handler<RoutingContext> body = body(settings.maxBodySize());
-    // verifies the token, then lets on only what its roles and scope allow (security.RouteAccess)
-    BearerAuthHandler bearer = new BearerAuthHandler(auth, access.legacyTokens());
+    RateLimitHandler limits = new RateLimitHandler(vertx, rateLimits);
+    // verifies the token, lets on only what its roles and scope allow (security.RouteAccess), then
+    // holds the request to its subject's rate limit
+    Handler<RoutingContext> bearer = new BearerAuthHandler(auth, access.legacyTokens()).andThen(limits.perSubject());
 
     // first, on every request and without a path or name (so it adds nothing to the route label)
     router.route().handler(this::edge);
     router.route().handler(new dev.switchboard.audit.AuditTrail(vertx));
+    // webhooks are held to their client address's rate limit before their body is read
+    router.route().handler(limits.perAddress());
 
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
@@ -910,6 +918,9 @@ public final class HttpIngressVerticle extends VerticleBase {
     Failure failure = failure(ctx);
     if (failure.status() == 401) {
       response.putHeader(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+    }
+    if (failure.retryAfterSeconds() > 0) {
+      response.putHeader(HttpHeaderNames.RETRY_AFTER, String.valueOf(failure.retryAfterSeconds()));
     }
     HttpServerRequest request = ctx.request();
     boolean close = !ConnectionGuard.bodyRead(request);

@@ -153,6 +153,28 @@ public final class Metrics {
         .register(registry).increment(count);
   }
 
+  /** A request refused with 429 by security.rate_limits; {@code family} a RouteFamily scope (bounded). */
+  public void rateLimited(String family) {
+    rateLimitRefusals(family).increment();
+  }
+
+  /** Starts the refusal count of {@code family} at 0, so that a rate of refusals sees the first one. */
+  public void rateLimitFamily(String family) {
+    rateLimitRefusals(family);
+  }
+
+  private Counter rateLimitRefusals(String family) {
+    return Counter.builder("switchboard.ratelimit.refused").description("Requests refused by a rate limit, by route family")
+        .tag("family", family).register(registry);
+  }
+
+  /** A request let through without a rate-limit check because the buckets' store (Redis) could not be asked. */
+  public void rateLimitUnchecked() {
+    Counter.builder("switchboard.ratelimit.unchecked")
+        .description("Requests let through unchecked while the rate-limit store could not be asked")
+        .register(registry).increment();
+  }
+
   /** One push to a platform bot: status is {@code delivered}, {@code failed} or {@code dead}. */
   public void push(String channel, String bot, String status) {
     pushes(channel, bot, status).increment();

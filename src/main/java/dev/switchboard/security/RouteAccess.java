@@ -18,12 +18,17 @@ public final class RouteAccess {
 
   /** Lets the request on when its principal may use the request's family; a 403 otherwise. */
   static void admit(RoutingContext ctx, Principal principal) {
+    admit(ctx, principal, RoutingContext::next);
+  }
+
+  /** As {@link #admit(RoutingContext, Principal)}, going on with {@code then} (which moves the request on itself). */
+  static void admit(RoutingContext ctx, Principal principal, io.vertx.core.Handler<RoutingContext> then) {
     String refusal = principal.refusal(RouteFamily.of(ctx.request().method(), ctx.normalizedPath()), ctx.request().method());
     if (refusal != null) {
       ctx.fail(Failure.forbidden("forbidden", refusal));
       return;
     }
-    ctx.next();
+    then.handle(ctx);
   }
 
   /** A 403 when any of {@code scopes} is outside the request's token's {@code memory_scopes}. */
