@@ -135,6 +135,26 @@ class McpStopIT {
   }
 
   @Test
+  @DisplayName("a server that ignores SIGTERM is killed on stop, and its transport's threads end all the same")
+  void aServerIgnoringSigtermLeavesNoThreadsAfterStop() throws Exception {
+    List<String> before = transportThreads();
+    String stubborn = "process.on('SIGTERM', () => {}); import(process.argv[1]);";
+    McpClientConnection connection = connection(new McpSettings.Server("everything", "node",
+        List.of("-e", stubborn, McpClientIT.EVERYTHING.toString(), "stdio"), Map.of(), null, Map.of(), Duration.ofSeconds(30),
+        Duration.ofSeconds(15)));
+    await(onContext(() -> {
+      connection.start();
+      return Future.succeededFuture();
+    }));
+    awaitReady();
+    ProcessHandle child = everything().get(0);
+    await(onContext(connection::stop));
+    // the JDK notices the exit of a handle found by descendants() on its own thread: bounded, not timed
+    child.onExit().get(10, TimeUnit.SECONDS);
+    assertEquals(before.size(), settledThreads(before.size()).size(), "before " + before + ", after " + transportThreads());
+  }
+
+  @Test
   @DisplayName("a ping slower than the ping interval but within the timeout is waited for: the server stays connected")
   void aSlowPingWithinTheTimeoutKeepsTheServer() throws Exception {
     Path record = Files.createTempFile("mcp-pings", ".txt");
