@@ -24,9 +24,9 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import reactor.core.publisher.Mono;
 
@@ -64,7 +64,7 @@ final class McpClientConnection {
   private Link pending;
   private List<String> names = List.of();
   private Process process;
-  // the server's process tree as connected: a wrapper (npx) killed alone leaves its child holding the pipes
+  // the server's process tree as connected: a wrapper (npx) that is ended alone can leave its child running
   private List<ProcessHandle> family = List.of();
   private Future<Void> inFlight = Future.succeededFuture();
   private long generation;
