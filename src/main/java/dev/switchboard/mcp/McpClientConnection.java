@@ -18,10 +18,14 @@ import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import reactor.core.publisher.Mono;
@@ -56,9 +60,13 @@ final class McpClientConnection {
   }
 
   private volatile McpAsyncClient client;
+  private Link link;
   private Link pending;
   private List<String> names = List.of();
   private Process process;
+  // the server's process tree as connected: a wrapper (npx) that is ended alone can leave its child running
+  private List<ProcessHandle> family = List.of();
+  private Future<Void> inFlight = Future.succeededFuture();
   private long generation;
   private boolean connected;
   private boolean downLogged;
@@ -93,23 +101,33 @@ final class McpClientConnection {
     }
     long attempt = ++generation;
     Future<Link> made = vertx.executeBlocking(() -> newClient(attempt), false);
-    made.compose(fresh -> {
+    inFlight = made.compose(fresh -> {
       pending = fresh;
-      return initialize(fresh.client()).compose(v -> listTools(fresh.client()));
-    }).onComplete(ar -> {
+      return step(attempt, () -> initialize(fresh.client())).compose(v -> step(attempt, () -> listTools(fresh.client())));
+    }).transform(ar -> {
       Link fresh = made.result();
       if (pending == fresh) {
         pending = null;
       }
-      if (ar.succeeded()) {
+      if (ar.succeeded() && !stopped && attempt == generation) {
         connected(attempt, fresh, ar.result());
-      } else {
-        if (fresh != null) {
-          close(fresh.client(), processOf(fresh));
-        }
+        return Future.succeededFuture();
+      }
+      // failed, or overtaken by a stop: whatever this attempt opened is closed, its process included
+      Future<Void> closed = fresh == null ? Future.succeededFuture() : close(fresh, List.of());
+      if (ar.failed()) {
         failed(attempt, reason(ar.cause()));
       }
+      return closed;
     });
+  }
+
+  /**
+   * The next step of an attempt, unless a stop (or a newer attempt) came first: a client closed
+   * under it would open a new session, and for stdio a new process, on its next request.
+   */
+  private <T> Future<T> step(long attempt, Supplier<Future<T>> next) {
+    return stopped || attempt != generation ? Future.failedFuture("stopped") : next.get();
   }
 
   private Future<McpSchema.InitializeResult> initialize(McpAsyncClient fresh) {
@@ -179,19 +197,17 @@ final class McpClientConnection {
   }
 
   private void connected(long attempt, Link fresh, List<McpSchema.Tool> tools) {
-    if (stopped || attempt != generation) {
-      close(fresh.client(), processOf(fresh));
-      return;
-    }
+    link = fresh;
     client = fresh.client();
     process = processOf(fresh);
+    family = process == null ? List.of() : process.descendants().toList();
     connected = true;
     downLogged = false;
     connectedAt = System.nanoTime();
     names = register(tools, SkillRegistry.State.READY);
     LOG.info("mcp server " + server.name() + " connected (" + server.describe() + "): " + names.size() + " tools "
         + names);
-    pingTimer = vertx.setPeriodic(server.pingInterval().toMillis(), id -> ping(attempt, fresh.client()));
+    schedulePing(attempt, fresh.client());
     if (process != null) {
       process.onExit().thenAccept(p -> context.runOnContext(v ->
           lost(attempt, "its process exited with code " + p.exitValue())));
@@ -204,10 +220,23 @@ final class McpClientConnection {
     return registry.replace(server.name(), SkillRegistry.Source.MCP, skills, state);
   }
 
+  /** The next ping an interval after the last one answered, so a slow answer is never overlapped by the next ping. */
+  private void schedulePing(long attempt, McpAsyncClient pinged) {
+    pingTimer = vertx.setTimer(server.pingInterval().toMillis(), id -> ping(attempt, pinged));
+  }
+
+  /** A server is lost when a ping is not answered within its full timeout, however short the interval. */
   private void ping(long attempt, McpAsyncClient pinged) {
-    Duration wait = server.pingInterval().compareTo(server.timeout()) < 0 ? server.pingInterval() : server.timeout();
-    Future.fromCompletionStage(pinged.ping().timeout(wait).toFuture(), context)
-        .onFailure(e -> lost(attempt, "ping failed: " + reason(e)));
+    if (stopped || attempt != generation || !connected) {
+      return;
+    }
+    Future.fromCompletionStage(pinged.ping().timeout(server.timeout()).toFuture(), context).onComplete(ar -> {
+      if (ar.failed()) {
+        lost(attempt, "ping failed: " + reason(ar.cause()));
+      } else if (!stopped && attempt == generation && connected) {
+        schedulePing(attempt, pinged);
+      }
+    });
   }
 
   /** A tools/list_changed notification: the SDK has listed the tools again. */
@@ -228,10 +257,12 @@ final class McpClientConnection {
       return;
     }
     connected = false;
-    McpAsyncClient old = client;
-    Process oldProcess = process;
+    Link old = link;
+    List<ProcessHandle> oldFamily = family;
+    link = null;
     client = null;
     process = null;
+    family = List.of();
     vertx.cancelTimer(pingTimer);
     // a server that dies right after each connect is not restarted every second
     if (Duration.ofNanos(System.nanoTime() - connectedAt).compareTo(MAX_RETRY) >= 0) {
@@ -241,7 +272,7 @@ final class McpClientConnection {
     LOG.warning("mcp server " + server.name() + " disconnected: " + why + "; its " + skills
         + " skills are unavailable until it is back (retrying in " + backoff.toMillis() + " ms)");
     downLogged = true;
-    close(old, oldProcess);
+    close(old, oldFamily);
     retry();
   }
 
@@ -262,12 +293,18 @@ final class McpClientConnection {
   }
 
   private void retry() {
+    if (stopped) {
+      return;
+    }
     long wait = backoff.toMillis();
     backoff = backoff.multipliedBy(2).compareTo(MAX_RETRY) > 0 ? MAX_RETRY : backoff.multipliedBy(2);
     retryTimer = vertx.setTimer(wait, id -> attempt());
   }
 
-  /** Closes the client and ends its process; the future completes when both are done (or given up on). */
+  /**
+   * Closes the client and ends its process; the future completes when both are done (or given up
+   * on), and when an attempt that was under way has closed what it opened.
+   */
   Future<Void> stop() {
     stopped = true;
     generation++;
@@ -277,34 +314,61 @@ final class McpClientConnection {
     if (pingTimer >= 0) {
       vertx.cancelTimer(pingTimer);
     }
-    McpAsyncClient old = client;
-    Process oldProcess = process;
+    Link old = link;
+    List<ProcessHandle> oldFamily = family;
+    link = null;
     client = null;
+    process = null;
     connected = false;
     registry.remove(server.name(), SkillRegistry.Source.MCP);
     Link connecting = pending;
     pending = null;
-    return Future.all(close(old, oldProcess),
-        connecting == null ? Future.succeededFuture() : close(connecting.client(), processOf(connecting))).mapEmpty();
+    // closing the attempt's client now makes its pending request fail at once; the attempt then closes it again
+    return Future.all(close(old, oldFamily), connecting == null ? Future.succeededFuture() : close(connecting, List.of()),
+        inFlight.recover(e -> Future.succeededFuture())).mapEmpty();
   }
 
   /**
    * A graceful close (the SDK ends a stdio process with SIGTERM, an HTTP session with DELETE),
-   * bounded; a process still alive after it is killed, so no tool server outlives the gateway.
+   * bounded; then the process and its children still alive are killed, so no tool server outlives
+   * the gateway, and the stdio transport is closed again with its process gone: only then do its
+   * reader threads see the end of their pipes, and its schedulers end (a graceful close that timed
+   * out, or one of a process already dead, leaves them running otherwise).
    */
-  private Future<Void> close(McpAsyncClient old, Process oldProcess) {
+  private Future<Void> close(Link old, List<ProcessHandle> known) {
     if (old == null) {
       return Future.succeededFuture();
     }
     return vertx.executeBlocking(() -> {
+      Process oldProcess = processOf(old);
+      List<ProcessHandle> tree = new ArrayList<>(known);
+      if (oldProcess != null) {
+        oldProcess.descendants().forEach(tree::add);
+      }
       try {
-        old.closeGracefully().timeout(CLOSE_WAIT).block();
+        old.client().closeGracefully().timeout(CLOSE_WAIT).block();
       } catch (RuntimeException e) {
         LOG.fine(() -> "mcp server " + server.name() + ": close: " + e.getMessage());
       }
-      if (oldProcess != null && oldProcess.isAlive()) {
-        oldProcess.destroyForcibly();
-        oldProcess.waitFor(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      if (oldProcess != null) {
+        tree.add(oldProcess.toHandle());
+        for (ProcessHandle p : tree) {
+          if (p.isAlive()) {
+            p.destroyForcibly();
+          }
+        }
+        for (ProcessHandle p : tree) {
+          try {
+            p.onExit().get(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+          } catch (ExecutionException | TimeoutException e) {
+            LOG.fine(() -> "mcp server " + server.name() + ": process " + p.pid() + " did not end");
+          }
+        }
+        try {
+          old.transport().closeGracefully().timeout(CLOSE_WAIT).block();
+        } catch (RuntimeException e) {
+          LOG.fine(() -> "mcp server " + server.name() + ": transport close: " + e.getMessage());
+        }
       }
       return null;
     }, false);
@@ -346,7 +410,11 @@ final class McpClientConnection {
    * killed on stop. The SDK keeps it private; without it the periodic ping still notices an exit.
    */
   private static Process processOf(Link link) {
-    if (!(link.transport() instanceof IsolatedStdioTransport stdio) || PROCESS == null) {
+    return link.transport() instanceof IsolatedStdioTransport stdio ? processOf(stdio) : null;
+  }
+
+  private static Process processOf(IsolatedStdioTransport stdio) {
+    if (PROCESS == null) {
       return null;
     }
     try {
@@ -363,15 +431,45 @@ final class McpClientConnection {
    */
   static final class IsolatedStdioTransport extends StdioClientTransport {
 
+    // the SDK starts the process on a Reactor thread some time after connect is called: a close that
+    // comes first must keep it from starting, or end it once started
+    private boolean closed;
+
     IsolatedStdioTransport(ServerParameters params, McpJsonMapper json) {
       super(params, json);
     }
 
     @Override
     protected ProcessBuilder getProcessBuilder() {
+      synchronized (this) {
+        if (closed) {
+          throw new IllegalStateException("closed before its process was started");
+        }
+      }
       ProcessBuilder builder = new ProcessBuilder();
       builder.environment().clear();
       return builder;
+    }
+
+    @Override
+    public Mono<Void> connect(Function<Mono<McpSchema.JSONRPCMessage>, Mono<McpSchema.JSONRPCMessage>> handler) {
+      return super.connect(handler).doFinally(signal -> {
+        synchronized (this) {
+          Process started = closed && PROCESS != null ? processOf(this) : null;
+          if (started != null) {
+            started.destroyForcibly();
+          }
+        }
+      });
+    }
+
+    @Override
+    public Mono<Void> closeGracefully() {
+      return Mono.fromRunnable(() -> {
+        synchronized (this) {
+          closed = true;
+        }
+      }).then(super.closeGracefully());
     }
   }
 }

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  */
 public record McpSettings(List<Server> servers) {
 
-  /** What a server name may be: it is the first half of its skills' names. */
+  /** What a server name may be made of: it is the first half of its skills' names (and no "__", no trailing "_"). */
   static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,32}");
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
   static final Duration DEFAULT_PING_INTERVAL = Duration.ofSeconds(15);
@@ -77,6 +77,12 @@ public record McpSettings(List<Server> servers) {
     String name = node.get("name").requiredString();
     if (!NAME.matcher(name).matches()) {
       throw node.get("name").error("'" + name + "' must be 1 to 32 letters, digits, _ or - (it starts the names of its skills)");
+    }
+    // a skill is <server>__<tool> and its server is what comes before the first "__": a name holding "__",
+    // or one whose trailing "_" runs into the separator, would put that split in the wrong place
+    if (name.contains("__") || name.endsWith("_")) {
+      throw node.get("name").error("'" + name + "' must not contain __ nor end in _ (its skills are named <server>__<tool>,"
+          + " split at the first __)");
     }
     String command = node.get("command").string("");
     String url = node.get("url").string("");

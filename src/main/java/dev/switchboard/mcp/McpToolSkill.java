@@ -8,10 +8,13 @@ import io.modelcontextprotocol.spec.McpSchema;
 import io.vertx.core.Future;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -25,6 +28,8 @@ import java.util.function.Supplier;
 public final class McpToolSkill implements Skill {
 
   static final int MAX_NAME = 64;
+  // 55 + "-" + 8 hex digits = 64
+  private static final int SHORT_PREFIX = 55;
 
   private final String name;
   private final String server;
@@ -40,7 +45,7 @@ public final class McpToolSkill implements Skill {
     this.server = server;
     this.tool = tool.name();
     this.description = description(server, tool);
-    this.parameters = parameters(tool.inputSchema());
+    this.parameters = McpToolSchema.parameters(tool.inputSchema());
     this.timeout = timeout;
     this.client = client;
     this.json = json;
@@ -48,15 +53,29 @@ public final class McpToolSkill implements Skill {
 
   /**
    * {@code <server>__<tool>} as an OpenAI tool name: every character outside letters, digits,
-   * {@code _} and {@code -} becomes {@code _}, and the whole is cut to 64. Two tools that come out
-   * the same are told apart by the registry, which refuses the second with a log line.
+   * {@code _} and {@code -} becomes {@code _}. A name over OpenAI's 64 is its first 55 characters,
+   * {@code -} and 8 hex digits of the SHA-256 of the whole {@code <server>__<tool>}: the same tool
+   * gets the same name on every connect, and two long tools that share a beginning still differ.
+   * Two tools that come out the same otherwise are told apart by the registry, which refuses the
+   * second with a log line.
    */
   public static String skillName(String server, String tool) {
     String joined = server + "__" + tool;
-    StringBuilder out = new StringBuilder(Math.min(joined.length(), MAX_NAME));
+    StringBuilder out = new StringBuilder(joined.length());
     // by code point, so a character outside the BMP becomes one '_', not two
-    joined.codePoints().limit(MAX_NAME).forEach(c -> out.append(allowed(c) ? (char) c : '_'));
-    return out.toString();
+    joined.codePoints().forEach(c -> out.append(allowed(c) ? (char) c : '_'));
+    if (out.length() <= MAX_NAME) {
+      return out.toString();
+    }
+    return out.substring(0, SHORT_PREFIX) + "-" + HexFormat.of().formatHex(sha256(joined), 0, 4);
+  }
+
+  private static byte[] sha256(String text) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
   }
 
   private static boolean allowed(int c) {
@@ -67,20 +86,6 @@ public final class McpToolSkill implements Skill {
     String text = tool.description() != null && !tool.description().isBlank() ? tool.description()
         : tool.title() != null && !tool.title().isBlank() ? tool.title() : "Tool " + tool.name();
     return text + " (MCP server " + server + ")";
-  }
-
-  /** The tool's input schema as the function's parameters; OpenAI wants an object schema, so a missing one is an empty object. */
-  private static JsonObject parameters(Map<String, Object> schema) {
-    JsonObject parameters = schema == null ? new JsonObject() : new JsonObject(Json.encode(schema));
-    // the draft marker some servers add is no part of a function's parameters, and strict providers refuse it
-    parameters.remove("$schema");
-    if (!parameters.containsKey("type")) {
-      parameters.put("type", "object");
-    }
-    if ("object".equals(parameters.getValue("type")) && !parameters.containsKey("properties")) {
-      parameters.put("properties", new JsonObject());
-    }
-    return parameters;
   }
 
   @Override

@@ -73,6 +73,27 @@ class McpSettingsTest {
   }
 
   @Test
+  void aNameWithTwoUnderscoresTogetherIsRefusedBecauseSkillNamesSplitThere() {
+    ConfigError e = refused(List.of(Map.of("name", "my__files", "command", "node")));
+    assertEquals("mcp.servers[0].name", e.key());
+    assertEquals("'my__files' must not contain __ nor end in _ (its skills are named <server>__<tool>, split at the first __)",
+        e.problem());
+  }
+
+  @Test
+  void aNameEndingInAnUnderscoreIsRefused() {
+    ConfigError e = refused(List.of(Map.of("name", "files_", "url", "http://x/mcp")));
+    assertEquals("mcp.servers[0].name", e.key());
+    assertTrue(e.problem().contains("nor end in _"), e.getMessage());
+  }
+
+  @Test
+  void singleUnderscoresAndDashesInsideANameAreAccepted() {
+    assertEquals("my_files-2", parse(List.of(Map.of("name", "my_files-2", "command", "node"))).servers().get(0).name());
+    assertEquals("_x", parse(List.of(Map.of("name", "_x", "command", "node"))).servers().get(0).name());
+  }
+
+  @Test
   void twoServersWithOneNameAreRefusedAtTheSecond() {
     ConfigError e = refused(List.of(Map.of("name", "a", "command", "node"), Map.of("name", "a", "url", "http://x/mcp")));
     assertEquals("mcp.servers[1].name", e.key());

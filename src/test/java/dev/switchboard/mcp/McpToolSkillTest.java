@@ -1,6 +1,7 @@
 package dev.switchboard.mcp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import io.modelcontextprotocol.spec.McpSchema;
 import java.util.List;
@@ -23,10 +24,29 @@ class McpToolSkillTest {
   }
 
   @Test
-  void theNameIsCutTo64() {
-    String name = McpToolSkill.skillName("server", "t".repeat(100));
-    assertEquals(64, name.length());
+  void aNameOf64IsKeptWhole() {
+    String name = McpToolSkill.skillName("server", "t".repeat(56));
     assertEquals("server__" + "t".repeat(56), name);
+  }
+
+  @Test
+  void aNameOver64IsItsFirst55AndEightHexDigitsOfTheSha256OfTheWhole() throws Exception {
+    String tool = "t".repeat(100);
+    String name = McpToolSkill.skillName("server", tool);
+    String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(("server__" + tool).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    assertEquals(64, name.length());
+    assertEquals(("server__" + tool).substring(0, 55) + "-" + sha.substring(0, 8), name);
+    assertEquals(name, McpToolSkill.skillName("server", tool), "the same tool gets the same name on every connect");
+  }
+
+  @Test
+  void twoLongNamesThatShareTheirFirst55StayApart() {
+    String common = "a".repeat(60);
+    String one = McpToolSkill.skillName("server", common + "_read");
+    String other = McpToolSkill.skillName("server", common + "_write");
+    assertEquals(one.substring(0, 56), other.substring(0, 56));
+    assertNotEquals(one, other);
   }
 
   @Test
