@@ -39,6 +39,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
@@ -175,6 +176,26 @@ public final class HttpIngressVerticle extends VerticleBase {
     return new IllegalStateException("cannot listen on " + where + ": " + message, e);
   }
 
+  /**
+   * SockJS's send transports carry a JSON array of frames; vertx-web answers a body that is not JSON
+   * with a 500, so it is refused here as the client's mistake it is.
+   */
+  private static void sockJsSendBody(RoutingContext ctx) {
+    String path = ctx.request().path();
+    if (path.endsWith("/xhr_send") && ctx.body() != null && ctx.body().buffer() != null && ctx.body().length() > 0) {
+      try {
+        if (!(Json.decodeValue(ctx.body().buffer()) instanceof JsonArray frames)
+            || !frames.stream().allMatch(f -> f instanceof String)) {
+          throw new DecodeException("not an array of strings");
+        }
+      } catch (DecodeException e) {
+        ctx.fail(Failure.badRequest("invalid_sockjs_frame", "a SockJS send body must be a JSON array of strings"));
+        return;
+      }
+    }
+    ctx.next();
+  }
+
   /** The port actually bound (useful when the configuration asks for port 0). */
   public int actualPort() {
     return server.actualPort();
@@ -190,6 +211,10 @@ public final class HttpIngressVerticle extends VerticleBase {
 
     // first, on every request and without a path or name (so it adds nothing to the route label)
     router.route().handler(this::edge);
+    // the one failure handler, registered before any sub-router: a failed request is matched against
+    // routes in order to find its failure handler, and a sub-router (the SockJS bridge) answers a path
+    // it cannot decode with its own plain 400, which would leave a request whose body was never read open
+    router.route().failureHandler(this::handleError);
     router.route().handler(new dev.switchboard.audit.AuditTrail(vertx));
     // webhooks are held to their client address's rate limit before their body is read
     router.route().handler(limits.perAddress());
@@ -257,7 +282,7 @@ public final class HttpIngressVerticle extends VerticleBase {
 
     // the SockJS event-bus bridge: its transports that POST need a body handler; each frame is checked by the bridge
     if (bridge.sockjsEnabled()) {
-      router.post(bridge.sockjsPath() + "/*").handler(body(SMALL_WEBHOOK_BODY));
+      router.post(bridge.sockjsPath() + "/*").handler(body(SMALL_WEBHOOK_BODY)).handler(HttpIngressVerticle::sockJsSendBody);
       router.route(bridge.sockjsPath() + "/*").subRouter(dev.switchboard.bridge.SockJsBridge.router(vertx, bridge,
           new dev.switchboard.bridge.BridgeAccess(auth, bridge, access.legacyTokens())));
     }
@@ -274,7 +299,6 @@ public final class HttpIngressVerticle extends VerticleBase {
         })
         .handler(ctx -> ctx.fail(Failure.notFound("not_found",
             "no route for " + ctx.request().method() + " " + ctx.request().path())));
-    router.route().failureHandler(this::handleError);
     return router;
   }
 

@@ -54,7 +54,10 @@ class MalformedInputTest {
       r("GET", "/webhooks/wecom/assistant", "wecom"), r("POST", "/webhooks/wecom/assistant", "wecom"),
       r("POST", "/webhooks/alertmanager/{id}", "json"), r("POST", "/webhooks/{id}/{id}", "json"),
       r("GET", "/healthz", ""), r("GET", "/readyz", ""), r("GET", "/metrics", ""), r("GET", "/{id}", ""),
-      r("PATCH", "/api/v1/tasks", "json"), r("OPTIONS", "/v1/chat/completions", ""));
+      r("PATCH", "/api/v1/tasks", "json"), r("OPTIONS", "/v1/chat/completions", ""),
+      r("GET", "/api/v1/audit", ""), r("POST", "/api/v1/tokens/revoke", "json"),
+      r("GET", "/eventbus/info", ""), r("POST", "/eventbus/{id}/{id}/xhr", ""), r("POST", "/eventbus/{id}/{id}/xhr_send", "json"),
+      r("GET", "/eventbus/{id}/{id}/websocket", ""));
 
   static Vertx fakes;
   static TestGateway gateway;
@@ -63,6 +66,8 @@ class MalformedInputTest {
   static Map<String, Integer> stateBefore;
   static long heapBefore;
   static final AtomicInteger sent = new AtomicInteger();
+  static final AtomicInteger frames = new AtomicInteger();
+  static int tcpPort;
 
   private static String[] r(String method, String path, String kind) {
     return new String[] {method, path, kind};
@@ -72,7 +77,13 @@ class MalformedInputTest {
   static void start() throws Exception {
     fakes = Vertx.vertx();
     FakeUpstream upstream = FakeUpstream.start(fakes).await(10, TimeUnit.SECONDS);
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      tcpPort = free.getLocalPort();
+    }
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
+        .file("switchboard.yaml", ShippedConf.switchboardWith("bridge",
+            "  tcp: { enabled: true, host: \"127.0.0.1\", port: " + tcpPort + " }",
+            "  sockjs: { enabled: true, path: \"/eventbus\" }"))
         .file("channels.yaml", """
             dingtalk:
               - name: "assistant"
@@ -106,6 +117,7 @@ class MalformedInputTest {
   static void stop() throws Exception {
     try {
       assertTrue(sent.get() >= 10_000, "only " + sent.get() + " inputs were sent");
+      assertTrue(frames.get() >= 1_000, "only " + frames.get() + " bridge frames were sent");
       assertEquals(200, send("GET", "/healthz", Map.of(), new byte[0]).statusCode(), "the gateway stopped answering");
       assertEquals(stateBefore, state(), "malformed input changed what the API shows");
       long growth = heapAfterGc() - heapBefore;
@@ -132,6 +144,8 @@ class MalformedInputTest {
     Answer response;
     try {
       response = send(probe.method(), probe.path(), probe.headers(), probe.body());
+    } catch (AssertionError hang) {
+      throw new AssertionError(hang.getMessage() + " | probe: " + probe + " " + shown(probe.headers()), hang);
     } catch (IOException e) {
       // an oversize body may be cut off by the 413 and the connection closed while it is still going out
       assertTrue(probe.bodyKind().equals("oversize"), "no answer to " + probe + ": " + e);
@@ -148,6 +162,110 @@ class MalformedInputTest {
         && !probe.path().equals("/mcp")) {
       assertTrue(status >= 400, status + " accepted a malformed body: " + probe + ": " + response.body());
     }
+  }
+
+  /**
+   * The TCP bridge, as a client that speaks its framing badly or with forged tokens: every frame
+   * that arrives whole is answered (an {@code err} frame, a pong) or the connection is closed;
+   * none reaches the gateway's components (the API state is checked at the end).
+   */
+  @Property(tries = 1_000, shrinking = ShrinkingMode.BOUNDED)
+  void noMalformedBridgeFrameGetsThrough(@ForAll("frames") byte[] frame) throws Exception {
+    frames.incrementAndGet();
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", tcpPort)) {
+      // a frame that announces more than it sends is waited for by the bridge: no need to wait long to see that
+      socket.setSoTimeout(declaredMoreThanSent(frame) || !answerExpected(frame) ? 300 : 10_000);
+      socket.getOutputStream().write(frame);
+      socket.getOutputStream().flush();
+      byte[] head = socket.getInputStream().readNBytes(4);
+      if (head.length < 4) {
+        return;
+      }
+      int length = java.nio.ByteBuffer.wrap(head).getInt();
+      assertTrue(length > 0 && length < 1 << 20, "a frame of " + length + " bytes came back");
+      JsonObject answer = new JsonObject(io.vertx.core.buffer.Buffer.buffer(socket.getInputStream().readNBytes(length)));
+      String type = answer.getString("type");
+      assertTrue("err".equals(type) || "pong".equals(type), "the bridge answered " + answer.encode());
+      if (answer.containsKey("failureCode")) {
+        assertTrue(answer.getInteger("failureCode") < 500, "a server error over the bridge: " + answer.encode());
+      }
+    } catch (java.net.SocketTimeoutException e) {
+      // the frame announced more bytes than were sent: the bridge waits for them, which is not a hang of the gateway
+      assertTrue(declaredMoreThanSent(frame) || !answerExpected(frame),
+          "no answer to a whole frame: " + new String(frame, StandardCharsets.ISO_8859_1));
+    } catch (java.net.SocketException closed) {
+      // refused by closing the connection
+    }
+  }
+
+  /**
+   * A ping, and a send or publish with a reply address, must be answered; a send without one that
+   * the bridge lets through, a register or an unregister get no answer when they are fine.
+   */
+  private static boolean answerExpected(byte[] frame) {
+    if (frame.length >= 4 && java.nio.ByteBuffer.wrap(frame).getInt() == 0) {
+      // an empty frame is skipped (as a keep-alive), and what follows it is an incomplete header
+      return false;
+    }
+    try {
+      JsonObject f = new JsonObject(io.vertx.core.buffer.Buffer.buffer(frame).slice(4, frame.length));
+      return "ping".equals(f.getValue("type")) || f.getValue("replyAddress") != null;
+    } catch (RuntimeException notJson) {
+      return true;
+    }
+  }
+
+  private static boolean declaredMoreThanSent(byte[] frame) {
+    return frame.length < 4 || java.nio.ByteBuffer.wrap(frame).getInt() > frame.length - 4
+        || java.nio.ByteBuffer.wrap(frame).getInt() < 0;
+  }
+
+  @Provide
+  Arbitrary<byte[]> frames() {
+    Arbitrary<String> address = Arbitraries.of("switchboard.tasks.submit", "switchboard.tasks.get", "switchboard.chat",
+        "switchboard.push", "switchboard.tasks.events", "switchboard.events", "task.submit", "model.chat", "channel.push",
+        "memory.add", "", "switchboard.tasks.submit.x", "*", "switchboard.>");
+    Arbitrary<String> type = Arbitraries.of("send", "publish", "register", "unregister", "ping", "rec", "err", "", "SEND");
+    Arbitrary<String> auth = Arbitraries.of("none", "garbage", "alg-none", "bad-signature", "expired", "not-bearer", "valid");
+    Arbitrary<Object> body = Arbitraries.oneOf(
+        Arbitraries.just(new JsonObject().put("input", "generated").put("priority", "urgent")), Arbitraries.just("a string"), Arbitraries.just(42),
+        Arbitraries.just(new io.vertx.core.json.JsonArray().add(1)), Arbitraries.just(new JsonObject()),
+        Arbitraries.just(new JsonObject().put("input", 5)), Arbitraries.just(new JsonObject().put("bot", "nope").put("text", "x")));
+    Arbitrary<byte[]> json = Combinators.combine(type, address, auth, body, Arbitraries.of(true, false))
+        .as((t, a, k, b, reply) -> {
+          JsonObject f = new JsonObject().put("type", t).put("address", a).put("body", b);
+          String token = token(k);
+          if (token != null) {
+            f.put("headers", new JsonObject().put("authorization", token));
+          }
+          if (reply) {
+            f.put("replyAddress", "generated-reply");
+          }
+          return f.toBuffer().getBytes();
+        });
+    Arbitrary<byte[]> garbage = Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(500);
+    Arbitrary<byte[]> notAnObject = Arbitraries.of("[]", "null", "\"send\"", "{", "{\"type\":", "{\"type\":null}",
+        "{\"type\":\"send\",\"address\":null}", "{\"type\":\"send\",\"address\":7}", "{\"type\":\"send\",\"headers\":\"x\"}")
+        .map(t -> t.getBytes(StandardCharsets.UTF_8));
+    Arbitrary<byte[]> payload = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(6, json), net.jqwik.api.Tuple.of(2, garbage),
+        net.jqwik.api.Tuple.of(2, notAnObject));
+    // mostly a length prefix that matches; sometimes one that lies (larger, smaller, negative, huge)
+    return Combinators.combine(payload, Arbitraries.of(0, 0, 0, 0, 0, 0, 1, 2, 3, 4)).as((p, lie) -> {
+      int declared = switch (lie) {
+        case 1 -> p.length + 10;
+        case 2 -> Math.max(0, p.length - 1);
+        case 3 -> -1;
+        case 4 -> Integer.MAX_VALUE;
+        default -> p.length;
+      };
+      return java.nio.ByteBuffer.allocate(4 + p.length).putInt(declared).put(p).array();
+    });
+  }
+
+  private static String shown(Map<String, String> headers) {
+    StringBuilder b = new StringBuilder();
+    headers.forEach((k, v) -> b.append(k).append('=').append(v.length() > 80 ? v.substring(0, 80) + "…(" + v.length() + ")" : v).append(' '));
+    return b.toString();
   }
 
   @Provide
