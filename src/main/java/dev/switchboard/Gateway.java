@@ -84,7 +84,6 @@ public final class Gateway {
     // retry.deadline bounds a whole chat (and a stream until its first token); a little more so the
     // dispatcher's own deadline error, which says what happened, arrives before the ingress gives up
     Duration chatTimeout = settings.models().retry().deadline().plusSeconds(5);
-    settings.access().warnAtStart();
     HttpIngressVerticle ingress = new HttpIngressVerticle(settings.server(), auth, chatTimeout, settings.access(),
         settings.bridge(), settings.rateLimits());
     ClusterVerticle cluster = new ClusterVerticle(settings.storageProfile(), settings.storage().redisUrl());
@@ -94,7 +93,9 @@ public final class Gateway {
     dev.switchboard.security.RevocationVerticle revocations = new dev.switchboard.security.RevocationVerticle(auth,
         new dev.switchboard.security.RevocationVerticle.Options(settings.storageProfile(), settings.dataDir(),
             settings.storage().redisUrl(), settings.channels().store().keyPrefix() + "tokens:"));
+    // warned once the folder is ours: a second gateway refused on the same folder prints only why
     return vertx.deployVerticle(new DataDirLock(settings.dataDir(), () -> vertx.deployVerticle(revocations)
+            .onSuccess(id -> settings.access().warnAtStart())
             .compose(id -> components(vertx, settings, ingress, cluster, auth, chatTimeout)).onComplete(started)))
         .compose(id -> started.future());
   }
