@@ -47,8 +47,9 @@ public final class RateLimitHandler {
     if (!limits.limitsSubjects()) {
       return RoutingContext::next;
     }
+    // the normalised path, as the router and RouteAccess see it: "/v1/../api/v1/tasks" is a tasks request
     return ctx -> {
-      RouteFamily family = RouteFamily.of(ctx.request().method(), ctx.request().path());
+      RouteFamily family = RouteFamily.of(ctx.request().method(), ctx.normalizedPath());
       take(ctx, family, limits.forSubject(BearerAuthHandler.subject(ctx), family));
     };
   }
@@ -59,7 +60,7 @@ public final class RateLimitHandler {
       return RoutingContext::next;
     }
     return ctx -> {
-      RouteFamily family = RouteFamily.of(ctx.request().method(), ctx.request().path());
+      RouteFamily family = RouteFamily.of(ctx.request().method(), ctx.normalizedPath());
       if (family != RouteFamily.WEBHOOKS) {
         ctx.next();
         return;

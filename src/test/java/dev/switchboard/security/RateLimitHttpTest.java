@@ -139,6 +139,27 @@ class RateLimitHttpTest {
   }
 
   @Test
+  @DisplayName("a dot segment in the path does not move a request into another family's bucket")
+  void dotSegmentsKeepTheFamily() throws Exception {
+    // routed (and authorised) as /api/v1/tasks, so it takes from the tasks bucket, not chat's (which has no limit)
+    for (int i = 0; i < 2; i++) {
+      assertEquals(200, get(gateway, "/v1/../api/v1/tasks", "erin").statusCode(), "request " + i);
+    }
+    assertRateLimited(get(gateway, "/v1/../api/v1/tasks", "erin"), "subject 'erin' on tasks");
+  }
+
+  @Test
+  @DisplayName("a dot segment in the path does not take a webhook request out of its client address's bucket")
+  void dotSegmentsKeepWebhooksLimited() throws Exception {
+    HttpResponse<Buffer> last = null;
+    for (int i = 0; i < 3; i++) {
+      last = web.postAbs(gateway.url("/v1/../webhooks/hooks/nobody")).putHeader("content-type", "application/json")
+          .sendBuffer(Buffer.buffer("{\"status\":\"failed\"}")).await(10, TimeUnit.SECONDS);
+    }
+    assertRateLimited(last, "client address 127.0.0.1 on webhooks");
+  }
+
+  @Test
   @DisplayName("webhooks are limited per client address, and the refusal is counted per family at /metrics")
   void webhooksPerAddress() throws Exception {
     TestGateway own = TestGateway.builder().file("switchboard.yaml", switchboardWith(LIMITS)).start();
