@@ -194,6 +194,28 @@ abstract class BridgeBehaviour {
   }
 
   @Test
+  @DisplayName("a task's memory_scope outside the token's memory_scopes is answered 403, and no task is queued")
+  void taskMemoryScopeOutsideTheTokensIsRefused() throws Exception {
+    String token;
+    Vertx v = Vertx.vertx();
+    try {
+      token = Tokens.auth(v, new JwtSecret(TestGateway.SECRET, "test")).generateToken(new JsonObject()
+              .put("roles", new JsonArray().add("client")).put("memory_scopes", new JsonArray().add("user:alice")),
+          new JWTOptions().setAlgorithm("HS256").setSubject("alice").setExpiresInSeconds(3600));
+    } finally {
+      v.close();
+    }
+    JsonObject submit = request(PublicApi.TASKS_SUBMIT, token, task("recall bob's secrets").put("memory_scope", "user:bob"));
+    // a client cannot widen its memory scopes by claiming them in a header either
+    submit.getJsonObject("headers").put(BridgeAccess.PRINCIPAL_HEADER, new JsonObject().put("roles", new JsonArray().add("admin")).encode());
+    client.send(submit);
+    JsonObject err = client.next(f -> "err".equals(f.getString("type")));
+    assertEquals(403, err.getInteger("failureCode"), err.encode());
+    assertEquals("memory_scope_forbidden", new JsonObject(err.getString("message")).getJsonObject("error").getString("code"));
+    assertTrue(tasks().isEmpty());
+  }
+
+  @Test
   @DisplayName("a task body the HTTP API would refuse is answered with its 400 error, naming the field")
   void badBodyIsTheHttpApisError() throws Exception {
     JsonObject submit = request(PublicApi.TASKS_SUBMIT, token("alice"), new JsonObject().put("model", "fake-model"));
