@@ -69,7 +69,21 @@ public final class BridgeAccess {
     if (connection.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis()) {
       return Future.failedFuture(Failure.unauthorized("token expired"));
     }
+    // the connection keeps its token's claims, not its verdict: a revocation since then counts
+    if (revoked(connection)) {
+      return Future.failedFuture(Failure.unauthorized("token revoked"));
+    }
     return Future.succeededFuture(connection);
+  }
+
+  /** Whether the connection's token may still receive: not expired, not revoked. */
+  public boolean current(JsonObject claims) {
+    return claims != null && !(claims.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis())
+        && !revoked(claims);
+  }
+
+  private boolean revoked(JsonObject claims) {
+    return claims.getValue("jti") instanceof String jti && dev.switchboard.security.Tokens.revoked(auth, jti);
   }
 
   /**

@@ -175,6 +175,21 @@ abstract class BridgeBehaviour {
   }
 
   @Test
+  @DisplayName("a token revoked after it authenticated the connection is refused on the frames after it")
+  void revokedTokenStopsTheConnection() throws Exception {
+    String token = token("alice");
+    JsonObject first = request(PublicApi.TASKS_SUBMIT, token, task("before the revocation"));
+    client.send(first);
+    client.next(f -> message(f, first.getString("replyAddress")));
+    var revoked = WebClient.create(vertx).postAbs(gateway.url("/api/v1/tokens/revoke")).bearerTokenAuthentication(gateway.token("ops"))
+        .sendJsonObject(new JsonObject().put("token", token)).await(10, TimeUnit.SECONDS);
+    assertEquals(200, revoked.statusCode(), revoked.bodyAsString());
+    client.send(request(PublicApi.TASKS_SUBMIT, null, task("after the revocation")));
+    assertTrue(denied(client.next()));
+    assertEquals(1, tasks().size());
+  }
+
+  @Test
   @DisplayName("the token does not travel the bus: the public address gets the verified subject instead of what the client claims")
   void tokenStaysAtTheEdge() throws Exception {
     List<MultiMap> seen = new CopyOnWriteArrayList<>();
