@@ -266,7 +266,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     // is still needed first, so an unauthenticated client cannot map the API by its 404s
     router.route().last().setName(UNMATCHED)
         .handler(ctx -> {
-          if (isApi(ctx.request().path())) {
+          // the normalised path, as routes match it: /x/../api/v1/... is under /api too
+          if (isApi(ctx.normalizedPath())) {
             bearer.handle(ctx);
           } else {
             ctx.next();
