@@ -238,7 +238,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/api/v1/plugins/:id/enable").handler(bearer).handler(ctx -> relay(ctx, Addresses.PLUGINS_SET,
         new JsonObject().put("id", ctx.pathParam("id")).put("enabled", true)));
     // MCP server (streamable HTTP): the Origin check first (a preflight carries no token), then the API's token
-    McpServerHandler mcp = new McpServerHandler(vertx, settings.cors().origins());
+    McpServerHandler mcp = new McpServerHandler(vertx, settings.cors().origins(),
+        (subject, family) -> limits.take(subject, family, dev.switchboard.security.RouteFamily.MCP));
     router.post("/mcp").handler(mcp::origin).handler(bearer).handler(body).handler(mcp::post);
     router.get("/mcp").handler(mcp::origin).handler(bearer).handler(mcp::get);
     router.delete("/mcp").handler(mcp::origin).handler(bearer).handler(mcp::delete);

@@ -70,6 +70,36 @@ public final class RateLimitHandler {
     };
   }
 
+  /**
+   * For callers that are not routes (MCP tools): {@code subject}'s bucket for {@code family}, when
+   * it is another than the one {@code via} (the route the call came by) already took from, so a
+   * family's limit holds whichever way it is reached; a 429 {@link Failure} when it is empty.
+   */
+  public io.vertx.core.Future<Void> take(String subject, RouteFamily family, RouteFamily via) {
+    RateLimits.Bucket bucket = limits.forSubject(subject, family);
+    RateLimits.Bucket taken = limits.forSubject(subject, via);
+    if (bucket == null || (taken != null && taken.key().equals(bucket.key()))) {
+      return io.vertx.core.Future.succeededFuture();
+    }
+    RateLimits.Limit limit = bucket.limit();
+    return vertx.eventBus().<Long>request(Addresses.SECURITY_RATE_TAKE,
+            new RateTake(bucket.key(), limit.rate(), limit.per().toMillis(), limit.burst()), ASK)
+        .transform(ar -> {
+          if (ar.failed()) {
+            metrics.rateLimitUnchecked();
+            return io.vertx.core.Future.succeededFuture();
+          }
+          long waitMs = ar.result().body();
+          if (waitMs <= 0) {
+            return io.vertx.core.Future.succeededFuture();
+          }
+          long seconds = Math.max(1, (waitMs + 999) / 1000);
+          metrics.rateLimited(family.scope());
+          return io.vertx.core.Future.failedFuture(
+              Failure.tooManyRequests("rate limit exceeded for " + bucket.who() + "; retry after " + seconds + " s", seconds));
+        });
+  }
+
   private void take(RoutingContext ctx, RouteFamily family, RateLimits.Bucket bucket) {
     if (bucket == null) {
       ctx.next();
