@@ -23,6 +23,12 @@ public final class BridgeAccess {
 
   /** The header the bridges set on what they forward: the verified caller's {@code sub} (a client's own value is dropped). */
   public static final String SUBJECT_HEADER = "x-switchboard-subject";
+  /**
+   * The header the bridges set with the verified caller's roles, scope and memory_scopes (a JSON
+   * object; a client's own value is dropped), so that a public address can hold a request to the
+   * memory scopes its token allows, as the HTTP API does.
+   */
+  public static final String PRINCIPAL_HEADER = "x-switchboard-principal";
 
   private final JWTAuth auth;
   private final BridgeSettings settings;
@@ -63,7 +69,21 @@ public final class BridgeAccess {
     if (connection.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis()) {
       return Future.failedFuture(Failure.unauthorized("token expired"));
     }
+    // the connection keeps its token's claims, not its verdict: a revocation since then counts
+    if (revoked(connection)) {
+      return Future.failedFuture(Failure.unauthorized("token revoked"));
+    }
     return Future.succeededFuture(connection);
+  }
+
+  /** Whether the connection's token may still receive: not expired, not revoked. */
+  public boolean current(JsonObject claims) {
+    return claims != null && !(claims.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis())
+        && !revoked(claims);
+  }
+
+  private boolean revoked(JsonObject claims) {
+    return claims.getValue("jti") instanceof String jti && dev.switchboard.security.Tokens.revoked(auth, jti);
   }
 
   /**
@@ -98,13 +118,14 @@ public final class BridgeAccess {
 
   /**
    * The headers to forward a permitted frame with: the token taken out (it must not travel the
-   * bus), and the caller's subject put in, replacing whatever the client said it was.
+   * bus), and the caller's subject and principal put in, replacing whatever the client said they were.
    */
   public static JsonObject forwarded(JsonObject headers, JsonObject claims) {
     JsonObject out = new JsonObject();
     if (headers != null) {
       headers.forEach(e -> {
-        if (!e.getKey().equalsIgnoreCase("authorization") && !e.getKey().equalsIgnoreCase(SUBJECT_HEADER)) {
+        if (!e.getKey().equalsIgnoreCase("authorization") && !e.getKey().equalsIgnoreCase(SUBJECT_HEADER)
+            && !e.getKey().equalsIgnoreCase(PRINCIPAL_HEADER)) {
           out.put(e.getKey(), e.getValue());
         }
       });
@@ -112,6 +133,13 @@ public final class BridgeAccess {
     if (claims.getValue("sub") instanceof String sub) {
       out.put(SUBJECT_HEADER, sub);
     }
+    JsonObject access = new JsonObject();
+    for (String claim : List.of("sub", Principal.ROLES_CLAIM, Principal.SCOPE_CLAIM, Principal.MEMORY_SCOPES_CLAIM)) {
+      if (claims.containsKey(claim)) {
+        access.put(claim, claims.getValue(claim));
+      }
+    }
+    out.put(PRINCIPAL_HEADER, access.encode());
     return out;
   }
 

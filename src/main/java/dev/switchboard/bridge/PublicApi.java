@@ -8,6 +8,8 @@ import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
 import dev.switchboard.ingress.ChatRequest;
 import dev.switchboard.ingress.TaskBody;
+import dev.switchboard.security.Principal;
+import dev.switchboard.security.RouteAccess;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -83,6 +85,15 @@ public final class PublicApi extends VerticleBase {
   private Future<JsonObject> submit(Message<Object> message) {
     return Future.<TaskSubmission>future(p -> p.complete(TaskBody.parse(object(message),
             message.headers().get("idempotency-key"), subject(message))))
+        .map(s -> {
+          // through a bridge: held to the token's memory scopes, as POST /api/v1/tasks is
+          String principal = message.headers().get(BridgeAccess.PRINCIPAL_HEADER);
+          if (principal != null) {
+            // legacy true: BridgeAccess has already refused a token without roles when legacy tokens are off
+            RouteAccess.checkMemoryScopes(Principal.of(new JsonObject(principal), true), s.memoryScopes(), true);
+          }
+          return s;
+        })
         .compose(s -> vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, s))
         .map(Message::body);
   }

@@ -263,7 +263,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.post("/api/v1/plugins/:id/enable").handler(bearer).handler(ctx -> relay(ctx, Addresses.PLUGINS_SET,
         new JsonObject().put("id", ctx.pathParam("id")).put("enabled", true)));
     // MCP server (streamable HTTP): the Origin check first (a preflight carries no token), then the API's token
-    McpServerHandler mcp = new McpServerHandler(vertx, settings.cors().origins());
+    McpServerHandler mcp = new McpServerHandler(vertx, settings.cors().origins(),
+        (subject, family) -> limits.take(subject, family, dev.switchboard.security.RouteFamily.MCP));
     router.post("/mcp").handler(mcp::origin).handler(bearer).handler(body).handler(mcp::post);
     router.get("/mcp").handler(mcp::origin).handler(bearer).handler(mcp::get);
     router.delete("/mcp").handler(mcp::origin).handler(bearer).handler(mcp::delete);
@@ -291,7 +292,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     // is still needed first, so an unauthenticated client cannot map the API by its 404s
     router.route().last().setName(UNMATCHED)
         .handler(ctx -> {
-          if (isApi(ctx.request().path())) {
+          // the normalised path, as routes match it: /x/../api/v1/... is under /api too
+          if (isApi(ctx.normalizedPath())) {
             bearer.handle(ctx);
           } else {
             ctx.next();

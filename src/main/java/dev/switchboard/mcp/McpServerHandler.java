@@ -57,7 +57,12 @@ public final class McpServerHandler {
 
   /** {@code origins}: security.cors.origins, the browser origins that may call (any, with "*"). */
   public McpServerHandler(Vertx vertx, List<String> origins) {
-    this(new McpServerSessions(), new McpTools(vertx), origins);
+    this(vertx, origins, McpTools.Limiter.NONE);
+  }
+
+  /** {@code limiter}: the rate limits of the tools' families (see {@link McpTools.Limiter}). */
+  public McpServerHandler(Vertx vertx, List<String> origins, McpTools.Limiter limiter) {
+    this(new McpServerSessions(), new McpTools(vertx, limiter), origins);
   }
 
   McpServerHandler(McpServerSessions sessions, McpTools tools, List<String> origins) {

@@ -54,9 +54,23 @@ public final class McpTools {
 
   private final EventBus bus;
   private final Map<String, Tool> tools = new LinkedHashMap<>();
+  /** The caller's bucket for a tool's family (security.rate_limits), taken before the tool runs. */
+  private final Limiter limiter;
+
+  /** Takes from the subject's bucket for a family (reached by way of /mcp), or fails with the 429. */
+  public interface Limiter {
+    Limiter NONE = (subject, family) -> Future.succeededFuture();
+
+    Future<Void> take(String subject, RouteFamily family);
+  }
 
   public McpTools(Vertx vertx) {
+    this(vertx, Limiter.NONE);
+  }
+
+  public McpTools(Vertx vertx, Limiter limiter) {
     this.bus = vertx.eventBus();
+    this.limiter = limiter;
     add(new Tool("submit_task", "Submit a task",
         "Queue an agent task in Switchboard: the agent answers 'input' (with its skills and memories) and pushes the "
             + "result to the given channels. Returns the task's id and status; follow it with get_task.",
@@ -138,7 +152,9 @@ public final class McpTools {
     Future<JsonObject> run;
     try {
       RouteAccess.checkFamily(principal, tool.family());
-      run = tool.run().apply(new Call(principal, new Args(tool.inputSchema(), arguments)));
+      // a family's rate limit holds over /mcp too: submit_task takes from the caller's tasks bucket
+      run = limiter.take(principal.subject(), tool.family())
+          .compose(v -> tool.run().apply(new Call(principal, new Args(tool.inputSchema(), arguments))));
     } catch (RuntimeException e) {
       run = Future.failedFuture(e);
     }

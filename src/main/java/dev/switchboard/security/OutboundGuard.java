@@ -314,6 +314,11 @@ public final class OutboundGuard {
     if (first == 100 && second >= 64 && second < 128) {
       return "private"; // shared address space (carrier-grade NAT) 100.64/10
     }
+    if ((first == 192 && second == 0 && (b[2] & 0xff) == 0) || (first == 198 && (second == 18 || second == 19))) {
+      // 192.0.0/24, IETF protocol assignments (Oracle Cloud's metadata service is 192.0.0.192), and
+      // 198.18/15, for benchmarking networks: neither is on the internet
+      return "reserved";
+    }
     return first >= 240 ? "reserved" : null; // 240/4 and the broadcast address
   }
 

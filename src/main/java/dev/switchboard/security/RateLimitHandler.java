@@ -47,8 +47,9 @@ public final class RateLimitHandler {
     if (!limits.limitsSubjects()) {
       return RoutingContext::next;
     }
+    // the normalised path, as the router and RouteAccess see it: "/v1/../api/v1/tasks" is a tasks request
     return ctx -> {
-      RouteFamily family = RouteFamily.of(ctx.request().method(), ctx.request().path());
+      RouteFamily family = RouteFamily.of(ctx.request().method(), ctx.normalizedPath());
       take(ctx, family, limits.forSubject(BearerAuthHandler.subject(ctx), family));
     };
   }
@@ -59,7 +60,7 @@ public final class RateLimitHandler {
       return RoutingContext::next;
     }
     return ctx -> {
-      RouteFamily family = RouteFamily.of(ctx.request().method(), ctx.request().path());
+      RouteFamily family = RouteFamily.of(ctx.request().method(), ctx.normalizedPath());
       if (family != RouteFamily.WEBHOOKS) {
         ctx.next();
         return;
@@ -67,6 +68,36 @@ public final class RateLimitHandler {
       SocketAddress remote = ctx.request().remoteAddress();
       take(ctx, family, limits.forAddress(remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress()));
     };
+  }
+
+  /**
+   * For callers that are not routes (MCP tools): {@code subject}'s bucket for {@code family}, when
+   * it is another than the one {@code via} (the route the call came by) already took from, so a
+   * family's limit holds whichever way it is reached; a 429 {@link Failure} when it is empty.
+   */
+  public io.vertx.core.Future<Void> take(String subject, RouteFamily family, RouteFamily via) {
+    RateLimits.Bucket bucket = limits.forSubject(subject, family);
+    RateLimits.Bucket taken = limits.forSubject(subject, via);
+    if (bucket == null || (taken != null && taken.key().equals(bucket.key()))) {
+      return io.vertx.core.Future.succeededFuture();
+    }
+    RateLimits.Limit limit = bucket.limit();
+    return vertx.eventBus().<Long>request(Addresses.SECURITY_RATE_TAKE,
+            new RateTake(bucket.key(), limit.rate(), limit.per().toMillis(), limit.burst()), ASK)
+        .transform(ar -> {
+          if (ar.failed()) {
+            metrics.rateLimitUnchecked();
+            return io.vertx.core.Future.succeededFuture();
+          }
+          long waitMs = ar.result().body();
+          if (waitMs <= 0) {
+            return io.vertx.core.Future.succeededFuture();
+          }
+          long seconds = Math.max(1, (waitMs + 999) / 1000);
+          metrics.rateLimited(family.scope());
+          return io.vertx.core.Future.failedFuture(
+              Failure.tooManyRequests("rate limit exceeded for " + bucket.who() + "; retry after " + seconds + " s", seconds));
+        });
   }
 
   private void take(RoutingContext ctx, RouteFamily family, RateLimits.Bucket bucket) {

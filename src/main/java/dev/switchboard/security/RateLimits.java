@@ -71,7 +71,26 @@ public record RateLimits(Limit fallback, Map<RouteFamily, Limit> families, Map<S
 
   /** The bucket of a webhook request from {@code address}, or null when webhooks are not limited. */
   public Bucket forAddress(String address) {
-    return webhooksPerIp == null ? null : new Bucket("ip:" + address, webhooksPerIp, "client address " + address + " on webhooks");
+    if (webhooksPerIp == null) {
+      return null;
+    }
+    String client = clientBlock(address);
+    return new Bucket("ip:" + client, webhooksPerIp, "client address " + client + " on webhooks");
+  }
+
+  /**
+   * An IPv4 address as it is; an IPv6 one as its /64, the smallest block a subscriber is given:
+   * counted per address, one host could take a fresh bucket for every request (2^64 of them),
+   * and so pass the limit and grow the buckets without bound.
+   */
+  static String clientBlock(String address) {
+    java.net.InetAddress a = address.indexOf(':') < 0 ? null : OutboundGuard.literal(address);
+    if (!(a instanceof java.net.Inet6Address)) {
+      return address;
+    }
+    byte[] b = a.getAddress();
+    return String.format("%x:%x:%x:%x::/64", (b[0] & 0xff) << 8 | (b[1] & 0xff), (b[2] & 0xff) << 8 | (b[3] & 0xff),
+        (b[4] & 0xff) << 8 | (b[5] & 0xff), (b[6] & 0xff) << 8 | (b[7] & 0xff));
   }
 
   /** {@code node}: the {@code security.rate_limits} section. */

@@ -31,12 +31,20 @@ public final class RouteAccess {
     then.handle(ctx);
   }
 
-  /** A 403 when any of {@code scopes} is outside the request's token's {@code memory_scopes}. */
+  /**
+   * A 403 when any of {@code scopes} is outside the request's token's {@code memory_scopes}, or the
+   * token may not use the memories family (read or write) at all.
+   */
   public static void checkMemoryScopes(RoutingContext ctx, List<String> scopes, boolean write) {
     checkMemoryScopes(BearerAuthHandler.principal(ctx), scopes, write);
   }
 
   public static void checkMemoryScopes(Principal principal, List<String> scopes, boolean write) {
+    // memories reached through another family (a chat's memory option, a task's memory_scope) need
+    // their own scope too: a token narrowed to chat or tasks must not read or write memories by them
+    if (!scopes.isEmpty()) {
+      checkFamily(principal, write ? RouteFamily.MEMORIES_WRITE : RouteFamily.MEMORIES_READ);
+    }
     String refusal = principal.memoryRefusal(scopes, write);
     if (refusal != null) {
       throw Failure.forbidden("memory_scope_forbidden", refusal);

@@ -175,6 +175,21 @@ abstract class BridgeBehaviour {
   }
 
   @Test
+  @DisplayName("a token revoked after it authenticated the connection is refused on the frames after it")
+  void revokedTokenStopsTheConnection() throws Exception {
+    String token = token("alice");
+    JsonObject first = request(PublicApi.TASKS_SUBMIT, token, task("before the revocation"));
+    client.send(first);
+    client.next(f -> message(f, first.getString("replyAddress")));
+    var revoked = WebClient.create(vertx).postAbs(gateway.url("/api/v1/tokens/revoke")).bearerTokenAuthentication(gateway.token("ops"))
+        .sendJsonObject(new JsonObject().put("token", token)).await(10, TimeUnit.SECONDS);
+    assertEquals(200, revoked.statusCode(), revoked.bodyAsString());
+    client.send(request(PublicApi.TASKS_SUBMIT, null, task("after the revocation")));
+    assertTrue(denied(client.next()));
+    assertEquals(1, tasks().size());
+  }
+
+  @Test
   @DisplayName("the token does not travel the bus: the public address gets the verified subject instead of what the client claims")
   void tokenStaysAtTheEdge() throws Exception {
     List<MultiMap> seen = new CopyOnWriteArrayList<>();
@@ -191,6 +206,28 @@ abstract class BridgeBehaviour {
     assertEquals(1, seen.size());
     assertNull(seen.get(0).get("authorization"));
     assertEquals("alice", seen.get(0).get(BridgeAccess.SUBJECT_HEADER));
+  }
+
+  @Test
+  @DisplayName("a task's memory_scope outside the token's memory_scopes is answered 403, and no task is queued")
+  void taskMemoryScopeOutsideTheTokensIsRefused() throws Exception {
+    String token;
+    Vertx v = Vertx.vertx();
+    try {
+      token = Tokens.auth(v, new JwtSecret(TestGateway.SECRET, "test")).generateToken(new JsonObject()
+              .put("roles", new JsonArray().add("client")).put("memory_scopes", new JsonArray().add("user:alice")),
+          new JWTOptions().setAlgorithm("HS256").setSubject("alice").setExpiresInSeconds(3600));
+    } finally {
+      v.close();
+    }
+    JsonObject submit = request(PublicApi.TASKS_SUBMIT, token, task("recall bob's secrets").put("memory_scope", "user:bob"));
+    // a client cannot widen its memory scopes by claiming them in a header either
+    submit.getJsonObject("headers").put(BridgeAccess.PRINCIPAL_HEADER, new JsonObject().put("roles", new JsonArray().add("admin")).encode());
+    client.send(submit);
+    JsonObject err = client.next(f -> "err".equals(f.getString("type")));
+    assertEquals(403, err.getInteger("failureCode"), err.encode());
+    assertEquals("memory_scope_forbidden", new JsonObject(err.getString("message")).getJsonObject("error").getString("code"));
+    assertTrue(tasks().isEmpty());
   }
 
   @Test

@@ -85,6 +85,16 @@ class AuthenticationTest {
   }
 
   @Test
+  @DisplayName("an unknown API path reached through a dot segment is 401 without a token, not a 404 that maps the API")
+  void unknownApiPathThroughDotSegment(Vertx vertx, VertxTestContext ctx) {
+    WebClient.create(vertx).getAbs(gateway.url("/x/../api/v1/nothing-here")).send()
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(401, r.statusCode(), r.bodyAsString());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("no Authorization header is 401")
   void missing(Vertx vertx, VertxTestContext ctx) {
     expect(vertx, ctx, null, 401, "missing Authorization");

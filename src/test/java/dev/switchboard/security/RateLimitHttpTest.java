@@ -139,6 +139,58 @@ class RateLimitHttpTest {
   }
 
   @Test
+  @DisplayName("a dot segment in the path does not move a request into another family's bucket")
+  void dotSegmentsKeepTheFamily() throws Exception {
+    // routed (and authorised) as /api/v1/tasks, so it takes from the tasks bucket, not chat's (which has no limit)
+    for (int i = 0; i < 2; i++) {
+      assertEquals(200, get(gateway, "/v1/../api/v1/tasks", "erin").statusCode(), "request " + i);
+    }
+    assertRateLimited(get(gateway, "/v1/../api/v1/tasks", "erin"), "subject 'erin' on tasks");
+  }
+
+  @Test
+  @DisplayName("a dot segment in the path does not take a webhook request out of its client address's bucket")
+  void dotSegmentsKeepWebhooksLimited() throws Exception {
+    HttpResponse<Buffer> last = null;
+    for (int i = 0; i < 3; i++) {
+      last = web.postAbs(gateway.url("/v1/../webhooks/hooks/nobody")).putHeader("content-type", "application/json")
+          .sendBuffer(Buffer.buffer("{\"status\":\"failed\"}")).await(10, TimeUnit.SECONDS);
+    }
+    assertRateLimited(last, "client address 127.0.0.1 on webhooks");
+  }
+
+  static HttpResponse<Buffer> mcp(String token, String session, JsonObject rpc) throws Exception {
+    var request = web.postAbs(gateway.url("/mcp")).bearerTokenAuthentication(token)
+        .putHeader("Accept", "application/json, text/event-stream").putHeader("MCP-Protocol-Version", "2025-06-18");
+    if (session != null) {
+      request.putHeader("Mcp-Session-Id", session);
+    }
+    return request.sendJsonObject(rpc.put("jsonrpc", "2.0").put("id", 1)).await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  @DisplayName("an MCP tool takes from the subject's bucket for the tool's family: submit_task and get_task count as tasks")
+  void mcpToolsTakeFromTheirFamily() throws Exception {
+    String token = gateway.token("frank");
+    HttpResponse<Buffer> init = mcp(token, null, new JsonObject().put("method", "initialize").put("params", new JsonObject()
+        .put("protocolVersion", "2025-06-18").put("capabilities", new JsonObject())
+        .put("clientInfo", new JsonObject().put("name", "RateLimitHttpTest").put("version", "1"))));
+    assertEquals(200, init.statusCode(), init.bodyAsString());
+    String session = init.getHeader("Mcp-Session-Id");
+    JsonObject call = new JsonObject().put("method", "tools/call")
+        .put("params", new JsonObject().put("name", "get_task").put("arguments", new JsonObject().put("id", "none")));
+    for (int i = 0; i < 2; i++) {
+      JsonObject result = mcp(token, session, call.copy()).bodyAsJsonObject().getJsonObject("result");
+      assertTrue(result.encode().contains("no task with id"), "request " + i + ": " + result.encode());
+    }
+    JsonObject limited = mcp(token, session, call.copy()).bodyAsJsonObject().getJsonObject("result");
+    assertEquals(true, limited.getBoolean("isError"), limited.encode());
+    assertTrue(limited.getJsonArray("content").getJsonObject(0).getString("text")
+        .startsWith("get_task: rate limit exceeded for subject 'frank' on tasks; retry after "), limited.encode());
+    assertRateLimited(get(gateway, "/api/v1/tasks", "frank"), "subject 'frank' on tasks");
+  }
+
+  @Test
   @DisplayName("webhooks are limited per client address, and the refusal is counted per family at /metrics")
   void webhooksPerAddress() throws Exception {
     TestGateway own = TestGateway.builder().file("switchboard.yaml", switchboardWith(LIMITS)).start();

@@ -78,6 +78,17 @@ class RateLimitsTest {
   }
 
   @Test
+  @DisplayName("webhook clients on IPv6 share a bucket per /64, the block one subscriber holds; IPv4 clients one per address")
+  void ipv6ClientsPerSlash64() throws IOException {
+    RateLimits limits = load("webhooks_per_ip: { rate: 5 }\n");
+    assertEquals(limits.forAddress("2001:db8:1:2::1").key(), limits.forAddress("2001:db8:1:2:ffff:ffff:ffff:fffe").key());
+    assertEquals("client address 2001:db8:1:2::/64 on webhooks", limits.forAddress("2001:db8:1:2::1").who());
+    assertFalse(limits.forAddress("2001:db8:1:2::1").key().equals(limits.forAddress("2001:db8:1:3::1").key()));
+    assertEquals("ip:192.0.2.1", limits.forAddress("192.0.2.1").key());
+    assertFalse(limits.forAddress("192.0.2.1").key().equals(limits.forAddress("192.0.2.2").key()));
+  }
+
+  @Test
   @DisplayName("a family without a default and without a limit of its own is not limited")
   void unlistedFamilyFree() throws IOException {
     RateLimits limits = load("families: { tasks: { rate: 5 } }\n");

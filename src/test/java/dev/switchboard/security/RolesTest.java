@@ -262,6 +262,29 @@ class RolesTest {
     assertForbidden(post("/v1/chat/completions", limited(), chat), "memory_scope_forbidden", "may not read memory scope 'user:bob'");
   }
 
+  @Test
+  @DisplayName("a chat's memory option needs the memories:read scope: a token narrowed to chat cannot recall through it")
+  void chatMemoryNeedsMemoriesRead() throws Exception {
+    String chatOnly = token("narrow", new JsonObject().put("roles", new JsonArray().add("client")).put("scope", "chat"));
+    JsonObject chat = new JsonObject().put("model", "fake-model")
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")))
+        .put("memory", new JsonObject().put("scope", "user:bob"));
+    assertForbidden(post("/v1/chat/completions", chatOnly, chat), "forbidden",
+        "token for 'narrow' has scope 'chat', which does not include 'memories:read'");
+    chat.remove("memory");
+    assertAllowed(post("/v1/chat/completions", chatOnly, chat));
+  }
+
+  @Test
+  @DisplayName("a task's memory_scope needs the memories:write scope: a token narrowed to tasks cannot have the agent remember")
+  void taskMemoryNeedsMemoriesWrite() throws Exception {
+    String tasksOnly = token("narrow", new JsonObject().put("roles", new JsonArray().add("client")).put("scope", "tasks"));
+    String later = OffsetDateTime.now().plusDays(1).toString();
+    assertForbidden(post("/api/v1/tasks", tasksOnly, new JsonObject().put("input", "hi").put("memory_scope", "user:bob")
+        .put("run_at", later)), "forbidden", "token for 'narrow' has scope 'tasks', which does not include 'memories:write'");
+    assertEquals(202, post("/api/v1/tasks", tasksOnly, new JsonObject().put("input", "hi").put("run_at", later)).statusCode());
+  }
+
   // ---------------------------------------------------------------------------------------------
   // MCP tools
 
