@@ -138,7 +138,9 @@ class MalformedInputTest {
     }
   }
 
-  @Property(tries = 10_000, shrinking = ShrinkingMode.BOUNDED)
+  // a fixed seed, so that CI sends the same inputs every run and a red build is a regression, not
+  // a new sample; change it (or remove it locally) to explore other inputs
+  @Property(tries = 10_000, seed = "20261202", shrinking = ShrinkingMode.BOUNDED)
   void noMalformedInputGetsA5xxOrHangs(@ForAll("probes") Probe probe) throws Exception {
     sent.incrementAndGet();
     Answer response;
@@ -169,7 +171,7 @@ class MalformedInputTest {
    * that arrives whole is answered (an {@code err} frame, a pong) or the connection is closed;
    * none reaches the gateway's components (the API state is checked at the end).
    */
-  @Property(tries = 1_000, shrinking = ShrinkingMode.BOUNDED)
+  @Property(tries = 1_000, seed = "20261202", shrinking = ShrinkingMode.BOUNDED)
   void noMalformedBridgeFrameGetsThrough(@ForAll("frames") byte[] frame) throws Exception {
     frames.incrementAndGet();
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", tcpPort)) {
@@ -199,7 +201,7 @@ class MalformedInputTest {
   }
 
   /**
-   * A ping, and a send or publish with a reply address, must be answered; a send without one that
+   * A ping, and a send with a reply address, must be answered; a send without one that
    * the bridge lets through, a register or an unregister get no answer when they are fine.
    */
   private static boolean answerExpected(byte[] frame) {
@@ -209,7 +211,8 @@ class MalformedInputTest {
     }
     try {
       JsonObject f = new JsonObject(io.vertx.core.buffer.Buffer.buffer(frame).slice(4, frame.length));
-      return "ping".equals(f.getValue("type")) || f.getValue("replyAddress") != null;
+      // a publish has no reply, whatever reply address it names
+      return "ping".equals(f.getValue("type")) || ("send".equals(f.getValue("type")) && f.getValue("replyAddress") != null);
     } catch (RuntimeException notJson) {
       return true;
     }
