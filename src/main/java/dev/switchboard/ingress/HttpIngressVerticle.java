@@ -853,18 +853,18 @@ public final class HttpIngressVerticle extends VerticleBase {
         .put("limit", intParam(params.get("limit"), 50, 1, 1000, "limit"))
         .put("cursor", params.get("cursor"));
     vertx.eventBus().<JsonObject>request(Addresses.TASK_LIST, query)
-        .onSuccess(reply -> ctx.json(reply.body()))
+        .onSuccess(reply -> ctx.json(ownTasksOnly(ctx, reply.body())))
         .onFailure(ctx::fail);
   }
 
   private void cancelTask(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.TASK_CANCEL, ctx.pathParam("id"))
+    ownTask(ctx).compose(own -> vertx.eventBus().<JsonObject>request(Addresses.TASK_CANCEL, ctx.pathParam("id")))
         .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(ctx::fail);
   }
 
   private void retryTask(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.TASK_RETRY, ctx.pathParam("id"))
+    ownTask(ctx).compose(own -> vertx.eventBus().<JsonObject>request(Addresses.TASK_RETRY, ctx.pathParam("id")))
         .onSuccess(reply -> ctx.response().setStatusCode(202)
             .putHeader(HttpHeaderNames.LOCATION, "/api/v1/tasks/" + ctx.pathParam("id"))
             .putHeader(HttpHeaderNames.CONTENT_TYPE, JSON).end(reply.body().toBuffer()))
@@ -885,9 +885,42 @@ public final class HttpIngressVerticle extends VerticleBase {
   }
 
   private void getTask(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.TASK_GET, ctx.pathParam("id"))
-        .onSuccess(reply -> ctx.json(reply.body()))
-        .onFailure(ctx::fail);
+    ownTask(ctx).onSuccess(ctx::json).onFailure(ctx::fail);
+  }
+
+  /**
+   * A client (a token whose only role is {@code client}) sees, cancels and retries its own tasks
+   * only: another subject's task is answered as if it did not exist, so its id, input, result and
+   * trace stay with its owner, and a retry cannot re-run it with that owner's memory scopes.
+   * Operators, admins and legacy tokens see every task.
+   */
+  private static boolean seesEveryTask(RoutingContext ctx) {
+    dev.switchboard.security.Principal p = BearerAuthHandler.principal(ctx);
+    return p == null || p.legacy() || p.roles().contains(dev.switchboard.security.Principal.ADMIN)
+        || p.roles().contains(dev.switchboard.security.Principal.OPERATOR);
+  }
+
+  private Future<JsonObject> ownTask(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    return vertx.eventBus().<JsonObject>request(Addresses.TASK_GET, id).map(Message::body).compose(task ->
+        seesEveryTask(ctx) || BearerAuthHandler.subject(ctx).equals(task.getString("subject"))
+            ? Future.succeededFuture(task)
+            : Future.failedFuture(Failure.notFound("task_not_found", "no task '" + id + "'")));
+  }
+
+  /** A page of tasks with a client's view: its own only (a page may then hold fewer than its limit). */
+  private static JsonObject ownTasksOnly(RoutingContext ctx, JsonObject page) {
+    if (seesEveryTask(ctx) || !(page.getValue("data") instanceof JsonArray data)) {
+      return page;
+    }
+    String subject = BearerAuthHandler.subject(ctx);
+    JsonArray own = new JsonArray();
+    data.forEach(t -> {
+      if (t instanceof JsonObject task && subject.equals(task.getString("subject"))) {
+        own.add(task);
+      }
+    });
+    return page.copy().put("data", own);
   }
 
   private void ready(RoutingContext ctx) {

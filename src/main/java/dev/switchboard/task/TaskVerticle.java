@@ -269,6 +269,7 @@ public final class TaskVerticle extends VerticleBase {
         .put("input", spec.input())
         .put("model", spec.model())
         .put("priority", t.priority().label())
+        .put("subject", t.subject())
         .put("result", t.result())
         .put("error", t.error())
         .put("attempts", t.attempts())
