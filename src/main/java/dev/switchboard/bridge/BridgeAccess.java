@@ -23,6 +23,12 @@ public final class BridgeAccess {
 
   /** The header the bridges set on what they forward: the verified caller's {@code sub} (a client's own value is dropped). */
   public static final String SUBJECT_HEADER = "x-switchboard-subject";
+  /**
+   * The header the bridges set when the verified token limits memory scopes: its {@code memory_scopes}
+   * as a JSON array, for the public addresses to refuse a task outside them as the HTTP API does
+   * (a client's own value is dropped).
+   */
+  public static final String MEMORY_SCOPES_HEADER = "x-switchboard-memory-scopes";
 
   private final JWTAuth auth;
   private final BridgeSettings settings;
@@ -104,13 +110,17 @@ public final class BridgeAccess {
     JsonObject out = new JsonObject();
     if (headers != null) {
       headers.forEach(e -> {
-        if (!e.getKey().equalsIgnoreCase("authorization") && !e.getKey().equalsIgnoreCase(SUBJECT_HEADER)) {
+        if (!e.getKey().equalsIgnoreCase("authorization") && !e.getKey().equalsIgnoreCase(SUBJECT_HEADER)
+            && !e.getKey().equalsIgnoreCase(MEMORY_SCOPES_HEADER)) {
           out.put(e.getKey(), e.getValue());
         }
       });
     }
     if (claims.getValue("sub") instanceof String sub) {
       out.put(SUBJECT_HEADER, sub);
+    }
+    if (claims.getValue(Principal.MEMORY_SCOPES_CLAIM) instanceof JsonArray patterns && !patterns.isEmpty()) {
+      out.put(MEMORY_SCOPES_HEADER, patterns.encode());
     }
     return out;
   }

@@ -8,6 +8,8 @@ import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
 import dev.switchboard.ingress.ChatRequest;
 import dev.switchboard.ingress.TaskBody;
+import dev.switchboard.security.Principal;
+import dev.switchboard.security.RouteAccess;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -80,9 +82,24 @@ public final class PublicApi extends VerticleBase {
     return s == null ? "" : s;
   }
 
+  /** The caller as far as memory scopes go: the patterns its token was verified with (none: any scope). */
+  private static Principal principal(Message<Object> message) {
+    String patterns = message.headers().get(BridgeAccess.MEMORY_SCOPES_HEADER);
+    List<String> memoryScopes = new java.util.ArrayList<>();
+    if (patterns != null) {
+      new io.vertx.core.json.JsonArray(patterns).forEach(p -> memoryScopes.add((String) p));
+    }
+    return new Principal(subject(message), java.util.Set.of(), java.util.Set.of(), memoryScopes, false);
+  }
+
   private Future<JsonObject> submit(Message<Object> message) {
     return Future.<TaskSubmission>future(p -> p.complete(TaskBody.parse(object(message),
             message.headers().get("idempotency-key"), subject(message))))
+        .map(s -> {
+          // the agent recalls from and remembers into these: both reading and writing, as over HTTP
+          RouteAccess.checkMemoryScopes(principal(message), s.memoryScopes(), true);
+          return s;
+        })
         .compose(s -> vertx.eventBus().<JsonObject>request(Addresses.TASK_SUBMIT, s))
         .map(Message::body);
   }

@@ -202,4 +202,28 @@ abstract class BridgeBehaviour {
     assertEquals(400, err.getInteger("failureCode"), err.encode());
     assertEquals("missing_input", new JsonObject(err.getString("message")).getJsonObject("error").getString("code"));
   }
+
+  @Test
+  @DisplayName("a task for a memory scope outside the token's memory_scopes is refused 403 as over HTTP, and not queued")
+  void memoryScopeOutsideTheTokenIsRefused() throws Exception {
+    Vertx v = Vertx.vertx();
+    String token;
+    try {
+      token = Tokens.auth(v, new JwtSecret(TestGateway.SECRET, "test")).generateToken(
+          new JsonObject().put("roles", new JsonArray(List.of("client"))).put("memory_scopes", new JsonArray(List.of("user:alice"))),
+          new JWTOptions().setAlgorithm("HS256").setSubject("alice").setExpiresInSeconds(3600));
+    } finally {
+      v.close();
+    }
+    JsonObject submit = request(PublicApi.TASKS_SUBMIT, token, task("read bob's memories").put("memory_scope", "user:bob"));
+    client.send(submit);
+    JsonObject err = client.next(f -> "err".equals(f.getString("type")) || message(f, submit.getString("replyAddress")));
+    assertEquals("err", err.getString("type"), err.encode());
+    assertEquals(403, err.getInteger("failureCode"), err.encode());
+    assertEquals("memory_scope_forbidden", new JsonObject(err.getString("message")).getJsonObject("error").getString("code"));
+    assertTrue(tasks().isEmpty());
+    JsonObject own = request(PublicApi.TASKS_SUBMIT, token, task("my own memories").put("memory_scope", "user:alice"));
+    client.send(own);
+    assertEquals("queued", client.next(f -> message(f, own.getString("replyAddress"))).getJsonObject("body").getString("status"));
+  }
 }
