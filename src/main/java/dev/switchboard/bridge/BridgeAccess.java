@@ -30,6 +30,12 @@ public final class BridgeAccess {
    */
   public static final String MEMORY_SCOPES_HEADER = "x-switchboard-memory-scopes";
 
+  /**
+   * How long a connection may stay open without a valid token: a client sends one with its first
+   * frames, and connections that never do would otherwise hold sockets open for good (pings included).
+   */
+  public static final long AUTH_WINDOW_MS = 10_000;
+
   private final JWTAuth auth;
   private final BridgeSettings settings;
   private final boolean legacyTokens;

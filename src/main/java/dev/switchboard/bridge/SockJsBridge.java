@@ -26,10 +26,12 @@ public final class SockJsBridge {
    */
   static final String DENIED = "switchboard.bridge.denied";
 
+  private final Vertx vertx;
   private final BridgeAccess access;
   private final Map<SockJSSocket, JsonObject> claims = new ConcurrentHashMap<>();
 
-  private SockJsBridge(BridgeAccess access) {
+  private SockJsBridge(Vertx vertx, BridgeAccess access) {
+    this.vertx = vertx;
     this.access = access;
   }
 
@@ -39,7 +41,7 @@ public final class SockJsBridge {
     SockJSBridgeOptions options = new SockJSBridgeOptions().setReplyTimeout(300_000);
     settings.inbound().forEach(a -> options.addInboundPermitted(new PermittedOptions().setAddress(a)));
     settings.outbound().forEach(a -> options.addOutboundPermitted(new PermittedOptions().setAddress(a)));
-    SockJsBridge bridge = new SockJsBridge(access);
+    SockJsBridge bridge = new SockJsBridge(vertx, access);
     return SockJSHandler.create(vertx).bridge(options, bridge::event);
   }
 
@@ -62,6 +64,11 @@ public final class SockJsBridge {
   private void connected(BridgeEvent event, SockJSSocket socket) {
     String authorization = socket.headers() == null ? null : socket.headers().get("Authorization");
     if (authorization == null) {
+      vertx.setTimer(BridgeAccess.AUTH_WINDOW_MS, id -> {
+        if (!claims.containsKey(socket)) {
+          socket.close();
+        }
+      });
       event.complete(true);
       return;
     }

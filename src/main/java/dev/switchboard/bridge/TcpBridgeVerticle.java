@@ -113,7 +113,16 @@ public final class TcpBridgeVerticle extends VerticleBase {
       frame(connection, chunk);
     });
     socket.handler(parser);
-    socket.closeHandler(v -> connection.closed());
+    long unauthenticated = vertx.setTimer(BridgeAccess.AUTH_WINDOW_MS, id -> {
+      if (connection.claims == null) {
+        FrameHelper.sendErrFrame("access_denied", socket);
+        socket.close();
+      }
+    });
+    socket.closeHandler(v -> {
+      vertx.cancelTimer(unauthenticated);
+      connection.closed();
+    });
     socket.exceptionHandler(e -> socket.close());
   }
 

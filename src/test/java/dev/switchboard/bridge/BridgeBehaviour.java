@@ -226,4 +226,29 @@ abstract class BridgeBehaviour {
     client.send(own);
     assertEquals("queued", client.next(f -> message(f, own.getString("replyAddress"))).getJsonObject("body").getString("status"));
   }
+
+  @Test
+  @DisplayName("a connection that brings no valid token in its first seconds is closed, however often it pings")
+  void unauthenticatedConnectionIsClosed() throws Exception {
+    try (BridgeClient idle = connect()) {
+      long until = System.currentTimeMillis() + BridgeAccess.AUTH_WINDOW_MS + 10_000;
+      while (!idle.closed() && System.currentTimeMillis() < until) {
+        idle.send(new JsonObject().put("type", "ping"));
+        Thread.sleep(1_000);
+      }
+      assertTrue(idle.closed());
+    }
+  }
+
+  @Test
+  @DisplayName("a connection that brought a valid token stays open past that window")
+  void authenticatedConnectionStaysOpen() throws Exception {
+    client.send(BridgeClient.frame("register", PublicApi.TASKS_EVENTS, token("alice"), null));
+    long until = System.currentTimeMillis() + BridgeAccess.AUTH_WINDOW_MS + 2_000;
+    while (System.currentTimeMillis() < until) {
+      client.send(new JsonObject().put("type", "ping"));
+      Thread.sleep(1_000);
+    }
+    assertFalse(client.closed());
+  }
 }
