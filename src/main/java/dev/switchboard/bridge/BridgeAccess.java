@@ -72,10 +72,20 @@ public final class BridgeAccess {
     if (connection == null) {
       return Future.failedFuture(Failure.unauthorized("no token: send headers.authorization 'Bearer <token>'"));
     }
-    if (connection.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis()) {
-      return Future.failedFuture(Failure.unauthorized("token expired"));
+    if (!current(connection)) {
+      return Future.failedFuture(Failure.unauthorized("token expired or revoked"));
     }
     return Future.succeededFuture(connection);
+  }
+
+  /**
+   * Whether claims verified earlier (a connection's) still hold: not expired, and not revoked
+   * since, which a connection outlives (as the HTTP API's cache of verified tokens asks each request).
+   */
+  public boolean current(JsonObject claims) {
+    return claims != null
+        && !(claims.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis())
+        && !(claims.getValue("jti") instanceof String jti && dev.switchboard.security.Tokens.revoked(auth, jti));
   }
 
   /**

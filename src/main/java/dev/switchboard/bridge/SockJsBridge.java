@@ -55,7 +55,7 @@ public final class SockJsBridge {
       }
       case SEND, PUBLISH -> frame(event, socket, Direction.INBOUND);
       case REGISTER, UNREGISTER -> frame(event, socket, Direction.OUTBOUND);
-      case RECEIVE -> event.complete(current(claims.get(socket)));
+      case RECEIVE -> event.complete(access.current(claims.get(socket)));
       default -> event.complete(true);
     }
   }
@@ -94,10 +94,5 @@ public final class SockJsBridge {
       }
       event.complete(true);
     });
-  }
-
-  /** Published messages reach a socket while its token is valid. */
-  private static boolean current(JsonObject claims) {
-    return claims != null && !(claims.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis());
   }
 }

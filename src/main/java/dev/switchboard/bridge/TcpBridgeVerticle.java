@@ -193,9 +193,8 @@ public final class TcpBridgeVerticle extends VerticleBase {
       return;
     }
     connection.registered.put(address, vertx.eventBus().consumer(address, (Message<Object> m) -> {
-      if (connection.claims != null && connection.claims.getValue("exp") instanceof Number exp
-          && exp.doubleValue() * 1000 < System.currentTimeMillis()) {
-        // the token ran out: nothing more is sent on it until the client brings a new one
+      if (!access.current(connection.claims)) {
+        // the token ran out or was revoked: nothing more is sent on it until the client brings a new one
         return;
       }
       FrameHelper.sendFrame("message", m.address(), null, null, false, m.body(), connection.socket);

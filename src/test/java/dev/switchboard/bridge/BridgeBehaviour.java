@@ -251,4 +251,27 @@ abstract class BridgeBehaviour {
     }
     assertFalse(client.closed());
   }
+
+  @Test
+  @DisplayName("a token revoked after it authenticated the connection serves no more frames on it, and no more events")
+  void revokedTokenStopsTheConnection() throws Exception {
+    String token = gateway.token("alice");
+    client.send(BridgeClient.frame("register", PublicApi.TASKS_EVENTS, token, null));
+    client.drain();
+    JsonObject claims = new JsonObject(new String(java.util.Base64.getUrlDecoder().decode(token.split("\\.")[1]),
+        java.nio.charset.StandardCharsets.UTF_8));
+    int status = WebClient.create(vertx).postAbs(gateway.url("/api/v1/tokens/revoke"))
+        .bearerTokenAuthentication(token("root", "admin"))
+        .sendJsonObject(new JsonObject().put("jti", claims.getString("jti")).put("exp", claims.getLong("exp")))
+        .await(10, TimeUnit.SECONDS).statusCode();
+    assertTrue(status < 300, "revoked: " + status);
+
+    client.send(request(PublicApi.TASKS_SUBMIT, null, task("after the revocation")));
+    assertTrue(denied(client.next()));
+    assertTrue(tasks().isEmpty());
+    // a task of someone else: its events no longer reach the revoked connection
+    WebClient.create(vertx).postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(gateway.token("bob"))
+        .sendJsonObject(task("bob's")).await(10, TimeUnit.SECONDS);
+    assertTrue(client.drain().stream().noneMatch(f -> message(f, PublicApi.TASKS_EVENTS)), "no events after the revocation");
+  }
 }
