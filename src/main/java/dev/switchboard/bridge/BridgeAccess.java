@@ -3,7 +3,9 @@ package dev.switchboard.bridge;
 import dev.switchboard.security.Principal;
 import dev.switchboard.security.RouteFamily;
 
+import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.Failure;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -139,6 +141,20 @@ public final class BridgeAccess {
       out.put(MEMORY_SCOPES_HEADER, patterns.encode());
     }
     return out;
+  }
+
+  /**
+   * The audit record of a refused frame, as the HTTP API records its 401s and 403s: without a valid
+   * token an authentication failure (the token itself is not kept), with one a forbidden address
+   * of its subject. {@code bridge}: tcp or sockjs; {@code client}: the peer's address, or null.
+   */
+  public static AuditEvent refusal(String bridge, String address, AsyncResult<JsonObject> verified, String client) {
+    if (verified.failed()) {
+      return AuditEvent.of("", "auth.failure", address, "refused").detail("bridge", bridge)
+          .detail("reason", verified.cause().getMessage()).detail("client", client);
+    }
+    return AuditEvent.of(verified.result().getValue("sub") instanceof String sub ? sub : "", "auth.forbidden", address, "refused")
+        .detail("bridge", bridge).detail("reason", "the address is not configured, or the token's roles and scopes do not open it");
   }
 
   /** Frame headers are JSON, so their names are case-sensitive there; on the bus they are not. */

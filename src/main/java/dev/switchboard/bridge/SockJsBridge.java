@@ -1,5 +1,6 @@
 package dev.switchboard.bridge;
 
+import dev.switchboard.audit.Audit;
 import dev.switchboard.bridge.BridgeAccess.Direction;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -75,6 +76,9 @@ public final class SockJsBridge {
     access.verify(authorization).onComplete(ar -> {
       if (ar.succeeded()) {
         claims.put(socket, ar.result());
+      } else {
+        Audit.record(vertx, BridgeAccess.refusal("sockjs", null, ar,
+            socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress()));
       }
       event.complete(ar.succeeded());
     });
@@ -86,6 +90,8 @@ public final class SockJsBridge {
     JsonObject headers = raw.getValue("headers") instanceof JsonObject h ? h : null;
     access.claims(headers, claims.get(socket)).onComplete(ar -> {
       if (ar.failed() || !access.permits(ar.result(), address, direction)) {
+        Audit.record(vertx, BridgeAccess.refusal("sockjs", address, ar,
+            socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress()));
         raw.put("address", DENIED);
         raw.remove("headers");
       } else {

@@ -1,5 +1,6 @@
 package dev.switchboard.bridge;
 
+import dev.switchboard.audit.Audit;
 import dev.switchboard.bridge.BridgeAccess.Direction;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -157,6 +158,8 @@ public final class TcpBridgeVerticle extends VerticleBase {
     access.claims(headers, connection.claims).onComplete(ar -> {
       if (ar.failed() || !access.permits(ar.result(), address, direction)) {
         FrameHelper.sendErrFrame("access_denied", socket);
+        Audit.record(vertx, BridgeAccess.refusal("tcp", address, ar,
+            socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress()));
         return;
       }
       // the first frame with a valid token authenticates the connection for the frames after it

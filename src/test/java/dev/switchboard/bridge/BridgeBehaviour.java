@@ -274,4 +274,29 @@ abstract class BridgeBehaviour {
         .sendJsonObject(task("bob's")).await(10, TimeUnit.SECONDS);
     assertTrue(client.drain().stream().noneMatch(f -> message(f, PublicApi.TASKS_EVENTS)), "no events after the revocation");
   }
+
+  /** The audit records of {@code action}, as the admin API lists them. */
+  JsonArray audit(String action) throws Exception {
+    return WebClient.create(vertx).getAbs(gateway.url("/api/v1/audit?action=" + action)).bearerTokenAuthentication(token("root", "admin"))
+        .send().await(10, TimeUnit.SECONDS).bodyAsJsonObject().getJsonArray("data");
+  }
+
+  @Test
+  @DisplayName("a refused frame leaves an audit record: a bad token an authentication failure, a forbidden address one for its subject")
+  void refusalsAreAudited() throws Exception {
+    client.send(request(PublicApi.TASKS_SUBMIT, "not.a.jwt", task("never")));
+    assertTrue(denied(client.next()));
+    client.send(BridgeClient.frame("register", PublicApi.EVENTS, token("app", "client"), null));
+    assertTrue(denied(client.next()));
+
+    dev.switchboard.cluster.Until.holds(java.time.Duration.ofSeconds(15), "the refusals recorded",
+        () -> !audit("auth.failure").isEmpty() && !audit("auth.forbidden").isEmpty());
+    JsonObject failure = audit("auth.failure").getJsonObject(0);
+    assertEquals(PublicApi.TASKS_SUBMIT, failure.getString("target"), failure.encode());
+    assertEquals("", failure.getString("subject"));
+    assertFalse(failure.encode().contains("not.a.jwt"), "the token itself is not kept");
+    JsonObject forbidden = audit("auth.forbidden").getJsonObject(0);
+    assertEquals(PublicApi.EVENTS, forbidden.getString("target"), forbidden.encode());
+    assertEquals("app", forbidden.getString("subject"));
+  }
 }
