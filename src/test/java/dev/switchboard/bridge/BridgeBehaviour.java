@@ -41,6 +41,10 @@ abstract class BridgeBehaviour {
         workers: 1
         max_attempts: 1
         shutdown_grace: 1s
+      security:
+        jwt_secret: "${SWITCHBOARD_JWT_SECRET:-}"
+        rate_limits:
+          subjects: { "limited": { rate: 1, per: 1h, burst: 1 } }
       bridge:
         tcp: { enabled: true, host: "127.0.0.1", port: %d }
         sockjs: { enabled: true, path: "/eventbus" }
@@ -298,5 +302,21 @@ abstract class BridgeBehaviour {
     JsonObject forbidden = audit("auth.forbidden").getJsonObject(0);
     assertEquals(PublicApi.EVENTS, forbidden.getString("target"), forbidden.encode());
     assertEquals("app", forbidden.getString("subject"));
+  }
+
+  @Test
+  @DisplayName("the rate limit of the token's subject holds on the bridges too: past it a request is answered 429, and not queued")
+  void rateLimitHolds() throws Exception {
+    String token = token("limited");
+    JsonObject first = request(PublicApi.TASKS_SUBMIT, token, task("within the limit"));
+    client.send(first);
+    assertEquals("queued", client.next(f -> message(f, first.getString("replyAddress"))).getJsonObject("body").getString("status"));
+    JsonObject second = request(PublicApi.TASKS_SUBMIT, token, task("past the limit"));
+    client.send(second);
+    JsonObject err = client.next(f -> "err".equals(f.getString("type")) || message(f, second.getString("replyAddress")));
+    assertEquals("err", err.getString("type"), err.encode());
+    assertEquals(429, err.getInteger("failureCode"), err.encode());
+    assertEquals("rate_limit_exceeded", new JsonObject(err.getString("message")).getJsonObject("error").getString("code"));
+    assertEquals(1, tasks().size());
   }
 }
