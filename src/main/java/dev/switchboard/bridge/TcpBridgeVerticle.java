@@ -200,6 +200,13 @@ public final class TcpBridgeVerticle extends VerticleBase {
         // the token ran out or was revoked: nothing more is sent on it until the client brings a new one
         return;
       }
+      if (connection.socket.writeQueueFull()) {
+        // a client that does not read: its events would pile up here without bound
+        LOG.warning("TCP bridge: " + connection.socket.remoteAddress() + " does not read its events; disconnected");
+        connection.closed();
+        connection.socket.close();
+        return;
+      }
       FrameHelper.sendFrame("message", m.address(), null, null, false, m.body(), connection.socket);
     }));
   }
