@@ -133,7 +133,7 @@ public final class Gateway {
                     // the bridges, like the HTTP edge, are stopped first: no new work from their clients
                     .compose(skills -> dev.switchboard.bridge.Bridges.deploy(vertx, settings.bridge(),
                         new dev.switchboard.bridge.BridgeAccess(auth, settings.bridge(), settings.access().legacyTokens()), chatTimeout,
-                        settings.server().maxBodySize()))
+                        settings.server().maxBodySize(), settings.rateLimits()))
                     .compose(bridges -> vertx.deployVerticle(ingress).map(edge -> java.util.stream.Stream.concat(
                         bridges.stream(), java.util.stream.Stream.of(edge, scheduler, rules, tasks)).toList())))))
         // once the skills are known: bots in channels.yaml that name a skill no one has are warned about

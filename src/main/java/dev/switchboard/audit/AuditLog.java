@@ -93,6 +93,12 @@ public interface AuditLog {
       return true;
     }
 
+    /** Takes back the record just accepted: what a store keeps beside its line (index columns) does not hold. */
+    public void reject(String reason) {
+      seq--;
+      fail(seq + 1, reason);
+    }
+
     private boolean fail(long at, String reason) {
       broken = new Verification(seq, at, reason);
       return false;

@@ -46,8 +46,12 @@ final class AuditSpool {
     StringBuilder lines = new StringBuilder();
     events.forEach(e -> lines.append(toJson(e).encode()).append('\n'));
     Files.createDirectories(file.getParent());
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       long end = channel.size();
+      if (end > 0 && lastByte(channel, end) != '\n') {
+        // a line torn by a crash: ended here, or the first event below would be glued to it and lost with it
+        lines.insert(0, '\n');
+      }
       try {
         ByteBuffer bytes = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
         channel.position(end);
@@ -63,6 +67,12 @@ final class AuditSpool {
     size += events.size();
   }
 
+  private static byte lastByte(FileChannel channel, long size) throws IOException {
+    ByteBuffer one = ByteBuffer.allocate(1);
+    channel.read(one, size - 1);
+    return one.get(0);
+  }
+
   /** The first {@code max} events. A line cut short by a crash (never acknowledged) is not one. */
   List<AuditEvent> read(int max) throws IOException {
     List<AuditEvent> events = new ArrayList<>();
@@ -75,7 +85,7 @@ final class AuditSpool {
         try {
           events.add(fromJson(new JsonObject(line)));
         } catch (RuntimeException torn) {
-          // only the last line can be torn (appends are whole lines, forced before they count)
+          // a line torn by a crash (appends are whole lines, forced before they count; the next append ends it)
         }
       }
     }

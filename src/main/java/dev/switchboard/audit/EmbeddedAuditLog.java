@@ -32,6 +32,8 @@ public final class EmbeddedAuditLog implements AuditLog {
   private static final Logger LOG = Logger.getLogger(EmbeddedAuditLog.class.getName());
   /** Ids of the last records appended: a batch appended again after its answer was lost is recognised. */
   private static final int RECENT_IDS = 10_000;
+  /** How much of the file's end is read for those ids when it is opened: about RECENT_IDS records without bodies. */
+  private static final int RECENT_TAIL = 4 << 20;
 
   private final Path file;
   private final WorkerExecutor worker;
@@ -115,6 +117,8 @@ public final class EmbeddedAuditLog implements AuditLog {
     Files.createDirectories(file.getParent());
     lastSeq = 0;
     lastHash = AuditRecord.GENESIS;
+    recent.clear();
+    recentOrder.clear();
     if (!Files.exists(file)) {
       loaded = true;
       return;
@@ -143,9 +147,33 @@ public final class EmbeddedAuditLog implements AuditLog {
         }
         lastSeq = last.seq();
         lastHash = last.hash();
+        rememberTail(channel, lineEnd);
       }
     }
     loaded = true;
+  }
+
+  /**
+   * The ids of the records at the end of the file: after a crash between appending a spooled batch
+   * and taking it off the spool, the next run is handed the same events again.
+   */
+  private void rememberTail(FileChannel channel, long end) throws IOException {
+    long start = Math.max(0, end - RECENT_TAIL);
+    ByteBuffer tail = ByteBuffer.allocate((int) (end - start));
+    while (tail.hasRemaining() && channel.read(tail, start + tail.position()) > 0) {
+      // read on until the tail is whole
+    }
+    String[] lines = new String(tail.array(), 0, tail.position(), StandardCharsets.UTF_8).split("\n");
+    // unless the tail is the whole file its first line is cut
+    for (int i = start == 0 ? 0 : 1; i < lines.length; i++) {
+      try {
+        if (new io.vertx.core.json.JsonObject(lines[i]).getValue("id") instanceof String id) {
+          remember(id);
+        }
+      } catch (RuntimeException damaged) {
+        // verify names it; it holds no id to recognise
+      }
+    }
   }
 
   private static byte byteAt(FileChannel channel, long position) throws IOException {

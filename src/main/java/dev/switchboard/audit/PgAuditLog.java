@@ -65,7 +65,7 @@ public final class PgAuditLog implements AuditLog {
   private static final String INSERT = "INSERT INTO audit_log (seq, id, time_ms, subject, action, record) VALUES ($1, $2, $3, $4, $5, $6)";
   private static final String QUERY = "SELECT record FROM audit_log WHERE seq < $1 AND ($2::text IS NULL OR subject = $2)"
       + " AND ($3::text IS NULL OR action = $3) AND time_ms >= $4 ORDER BY seq DESC LIMIT $5";
-  private static final String WALK = "SELECT record FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
+  private static final String WALK = "SELECT seq, id, time_ms, subject, action, record FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
   private static final int WALK_PAGE = 1000;
 
   private final Pool pool;
@@ -193,7 +193,15 @@ public final class PgAuditLog implements AuditLog {
   private Future<Void> walkFrom(Walk walk, long after) {
     return pool.preparedQuery(WALK).execute(Tuple.of(after, WALK_PAGE)).compose(rows -> {
       for (Row row : rows) {
-        if (!walk.accept(row.getString(0))) {
+        String line = row.getString("record");
+        if (!walk.accept(line)) {
+          return Future.succeededFuture();
+        }
+        // listings filter by the columns: changed there, a record would hide from them with its line intact
+        AuditEvent e = AuditRecord.parse(line).event();
+        if (row.getLong("seq") != walk.seq() || !e.id().equals(row.getString("id")) || e.time() != row.getLong("time_ms")
+            || !e.subject().equals(row.getString("subject")) || !e.action().equals(row.getString("action"))) {
+          walk.reject("its columns (seq, id, time_ms, subject, action) differ from its record (changed after it was written)");
           return Future.succeededFuture();
         }
       }

@@ -3,7 +3,9 @@ package dev.switchboard.bridge;
 import dev.switchboard.security.Principal;
 import dev.switchboard.security.RouteFamily;
 
+import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.Failure;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -29,6 +31,12 @@ public final class BridgeAccess {
    * memory scopes its token allows, as the HTTP API does.
    */
   public static final String PRINCIPAL_HEADER = "x-switchboard-principal";
+
+  /**
+   * How long a connection may stay open without a valid token: a client sends one with its first
+   * frames, and connections that never do would otherwise hold sockets open for good (pings included).
+   */
+  public static final long AUTH_WINDOW_MS = 10_000;
 
   private final JWTAuth auth;
   private final BridgeSettings settings;
@@ -66,8 +74,8 @@ public final class BridgeAccess {
     if (connection == null) {
       return Future.failedFuture(Failure.unauthorized("no token: send headers.authorization 'Bearer <token>'"));
     }
-    if (connection.getValue("exp") instanceof Number exp && exp.doubleValue() * 1000 < System.currentTimeMillis()) {
-      return Future.failedFuture(Failure.unauthorized("token expired"));
+    if (!current(connection)) {
+      return Future.failedFuture(Failure.unauthorized("token expired or revoked"));
     }
     // the connection keeps its token's claims, not its verdict: a revocation since then counts
     if (revoked(connection)) {
@@ -141,6 +149,20 @@ public final class BridgeAccess {
     }
     out.put(PRINCIPAL_HEADER, access.encode());
     return out;
+  }
+
+  /**
+   * The audit record of a refused frame, as the HTTP API records its 401s and 403s: without a valid
+   * token an authentication failure (the token itself is not kept), with one a forbidden address
+   * of its subject. {@code bridge}: tcp or sockjs; {@code client}: the peer's address, or null.
+   */
+  public static AuditEvent refusal(String bridge, String address, AsyncResult<JsonObject> verified, String client) {
+    if (verified.failed()) {
+      return AuditEvent.of("", "auth.failure", address, "refused").detail("bridge", bridge)
+          .detail("reason", verified.cause().getMessage()).detail("client", client);
+    }
+    return AuditEvent.of(verified.result().getValue("sub") instanceof String sub ? sub : "", "auth.forbidden", address, "refused")
+        .detail("bridge", bridge).detail("reason", "the address is not configured, or the token's roles and scopes do not open it");
   }
 
   /** Frame headers are JSON, so their names are case-sensitive there; on the bus they are not. */

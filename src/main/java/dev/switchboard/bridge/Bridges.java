@@ -15,13 +15,14 @@ public final class Bridges {
   /**
    * Deploys what {@code settings} turns on (the SockJS bridge is the HTTP ingress's); answers the
    * deployments that take clients' work, to be stopped first (the TCP bridge's, or none).
+   * {@code limits}: security.rate_limits, which the public addresses keep as the HTTP API does.
    */
   public static Future<List<String>> deploy(Vertx vertx, BridgeSettings settings, BridgeAccess access, Duration chatTimeout,
-                                            long maxFrame) {
+                                            long maxFrame, dev.switchboard.security.RateLimits limits) {
     if (!settings.anyEnabled()) {
       return Future.succeededFuture(List.of());
     }
-    return vertx.deployVerticle(new PublicApi(chatTimeout))
+    return vertx.deployVerticle(new PublicApi(chatTimeout, limits))
         .compose(api -> settings.tcpEnabled()
             ? vertx.deployVerticle(new TcpBridgeVerticle(settings, access, maxFrame)).map(List::of)
             : Future.succeededFuture(List.<String>of()));

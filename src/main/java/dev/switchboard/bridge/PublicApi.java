@@ -9,7 +9,11 @@ import dev.switchboard.bus.UpstreamReply;
 import dev.switchboard.ingress.ChatRequest;
 import dev.switchboard.ingress.TaskBody;
 import dev.switchboard.security.Principal;
+import dev.switchboard.security.RateLimits;
 import dev.switchboard.security.RouteAccess;
+import dev.switchboard.security.RouteFamily;
+import dev.switchboard.bus.RateTake;
+import dev.switchboard.observe.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -47,22 +51,56 @@ public final class PublicApi extends VerticleBase {
   public static final List<String> INBOUND = List.of(TASKS_SUBMIT, TASKS_GET, CHAT, PUSH);
   public static final List<String> OUTBOUND = List.of(TASKS_EVENTS, EVENTS);
 
-  private final Duration chatTimeout;
+  /** Longer than RedisBuckets takes to give up, as RateLimitHandler's: the limiter's own answer comes first. */
+  private static final DeliveryOptions ASK_LIMITER = new DeliveryOptions().setSendTimeout(5_000);
 
-  public PublicApi(Duration chatTimeout) {
+  private final Duration chatTimeout;
+  private final RateLimits limits;
+
+  /** {@code limits}: security.rate_limits, which hold for a subject here as on the HTTP API's routes of the same family. */
+  public PublicApi(Duration chatTimeout, RateLimits limits) {
     this.chatTimeout = chatTimeout;
+    this.limits = limits;
   }
 
   @Override
   public Future<?> start() {
     EventBus bus = vertx.eventBus();
     return Future.all(List.of(
-        bus.<Object>consumer(TASKS_SUBMIT, m -> answer(m, submit(m))).completion(),
-        bus.<Object>consumer(TASKS_GET, m -> answer(m, get(m))).completion(),
-        bus.<Object>consumer(CHAT, m -> answer(m, chat(m))).completion(),
-        bus.<Object>consumer(PUSH, m -> answer(m, push(m))).completion(),
+        bus.<Object>consumer(TASKS_SUBMIT, m -> answer(m, limited(m, RouteFamily.TASKS).compose(v -> submit(m)))).completion(),
+        bus.<Object>consumer(TASKS_GET, m -> answer(m, limited(m, RouteFamily.TASKS).compose(v -> get(m)))).completion(),
+        bus.<Object>consumer(CHAT, m -> answer(m, limited(m, RouteFamily.CHAT).compose(v -> chat(m)))).completion(),
+        bus.<Object>consumer(PUSH, m -> answer(m, limited(m, RouteFamily.DELIVERIES).compose(v -> push(m)))).completion(),
         bus.<JsonObject>localConsumer(Addresses.TASK_EVENTS, m -> bus.publish(TASKS_EVENTS, m.body())).completion(),
         bus.<JsonObject>localConsumer(Addresses.EVENTS_RECEIVED, m -> bus.publish(EVENTS, m.body())).completion()));
+  }
+
+  /**
+   * A token from the caller's bucket for {@code family}, or the HTTP API's 429; a limiter that does
+   * not answer holds nothing back (as over HTTP).
+   */
+  private Future<Void> limited(Message<Object> message, RouteFamily family) {
+    RateLimits.Bucket bucket = limits.forSubject(subject(message), family);
+    if (bucket == null) {
+      return Future.succeededFuture();
+    }
+    RateLimits.Limit limit = bucket.limit();
+    return vertx.eventBus().<Long>request(Addresses.SECURITY_RATE_TAKE,
+            new RateTake(bucket.key(), limit.rate(), limit.per().toMillis(), limit.burst()), ASK_LIMITER)
+        .transform(ar -> {
+          if (ar.failed()) {
+            Metrics.current().rateLimitUnchecked();
+            return Future.succeededFuture();
+          }
+          long waitMs = ar.result().body();
+          if (waitMs <= 0) {
+            return Future.succeededFuture();
+          }
+          long seconds = Math.max(1, (waitMs + 999) / 1000);
+          Metrics.current().rateLimited(family.scope());
+          return Future.failedFuture(Failure.tooManyRequests("rate limit exceeded for " + bucket.who() + "; retry after "
+              + seconds + " s", seconds));
+        });
   }
 
   /** A request answered with its JSON, or failed as the HTTP API would fail it; a thrown Failure is the caller's 400. */

@@ -1,5 +1,6 @@
 package dev.switchboard.bridge;
 
+import dev.switchboard.audit.Audit;
 import dev.switchboard.bridge.BridgeAccess.Direction;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -26,10 +27,12 @@ public final class SockJsBridge {
    */
   static final String DENIED = "switchboard.bridge.denied";
 
+  private final Vertx vertx;
   private final BridgeAccess access;
   private final Map<SockJSSocket, JsonObject> claims = new ConcurrentHashMap<>();
 
-  private SockJsBridge(BridgeAccess access) {
+  private SockJsBridge(Vertx vertx, BridgeAccess access) {
+    this.vertx = vertx;
     this.access = access;
   }
 
@@ -39,7 +42,7 @@ public final class SockJsBridge {
     SockJSBridgeOptions options = new SockJSBridgeOptions().setReplyTimeout(300_000);
     settings.inbound().forEach(a -> options.addInboundPermitted(new PermittedOptions().setAddress(a)));
     settings.outbound().forEach(a -> options.addOutboundPermitted(new PermittedOptions().setAddress(a)));
-    SockJsBridge bridge = new SockJsBridge(access);
+    SockJsBridge bridge = new SockJsBridge(vertx, access);
     return SockJSHandler.create(vertx).bridge(options, bridge::event);
   }
 
@@ -62,12 +65,20 @@ public final class SockJsBridge {
   private void connected(BridgeEvent event, SockJSSocket socket) {
     String authorization = socket.headers() == null ? null : socket.headers().get("Authorization");
     if (authorization == null) {
+      vertx.setTimer(BridgeAccess.AUTH_WINDOW_MS, id -> {
+        if (!claims.containsKey(socket)) {
+          socket.close();
+        }
+      });
       event.complete(true);
       return;
     }
     access.verify(authorization).onComplete(ar -> {
       if (ar.succeeded()) {
         claims.put(socket, ar.result());
+      } else {
+        Audit.record(vertx, BridgeAccess.refusal("sockjs", null, ar,
+            socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress()));
       }
       event.complete(ar.succeeded());
     });
@@ -79,6 +90,8 @@ public final class SockJsBridge {
     JsonObject headers = raw.getValue("headers") instanceof JsonObject h ? h : null;
     access.claims(headers, claims.get(socket)).onComplete(ar -> {
       if (ar.failed() || !access.permits(ar.result(), address, direction)) {
+        Audit.record(vertx, BridgeAccess.refusal("sockjs", address, ar,
+            socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress()));
         raw.put("address", DENIED);
         raw.remove("headers");
       } else {

@@ -1,5 +1,6 @@
 package dev.switchboard.bridge;
 
+import dev.switchboard.audit.Audit;
 import dev.switchboard.bridge.BridgeAccess.Direction;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -113,7 +114,16 @@ public final class TcpBridgeVerticle extends VerticleBase {
       frame(connection, chunk);
     });
     socket.handler(parser);
-    socket.closeHandler(v -> connection.closed());
+    long unauthenticated = vertx.setTimer(BridgeAccess.AUTH_WINDOW_MS, id -> {
+      if (connection.claims == null) {
+        FrameHelper.sendErrFrame("access_denied", socket);
+        socket.close();
+      }
+    });
+    socket.closeHandler(v -> {
+      vertx.cancelTimer(unauthenticated);
+      connection.closed();
+    });
     socket.exceptionHandler(e -> socket.close());
   }
 
@@ -148,6 +158,8 @@ public final class TcpBridgeVerticle extends VerticleBase {
     access.claims(headers, connection.claims).onComplete(ar -> {
       if (ar.failed() || !access.permits(ar.result(), address, direction)) {
         FrameHelper.sendErrFrame("access_denied", socket);
+        Audit.record(vertx, BridgeAccess.refusal("tcp", address, ar,
+            socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress()));
         return;
       }
       // the first frame with a valid token authenticates the connection for the frames after it
@@ -186,6 +198,13 @@ public final class TcpBridgeVerticle extends VerticleBase {
     connection.registered.put(address, vertx.eventBus().consumer(address, (Message<Object> m) -> {
       if (connection.claims != null && !access.current(connection.claims)) {
         // the token ran out or was revoked: nothing more is sent on it until the client brings a new one
+        return;
+      }
+      if (connection.socket.writeQueueFull()) {
+        // a client that does not read: its events would pile up here without bound
+        LOG.warning("TCP bridge: " + connection.socket.remoteAddress() + " does not read its events; disconnected");
+        connection.closed();
+        connection.socket.close();
         return;
       }
       FrameHelper.sendFrame("message", m.address(), null, null, false, m.body(), connection.socket);

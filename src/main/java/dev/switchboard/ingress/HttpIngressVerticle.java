@@ -177,14 +177,15 @@ public final class HttpIngressVerticle extends VerticleBase {
   }
 
   /**
-   * SockJS's send transports carry a JSON array of frames; vertx-web answers a body that is not JSON
-   * with a 500, so it is refused here as the client's mistake it is.
+   * SockJS's send transports carry a JSON array of frames; vertx-web answers a body that is empty or
+   * not JSON with a 500, so it is refused here as the client's mistake it is.
    */
   private static void sockJsSendBody(RoutingContext ctx) {
     String path = ctx.request().path();
-    if (path.endsWith("/xhr_send") && ctx.body() != null && ctx.body().buffer() != null && ctx.body().length() > 0) {
+    if (path.endsWith("/xhr_send")) {
       try {
-        if (!(Json.decodeValue(ctx.body().buffer()) instanceof JsonArray frames)
+        if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() == 0
+            || !(Json.decodeValue(ctx.body().buffer()) instanceof JsonArray frames)
             || !frames.stream().allMatch(f -> f instanceof String)) {
           throw new DecodeException("not an array of strings");
         }

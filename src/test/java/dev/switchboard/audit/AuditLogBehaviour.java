@@ -120,6 +120,20 @@ abstract class AuditLogBehaviour {
   }
 
   @Test
+  @DisplayName("an event appended again after a restart (stored, but its spool line not yet taken off) is stored once")
+  void repeatedEventAfterReopenIsStoredOnce() throws Exception {
+    AuditEvent once = event("alice", "a", "x");
+    await(log.append(List.of(once)));
+    await(log.close());
+    log = open();
+    List<AuditRecord> again = await(log.append(List.of(once, event("bob", "b", "y"))));
+
+    assertEquals(1, again.size(), "only the new event");
+    assertEquals(List.of(2L, 1L), all().stream().map(AuditRecord::seq).toList());
+    assertTrue(await(log.verify()).intact());
+  }
+
+  @Test
   @DisplayName("a listing filters by subject, action and time")
   void listingFilters() throws Exception {
     AuditEvent old = new AuditEvent("old-1", 1_000, "alice", "task.submitted", "t0", "ok", "", null, null);

@@ -63,6 +63,17 @@ class PgAuditLogIT extends AuditLogBehaviour {
   }
 
   @Test
+  @DisplayName("a subject changed in its column (what listings filter by) breaks the chain there, and verify names that record")
+  void changedColumnIsNamed() throws Exception {
+    await(log.append(List.of(event("alice", "a", "1"), event("alice", "a", "2"), event("alice", "a", "3"))));
+    await(admin.preparedQuery("UPDATE " + schema + ".audit_log SET subject = 'mallory' WHERE seq = 2").execute());
+
+    AuditLog.Verification v = await(log.verify());
+    assertEquals(2, v.brokenSeq(), v.describe());
+    assertEquals(1, v.records(), "the record before it holds");
+  }
+
+  @Test
   @DisplayName("instances appending at once keep one chain: none forks it")
   void concurrentAppendersKeepOneChain() throws Exception {
     List<Future<List<AuditRecord>>> appends = new ArrayList<>();

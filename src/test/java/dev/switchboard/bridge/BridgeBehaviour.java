@@ -41,6 +41,10 @@ abstract class BridgeBehaviour {
         workers: 1
         max_attempts: 1
         shutdown_grace: 1s
+      security:
+        jwt_secret: "${SWITCHBOARD_JWT_SECRET:-}"
+        rate_limits:
+          subjects: { "limited": { rate: 1, per: 1h, burst: 1 } }
       bridge:
         tcp: { enabled: true, host: "127.0.0.1", port: %d }
         sockjs: { enabled: true, path: "/eventbus" }
@@ -238,5 +242,118 @@ abstract class BridgeBehaviour {
     JsonObject err = client.next(f -> "err".equals(f.getString("type")));
     assertEquals(400, err.getInteger("failureCode"), err.encode());
     assertEquals("missing_input", new JsonObject(err.getString("message")).getJsonObject("error").getString("code"));
+  }
+
+  @Test
+  @DisplayName("a task for a memory scope outside the token's memory_scopes is refused 403 as over HTTP, and not queued")
+  void memoryScopeOutsideTheTokenIsRefused() throws Exception {
+    Vertx v = Vertx.vertx();
+    String token;
+    try {
+      token = Tokens.auth(v, new JwtSecret(TestGateway.SECRET, "test")).generateToken(
+          new JsonObject().put("roles", new JsonArray(List.of("client"))).put("memory_scopes", new JsonArray(List.of("user:alice"))),
+          new JWTOptions().setAlgorithm("HS256").setSubject("alice").setExpiresInSeconds(3600));
+    } finally {
+      v.close();
+    }
+    JsonObject submit = request(PublicApi.TASKS_SUBMIT, token, task("read bob's memories").put("memory_scope", "user:bob"));
+    client.send(submit);
+    JsonObject err = client.next(f -> "err".equals(f.getString("type")) || message(f, submit.getString("replyAddress")));
+    assertEquals("err", err.getString("type"), err.encode());
+    assertEquals(403, err.getInteger("failureCode"), err.encode());
+    assertEquals("memory_scope_forbidden", new JsonObject(err.getString("message")).getJsonObject("error").getString("code"));
+    assertTrue(tasks().isEmpty());
+    JsonObject own = request(PublicApi.TASKS_SUBMIT, token, task("my own memories").put("memory_scope", "user:alice"));
+    client.send(own);
+    assertEquals("queued", client.next(f -> message(f, own.getString("replyAddress"))).getJsonObject("body").getString("status"));
+  }
+
+  @Test
+  @DisplayName("a connection that brings no valid token in its first seconds is closed, however often it pings")
+  void unauthenticatedConnectionIsClosed() throws Exception {
+    try (BridgeClient idle = connect()) {
+      long until = System.currentTimeMillis() + BridgeAccess.AUTH_WINDOW_MS + 10_000;
+      while (!idle.closed() && System.currentTimeMillis() < until) {
+        idle.send(new JsonObject().put("type", "ping"));
+        Thread.sleep(1_000);
+      }
+      assertTrue(idle.closed());
+    }
+  }
+
+  @Test
+  @DisplayName("a connection that brought a valid token stays open past that window")
+  void authenticatedConnectionStaysOpen() throws Exception {
+    client.send(BridgeClient.frame("register", PublicApi.TASKS_EVENTS, token("alice"), null));
+    long until = System.currentTimeMillis() + BridgeAccess.AUTH_WINDOW_MS + 2_000;
+    while (System.currentTimeMillis() < until) {
+      client.send(new JsonObject().put("type", "ping"));
+      Thread.sleep(1_000);
+    }
+    assertFalse(client.closed());
+  }
+
+  @Test
+  @DisplayName("a token revoked after it authenticated the connection serves no more frames on it, and no more events")
+  void revokedTokenGetsNoMoreFramesNorEvents() throws Exception {
+    String token = gateway.token("alice");
+    client.send(BridgeClient.frame("register", PublicApi.TASKS_EVENTS, token, null));
+    client.drain();
+    JsonObject claims = new JsonObject(new String(java.util.Base64.getUrlDecoder().decode(token.split("\\.")[1]),
+        java.nio.charset.StandardCharsets.UTF_8));
+    int status = WebClient.create(vertx).postAbs(gateway.url("/api/v1/tokens/revoke"))
+        .bearerTokenAuthentication(token("root", "admin"))
+        .sendJsonObject(new JsonObject().put("jti", claims.getString("jti")).put("exp", claims.getLong("exp")))
+        .await(10, TimeUnit.SECONDS).statusCode();
+    assertTrue(status < 300, "revoked: " + status);
+
+    client.send(request(PublicApi.TASKS_SUBMIT, null, task("after the revocation")));
+    assertTrue(denied(client.next()));
+    assertTrue(tasks().isEmpty());
+    // a task of someone else: its events no longer reach the revoked connection
+    WebClient.create(vertx).postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(gateway.token("bob"))
+        .sendJsonObject(task("bob's")).await(10, TimeUnit.SECONDS);
+    assertTrue(client.drain().stream().noneMatch(f -> message(f, PublicApi.TASKS_EVENTS)), "no events after the revocation");
+  }
+
+  /** The audit records of {@code action}, as the admin API lists them. */
+  JsonArray audit(String action) throws Exception {
+    return WebClient.create(vertx).getAbs(gateway.url("/api/v1/audit?action=" + action)).bearerTokenAuthentication(token("root", "admin"))
+        .send().await(10, TimeUnit.SECONDS).bodyAsJsonObject().getJsonArray("data");
+  }
+
+  @Test
+  @DisplayName("a refused frame leaves an audit record: a bad token an authentication failure, a forbidden address one for its subject")
+  void refusalsAreAudited() throws Exception {
+    client.send(request(PublicApi.TASKS_SUBMIT, "not.a.jwt", task("never")));
+    assertTrue(denied(client.next()));
+    client.send(BridgeClient.frame("register", PublicApi.EVENTS, token("app", "client"), null));
+    assertTrue(denied(client.next()));
+
+    dev.switchboard.cluster.Until.holds(java.time.Duration.ofSeconds(15), "the refusals recorded",
+        () -> !audit("auth.failure").isEmpty() && !audit("auth.forbidden").isEmpty());
+    JsonObject failure = audit("auth.failure").getJsonObject(0);
+    assertEquals(PublicApi.TASKS_SUBMIT, failure.getString("target"), failure.encode());
+    assertEquals("", failure.getString("subject"));
+    assertFalse(failure.encode().contains("not.a.jwt"), "the token itself is not kept");
+    JsonObject forbidden = audit("auth.forbidden").getJsonObject(0);
+    assertEquals(PublicApi.EVENTS, forbidden.getString("target"), forbidden.encode());
+    assertEquals("app", forbidden.getString("subject"));
+  }
+
+  @Test
+  @DisplayName("the rate limit of the token's subject holds on the bridges too: past it a request is answered 429, and not queued")
+  void rateLimitHolds() throws Exception {
+    String token = token("limited");
+    JsonObject first = request(PublicApi.TASKS_SUBMIT, token, task("within the limit"));
+    client.send(first);
+    assertEquals("queued", client.next(f -> message(f, first.getString("replyAddress"))).getJsonObject("body").getString("status"));
+    JsonObject second = request(PublicApi.TASKS_SUBMIT, token, task("past the limit"));
+    client.send(second);
+    JsonObject err = client.next(f -> "err".equals(f.getString("type")) || message(f, second.getString("replyAddress")));
+    assertEquals("err", err.getString("type"), err.encode());
+    assertEquals(429, err.getInteger("failureCode"), err.encode());
+    assertEquals("rate_limit_exceeded", new JsonObject(err.getString("message")).getJsonObject("error").getString("code"));
+    assertEquals(1, tasks().size());
   }
 }

@@ -128,6 +128,15 @@ final class BridgeClient implements AutoCloseable {
     return before;
   }
 
+  /** The TCP client's socket (null over SockJS). */
+  NetSocket socket() {
+    return tcp;
+  }
+
+  int count() {
+    return received.size();
+  }
+
   boolean closed() {
     return closed;
   }

@@ -38,12 +38,13 @@ class SockJsBridgeTest extends BridgeBehaviour {
   }
 
   @Test
-  @DisplayName("a connect request with a bad token is closed without serving a frame")
+  @DisplayName("a connect request with a bad token is closed without serving a frame, and recorded as an authentication failure")
   void connectRequestBadToken() throws Exception {
     BridgeClient refused;
     try {
       refused = BridgeClient.sockjs(vertx, gateway.port(), "Bearer not.a.jwt");
     } catch (Exception handshakeRefused) {
+      dev.switchboard.cluster.Until.holds(java.time.Duration.ofSeconds(15), "the failure recorded", () -> !audit("auth.failure").isEmpty());
       return;
     }
     try (BridgeClient c = refused) {
@@ -53,6 +54,7 @@ class SockJsBridgeTest extends BridgeBehaviour {
       }
       assertTrue(c.closed());
       assertTrue(tasks().isEmpty());
+      dev.switchboard.cluster.Until.holds(java.time.Duration.ofSeconds(15), "the failure recorded", () -> !audit("auth.failure").isEmpty());
     }
   }
 }

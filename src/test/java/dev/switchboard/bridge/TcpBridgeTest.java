@@ -48,4 +48,25 @@ class TcpBridgeTest extends BridgeBehaviour {
     }
     assertTrue(closed[0]);
   }
+
+  @Test
+  @DisplayName("a client that stops reading is disconnected once its unread events fill the write queue, instead of piling up in the gateway")
+  void slowReaderIsDisconnected() throws Exception {
+    client.send(BridgeClient.frame("register", PublicApi.TASKS_EVENTS, token("alice"), null));
+    client.drain();
+    NetSocket socket = client.socket();
+    socket.pause();
+    String filler = "x".repeat(16 * 1024);
+    for (int i = 0; i < 2_000; i++) {
+      gateway.vertx().eventBus().publish(PublicApi.TASKS_EVENTS, new JsonObject().put("id", "t" + i).put("result", filler));
+    }
+    Thread.sleep(1_000);
+    socket.resume();
+    long until = System.currentTimeMillis() + 30_000;
+    while (!client.closed() && System.currentTimeMillis() < until) {
+      Thread.sleep(100);
+    }
+    assertTrue(client.closed(), "still connected");
+    assertTrue(client.count() < 2_000, "every event was kept for the client that did not read: " + client.count());
+  }
 }
