@@ -141,7 +141,10 @@ public final class PublicApi extends VerticleBase {
     if (!(id instanceof String s) || s.isBlank()) {
       return Future.failedFuture(Failure.badRequest("missing_id", "send {\"id\": \"<task id>\"}"));
     }
-    return vertx.eventBus().<JsonObject>request(Addresses.TASK_GET, s).map(Message::body);
+    String principal = message.headers().get(BridgeAccess.PRINCIPAL_HEADER);
+    return vertx.eventBus().<JsonObject>request(Addresses.TASK_GET, s).map(Message::body).compose(task ->
+        principal == null || Principal.of(new JsonObject(principal), true).maySee(task) ? Future.succeededFuture(task)
+            : Future.failedFuture(Failure.notFound("task_not_found", "no task '" + s + "'")));
   }
 
   private Future<JsonObject> chat(Message<Object> message) {

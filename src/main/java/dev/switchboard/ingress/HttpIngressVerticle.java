@@ -889,18 +889,12 @@ public final class HttpIngressVerticle extends VerticleBase {
     ownTask(ctx).onSuccess(ctx::json).onFailure(ctx::fail);
   }
 
-  /**
-   * A client (a token whose only role is {@code client}) sees, cancels and retries its own tasks
-   * only: another subject's task is answered as if it did not exist, so its id, input, result and
-   * trace stay with its owner, and a retry cannot re-run it with that owner's memory scopes.
-   * Operators, admins and legacy tokens see every task.
-   */
   private static boolean seesEveryTask(RoutingContext ctx) {
     dev.switchboard.security.Principal p = BearerAuthHandler.principal(ctx);
-    return p == null || p.legacy() || p.roles().contains(dev.switchboard.security.Principal.ADMIN)
-        || p.roles().contains(dev.switchboard.security.Principal.OPERATOR);
+    return p == null || p.seesEveryTask();
   }
 
+  /** The task of the path, when the caller may see it ({@link dev.switchboard.security.Principal#maySee}); else 404, as for none. */
   private Future<JsonObject> ownTask(RoutingContext ctx) {
     String id = ctx.pathParam("id");
     return vertx.eventBus().<JsonObject>request(Addresses.TASK_GET, id).map(Message::body).compose(task ->

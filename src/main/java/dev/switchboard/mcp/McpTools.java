@@ -202,7 +202,10 @@ public final class McpTools {
   }
 
   private Future<JsonObject> getTask(Call call) {
-    return bus.<JsonObject>request(Addresses.TASK_GET, call.args().string("id", true)).map(m -> m.body());
+    String id = call.args().string("id", true);
+    return bus.<JsonObject>request(Addresses.TASK_GET, id).map(m -> m.body()).compose(task ->
+        call.principal() == null || call.principal().maySee(task) ? Future.succeededFuture(task)
+            : Future.failedFuture(dev.switchboard.bus.Failure.notFound("task_not_found", "no task '" + id + "'")));
   }
 
   private Future<JsonObject> pushMessage(Call call) {

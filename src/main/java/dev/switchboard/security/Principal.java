@@ -86,6 +86,21 @@ public record Principal(String subject, Set<String> roles, Set<String> scopes, L
   }
 
   /** Whether this token may use {@code family} in full (changes included); for callers without an HTTP method. */
+  /**
+   * Whether this caller sees every task, or only those its subject submitted: a token whose roles
+   * are {@code client} alone sees its own (so another subject's input, result and trace, and a
+   * retry with that subject's memory scopes, stay out of its reach); operators, admins and legacy
+   * tokens see all.
+   */
+  public boolean seesEveryTask() {
+    return legacy || roles.contains(ADMIN) || roles.contains(OPERATOR);
+  }
+
+  /** Whether {@code task} (its API view, which names its {@code subject}) is one this caller may see and act on. */
+  public boolean maySee(JsonObject task) {
+    return seesEveryTask() || subject.equals(task.getString("subject"));
+  }
+
   public boolean permits(RouteFamily family) {
     return refusal(family, HttpMethod.POST) == null;
   }

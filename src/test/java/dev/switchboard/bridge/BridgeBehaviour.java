@@ -316,6 +316,21 @@ abstract class BridgeBehaviour {
     assertTrue(client.drain().stream().noneMatch(f -> message(f, PublicApi.TASKS_EVENTS)), "no events after the revocation");
   }
 
+  @Test
+  @DisplayName("a client gets only its own tasks: another subject's is answered 404, as for none")
+  void anotherClientsTaskIsNotFound() throws Exception {
+    JsonObject submitted = WebClient.create(vertx).postAbs(gateway.url("/api/v1/tasks"))
+        .bearerTokenAuthentication(token("alice", "client")).sendJsonObject(task("alice's").put("delay", "1h"))
+        .await(10, TimeUnit.SECONDS).bodyAsJsonObject();
+    JsonObject asBob = request(PublicApi.TASKS_GET, token("bob", "client"), new JsonObject().put("id", submitted.getString("id")));
+    client.send(asBob);
+    JsonObject err = client.next(f -> "err".equals(f.getString("type")) || message(f, asBob.getString("replyAddress")));
+    assertEquals(404, err.getInteger("failureCode"), err.encode());
+    JsonObject asAlice = request(PublicApi.TASKS_GET, token("alice", "client"), new JsonObject().put("id", submitted.getString("id")));
+    client.send(asAlice);
+    assertEquals("alice", client.next(f -> message(f, asAlice.getString("replyAddress"))).getJsonObject("body").getString("subject"));
+  }
+
   /** The audit records of {@code action}, as the admin API lists them. */
   JsonArray audit(String action) throws Exception {
     return WebClient.create(vertx).getAbs(gateway.url("/api/v1/audit?action=" + action)).bearerTokenAuthentication(token("root", "admin"))
