@@ -391,6 +391,24 @@ class McpServerTest {
   }
 
   @Test
+  @DisplayName("get_task holds a client to its own tasks: another client's is an isError result, as an unknown id")
+  void anotherClientsTaskIsNotFound() throws Exception {
+    String alice = client("alice");
+    String bob = client("bob");
+    String id = web.postAbs(gateway.url("/api/v1/tasks")).bearerTokenAuthentication(alice)
+        .sendJsonObject(new JsonObject().put("input", "alice's").put("delay", "1h")).await(10, TimeUnit.SECONDS)
+        .bodyAsJsonObject().getString("id");
+    for (String[] caller : new String[][] {{bob, "true"}, {alice, "false"}}) {
+      HttpResponse<Buffer> init = post(null, caller[0], initialize("2025-06-18"));
+      String session = init.getHeader("Mcp-Session-Id");
+      HttpResponse<Buffer> r = post(session, caller[0], request("tools/call",
+          new JsonObject().put("name", "get_task").put("arguments", new JsonObject().put("id", id))));
+      JsonObject result = r.bodyAsJsonObject().getJsonObject("result");
+      assertEquals(Boolean.valueOf(caller[1]), result.getBoolean("isError"), result.encode());
+    }
+  }
+
+  @Test
   @DisplayName("get_task of an unknown id is an isError result")
   void unknownTaskIsAnErrorResult() throws Exception {
     JsonObject result = call(session(), "get_task", new JsonObject().put("id", "task_nope"));
@@ -457,6 +475,18 @@ class McpServerTest {
 
   // ---------------------------------------------------------------------------------------------
   // a small client
+
+  /** A token with the role client only, signed with the test gateway's secret. */
+  static String client(String subject) {
+    Vertx v = Vertx.vertx();
+    try {
+      return dev.switchboard.security.Tokens.issue(dev.switchboard.security.Tokens.auth(v,
+              new dev.switchboard.security.JwtSecret(TestGateway.SECRET, "test")), subject, java.time.Duration.ofHours(1),
+          new JsonObject().put("roles", new JsonArray().add("client")));
+    } finally {
+      v.close();
+    }
+  }
 
   static JsonObject initialize(String version) {
     return request("initialize", new JsonObject().put("protocolVersion", version).put("capabilities", new JsonObject())
