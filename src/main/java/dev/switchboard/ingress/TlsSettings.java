@@ -52,9 +52,10 @@ public record TlsSettings(boolean enabled, String cert, String key, String clien
       throw tls.get("key").error("is required when tls.enabled is true (a PEM private key file)");
     }
     // 0 turns the check off; a change is then picked up at the next start only
-    Duration reload = tls.get("reload_check").duration(DEFAULT_RELOAD_CHECK);
+    ConfigNode check = tls.get("reload_check");
+    Duration reload = "0".equals(String.valueOf(check.raw()).trim()) ? Duration.ZERO : check.duration(DEFAULT_RELOAD_CHECK);
     if (reload.isNegative()) {
-      throw tls.get("reload_check").error("must be 0 (off) or a duration such as 60s");
+      throw check.error("must be 0 (off) or a duration such as 60s");
     }
     TlsSettings settings = new TlsSettings(on, cert, key, clientCa, reload, tls.file());
     if (on) {

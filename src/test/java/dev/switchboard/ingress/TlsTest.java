@@ -186,7 +186,7 @@ class TlsTest {
     assertEquals(true, ok.getBoolean("reloaded"));
   }
 
-  private static void replace(Path target, Path source) throws Exception {
+  static void replace(Path target, Path source) throws Exception {
     Path tmp = target.resolveSibling(target.getFileName() + ".new");
     Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING);
     // as renewal tools do: a new file moved into place, with a time the check can tell apart
@@ -196,6 +196,10 @@ class TlsTest {
 
   /** The certificate a fresh handshake is given. */
   private static X509Certificate served() throws Exception {
+    return served(gateway.port());
+  }
+
+  static X509Certificate served(int port) throws Exception {
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, new javax.net.ssl.TrustManager[] {new X509TrustManager() {
       public void checkClientTrusted(X509Certificate[] chain, String auth) {
@@ -208,7 +212,7 @@ class TlsTest {
         return new X509Certificate[0];
       }
     }}, null);
-    try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", gateway.port())) {
+    try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port)) {
       socket.setSoTimeout(5000);
       socket.startHandshake();
       return (X509Certificate) socket.getSession().getPeerCertificates()[0];
@@ -221,7 +225,7 @@ class TlsTest {
     return counter == null ? 0 : counter.count();
   }
 
-  private static X509Certificate read(Path pem) throws Exception {
+  static X509Certificate read(Path pem) throws Exception {
     try (InputStream in = Files.newInputStream(pem)) {
       return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
     }
