@@ -120,15 +120,23 @@ public final class PublicApi extends VerticleBase {
     return s == null ? "" : s;
   }
 
+  /**
+   * The caller as the bridge verified it (null for a message that did not come through a bridge).
+   * Legacy true: BridgeAccess has already refused a token without roles when legacy tokens are off.
+   */
+  private static Principal principal(Message<Object> message) {
+    String verified = message.headers().get(BridgeAccess.PRINCIPAL_HEADER);
+    return verified == null ? null : Principal.of(new JsonObject(verified), true);
+  }
+
   private Future<JsonObject> submit(Message<Object> message) {
     return Future.<TaskSubmission>future(p -> p.complete(TaskBody.parse(object(message),
             message.headers().get("idempotency-key"), subject(message))))
         .map(s -> {
           // through a bridge: held to the token's memory scopes, as POST /api/v1/tasks is
-          String principal = message.headers().get(BridgeAccess.PRINCIPAL_HEADER);
-          if (principal != null) {
-            // legacy true: BridgeAccess has already refused a token without roles when legacy tokens are off
-            RouteAccess.checkMemoryScopes(Principal.of(new JsonObject(principal), true), s.memoryScopes(), true);
+          Principal caller = principal(message);
+          if (caller != null) {
+            RouteAccess.checkMemoryScopes(caller, s.memoryScopes(), true);
           }
           return s;
         })
@@ -141,9 +149,9 @@ public final class PublicApi extends VerticleBase {
     if (!(id instanceof String s) || s.isBlank()) {
       return Future.failedFuture(Failure.badRequest("missing_id", "send {\"id\": \"<task id>\"}"));
     }
-    String principal = message.headers().get(BridgeAccess.PRINCIPAL_HEADER);
+    Principal caller = principal(message);
     return vertx.eventBus().<JsonObject>request(Addresses.TASK_GET, s).map(Message::body).compose(task ->
-        principal == null || Principal.of(new JsonObject(principal), true).maySee(task) ? Future.succeededFuture(task)
+        caller == null || caller.maySee(task) ? Future.succeededFuture(task)
             : Future.failedFuture(Failure.notFound("task_not_found", "no task '" + s + "'")));
   }
 
