@@ -214,6 +214,14 @@ command -v promtool >/dev/null 2>&1 || die "promtool not found after installing 
 source "$REPO_ROOT/scripts/lib/maven.sh"
 plain_maven_output
 # ---------------------------------------------------------------- metrics tooling (end)
+# ---------------------------------------------------------------- deploy samples (begin)
+# NginxSampleIT runs Debian's nginx on a copy of deploy/nginx.conf (openssl makes its throwaway
+# certificate); SystemdUnitIT runs systemd-analyze verify on deploy/switchboard.service. apt_install
+# blocks service starts, so no system nginx is started; the test starts its own and stops it by PID.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_install nginx
+command -v openssl >/dev/null 2>&1 || apt_install openssl
+command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
+# ---------------------------------------------------------------- deploy samples (end)
 # ---------------------------------------------------------------- node test client (memory)
 # EmbeddingsNodeSdkIT runs the official OpenAI Node SDK, pinned in src/test/node/package-lock.json.
 # Without node, or without the install, that test fails (it does not skip).
