@@ -16,7 +16,7 @@ COPY pom.xml .
 RUN mvn -q -B dependency:go-offline
 COPY conf conf
 COPY src src
-RUN mvn -q -B -o package -DskipTests
+RUN mvn -q -B package -DskipTests
 
 FROM eclipse-temurin:17-jre
 ARG VERSION=dev
