@@ -50,6 +50,15 @@ class SystemdUnitIT {
   }
 
   @Test
+  @DisplayName("systemd-analyze security rates the sandbox's exposure at most 2.0 (of 10: 'OK')")
+  void exposure() throws Exception {
+    // --threshold is in tenths of the exposure it prints; today's unit is at 1.5
+    Result result = analyze(Files.readString(UNIT), "security", "--offline=yes", "--threshold=20");
+    assertEquals(0, result.exit(), "exposure above 2.0:\n" + result.output());
+    assertTrue(result.output().contains("Overall exposure level"), result.output());
+  }
+
+  @Test
   @DisplayName("the sandbox: a user of its own, read-only system, no capabilities, the state folder writable, SIGHUP reload, restart on failure")
   void hardened() throws Exception {
     Map<String, String> required = Map.ofEntries(
@@ -88,17 +97,24 @@ class SystemdUnitIT {
    * not be /usr/bin/java, and verify checks that ExecStart's binary exists).
    */
   private static Result verify(String unitText) throws IOException, InterruptedException {
+    return analyze(unitText, "verify", "--man=no");
+  }
+
+  /** {@code systemd-analyze <args...> <a copy of unitText>}: exit code and output. */
+  private static Result analyze(String unitText, String... args) throws IOException, InterruptedException {
     requireAnalyze();
     String java = ProcessHandle.current().info().command().orElse("/usr/bin/java");
     Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target", "systemd-it")), "unit");
     Path copy = dir.resolve("switchboard.service");
     Files.writeString(copy, unitText.replace("ExecStart=/usr/bin/java ", "ExecStart=" + java + " "));
-    Process p = new ProcessBuilder(ANALYZE, "verify", "--man=no", copy.toAbsolutePath().toString())
-        .redirectErrorStream(true).start();
+    List<String> command = new java.util.ArrayList<>(List.of(ANALYZE));
+    command.addAll(List.of(args));
+    command.add(copy.toAbsolutePath().toString());
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(60, TimeUnit.SECONDS)) {
       p.destroyForcibly();
-      throw new IOException("systemd-analyze verify did not exit within 60 s");
+      throw new IOException("systemd-analyze " + String.join(" ", args) + " did not exit within 60 s");
     }
     return new Result(p.exitValue(), output);
   }
