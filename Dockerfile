@@ -28,8 +28,11 @@ LABEL org.opencontainers.image.title="switchboard" \
 RUN groupadd --system --gid 10001 switchboard \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/switchboard --shell /usr/sbin/nologin switchboard \
     && mkdir -p /var/lib/switchboard /etc/switchboard && chown 10001:10001 /var/lib/switchboard && chmod 700 /var/lib/switchboard
-# configuration first (changes less often than the jar), read-only for the gateway's user
+# configuration first (changes less often than the jar); the folder is the gateway's group's to
+# write because PUT /api/v1/rules replaces rules.yaml there (a temporary file, then a rename). That
+# change lasts as long as the container: mount a volume on /etc/switchboard to keep it across a re-create.
 COPY conf /etc/switchboard
+RUN chgrp 10001 /etc/switchboard && chmod 2775 /etc/switchboard
 COPY --from=build /src/target/switchboard.jar /opt/switchboard/switchboard.jar
 ENV SWITCHBOARD_CONF_DIR=/etc/switchboard \
     SWITCHBOARD_DATA_DIR=/var/lib/switchboard \
