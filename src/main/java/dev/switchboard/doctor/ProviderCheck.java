@@ -41,7 +41,9 @@ final class ProviderCheck {
     String subject = "provider " + p.name();
     ConfigNode rawEntry = Where.entry(raw, "providers", p.name());
     if (!p.enabled()) {
-      return Finding.fail(subject, "off: " + p.offReason(), "set " + Where.of(rawEntry.get("endpoint"), rawEntry.get("auth")));
+      String fix = p.missingVariables().isEmpty() ? "set endpoint and auth of " + rawEntry.path() + " in " + raw.file()
+          : "set " + String.join(" and ", p.missingVariables()) + " (" + rawEntry.path() + " in " + raw.file() + ")";
+      return Finding.fail(subject, "off: " + p.offReason(), fix);
     }
     ModelProvider.Request request = p.protocol().listModels();
     List<String> keys = p.keys().isEmpty() ? java.util.Collections.singletonList(null) : p.keys();
@@ -57,7 +59,7 @@ final class ProviderCheck {
       }
       if (a.status == 401 || a.status == 403) {
         return Finding.fail(subject, which + " is refused (" + a.status + " from GET " + url + ")",
-            "set " + Where.of(rawEntry.get("auth")) + " to a key this provider accepts");
+            "set " + Where.of(keyNodes(rawEntry)) + " to a key this provider accepts");
       }
       if (a.status == 404) {
         return Finding.fail(subject, "GET " + url + " is 404: the endpoint is not the API's base path",
@@ -77,6 +79,13 @@ final class ProviderCheck {
       }
     }
     return served(subject, p, url, keys.size(), served);
+  }
+
+  /** auth.key and auth.keys, as far as they are written. */
+  private static ConfigNode[] keyNodes(ConfigNode rawEntry) {
+    ConfigNode auth = rawEntry.get("auth");
+    ConfigNode[] set = java.util.stream.Stream.of(auth.get("key"), auth.get("keys")).filter(n -> !n.isMissing()).toArray(ConfigNode[]::new);
+    return set.length == 0 ? new ConfigNode[] {auth} : set;
   }
 
   /** The names clients may reach this provider by: its own list, the groups' deployments of it, the default model. */
