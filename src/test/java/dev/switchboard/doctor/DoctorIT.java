@@ -121,7 +121,11 @@ class DoctorIT {
 
   /** A statement on the test database as its owner (a superuser in scripts/test.sh). */
   private void sql(String statement) throws Exception {
-    SqlClient c = PgBuilder.client().connectingTo(PgConnectOptions.fromUri(databaseUrl())).using(vertx).build();
+    sql(databaseUrl(), statement);
+  }
+
+  private void sql(String url, String statement) throws Exception {
+    SqlClient c = PgBuilder.client().connectingTo(PgConnectOptions.fromUri(url)).using(vertx).build();
     try {
       c.query(statement).execute().await(30, TimeUnit.SECONDS);
     } finally {
@@ -142,16 +146,59 @@ class DoctorIT {
   @Test
   @DisplayName("an empty database: pgvector and the tables will be created on first start")
   void emptyDatabase() throws Exception {
-    String db = "doctor_it_" + System.nanoTime();
-    sql("CREATE DATABASE " + db);
-    try {
-      env.put("DATABASE_URL", databaseUrl().replaceFirst("/[^/]*$", "/" + db));
+    withDatabase(url -> {
       assertEquals(Doctor.HEALTHY, doctor());
       assertLine("✓", "pgvector:", "not installed: will be created on first start");
       assertLine("✓", "schema:", "no switchboard tables yet: will be created on first start");
+    });
+  }
+
+  /** A fresh database of its own, dropped after {@code body}. */
+  private void withDatabase(ThrowingConsumer body) throws Exception {
+    String db = "doctor_it_" + System.nanoTime();
+    sql("CREATE DATABASE " + db);
+    try {
+      String url = databaseUrl().replaceFirst("/[^/]*$", "/" + db);
+      env.put("DATABASE_URL", url);
+      body.accept(url);
     } finally {
-      sql("DROP DATABASE IF EXISTS " + db);
+      sql("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
     }
+  }
+
+  interface ThrowingConsumer {
+    void accept(String url) throws Exception;
+  }
+
+  /** The audit store's own schema step, as a gateway's first append or verify runs it. */
+  private void migrateAudit(String url) throws Exception {
+    dev.switchboard.audit.PgAuditLog audit = new dev.switchboard.audit.PgAuditLog(vertx, url);
+    try {
+      audit.verify().await(30, TimeUnit.SECONDS);
+    } finally {
+      audit.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  @DisplayName("a partly migrated database: the migrations applied, and those the first start will apply")
+  void partlyMigrated() throws Exception {
+    withDatabase(url -> {
+      migrateAudit(url);
+      assertEquals(Doctor.HEALTHY, doctor());
+      assertLine("✓", "schema:", "migrations [1001] applied; [1, 2] will be applied on first start");
+    });
+  }
+
+  @Test
+  @DisplayName("a migration recorded whose table is gone: ✗ naming the table")
+  void tableGone() throws Exception {
+    withDatabase(url -> {
+      migrateAudit(url);
+      sql(url, "DROP TABLE audit_log");
+      assertEquals(Doctor.BROKEN, doctor());
+      assertLine("✗", "schema:", "table audit_log is missing", "→ fix: ");
+    });
   }
 
   @Test
@@ -180,7 +227,8 @@ class DoctorIT {
 
   private static void awaitListening(int port) throws Exception {
     for (int i = 0; i < 100; i++) {
-      try (java.net.Socket ignored = new java.net.Socket("127.0.0.1", port)) {
+      try {
+        new java.net.Socket("127.0.0.1", port).close();
         return;
       } catch (java.io.IOException notYet) {
         Thread.sleep(100);
