@@ -244,6 +244,51 @@ class DoctorTest {
   }
 
   @Test
+  @DisplayName("a provider that is off for want of its key: ✗ naming the variable to set")
+  void providerOff() throws Exception {
+    env.remove("MODEL_API_KEY");
+    assertEquals(Doctor.BROKEN, doctor());
+    assertFails("provider fake", "off: key unset (MODEL_API_KEY)", "set MODEL_API_KEY (providers[0] in ");
+  }
+
+  @Test
+  @DisplayName("a robot whose variables are unset: ! naming them, and the exit stays 0")
+  void robotOff() throws Exception {
+    env.remove("DINGTALK_WEBHOOK");
+    env.remove("DINGTALK_SECRET");
+    assertEquals(Doctor.HEALTHY, doctor());
+    String line = line("dingtalk bot default");
+    assertTrue(line.startsWith("! ") && line.contains("off: webhook unset (DINGTALK_WEBHOOK)")
+        && line.contains("→ fix: set DINGTALK_WEBHOOK / DINGTALK_SECRET (dingtalk[0].webhook, dingtalk[0].secret in "), line);
+    assertTrue(out.lines().toList().get(out.lines().toList().size() - 1).contains("1 with a warning"), out);
+  }
+
+  @Test
+  @DisplayName("a data dir a running gateway holds: ✓ naming the PID that holds it")
+  void dataDirHeld() throws Exception {
+    vertx.deployVerticle(new dev.switchboard.store.DataDirLock(data)).await(10, TimeUnit.SECONDS);
+    assertEquals(Doctor.HEALTHY, doctor());
+    assertTrue(line("data dir " + data.toAbsolutePath().normalize())
+        .contains("in use by the switchboard with PID " + ProcessHandle.current().pid()), out);
+  }
+
+  @Test
+  @DisplayName("a certificate with under 14 days left: ! with the days left and how to renew")
+  void certificateExpiresSoon() throws Exception {
+    dev.switchboard.ingress.TlsSettings settings = new dev.switchboard.ingress.TlsSettings(true, resource("ec-cert.pem"),
+        resource("ec-key-sec1.pem"), "", java.time.Duration.ofSeconds(60), "conf/switchboard.yaml");
+    java.security.cert.X509Certificate cert;
+    try (var in = Files.newInputStream(Path.of(resource("ec-cert.pem")))) {
+      cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
+    Finding soon = TlsCheck.check(settings, settings.file(), cert.getNotAfter().toInstant().minus(java.time.Duration.ofDays(10)));
+    assertEquals(Finding.Mark.WARN, soon.mark(), soon.line());
+    assertTrue(soon.line().contains("(10 days left)") && soon.line().contains("→ fix: renew the certificate"), soon.line());
+    assertEquals(Finding.Mark.OK, TlsCheck.check(settings, settings.file(),
+        cert.getNotAfter().toInstant().minus(java.time.Duration.ofDays(15))).mark());
+  }
+
+  @Test
   @DisplayName("a configuration that does not load: one ✗ line naming file and key, exit 2")
   void badConfiguration() throws Exception {
     env.put("SWITCHBOARD_HTTP_PORT", "not-a-port");
