@@ -110,7 +110,15 @@ final class BotCheck {
     if ("disabled".equals(reason)) {
       return Finding.skip(subject, "disabled (enabled: false)");
     }
-    ConfigNode[] nodes = java.util.Arrays.stream(keys).map(rawEntry::get).filter(n -> !n.isMissing()).toArray(ConfigNode[]::new);
+    // the reason starts with the key it wants ("webhook unset (DINGTALK_WEBHOOK)"): name that one alone when it is written
+    String wanted = reason.split(" ", 2)[0];
+    java.util.List<String> named = java.util.List.of(wanted);
+    try {
+      named = rawEntry.get(wanted).isMissing() ? java.util.List.of(keys) : named;
+    } catch (dev.switchboard.config.ConfigError notAnEntry) {
+      named = java.util.List.of();
+    }
+    ConfigNode[] nodes = named.stream().map(rawEntry::get).filter(n -> !n.isMissing()).toArray(ConfigNode[]::new);
     return Finding.warn(subject, "off: " + reason, nodes.length == 0 ? "see " + rawEntry.file() : "set " + Where.of(nodes));
   }
 }

@@ -259,7 +259,7 @@ class DoctorTest {
     assertEquals(Doctor.HEALTHY, doctor());
     String line = line("dingtalk bot default");
     assertTrue(line.startsWith("! ") && line.contains("off: webhook unset (DINGTALK_WEBHOOK)")
-        && line.contains("→ fix: set DINGTALK_WEBHOOK / DINGTALK_SECRET (dingtalk[0].webhook, dingtalk[0].secret in "), line);
+        && line.contains("→ fix: set DINGTALK_WEBHOOK (dingtalk[0].webhook in "), line);
     assertTrue(out.lines().toList().get(out.lines().toList().size() - 1).contains("1 with a warning"), out);
   }
 
