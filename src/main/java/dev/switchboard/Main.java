@@ -34,6 +34,11 @@ public final class Main {
         token(args);
       } else if (args.length > 0 && "audit".equals(args[0])) {
         System.exit(dev.switchboard.audit.AuditCommand.run(args, Settings.load(System::getenv), System.out, System.err));
+      } else if (args.length > 0 && "doctor".equals(args[0])) {
+        // UTF-8 whatever the locale: the report's marks are ✓ and ✗
+        System.exit(dev.switchboard.doctor.Doctor.run(args, System::getenv,
+            new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, java.nio.charset.StandardCharsets.UTF_8),
+            System.err));
       } else if (args.length > 0 && ("-h".equals(args[0]) || "--help".equals(args[0]) || "help".equals(args[0]))) {
         usage();
       } else if (args.length > 0) {
@@ -68,6 +73,8 @@ public final class Main {
         + "      [--memory-scope user:alice|tenant:acme:*]...\n"
         + "  " + java + " audit verify\n"
         + "      check the audit log's hash chain (exit 0 intact, 1 names the first broken record)\n"
+        + "  " + java + " doctor\n"
+        + "      check configuration, providers, Redis/PostgreSQL, bots, TLS, ports, data dir (exit 0 ok, 1 broken, 2 bad config)\n"
         + "environment: SWITCHBOARD_CONF_DIR, SWITCHBOARD_DATA_DIR, SWITCHBOARD_HTTP_HOST, SWITCHBOARD_HTTP_PORT,\n"
         + "             SWITCHBOARD_JWT_SECRET, MODEL_ENDPOINT, MODEL_API_KEY, DINGTALK_WEBHOOK, DINGTALK_SECRET\n"
         + "JVM: -D" + JvmDefaults.PROPERTY + "=false keeps the JVM's own heap and GC settings"

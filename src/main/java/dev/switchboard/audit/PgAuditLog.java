@@ -49,6 +49,11 @@ public final class PgAuditLog implements AuditLog {
       },
   };
 
+  /** The migration numbers this store applies, for {@code doctor} to compare with a database's. */
+  public static java.util.List<Integer> migrations() {
+    return java.util.stream.IntStream.range(0, MIGRATIONS.length).mapToObj(i -> FIRST_VERSION + i).toList();
+  }
+
   private static final String LOCK_SCHEMA = "SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")";
   private static final String LOCK_CHAIN = "SELECT pg_advisory_xact_lock(" + CHAIN_LOCK + ")";
   private static final String HAS_MIGRATIONS = "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"

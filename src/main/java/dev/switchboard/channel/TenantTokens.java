@@ -11,9 +11,10 @@ import java.util.Map;
 /**
  * Access tokens of app bots: Feishu tenant tokens, DingTalk and WeCom app tokens, one per app, cached
  * until three minutes before they expire (as the official SDKs do); concurrent pushes share one
- * fetch. Confined to the push verticle's loop.
+ * fetch. Confined to the push verticle's loop (or to the one caller of {@code doctor}, which asks
+ * each app once to prove its credentials).
  */
-final class TenantTokens {
+public final class TenantTokens {
 
   private record Cached(String token, long expiresAt) {
   }
@@ -22,11 +23,11 @@ final class TenantTokens {
   private final Map<String, Cached> cache = new HashMap<>();
   private final Map<String, Future<String>> fetching = new HashMap<>();
 
-  TenantTokens(HttpClient client) {
+  public TenantTokens(HttpClient client) {
     this.client = client;
   }
 
-  Future<String> token(FeishuApp app) {
+  public Future<String> token(FeishuApp app) {
     Cached c = cache.get(app.name());
     if (c != null && c.expiresAt() > System.currentTimeMillis()) {
       return Future.succeededFuture(c.token());
@@ -40,7 +41,7 @@ final class TenantTokens {
   }
 
   /** A DingTalk app's access token ({@code POST /v1.0/oauth2/accessToken}). */
-  Future<String> token(DingTalkApp app) {
+  public Future<String> token(DingTalkApp app) {
     String key = "dingtalk/" + app.name();
     Cached c = cache.get(key);
     if (c != null && c.expiresAt() > System.currentTimeMillis()) {
@@ -55,7 +56,7 @@ final class TenantTokens {
   }
 
   /** A WeCom app's access token ({@code GET /cgi-bin/gettoken?corpid=…&corpsecret=…}). */
-  Future<String> token(WeComApp app) {
+  public Future<String> token(WeComApp app) {
     String key = "wecom/" + app.name();
     Cached c = cache.get(key);
     if (c != null && c.expiresAt() > System.currentTimeMillis()) {

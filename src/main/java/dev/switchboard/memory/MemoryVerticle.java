@@ -40,6 +40,11 @@ public final class MemoryVerticle extends VerticleBase {
     }
   }
 
+  /** The migrations of long-term memory's PostgreSQL schema (distributed profile), for {@code doctor}. */
+  public static java.util.List<Integer> postgresMigrations() {
+    return PgMemories.migrations();
+  }
+
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
 
   private final Storage storage;

@@ -111,6 +111,11 @@ final class PgMemories implements LongTermStore {
       },
   };
 
+  /** The migration numbers this store applies. */
+  static java.util.List<Integer> migrations() {
+    return java.util.stream.IntStream.rangeClosed(1, MIGRATIONS.length).boxed().toList();
+  }
+
   private static final String META = "SELECT key, value FROM memory_meta WHERE key IN ('embed_model', 'embed_dims')";
   // the column itself says which size it is, also when an older instance never recorded embed_dims
   private static final String COLUMN_DIMS = """

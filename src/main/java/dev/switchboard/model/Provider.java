@@ -81,18 +81,7 @@ final class Provider {
   }
 
   RequestOptions options(ModelProvider.Request request, KeyPool.Key key) {
-    RequestOptions options = new RequestOptions()
-        .setMethod(request.method())
-        .setAbsoluteURI(settings.endpoint() + request.path())
-        .setFollowRedirects(false)
-        .putHeader("Accept", "application/json, text/event-stream");
-    if (request.body() != null) {
-      options.putHeader("Content-Type", "application/json");
-    }
-    if (!key.none()) {
-      protocol.auth(key.value).forEach(options::putHeader);
-    }
-    return options;
+    return settings.requestOptions(request, key.none() ? null : key.value);
   }
 
   Failure unreachable(Throwable cause) {

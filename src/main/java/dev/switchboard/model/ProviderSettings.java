@@ -89,6 +89,25 @@ public record ProviderSettings(
     return offReason == null;
   }
 
+  /**
+   * {@code request} to this provider's endpoint, with {@code key} (null: none) in the headers its
+   * protocol puts it in: what every call sends, and what {@code doctor} probes with.
+   */
+  public io.vertx.core.http.RequestOptions requestOptions(dev.switchboard.model.spi.ModelProvider.Request request, String key) {
+    io.vertx.core.http.RequestOptions options = new io.vertx.core.http.RequestOptions()
+        .setMethod(request.method())
+        .setAbsoluteURI(endpoint + request.path())
+        .setFollowRedirects(false)
+        .putHeader("Accept", "application/json, text/event-stream");
+    if (request.body() != null) {
+      options.putHeader("Content-Type", "application/json");
+    }
+    if (key != null) {
+      protocol.auth(key).forEach(options::putHeader);
+    }
+    return options;
+  }
+
   /** True when this provider passes {@code model} through: listed by name, or {@code *}. */
   public boolean serves(String model) {
     return models.contains("*") || models.contains(model);

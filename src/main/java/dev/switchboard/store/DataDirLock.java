@@ -94,6 +94,32 @@ public final class DataDirLock extends VerticleBase {
     lock = held;
   }
 
+  /**
+   * Blocking: who holds {@code dataDir}'s lock now: empty when no gateway does (or there is no lock
+   * file yet), else the holder's PID ("?" when it cannot be read). Takes the lock for a moment when
+   * it is free, which a gateway starting at that very moment would see as in use.
+   */
+  public static java.util.Optional<String> heldBy(Path dataDir) throws IOException {
+    Path file = dataDir.resolve(FILE);
+    if (!Files.exists(file)) {
+      return java.util.Optional.empty();
+    }
+    try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      FileLock held;
+      try {
+        held = c.tryLock();
+      } catch (OverlappingFileLockException sameProcess) {
+        held = null;
+      }
+      if (held != null) {
+        held.release();
+        return java.util.Optional.empty();
+      }
+      String pid = holder(c);
+      return java.util.Optional.of(pid.isEmpty() ? "?" : pid);
+    }
+  }
+
   private static String holder(FileChannel c) {
     try {
       ByteBuffer buf = ByteBuffer.allocate(32);
