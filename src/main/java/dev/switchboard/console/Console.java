@@ -36,7 +36,14 @@ public final class Console {
   /** Mounts {@code GET /console} (a redirect to {@code /console/}) and the files under it. */
   public static void mount(Router router) {
     // the modules import each other relative to the page, so the page's URL must end with a slash
-    router.get(PATH).handler(ctx -> ctx.redirect(PATH + "/"));
+    // (a route for /console matches /console/ too)
+    router.get(PATH).handler(ctx -> {
+      if (PATH.equals(ctx.request().path())) {
+        ctx.redirect(PATH + "/");
+      } else {
+        ctx.next();
+      }
+    });
     StaticHandler files = StaticHandler.create(WEB_ROOT)
         .setCachingEnabled(true)
         .setDirectoryListing(false)
