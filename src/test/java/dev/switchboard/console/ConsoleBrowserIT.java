@@ -76,6 +76,7 @@ class ConsoleBrowserIT {
   ChromeDriver browser;
   String failedTask;
   String failedDelivery;
+  String waitingTask;
 
   @BeforeAll
   void start() throws Exception {
@@ -161,6 +162,7 @@ class ConsoleBrowserIT {
     failedTask = submit(new JsonObject().put("input", "summarise the incident").put("max_attempts", 1));
     until("task " + failedTask + " to fail", () -> "failed".equals(get("/api/v1/tasks/" + failedTask).getString("status")) ? true : null);
     upstream.down(false);
+    waitingTask = submit(new JsonObject().put("input", "tomorrow's digest").put("delay", "1h"));
 
     String body = new JsonObject().put("status", "passed").put("branch", "main").put("project", "switchboard").encode();
     long ts = System.currentTimeMillis() / 1000;
@@ -337,6 +339,20 @@ class ConsoleBrowserIT {
 
   @Test
   @Order(5)
+  @DisplayName("queue: a task waiting for its time is listed under queued; Cancel cancels it")
+  void queueCancel() throws Exception {
+    choose("queue", "status", "queued");
+    ready("queue");
+    WebElement task = row("tasks", waitingTask);
+    assertEquals("queued", cell(task, "status"));
+    task.findElement(By.cssSelector("button[data-action='cancel']")).click();
+    String message = find("section.view[data-view='queue'] .notice.good").getText();
+    assertEquals("Task " + waitingTask + ": cancelled.", message);
+    assertEquals("cancelled", get("/api/v1/tasks/" + waitingTask).getString("status"));
+  }
+
+  @Test
+  @Order(6)
   @DisplayName("deliveries: the failed push listed with the platform's answer; Retry delivers it (the robot now accepts)")
   void deliveries() throws Exception {
     WebElement view = open("deliveries");
@@ -359,7 +375,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   @DisplayName("events: the signed CI webhook is listed, and opens to the whole event")
   void events() throws Exception {
     WebElement view = open("events");
@@ -372,7 +388,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   @DisplayName("rules: the running rules and schedules; the dry run renders the matching rule's actions without running them")
   void rules() throws Exception {
     open("rules");
@@ -390,7 +406,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   @DisplayName("memories: a search within a scope shows the memory as text (its markup is not rendered); Delete removes it")
   void memories() throws Exception {
     WebElement view = open("memories");
@@ -413,7 +429,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   @DisplayName("usage: per model and per subject, as a table and an SVG bar chart")
   void usage() throws Exception {
     WebElement view = open("usage");
@@ -430,16 +446,20 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   @DisplayName("metrics: request rate, error rate, queue depth and provider up, read from /metrics and refreshed")
   void metrics() throws Exception {
     open("metrics");
-    // the rate needs two readings: it shows once the page has refreshed by itself
+    // a rate needs two readings: the first shows none; requests made after it count in the next
+    assertEquals("—", find("[data-tile='request rate'] .tile-value").getText());
+    for (int i = 0; i < 20; i++) {
+      web.getAbs(gateway.url("/healthz")).send().await(10, TimeUnit.SECONDS);
+    }
     String rate = until("a request rate", () -> {
       String text = find("[data-tile='request rate'] .tile-value").getText();
       return text.endsWith("/s") ? text : null;
     });
-    assertTrue(rate.matches("\\d+\\.\\d\\d /s"), rate);
+    assertTrue(rate.matches("\\d+\\.\\d\\d /s") && !rate.equals("0.00 /s"), rate);
     assertTrue(find("[data-tile='error rate'] .tile-value").getText().endsWith("%"));
     assertTrue(find("[data-tile='queue depth'] .tile-value").getText().matches("\\d+"));
     WebElement up = row("provider-up", "default");
@@ -448,7 +468,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(11)
+  @Order(12)
   @DisplayName("a token whose role may not read the admin API signs in, and each view says 403 and why")
   void forbidden() throws Exception {
     find("#sign-out").click();
@@ -469,7 +489,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(12)
+  @Order(13)
   @DisplayName("sign out forgets the token and shows the sign-in again")
   void signsOut() throws Exception {
     find("#sign-out").click();
