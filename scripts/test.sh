@@ -214,6 +214,12 @@ command -v promtool >/dev/null 2>&1 || die "promtool not found after installing 
 source "$REPO_ROOT/scripts/lib/maven.sh"
 plain_maven_output
 # ---------------------------------------------------------------- metrics tooling (end)
+# ---------------------------------------------------------------- browser (console)
+# ConsoleBrowserIT drives Debian's chromium headless through Debian's chromedriver, both at /usr/bin
+# (Selenium is told where, so it downloads nothing). Without them that test fails (it does not skip).
+apt_install chromium chromium-driver
+command -v chromedriver >/dev/null 2>&1 || die "chromedriver not found after installing chromium-driver"
+# ---------------------------------------------------------------- end browser
 # ---------------------------------------------------------------- node test client (memory)
 # EmbeddingsNodeSdkIT runs the official OpenAI Node SDK, pinned in src/test/node/package-lock.json.
 # Without node, or without the install, that test fails (it does not skip).
