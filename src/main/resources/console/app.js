@@ -69,7 +69,7 @@ signInForm.addEventListener('submit', async (e) => {
   e.preventDefault();
   const token = tokenInput.value.trim().replace(/^Bearer\s+/i, '');
   if (!token) {
-    signInMessage.replaceChildren(notice('bad', 'Paste a token first (switchboard token issue … prints one).'));
+    signInMessage.replaceChildren(notice('bad', 'Paste a token first (java -jar switchboard.jar token --sub NAME --role operator prints one).'));
     return;
   }
   // the token is checked once before it is kept: a refused one is never stored
