@@ -22,7 +22,9 @@ export function h(tag, attrs, ...children) {
 export function append(el, children) {
   for (const child of [children].flat(Infinity)) {
     if (child == null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    // an object given where text belongs shows as its JSON, not as "[object Object]"
+    const text = typeof child === 'object' && !(child instanceof Node) ? JSON.stringify(child) : child;
+    el.append(text instanceof Node ? text : document.createTextNode(String(text)));
   }
   return el;
 }

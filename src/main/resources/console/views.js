@@ -269,6 +269,14 @@ export function rules(root) {
 
 // ------------------------------------------------------------------------------------- memories
 
+/** A memory's source ({"channel": "dingtalk", ...} or, from older records, a string) as "key: value, ...". */
+function sourceOf(source) {
+  if (source == null || source === '') return '—';
+  if (typeof source !== 'object') return String(source);
+  const parts = Object.entries(source).map(([k, v]) => k + ': ' + (typeof v === 'object' ? JSON.stringify(v) : String(v)));
+  return parts.length ? compact(parts.join(', '), 80) : '—';
+}
+
 export function memories(root) {
   const f = frame(root, 'Memories', 'Long-term memories of one scope (user:<id>, conversation:<platform>:<id>, agent:<name>, tenant:<id>): search, or list with no query; delete.');
   const scope = h('input', { name: 'scope', required: true, placeholder: 'user:alice', 'aria-label': 'scope' });
@@ -302,7 +310,7 @@ export function memories(root) {
     results.replaceChildren(table('memories', [
       { title: 'Content', cell: (m) => m.content },
       { title: 'Score', cell: (m) => (m.score == null ? '—' : Number(m.score).toFixed(3)), class: 'num' },
-      { title: 'Source', cell: (m) => m.source || '—' },
+      { title: 'Source', cell: (m) => sourceOf(m.source) },
       { title: 'Created', cell: (m) => when(m.created_at) },
       { title: 'Actions', cell: (m) => button('Delete', (b) => remove(m, b), { 'data-action': 'delete', class: 'danger' }) },
     ], page.data || [], { empty: words ? 'No memory in this scope matches.' : 'No memories in this scope.' }));

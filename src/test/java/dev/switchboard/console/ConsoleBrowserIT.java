@@ -416,6 +416,7 @@ class ConsoleBrowserIT {
     WebElement memory = until("the memory", () -> view.findElements(By.cssSelector("table[data-table='memories'] tbody tr[data-id]"))
         .stream().findFirst().orElse(null));
     assertEquals(MEMORY, cell(memory, "content"));
+    assertEquals("channel: console-test", cell(memory, "source"));
     assertTrue(memory.findElements(By.tagName("b")).isEmpty(), "the memory's markup became an element");
     screenshot("memories");
     String id = memory.getDomAttribute("data-id");
