@@ -491,8 +491,27 @@ class ConsoleBrowserIT {
 
   @Test
   @Order(13)
+  @DisplayName("a token revoked while signed in: the next call is refused (401), and the console signs out saying so")
+  void revokedWhileSignedIn() throws Exception {
+    find("#sign-out").click();
+    String carol = gateway.token("carol");
+    signIn(carol);
+    WebElement view = open("providers");
+    HttpResponse<Buffer> revoked = web.postAbs(gateway.url("/api/v1/tokens/revoke")).bearerTokenAuthentication(token)
+        .sendJsonObject(new JsonObject().put("token", carol)).await(10, TimeUnit.SECONDS);
+    assertEquals(200, revoked.statusCode(), revoked.bodyAsString());
+    view.findElement(By.xpath(".//button[text()='Refresh']")).click();
+    String message = find("#sign-in-message .notice").getText();
+    assertTrue(message.contains("401") && message.contains("Sign in again"), message);
+    assertNull(storedToken());
+    screenshot("revoked");
+  }
+
+  @Test
+  @Order(14)
   @DisplayName("sign out forgets the token and shows the sign-in again")
   void signsOut() throws Exception {
+    signIn(token);
     find("#sign-out").click();
     assertTrue(find("#sign-in-message .notice").getText().startsWith("Signed out"));
     assertNull(storedToken());
