@@ -65,10 +65,10 @@ function describe(status, method, path, detail) {
     return 'The token was refused (401: missing, invalid or expired). Sign in again with a valid token.';
   }
   if (status === 403) {
-    return 'This token may not do this (403 on ' + what + '): its role or scope does not allow it. ' + detail;
+    return 'This token may not do this (403 on ' + what + '): its role or scope does not allow it. The gateway says: ' + detail;
   }
   if (status === 429) {
-    return 'Too many requests (429 on ' + what + '): wait a moment and try again. ' + detail;
+    return 'Too many requests (429 on ' + what + '): wait a moment and try again. The gateway says: ' + detail;
   }
   return 'The gateway answered ' + status + ' to ' + what + ': ' + detail;
 }
