@@ -222,6 +222,12 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_install nginx
 command -v openssl >/dev/null 2>&1 || apt_install openssl
 command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
 # ---------------------------------------------------------------- deploy samples (end)
+# ---------------------------------------------------------------- browser (console)
+# ConsoleBrowserIT drives Debian's chromium headless through Debian's chromedriver, both at /usr/bin
+# (Selenium is told where, so it downloads nothing). Without them that test fails (it does not skip).
+apt_install chromium chromium-driver
+command -v chromedriver >/dev/null 2>&1 || die "chromedriver not found after installing chromium-driver"
+# ---------------------------------------------------------------- end browser
 # ---------------------------------------------------------------- node test client (memory)
 # EmbeddingsNodeSdkIT runs the official OpenAI Node SDK, pinned in src/test/node/package-lock.json.
 # Without node, or without the install, that test fails (it does not skip).

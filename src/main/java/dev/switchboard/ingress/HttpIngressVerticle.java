@@ -222,6 +222,8 @@ public final class HttpIngressVerticle extends VerticleBase {
 
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
+    // the web console's static files: open, like the page of any API client; its API calls carry the token
+    dev.switchboard.console.Console.mount(router);
     if (BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry) {
       // open by default, as scrapers expect; security.metrics_token puts it behind an admin or operator token
       router.get("/metrics").handler(access.metricsToken() ? bearer : RoutingContext::next).handler(PrometheusScrapingHandler.create());

@@ -113,6 +113,10 @@ class FatJarIT {
     assertTrue(banner.contains("bots: dingtalk/default (off: webhook unset (DINGTALK_WEBHOOK))"), banner);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("jwt-secret"))));
     assertEquals(200, get(port, "/healthz", null).statusCode());
+    // the console's files are read from inside the jar, with no token
+    HttpResponse<String> console = get(port, "/console/app.js", null);
+    assertEquals(200, console.statusCode());
+    assertTrue(console.headers().firstValue("content-type").orElse("").contains("javascript"), console.headers().toString());
 
     Process mint = java(env, "token", "--sub", "alice", "--ttl", "1h");
     assertTrue(mint.waitFor(30, TimeUnit.SECONDS));
