@@ -46,7 +46,7 @@ final class PromQl {
         next++;
       }
       boolean function = next < s.length() && s.charAt(next) == '(';
-      if (!function && !KEYWORDS.contains(name.toLowerCase()) && !PROMETHEUS_OWN.contains(name)) {
+      if (!function && !KEYWORDS.contains(name.toLowerCase())) {
         names.add(name);
       }
     }
