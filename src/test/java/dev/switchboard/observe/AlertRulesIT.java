@@ -19,7 +19,7 @@ class AlertRulesIT {
   }
 
   @Test
-  @DisplayName("fire 5 minutes into a provider outage, a backlog and failing pushes, and not at 4 (alerts-test.yml)")
+  @DisplayName("each fire when their trouble has lasted long enough and not before, below the threshold or on what they leave out (alerts-test.yml)")
   void fireAtFiveMinutes() throws Exception {
     PromTool.Result result = PromTool.run(null, "test", "rules", "src/test/resources/alerts-test.yml");
     assertEquals(0, result.exit(), result.output());
