@@ -147,6 +147,27 @@ class DashboardMetricsIT {
   }
 
   @Test
+  @DisplayName("every label a dashboard or alert query matches on or groups by is one its metrics carry")
+  void labelsExist() throws Exception {
+    Map<String, String> queries = new TreeMap<>(Dashboard.read(DASHBOARD).queries());
+    queries.putAll(AlertExprs.read(ALERTS));
+    Map<String, Set<String>> unknown = new TreeMap<>();
+    queries.forEach((where, expr) -> {
+      Set<String> carried = new TreeSet<>();
+      PromQl.matchedLabels(expr).forEach((metric, labels) -> {
+        Set<String> own = PromQl.PROMETHEUS_OWN.contains(metric) ? Set.of("job", "instance") : parsed.labelsOf(metric);
+        carried.addAll(own);
+        labels.stream().filter(l -> !own.contains(l))
+            .forEach(l -> unknown.computeIfAbsent(where, k -> new TreeSet<>()).add(metric + " has no label " + l));
+      });
+      PromQl.metricNames(expr).forEach(metric -> carried.addAll(parsed.labelsOf(metric)));
+      PromQl.groupingLabels(expr).stream().filter(l -> !carried.contains(l))
+          .forEach(l -> unknown.computeIfAbsent(where, k -> new TreeSet<>()).add("no metric of it has label " + l));
+    });
+    assertTrue(unknown.isEmpty(), "queries name labels the gateway does not export: " + unknown);
+  }
+
+  @Test
   @DisplayName("every metric an alert rule's expr uses is in the scrape")
   void alertMetricsExist() throws Exception {
     Map<String, String> exprs = AlertExprs.read(ALERTS);
@@ -262,24 +283,41 @@ class DashboardMetricsIT {
   }
 
   /** The sample names of a Prometheus text scrape ({@code x_bucket}, {@code x_count}, ... each one). */
-  record Scrape(Set<String> samples) {
+  record Scrape(Map<String, Set<String>> labels) {
+    private static final Pattern LABEL = Pattern.compile("([a-zA-Z_]\\w*)=\"(?:[^\"\\\\]|\\\\.)*\"");
+
     static Scrape of(String text) {
-      Set<String> names = new TreeSet<>();
+      Map<String, Set<String>> names = new TreeMap<>();
       for (String line : text.split("\n")) {
         if (!line.isBlank() && !line.startsWith("#")) {
           int end = 0;
           while (end < line.length() && line.charAt(end) != '{' && line.charAt(end) != ' ') {
             end++;
           }
-          names.add(line.substring(0, end));
+          Set<String> labels = names.computeIfAbsent(line.substring(0, end), k -> new TreeSet<>());
+          int close = line.lastIndexOf('}');
+          if (end < line.length() && line.charAt(end) == '{' && close > end) {
+            Matcher m = LABEL.matcher(line.substring(end + 1, close));
+            while (m.find()) {
+              labels.add(m.group(1));
+            }
+          }
         }
       }
       return new Scrape(names);
     }
 
+    /** The label names the samples of {@code name} (or of its family's _count) carry, plus job and instance. */
+    Set<String> labelsOf(String name) {
+      Set<String> out = new TreeSet<>(Set.of("job", "instance"));
+      out.addAll(labels.getOrDefault(name, Set.of()));
+      out.addAll(labels.getOrDefault(name + "_count", Set.of()));
+      return out;
+    }
+
     /** A sample name, or a family (histogram or summary) whose _count is in the scrape. */
     boolean has(String name) {
-      return samples.contains(name) || samples.contains(name + "_count");
+      return labels.containsKey(name) || labels.containsKey(name + "_count");
     }
   }
 

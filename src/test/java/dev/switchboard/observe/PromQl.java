@@ -26,7 +26,41 @@ final class PromQl {
   private static final Pattern VARIABLES = Pattern.compile("\\$\\{[^}]*}|\\$\\w+|\\[\\[\\w+]]");
   private static final Pattern NAMES = Pattern.compile("(?<![\\w:.])[a-zA-Z_:][\\w:]*");
 
+  private static final Pattern SELECTOR = Pattern.compile("(?<![\\w:.])([a-zA-Z_:][\\w:]*)\\s*\\{([^{}]*)}");
+  private static final Pattern MATCHER_LABEL = Pattern.compile("([a-zA-Z_]\\w*)\\s*(?:=~|!~|!=|=)");
+  private static final Pattern GROUPING_LABELS = Pattern.compile("\\b(?:by|without|on|ignoring|group_left|group_right)\\s*\\(([^)]*)\\)");
+
   private PromQl() {
+  }
+
+  /** The label names each selector of {@code expr} matches on, by metric name. */
+  static java.util.Map<String, Set<String>> matchedLabels(String expr) {
+    String s = STRINGS.matcher(expr).replaceAll("\"\"");
+    java.util.Map<String, Set<String>> out = new java.util.TreeMap<>();
+    Matcher m = SELECTOR.matcher(s);
+    while (m.find()) {
+      Set<String> labels = out.computeIfAbsent(m.group(1), k -> new TreeSet<>());
+      Matcher l = MATCHER_LABEL.matcher(m.group(2));
+      while (l.find()) {
+        labels.add(l.group(1));
+      }
+    }
+    return out;
+  }
+
+  /** The label names of every by, without, on, ignoring and group_x clause of {@code expr}. */
+  static Set<String> groupingLabels(String expr) {
+    String s = STRINGS.matcher(expr).replaceAll("\"\"");
+    Set<String> out = new TreeSet<>();
+    Matcher m = GROUPING_LABELS.matcher(s);
+    while (m.find()) {
+      for (String label : m.group(1).split(",")) {
+        if (!label.isBlank()) {
+          out.add(label.trim());
+        }
+      }
+    }
+    return out;
   }
 
   static Set<String> metricNames(String expr) {

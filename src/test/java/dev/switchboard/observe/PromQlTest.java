@@ -42,4 +42,13 @@ class PromQlTest {
     assertEquals(Set.of("switchboard_queue_running"),
         PromQl.metricNames("label_values(switchboard_queue_running{job=\"$job\"}, instance)"));
   }
+
+  @Test
+  @DisplayName("match on the labels inside each selector's braces, and group by the labels of by, without, on and ignoring")
+  void labels() {
+    String expr = "sum by (le, route) (rate(x_bucket{job=\"$job\", code=~\"5..\", route!=\"a,b=c\"}[5m]))"
+        + " / ignoring (code) sum without (method) (y)";
+    assertEquals(java.util.Map.of("x_bucket", Set.of("job", "code", "route")), PromQl.matchedLabels(expr));
+    assertEquals(Set.of("le", "route", "code", "method"), PromQl.groupingLabels(expr));
+  }
 }
