@@ -168,6 +168,26 @@ class DashboardMetricsIT {
   }
 
   @Test
+  @DisplayName("every dashboard panel query is PromQL that Prometheus parses (promtool check rules, variables filled in)")
+  void dashboardQueriesParse() throws Exception {
+    StringBuilder rules = new StringBuilder("groups:\n  - name: dashboard\n    rules:\n");
+    int n = 0;
+    for (Map.Entry<String, String> q : Dashboard.read(DASHBOARD).queries().entrySet()) {
+      if (q.getKey().startsWith("variable ")) {
+        continue; // label_values() is Grafana's, not PromQL
+      }
+      String expr = q.getValue().replace("$__rate_interval", "1m").replace("$__interval", "1m")
+          .replace("$job", "switchboard").replace("$instance", ".*");
+      rules.append("      - record: dashboard:query").append(n++).append("\n        expr: ")
+          .append(io.vertx.core.json.Json.encode(expr)).append("\n"); // a JSON string is a YAML one
+    }
+    Path file = Path.of("target/dashboard-queries.rules.yml");
+    Files.writeString(file, rules);
+    PromTool.Result result = PromTool.run(null, "check", "rules", file.toString());
+    assertEquals(0, result.exit(), result.output());
+  }
+
+  @Test
   @DisplayName("every metric an alert rule's expr uses is in the scrape")
   void alertMetricsExist() throws Exception {
     Map<String, String> exprs = AlertExprs.read(ALERTS);
