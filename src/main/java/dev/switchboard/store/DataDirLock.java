@@ -50,6 +50,8 @@ public final class DataDirLock extends VerticleBase {
   private volatile double freeBytes = Double.NaN;
   private volatile double totalBytes = Double.NaN;
   private long spaceTimer = -1;
+  /** A read that has not come back yet (a stalled mount): the next ticks skip rather than take more workers. */
+  private final java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean();
 
   public DataDirLock(Path dataDir) {
     this(dataDir, Future::succeededFuture);
@@ -113,10 +115,15 @@ public final class DataDirLock extends VerticleBase {
     metrics.gauge("switchboard.data.dir.free.bytes", "Space left for the gateway on the data folder's file system",
         this, l -> l.freeBytes);
     metrics.gauge("switchboard.data.dir.size.bytes", "Size of the data folder's file system", this, l -> l.totalBytes);
-    spaceTimer = vertx.setPeriodic(SPACE_REFRESH_MS, id -> vertx.executeBlocking(() -> {
-      readSpace();
-      return null;
-    }, false));
+    spaceTimer = vertx.setPeriodic(SPACE_REFRESH_MS, id -> {
+      if (reading.compareAndSet(false, true)) {
+        // unordered: a stalled read must not hold up stop()'s release of the lock
+        vertx.executeBlocking(() -> {
+          readSpace();
+          return null;
+        }, false).onComplete(done -> reading.set(false));
+      }
+    });
   }
 
   /** Unreadable (the folder went away, a mount stalled and failed): NaN rather than the last value. */
