@@ -38,9 +38,9 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * Every metric the shipped dashboard, alert rules and docs name is one the gateway really exports:
  * a gateway whose every component has worked once (chat plain and streamed, a failed model call
- * and the fallback that answered it,
- * a task pushed to DingTalk, a push DingTalk refuses, a memory written and searched, a signed
- * webhook that fires a rule) is scraped, and each name is looked up in that scrape.
+ * and the fallback that answered it, a task pushed to DingTalk, a push DingTalk refuses, a memory
+ * written and searched, a signed webhook that fires a rule) is scraped, and each name (and each
+ * label a query matches on or groups by) is looked up in that scrape.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("The metrics the dashboard, the alerts and the docs name")
