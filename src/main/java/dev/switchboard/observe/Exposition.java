@@ -3,6 +3,7 @@ package dev.switchboard.observe;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.config.MeterFilterReply;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
@@ -79,6 +80,9 @@ public final class Exposition {
         .meterFilter(new LabelBounds())
         .meterFilter(new Rules());
     bindBaseUnitCounters(registry);
+    // open and maximum file descriptors (process_files_open_files): on Linux a count of /proc/self/fd,
+    // which is kernel memory, not disk, so it is read at scrape time like the JVM meters
+    new FileDescriptorMetrics().bindTo(registry);
     return registry;
   }
 

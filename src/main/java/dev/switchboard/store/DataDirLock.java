@@ -1,5 +1,6 @@
 package dev.switchboard.store;
 
+import dev.switchboard.observe.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -22,6 +24,10 @@ import java.util.function.Supplier;
  * <p>It is the gateway's root: the other components are deployed from its start, as its
  * children, so that Vert.x stops them all before it and the lock outlives every write to the
  * folder (top-level deployments stop in parallel; children stop before their parent).
+ *
+ * <p>While it holds the folder it also reports the space left on it
+ * ({@code switchboard_data_dir_free_bytes}), read on a worker thread every
+ * {@link #SPACE_REFRESH_MS} ms: a scrape runs on the event loop, and a file system call may stall.
  */
 public final class DataDirLock extends VerticleBase {
 
@@ -34,10 +40,18 @@ public final class DataDirLock extends VerticleBase {
     }
   }
 
+  /** Prometheus scrapes every 15 s (conf/prometheus.yml): a fresher value would not be seen. */
+  static final long SPACE_REFRESH_MS = 15_000;
+
   private final Path dataDir;
   private final Supplier<Future<?>> children;
   private FileChannel channel;
   private FileLock lock;
+  private volatile double freeBytes = Double.NaN;
+  private volatile double totalBytes = Double.NaN;
+  private long spaceTimer = -1;
+  /** A read that has not come back yet (a stalled mount): the next ticks skip rather than take more workers. */
+  private final java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean();
 
   public DataDirLock(Path dataDir) {
     this(dataDir, Future::succeededFuture);
@@ -53,8 +67,9 @@ public final class DataDirLock extends VerticleBase {
   public Future<?> start() {
     return vertx.executeBlocking(() -> {
       acquire();
+      readSpace();
       return null;
-    }).compose(v -> children.get().recover(e -> vertx.executeBlocking(() -> {
+    }).onSuccess(v -> watchSpace()).compose(v -> children.get().recover(e -> vertx.executeBlocking(() -> {
       // a start that fails is not stopped: let go of the folder here
       release();
       return null;
@@ -63,6 +78,7 @@ public final class DataDirLock extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(spaceTimer);
     return vertx.executeBlocking(() -> {
       release();
       return null;
@@ -117,6 +133,34 @@ public final class DataDirLock extends VerticleBase {
       }
       String pid = holder(c);
       return java.util.Optional.of(pid.isEmpty() ? "?" : pid);
+    }
+  }
+
+  private void watchSpace() {
+    Metrics metrics = Metrics.current();
+    metrics.gauge("switchboard.data.dir.free.bytes", "Space left for the gateway on the data folder's file system",
+        this, l -> l.freeBytes);
+    metrics.gauge("switchboard.data.dir.size.bytes", "Size of the data folder's file system", this, l -> l.totalBytes);
+    spaceTimer = vertx.setPeriodic(SPACE_REFRESH_MS, id -> {
+      if (reading.compareAndSet(false, true)) {
+        // unordered: a stalled read must not hold up stop()'s release of the lock
+        vertx.executeBlocking(() -> {
+          readSpace();
+          return null;
+        }, false).onComplete(done -> reading.set(false));
+      }
+    });
+  }
+
+  /** Unreadable (the folder went away, a mount stalled and failed): NaN rather than the last value. */
+  private void readSpace() {
+    try {
+      FileStore store = Files.getFileStore(dataDir);
+      freeBytes = store.getUsableSpace();
+      totalBytes = store.getTotalSpace();
+    } catch (IOException e) {
+      freeBytes = Double.NaN;
+      totalBytes = Double.NaN;
     }
   }
 

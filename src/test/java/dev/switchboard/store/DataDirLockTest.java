@@ -43,6 +43,23 @@ class DataDirLockTest {
     }
   }
 
+  @Test
+  @DisplayName("while it holds the folder it reports the space left on the folder's file system")
+  void reportsFreeSpace(@TempDir Path data) throws Exception {
+    Vertx vertx = dev.switchboard.Gateway.newVertx(true);
+    try {
+      vertx.deployVerticle(new DataDirLock(data)).await(10, TimeUnit.SECONDS);
+      var registry = dev.switchboard.observe.Metrics.current().registry();
+      double free = registry.get("switchboard.data.dir.free.bytes").gauge().value();
+      double size = registry.get("switchboard.data.dir.size.bytes").gauge().value();
+      java.nio.file.FileStore store = java.nio.file.Files.getFileStore(data);
+      assertEquals((double) store.getTotalSpace(), size);
+      assertTrue(free > 0 && free <= size, free + " free of " + size);
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
   /** Whether this JVM holds the folder's lock now: a second lock in the same JVM is refused while it does. */
   private static boolean held(Path data) throws Exception {
     try (FileChannel c = FileChannel.open(data.resolve(DataDirLock.FILE), StandardOpenOption.WRITE)) {
