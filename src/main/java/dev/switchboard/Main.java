@@ -114,6 +114,21 @@ public final class Main {
       ready.countDown();
     });
     ready.await();
+    reloadOnHangup(vertx);
+  }
+
+  /** SIGHUP re-reads providers, channels, rules and TLS files as POST /api/v1/admin/reload does, and says what happened. */
+  private static void reloadOnHangup(Vertx vertx) {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> vertx.eventBus()
+          .<JsonObject>request(dev.switchboard.bus.Addresses.CONFIG_RELOAD, new JsonObject().put("trigger", "sighup"))
+          .onSuccess(m -> System.out.println("SIGHUP: reloaded " + m.body().encode()))
+          .onFailure(e -> System.err.println("SIGHUP: not reloaded, the running settings stay: "
+              + dev.switchboard.bus.Failure.from(e).getMessage())));
+    } catch (IllegalArgumentException e) {
+      // a platform without SIGHUP (Windows): POST /api/v1/admin/reload still works
+      System.err.println("SIGHUP reload not available here: " + e.getMessage());
+    }
   }
 
   /** What the {@code token} command was asked for: subject, lifetime, and the access claims (roles, scope, memory scopes). */
