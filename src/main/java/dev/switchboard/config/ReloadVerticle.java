@@ -106,8 +106,7 @@ public final class ReloadVerticle extends VerticleBase {
         .recover(e -> Future.failedFuture(e instanceof ConfigError c
             ? Failure.badRequest("invalid_configuration", c.getMessage() + " (nothing was reloaded; the running settings stay)")
             : e))
-        .compose(checked -> tls().map(tls -> checked))
-        .compose(this::apply)
+        .compose(checked -> tls().compose(tls -> apply(checked, tls)))
         .onComplete(ar -> {
           reloading = false;
           if (ar.succeeded()) {
@@ -157,12 +156,13 @@ public final class ReloadVerticle extends VerticleBase {
         });
   }
 
-  private Future<JsonObject> apply(Checked next) {
+  private Future<JsonObject> apply(Checked next, JsonObject tls) {
     JsonObject reloaded = new JsonObject()
         .put("providers", diff(named(raw.models(), "providers"), named(next.raw().models(), "providers")))
         .put("groups", diff(named(raw.models(), "groups"), named(next.raw().models(), "groups")))
         .put("channels", diff(bots(raw.channels()), bots(next.raw().channels())))
-        .put("rules", diff(named(raw.rules(), "rules"), named(next.raw().rules(), "rules")));
+        .put("rules", diff(named(raw.rules(), "rules"), named(next.raw().rules(), "rules")))
+        .put("tls", tls);
     // new names become metric labels before a component registers a meter with them
     Metrics.configure(next.models(), next.channels());
     var bus = vertx.eventBus();
@@ -288,7 +288,11 @@ public final class ReloadVerticle extends VerticleBase {
     java.util.Set<String> all = new java.util.LinkedHashSet<>(before.keySet());
     all.addAll(after.keySet());
     for (String key : all) {
-      if ("server".equals(key) && before.get(key) instanceof Map<?, ?> b && after.get(key) instanceof Map<?, ?> a) {
+      Object was = before.get(key);
+      Object is = after.get(key);
+      if ("server".equals(key) && (was == null || was instanceof Map) && (is == null || is instanceof Map)) {
+        Map<?, ?> b = was == null ? Map.of() : (Map<?, ?>) was;
+        Map<?, ?> a = is == null ? Map.of() : (Map<?, ?>) is;
         java.util.Set<Object> sub = new java.util.LinkedHashSet<>(b.keySet());
         sub.addAll(a.keySet());
         sub.stream().filter(k -> !Objects.equals(b.get(k), a.get(k))).forEach(k -> keys.add(Settings.FILE + " server." + k));
