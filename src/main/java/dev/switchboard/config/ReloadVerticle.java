@@ -53,7 +53,7 @@ public final class ReloadVerticle extends VerticleBase {
   private ModelSettings models;
   private ChannelSettings channels;
   private Raw raw;
-  private final Raw startupRaw;
+  private Raw startupRaw;
   /** Stream-mode and long-connection bots: "dingtalk/name" or "feishu/name" → deployment id. */
   private final Map<String, String> streams = new LinkedHashMap<>();
   private final Map<String, Object> streamApps = new LinkedHashMap<>();
@@ -83,13 +83,17 @@ public final class ReloadVerticle extends VerticleBase {
     this.env = env;
     this.models = startup.models();
     this.channels = startup.channels();
-    this.startupRaw = Raw.read(new ConfigFiles(startup.confDir(), env));
-    this.raw = startupRaw;
   }
 
   @Override
   public Future<?> start() {
-    return vertx.eventBus().<JsonObject>localConsumer(Addresses.CONFIG_RELOAD, this::reload).completion()
+    // the files as start-up read them (a moment ago): what restart_required is measured against
+    return vertx.executeBlocking(() -> Raw.read(new ConfigFiles(startup.confDir(), env)), false)
+        .onSuccess(r -> {
+          startupRaw = r;
+          raw = r;
+        })
+        .compose(r -> vertx.eventBus().<JsonObject>localConsumer(Addresses.CONFIG_RELOAD, this::reload).completion())
         .compose(v -> Future.all(wanted(channels).entrySet().stream().map(e -> deploy(e.getKey(), e.getValue())).toList()));
   }
 

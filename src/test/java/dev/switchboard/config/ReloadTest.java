@@ -166,6 +166,75 @@ class ReloadTest {
   }
 
   @Test
+  @DisplayName("new provider and bot names become metric labels, and the reload leaves an audit record")
+  void reloadIsMeasuredAndAudited() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
+    write("channels.yaml", bots("default", "second"));
+
+    assertEquals(200, reload(admin()).statusCode());
+
+    assertEquals(200, chat("model-b", false).statusCode());
+    String metrics = web.getAbs(url("/metrics")).bearerTokenAuthentication(admin()).send().await(10, TimeUnit.SECONDS).bodyAsString();
+    assertTrue(metrics.contains("switchboard_provider_up{provider=\"b\"} 1"), "no gauge for provider b");
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("switchboard_model_") && l.contains("provider=\"b\"")),
+        "the call to provider b is not labelled with its name");
+    assertTrue(metrics.lines().anyMatch(l -> l.contains("bot=\"second\"")), "the new bot has no push counters");
+    eventually(() -> {
+      try {
+        JsonArray records = web.getAbs(url("/api/v1/audit?action=config.reload")).bearerTokenAuthentication(admin()).send()
+            .await(10, TimeUnit.SECONDS).bodyAsJsonObject().getJsonArray("data");
+        return records.size() == 1 && "ops".equals(records.getJsonObject(0).getString("subject"))
+            && "ok".equals(records.getJsonObject(0).getString("outcome"));
+      } catch (Exception e) {
+        return false;
+      }
+    }, "the config.reload audit record");
+  }
+
+  @Test
+  @DisplayName("a Stream-mode bot added by a reload connects, and one whose credentials change reconnects with the new ones")
+  void streamBotsAreRedeployed() throws Exception {
+    java.util.List<String> registered = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
+    var platform = vertx.createHttpServer()
+        .webSocketHandler(ws -> ws.closeHandler(v -> closed.incrementAndGet()))
+        .requestHandler(req -> req.body().onSuccess(b -> {
+          registered.add(b.toJsonObject().getString("clientId"));
+          req.response().putHeader("content-type", "application/json").end(new JsonObject()
+              .put("endpoint", "ws://127.0.0.1:" + req.localAddress().port() + "/connect").put("ticket", "t").encode());
+        }))
+        .listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    boot("queue: { workers: 2 }\n");
+    String app = """
+          - name: "assistant"
+            app_key: "%s"
+            app_secret: "app-secret"
+            mode: "stream"
+            api_base: "http://127.0.0.1:%d"
+        """;
+    write("channels.yaml", bots("default") + app.formatted("key-1", platform.actualPort()));
+
+    HttpResponse<Buffer> added = reload(admin());
+
+    assertEquals(200, added.statusCode(), added.bodyAsString());
+    assertEquals(new JsonArray().add("dingtalk/assistant"),
+        added.bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("streams").getJsonArray("restarted"));
+    eventually(() -> registered.contains("key-1"), "the new bot's Stream connection");
+    write("channels.yaml", bots("default") + app.formatted("key-2", platform.actualPort()));
+
+    assertEquals(200, reload(admin()).statusCode());
+
+    eventually(() -> registered.contains("key-2"), "the changed bot's new connection");
+    eventually(() -> closed.get() >= 1, "the old connection closed");
+    // unchanged: no new connection
+    int before = registered.size();
+    assertEquals(new JsonArray(), reload(admin()).bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("streams")
+        .getJsonArray("restarted"));
+    assertEquals(before, registered.size());
+  }
+
+  @Test
   @DisplayName("a provider removed from the file stops serving at the reload")
   void removedProviderStopsServing() throws Exception {
     boot("queue: { workers: 2 }\n");
