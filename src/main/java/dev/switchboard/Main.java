@@ -123,7 +123,7 @@ public final class Main {
       sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> vertx.eventBus()
           .<JsonObject>request(dev.switchboard.bus.Addresses.CONFIG_RELOAD, new JsonObject().put("trigger", "sighup"))
           .onSuccess(m -> System.out.println("SIGHUP: reloaded " + m.body().encode()))
-          .onFailure(e -> System.err.println("SIGHUP: not reloaded, the running settings stay: "
+          .onFailure(e -> System.err.println("SIGHUP: not reloaded: "
               + dev.switchboard.bus.Failure.from(e).getMessage())));
     } catch (IllegalArgumentException e) {
       // a platform without SIGHUP (Windows): POST /api/v1/admin/reload still works
