@@ -19,6 +19,8 @@ public final class Addresses {
   public static final String CHANNEL_RELOAD = "channel.reload";
   /** ChannelSettings → empty: inbound swaps the bots and hooks it accepts. */
   public static final String INBOUND_RELOAD = "inbound.reload";
+  /** ModelSettings → empty: the task queue learns whether any provider is on (tasks are refused while none is). */
+  public static final String TASK_RELOAD = "task.reload";
   /** RulesSettings → empty: the rules swap their set (and the channels they may push to). */
   public static final String RULES_RELOAD = "rules.reload";
   /** {@link ChatCall} → {@link UpstreamReply}: one non-streaming chat completion. */

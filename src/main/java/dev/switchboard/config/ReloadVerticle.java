@@ -174,6 +174,7 @@ public final class ReloadVerticle extends VerticleBase {
         .compose(v -> bus.request(Addresses.CHANNEL_RELOAD, next.channels()))
         .compose(v -> bus.request(Addresses.INBOUND_RELOAD, next.channels()))
         .compose(v -> bus.request(Addresses.MODEL_RELOAD, next.models()))
+        .compose(v -> bus.request(Addresses.TASK_RELOAD, next.models()))
         .compose(v -> restartStreams(next.channels(), reloaded.getJsonObject("channels")))
         .map(restarted -> {
           models = next.models();

@@ -235,6 +235,24 @@ class ReloadTest {
   }
 
   @Test
+  @DisplayName("a gateway that started with no provider on takes tasks once a reload turns one on")
+  void tasksAcceptedOnceAProviderIsOn() throws Exception {
+    gateway = TestGateway.builder()
+        .file("switchboard.yaml", "queue: { workers: 2 }\n")
+        .file("model_provider.yaml", providers(provider("a", "", "model-a")))
+        .file("channels.yaml", bots("default"))
+        .file("rules.yaml", "rules: []\n")
+        .start();
+    assertEquals(503, submit("default").statusCode());
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a")));
+
+    assertEquals(200, reload(admin()).statusCode());
+
+    assertEquals(202, submit("default").statusCode());
+    eventually(() -> first.chatRequestCount() == 1, "the task's model call");
+  }
+
+  @Test
   @DisplayName("a provider removed from the file stops serving at the reload")
   void removedProviderStopsServing() throws Exception {
     boot("queue: { workers: 2 }\n");
