@@ -49,9 +49,7 @@ public final class ReloadVerticle extends VerticleBase {
 
   private final Settings startup;
   private final Function<String, String> env;
-  /** What the last reload (or start-up) applied, and the raw files it came from. */
-  private ModelSettings models;
-  private ChannelSettings channels;
+  /** The files as written that the last reload (or start-up) applied, and those start-up read. */
   private Raw raw;
   private Raw startupRaw;
   /** Stream-mode and long-connection bots: "dingtalk/name" or "feishu/name" → deployment id. */
@@ -81,8 +79,6 @@ public final class ReloadVerticle extends VerticleBase {
   public ReloadVerticle(Settings startup, Function<String, String> env) {
     this.startup = startup;
     this.env = env;
-    this.models = startup.models();
-    this.channels = startup.channels();
   }
 
   @Override
@@ -94,7 +90,7 @@ public final class ReloadVerticle extends VerticleBase {
           raw = r;
         })
         .compose(r -> vertx.eventBus().<JsonObject>localConsumer(Addresses.CONFIG_RELOAD, this::reload).completion())
-        .compose(v -> Future.all(wanted(channels).entrySet().stream().map(e -> deploy(e.getKey(), e.getValue())).toList()));
+        .compose(v -> Future.all(wanted(startup.channels()).entrySet().stream().map(e -> deploy(e.getKey(), e.getValue())).toList()));
   }
 
   private void reload(Message<JsonObject> message) {
@@ -153,11 +149,9 @@ public final class ReloadVerticle extends VerticleBase {
     }
     return vertx.eventBus().<JsonObject>request(Addresses.TLS_RELOAD, null)
         .map(m -> new JsonObject().put("enabled", true).put("reloaded", true).put("cert", startup.server().tls().cert()))
-        .recover(e -> {
-          Failure f = Failure.from(e);
-          return Future.failedFuture(Failure.badRequest("invalid_configuration", startup.server().tls().file()
-              + ": server.tls: " + f.getMessage() + " (nothing was reloaded; the running settings stay)"));
-        });
+        // the ingress's refusal names the file and key (switchboard.yaml: server.tls.cert: ...), as at start-up
+        .recover(e -> Future.failedFuture(Failure.badRequest("invalid_configuration",
+            Failure.from(e).getMessage() + " (nothing was reloaded; the running settings stay)")));
   }
 
   private Future<JsonObject> apply(Checked next, JsonObject tls) {
@@ -175,10 +169,8 @@ public final class ReloadVerticle extends VerticleBase {
         .compose(v -> bus.request(Addresses.INBOUND_RELOAD, next.channels()))
         .compose(v -> bus.request(Addresses.MODEL_RELOAD, next.models()))
         .compose(v -> bus.request(Addresses.TASK_RELOAD, next.models()))
-        .compose(v -> restartStreams(next.channels(), reloaded.getJsonObject("channels")))
+        .compose(v -> restartStreams(next.channels()))
         .map(restarted -> {
-          models = next.models();
-          channels = next.channels();
           raw = next.raw();
           reloaded.put("streams", new JsonObject().put("restarted", new JsonArray(restarted)));
           return new JsonObject().put("reloaded", reloaded).put("restart_required", new JsonArray(restartRequired(next)));
@@ -208,7 +200,7 @@ public final class ReloadVerticle extends VerticleBase {
   }
 
   /** A connection whose bot was removed or changed is closed; one for a new or changed bot is opened. */
-  private Future<List<String>> restartStreams(ChannelSettings next, JsonObject changes) {
+  private Future<List<String>> restartStreams(ChannelSettings next) {
     Map<String, Object> want = wanted(next);
     List<String> restarted = new ArrayList<>();
     Future<Void> chain = Future.succeededFuture();
