@@ -70,6 +70,7 @@ public final class Main {
         + "      check the audit log's hash chain (exit 0 intact, 1 names the first broken record)\n"
         + "environment: SWITCHBOARD_CONF_DIR, SWITCHBOARD_DATA_DIR, SWITCHBOARD_HTTP_HOST, SWITCHBOARD_HTTP_PORT,\n"
         + "             SWITCHBOARD_JWT_SECRET, MODEL_ENDPOINT, MODEL_API_KEY, DINGTALK_WEBHOOK, DINGTALK_SECRET\n"
+        + "signals: SIGHUP re-reads providers, channels, rules and TLS files (as POST /api/v1/admin/reload)\n"
         + "JVM: -D" + JvmDefaults.PROPERTY + "=false keeps the JVM's own heap and GC settings"
         + " (by default the heap shrinks after a burst and when idle)";
   }

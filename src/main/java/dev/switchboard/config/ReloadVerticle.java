@@ -303,6 +303,10 @@ public final class ReloadVerticle extends VerticleBase {
     if (!startup.models().retry().deadline().equals(next.models().retry().deadline())) {
       keys.add(ModelSettings.FILE + " retry.deadline (the HTTP edge's chat timeout)");
     }
+    if (!java.util.Objects.equals(startup.models().defaultModel(), next.models().defaultModel())) {
+      // chats and tasks take the new one now; the summaries of conversation history keep the one memory started with
+      keys.add(ModelSettings.FILE + " default_model (memory's summary model)");
+    }
     if (!startup.models().embeddings().equals(next.models().embeddings())) {
       keys.add(ModelSettings.FILE + " embeddings (memory's embedder)");
     }

@@ -326,6 +326,29 @@ class ReloadTest {
   }
 
   @Test
+  @DisplayName("a client that leaves a stream started before a reload still cancels it upstream")
+  void cancelReachesAStreamOfEarlierSettings() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    first.fault(FakeUpstream.Fault.TRICKLE);
+    var client = vertx.createHttpClient();
+    var request = client.request(io.vertx.core.http.HttpMethod.POST, gateway.port(), "127.0.0.1", "/v1/chat/completions")
+        .await(10, TimeUnit.SECONDS);
+    request.putHeader("authorization", "Bearer " + gateway.token("alice")).putHeader("content-type", "application/json");
+    var response = request.send(new JsonObject().put("model", "model-a").put("stream", true)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "go on"))).encode())
+        .await(10, TimeUnit.SECONDS);
+    java.util.concurrent.atomic.AtomicInteger ticks = new java.util.concurrent.atomic.AtomicInteger();
+    response.handler(b -> ticks.incrementAndGet());
+    eventually(() -> ticks.get() > 0 && first.openConnections() == 1, "the trickling stream");
+    write("model_provider.yaml", providers(provider("a", second.baseUrl(), "model-a")));
+    assertEquals(200, reload(admin()).statusCode());
+
+    request.connection().close().await(10, TimeUnit.SECONDS);
+
+    eventually(() -> first.openConnections() == 0, "the upstream stream cancelled");
+  }
+
+  @Test
   @DisplayName("a token without the admin role or scope is refused with 403, and nothing is reloaded")
   void nonAdminIsForbidden() throws Exception {
     boot("queue: { workers: 2 }\n");
