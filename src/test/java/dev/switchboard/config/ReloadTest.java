@@ -349,15 +349,20 @@ class ReloadTest {
   }
 
   @Test
-  @DisplayName("a token without the admin role or scope is refused with 403, and nothing is reloaded")
+  @DisplayName("a token without the admin role or scope (client, operator, chat and tasks) is refused with 403; the admin scope reloads")
   void nonAdminIsForbidden() throws Exception {
     boot("queue: { workers: 2 }\n");
     write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
 
-    HttpResponse<Buffer> r = reload(token("bob", new JsonObject().put("roles", new JsonArray().add("client"))));
+    for (JsonObject claims : java.util.List.of(new JsonObject().put("roles", new JsonArray().add("client")),
+        new JsonObject().put("roles", new JsonArray().add("operator")), new JsonObject().put("scope", "chat tasks"))) {
+      HttpResponse<Buffer> r = reload(token("bob", claims));
 
-    assertEquals(403, r.statusCode(), r.bodyAsString());
+      assertEquals(403, r.statusCode(), claims + ": " + r.bodyAsString());
+    }
     assertEquals(404, chat("model-b", false).statusCode());
+    HttpResponse<Buffer> byScope = reload(token("ci", new JsonObject().put("scope", "admin")));
+    assertEquals(200, byScope.statusCode(), "the admin scope opens it too: " + byScope.bodyAsString());
   }
 
   @Test
