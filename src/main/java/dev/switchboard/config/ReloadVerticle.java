@@ -150,8 +150,11 @@ public final class ReloadVerticle extends VerticleBase {
     return vertx.eventBus().<JsonObject>request(Addresses.TLS_RELOAD, null)
         .map(m -> new JsonObject().put("enabled", true).put("reloaded", true).put("cert", startup.server().tls().cert()))
         // the ingress's refusal names the file and key (switchboard.yaml: server.tls.cert: ...), as at start-up
-        .recover(e -> Future.failedFuture(Failure.badRequest("invalid_configuration",
-            Failure.from(e).getMessage() + " (nothing was reloaded; the running settings stay)")));
+        .recover(e -> {
+          Failure f = Failure.from(e);
+          return Future.failedFuture(f.status() != 400 ? f : Failure.badRequest("invalid_configuration",
+              f.getMessage() + " (nothing was reloaded; the running settings stay)"));
+        });
   }
 
   private Future<JsonObject> apply(Checked next, JsonObject tls) {
