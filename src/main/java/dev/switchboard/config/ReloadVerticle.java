@@ -40,7 +40,7 @@ import java.util.logging.Logger;
  * entries changed are redeployed here (this verticle owns them).
  *
  * <p>What cannot change while running ({@code switchboard.yaml}, the channel store, the ingress's
- * chat deadline, the embeddings of memory) is compared with what start-up read and answered as
+ * chat deadline, memory's embeddings and summary model) is compared with what start-up read and answered as
  * {@code restart_required}, not applied. A reload is for this instance only.
  */
 public final class ReloadVerticle extends VerticleBase {
