@@ -3,7 +3,6 @@ package dev.switchboard;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.LocalCodec;
 import dev.switchboard.channel.ChannelPushVerticle;
-import dev.switchboard.channel.DingTalkStreamVerticle;
 import dev.switchboard.channel.InboundVerticle;
 import dev.switchboard.cluster.ClusterVerticle;
 import dev.switchboard.events.EventVerticle;
@@ -76,6 +75,12 @@ public final class Gateway {
   }
 
   public static Future<Started> deploy(Vertx vertx, Settings settings, JwtSecret secret) {
+    return deploy(vertx, settings, secret, System::getenv);
+  }
+
+  /** {@code env}: what the configuration's variables are read from, again at a live reload. */
+  public static Future<Started> deploy(Vertx vertx, Settings settings, JwtSecret secret,
+                                       java.util.function.Function<String, String> env) {
     Metrics.configure(settings);
     LocalCodec.registerAll(vertx.eventBus());
     settings.agent().install(vertx);
@@ -96,12 +101,13 @@ public final class Gateway {
     // warned once the folder is ours: a second gateway refused on the same folder prints only why
     return vertx.deployVerticle(new DataDirLock(settings.dataDir(), () -> vertx.deployVerticle(revocations)
             .onSuccess(id -> settings.access().warnAtStart())
-            .compose(id -> components(vertx, settings, ingress, cluster, auth, chatTimeout)).onComplete(started)))
+            .compose(id -> components(vertx, settings, ingress, cluster, auth, chatTimeout, env)).onComplete(started)))
         .compose(id -> started.future());
   }
 
   private static Future<Started> components(Vertx vertx, Settings settings, HttpIngressVerticle ingress,
-                                            ClusterVerticle cluster, io.vertx.ext.auth.jwt.JWTAuth auth, Duration chatTimeout) {
+                                            ClusterVerticle cluster, io.vertx.ext.auth.jwt.JWTAuth auth, Duration chatTimeout,
+                                            java.util.function.Function<String, String> env) {
     return vertx.deployVerticle(cluster)
         // first of the components: the records of all the others have somewhere to go
         .compose(id -> vertx.deployVerticle(new dev.switchboard.audit.AuditVerticle(settings.audit(), settings.storageProfile(),
@@ -114,7 +120,8 @@ public final class Gateway {
         .compose(id -> vertx.deployVerticle(new EventVerticle(new EventVerticle.Options(settings.events(), settings.storageProfile(),
             settings.dataDir(), settings.storage().redisUrl(), settings.queue().keyPrefix() + "events:"))))
         .compose(id -> vertx.deployVerticle(new InboundVerticle(settings.channels(), settings.storage())))
-        .compose(id -> deployStreams(vertx, settings))
+        // live reload owns the Stream-mode and long-connection bots, so it can redeploy the ones a reload changes
+        .compose(id -> vertx.deployVerticle(new dev.switchboard.config.ReloadVerticle(settings, env)))
         .compose(id -> vertx.deployVerticle(new MemoryVerticle(settings.storage(), settings.memory(),
             settings.models().embeddings(), settings.models().defaultModel())))
         // plug-in skills are in the registry before the first task runs
@@ -146,18 +153,6 @@ public final class Gateway {
   private static Future<JsonObject> defaultModel(Vertx vertx) {
     return vertx.eventBus().<JsonObject>request(Addresses.MODEL_DEFAULT, new JsonObject().put("wait_ms", 1_000))
         .map(m -> m.body());
-  }
-
-  /** One Stream-mode connection per DingTalk app robot that asks for it; one long connection per Feishu app in that mode. */
-  private static Future<Void> deployStreams(Vertx vertx, Settings settings) {
-    java.util.List<Future<String>> streams = new java.util.ArrayList<>();
-    settings.channels().dingtalkApps().values().stream()
-        .filter(a -> a.offReason() == null && "stream".equals(a.mode()))
-        .forEach(a -> streams.add(vertx.deployVerticle(new DingTalkStreamVerticle(a))));
-    settings.channels().feishuApps().values().stream()
-        .filter(a -> a.offReason() == null && a.longConnection())
-        .forEach(a -> streams.add(vertx.deployVerticle(new dev.switchboard.channel.FeishuLongConnectionVerticle(a))));
-    return Future.all(streams).mapEmpty();
   }
 
   private static String storage(Settings s) {

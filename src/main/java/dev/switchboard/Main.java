@@ -77,6 +77,7 @@ public final class Main {
         + "      check configuration, providers, Redis/PostgreSQL, bots, TLS, ports, data dir (exit 0 ok, 1 broken, 2 bad config)\n"
         + "environment: SWITCHBOARD_CONF_DIR, SWITCHBOARD_DATA_DIR, SWITCHBOARD_HTTP_HOST, SWITCHBOARD_HTTP_PORT,\n"
         + "             SWITCHBOARD_JWT_SECRET, MODEL_ENDPOINT, MODEL_API_KEY, DINGTALK_WEBHOOK, DINGTALK_SECRET\n"
+        + "signals: SIGHUP re-reads providers, channels, rules and TLS files (as POST /api/v1/admin/reload)\n"
         + "JVM: -D" + JvmDefaults.PROPERTY + "=false keeps the JVM's own heap and GC settings"
         + " (by default the heap shrinks after a burst and when idle)";
   }
@@ -121,6 +122,21 @@ public final class Main {
       ready.countDown();
     });
     ready.await();
+    reloadOnHangup(vertx);
+  }
+
+  /** SIGHUP re-reads providers, channels, rules and TLS files as POST /api/v1/admin/reload does, and says what happened. */
+  private static void reloadOnHangup(Vertx vertx) {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> vertx.eventBus()
+          .<JsonObject>request(dev.switchboard.bus.Addresses.CONFIG_RELOAD, new JsonObject().put("trigger", "sighup"))
+          .onSuccess(m -> System.out.println("SIGHUP: reloaded " + m.body().encode()))
+          .onFailure(e -> System.err.println("SIGHUP: not reloaded: "
+              + dev.switchboard.bus.Failure.from(e).getMessage())));
+    } catch (IllegalArgumentException e) {
+      // a platform without SIGHUP (Windows): POST /api/v1/admin/reload still works
+      System.err.println("SIGHUP reload not available here: " + e.getMessage());
+    }
   }
 
   /** What the {@code token} command was asked for: subject, lifetime, and the access claims (roles, scope, memory scopes). */

@@ -37,6 +37,7 @@ public final class AuditTrail implements Handler<RoutingContext> {
       route(HttpMethod.POST, "/api/v1/memories", "api.memory.add"),
       route(HttpMethod.DELETE, "/api/v1/memories/([^/]+)", "api.memory.delete"),
       route(HttpMethod.PUT, "/api/v1/rules", "api.rules.put"),
+      route(HttpMethod.POST, "/api/v1/admin/reload", "api.admin.reload"),
       route(HttpMethod.POST, "/api/v1/rules/test", null), // renders, changes nothing
       route(HttpMethod.POST, "/api/v1/schedules", "api.schedule.add"),
       route(HttpMethod.DELETE, "/api/v1/schedules/([^/]+)", "api.schedule.delete"),

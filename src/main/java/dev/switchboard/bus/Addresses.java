@@ -11,6 +11,18 @@ public final class Addresses {
 
   /** Empty → {@code {"reloaded": true}}: re-read {@code server.tls}'s files and use them for new handshakes. */
   public static final String TLS_RELOAD = "ingress.tls.reload";
+  /** JSON {@code {trigger, subject}} → what a reload changed (config.ReloadVerticle), or a 400 naming the file and key. */
+  public static final String CONFIG_RELOAD = "config.reload";
+  /** ModelSettings → JSON array of the providers kept as they were: swap the providers, groups and retry settings. */
+  public static final String MODEL_RELOAD = "model.reload";
+  /** ChannelSettings → empty: channel push swaps the bots it pushes to. */
+  public static final String CHANNEL_RELOAD = "channel.reload";
+  /** ChannelSettings → empty: inbound swaps the bots and hooks it accepts. */
+  public static final String INBOUND_RELOAD = "inbound.reload";
+  /** ModelSettings → empty: the task queue learns whether any provider is on (tasks are refused while none is). */
+  public static final String TASK_RELOAD = "task.reload";
+  /** RulesSettings → empty: the rules swap their set (and the channels they may push to). */
+  public static final String RULES_RELOAD = "rules.reload";
   /** {@link ChatCall} → {@link UpstreamReply}: one non-streaming chat completion. */
   public static final String MODEL_CHAT = "model.chat";
   /** {@link ChatCall} with a stream address: {@link StreamEvent}s are sent to that address. */

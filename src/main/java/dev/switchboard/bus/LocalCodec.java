@@ -38,6 +38,10 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
     register(bus, InboundPlugin.Answer.class);
     register(bus, dev.switchboard.audit.AuditEvent.class);
     register(bus, RateTake.class);
+    // live reload hands each component its new, already validated settings
+    register(bus, dev.switchboard.model.ModelSettings.class);
+    register(bus, dev.switchboard.channel.ChannelSettings.class);
+    register(bus, dev.switchboard.rules.RulesSettings.class);
   }
 
   private static <T> void register(EventBus bus, Class<T> type) {

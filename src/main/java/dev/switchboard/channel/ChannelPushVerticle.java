@@ -80,7 +80,8 @@ public final class ChannelPushVerticle extends VerticleBase {
     }
   }
 
-  private final ChannelSettings settings;
+  /** Replaced whole by a reload; a push under way keeps the bot it resolved. */
+  private ChannelSettings settings;
   private final MemoryVerticle.Storage storage;
   private final String owner = "push-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
   private final Map<String, RateLimiter> limiters = new HashMap<>();
@@ -142,13 +143,14 @@ public final class ChannelPushVerticle extends VerticleBase {
     }
     var bus = vertx.eventBus();
     return opened
-        .compose(v -> Future.all(
+        .compose(v -> Future.all(List.of(
             bus.<PushRequest>localConsumer(Addresses.CHANNEL_PUSH, this::push).completion(),
             bus.<TaskSubmission.Target>localConsumer(Addresses.CHANNEL_CHECK, this::check).completion(),
             bus.<JsonObject>localConsumer(Addresses.CHANNEL_DELIVERIES, this::list).completion(),
             bus.<String>localConsumer(Addresses.CHANNEL_TASK_DELIVERIES, this::ofTask).completion(),
             bus.<String>localConsumer(Addresses.CHANNEL_RETRY, this::retry).completion(),
-            bus.<Void>localConsumer(Addresses.CHANNEL_HEALTH, this::health).completion()))
+            bus.<Void>localConsumer(Addresses.CHANNEL_HEALTH, this::health).completion(),
+            bus.<ChannelSettings>localConsumer(Addresses.CHANNEL_RELOAD, this::reload).completion())))
         .onSuccess(v -> {
           long third = Math.max(100, store.lease().toMillis() / 3);
           renewer = vertx.setPeriodic(third, id -> renew());
@@ -158,6 +160,17 @@ public final class ChannelPushVerticle extends VerticleBase {
           // embedded: everything left pending by the last run; distributed: what a dead instance left
           takeOver();
         });
+  }
+
+  /**
+   * New bots (a reload): the next push resolves its bot in them. Limiters are made again on their
+   * next use, so a changed rate limit applies; what was sent in a window is kept ({@link LocalWindows}).
+   * The store ({@code store:}) is not swapped: it needs a restart.
+   */
+  private void reload(Message<ChannelSettings> message) {
+    settings = message.body();
+    limiters.clear();
+    message.reply(null);
   }
 
   @Override

@@ -84,7 +84,8 @@ public final class InboundVerticle extends VerticleBase {
   /** A readiness check waits this long for the claim store. */
   static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
 
-  private final ChannelSettings settings;
+  /** Replaced whole by a reload: each callback looks its bot up in the set of the moment. */
+  private ChannelSettings settings;
   private final MemoryVerticle.Storage storage;
   private Claims claims;
   private WorkerExecutor cpu;
@@ -118,6 +119,10 @@ public final class InboundVerticle extends VerticleBase {
         })
         .compose(v -> Future.all(List.of(
             vertx.eventBus().<Void>localConsumer(Addresses.CHANNEL_INBOUND_HEALTH, this::health).completion(),
+            vertx.eventBus().<ChannelSettings>localConsumer(Addresses.INBOUND_RELOAD, m -> {
+              settings = m.body();
+              m.reply(null);
+            }).completion(),
             vertx.eventBus().<InboundHook>localConsumer(Addresses.CHANNEL_INBOUND_HOOK, this::receive).completion(),
             vertx.eventBus().<InboundDingTalk>localConsumer(Addresses.CHANNEL_INBOUND_DINGTALK, this::dingtalk).completion(),
             vertx.eventBus().<InboundFeishu>localConsumer(Addresses.CHANNEL_INBOUND_FEISHU, this::feishu).completion(),

@@ -17,7 +17,21 @@ final class LocalWindows implements RateWindows {
 
   @Override
   public Window window(String key, List<Bot.RateLimit> limits) {
-    return windows.computeIfAbsent(key, k -> new Local(limits));
+    Local known = windows.get(key);
+    if (known != null && known.limits.equals(limits)) {
+      return known;
+    }
+    // new limits (a reload): the sends already made still count against them
+    Local fresh = new Local(limits);
+    if (known != null) {
+      fresh.sent.addAll(known.sent);
+      while (fresh.sent.size() > fresh.keep) {
+        fresh.sent.pollFirst();
+      }
+      fresh.pausedUntil = known.pausedUntil;
+    }
+    windows.put(key, fresh);
+    return fresh;
   }
 
   static final class Local implements Window {

@@ -251,6 +251,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     router.delete("/api/v1/memories/:id").handler(bearer).handler(this::deleteMemory);
     router.get("/api/v1/providers").handler(bearer).handler(this::providers);
     router.get("/api/v1/usage").handler(bearer).handler(this::usage);
+    router.post("/api/v1/admin/reload").handler(bearer).handler(ctx -> relay(ctx, Addresses.CONFIG_RELOAD,
+        new JsonObject().put("trigger", "api").put("subject", BearerAuthHandler.subject(ctx))));
     router.get("/api/v1/rules").handler(bearer).handler(ctx -> relay(ctx, Addresses.RULES_LIST, null));
     router.put("/api/v1/rules").handler(bearer).handler(body).handler(ctx -> relay(ctx, Addresses.RULES_PUT, jsonBody(ctx)));
     router.post("/api/v1/rules/test").handler(bearer).handler(body).handler(ctx -> relay(ctx, Addresses.RULES_TEST, jsonBody(ctx)));

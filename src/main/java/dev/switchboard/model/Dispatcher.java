@@ -124,6 +124,11 @@ final class Dispatcher {
     begin(call);
   }
 
+  /** Whether streams of this dispatcher still run (a reload keeps it for their cancels, pauses and resumes). */
+  boolean streaming() {
+    return !streams.isEmpty();
+  }
+
   void cancel(String address) {
     Call call = streams.remove(address);
     if (call != null) {

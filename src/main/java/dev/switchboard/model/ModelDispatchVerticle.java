@@ -44,9 +44,14 @@ public final class ModelDispatchVerticle extends VerticleBase {
   /** How often an instance that does not lead reads the leader's verdicts. */
   static final long VERDICT_SYNC_MS = 2_000;
 
-  private final ModelSettings settings;
+  private ModelSettings settings;
   private final Cluster cluster;
-  private final Map<String, Provider> providers = new LinkedHashMap<>();
+  /** Replaced whole by a reload: a call under way keeps the map (and dispatcher) it started with. */
+  private Map<String, Provider> providers = new LinkedHashMap<>();
+  /** Dispatchers of earlier settings whose streams still run: a cancel, pause or resume may be for one of them. */
+  private final List<Dispatcher> retired = new ArrayList<>();
+  /** Providers a reload removed or changed, closed once the calls still on them are past their timeouts. */
+  private final Set<Provider> closing = new HashSet<>();
   private Router router;
   private Dispatcher dispatcher;
   private UsageLedger usage;
@@ -77,29 +82,9 @@ public final class ModelDispatchVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     metrics = Metrics.current();
-    for (ProviderSettings p : settings.providers()) {
-      if (p.enabled()) {
-        Provider provider = new Provider(vertx, p, settings.keyCooldown(), settings.health().downAfter());
-        provider.onChange = (up, why) -> raise(provider, up, why);
-        providers.put(p.name(), provider);
-        metrics.gauge("switchboard.provider.up",
-            "1 while the provider is up (its last probe or its live calls say so, or nothing has said otherwise yet), 0 while down",
-            provider, x -> x.up() ? 1 : 0, "provider", p.name());
-      }
-    }
-    router = new Router(providers, settings.groups(), settings.breaker());
-    for (Deployment d : router.configured()) {
-      metrics.gauge("switchboard.deployment.state",
-          "0 up, 1 half_open, 2 open (circuit), 3 down (provider), 4 keys_resting (rate limited), 5 keys_disabled (refused)",
-          d, x -> x.stateCode(System.currentTimeMillis()), "provider", d.provider.name(), "model", d.model);
-    }
     usage = new UsageLedger(metrics.registry());
-    dispatcher = new Dispatcher(vertx, settings, router, providers, metrics, usage, p -> probe(p, true));
-    Provider embedder = providers.get(settings.embeddings().provider());
-    embeddings = embedder == null ? null
-        : new EmbeddingCalls(vertx, embedder, settings.embeddings(), settings.retry(), p -> probe(p, true));
+    install(settings, Map.of());
     var bus = vertx.eventBus();
-    defaults = new DefaultModel(settings.defaultModel(), providers.values());
     led = leads();
     if (led) {
       probeAll();
@@ -107,11 +92,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
       // the leader's verdicts will say whether providers are up; the default model is needed at once
       defaults.toAsk().forEach(this::listModelsOf);
     }
-    probeTimer = vertx.setPeriodic(settings.health().interval().toMillis(), id -> {
-      if (leads()) {
-        probeAll();
-      }
-    });
+    startProbeTimer();
     verdictTimer = vertx.setPeriodic(VERDICT_SYNC_MS, id -> {
       leadChecked();
       takeVerdicts();
@@ -121,13 +102,22 @@ public final class ModelDispatchVerticle extends VerticleBase {
         bus.<Object>localConsumer(Addresses.MODEL_DEFAULT, this::defaultModel).completion(),
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT, this::chat).completion(),
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT_STREAM, this::chatStream).completion(),
+        bus.<ModelSettings>localConsumer(Addresses.MODEL_RELOAD, this::reload).completion(),
         bus.<String>localConsumer(Addresses.MODEL_CANCEL, m -> {
           dispatcher.cancel(m.body());
+          retired.forEach(d -> d.cancel(m.body()));
+          retired.removeIf(d -> !d.streaming());
           // the ingress keeps the stream's address registered until this answer: nothing is in flight to it after
           m.reply(null);
         }).completion(),
-        bus.<String>localConsumer(Addresses.MODEL_PAUSE, m -> dispatcher.pause(m.body())).completion(),
-        bus.<String>localConsumer(Addresses.MODEL_RESUME, m -> dispatcher.resume(m.body())).completion(),
+        bus.<String>localConsumer(Addresses.MODEL_PAUSE, m -> {
+          dispatcher.pause(m.body());
+          retired.forEach(d -> d.pause(m.body()));
+        }).completion(),
+        bus.<String>localConsumer(Addresses.MODEL_RESUME, m -> {
+          dispatcher.resume(m.body());
+          retired.forEach(d -> d.resume(m.body()));
+        }).completion(),
         bus.<Void>localConsumer(Addresses.MODEL_LIST, this::listModels).completion(),
         bus.<JsonArray>localConsumer(Addresses.MODEL_EMBED, this::embed).completion(),
         bus.<Void>localConsumer(Addresses.MODEL_HEALTH, this::health).completion(),
@@ -139,9 +129,104 @@ public final class ModelDispatchVerticle extends VerticleBase {
   public Future<?> stop() {
     vertx.cancelTimer(probeTimer);
     vertx.cancelTimer(verdictTimer);
-    List<Future<?>> closing = new ArrayList<>();
-    providers.values().forEach(p -> closing.add(p.client.close()));
-    return Future.join(closing);
+    List<Future<?>> closed = new ArrayList<>();
+    providers.values().forEach(p -> closed.add(p.client.close()));
+    closing.forEach(p -> closed.add(p.client.close()));
+    return Future.join(closed);
+  }
+
+  /**
+   * Builds what serves calls from {@code s}: a provider whose settings did not change is kept from
+   * {@code previous} (its health, keys and connections go on); every other one is new. Routing,
+   * circuits and the default model start afresh.
+   */
+  private void install(ModelSettings s, Map<String, Provider> previous) {
+    boolean sameUpkeep = s.keyCooldown().equals(settings.keyCooldown()) && s.health().downAfter() == settings.health().downAfter();
+    settings = s;
+    Map<String, Provider> next = new LinkedHashMap<>();
+    for (ProviderSettings p : s.providers()) {
+      if (!p.enabled()) {
+        continue;
+      }
+      Provider kept = previous.get(p.name());
+      if (kept != null && sameUpkeep && kept.settings.equals(p)) {
+        next.put(p.name(), kept);
+        continue;
+      }
+      Provider provider = new Provider(vertx, p, s.keyCooldown(), s.health().downAfter());
+      provider.onChange = (up, why) -> raise(provider, up, why);
+      next.put(p.name(), provider);
+      metrics.gauge("switchboard.provider.up",
+          "1 while the provider is up (its last probe or its live calls say so, or nothing has said otherwise yet), 0 while down",
+          provider, x -> x.up() ? 1 : 0, "provider", p.name());
+    }
+    providers = next;
+    router = new Router(providers, s.groups(), s.breaker());
+    for (Deployment d : router.configured()) {
+      metrics.gauge("switchboard.deployment.state",
+          "0 up, 1 half_open, 2 open (circuit), 3 down (provider), 4 keys_resting (rate limited), 5 keys_disabled (refused)",
+          d, x -> x.stateCode(System.currentTimeMillis()), "provider", d.provider.name(), "model", d.model);
+    }
+    dispatcher = new Dispatcher(vertx, s, router, providers, metrics, usage, p -> probe(p, true));
+    Provider embedder = providers.get(s.embeddings().provider());
+    embeddings = embedder == null ? null : new EmbeddingCalls(vertx, embedder, s.embeddings(), s.retry(), p -> probe(p, true));
+    defaults = new DefaultModel(s.defaultModel(), providers.values());
+  }
+
+  private void startProbeTimer() {
+    probeTimer = vertx.setPeriodic(settings.health().interval().toMillis(), id -> {
+      if (leads()) {
+        probeAll();
+      }
+    });
+  }
+
+  /**
+   * Swaps in new settings between two calls: calls and streams under way finish on what they
+   * started with (their dispatcher, providers and connections); the next call uses the new ones.
+   * Replies with the names of the providers that were kept as they were.
+   */
+  private void reload(Message<ModelSettings> message) {
+    Map<String, Provider> before = providers;
+    Dispatcher old = dispatcher;
+    // the gauges are bound to the objects being replaced: unregistered first, so the new ones can take the names
+    for (Deployment d : router.configured()) {
+      metrics.unregister("switchboard.deployment.state", "provider", d.provider.name(), "model", d.model);
+    }
+    ModelSettings next = message.body();
+    boolean sameUpkeep = next.keyCooldown().equals(settings.keyCooldown()) && next.health().downAfter() == settings.health().downAfter();
+    for (Provider p : before.values()) {
+      boolean kept = sameUpkeep && next.providers().stream().anyMatch(n -> n.enabled() && n.equals(p.settings));
+      if (!kept) {
+        metrics.unregister("switchboard.provider.up", "provider", p.name());
+      }
+    }
+    install(next, before);
+    retired.removeIf(d -> !d.streaming());
+    if (old.streaming()) {
+      retired.add(old);
+    }
+    long grace = before.values().stream().mapToLong(p -> p.settings.totalTimeout().toMillis()).max().orElse(0)
+        + next.retry().deadline().toMillis() + 5_000;
+    for (Provider p : before.values()) {
+      if (providers.get(p.name()) != p) {
+        closing.add(p);
+        vertx.setTimer(grace, id -> {
+          closing.remove(p);
+          p.client.close();
+        });
+      }
+    }
+    vertx.cancelTimer(probeTimer);
+    startProbeTimer();
+    if (leads()) {
+      providers.values().stream().filter(p -> before.get(p.name()) != p).forEach(p -> probe(p, false));
+      defaults.toAsk().stream().filter(p -> !probeLists(p) || before.get(p.name()) == p).forEach(this::listModelsOf);
+    } else {
+      defaults.toAsk().forEach(this::listModelsOf);
+    }
+    LOG.info("model settings reloaded: " + settings.summary());
+    message.reply(new JsonArray(providers.values().stream().filter(p -> before.get(p.name()) == p).map(Provider::name).toList()));
   }
 
   private void chat(Message<ChatCall> message) {

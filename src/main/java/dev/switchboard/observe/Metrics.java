@@ -39,9 +39,13 @@ public final class Metrics {
    * that a failure ratio (conf/alerts.yml) sees the first failure instead of a series appearing.
    */
   public static void configure(Settings settings) {
-    LabelBounds.configure(settings);
+    configure(settings.models(), settings.channels());
+  }
+
+  /** As {@link #configure(Settings)}, with the files a live reload has just read (config.ReloadVerticle). */
+  public static void configure(dev.switchboard.model.ModelSettings models, ChannelSettings channels) {
+    LabelBounds.configure(LabelBounds.Bounds.of(models, channels));
     Metrics metrics = current();
-    ChannelSettings channels = settings.channels();
     channels.bots().forEach((channel, byName) -> byName.values().stream()
         .filter(bot -> bot.offReason() == null)
         .forEach(bot -> metrics.pushCounters(channel, bot.name())));
@@ -107,6 +111,14 @@ public final class Metrics {
                         String... tags) {
     io.micrometer.core.instrument.Gauge.builder(name, source, value).description(description).tags(tags)
         .strongReference(true).register(registry);
+  }
+
+  /** Removes a meter registered for an object that is being replaced (a reload), so the new one can take its name and tags. */
+  public void unregister(String name, String... tags) {
+    var meter = registry.find(name).tags(tags).meter();
+    if (meter != null) {
+      registry.remove(meter);
+    }
   }
 
   public void probe(String provider, boolean ok) {

@@ -54,7 +54,8 @@ public final class RulesVerticle extends AbstractVerticle {
   /** Event ids handled in full, remembered so that one delivered twice fires nothing twice. */
   private static final int HANDLED_MEMORY = 10_000;
 
-  private final RulesFile file;
+  /** Replaced by a config reload (with the channels of that reload), on the event loop. */
+  private RulesFile file;
   private final RuleMetrics metrics = new RuleMetrics();
   private RuleSet running;
   private long revision = 1;
@@ -117,7 +118,8 @@ public final class RulesVerticle extends AbstractVerticle {
             bus.localConsumer(Addresses.RULES_LIST, m -> m.reply(list())).completion(),
             bus.<JsonObject>localConsumer(Addresses.RULES_PUT, guarded(this::onPut)).completion(),
             bus.<JsonObject>localConsumer(Addresses.RULES_TEST, guarded(this::onTest)).completion(),
-            bus.localConsumer(Addresses.RULES_HEALTH, m -> m.reply(health())).completion()))
+            bus.localConsumer(Addresses.RULES_HEALTH, m -> m.reply(health())).completion(),
+            bus.<RulesSettings>localConsumer(Addresses.RULES_RELOAD, this::onReload).completion()))
         .compose(v -> vertx.executeBlocking(file::stamp, false))
         .onSuccess(s -> {
           stamp = s;
@@ -180,6 +182,22 @@ public final class RulesVerticle extends AbstractVerticle {
   }
 
   private record Loaded(RulesFile.Stamp stamp, RuleSet set, String error) {
+  }
+
+  /**
+   * A config reload: the file checked with the reload's channels, already parsed. Applied like a
+   * watched change; a watch under way when it lands is dropped (its revision is older).
+   */
+  private void onReload(Message<RulesSettings> message) {
+    RulesSettings next = message.body();
+    vertx.executeBlocking(next.file()::stamp, false).onComplete(ar -> {
+      file = next.file();
+      if (ar.succeeded()) {
+        stamp = ar.result();
+      }
+      apply(next.initial(), "reloaded " + file.path() + " by a config reload");
+      message.reply(null);
+    });
   }
 
   private void apply(RuleSet set, String why) {

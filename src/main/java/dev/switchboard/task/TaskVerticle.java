@@ -58,6 +58,8 @@ public final class TaskVerticle extends VerticleBase {
   }
 
   private final Options options;
+  /** Why no task can run (no provider is on), or null; a config reload that turns a provider on clears it. */
+  private String noProvider;
   private TaskQueues.Opened opened;
   private TaskQueue queue;
   private Workers workers;
@@ -73,6 +75,7 @@ public final class TaskVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     metrics = Metrics.current();
+    noProvider = options.noProvider();
     QueueSettings settings = options.queue();
     return TaskQueues.open(vertx, options.profile(), options.dataDir(), options.redisUrl(), settings).compose(o -> {
       opened = o;
@@ -84,6 +87,10 @@ public final class TaskVerticle extends VerticleBase {
       var bus = vertx.eventBus();
       return Future.all(List.of(
           bus.<TaskSubmission>localConsumer(Addresses.TASK_SUBMIT, this::submit).completion(),
+          bus.<dev.switchboard.model.ModelSettings>localConsumer(Addresses.TASK_RELOAD, m -> {
+            noProvider = m.body().anyEnabled() ? null : m.body().howToEnable();
+            m.reply(null);
+          }).completion(),
           bus.<String>localConsumer(Addresses.TASK_GET, this::get).completion(),
           bus.<JsonObject>localConsumer(Addresses.TASK_LIST, this::list).completion(),
           bus.<String>localConsumer(Addresses.TASK_CANCEL, this::cancel).completion(),
@@ -142,9 +149,9 @@ public final class TaskVerticle extends VerticleBase {
   }
 
   private Future<Void> checks(TaskSubmission s) {
-    if (options.noProvider() != null) {
+    if (noProvider != null) {
       return Future.failedFuture(Failure.unavailable("no_provider",
-          "no model provider is configured, so no task can run: " + options.noProvider()));
+          "no model provider is configured, so no task can run: " + noProvider));
     }
     // a model list not read yet is no reason to refuse: the task is stored and its run waits for the list
     Future<Void> model = s.model() != null && !s.model().isEmpty() ? Future.succeededFuture()

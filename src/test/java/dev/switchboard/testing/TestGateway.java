@@ -133,7 +133,7 @@ public final class TestGateway implements AutoCloseable {
       Settings settings = Settings.load(confDir, env::get);
       JwtSecret secret = JwtSecret.resolve(settings.jwtSecret(), settings.dataDir());
       vertx = Gateway.newVertx(true);
-      started = Gateway.deploy(vertx, settings, secret).await(20, TimeUnit.SECONDS);
+      started = Gateway.deploy(vertx, settings, secret, env::get).await(20, TimeUnit.SECONDS);
       port = started.port();
       banner = started.banner();
     } catch (Exception e) {

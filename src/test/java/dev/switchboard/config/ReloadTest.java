@@ -1,0 +1,427 @@
+package dev.switchboard.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.switchboard.security.JwtSecret;
+import dev.switchboard.security.Tokens;
+import dev.switchboard.testing.FakeDingTalk;
+import dev.switchboard.testing.FakeUpstream;
+import dev.switchboard.testing.TestGateway;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** POST /api/v1/admin/reload: providers, bots, rules and TLS files re-read, checked all together, applied without a restart. */
+@DisplayName("Live reload")
+class ReloadTest {
+
+  static final String DING_SECRET = "SEC0123456789abcdef";
+
+  Vertx vertx;
+  FakeUpstream first;
+  FakeUpstream second;
+  FakeDingTalk dingtalk;
+  TestGateway gateway;
+  WebClient web;
+
+  @BeforeEach
+  void start() throws Exception {
+    vertx = Vertx.vertx();
+    first = FakeUpstream.start(vertx).await(10, TimeUnit.SECONDS);
+    second = FakeUpstream.start(vertx).await(10, TimeUnit.SECONDS);
+    dingtalk = FakeDingTalk.start(vertx, DING_SECRET).await(10, TimeUnit.SECONDS);
+    web = WebClient.create(vertx, new WebClientOptions().setTrustAll(true).setVerifyHost(false));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (gateway != null) {
+      gateway.close();
+    }
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private static String provider(String name, String endpoint, String model) {
+    return """
+          - name: "%s"
+            type: "api_gateway"
+            endpoint: "%s"
+            models: ["%s"]
+        """.formatted(name, endpoint, model);
+  }
+
+  private static String providers(String... entries) {
+    return "providers:\n" + String.join("", entries) + "default_model: \"model-a\"\n";
+  }
+
+  private String bots(String... names) {
+    StringBuilder yaml = new StringBuilder("dingtalk:\n");
+    for (String name : names) {
+      yaml.append("""
+            - name: "%s"
+              webhook: "%s"
+              secret: "%s"
+          """.formatted(name, dingtalk.webhook(), DING_SECRET));
+    }
+    return yaml.toString();
+  }
+
+  private void boot(String switchboard) {
+    gateway = TestGateway.builder()
+        .file("switchboard.yaml", switchboard)
+        .file("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a")))
+        .file("channels.yaml", bots("default"))
+        .file("rules.yaml", "rules: []\n")
+        .start();
+  }
+
+  private void write(String file, String yaml) throws Exception {
+    Files.writeString(gateway.confDir().resolve(file), yaml);
+  }
+
+  private static String admin() {
+    return token("ops", new JsonObject().put("roles", new JsonArray().add("admin")));
+  }
+
+  private static String token(String subject, JsonObject claims) {
+    Vertx v = Vertx.vertx();
+    try {
+      return Tokens.issue(Tokens.auth(v, new JwtSecret(TestGateway.SECRET, "test")), subject, Duration.ofHours(1), claims);
+    } finally {
+      v.close();
+    }
+  }
+
+  private String url(String path) {
+    return gateway.url(path).replace("http://", gateway.banner().contains("https://") ? "https://" : "http://");
+  }
+
+  private HttpResponse<Buffer> reload(String token) throws Exception {
+    return web.postAbs(url("/api/v1/admin/reload")).bearerTokenAuthentication(token).send().await(30, TimeUnit.SECONDS);
+  }
+
+  private HttpResponse<Buffer> chat(String model, boolean stream) throws Exception {
+    JsonObject body = new JsonObject().put("model", model).put("stream", stream)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hello there")));
+    return web.postAbs(url("/v1/chat/completions")).bearerTokenAuthentication(gateway.token("alice"))
+        .sendJsonObject(body).await(30, TimeUnit.SECONDS);
+  }
+
+  private HttpResponse<Buffer> submit(String bot) throws Exception {
+    JsonObject body = new JsonObject().put("input", "report").put("model", "model-a")
+        .put("channels", new JsonArray().add(new JsonObject().put("type", "dingtalk").put("bot", bot)));
+    return web.postAbs(url("/api/v1/tasks")).bearerTokenAuthentication(gateway.token("alice")).sendJsonObject(body)
+        .await(30, TimeUnit.SECONDS);
+  }
+
+  private static void eventually(java.util.function.BooleanSupplier done, String what) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 20_000;
+    while (!done.getAsBoolean()) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new AssertionError("not seen within 20s: " + what);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  private static String message(HttpResponse<Buffer> r) {
+    return r.bodyAsJsonObject().getJsonObject("error").getString("message");
+  }
+
+  @Test
+  @DisplayName("a provider and a bot added to the files serve once reloaded, and the answer says what changed")
+  void addedProviderAndBotServeAfterReload() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    assertEquals(404, chat("model-b", false).statusCode());
+    assertEquals(400, submit("second").statusCode());
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
+    write("channels.yaml", bots("default", "second"));
+
+    HttpResponse<Buffer> r = reload(admin());
+
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    JsonObject reloaded = r.bodyAsJsonObject().getJsonObject("reloaded");
+    assertEquals(new JsonObject().put("added", new JsonArray().add("b")).put("removed", new JsonArray()).put("changed", new JsonArray()),
+        reloaded.getJsonObject("providers"));
+    assertEquals(new JsonArray().add("dingtalk/second"), reloaded.getJsonObject("channels").getJsonArray("added"));
+    assertEquals(new JsonArray(), r.bodyAsJsonObject().getJsonArray("restart_required"));
+    assertEquals(200, chat("model-b", false).statusCode());
+    assertEquals(1, second.chatRequestCount());
+    assertEquals(202, submit("second").statusCode());
+    eventually(() -> !dingtalk.pushes().isEmpty(), "a push by the new bot");
+  }
+
+  @Test
+  @DisplayName("new provider and bot names become metric labels, and the reload leaves an audit record")
+  void reloadIsMeasuredAndAudited() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
+    write("channels.yaml", bots("default", "second"));
+
+    assertEquals(200, reload(admin()).statusCode());
+
+    assertEquals(200, chat("model-b", false).statusCode());
+    String metrics = web.getAbs(url("/metrics")).bearerTokenAuthentication(admin()).send().await(10, TimeUnit.SECONDS).bodyAsString();
+    assertTrue(metrics.contains("switchboard_provider_up{provider=\"b\"} 1"), "no gauge for provider b");
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("switchboard_model_") && l.contains("provider=\"b\"")),
+        "the call to provider b is not labelled with its name");
+    assertTrue(metrics.lines().anyMatch(l -> l.contains("bot=\"second\"")), "the new bot has no push counters");
+    eventually(() -> {
+      try {
+        JsonArray records = web.getAbs(url("/api/v1/audit?action=config.reload")).bearerTokenAuthentication(admin()).send()
+            .await(10, TimeUnit.SECONDS).bodyAsJsonObject().getJsonArray("data");
+        return records.size() == 1 && "ops".equals(records.getJsonObject(0).getString("subject"))
+            && "ok".equals(records.getJsonObject(0).getString("outcome"));
+      } catch (Exception e) {
+        return false;
+      }
+    }, "the config.reload audit record");
+  }
+
+  @Test
+  @DisplayName("a Stream-mode bot added by a reload connects, and one whose credentials change reconnects with the new ones")
+  void streamBotsAreRedeployed() throws Exception {
+    java.util.List<String> registered = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
+    var platform = vertx.createHttpServer()
+        .webSocketHandler(ws -> ws.closeHandler(v -> closed.incrementAndGet()))
+        .requestHandler(req -> req.body().onSuccess(b -> {
+          registered.add(b.toJsonObject().getString("clientId"));
+          req.response().putHeader("content-type", "application/json").end(new JsonObject()
+              .put("endpoint", "ws://127.0.0.1:" + req.localAddress().port() + "/connect").put("ticket", "t").encode());
+        }))
+        .listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    boot("queue: { workers: 2 }\n");
+    String app = """
+          - name: "assistant"
+            app_key: "%s"
+            app_secret: "app-secret"
+            mode: "stream"
+            api_base: "http://127.0.0.1:%d"
+        """;
+    write("channels.yaml", bots("default") + app.formatted("key-1", platform.actualPort()));
+
+    HttpResponse<Buffer> added = reload(admin());
+
+    assertEquals(200, added.statusCode(), added.bodyAsString());
+    assertEquals(new JsonArray().add("dingtalk/assistant"),
+        added.bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("streams").getJsonArray("restarted"));
+    eventually(() -> registered.contains("key-1"), "the new bot's Stream connection");
+    write("channels.yaml", bots("default") + app.formatted("key-2", platform.actualPort()));
+
+    assertEquals(200, reload(admin()).statusCode());
+
+    eventually(() -> registered.contains("key-2"), "the changed bot's new connection");
+    eventually(() -> closed.get() >= 1, "the old connection closed");
+    // unchanged: no new connection
+    int before = registered.size();
+    assertEquals(new JsonArray(), reload(admin()).bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("streams")
+        .getJsonArray("restarted"));
+    assertEquals(before, registered.size());
+  }
+
+  @Test
+  @DisplayName("a gateway that started with no provider on takes tasks once a reload turns one on")
+  void tasksAcceptedOnceAProviderIsOn() throws Exception {
+    gateway = TestGateway.builder()
+        .file("switchboard.yaml", "queue: { workers: 2 }\n")
+        .file("model_provider.yaml", providers(provider("a", "", "model-a")))
+        .file("channels.yaml", bots("default"))
+        .file("rules.yaml", "rules: []\n")
+        .start();
+    assertEquals(503, submit("default").statusCode());
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a")));
+
+    assertEquals(200, reload(admin()).statusCode());
+
+    assertEquals(202, submit("default").statusCode());
+    eventually(() -> first.chatRequestCount() == 1, "the task's model call");
+  }
+
+  @Test
+  @DisplayName("a provider removed from the file stops serving at the reload")
+  void removedProviderStopsServing() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
+    assertEquals(200, reload(admin()).statusCode());
+    assertEquals(200, chat("model-b", false).statusCode());
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a")));
+
+    HttpResponse<Buffer> r = reload(admin());
+
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    assertEquals(new JsonArray().add("b"), r.bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("providers").getJsonArray("removed"));
+    assertEquals(404, chat("model-b", false).statusCode());
+    assertEquals(200, chat("model-a", false).statusCode());
+  }
+
+  @Test
+  @DisplayName("a YAML error in one file keeps every old setting, and the 400 names the file and the line")
+  void yamlErrorKeepsAllOldSettings() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
+    write("channels.yaml", "dingtalk:\n  - name: \"default\n    webhook: [\n");
+
+    HttpResponse<Buffer> r = reload(admin());
+
+    assertEquals(400, r.statusCode(), r.bodyAsString());
+    assertEquals("invalid_configuration", r.bodyAsJsonObject().getJsonObject("error").getString("code"));
+    assertTrue(message(r).contains("channels.yaml") && message(r).contains("line") && message(r).contains("invalid YAML"), message(r));
+    // the good model file was not applied either: all or nothing
+    assertEquals(404, chat("model-b", false).statusCode());
+    assertEquals(200, chat("model-a", false).statusCode());
+    assertEquals(202, submit("default").statusCode());
+  }
+
+  @Test
+  @DisplayName("an unknown key is refused naming the file and the key, and the old providers still serve")
+  void badKeyIsNamed() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("model_provider.yaml", providers(provider("a", second.baseUrl(), "model-a") + "    max_concurency: 5\n"));
+
+    HttpResponse<Buffer> r = reload(admin());
+
+    assertEquals(400, r.statusCode(), r.bodyAsString());
+    assertTrue(message(r).contains("model_provider.yaml") && message(r).contains("max_concurency"), message(r));
+    assertEquals(200, chat("model-a", false).statusCode());
+    assertEquals(1, first.chatRequestCount());
+    assertEquals(0, second.chatRequestCount());
+  }
+
+  @Test
+  @DisplayName("a stream started before a reload finishes on the old provider; the next request uses the new one")
+  void streamInFlightCompletesAcrossReload() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    first.delay(Duration.ofMillis(1_500));
+    JsonObject body = new JsonObject().put("model", "model-a").put("stream", true)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "slow one")));
+    var streaming = web.postAbs(url("/v1/chat/completions")).bearerTokenAuthentication(gateway.token("alice")).sendJsonObject(body);
+    eventually(() -> first.chatRequestCount() == 1, "the stream reaching the first upstream");
+    write("model_provider.yaml", providers(provider("a", second.baseUrl(), "model-a")));
+
+    HttpResponse<Buffer> r = reload(admin());
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    assertEquals(new JsonArray().add("a"), r.bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("providers").getJsonArray("changed"));
+
+    HttpResponse<Buffer> streamed = streaming.await(30, TimeUnit.SECONDS);
+    assertEquals(200, streamed.statusCode());
+    assertTrue(streamed.bodyAsString().contains("echo") && streamed.bodyAsString().trim().endsWith("data: [DONE]"), streamed.bodyAsString());
+    assertEquals(200, chat("model-a", false).statusCode());
+    assertEquals(1, first.chatRequestCount());
+    assertEquals(1, second.chatRequestCount());
+  }
+
+  @Test
+  @DisplayName("a client that leaves a stream started before a reload still cancels it upstream")
+  void cancelReachesAStreamOfEarlierSettings() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    first.fault(FakeUpstream.Fault.TRICKLE);
+    var client = vertx.createHttpClient();
+    var request = client.request(io.vertx.core.http.HttpMethod.POST, gateway.port(), "127.0.0.1", "/v1/chat/completions")
+        .await(10, TimeUnit.SECONDS);
+    request.putHeader("authorization", "Bearer " + gateway.token("alice")).putHeader("content-type", "application/json");
+    var response = request.send(new JsonObject().put("model", "model-a").put("stream", true)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "go on"))).encode())
+        .await(10, TimeUnit.SECONDS);
+    java.util.concurrent.atomic.AtomicInteger ticks = new java.util.concurrent.atomic.AtomicInteger();
+    response.handler(b -> ticks.incrementAndGet());
+    eventually(() -> ticks.get() > 0 && first.openConnections() == 1, "the trickling stream");
+    write("model_provider.yaml", providers(provider("a", second.baseUrl(), "model-a")));
+    assertEquals(200, reload(admin()).statusCode());
+
+    request.connection().close().await(10, TimeUnit.SECONDS);
+
+    eventually(() -> first.openConnections() == 0, "the upstream stream cancelled");
+  }
+
+  @Test
+  @DisplayName("a token without the admin role or scope (client, operator, chat and tasks) is refused with 403; the admin scope reloads")
+  void nonAdminIsForbidden() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
+
+    for (JsonObject claims : java.util.List.of(new JsonObject().put("roles", new JsonArray().add("client")),
+        new JsonObject().put("roles", new JsonArray().add("operator")), new JsonObject().put("scope", "chat tasks"))) {
+      HttpResponse<Buffer> r = reload(token("bob", claims));
+
+      assertEquals(403, r.statusCode(), claims + ": " + r.bodyAsString());
+    }
+    assertEquals(404, chat("model-b", false).statusCode());
+    HttpResponse<Buffer> byScope = reload(token("ci", new JsonObject().put("scope", "admin")));
+    assertEquals(200, byScope.statusCode(), "the admin scope opens it too: " + byScope.bodyAsString());
+  }
+
+  @Test
+  @DisplayName("rules are reloaded by the same call, checked against the bots of the same reload")
+  void rulesReloadWithTheNewBots() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("channels.yaml", bots("default", "second"));
+    write("rules.yaml", """
+        rules:
+          - name: "to-second"
+            on: { webhook: "ci" }
+            do:
+              - push: { channels: [{ type: "dingtalk", bot: "second" }], text: "built" }
+        """);
+
+    HttpResponse<Buffer> r = reload(admin());
+
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    assertEquals(new JsonArray().add("to-second"), r.bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("rules").getJsonArray("added"));
+    JsonObject rules = web.getAbs(url("/api/v1/rules")).bearerTokenAuthentication(admin()).send().await(10, TimeUnit.SECONDS)
+        .bodyAsJsonObject();
+    assertEquals("to-second", rules.getJsonArray("data").getJsonObject(0).getString("name"));
+  }
+
+  @Test
+  @DisplayName("a key only read at start-up is reported as restart_required, not applied")
+  void startupOnlyKeysAreReported() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("switchboard.yaml", "queue: { workers: 3 }\nserver: { max_body_size: 1mb }\n");
+
+    HttpResponse<Buffer> r = reload(admin());
+
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    assertEquals(new JsonArray().add("switchboard.yaml queue").add("switchboard.yaml server.max_body_size"),
+        r.bodyAsJsonObject().getJsonArray("restart_required"));
+  }
+
+  @Test
+  @DisplayName("TLS files are reloaded by the same call; a bad certificate refuses the whole reload")
+  void tlsByTheSameCall(@TempDir Path dir) throws Exception {
+    Path files = Path.of("src", "test", "resources", "tls").toAbsolutePath();
+    Files.copy(files.resolve("rsa-cert.pem"), dir.resolve("cert.pem"));
+    Files.copy(files.resolve("rsa-key-pkcs8.pem"), dir.resolve("key.pem"));
+    boot("server:\n  tls: { enabled: true, cert: \"" + dir.resolve("cert.pem") + "\", key: \"" + dir.resolve("key.pem")
+        + "\", reload_check: 0 }\n");
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
+    byte[] good = Files.readAllBytes(dir.resolve("cert.pem"));
+    Files.writeString(dir.resolve("cert.pem"), "not a certificate");
+
+    HttpResponse<Buffer> refused = reload(admin());
+
+    assertEquals(400, refused.statusCode(), refused.bodyAsString());
+    assertTrue(message(refused).contains("server.tls.cert"), message(refused));
+    assertEquals(404, chat("model-b", false).statusCode());
+
+    Files.write(dir.resolve("cert.pem"), good);
+    HttpResponse<Buffer> ok = reload(admin());
+    assertEquals(200, ok.statusCode(), ok.bodyAsString());
+    assertEquals(true, ok.bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("tls").getBoolean("reloaded"));
+    assertEquals(200, chat("model-b", false).statusCode());
+  }
+}
