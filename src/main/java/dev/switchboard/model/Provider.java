@@ -92,6 +92,11 @@ final class Provider {
     if (!key.none()) {
       protocol.auth(key.value).forEach(options::putHeader);
     }
+    // the caller's request id, so the upstream's own logs can be matched with ours
+    String requestId = dev.switchboard.observe.RequestIds.current();
+    if (requestId != null) {
+      options.putHeader(dev.switchboard.observe.RequestIds.HEADER, requestId);
+    }
     return options;
   }
 
