@@ -4,7 +4,10 @@ import dev.switchboard.observe.EventLog;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.RoutingContext;
-import java.util.Map;
+import io.vertx.ext.web.Router;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * One {@code http_request} event line per request when event lines are on (method, route template,
@@ -14,6 +17,15 @@ import java.util.Map;
 final class RequestLog implements Handler<RoutingContext> {
 
   private static final String SEEN = "switchboard.request_log";
+  private static final Pattern PARAM = Pattern.compile(":[A-Za-z0-9_]+");
+
+  private final Router router;
+  // built on first use: the routes are all there once the server answers
+  private volatile List<Template> templates;
+
+  RequestLog(Router router) {
+    this.router = router;
+  }
 
   @Override
   public void handle(RoutingContext ctx) {
@@ -32,24 +44,42 @@ final class RequestLog implements Handler<RoutingContext> {
     ctx.next();
   }
 
-  /** The matched route's path, else its name (unmatched, preflight), else the path with its parameters as :name. */
-  static String template(RoutingContext ctx) {
+  /**
+   * The matched route's path. A failed request's current route is the failure handler's, which has
+   * none: then the first route whose method and path template match the request names it, and a
+   * request that none matches is {@value HttpIngressVerticle#UNMATCHED}.
+   */
+  String template(RoutingContext ctx) {
     Route route = ctx.currentRoute();
     if (route != null && route.getPath() != null) {
       return route.getPath();
     }
-    if (route != null && route.getName() != null) {
-      return route.getName();
-    }
     String path = ctx.normalizedPath();
-    if (path == null) {
-      return "-";
-    }
-    for (Map.Entry<String, String> p : ctx.pathParams().entrySet()) {
-      if (p.getValue() != null && !p.getValue().isEmpty()) {
-        path = path.replace("/" + p.getValue(), "/:" + p.getKey());
+    if (path != null) {
+      for (Template t : templates()) {
+        if ((t.methods == null || t.methods.isEmpty() || t.methods.contains(ctx.request().method())) && t.pattern.matcher(path).matches()) {
+          return t.path;
+        }
       }
     }
-    return path;
+    return route != null && route.getName() != null && route.getPath() == null ? route.getName() : HttpIngressVerticle.UNMATCHED;
+  }
+
+  private record Template(String path, java.util.Set<io.vertx.core.http.HttpMethod> methods, Pattern pattern) {
+  }
+
+  private List<Template> templates() {
+    List<Template> known = templates;
+    if (known == null) {
+      known = new ArrayList<>();
+      for (Route r : router.getRoutes()) {
+        if (r.getPath() != null) {
+          String regex = PARAM.matcher(Pattern.quote(r.getPath())).replaceAll("\\\\E[^/]+\\\\Q");
+          known.add(new Template(r.getPath(), r.methods(), Pattern.compile(r.isExactPath() ? regex : regex + ".*")));
+        }
+      }
+      templates = known;
+    }
+    return known;
   }
 }
