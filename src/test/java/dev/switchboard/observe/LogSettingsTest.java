@@ -1,0 +1,66 @@
+package dev.switchboard.observe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.switchboard.config.ConfigError;
+import dev.switchboard.config.ConfigNode;
+import java.util.Map;
+import java.util.logging.Level;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/** The logging section of switchboard.yaml. */
+@DisplayName("Logging settings")
+class LogSettingsTest {
+
+  private static LogSettings read(Map<String, Object> logging, Map<String, String> env) {
+    return LogSettings.from(ConfigNode.of("switchboard.yaml", Map.of("logging", logging)).get("logging"), env::get);
+  }
+
+  @Test
+  @DisplayName("by default: text, INFO, no event lines (a terminal stays quiet)")
+  void defaults() {
+    LogSettings s = LogSettings.from(ConfigNode.empty("switchboard.yaml").get("logging"), n -> null);
+    assertFalse(s.json());
+    assertEquals(Level.INFO, s.level());
+    assertFalse(s.requests());
+  }
+
+  @Test
+  @DisplayName("json turns the event lines on unless requests says otherwise")
+  void json() {
+    assertTrue(read(Map.of("format", "json"), Map.of()).requests());
+    assertFalse(read(Map.of("format", "json", "requests", false), Map.of()).requests());
+    assertTrue(read(Map.of("format", "text", "requests", true), Map.of()).requests());
+  }
+
+  @Test
+  @DisplayName("SWITCHBOARD_LOG_FORMAT and SWITCHBOARD_LOG_LEVEL apply when the file does not set them")
+  void environment() {
+    LogSettings s = read(Map.of(), Map.of("SWITCHBOARD_LOG_FORMAT", "json", "SWITCHBOARD_LOG_LEVEL", "debug"));
+    assertTrue(s.json());
+    assertEquals(Level.FINE, s.level());
+  }
+
+  @Test
+  @DisplayName("levels by their common names: error, warn, info, debug, trace")
+  void levels() {
+    assertEquals(Level.SEVERE, read(Map.of("level", "error"), Map.of()).level());
+    assertEquals(Level.WARNING, read(Map.of("level", "WARN"), Map.of()).level());
+    assertEquals(Level.FINEST, read(Map.of("level", "trace"), Map.of()).level());
+  }
+
+  @Test
+  @DisplayName("an unknown format, level or key is refused with one line naming it")
+  void refused() {
+    ConfigError format = assertThrows(ConfigError.class, () -> read(Map.of("format", "xml"), Map.of()));
+    assertTrue(format.getMessage().contains("logging.format"), format.getMessage());
+    assertTrue(format.getMessage().contains("text or json"), format.getMessage());
+    ConfigError level = assertThrows(ConfigError.class, () -> read(Map.of("level", "loud"), Map.of()));
+    assertTrue(level.getMessage().contains("logging.level"), level.getMessage());
+    assertThrows(ConfigError.class, () -> read(Map.of("colour", true), Map.of()));
+  }
+}
