@@ -170,12 +170,13 @@ public final class RequestIds {
     Context c = Vertx.currentContext();
     var message = delivery.message();
     if (c != null && ((ContextInternal) c).isDuplicate() && !message.address().startsWith("__vertx.reply")) {
+      // a bridge client writes its own headers: only a plain, bounded id is taken, as at the HTTP edge
       String id = message.headers().get(HEADER);
-      if (id != null) {
+      if (id != null && valid(id)) {
         REQUEST.put(c, id);
       }
       String task = message.headers().get(TASK_HEADER);
-      if (task != null) {
+      if (task != null && valid(task)) {
         TASK.put(c, task);
       }
     }

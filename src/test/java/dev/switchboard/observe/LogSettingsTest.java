@@ -63,4 +63,35 @@ class LogSettingsTest {
     assertTrue(level.getMessage().contains("logging.level"), level.getMessage());
     assertThrows(ConfigError.class, () -> read(Map.of("colour", true), Map.of()));
   }
+
+  @Test
+  @DisplayName("applied: the console writes JSON lines with the event lines on; text turns them off again")
+  void applied() {
+    java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+    Level level = root.getLevel();
+    java.util.Map<java.util.logging.Handler, java.util.logging.Formatter> formatters = new java.util.HashMap<>();
+    for (java.util.logging.Handler h : root.getHandlers()) {
+      formatters.put(h, h.getFormatter());
+    }
+    try {
+      read(Map.of("format", "json"), Map.of()).apply();
+      assertTrue(java.util.Arrays.stream(root.getHandlers()).anyMatch(h -> h instanceof java.util.logging.ConsoleHandler
+          && h.getFormatter() instanceof JsonLogFormatter));
+      assertTrue(EventLog.on());
+      LogSettings.DEFAULT.apply();
+      assertTrue(java.util.Arrays.stream(root.getHandlers()).anyMatch(h -> h instanceof java.util.logging.ConsoleHandler
+          && h.getFormatter() instanceof TextLogFormatter));
+      assertFalse(EventLog.on());
+    } finally {
+      root.setLevel(level);
+      for (java.util.logging.Handler h : root.getHandlers()) {
+        if (formatters.containsKey(h)) {
+          h.setFormatter(formatters.get(h));
+        } else {
+          root.removeHandler(h);
+        }
+      }
+      EventLog.enable(false);
+    }
+  }
 }
