@@ -94,4 +94,18 @@ class LogSettingsTest {
       EventLog.enable(false);
     }
   }
+
+  @Test
+  @DisplayName("the shipped switchboard.yaml: text and quiet by default, json when SWITCHBOARD_LOG_FORMAT says so")
+  void shipped() {
+    java.nio.file.Path conf = java.nio.file.Path.of("conf");
+    LogSettings plain = LogSettings.load(conf, n -> null);
+    assertFalse(plain.json());
+    assertFalse(plain.requests());
+    assertEquals(Level.INFO, plain.level());
+    LogSettings json = LogSettings.load(conf, Map.of("SWITCHBOARD_LOG_FORMAT", "json", "SWITCHBOARD_LOG_LEVEL", "warn")::get);
+    assertTrue(json.json());
+    assertTrue(json.requests());
+    assertEquals(Level.WARNING, json.level());
+  }
 }
