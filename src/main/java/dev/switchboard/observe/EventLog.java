@@ -32,9 +32,12 @@ public final class EventLog {
     return on && LOG.isLoggable(Level.INFO);
   }
 
-  /** A line's fields: event name first, then its values in order. */
+  /** Takes nothing and writes nothing: what {@link #event} gives while event lines are off. */
+  private static final Fields OFF = new Fields(null);
+
+  /** A line's fields: event name first, then its values in order; while lines are off, nothing is built. */
   public static Fields event(String name) {
-    return new Fields(name);
+    return on() ? new Fields(name) : OFF;
   }
 
   /** The named event and its values; {@link #toString} is the text form. */
@@ -47,7 +50,7 @@ public final class EventLog {
     }
 
     public Fields with(String key, Object value) {
-      if (value != null) {
+      if (value != null && this != OFF) {
         values.put(key, value);
       }
       return this;
@@ -55,7 +58,7 @@ public final class EventLog {
 
     /** Writes the line (INFO, logger switchboard.events) when event lines are on. */
     public void log() {
-      if (!on()) {
+      if (this == OFF || !on()) {
         return;
       }
       LogRecord record = new LogRecord(Level.INFO, "{0}");

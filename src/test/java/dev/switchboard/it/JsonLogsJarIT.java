@@ -74,11 +74,11 @@ class JsonLogsJarIT {
       token = new String(minted.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
 
       String base = "http://127.0.0.1:" + port;
-      HttpResponse<String> ok = send(HttpRequest.newBuilder(URI.create(base + "/v1/models"))
+      HttpResponse<String> ok = send(HttpRequest.newBuilder(URI.create(base + "/api/v1/tasks/nosuch"))
           .header("Authorization", "Bearer " + token).header("x-request-id", "jar-it-1"));
-      assertEquals(200, ok.statusCode(), ok.body());
+      assertEquals(404, ok.statusCode(), ok.body());
       assertEquals("jar-it-1", ok.headers().firstValue("x-request-id").orElse(null));
-      HttpResponse<String> refused = send(HttpRequest.newBuilder(URI.create(base + "/v1/models"))
+      HttpResponse<String> refused = send(HttpRequest.newBuilder(URI.create(base + "/api/v1/tasks/nosuch"))
           .header("Authorization", "Bearer " + BAD_BEARER));
       assertEquals(401, refused.statusCode());
       assertTrue(refused.headers().firstValue("x-request-id").isPresent());
@@ -99,7 +99,7 @@ class JsonLogsJarIT {
       }
     }
     assertTrue(parsed.stream().anyMatch(l -> "http_request".equals(l.getString("event")) && "jar-it-1".equals(l.getString("request_id"))
-        && l.getInteger("status") == 200 && "/v1/models".equals(l.getString("route"))), String.join("\n", lines));
+        && l.getInteger("status") == 404 && "/api/v1/tasks/:id".equals(l.getString("route"))), String.join("\n", lines));
     assertTrue(parsed.stream().anyMatch(l -> "http_request".equals(l.getString("event")) && l.getInteger("status") == 401),
         String.join("\n", lines));
     assertTrue(parsed.stream().anyMatch(l -> "model_call".equals(l.getString("event")) && "jar-it-2".equals(l.getString("request_id"))),

@@ -23,6 +23,7 @@ class JsonLogFormatterTest {
 
   @AfterEach
   void close() throws Exception {
+    EventLog.enable(false);
     if (vertx != null) {
       vertx.close().await(10, TimeUnit.SECONDS);
     }
@@ -75,6 +76,7 @@ class JsonLogFormatterTest {
   @Test
   @DisplayName("an event line's fields are fields of the object, numbers as numbers")
   void eventFields() {
+    EventLog.enable(true);
     EventLog.Fields fields = EventLog.event("push").with("channel", "dingtalk").with("status", 200).with("skipped", null);
     JsonObject json = new JsonObject(formatter.format(record(Level.INFO, "{0}", fields)));
     assertEquals("push", json.getString("event"));
@@ -83,6 +85,15 @@ class JsonLogFormatterTest {
     assertEquals(200, json.getInteger("status"));
     assertFalse(json.containsKey("skipped"));
     assertEquals("push channel=dingtalk status=200", fields.toString(), "the text form");
+  }
+
+  @Test
+  @DisplayName("while event lines are off, an event line is neither built nor written")
+  void eventsOff() {
+    EventLog.enable(false);
+    EventLog.Fields fields = EventLog.event("push").with("channel", "dingtalk");
+    assertTrue(fields.values().isEmpty());
+    assertNull(fields.event());
   }
 
   @Test
