@@ -69,6 +69,17 @@ public final class RequestIds {
     return PREFIX + "-" + Long.toString(COUNTER.incrementAndGet(), 36);
   }
 
+  /**
+   * {@code options} with a fresh request id, unless they carry one: for work that enters without an
+   * HTTP request (a Stream or long-connection frame, a bridge frame), so that it is followed too.
+   */
+  public static io.vertx.core.eventbus.DeliveryOptions fresh(io.vertx.core.eventbus.DeliveryOptions options) {
+    if (options.getHeaders() == null || options.getHeaders().get(HEADER) == null) {
+      options.addHeader(HEADER, generate());
+    }
+    return options;
+  }
+
   /** The client's id when it is plain and bounded ([A-Za-z0-9._:-], at most 128), else a fresh one. */
   public static String accept(String offered) {
     return valid(offered) ? offered : generate();
