@@ -70,11 +70,15 @@ public final class RequestIds {
   }
 
   /**
-   * {@code options} with a fresh request id, unless they carry one: for work that enters without an
+   * {@code options} with a fresh request id, unless they carry a valid one: for work that enters without an
    * HTTP request (a Stream or long-connection frame, a bridge frame), so that it is followed too.
    */
   public static io.vertx.core.eventbus.DeliveryOptions fresh(io.vertx.core.eventbus.DeliveryOptions options) {
-    if (options.getHeaders() == null || options.getHeaders().get(HEADER) == null) {
+    String brought = options.getHeaders() == null ? null : options.getHeaders().get(HEADER);
+    if (brought == null || !valid(brought)) {
+      if (brought != null) {
+        options.getHeaders().remove(HEADER);
+      }
       options.addHeader(HEADER, generate());
     }
     return options;

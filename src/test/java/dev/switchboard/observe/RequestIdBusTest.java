@@ -52,12 +52,14 @@ class RequestIdBusTest {
   }
 
   @Test
-  @DisplayName("work that enters without HTTP gets a fresh id; one it brings is kept")
+  @DisplayName("work that enters without HTTP gets a fresh id; a valid one it brings is kept, an invalid one replaced")
   void fresh() throws Exception {
     String seen = ask(RequestIds.fresh(new DeliveryOptions()));
     assertNotNull(seen);
     assertEquals(true, RequestIds.valid(seen.substring(0, seen.indexOf('/'))), seen);
     assertEquals("mine-1/null", ask(RequestIds.fresh(new DeliveryOptions().addHeader(RequestIds.HEADER, "mine-1"))));
+    String replaced = ask(RequestIds.fresh(new DeliveryOptions().addHeader(RequestIds.HEADER, "not plain")));
+    assertEquals(true, RequestIds.valid(replaced.substring(0, replaced.indexOf('/'))), replaced);
   }
 
   @Test
