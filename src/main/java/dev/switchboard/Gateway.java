@@ -83,6 +83,8 @@ public final class Gateway {
                                        java.util.function.Function<String, String> env) {
     Metrics.configure(settings);
     LocalCodec.registerAll(vertx.eventBus());
+    // the request id rides along on every bus message (observe.RequestIds)
+    dev.switchboard.observe.RequestIds.install(vertx.eventBus());
     settings.agent().install(vertx);
     settings.outbound().install(vertx);
     dev.switchboard.security.JwtVerifier auth = Tokens.auth(vertx, secret, settings.tokens());

@@ -93,6 +93,7 @@ public final class Main {
     // before Vert.x and Netty allocate anything: the flags decide how the heap grows and shrinks
     JvmDefaults.apply();
     Settings settings = Settings.load(System::getenv);
+    dev.switchboard.observe.LogSettings.load(settings.confDir(), System::getenv).apply();
     JwtSecret secret = JwtSecret.resolve(settings.jwtSecret(), settings.dataDir());
     if (secret.generatedNow()) {
       System.out.println(firstRunLine(System::getenv, settings.dataDir()));

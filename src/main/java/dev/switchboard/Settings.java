@@ -66,7 +66,9 @@ public record Settings(
     ConfigFiles files = new ConfigFiles(confDir, env);
     ConfigNode root = files.load(FILE, false);
     // every key here has an effect
-    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "bridge", "audit");
+    root.allowOnly("server", "security", "storage", "queue", "metrics", "memory", "rules", "agent", "plugins", "mcp", "bridge", "audit", "logging");
+    // applied by Main before the gateway starts; read here so that a bad value is refused with the rest
+    dev.switchboard.observe.LogSettings.from(root.get("logging"), env);
 
     ConfigNode security = root.get("security");
     security.allowOnly("jwt_secret", "cors", "legacy_tokens", "metrics_token", "jwt_keys", "issuer", "audience", "clock_skew", "outbound", "rate_limits");

@@ -91,7 +91,11 @@ public final class AuditTrail implements Handler<RoutingContext> {
         event = event.detail(AuditEvent.BODY, body.length() > MAX_BODY ? body.getString(0, MAX_BODY) : body.toString());
       }
     }
-    String requestId = request.getHeader("x-request-id");
+    // the id the response carries (the client's when valid, else the one made for it: observe.RequestIds)
+    String requestId = ctx.response().headers().get(dev.switchboard.observe.RequestIds.HEADER);
+    if (requestId == null) {
+      requestId = request.getHeader(dev.switchboard.observe.RequestIds.HEADER);
+    }
     Audit.record(vertx, event
         .requestId(requestId == null ? "" : requestId.length() > MAX_REQUEST_ID ? requestId.substring(0, MAX_REQUEST_ID) : requestId)
         .detail("status", Integer.toString(status))

@@ -230,6 +230,7 @@ public final class TcpBridgeVerticle extends VerticleBase {
         options.addHeader(e.getKey(), s);
       }
     });
-    return options;
+    // the frame's own x-request-id when it sent one (checked where it is read), else a fresh one
+    return dev.switchboard.observe.RequestIds.fresh(options);
   }
 }

@@ -666,6 +666,8 @@ public final class ChannelPushVerticle extends VerticleBase {
    */
   private Future<Void> finish(Deliveries.Record record, Lease lease, Tries tries, JsonObject response, String status) {
     metrics.push(record.channel(), record.bot(), status);
+    dev.switchboard.observe.EventLog.event("push").with("channel", record.channel()).with("bot", record.bot())
+        .with("status", status).with("task_id", record.taskId()).with("attempts", tries.sent).log();
     Audit.record(vertx, AuditEvent.of("", "push." + status, record.id(), Deliveries.DELIVERED.equals(status) ? "ok" : "failed").detail("channel", record.channel()).detail("bot", record.bot()).detail("task", record.taskId()).size("attempts", tries.sent));
     if (Deliveries.FAILED.equals(status) || Deliveries.DEAD.equals(status)) {
       // an event for the rules (on: {delivery: failed|dead}); raised by the instance that ended it, once

@@ -212,7 +212,8 @@ public final class DingTalkStreamVerticle extends VerticleBase {
         return;
       }
       // acknowledged once the message is in the queue: a message we could not take is not lost
-      vertx.eventBus().request(Addresses.CHANNEL_DINGTALK_MESSAGE, new JsonObject().put("bot", app.name()).put("message", frame.message()))
+      vertx.eventBus().request(Addresses.CHANNEL_DINGTALK_MESSAGE, new JsonObject().put("bot", app.name()).put("message", frame.message()),
+              dev.switchboard.observe.RequestIds.fresh(new io.vertx.core.eventbus.DeliveryOptions()))
           .onSuccess(v -> ack(messageId, new JsonObject().put("response", (Object) null).encode()))
           .onFailure(e -> LOG.warning("dingtalk stream '" + app.name() + "': message not taken: " + e.getMessage()));
       return;

@@ -287,7 +287,8 @@ public final class FeishuLongConnectionVerticle extends VerticleBase {
     }
     vertx.executeBlocking(() -> new JsonObject(new String(payload, StandardCharsets.UTF_8)), true)
         .compose(event -> vertx.eventBus().request(Addresses.CHANNEL_FEISHU_EVENT,
-            new JsonObject().put("bot", app.name()).put("event", event), new DeliveryOptions().setSendTimeout(HANDLE_TIMEOUT_MS)))
+            new JsonObject().put("bot", app.name()).put("event", event),
+            dev.switchboard.observe.RequestIds.fresh(new DeliveryOptions().setSendTimeout(HANDLE_TIMEOUT_MS))))
         .onSuccess(v -> ack(ws, frame, 200, started))
         .onFailure(e -> {
           LOG.warning("feishu long connection '" + app.name() + "': event not taken: " + e.getMessage());

@@ -139,7 +139,7 @@ public final class HttpIngressVerticle extends VerticleBase {
           return vertx.createHttpServer(options)
               .connectionHandler(guard::connected)
               .invalidRequestHandler(guard::invalid)
-              .requestHandler(guard.gate(router()))
+              .requestHandler(dev.switchboard.observe.RequestIds.http(guard.gate(router())))
               .listen()
               .recover(e -> Future.failedFuture(listenFailure(e)));
         })
@@ -212,6 +212,8 @@ public final class HttpIngressVerticle extends VerticleBase {
 
     // first, on every request and without a path or name (so it adds nothing to the route label)
     router.route().handler(this::edge);
+    // the http_request event line (when on): the request id itself is set in front of the server (RequestIds.http)
+    router.route().handler(new RequestLog(router));
     // the one failure handler, registered before any sub-router: a failed request is matched against
     // routes in order to find its failure handler, and a sub-router (the SockJS bridge) answers a path
     // it cannot decode with its own plain 400, which would leave a request whose body was never read open

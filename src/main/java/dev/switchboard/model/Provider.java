@@ -81,7 +81,13 @@ final class Provider {
   }
 
   RequestOptions options(ModelProvider.Request request, KeyPool.Key key) {
-    return settings.requestOptions(request, key.none() ? null : key.value);
+    RequestOptions options = settings.requestOptions(request, key.none() ? null : key.value);
+    // the caller's request id, so the upstream's own logs can be matched with ours
+    String requestId = dev.switchboard.observe.RequestIds.current();
+    if (requestId != null) {
+      options.putHeader(dev.switchboard.observe.RequestIds.HEADER, requestId);
+    }
+    return options;
   }
 
   Failure unreachable(Throwable cause) {

@@ -88,11 +88,18 @@ final class TaskRunner {
             .onSuccess(v -> {
               metrics.task(TaskQueue.SUCCEEDED);
               metrics.taskRun(TaskQueue.SUCCEEDED, null, System.nanoTime() - started);
+              ran(task, TaskQueue.SUCCEEDED, null, System.nanoTime() - started);
               raise(task, spec, TaskQueue.SUCCEEDED, answer, null);
             })
             // remembered once the task is done for good, so that a repeated run does not remember twice
             .compose(v -> job.compose(j -> agent.remember(j, answer))))
         .recover(e -> failed(lease, e, started, trace));
+  }
+
+  /** The task_run event line: which run (attempt) of which task ended how. */
+  private static void ran(TaskQueue.Task task, String outcome, String reason, long tookNanos) {
+    dev.switchboard.observe.EventLog.event("task_run").with("task_id", task.id()).with("outcome", outcome)
+        .with("reason", reason).with("attempt", task.attempts()).with("ms", tookNanos / 1_000_000).log();
   }
 
   /** A task that finished for good is an event for the rules ({@code on: {task: succeeded|failed}}). */
@@ -160,6 +167,7 @@ final class TaskRunner {
       String outcome = lost.why == TaskQueue.Fenced.CANCELLED ? TaskQueue.CANCELLED : "lease_lost";
       LOG.fine(() -> "task " + task.id() + ": " + outcome + ", nothing more done by this run");
       metrics.taskRun(outcome, null, took);
+      ran(task, outcome, null, took);
       return Future.succeededFuture();
     }
     Failure failure = e instanceof java.util.concurrent.TimeoutException
@@ -174,6 +182,7 @@ final class TaskRunner {
           if (f == TaskQueue.Fenced.OK) {
             metrics.task(outcome);
             metrics.taskRun(outcome, reason, took);
+            ran(task, outcome, reason, took);
             if (!again) {
               raise(task, TaskSpec.from(task.spec()), TaskQueue.FAILED, null, failure.getMessage());
             }

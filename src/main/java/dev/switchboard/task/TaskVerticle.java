@@ -185,6 +185,11 @@ public final class TaskVerticle extends VerticleBase {
   /** Durable before it answers; {@code refused}: the reason a platform's message cannot run (stored to fail at once). */
   private Future<TaskQueue.Submitted> store(TaskSubmission s, String refused) {
     JsonObject spec = TaskSpec.of(s).toJson();
+    // the request that submitted it: its run, model calls and pushes log the same id
+    String requestId = dev.switchboard.observe.RequestIds.current();
+    if (requestId != null) {
+      spec.put("request_id", requestId);
+    }
     if (refused != null) {
       spec.put("refused", refused);
     }
@@ -286,7 +291,8 @@ public final class TaskVerticle extends VerticleBase {
         .put("updated_at", iso(t.updatedAt()))
         .put("skills", spec.skills() == null ? null : new JsonArray(new ArrayList<>(spec.skills())))
         .put("rule", spec.origin() == null ? null : spec.origin().rule())
-        .put("event", spec.origin() == null ? null : spec.origin().event());
+        .put("event", spec.origin() == null ? null : spec.origin().event())
+        .put("request_id", t.spec().getString("request_id"));
   }
 
   /** One task as {@code GET /api/v1/tasks/{id}} shows it: the view, and what its last run did, when it asked a model. */

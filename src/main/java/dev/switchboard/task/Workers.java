@@ -119,7 +119,9 @@ final class Workers {
   private void begin(TaskQueue.Lease lease) {
     String id = lease.task().id();
     running.put(id, lease);
-    runner.run(lease).onComplete(ar -> {
+    // on a context of its own that carries the submitting request's id and the task's
+    dev.switchboard.observe.RequestIds.within(vertx, lease.task().spec().getString("request_id"), id,
+        () -> runner.run(lease)).onComplete(ar -> {
       running.remove(id);
       if (stopping) {
         if (running.isEmpty() && drained != null) {
