@@ -42,7 +42,8 @@ final class PostgresCheck {
     try {
       options = PgConnectOptions.fromUri(url);
     } catch (RuntimeException e) {
-      return List.of(Finding.fail("postgresql", "not a PostgreSQL URL: " + Doctor.message(e),
+      // the parser's message quotes the whole URL, password included: name it redacted instead
+      return List.of(Finding.fail("postgresql", "not a PostgreSQL URL: " + Where.redacted(url),
           "set " + where + " to postgresql://user:password@host:5432/database"));
     }
     String subject = "postgresql " + options.getHost() + ":" + options.getPort() + "/" + options.getDatabase();

@@ -47,9 +47,13 @@ final class Where {
   static String redacted(String url) {
     try {
       java.net.URI u = java.net.URI.create(url);
-      return u.getScheme() + "://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort() : "") + (u.getPath() == null ? "" : u.getPath());
+      if (u.getHost() != null) {
+        return u.getScheme() + "://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort() : "") + (u.getPath() == null ? "" : u.getPath());
+      }
     } catch (IllegalArgumentException e) {
-      return "(not a URL)";
+      // not a URI at all: cut it by hand below
     }
+    // no host java.net.URI can read (a port that is no number): the text, without user info and query
+    return url.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", "$1").replaceFirst("[?#].*$", "");
   }
 }

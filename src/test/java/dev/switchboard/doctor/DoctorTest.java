@@ -45,6 +45,7 @@ class DoctorTest {
   FakePlatform platform;
   final Map<String, String> env = new HashMap<>();
   String tls = "{ enabled: false }";
+  String profile = "embedded";
   String out;
 
   @BeforeEach
@@ -86,8 +87,8 @@ class DoctorTest {
           port: 18789
           tls: %s
         storage:
-          profile: "embedded"
-        """.formatted(tls));
+          profile: "%s"
+        """.formatted(tls, profile));
     Files.writeString(conf.resolve("model_provider.yaml"), """
         providers:
           - name: "fake"
@@ -295,5 +296,16 @@ class DoctorTest {
     assertEquals(Doctor.CONFIGURATION, doctor());
     assertTrue(out.startsWith("✗ configuration: "), out);
     assertTrue(out.contains("server.port") && out.contains("switchboard.yaml") && out.contains(" → fix: "), out);
+  }
+
+  @Test
+  @DisplayName("a storage URL that does not parse: ✗ naming its variable, and the password in it is never printed")
+  void storageUrlPasswordNotPrinted() throws Exception {
+    profile = "distributed";
+    env.put("DATABASE_URL", "postgresql://switchboard:pg-s3cret-pw@127.0.0.1:notaport/switchboard");
+    env.put("REDIS_URL", "redis://:redis-s3cret-pw@127.0.0.1:" + freePort());
+    assertEquals(Doctor.BROKEN, doctor());
+    assertFails("postgresql", "not a PostgreSQL URL", "DATABASE_URL");
+    assertTrue(!out.contains("pg-s3cret-pw") && !out.contains("redis-s3cret-pw"), out);
   }
 }
