@@ -35,14 +35,11 @@ final class PortCheck {
       socket.setReuseAddress(true);
       socket.bind(new InetSocketAddress(host, port));
       return new Outcome(State.FREE, Finding.ok(subject, host + ":" + port + " free to bind"));
-    } catch (BindException e) {
-      if (e.getMessage() != null && e.getMessage().contains("Cannot assign")) {
-        return new Outcome(State.UNBINDABLE, Finding.fail(subject, host + " is not an address of this machine",
-            "set " + hostKey + " to an address this host has (127.0.0.1, 0.0.0.0 or one of its own)"));
-      }
     } catch (IOException e) {
-      return new Outcome(State.UNBINDABLE, Finding.fail(subject, "cannot bind " + host + ":" + port + ": " + Doctor.message(e),
-          "set " + portKey + " to a port this user may bind (above 1023 unless it runs as root)"));
+      Outcome refused = refused(subject, host, port, e, hostKey, portKey);
+      if (refused != null) {
+        return refused;
+      }
     }
     String answer = http == null ? null : healthz(http, host, port, tls, timeoutMs);
     if ("switchboard".equals(answer)) {
@@ -50,6 +47,23 @@ final class PortCheck {
     }
     return new Outcome(State.TAKEN, Finding.fail(subject, host + ":" + port + " is in use by another program"
         + (answer == null ? "" : " (" + answer + ")"), "stop that program, or move the gateway: set " + portKey));
+  }
+
+  /**
+   * A bind that failed: null when the address is only in use (then who holds it decides), else the
+   * finding. A privileged port is a BindException too ("Permission denied"), not a port in use.
+   */
+  static Outcome refused(String subject, String host, int port, IOException e, String hostKey, String portKey) {
+    String why = e.getMessage() == null ? "" : e.getMessage();
+    if (e instanceof BindException && why.contains("already in use")) {
+      return null;
+    }
+    if (why.contains("Cannot assign") || why.contains("Unresolved")) {
+      return new Outcome(State.UNBINDABLE, Finding.fail(subject, host + (why.contains("Unresolved") ? " does not resolve" : " is not an address of this machine"),
+          "set " + hostKey + " to an address this host has (127.0.0.1, 0.0.0.0 or one of its own)"));
+    }
+    return new Outcome(State.UNBINDABLE, Finding.fail(subject, "cannot bind " + host + ":" + port + ": " + Doctor.message(e),
+        "set " + portKey + " to a port this user may bind (above 1023 unless it runs as root)"));
   }
 
   /** "switchboard" when /healthz answers as the gateway does; else what it answered. */

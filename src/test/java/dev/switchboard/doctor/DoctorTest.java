@@ -308,4 +308,23 @@ class DoctorTest {
     assertFails("postgresql", "not a PostgreSQL URL", "DATABASE_URL");
     assertTrue(!out.contains("pg-s3cret-pw") && !out.contains("redis-s3cret-pw"), out);
   }
+
+  @Test
+  @DisplayName("a port this user may not bind (a BindException 'Permission denied'): ✗ naming the port's key, not 'in use'")
+  void privilegedPort() {
+    Finding f = PortCheck.refused("http port", "0.0.0.0", 443, new java.net.BindException("Permission denied"),
+        "SWITCHBOARD_HTTP_HOST", "SWITCHBOARD_HTTP_PORT").finding();
+    assertEquals(Finding.Mark.FAIL, f.mark(), f.line());
+    assertTrue(f.line().contains("cannot bind 0.0.0.0:443: Permission denied") && f.line().contains("set SWITCHBOARD_HTTP_PORT"), f.line());
+    assertEquals(null, PortCheck.refused("http port", "0.0.0.0", 443, new java.net.BindException("Address already in use"),
+        "SWITCHBOARD_HTTP_HOST", "SWITCHBOARD_HTTP_PORT"), "in use: who holds it is asked next");
+  }
+
+  @Test
+  @DisplayName("a host name that does not resolve: ✗ naming SWITCHBOARD_HTTP_HOST, not the port")
+  void unresolvableHost() throws Exception {
+    env.put("SWITCHBOARD_HTTP_HOST", "no-such-host.invalid");
+    assertEquals(Doctor.BROKEN, doctor());
+    assertFails("http port", "no-such-host.invalid does not resolve", "set SWITCHBOARD_HTTP_HOST");
+  }
 }
