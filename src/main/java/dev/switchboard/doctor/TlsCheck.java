@@ -36,7 +36,8 @@ final class TlsCheck {
     Instant notAfter = cert.getNotAfter().toInstant();
     String until = notAfter.atOffset(ZoneOffset.UTC).toLocalDate().toString();
     String renew = "renew the certificate and put it at " + tls.cert() + " (server.tls.cert in " + file + ")"
-        + (tls.reloadCheck().isZero() ? ", then restart" : "; the gateway picks it up within server.tls.reload_check");
+        + (tls.reloadCheck().isZero() ? ", then reload (SIGHUP: systemctl reload switchboard, or POST /api/v1/admin/reload)"
+            : "; the gateway picks it up within server.tls.reload_check");
     if (now.isBefore(cert.getNotBefore().toInstant())) {
       return Finding.fail(subject, what + " is not valid before " + cert.getNotBefore().toInstant(), "check this host's clock, or " + renew);
     }

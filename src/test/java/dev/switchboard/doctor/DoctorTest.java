@@ -327,4 +327,15 @@ class DoctorTest {
     assertEquals(Doctor.BROKEN, doctor());
     assertFails("http port", "no-such-host.invalid does not resolve", "set SWITCHBOARD_HTTP_HOST");
   }
+
+  @Test
+  @DisplayName("an expired certificate with the periodic check off: the fix is a reload (SIGHUP or POST /api/v1/admin/reload), not a restart")
+  void renewWithoutRestart() {
+    dev.switchboard.ingress.TlsSettings settings = new dev.switchboard.ingress.TlsSettings(true, resource("ec-cert-expired.pem"),
+        resource("ec-key-sec1.pem"), "", java.time.Duration.ZERO, "conf/switchboard.yaml");
+    Finding expired = TlsCheck.check(settings, settings.file(), java.time.Instant.now());
+    assertEquals(Finding.Mark.FAIL, expired.mark(), expired.line());
+    assertTrue(expired.line().contains("POST /api/v1/admin/reload") && expired.line().contains("SIGHUP")
+        && !expired.line().contains("restart"), expired.line());
+  }
 }
