@@ -45,9 +45,12 @@ final class ProviderCheck {
           : "set " + String.join(" and ", p.missingVariables()) + " (" + rawEntry.path() + " in " + raw.file() + ")";
       return Finding.fail(subject, "off: " + p.offReason(), fix);
     }
-    ModelProvider.Request request = p.protocol().listModels();
+    // health_check.probe completion is for upstreams that list no models: ask them what the gateway asks
+    boolean completion = "completion".equals(p.probe());
+    ModelProvider.Request request = completion ? p.protocol().probe(p.probe(), p.probeModel()) : p.protocol().listModels();
     List<String> keys = p.keys().isEmpty() ? java.util.Collections.singletonList(null) : p.keys();
     String url = Where.redacted(p.endpoint() + request.path());
+    String call = request.method() + " " + url;
     List<String> served = null;
     for (int i = 0; i < keys.size(); i++) {
       String which = keys.size() > 1 ? "key " + (i + 1) + " of " + keys.size() : "the key";
@@ -55,19 +58,27 @@ final class ProviderCheck {
       try {
         a = get(p, request, keys.get(i));
       } catch (Exception e) {
-        return unreachable(subject, url, e, rawEntry);
+        return unreachable(subject, call, e, rawEntry);
       }
       if (a.status == 401 || a.status == 403) {
-        return Finding.fail(subject, which + " is refused (" + a.status + " from GET " + url + ")",
+        return Finding.fail(subject, which + " is refused (" + a.status + " from " + call + ")",
             "set " + Where.of(keyNodes(rawEntry)) + " to a key this provider accepts");
       }
+      if (a.status == 404 && completion) {
+        return Finding.fail(subject, call + " with model " + p.probeModel() + " is 404: the endpoint or the model is wrong",
+            "set " + Where.of(rawEntry.get("endpoint")) + " to the base URL including its version, or "
+                + Where.of(rawEntry.get("health_check").get("model")) + " to a model it serves");
+      }
       if (a.status == 404) {
-        return Finding.fail(subject, "GET " + url + " is 404: the endpoint is not the API's base path",
+        return Finding.fail(subject, call + " is 404: the endpoint is not the API's base path",
             "set " + Where.of(rawEntry.get("endpoint")) + " to the base URL including its version, e.g. https://api.deepseek.com/v1");
       }
       if (a.status != 200) {
-        return Finding.fail(subject, "GET " + url + " answered " + a.status + ": " + dev.switchboard.doctor.Doctor.clip(a.body.toString(), 120),
+        return Finding.fail(subject, call + " answered " + a.status + ": " + dev.switchboard.doctor.Doctor.clip(a.body.toString(), 120),
             "check the provider's status, and " + Where.of(rawEntry.get("endpoint")));
+      }
+      if (completion) {
+        continue;
       }
       if (served == null) {
         try {
@@ -77,6 +88,11 @@ final class ProviderCheck {
               "set " + Where.of(rawEntry.get("endpoint")) + " to the OpenAI-compatible base URL (…/v1)");
         }
       }
+    }
+    if (completion) {
+      String accepted = keys.size() > 1 ? "all " + keys.size() + " keys accepted" : p.keys().isEmpty() ? "no key" : "key accepted";
+      return Finding.ok(subject, call + " 200 with model " + p.probeModel() + " (health_check.probe completion), "
+          + accepted + "; the model list is not asked");
     }
     return served(subject, p, url, keys.size(), served);
   }
@@ -122,12 +138,12 @@ final class ProviderCheck {
         "check the model names in " + raw.file() + " (models of provider '" + p.name() + "', groups' deployments, default_model)");
   }
 
-  private Finding unreachable(String subject, String url, Exception e, ConfigNode rawEntry) {
+  private Finding unreachable(String subject, String call, Exception e, ConfigNode rawEntry) {
     Throwable cause = e.getCause() != null && !(e instanceof TimeoutException) ? e.getCause() : e;
     String why = cause instanceof TimeoutException ? "no answer within " + timeoutMs / 1000 + " s"
         : cause instanceof ConnectException ? "connection refused (" + Doctor.message(cause) + ")"
         : Doctor.message(cause);
-    return Finding.fail(subject, "GET " + url + ": " + why,
+    return Finding.fail(subject, call + ": " + why,
         "check that the provider runs and is reachable from here, and " + Where.of(rawEntry.get("endpoint")));
   }
 

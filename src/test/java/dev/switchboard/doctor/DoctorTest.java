@@ -46,6 +46,7 @@ class DoctorTest {
   final Map<String, String> env = new HashMap<>();
   String tls = "{ enabled: false }";
   String profile = "embedded";
+  String healthCheck = "";
   String out;
 
   @BeforeEach
@@ -95,7 +96,7 @@ class DoctorTest {
             endpoint: "${MODEL_ENDPOINT}"
             auth: { type: "api_key", key: "${MODEL_API_KEY}" }
             models: ["fake-model"]
-        """);
+        %s""".formatted(healthCheck));
     Files.writeString(conf.resolve("channels.yaml"), """
         dingtalk:
           - name: "default"
@@ -337,5 +338,28 @@ class DoctorTest {
     assertEquals(Finding.Mark.FAIL, expired.mark(), expired.line());
     assertTrue(expired.line().contains("POST /api/v1/admin/reload") && expired.line().contains("SIGHUP")
         && !expired.line().contains("restart"), expired.line());
+  }
+
+  @Test
+  @DisplayName("a provider probed by completion because it lists no models: the doctor sends that probe, ✓, not a 404 'wrong base path'")
+  void completionProbe() throws Exception {
+    List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+    // an upstream without GET /models, as those that health_check.probe: completion is for
+    io.vertx.core.http.HttpServer noList = vertx.createHttpServer().requestHandler(r -> {
+      asked.add(r.method() + " " + r.path() + " " + r.getHeader("Authorization"));
+      if (r.method() == io.vertx.core.http.HttpMethod.POST && r.path().equals("/v1/chat/completions")) {
+        r.response().putHeader("Content-Type", "application/json").end("{\"id\":\"c1\",\"object\":\"chat.completion\","
+            + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"p\"},\"finish_reason\":\"length\"}]}");
+      } else {
+        r.response().setStatusCode(404).end("{\"error\":\"not found\"}");
+      }
+    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    env.put("MODEL_ENDPOINT", "http://127.0.0.1:" + noList.actualPort() + "/v1");
+    healthCheck = "    health_check: { probe: \"completion\" }\n";
+    assertEquals(Doctor.HEALTHY, doctor());
+    String line = line("provider fake");
+    assertTrue(line.startsWith("✓ ") && line.contains("POST ") && line.contains("/v1/chat/completions 200")
+        && line.contains("fake-model"), line);
+    assertTrue(asked.contains("POST /v1/chat/completions Bearer sk-good"), "the probe went with the real key: " + asked);
   }
 }
