@@ -36,14 +36,15 @@ final class BotCheck {
   }
 
   /** One check per bot, to run concurrently. */
-  List<Callable<List<Finding>>> checks() {
-    List<Callable<List<Finding>>> out = new ArrayList<>();
-    channels.bots().forEach((channel, byName) -> byName.values().forEach(b -> out.add(() -> List.of(robot(channel, b)))));
-    channels.dingtalkApps().values().forEach(a -> out.add(() -> List.of(app("dingtalk", a.name(), a.offReason(),
-        () -> tokens.token(a), a.apiBase(), "app_key", "app_secret", "api_base"))));
-    channels.feishuApps().values().forEach(a -> out.add(() -> List.of(app("feishu", a.name(), a.offReason(),
-        () -> tokens.token(a), a.baseUrl(), "app_id", "app_secret", "domain"))));
-    channels.wecomApps().values().forEach(a -> out.add(() -> List.of(wecom(a))));
+  List<Doctor.Check> checks() {
+    List<Doctor.Check> out = new ArrayList<>();
+    channels.bots().forEach((channel, byName) -> byName.values().forEach(b -> out.add(new Doctor.Check(channel + " bot " + b.name(),
+        () -> List.of(robot(channel, b))))));
+    channels.dingtalkApps().values().forEach(a -> out.add(new Doctor.Check("dingtalk app " + a.name(), () -> List.of(app("dingtalk",
+        a.name(), a.offReason(), () -> tokens.token(a), a.apiBase(), "app_key", "app_secret", "api_base")))));
+    channels.feishuApps().values().forEach(a -> out.add(new Doctor.Check("feishu app " + a.name(), () -> List.of(app("feishu",
+        a.name(), a.offReason(), () -> tokens.token(a), a.baseUrl(), "app_id", "app_secret", "domain")))));
+    channels.wecomApps().values().forEach(a -> out.add(new Doctor.Check("wecom app " + a.name(), () -> List.of(wecom(a)))));
     return out;
   }
 

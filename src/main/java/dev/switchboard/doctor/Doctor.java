@@ -48,6 +48,10 @@ public final class Doctor {
   private Doctor() {
   }
 
+  /** One check to run: {@code subject} names it on its ✗ line should it not finish. */
+  record Check(String subject, Callable<List<Finding>> run) {
+  }
+
   public static int run(String[] args, Function<String, String> env, PrintStream out, PrintStream err) {
     if (args.length != 1) {
       err.println("usage: doctor (it takes no options; SWITCHBOARD_CONF_DIR says where the configuration is)");
@@ -84,15 +88,21 @@ public final class Doctor {
       // our own /healthz, whatever certificate it shows: only whether it answers as a switchboard counts
       HttpClient own = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) TIMEOUT_MS).setTrustAll(true)
           .setVerifyHost(false));
+      List<Check> checks = checks(settings, files, vertx, http, own);
       List<Future<List<Finding>>> running = new ArrayList<>();
-      for (Callable<List<Finding>> check : checks(settings, files, vertx, http, own)) {
-        running.add(pool.submit(check));
+      for (Check check : checks) {
+        running.add(pool.submit(check.run()));
       }
-      for (Future<List<Finding>> f : running) {
+      for (int i = 0; i < checks.size(); i++) {
         try {
-          findings.addAll(f.get(4 * TIMEOUT_MS, TimeUnit.MILLISECONDS));
+          findings.addAll(running.get(i).get(4 * TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        } catch (java.util.concurrent.TimeoutException e) {
+          running.get(i).cancel(true);
+          findings.add(Finding.fail(checks.get(i).subject(), "did not finish within " + 4 * TIMEOUT_MS / 1000 + " s",
+              "find out why it answers so slowly (each call has " + TIMEOUT_MS / 1000 + " s), then run doctor again"));
         } catch (Exception e) {
-          findings.add(Finding.fail("check", "did not finish: " + message(e), "run doctor again; if it persists, report it"));
+          findings.add(Finding.fail(checks.get(i).subject(), "the check itself failed: " + message(e),
+              "run doctor again; if it persists, report it"));
         }
       }
     } finally {
@@ -113,27 +123,27 @@ public final class Doctor {
   }
 
   /** In the order they are printed. */
-  private static List<Callable<List<Finding>>> checks(Settings settings, ConfigFiles files, Vertx vertx, HttpClient http,
-                                                      HttpClient own) {
-    List<Callable<List<Finding>>> checks = new ArrayList<>();
+  private static List<Check> checks(Settings settings, ConfigFiles files, Vertx vertx, HttpClient http, HttpClient own) {
+    List<Check> checks = new ArrayList<>();
     ProviderCheck providers = new ProviderCheck(http, settings.models(), files.loadRaw(ModelSettings.FILE), TIMEOUT_MS);
     for (ProviderSettings p : settings.models().providers()) {
-      checks.add(() -> List.of(providers.check(p)));
+      checks.add(new Check("provider " + p.name(), () -> List.of(providers.check(p))));
     }
     ConfigNode storage = files.loadRaw(Settings.FILE).get("storage");
     if ("distributed".equals(settings.storageProfile())) {
-      checks.add(() -> List.of(RedisCheck.check(vertx, settings.storage().redisUrl(), where(storage.get("redis"), "REDIS_URL"), TIMEOUT_MS)));
-      checks.add(() -> PostgresCheck.check(vertx, settings.storage().postgresUrl(), where(storage.get("postgres"), "DATABASE_URL"),
-          TIMEOUT_MS));
+      checks.add(new Check("redis", () -> List.of(RedisCheck.check(vertx, settings.storage().redisUrl(),
+          where(storage.get("redis"), "REDIS_URL"), TIMEOUT_MS))));
+      checks.add(new Check("postgresql", () -> PostgresCheck.check(vertx, settings.storage().postgresUrl(),
+          where(storage.get("postgres"), "DATABASE_URL"), TIMEOUT_MS)));
     }
     checks.addAll(new BotCheck(settings.channels(), files.loadRaw(ChannelSettings.FILE), settings.outbound(), new TenantTokens(http),
         TIMEOUT_MS).checks());
     ServerSettings server = settings.server();
     if (server.tls().enabled()) {
-      checks.add(() -> List.of(TlsCheck.check(server.tls(), server.tls().file(), Instant.now())));
+      checks.add(new Check("tls", () -> List.of(TlsCheck.check(server.tls(), server.tls().file(), Instant.now()))));
     }
     String file = server.tls().file();
-    checks.add(() -> {
+    checks.add(new Check("http port", () -> {
       List<Finding> out = new ArrayList<>();
       PortCheck.Outcome main = PortCheck.check("http port", server.host(), server.port(), own, server.tls().enabled(),
           "SWITCHBOARD_HTTP_HOST (server.host in " + file + ")", "SWITCHBOARD_HTTP_PORT (server.port in " + file + ")", TIMEOUT_MS);
@@ -148,8 +158,9 @@ public final class Doctor {
             : tcp.finding());
       }
       return out;
-    });
-    checks.add(() -> List.of(DataDirCheck.check(settings.dataDir(), "SWITCHBOARD_DATA_DIR (storage.data_dir in " + file + ")")));
+    }));
+    checks.add(new Check("data dir " + settings.dataDir().toAbsolutePath().normalize(),
+        () -> List.of(DataDirCheck.check(settings.dataDir(), "SWITCHBOARD_DATA_DIR (storage.data_dir in " + file + ")"))));
     return checks;
   }
 

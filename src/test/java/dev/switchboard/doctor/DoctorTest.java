@@ -47,6 +47,7 @@ class DoctorTest {
   String tls = "{ enabled: false }";
   String profile = "embedded";
   String healthCheck = "";
+  String auth = "{ type: \"api_key\", key: \"${MODEL_API_KEY}\" }";
   String out;
 
   @BeforeEach
@@ -94,9 +95,9 @@ class DoctorTest {
         providers:
           - name: "fake"
             endpoint: "${MODEL_ENDPOINT}"
-            auth: { type: "api_key", key: "${MODEL_API_KEY}" }
+            auth: %s
             models: ["fake-model"]
-        %s""".formatted(healthCheck));
+        %s""".formatted(auth, healthCheck));
     Files.writeString(conf.resolve("channels.yaml"), """
         dingtalk:
           - name: "default"
@@ -361,5 +362,19 @@ class DoctorTest {
     assertTrue(line.startsWith("✓ ") && line.contains("POST ") && line.contains("/v1/chat/completions 200")
         && line.contains("fake-model"), line);
     assertTrue(asked.contains("POST /v1/chat/completions Bearer sk-good"), "the probe went with the real key: " + asked);
+  }
+
+  @Test
+  @DisplayName("a check that does not finish in time: its ✗ line names what was being checked")
+  void unfinishedCheckNamed() throws Exception {
+    // each key's answer comes just inside the per-call bound; five of them outlast the check's
+    io.vertx.core.http.HttpServer slow = vertx.createHttpServer().requestHandler(r -> vertx.setTimer(Doctor.TIMEOUT_MS - 500,
+        t -> r.response().putHeader("Content-Type", "application/json").end("{\"data\":[{\"id\":\"fake-model\"}]}")))
+        .listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    env.put("MODEL_ENDPOINT", "http://127.0.0.1:" + slow.actualPort() + "/v1");
+    auth = "{ type: \"api_key\", keys: [\"k1\", \"k2\", \"k3\", \"k4\", \"k5\"] }";
+    assertEquals(Doctor.BROKEN, doctor());
+    assertFails("provider fake", "did not finish within");
+    assertTrue(out.lines().noneMatch(l -> l.startsWith("✗ check:")), out);
   }
 }
