@@ -74,7 +74,7 @@ final class ProviderCheck {
             "set " + Where.of(rawEntry.get("endpoint")) + " to the base URL including its version, e.g. https://api.deepseek.com/v1");
       }
       if (a.status != 200) {
-        return Finding.fail(subject, call + " answered " + a.status + ": " + dev.switchboard.doctor.Doctor.clip(a.body.toString(), 120),
+        return Finding.fail(subject, call + " answered " + a.status + ": " + Doctor.clip(masked(a.body.toString(), p.keys()), 120),
             "check the provider's status, and " + Where.of(rawEntry.get("endpoint")));
       }
       if (completion) {
@@ -95,6 +95,17 @@ final class ProviderCheck {
           + accepted + "; the model list is not asked");
     }
     return served(subject, p, url, keys.size(), served);
+  }
+
+  /** An upstream's answer as it may be printed: some quote the key they refused. */
+  private static String masked(String body, List<String> keys) {
+    String out = body;
+    for (String k : keys) {
+      if (k != null && !k.isEmpty()) {
+        out = out.replace(k, "***");
+      }
+    }
+    return out;
   }
 
   /** auth.key and auth.keys, as far as they are written. */

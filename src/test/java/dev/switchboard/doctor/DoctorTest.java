@@ -377,4 +377,18 @@ class DoctorTest {
     assertFails("provider fake", "did not finish within");
     assertTrue(out.lines().noneMatch(l -> l.startsWith("✗ check:")), out);
   }
+
+  @Test
+  @DisplayName("an upstream error that quotes the key back: the ✗ line shows the answer, but never the key")
+  void echoedKeyNotPrinted() throws Exception {
+    io.vertx.core.http.HttpServer echoing = vertx.createHttpServer().requestHandler(r -> r.response().setStatusCode(400)
+        .putHeader("Content-Type", "application/json")
+        .end("{\"error\":{\"message\":\"Invalid API key: " + r.getHeader("Authorization").substring(7) + "\"}}"))
+        .listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    env.put("MODEL_ENDPOINT", "http://127.0.0.1:" + echoing.actualPort() + "/v1");
+    env.put("MODEL_API_KEY", "sk-live-0123456789abcdef");
+    assertEquals(Doctor.BROKEN, doctor());
+    assertFails("provider fake", "answered 400", "Invalid API key");
+    assertTrue(!out.contains("sk-live-0123456789abcdef"), out);
+  }
 }
