@@ -20,9 +20,15 @@ final class RedisCheck {
 
   static Finding check(Vertx vertx, String url, String where, long timeoutMs) {
     String subject = "redis " + Where.redacted(url).replaceFirst("/$", "");
-    RedisOptions options = new RedisOptions().setConnectionString(url).setMaxPoolSize(1).setMaxPoolWaiting(4);
-    options.getNetClientOptions().setConnectTimeout((int) timeoutMs);
-    Redis redis = Redis.createClient(vertx, options);
+    Redis redis;
+    try {
+      RedisOptions options = new RedisOptions().setConnectionString(url).setMaxPoolSize(1).setMaxPoolWaiting(4);
+      options.getNetClientOptions().setConnectTimeout((int) timeoutMs);
+      redis = Redis.createClient(vertx, options);
+    } catch (RuntimeException e) {
+      // the URL is read here, before anything is sent: a parse error, not a Redis to start
+      return Finding.fail("redis", "not a Redis URL: " + Where.redacted(url), "set " + where + " to redis://[:password@]host:6379[/db]");
+    }
     try {
       String pong = send(redis, Request.cmd(Command.PING), timeoutMs);
       String server = send(redis, Request.cmd(Command.INFO).arg("server"), timeoutMs);

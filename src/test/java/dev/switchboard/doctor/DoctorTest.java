@@ -391,4 +391,15 @@ class DoctorTest {
     assertFails("provider fake", "answered 400", "Invalid API key");
     assertTrue(!out.contains("sk-live-0123456789abcdef"), out);
   }
+
+  @Test
+  @DisplayName("a REDIS_URL that does not parse: ✗ naming its variable, and the password in it is never printed")
+  void redisUrlPasswordNotPrinted() throws Exception {
+    profile = "distributed";
+    env.put("DATABASE_URL", "postgresql://switchboard@127.0.0.1:" + freePort() + "/switchboard");
+    env.put("REDIS_URL", "redis://:redis-s3cret-pw@127.0.0.1:notaport");
+    assertEquals(Doctor.BROKEN, doctor());
+    assertFails("redis", "not a Redis URL", "set REDIS_URL");
+    assertTrue(!out.contains("redis-s3cret-pw"), out);
+  }
 }
