@@ -42,7 +42,9 @@ USER 10001:10001
 EXPOSE 18789
 # liveness over plain HTTP on the container's loopback (bash's /dev/tcp: the JRE image has no curl;
 # dash, its sh, has no /dev/tcp). start-period covers the first start (the local embedding model
-# loads, the embedded stores open); with server.tls on, point it at a plain port or drop it.
+# loads, the embedded stores open); with server.tls on, point it at a plain port or drop it. It asks
+# the port SWITCHBOARD_HTTP_PORT names (18789 unset): a server.port set in a mounted switchboard.yaml
+# needs -e SWITCHBOARD_HTTP_PORT=<that port> as well, or the container is reported unhealthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${SWITCHBOARD_HTTP_PORT:-18789} && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 4 grep -q ' 200 ' <&3"]
 # the JVM runs as PID 1 (exec form) and gets the stop signal itself: it finishes running tasks
