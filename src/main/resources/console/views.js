@@ -109,14 +109,38 @@ export function queue(root) {
 const DELIVERY_FILTERS = [['problems', 'failed and dead'], ['failed', 'failed'], ['dead', 'dead'],
   ['pending', 'pending'], ['delivered', 'delivered'], ['all', 'all']];
 
+/** The deliveries a table shows: the newest of each status asked for. */
+const DELIVERIES_SHOWN = 200;
+/** The API's largest page, and how many of them one refresh reads at most. */
+const DELIVERIES_PAGE = 1000;
+const DELIVERIES_PAGES = 20;
+
+/**
+ * The newest DELIVERIES_SHOWN deliveries of a status (null: any). The API lists oldest first, so its
+ * first page holds the oldest: the pages are read to the end (or to the bound), keeping the last ones.
+ */
+async function newestDeliveries(status) {
+  let rows = [];
+  let cursor = null;
+  for (let n = 0; n < DELIVERIES_PAGES; n++) {
+    const page = await api('/api/v1/deliveries' + query({ status, limit: DELIVERIES_PAGE, cursor }));
+    rows = rows.concat(page.data || []).slice(-DELIVERIES_SHOWN);
+    cursor = page.next_cursor;
+    if (!cursor) return { rows, complete: true };
+  }
+  return { rows, complete: false };
+}
+
 export function deliveries(root) {
   const f = frame(root, 'Deliveries', 'Pushes to chat platforms and webhooks. A failed or dead one can be sent again.');
   let filter = 'problems';
   let timer = null;
+  let complete = true;
   const list = async () => {
     const statuses = filter === 'problems' ? ['failed', 'dead'] : filter === 'all' ? [null] : [filter];
-    const pages = await Promise.all(statuses.map((s) => api('/api/v1/deliveries' + query({ status: s, limit: 200 }))));
-    return pages.flatMap((p) => p.data || []).sort((a, b) => String(b.updated_at).localeCompare(String(a.updated_at)));
+    const found = await Promise.all(statuses.map(newestDeliveries));
+    complete = found.every((x) => x.complete);
+    return found.flatMap((x) => x.rows).sort((a, b) => String(b.updated_at).localeCompare(String(a.updated_at)));
   };
   /** After a retry: the task's record of the delivery, until it leaves pending (or 30 s pass). */
   const follow = (d, tries = 0) => {
@@ -160,6 +184,10 @@ export function deliveries(root) {
         { title: 'Actions', cell: (d) => (['failed', 'dead'].includes(d.status)
           ? button('Retry', () => retry(d), { 'data-action': 'retry' }) : null) },
       ], rows, { empty: filter === 'problems' ? 'No failed or dead deliveries.' : 'No deliveries.' }));
+    if (!complete) {
+      const read = (DELIVERIES_PAGE * DELIVERIES_PAGES).toLocaleString();
+      f.say('info', `More than ${read} deliveries of this status: the console read the oldest ${read} and shows the newest of those; newer ones are not listed here (GET /api/v1/deliveries with its cursor reads them all).`);
+    }
   });
   refresh();
   return () => clearTimeout(timer);
