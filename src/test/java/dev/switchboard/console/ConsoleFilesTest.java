@@ -80,6 +80,16 @@ class ConsoleFilesTest {
   }
 
   @Test
+  @DisplayName("HEAD answers a file's headers and length, without its body")
+  void head() throws Exception {
+    HttpResponse<Buffer> r = web.headAbs(gateway.url("/console/app.js")).send().await(10, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode());
+    assertEquals(String.valueOf(Files.size(SOURCES.resolve("app.js"))), r.getHeader("Content-Length"));
+    assertEquals(Console.CONTENT_SECURITY_POLICY, r.getHeader("Content-Security-Policy"));
+    assertNull(r.body());
+  }
+
+  @Test
   @DisplayName("modules are served as JavaScript (a browser refuses a module of another type under nosniff)")
   void modulesAreJavaScript() throws Exception {
     HttpResponse<Buffer> r = get("/console/views.js");
