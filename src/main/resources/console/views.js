@@ -65,10 +65,14 @@ export function providers(root) {
 
 const TASK_STATUSES = ['failed', 'queued', 'running', 'cancelled', 'succeeded'];
 const COUNT_LIMIT = 1000;
+const TASK_PAGE = 100;
 
 export function queue(root) {
   const f = frame(root, 'Queue', 'Tasks waiting, running and failed. A failed or cancelled task can be retried; a queued or running one cancelled.');
   let status = 'failed';
+  // the API pages newest first: the cursors of the newer pages already seen, and this page's
+  const cursors = [];
+  let cursor = null;
   const count = async (s) => {
     const page = await api('/api/v1/tasks' + query({ status: s, limit: COUNT_LIMIT }));
     const n = (page.data || []).length;
@@ -81,13 +85,15 @@ export function queue(root) {
   };
   const refresh = () => f.load(async () => {
     const [queued, running, failed, page] = await Promise.all([
-      count('queued'), count('running'), count('failed'), api('/api/v1/tasks' + query({ status, limit: 100 }))]);
+      count('queued'), count('running'), count('failed'), api('/api/v1/tasks' + query({ status, limit: TASK_PAGE, cursor }))]);
     f.messages.replaceChildren();
     const tile = (name, value) => h('div', { class: 'tile', 'data-tile': name }, h('span', { class: 'tile-value' }, value), h('span', { class: 'tile-name' }, name));
     f.body.replaceChildren(
       h('div', { class: 'tiles' }, tile('queued', queued), tile('running', running), tile('failed', failed)),
-      toolbar(h('label', null, 'Show ', select('status', TASK_STATUSES.map((s) => [s, s]), status, (v) => { status = v; refresh(); })),
-        button('Refresh', refresh)),
+      toolbar(h('label', null, 'Show ', select('status', TASK_STATUSES.map((s) => [s, s]), status, (v) => { status = v; cursor = null; cursors.length = 0; refresh(); })),
+        button('Refresh', refresh),
+        cursors.length ? button('Newer', () => { cursor = cursors.pop(); return refresh(); }, { 'data-action': 'newer' }) : null,
+        page.next_cursor ? button('Older', () => { cursors.push(cursor); cursor = page.next_cursor; return refresh(); }, { 'data-action': 'older' }) : null),
       table('tasks', [
         { title: 'Task', cell: (t) => h('code', null, t.id) },
         { title: 'Status', cell: (t) => badge(t.status) },

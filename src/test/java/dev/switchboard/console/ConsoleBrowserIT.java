@@ -368,6 +368,28 @@ class ConsoleBrowserIT {
 
   @Test
   @Order(6)
+  @DisplayName("queue: more tasks of a status than a page holds are paged, Older to the oldest and Newer back")
+  void queuePages() throws Exception {
+    // 100 more queued after the oldest queued one (cancelled above, so the first is this one)
+    String oldest = submit(new JsonObject().put("input", "the oldest waiting").put("delay", "1h"));
+    for (int i = 0; i < 100; i++) {
+      submit(new JsonObject().put("input", "waiting " + i).put("delay", "1h"));
+    }
+    open("providers"); // the queue view is open on queued already: a fresh one reads the new tasks
+    open("queue");
+    choose("queue", "status", "queued");
+    WebElement view = ready("queue");
+    assertEquals(100, view.findElements(By.cssSelector("table[data-table='tasks'] tbody tr[data-id]")).size());
+    assertTrue(browser.findElements(By.cssSelector("table[data-table='tasks'] tr[data-id='" + oldest + "']")).isEmpty());
+    find("section.view[data-view='queue'] button[data-action='older']").click();
+    ready("queue");
+    assertEquals("queued", cell(row("tasks", oldest), "status"));
+    find("section.view[data-view='queue'] button[data-action='newer']").click();
+    assertEquals(100, ready("queue").findElements(By.cssSelector("table[data-table='tasks'] tbody tr[data-id]")).size());
+  }
+
+  @Test
+  @Order(7)
   @DisplayName("deliveries: the failed push listed with the platform's answer; Retry delivers it (the robot now accepts)")
   void deliveries() throws Exception {
     WebElement view = open("deliveries");
@@ -390,7 +412,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   @DisplayName("events: the signed CI webhook is listed, and opens to the whole event")
   void events() throws Exception {
     WebElement view = open("events");
@@ -403,7 +425,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   @DisplayName("deliveries: with more of them than one page shows, the newest are listed (the API lists oldest first)")
   void newestDeliveries() throws Exception {
     // 200 more delivered pushes after the retried one: 201 delivered, one more than the view shows
@@ -422,7 +444,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   @DisplayName("rules: the running rules and schedules; the dry run renders the matching rule's actions without running them")
   void rules() throws Exception {
     open("rules");
@@ -440,7 +462,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   @DisplayName("memories: a search within a scope shows the memory as text (its markup is not rendered); Delete removes it")
   void memories() throws Exception {
     WebElement view = open("memories");
@@ -464,7 +486,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(11)
+  @Order(12)
   @DisplayName("usage: per model and per subject, as a table and an SVG bar chart")
   void usage() throws Exception {
     WebElement view = open("usage");
@@ -481,7 +503,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(12)
+  @Order(13)
   @DisplayName("metrics: request rate, error rate, queue depth and provider up, read from /metrics and refreshed")
   void metrics() throws Exception {
     open("metrics");
@@ -503,7 +525,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(13)
+  @Order(14)
   @DisplayName("a token whose role may not read the admin API signs in, and each view says 403 and why")
   void forbidden() throws Exception {
     find("#sign-out").click();
@@ -524,7 +546,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(14)
+  @Order(15)
   @DisplayName("a token revoked while signed in: the next call is refused (401), and the console signs out saying so")
   void revokedWhileSignedIn() throws Exception {
     find("#sign-out").click();
@@ -542,7 +564,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(15)
+  @Order(16)
   @DisplayName("sign out forgets the token and shows the sign-in again")
   void signsOut() throws Exception {
     signIn(token);
