@@ -1,6 +1,7 @@
 package dev.switchboard.console;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
@@ -10,11 +11,16 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
 import java.net.URLConnection;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,9 +30,10 @@ import java.util.regex.Pattern;
 /**
  * The web console: static files (ES modules, CSS, no build step) served from the jar under
  * {@code /console/}, and only from it: Vert.x's StaticHandler looks in the working directory first,
- * which would serve whatever a {@code console/} folder there holds, openly, in the console's place. The page itself carries no data and needs no token; everything it shows comes
- * from the API, which the page calls with the token the operator pasted, so the API's own
- * authentication and roles decide what the console may see and do.
+ * which would serve whatever a {@code console/} folder there holds, openly, in the console's place.
+ * The page itself carries no data and needs no token; everything it shows comes from the API, which
+ * the page calls with the token the operator pasted, so the API's own authentication and roles
+ * decide what the console may see and do.
  */
 public final class Console {
 
@@ -43,6 +50,7 @@ public final class Console {
   /** A file as read once: its validators are its content's hash and the jar entry's time. */
   private record File(Buffer body, String type, Instant modified, String etag) {
   }
+
   /**
    * Only the console's own files run, style and are fetched; no inline script or style, no
    * framing, no forms posted elsewhere. A bug that renders data as markup still cannot run it.
@@ -50,8 +58,8 @@ public final class Console {
   public static final String CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; "
       + "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
   /**
-   * The files are not named by their content, so a browser revalidates each time (a 304 from
-   * the ETag or Last-Modified is cheap): a new jar's console shows at once, never a mix of old and new modules.
+   * The files are not named by their content, so a browser revalidates each time (a 304 from the
+   * ETag or Last-Modified is cheap): a new jar's console shows at once, never a mix of old and new modules.
    */
   static final String CACHE_CONTROL = "no-cache";
 
@@ -81,7 +89,7 @@ public final class Console {
       return;
     }
     File known = FILES.get(name.group());
-    (known != null ? io.vertx.core.Future.succeededFuture(Optional.of(known))
+    (known != null ? Future.succeededFuture(Optional.of(known))
         : ctx.vertx().executeBlocking(() -> read(name.group(), name.group(2))))
         .onSuccess(file -> {
           if (file.isEmpty()) {
@@ -105,12 +113,12 @@ public final class Console {
       byte[] bytes = in.readAllBytes();
       String etag;
       try {
-        etag = "\"" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes), 0, 16) + "\"";
-      } catch (java.security.NoSuchAlgorithmException e) {
+        etag = "\"" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes), 0, 16) + "\"";
+      } catch (NoSuchAlgorithmException e) {
         throw new IllegalStateException(e); // every Java has SHA-256
       }
-      return Optional.of(new File(Buffer.buffer(bytes), TYPES.get(extension),
-          Instant.ofEpochMilli(modified > 0 ? modified : System.currentTimeMillis()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS), etag));
+      Instant at = Instant.ofEpochMilli(modified > 0 ? modified : System.currentTimeMillis()).truncatedTo(ChronoUnit.SECONDS);
+      return Optional.of(new File(Buffer.buffer(bytes), TYPES.get(extension), at, etag));
     }
   }
 
@@ -121,7 +129,8 @@ public final class Console {
     // the content's hash decides when the browser sends it (a rebuilt jar may keep the entries' times)
     String tags = ctx.request().getHeader(HttpHeaderNames.IF_NONE_MATCH);
     String since = ctx.request().getHeader(HttpHeaderNames.IF_MODIFIED_SINCE);
-    boolean unchanged = tags != null ? java.util.Arrays.stream(tags.split(",")).map(String::trim).anyMatch(t -> t.equals(file.etag()) || t.equals("*"))
+    boolean unchanged = tags != null
+        ? Arrays.stream(tags.split(",")).map(String::trim).anyMatch(t -> t.equals(file.etag()) || t.equals("*"))
         : since != null && notModifiedSince(since, file.modified());
     if (unchanged) {
       response.setStatusCode(304).end();
