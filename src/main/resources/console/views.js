@@ -65,10 +65,14 @@ export function providers(root) {
 
 const TASK_STATUSES = ['failed', 'queued', 'running', 'cancelled', 'succeeded'];
 const COUNT_LIMIT = 1000;
+const TASK_PAGE = 100;
 
 export function queue(root) {
   const f = frame(root, 'Queue', 'Tasks waiting, running and failed. A failed or cancelled task can be retried; a queued or running one cancelled.');
   let status = 'failed';
+  // the API pages newest first: the cursors of the newer pages already seen, and this page's
+  const cursors = [];
+  let cursor = null;
   const count = async (s) => {
     const page = await api('/api/v1/tasks' + query({ status: s, limit: COUNT_LIMIT }));
     const n = (page.data || []).length;
@@ -81,13 +85,15 @@ export function queue(root) {
   };
   const refresh = () => f.load(async () => {
     const [queued, running, failed, page] = await Promise.all([
-      count('queued'), count('running'), count('failed'), api('/api/v1/tasks' + query({ status, limit: 100 }))]);
+      count('queued'), count('running'), count('failed'), api('/api/v1/tasks' + query({ status, limit: TASK_PAGE, cursor }))]);
     f.messages.replaceChildren();
     const tile = (name, value) => h('div', { class: 'tile', 'data-tile': name }, h('span', { class: 'tile-value' }, value), h('span', { class: 'tile-name' }, name));
     f.body.replaceChildren(
       h('div', { class: 'tiles' }, tile('queued', queued), tile('running', running), tile('failed', failed)),
-      toolbar(h('label', null, 'Show ', select('status', TASK_STATUSES.map((s) => [s, s]), status, (v) => { status = v; refresh(); })),
-        button('Refresh', refresh)),
+      toolbar(h('label', null, 'Show ', select('status', TASK_STATUSES.map((s) => [s, s]), status, (v) => { status = v; cursor = null; cursors.length = 0; refresh(); })),
+        button('Refresh', refresh),
+        cursors.length ? button('Newer', () => { cursor = cursors.pop(); return refresh(); }, { 'data-action': 'newer' }) : null,
+        page.next_cursor ? button('Older', () => { cursors.push(cursor); cursor = page.next_cursor; return refresh(); }, { 'data-action': 'older' }) : null),
       table('tasks', [
         { title: 'Task', cell: (t) => h('code', null, t.id) },
         { title: 'Status', cell: (t) => badge(t.status) },
@@ -109,14 +115,38 @@ export function queue(root) {
 const DELIVERY_FILTERS = [['problems', 'failed and dead'], ['failed', 'failed'], ['dead', 'dead'],
   ['pending', 'pending'], ['delivered', 'delivered'], ['all', 'all']];
 
+/** The deliveries a table shows: the newest of each status asked for. */
+const DELIVERIES_SHOWN = 200;
+/** The API's largest page, and how many of them one refresh reads at most. */
+const DELIVERIES_PAGE = 1000;
+const DELIVERIES_PAGES = 20;
+
+/**
+ * The newest DELIVERIES_SHOWN deliveries of a status (null: any). The API lists oldest first, so its
+ * first page holds the oldest: the pages are read to the end (or to the bound), keeping the last ones.
+ */
+async function newestDeliveries(status) {
+  let rows = [];
+  let cursor = null;
+  for (let n = 0; n < DELIVERIES_PAGES; n++) {
+    const page = await api('/api/v1/deliveries' + query({ status, limit: DELIVERIES_PAGE, cursor }));
+    rows = rows.concat(page.data || []).slice(-DELIVERIES_SHOWN);
+    cursor = page.next_cursor;
+    if (!cursor) return { rows, complete: true };
+  }
+  return { rows, complete: false };
+}
+
 export function deliveries(root) {
   const f = frame(root, 'Deliveries', 'Pushes to chat platforms and webhooks. A failed or dead one can be sent again.');
   let filter = 'problems';
   let timer = null;
+  let complete = true;
   const list = async () => {
     const statuses = filter === 'problems' ? ['failed', 'dead'] : filter === 'all' ? [null] : [filter];
-    const pages = await Promise.all(statuses.map((s) => api('/api/v1/deliveries' + query({ status: s, limit: 200 }))));
-    return pages.flatMap((p) => p.data || []).sort((a, b) => String(b.updated_at).localeCompare(String(a.updated_at)));
+    const found = await Promise.all(statuses.map(newestDeliveries));
+    complete = found.every((x) => x.complete);
+    return found.flatMap((x) => x.rows).sort((a, b) => String(b.updated_at).localeCompare(String(a.updated_at)));
   };
   /** After a retry: the task's record of the delivery, until it leaves pending (or 30 s pass). */
   const follow = (d, tries = 0) => {
@@ -160,6 +190,10 @@ export function deliveries(root) {
         { title: 'Actions', cell: (d) => (['failed', 'dead'].includes(d.status)
           ? button('Retry', () => retry(d), { 'data-action': 'retry' }) : null) },
       ], rows, { empty: filter === 'problems' ? 'No failed or dead deliveries.' : 'No deliveries.' }));
+    if (!complete) {
+      const read = (DELIVERIES_PAGE * DELIVERIES_PAGES).toLocaleString();
+      f.say('info', `More than ${read} deliveries of this status: the console read the oldest ${read} and shows the newest of those; newer ones are not listed here (GET /api/v1/deliveries with its cursor reads them all).`);
+    }
   });
   refresh();
   return () => clearTimeout(timer);

@@ -68,6 +68,7 @@ class ConsoleBrowserIT {
   Vertx vertx;
   FakeUpstream upstream;
   FakePlatform wecom;
+  FakePlatform bulk;
   TestGateway gateway;
   WebClient web;
   String token;
@@ -86,15 +87,21 @@ class ConsoleBrowserIT {
     web = WebClient.create(vertx);
     upstream = FakeUpstream.start(vertx).await(10, TimeUnit.SECONDS);
     wecom = FakePlatform.start(vertx, "{\"errcode\":0,\"errmsg\":\"ok\"}").await(10, TimeUnit.SECONDS);
+    bulk = FakePlatform.start(vertx, "{\"errcode\":0,\"errmsg\":\"ok\"}").await(10, TimeUnit.SECONDS);
     gateway = TestGateway.builder().upstream(upstream.baseUrl()).env("MODEL_NAME", "fake-model")
         .file("channels.yaml", """
             wecom:
               - name: "ops"
                 webhook: "%s"
+              - name: "bulk"
+                webhook: "%s"
+                rate_limit: { messages: 1000, per: 60s }
             webhooks:
               - name: "ci"
                 secret: "%s"
-            """.formatted(wecom.url("/cgi-bin/webhook/send?key=k"), HOOK_SECRET))
+              - name: "bulk"
+                secret: "%s"
+            """.formatted(wecom.url("/cgi-bin/webhook/send?key=k"), bulk.url("/cgi-bin/webhook/send?key=b"), HOOK_SECRET, HOOK_SECRET))
         .file("rules.yaml", """
             rules:
               - name: "ci-failed"
@@ -102,6 +109,10 @@ class ConsoleBrowserIT {
                 if: 'event.body.status == "failed"'
                 do:
                   - push: { channels: [{ type: "wecom", bot: "ops" }], text: "build failed: {{event.body.project}} ({{event.body.branch}})" }
+              - name: "bulk"
+                on: { webhook: "bulk" }
+                do:
+                  - push: { channels: [{ type: "wecom", bot: "bulk" }], text: "bulk {{event.body.n}}" }
               - name: "hourly-report"
                 on: { schedule: { every: 1h } }
                 do:
@@ -164,15 +175,7 @@ class ConsoleBrowserIT {
     upstream.down(false);
     waitingTask = submit(new JsonObject().put("input", "tomorrow's digest").put("delay", "1h"));
 
-    String body = new JsonObject().put("status", "passed").put("branch", "main").put("project", "switchboard").encode();
-    long ts = System.currentTimeMillis() / 1000;
-    Mac mac = Mac.getInstance("HmacSHA256");
-    mac.init(new SecretKeySpec(HOOK_SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-    String sig = "sha256=" + HexFormat.of().formatHex(mac.doFinal((ts + "." + body).getBytes(StandardCharsets.UTF_8)));
-    HttpResponse<Buffer> hook = web.postAbs(gateway.url("/webhooks/hooks/ci")).putHeader("content-type", "application/json")
-        .putHeader("x-switchboard-timestamp", String.valueOf(ts)).putHeader("x-switchboard-signature", sig)
-        .sendBuffer(Buffer.buffer(body)).await(10, TimeUnit.SECONDS);
-    assertTrue(hook.statusCode() < 300, hook.statusCode() + " " + hook.bodyAsString());
+    hook("ci", new JsonObject().put("status", "passed").put("branch", "main").put("project", "switchboard").encode());
 
     HttpResponse<Buffer> memory = web.postAbs(gateway.url("/api/v1/memories")).bearerTokenAuthentication(token)
         .sendJsonObject(new JsonObject().put("content", MEMORY).put("scope", "user:alice").put("source", "console-test"))
@@ -184,6 +187,18 @@ class ConsoleBrowserIT {
             .add(new JsonObject().put("role", "user").put("content", "hello from the console test"))))
         .await(30, TimeUnit.SECONDS);
     assertEquals(200, chat.statusCode(), chat.bodyAsString());
+  }
+
+  /** Posts a body to the inbound webhook {@code name}, signed with its secret. */
+  private void hook(String name, String body) throws Exception {
+    long ts = System.currentTimeMillis() / 1000;
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(HOOK_SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    String sig = "sha256=" + HexFormat.of().formatHex(mac.doFinal((ts + "." + body).getBytes(StandardCharsets.UTF_8)));
+    HttpResponse<Buffer> hook = web.postAbs(gateway.url("/webhooks/hooks/" + name)).putHeader("content-type", "application/json")
+        .putHeader("x-switchboard-timestamp", String.valueOf(ts)).putHeader("x-switchboard-signature", sig)
+        .sendBuffer(Buffer.buffer(body)).await(10, TimeUnit.SECONDS);
+    assertTrue(hook.statusCode() < 300, hook.statusCode() + " " + hook.bodyAsString());
   }
 
   private String submit(JsonObject task) throws Exception {
@@ -353,6 +368,28 @@ class ConsoleBrowserIT {
 
   @Test
   @Order(6)
+  @DisplayName("queue: more tasks of a status than a page holds are paged, Older to the oldest and Newer back")
+  void queuePages() throws Exception {
+    // 100 more queued after the oldest queued one (cancelled above, so the first is this one)
+    String oldest = submit(new JsonObject().put("input", "the oldest waiting").put("delay", "1h"));
+    for (int i = 0; i < 100; i++) {
+      submit(new JsonObject().put("input", "waiting " + i).put("delay", "1h"));
+    }
+    open("providers"); // the queue view is open on queued already: a fresh one reads the new tasks
+    open("queue");
+    choose("queue", "status", "queued");
+    WebElement view = ready("queue");
+    assertEquals(100, view.findElements(By.cssSelector("table[data-table='tasks'] tbody tr[data-id]")).size());
+    assertTrue(browser.findElements(By.cssSelector("table[data-table='tasks'] tr[data-id='" + oldest + "']")).isEmpty());
+    find("section.view[data-view='queue'] button[data-action='older']").click();
+    ready("queue");
+    assertEquals("queued", cell(row("tasks", oldest), "status"));
+    find("section.view[data-view='queue'] button[data-action='newer']").click();
+    assertEquals(100, ready("queue").findElements(By.cssSelector("table[data-table='tasks'] tbody tr[data-id]")).size());
+  }
+
+  @Test
+  @Order(7)
   @DisplayName("deliveries: the failed push listed with the platform's answer; Retry delivers it (the robot now accepts)")
   void deliveries() throws Exception {
     WebElement view = open("deliveries");
@@ -375,7 +412,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   @DisplayName("events: the signed CI webhook is listed, and opens to the whole event")
   void events() throws Exception {
     WebElement view = open("events");
@@ -388,7 +425,26 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
+  @DisplayName("deliveries: with more of them than one page shows, the newest are listed (the API lists oldest first)")
+  void newestDeliveries() throws Exception {
+    // 200 more delivered pushes after the retried one: 201 delivered, one more than the view shows
+    for (int i = 0; i < 200; i++) {
+      hook("bulk", new JsonObject().put("n", i).encode());
+    }
+    String newest = until("200 bulk pushes delivered", () -> {
+      JsonArray data = get("/api/v1/deliveries?status=delivered&channel=wecom&bot=bulk&limit=1000").getJsonArray("data");
+      return data.size() == 200 ? data.getJsonObject(199).getString("id") : null;
+    });
+    open("deliveries");
+    choose("deliveries", "status", "delivered");
+    ready("deliveries");
+    assertEquals("delivered", cell(row("deliveries", newest), "status"));
+    screenshot("deliveries-newest");
+  }
+
+  @Test
+  @Order(10)
   @DisplayName("rules: the running rules and schedules; the dry run renders the matching rule's actions without running them")
   void rules() throws Exception {
     open("rules");
@@ -406,7 +462,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(9)
+  @Order(11)
   @DisplayName("memories: a search within a scope shows the memory as text (its markup is not rendered); Delete removes it")
   void memories() throws Exception {
     WebElement view = open("memories");
@@ -430,7 +486,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(10)
+  @Order(12)
   @DisplayName("usage: per model and per subject, as a table and an SVG bar chart")
   void usage() throws Exception {
     WebElement view = open("usage");
@@ -447,7 +503,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(11)
+  @Order(13)
   @DisplayName("metrics: request rate, error rate, queue depth and provider up, read from /metrics and refreshed")
   void metrics() throws Exception {
     open("metrics");
@@ -469,7 +525,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(12)
+  @Order(14)
   @DisplayName("a token whose role may not read the admin API signs in, and each view says 403 and why")
   void forbidden() throws Exception {
     find("#sign-out").click();
@@ -490,7 +546,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(13)
+  @Order(15)
   @DisplayName("a token revoked while signed in: the next call is refused (401), and the console signs out saying so")
   void revokedWhileSignedIn() throws Exception {
     find("#sign-out").click();
@@ -508,7 +564,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  @Order(14)
+  @Order(16)
   @DisplayName("sign out forgets the token and shows the sign-in again")
   void signsOut() throws Exception {
     signIn(token);

@@ -80,6 +80,16 @@ class ConsoleFilesTest {
   }
 
   @Test
+  @DisplayName("HEAD answers a file's headers and length, without its body")
+  void head() throws Exception {
+    HttpResponse<Buffer> r = web.headAbs(gateway.url("/console/app.js")).send().await(10, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode());
+    assertEquals(String.valueOf(Files.size(SOURCES.resolve("app.js"))), r.getHeader("Content-Length"));
+    assertEquals(Console.CONTENT_SECURITY_POLICY, r.getHeader("Content-Security-Policy"));
+    assertNull(r.body());
+  }
+
+  @Test
   @DisplayName("modules are served as JavaScript (a browser refuses a module of another type under nosniff)")
   void modulesAreJavaScript() throws Exception {
     HttpResponse<Buffer> r = get("/console/views.js");
@@ -96,6 +106,10 @@ class ConsoleFilesTest {
     assertTrue(modified != null && !modified.isBlank());
     HttpResponse<Buffer> again = get("/console/app.js", "If-Modified-Since", modified);
     assertEquals(304, again.statusCode());
+    String tag = first.getHeader("ETag");
+    assertEquals(304, get("/console/app.js", "If-None-Match", tag).statusCode());
+    // the content decides: a tag of other content is the file, whatever the date says
+    assertEquals(200, get("/console/app.js", "If-None-Match", "\"other\"", "If-Modified-Since", modified).statusCode());
   }
 
   @Test
@@ -108,6 +122,29 @@ class ConsoleFilesTest {
     assertEquals(404, outside.statusCode());
     HttpResponse<Buffer> encoded = get("/console/%2e%2e/conf/switchboard.yaml");
     assertEquals(404, encoded.statusCode());
+  }
+
+  @Test
+  @DisplayName("the files come from the jar only: a console/ folder in the working directory is neither served nor put in their place")
+  void onlyFromTheJar() throws Exception {
+    Path local = Path.of("console");
+    assertFalse(Files.exists(local), "the working directory already has a console/ folder");
+    Files.createDirectories(local);
+    try {
+      Files.writeString(local.resolve("notes.txt"), "a file of the working directory");
+      Files.writeString(local.resolve("index.html"), "<h1>not the console</h1>");
+      Files.writeString(local.resolve("app.js"), "alert('not the console')");
+      assertEquals(404, get("/console/notes.txt").statusCode());
+      assertTrue(get("/console/").bodyAsString().contains("<script type=\"module\" src=\"app.js\">"));
+      assertEquals(Files.readString(SOURCES.resolve("app.js")), get("/console/app.js").bodyAsString());
+    } finally {
+      try (Stream<Path> files = Files.list(local)) {
+        for (Path file : files.toList()) {
+          Files.delete(file);
+        }
+      }
+      Files.delete(local);
+    }
   }
 
   @Test

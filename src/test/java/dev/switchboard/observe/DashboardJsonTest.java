@@ -185,6 +185,21 @@ class DashboardJsonTest {
   }
 
   @Test
+  @DisplayName("draws the backlog line of 100 against what SwitchboardTaskBacklog compares: the waiting tasks of all priorities together")
+  void backlogLineOnTheAlertsQuantity() throws Exception {
+    String alert = DashboardMetricsIT.AlertExprs.read(DashboardMetricsIT.ALERTS).get("alert SwitchboardTaskBacklog");
+    assertTrue(alert.contains("sum without (priority) (switchboard_queue_depth)") && alert.endsWith("> 100"), alert);
+    JsonObject panel = dashboard.panels().stream().filter(p -> "Queue depth per priority".equals(p.getString("title")))
+        .findFirst().orElseThrow();
+    JsonArray steps = panel.getJsonObject("fieldConfig").getJsonObject("defaults").getJsonObject("thresholds").getJsonArray("steps");
+    assertEquals(100, steps.getJsonObject(steps.size() - 1).getInteger("value"));
+    // 60 normal and 60 low fire the alert: a line of 100 over the priorities one by one would show neither crossing it
+    List<String> exprs = panel.getJsonArray("targets").stream().map(t -> ((JsonObject) t).getString("expr")).toList();
+    assertTrue(exprs.stream().anyMatch(e -> e.replace(" ", "").contains("sumwithout(priority)(switchboard_queue_depth{")),
+        "no query of the panel sums the priorities: " + exprs);
+  }
+
+  @Test
   @DisplayName("is where the provisioning looks once docker-compose.yml mounts conf/grafana, on loopback")
   void composeMounts() throws Exception {
     Map<String, Object> provider = map(list(yaml(PROVIDERS).get("providers")).get(0));
