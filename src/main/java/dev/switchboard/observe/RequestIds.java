@@ -28,7 +28,8 @@ import java.util.function.Supplier;
 public final class RequestIds {
 
   public static final String HEADER = "x-request-id";
-  private static final String TASK_HEADER = "x-switchboard-task-id";
+  /** The task id of a run, set by the gateway only (a bridge client's is dropped: bridge/BridgeAccess). */
+  public static final String TASK_HEADER = "x-switchboard-task-id";
 
   /** What a client may send: long enough for a UUID or a trace id, short and plain enough to log as it is. */
   static final int MAX_LENGTH = 128;
