@@ -131,6 +131,16 @@ class RequestIdTest {
   }
 
   @Test
+  @DisplayName("a request the server cannot decode (headers too large) gets one too")
+  void onUndecodable() throws Exception {
+    HttpResponse<Buffer> tooLarge = web.getAbs(gateway.url("/healthz")).putHeader("x-request-id", "err-431")
+        .putHeader("x-padding", "p".repeat(64 * 1024)).send().await(10, TimeUnit.SECONDS);
+    assertEquals(431, tooLarge.statusCode(), tooLarge.bodyAsString());
+    assertNotNull(tooLarge.getHeader("x-request-id"));
+    assertTrue(RequestIds.valid(tooLarge.getHeader("x-request-id")), tooLarge.getHeader("x-request-id"));
+  }
+
+  @Test
   @DisplayName("the http_request line names the route template and the status, also of a refused request")
   void requestLine() throws Exception {
     web.getAbs(gateway.url("/api/v1/tasks/abc123?secret=s3cr3t")).bearerTokenAuthentication("nope")
