@@ -158,6 +158,21 @@ public final class RequestIds {
   }
 
   /**
+   * {@code shared} as seen by the work running now: it completes on this work's context. For a future
+   * that several pieces of work wait on (one token fetch for many pushes, a queue of writes): its
+   * listeners would otherwise run on the context of the work that completed it, under that work's ids.
+   */
+  public static <T> Future<T> onCaller(Future<T> shared) {
+    Context c = Vertx.currentContext();
+    if (c == null) {
+      return shared;
+    }
+    Promise<T> here = ((ContextInternal) c).promise();
+    shared.onComplete(here);
+    return here.future();
+  }
+
+  /**
    * Copies the ids onto every message sent while work with an id runs, and back into the
    * receiver's context. Replies are not read back: the asker's context already has its own id,
    * and a context shared by many pieces of work (a verticle's) must not take one of theirs.
