@@ -34,6 +34,9 @@ public final class RequestIds {
   /** What a client may send: long enough for a UUID or a trace id, short and plain enough to log as it is. */
   static final int MAX_LENGTH = 128;
 
+  /** Where Vert.x sends replies ({@code __vertx.reply.N}). */
+  private static final String REPLY_PREFIX = "__vertx.reply";
+
   private static final ContextLocal<String> REQUEST = Locals.REQUEST;
   private static final ContextLocal<String> TASK = Locals.TASK;
 
@@ -184,7 +187,8 @@ public final class RequestIds {
 
   private static <T> void outbound(DeliveryContext<T> delivery) {
     Context c = Vertx.currentContext();
-    if (c != null) {
+    // not on replies: they are never read back (see inbound), and each stamp costs a header map and its copy
+    if (c != null && !delivery.message().address().startsWith(REPLY_PREFIX)) {
       String id = REQUEST.get(c);
       if (id != null && delivery.message().headers().get(HEADER) == null) {
         delivery.message().headers().add(HEADER, id);
@@ -200,7 +204,7 @@ public final class RequestIds {
   private static <T> void inbound(DeliveryContext<T> delivery) {
     Context c = Vertx.currentContext();
     var message = delivery.message();
-    if (c != null && ((ContextInternal) c).isDuplicate() && !message.address().startsWith("__vertx.reply")) {
+    if (c != null && ((ContextInternal) c).isDuplicate() && !message.address().startsWith(REPLY_PREFIX)) {
       // a bridge client writes its own headers: only a plain, bounded id is taken, as at the HTTP edge
       String id = message.headers().get(HEADER);
       if (id != null && valid(id)) {
