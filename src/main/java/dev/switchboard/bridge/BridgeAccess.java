@@ -126,14 +126,16 @@ public final class BridgeAccess {
 
   /**
    * The headers to forward a permitted frame with: the token taken out (it must not travel the
-   * bus), and the caller's subject and principal put in, replacing whatever the client said they were.
+   * bus), a task id dropped, and the caller's subject and principal put in, replacing whatever the client said they were.
    */
   public static JsonObject forwarded(JsonObject headers, JsonObject claims) {
     JsonObject out = new JsonObject();
     if (headers != null) {
       headers.forEach(e -> {
         if (!e.getKey().equalsIgnoreCase("authorization") && !e.getKey().equalsIgnoreCase(SUBJECT_HEADER)
-            && !e.getKey().equalsIgnoreCase(PRINCIPAL_HEADER)) {
+            && !e.getKey().equalsIgnoreCase(PRINCIPAL_HEADER)
+            // only a task's own run carries its id: a client's would file its lines under another task
+            && !e.getKey().equalsIgnoreCase(dev.switchboard.observe.RequestIds.TASK_HEADER)) {
           out.put(e.getKey(), e.getValue());
         }
       });

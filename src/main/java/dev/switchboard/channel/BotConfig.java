@@ -20,13 +20,18 @@ public final class BotConfig {
     if (url.isEmpty()) {
       return url;
     }
+    // the value is not repeated: a robot's URL holds its token (access_token=, key=, the hook's path)
+    URI uri;
     try {
-      URI uri = URI.create(url);
-      if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme()) || uri.getHost() == null) {
-        throw node.error("expected an https:// URL, got '" + url + "'");
-      }
+      uri = URI.create(url);
     } catch (IllegalArgumentException e) {
-      throw node.error("not a URL: '" + url + "'");
+      throw node.error("not a URL (a space or another character a URL cannot hold?)");
+    }
+    if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme())) {
+      throw node.error("expected an https:// URL, got " + (uri.getScheme() == null ? "no scheme" : "scheme '" + uri.getScheme() + "'"));
+    }
+    if (uri.getHost() == null) {
+      throw node.error("expected an https:// URL with a host name");
     }
     return url;
   }

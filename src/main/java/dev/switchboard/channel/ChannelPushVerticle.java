@@ -515,7 +515,9 @@ public final class ChannelPushVerticle extends VerticleBase {
     onTheWire++;
     once(bot, record, tries, Math.min(ATTEMPT_DEADLINE.toMillis(), left(lease)))
         .map(answer -> bot.read(answer.status, answer.body))
-        .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error", String.valueOf(e.getMessage()))))
+        // scrubbed: Vert.x's timeout quotes the request's URI, and a robot's URL holds its key (access_token=, key=, /hook/...)
+        .otherwise(e -> new Bot.Answer(Bot.Verdict.RETRY, new JsonObject().put("error",
+            dev.switchboard.observe.Redaction.scrub(String.valueOf(e.getMessage())))))
         .compose(answer -> {
           lease.sending = false;
           try {

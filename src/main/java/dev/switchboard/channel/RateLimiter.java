@@ -46,7 +46,9 @@ final class RateLimiter {
 
   /** Completes when this message may go; later callers go later, and a retry goes before them. */
   Future<Void> acquire(boolean retry) {
-    Promise<Void> turn = Promise.promise();
+    // bound to the caller's context: the turn is often given by another push's answer, and a plain
+    // promise would run this push on that push's context, under its request and task ids (observe.RequestIds)
+    Promise<Void> turn = ((io.vertx.core.internal.ContextInternal) vertx.getOrCreateContext()).promise();
     if (retry) {
       waiting.addFirst(turn);
     } else {

@@ -75,7 +75,8 @@ public final class TenantTokens {
   private Future<String> shared(String key, java.util.function.Supplier<Future<String>> start) {
     Future<String> running = fetching.get(key);
     if (running != null) {
-      return running;
+      // on this push's own context: the fetch completes on the one that started it (observe.RequestIds)
+      return dev.switchboard.observe.RequestIds.onCaller(running);
     }
     Future<String> f = start.get().timeout(20, java.util.concurrent.TimeUnit.SECONDS);
     if (!f.isComplete()) {

@@ -138,7 +138,7 @@ public final class HttpIngressVerticle extends VerticleBase {
           }
           return vertx.createHttpServer(options)
               .connectionHandler(guard::connected)
-              .invalidRequestHandler(guard::invalid)
+              .invalidRequestHandler(dev.switchboard.observe.RequestIds.http(guard::invalid))
               .requestHandler(dev.switchboard.observe.RequestIds.http(guard.gate(router())))
               .listen()
               .recover(e -> Future.failedFuture(listenFailure(e)));

@@ -142,7 +142,8 @@ public final class LongTermMemory {
   }
 
   private <T> Future<T> serialized(String scope, java.util.function.Supplier<Future<T>> work) {
-    Future<?> tail = scopeTails.getOrDefault(scope, Future.succeededFuture());
+    // on this write's own context: the one before completes on its own, with its request id (observe.RequestIds)
+    Future<?> tail = dev.switchboard.observe.RequestIds.onCaller(scopeTails.getOrDefault(scope, Future.succeededFuture()));
     Future<T> next = tail.transform(ignored -> work.get());
     scopeTails.put(scope, next);
     next.onComplete(ar -> scopeTails.remove(scope, next));

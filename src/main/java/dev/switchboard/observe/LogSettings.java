@@ -72,6 +72,12 @@ public record LogSettings(boolean json, Level level, boolean requests) {
     }
     console.setLevel(level);
     console.setFormatter(formatter());
+    try {
+      // JSON is UTF-8 whatever the locale (under LANG=C a platform's Chinese errmsg came out as ??); text keeps the terminal's
+      console.setEncoding(json ? java.nio.charset.StandardCharsets.UTF_8.name() : null);
+    } catch (java.io.UnsupportedEncodingException e) {
+      throw new IllegalStateException(e); // UTF-8 is always there
+    }
     EventLog.enable(requests);
   }
 

@@ -28,10 +28,14 @@ import java.util.function.Supplier;
 public final class RequestIds {
 
   public static final String HEADER = "x-request-id";
-  private static final String TASK_HEADER = "x-switchboard-task-id";
+  /** The task id of a run, set by the gateway only (a bridge client's is dropped: bridge/BridgeAccess). */
+  public static final String TASK_HEADER = "x-switchboard-task-id";
 
   /** What a client may send: long enough for a UUID or a trace id, short and plain enough to log as it is. */
   static final int MAX_LENGTH = 128;
+
+  /** Where Vert.x sends replies ({@code __vertx.reply.N}). */
+  private static final String REPLY_PREFIX = "__vertx.reply";
 
   private static final ContextLocal<String> REQUEST = Locals.REQUEST;
   private static final ContextLocal<String> TASK = Locals.TASK;
@@ -157,6 +161,21 @@ public final class RequestIds {
   }
 
   /**
+   * {@code shared} as seen by the work running now: it completes on this work's context. For a future
+   * that several pieces of work wait on (one token fetch for many pushes, a queue of writes): its
+   * listeners would otherwise run on the context of the work that completed it, under that work's ids.
+   */
+  public static <T> Future<T> onCaller(Future<T> shared) {
+    Context c = Vertx.currentContext();
+    if (c == null) {
+      return shared;
+    }
+    Promise<T> here = ((ContextInternal) c).promise();
+    shared.onComplete(here);
+    return here.future();
+  }
+
+  /**
    * Copies the ids onto every message sent while work with an id runs, and back into the
    * receiver's context. Replies are not read back: the asker's context already has its own id,
    * and a context shared by many pieces of work (a verticle's) must not take one of theirs.
@@ -168,7 +187,8 @@ public final class RequestIds {
 
   private static <T> void outbound(DeliveryContext<T> delivery) {
     Context c = Vertx.currentContext();
-    if (c != null) {
+    // not on replies: they are never read back (see inbound), and each stamp costs a header map and its copy
+    if (c != null && !delivery.message().address().startsWith(REPLY_PREFIX)) {
       String id = REQUEST.get(c);
       if (id != null && delivery.message().headers().get(HEADER) == null) {
         delivery.message().headers().add(HEADER, id);
@@ -184,7 +204,7 @@ public final class RequestIds {
   private static <T> void inbound(DeliveryContext<T> delivery) {
     Context c = Vertx.currentContext();
     var message = delivery.message();
-    if (c != null && ((ContextInternal) c).isDuplicate() && !message.address().startsWith("__vertx.reply")) {
+    if (c != null && ((ContextInternal) c).isDuplicate() && !message.address().startsWith(REPLY_PREFIX)) {
       // a bridge client writes its own headers: only a plain, bounded id is taken, as at the HTTP edge
       String id = message.headers().get(HEADER);
       if (id != null && valid(id)) {

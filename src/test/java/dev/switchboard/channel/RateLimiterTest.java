@@ -3,7 +3,9 @@ package dev.switchboard.channel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.switchboard.observe.RequestIds;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
@@ -93,6 +95,29 @@ class RateLimiterTest {
         assertTrue((System.nanoTime() - start) / 1_000_000 >= 300, "the hold was kept");
         ctx.completeNow();
       })));
+    });
+  }
+
+  @Test
+  @DisplayName("a message let through after the one before it goes on with its own request id, not the one before's")
+  void turnKeepsItsOwnRequest(Vertx vertx, VertxTestContext ctx) {
+    vertx.runOnContext(v -> {
+      RateLimiter limiter = new RateLimiter(vertx, List.of(new Bot.RateLimit(100, Duration.ofSeconds(1))));
+      // the first push is answered (and gives its turn back) on its own work's context
+      RequestIds.within(vertx, "push-a", "task-a", () -> limiter.acquire(false).compose(x -> {
+        Promise<Void> answered = Promise.promise();
+        vertx.setTimer(50, id -> {
+          limiter.release();
+          answered.complete();
+        });
+        return answered.future();
+      }));
+      RequestIds.within(vertx, "push-b", "task-b", () -> limiter.acquire(false)
+              .map(x -> RequestIds.current() + "/" + RequestIds.currentTask()))
+          .onComplete(ctx.succeeding(seen -> ctx.verify(() -> {
+            assertEquals("push-b/task-b", seen);
+            ctx.completeNow();
+          })));
     });
   }
 }

@@ -78,6 +78,9 @@ class LogSettingsTest {
       assertTrue(java.util.Arrays.stream(root.getHandlers()).anyMatch(h -> h instanceof java.util.logging.ConsoleHandler
           && h.getFormatter() instanceof JsonLogFormatter));
       assertTrue(EventLog.on());
+      // JSON is UTF-8 whatever the locale: under LANG=C a platform's 中文 errmsg would come out as ??
+      assertTrue(java.util.Arrays.stream(root.getHandlers()).anyMatch(h -> h instanceof java.util.logging.ConsoleHandler
+          && java.nio.charset.StandardCharsets.UTF_8.name().equals(h.getEncoding())));
       LogSettings.DEFAULT.apply();
       assertTrue(java.util.Arrays.stream(root.getHandlers()).anyMatch(h -> h instanceof java.util.logging.ConsoleHandler
           && h.getFormatter() instanceof TextLogFormatter));

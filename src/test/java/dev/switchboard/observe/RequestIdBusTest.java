@@ -79,4 +79,13 @@ class RequestIdBusTest {
     assertEquals("null", after);
     assertNull(RequestIds.current(), "outside Vert.x: none");
   }
+
+  @Test
+  @DisplayName("a reply is not given the ids: they are never read back, and copying them cost every request-reply two maps")
+  void repliesNotStamped() throws Exception {
+    io.vertx.core.MultiMap headers = RequestIds.within(vertx, "req-reply-1", "task-reply-1",
+        () -> vertx.eventBus().<String>request("ids", "").map(m -> m.headers())).await(10, TimeUnit.SECONDS);
+    assertNull(headers.get(RequestIds.HEADER), headers.toString());
+    assertNull(headers.get(RequestIds.TASK_HEADER), headers.toString());
+  }
 }

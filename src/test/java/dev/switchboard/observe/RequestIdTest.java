@@ -131,6 +131,16 @@ class RequestIdTest {
   }
 
   @Test
+  @DisplayName("a request the server cannot decode (headers too large) gets one too")
+  void onUndecodable() throws Exception {
+    HttpResponse<Buffer> tooLarge = web.getAbs(gateway.url("/healthz")).putHeader("x-request-id", "err-431")
+        .putHeader("x-padding", "p".repeat(64 * 1024)).send().await(10, TimeUnit.SECONDS);
+    assertEquals(431, tooLarge.statusCode(), tooLarge.bodyAsString());
+    assertNotNull(tooLarge.getHeader("x-request-id"));
+    assertTrue(RequestIds.valid(tooLarge.getHeader("x-request-id")), tooLarge.getHeader("x-request-id"));
+  }
+
+  @Test
   @DisplayName("the http_request line names the route template and the status, also of a refused request")
   void requestLine() throws Exception {
     web.getAbs(gateway.url("/api/v1/tasks/abc123?secret=s3cr3t")).bearerTokenAuthentication("nope")
@@ -177,6 +187,34 @@ class RequestIdTest {
     assertEquals("/v1/chat/completions", request.getString("route"));
     assertEquals(200, request.getInteger("status"));
     assertEquals("POST", request.getString("method"));
+  }
+
+  @Test
+  @DisplayName("concurrent chats keep their own ids: each upstream request and model-call line has its chat's, none another's")
+  void concurrentChatsKeepTheirOwn() throws Exception {
+    int n = 20;
+    List<io.vertx.core.Future<HttpResponse<Buffer>>> sent = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      sent.add(web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token).putHeader("x-request-id", "conc-" + i)
+          .sendJsonObject(new JsonObject().put("model", "fake-model").put("stream", i % 2 == 0)
+              .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi " + i)))));
+    }
+    io.vertx.core.Future.all(sent).await(30, TimeUnit.SECONDS);
+    java.util.Set<String> expected = new java.util.HashSet<>();
+    for (int i = 0; i < n; i++) {
+      expected.add("conc-" + i);
+      assertEquals("conc-" + i, sent.get(i).result().getHeader("x-request-id"));
+    }
+    List<String> upstreamIds = upstream.chatHeaders().stream().map(h -> h.get("x-request-id"))
+        .filter(id -> id != null && id.startsWith("conc-")).toList();
+    assertEquals(expected, new java.util.HashSet<>(upstreamIds), "one upstream request per chat, each with its own id");
+    assertEquals(n, upstreamIds.size(), upstreamIds.toString());
+    eventually(() -> logs.events("model_call").stream().filter(l -> String.valueOf(l.getString("request_id")).startsWith("conc-")).count() >= n,
+        logs::all);
+    List<String> lineIds = logs.events("model_call").stream().map(l -> l.getString("request_id"))
+        .filter(id -> id != null && id.startsWith("conc-")).toList();
+    assertEquals(expected, new java.util.HashSet<>(lineIds), lineIds.toString());
+    assertEquals(n, lineIds.size(), lineIds.toString());
   }
 
   @Test
