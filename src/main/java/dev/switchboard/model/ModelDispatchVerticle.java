@@ -45,6 +45,11 @@ public final class ModelDispatchVerticle extends VerticleBase {
   static final long VERDICT_SYNC_MS = 2_000;
 
   private ModelSettings settings;
+  /**
+   * Memory's embedder, as start-up read it: memory labels its vectors with this model and learnt
+   * their dimensions from it, so a reload does not change it (restart_required says so).
+   */
+  private final ModelSettings.Embeddings embedding;
   private final Cluster cluster;
   /** Replaced whole by a reload: a call under way keeps the map (and dispatcher) it started with. */
   private Map<String, Provider> providers = new LinkedHashMap<>();
@@ -76,6 +81,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
 
   public ModelDispatchVerticle(ModelSettings settings, Cluster cluster) {
     this.settings = settings;
+    this.embedding = settings.embeddings();
     this.cluster = cluster;
   }
 
@@ -168,8 +174,8 @@ public final class ModelDispatchVerticle extends VerticleBase {
           d, x -> x.stateCode(System.currentTimeMillis()), "provider", d.provider.name(), "model", d.model);
     }
     dispatcher = new Dispatcher(vertx, s, router, providers, metrics, usage, p -> probe(p, true));
-    Provider embedder = providers.get(s.embeddings().provider());
-    embeddings = embedder == null ? null : new EmbeddingCalls(vertx, embedder, s.embeddings(), s.retry(), p -> probe(p, true));
+    Provider embedder = providers.get(embedding.provider());
+    embeddings = embedder == null ? null : new EmbeddingCalls(vertx, embedder, embedding, s.retry(), p -> probe(p, true));
     defaults = new DefaultModel(s.defaultModel(), providers.values());
   }
 
@@ -247,10 +253,10 @@ public final class ModelDispatchVerticle extends VerticleBase {
 
   private void embed(Message<JsonArray> message) {
     if (embeddings == null) {
-      String name = settings.embeddings().provider();
+      String name = embedding.provider();
       String off = settings.providers().stream().filter(p -> p.name().equals(name)).findFirst()
-          .map(ProviderSettings::offReason).orElse("unknown");
-      Failure.reply(message, Failure.unavailable("embeddings_unavailable", settings.embeddings().local()
+          .map(ProviderSettings::offReason).orElse("a reload removed it (memory's embedder changes at a restart)");
+      Failure.reply(message, Failure.unavailable("embeddings_unavailable", embedding.local()
           ? "embeddings are made in-process (embeddings.provider: local), not by a provider"
           : "embedding provider '" + name + "' is off: " + off));
       return;

@@ -424,4 +424,28 @@ class ReloadTest {
     assertEquals(true, ok.bodyAsJsonObject().getJsonObject("reloaded").getJsonObject("tls").getBoolean("reloaded"));
     assertEquals(200, chat("model-b", false).statusCode());
   }
+
+  @Test
+  @DisplayName("an embeddings change is only reported as restart_required: memory's vectors keep coming from the model it started with")
+  void embeddingsChangeIsNotHalfApplied() throws Exception {
+    gateway = TestGateway.builder()
+        .file("switchboard.yaml", "queue: { workers: 2 }\n")
+        .file("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"))
+            + "embeddings: { provider: \"a\", model: \"embed-1\" }\n")
+        .file("channels.yaml", bots("default"))
+        .file("rules.yaml", "rules: []\n")
+        .start();
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"))
+        + "embeddings: { provider: \"a\", model: \"embed-2\" }\n");
+
+    HttpResponse<Buffer> r = reload(admin());
+
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    assertEquals(new JsonArray().add("model_provider.yaml embeddings (memory's embedder)"), r.bodyAsJsonObject().getJsonArray("restart_required"));
+    HttpResponse<Buffer> added = web.postAbs(url("/api/v1/memories")).bearerTokenAuthentication(admin())
+        .sendJsonObject(new JsonObject().put("content", "alice drinks tea").put("scope", "user:alice")).await(30, TimeUnit.SECONDS);
+    assertEquals(201, added.statusCode(), added.bodyAsString());
+    assertTrue(first.embeddingRequests().stream().allMatch(b -> "embed-1".equals(b.getString("model"))),
+        "memory's vectors came from another model than the one it labels them with: " + first.embeddingRequests());
+  }
 }
