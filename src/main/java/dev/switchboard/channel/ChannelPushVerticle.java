@@ -168,8 +168,25 @@ public final class ChannelPushVerticle extends VerticleBase {
    * The store ({@code store:}) is not swapped: it needs a restart.
    */
   private void reload(Message<ChannelSettings> message) {
+    ChannelSettings before = settings;
     settings = message.body();
     limiters.clear();
+    // tokens are cached by bot name: one taken with an app's old credentials would go on speaking for the old app
+    before.feishuApps().forEach((name, app) -> {
+      if (!app.equals(settings.feishuApps().get(name))) {
+        tokens.forget(app);
+      }
+    });
+    before.dingtalkApps().forEach((name, app) -> {
+      if (!app.equals(settings.dingtalkApps().get(name))) {
+        tokens.forget(app);
+      }
+    });
+    before.wecomApps().forEach((name, app) -> {
+      if (!app.equals(settings.wecomApps().get(name))) {
+        tokens.forget(app);
+      }
+    });
     message.reply(null);
   }
 

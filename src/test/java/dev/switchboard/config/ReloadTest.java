@@ -448,4 +448,46 @@ class ReloadTest {
     assertTrue(first.embeddingRequests().stream().allMatch(b -> "embed-1".equals(b.getString("model"))),
         "memory's vectors came from another model than the one it labels them with: " + first.embeddingRequests());
   }
+
+  @Test
+  @DisplayName("an app bot whose credentials change replies with a token of the new credentials, not the one cached for the old")
+  void changedAppCredentialsTakeANewToken() throws Exception {
+    java.util.List<String> authorizations = new java.util.concurrent.CopyOnWriteArrayList<>();
+    var feishu = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
+      JsonObject answer;
+      if (req.path().endsWith("/tenant_access_token/internal")) {
+        answer = new JsonObject().put("code", 0).put("msg", "ok")
+            .put("tenant_access_token", "t-" + b.toJsonObject().getString("app_id")).put("expire", 7200);
+      } else {
+        authorizations.add(req.getHeader("Authorization"));
+        answer = new JsonObject().put("code", 0).put("msg", "success").put("data", new JsonObject());
+      }
+      req.response().putHeader("content-type", "application/json").end(answer.encode());
+    })).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    String app = """
+        feishu:
+          - name: "assistant"
+            app_id: "%s"
+            app_secret: "%s"
+            verification_token: "vt"
+            encrypt_key: "ek"
+            domain: "http://127.0.0.1:%d"
+        """;
+    gateway = TestGateway.builder()
+        .file("switchboard.yaml", "queue: { workers: 2 }\n")
+        .file("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a")))
+        .file("channels.yaml", bots("default") + app.formatted("cli_old", "old-secret", feishu.actualPort()))
+        .file("rules.yaml", "rules: []\n")
+        .start();
+    var reply = new dev.switchboard.bus.PushRequest("feishu", "assistant", "hello", null, new JsonObject().put("message_id", "om_1"));
+    gateway.vertx().eventBus().request(dev.switchboard.bus.Addresses.CHANNEL_PUSH, reply).await(10, TimeUnit.SECONDS);
+    eventually(() -> authorizations.size() == 1, "the reply under the old credentials");
+    write("channels.yaml", bots("default") + app.formatted("cli_new", "new-secret", feishu.actualPort()));
+
+    assertEquals(200, reload(admin()).statusCode());
+
+    gateway.vertx().eventBus().request(dev.switchboard.bus.Addresses.CHANNEL_PUSH, reply).await(10, TimeUnit.SECONDS);
+    eventually(() -> authorizations.size() == 2, "the reply under the new credentials");
+    assertEquals(java.util.List.of("Bearer t-cli_old", "Bearer t-cli_new"), authorizations);
+  }
 }
