@@ -490,4 +490,26 @@ class ReloadTest {
     eventually(() -> authorizations.size() == 2, "the reply under the new credentials");
     assertEquals(java.util.List.of("Bearer t-cli_old", "Bearer t-cli_new"), authorizations);
   }
+
+  @Test
+  @DisplayName("a bot a reload adds gets its push counters even when a push named it (as other) before it existed")
+  void botNamedByAReloadIsLabelledAfterIt() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    var bus = gateway.vertx().eventBus();
+    String early = bus.<JsonObject>request(dev.switchboard.bus.Addresses.CHANNEL_PUSH,
+        new dev.switchboard.bus.PushRequest("dingtalk", "second", "too early", null, null)).await(10, TimeUnit.SECONDS).body().getString("id");
+    eventually(() -> bus.<JsonObject>request(dev.switchboard.bus.Addresses.CHANNEL_DELIVERIES, new JsonObject()).await().body()
+        .getJsonArray("data").stream().map(JsonObject.class::cast)
+        .anyMatch(d -> early.equals(d.getString("id")) && "failed".equals(d.getString("status"))), "the push to a bot not configured yet failed");
+    write("channels.yaml", bots("default", "second"));
+
+    assertEquals(200, reload(admin()).statusCode());
+
+    String metrics = web.getAbs(url("/metrics")).bearerTokenAuthentication(admin()).send().await(10, TimeUnit.SECONDS).bodyAsString();
+    for (String status : java.util.List.of("delivered", "failed", "dead")) {
+      assertTrue(metrics.lines().anyMatch(l -> l.startsWith("switchboard_channel_pushes_total") && l.contains("bot=\"second\"")
+              && l.contains("status=\"" + status + "\"")),
+          "no " + status + " counter for the new bot: " + metrics.lines().filter(l -> l.startsWith("switchboard_channel_pushes_total")).toList());
+    }
+  }
 }
