@@ -512,4 +512,36 @@ class ReloadTest {
           "no " + status + " counter for the new bot: " + metrics.lines().filter(l -> l.startsWith("switchboard_channel_pushes_total")).toList());
     }
   }
+
+  private static String rule(String name) {
+    return """
+        rules:
+          - name: "%s"
+            on: { webhook: "ci" }
+            do:
+              - push: { channels: [{ type: "dingtalk", bot: "default" }], text: "built" }
+        """.formatted(name);
+  }
+
+  private String runningRule() {
+    JsonArray data = web.getAbs(url("/api/v1/rules")).bearerTokenAuthentication(admin()).send().await()
+        .bodyAsJsonObject().getJsonArray("data");
+    return data.isEmpty() ? "" : data.getJsonObject(0).getString("name");
+  }
+
+  @Test
+  @DisplayName("rules.yaml written after a reload read it (an edit, a PUT) is what runs in the end, not the older copy the reload read")
+  void rulesWrittenAfterTheReloadReadThemWin() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("rules.yaml", rule("read-by-the-reload"));
+    ConfigFiles files = new ConfigFiles(gateway.confDir(), name -> null);
+    dev.switchboard.rules.RulesSettings read = dev.switchboard.rules.RulesSettings.load(files,
+        dev.switchboard.channel.ChannelSettings.load(files));
+    write("rules.yaml", rule("written-after-it-much-later"));
+    eventually(() -> "written-after-it-much-later".equals(runningRule()), "the watch taking up the later file");
+
+    gateway.vertx().eventBus().request(dev.switchboard.bus.Addresses.RULES_RELOAD, read).await(10, TimeUnit.SECONDS);
+
+    eventually(() -> "written-after-it-much-later".equals(runningRule()), "the file on disk running again");
+  }
 }
