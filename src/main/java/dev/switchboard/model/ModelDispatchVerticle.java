@@ -57,6 +57,8 @@ public final class ModelDispatchVerticle extends VerticleBase {
   private final List<Dispatcher> retired = new ArrayList<>();
   /** Providers a reload removed or changed, closed once the calls still on them are past their timeouts. */
   private final Set<Provider> closing = new HashSet<>();
+  /** The longest retry deadline of any settings served so far: a call under way is bounded by the one it started under. */
+  private long longestDeadlineMs;
   private Router router;
   private Dispatcher dispatcher;
   private UsageLedger usage;
@@ -149,6 +151,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
   private void install(ModelSettings s, Map<String, Provider> previous) {
     boolean sameUpkeep = s.keyCooldown().equals(settings.keyCooldown()) && s.health().downAfter() == settings.health().downAfter();
     settings = s;
+    longestDeadlineMs = Math.max(longestDeadlineMs, s.retry().deadline().toMillis());
     Map<String, Provider> next = new LinkedHashMap<>();
     for (ProviderSettings p : s.providers()) {
       if (!p.enabled()) {
@@ -213,7 +216,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
       retired.add(old);
     }
     long grace = before.values().stream().mapToLong(p -> p.settings.totalTimeout().toMillis()).max().orElse(0)
-        + next.retry().deadline().toMillis() + 5_000;
+        + longestDeadlineMs + 5_000;
     for (Provider p : before.values()) {
       if (providers.get(p.name()) != p) {
         closing.add(p);

@@ -544,4 +544,37 @@ class ReloadTest {
 
     eventually(() -> "written-after-it-much-later".equals(runningRule()), "the file on disk running again");
   }
+
+  @Test
+  @DisplayName("a chat still retrying under the old retry deadline keeps its provider's connections when a reload shortens the deadline")
+  void retriesUnderTheOldDeadlineOutliveAShorterNewOne() throws Exception {
+    String changed = """
+        providers:
+          - name: "a"
+            type: "api_gateway"
+            endpoint: "%s"
+            models: ["model-a"]
+            timeouts: { total: 1s }
+        default_model: "model-a"
+        """.formatted(first.baseUrl());
+    gateway = TestGateway.builder()
+        .file("switchboard.yaml", "queue: { workers: 2 }\n")
+        .file("model_provider.yaml", changed + "retry: { max_attempts: 3, deadline: 30s, backoff: { base: 4s, max: 4s } }\n")
+        .file("channels.yaml", bots("default"))
+        .file("rules.yaml", "rules: []\n")
+        .start();
+    first.respondWith(500, "{\"error\":{\"message\":\"busy\"}}").failTimes(2);
+    JsonObject body = new JsonObject().put("model", "model-a")
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "third time lucky")));
+    var retrying = web.postAbs(url("/v1/chat/completions")).bearerTokenAuthentication(gateway.token("alice")).sendJsonObject(body);
+    eventually(() -> first.chatRequestCount() == 1, "the first attempt");
+    // the provider entry changes (a new one serves the next calls); the old one is kept for the calls on it
+    write("model_provider.yaml", changed.replace("total: 1s", "total: 2s") + "retry: { max_attempts: 3, deadline: 1s }\n");
+    assertEquals(200, reload(admin()).statusCode());
+
+    HttpResponse<Buffer> answered = retrying.await(60, TimeUnit.SECONDS);
+
+    assertEquals(200, answered.statusCode(), answered.bodyAsString());
+    assertEquals(3, first.chatRequestCount());
+  }
 }
