@@ -577,4 +577,38 @@ class ReloadTest {
     assertEquals(200, answered.statusCode(), answered.bodyAsString());
     assertEquals(3, first.chatRequestCount());
   }
+
+  @Test
+  @DisplayName("messages waiting under a bot's rate limit keep their order with those sent after a reload that changes the limit")
+  void pushesKeepTheirOrderAcrossARateLimitChange() throws Exception {
+    String limited = """
+        dingtalk:
+          - name: "default"
+            webhook: "%s"
+            secret: "%s"
+            rate_limit: { messages: 1, per: %s }
+        """;
+    gateway = TestGateway.builder()
+        .file("switchboard.yaml", "queue: { workers: 2 }\n")
+        .file("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a")))
+        .file("channels.yaml", limited.formatted(dingtalk.webhook(), DING_SECRET, "2s"))
+        .file("rules.yaml", "rules: []\n")
+        .start();
+    var bus = gateway.vertx().eventBus();
+    for (String text : java.util.List.of("m1", "m2", "m3")) {
+      bus.request(dev.switchboard.bus.Addresses.CHANNEL_PUSH, new dev.switchboard.bus.PushRequest("dingtalk", "default", text, null, null))
+          .await(10, TimeUnit.SECONDS);
+    }
+    eventually(() -> dingtalk.pushes().size() == 1, "the first push; the others wait for the window");
+    write("channels.yaml", limited.formatted(dingtalk.webhook(), DING_SECRET, "3s"));
+    assertEquals(200, reload(admin()).statusCode());
+
+    bus.request(dev.switchboard.bus.Addresses.CHANNEL_PUSH, new dev.switchboard.bus.PushRequest("dingtalk", "default", "m4", null, null))
+        .await(10, TimeUnit.SECONDS);
+
+    eventually(() -> dingtalk.pushes().size() == 4, "all four pushes");
+    assertEquals(java.util.List.of("m1", "m2", "m3", "m4"),
+        dingtalk.pushes().stream().map(p -> p.body().getJsonObject("text").getString("content"))
+            .map(c -> c.substring(c.lastIndexOf(':') + 1)).toList());
+  }
 }
