@@ -611,4 +611,29 @@ class ReloadTest {
         dingtalk.pushes().stream().map(p -> p.body().getJsonObject("text").getString("content"))
             .map(c -> c.substring(c.lastIndexOf(':') + 1)).toList());
   }
+
+  @Test
+  @DisplayName("reloads asked for together: one at a time is applied, the others get 409 reload_busy, and each leaves its audit record")
+  void concurrentReloadsAreBusyAndAudited() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a"), provider("b", second.baseUrl(), "model-b")));
+    String token = admin();
+    java.util.List<io.vertx.core.Future<HttpResponse<Buffer>>> asked = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      asked.add(web.postAbs(url("/api/v1/admin/reload")).bearerTokenAuthentication(token).send());
+    }
+    io.vertx.core.Future.join(asked).await(30, TimeUnit.SECONDS);
+
+    long ok = asked.stream().filter(f -> f.result().statusCode() == 200).count();
+    java.util.List<HttpResponse<Buffer>> busy = asked.stream().map(io.vertx.core.Future::result).filter(r -> r.statusCode() == 409).toList();
+    assertEquals(8, ok + busy.size(), asked.stream().map(f -> f.result().statusCode()).toList().toString());
+    assertTrue(ok >= 1 && !busy.isEmpty(), "ok " + ok + ", busy " + busy.size());
+    busy.forEach(r -> assertEquals("reload_busy", r.bodyAsJsonObject().getJsonObject("error").getString("code")));
+    assertEquals(200, chat("model-b", false).statusCode());
+    eventually(() -> {
+      JsonArray records = web.getAbs(url("/api/v1/audit?action=config.reload&limit=100")).bearerTokenAuthentication(admin()).send()
+          .await().bodyAsJsonObject().getJsonArray("data");
+      return records.size() == 8 && records.stream().map(JsonObject.class::cast).filter(r -> "ok".equals(r.getString("outcome"))).count() == ok;
+    }, "one config.reload record per reload asked for");
+  }
 }
