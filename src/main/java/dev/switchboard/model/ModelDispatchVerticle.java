@@ -463,7 +463,8 @@ public final class ModelDispatchVerticle extends VerticleBase {
    * Every instance sees the state; only the leader raises it, so a rule fires once per change.
    */
   private void raise(Provider p, boolean up, String why) {
-    if (!cluster.leadership().lease().leader()) {
+    // an entry a reload replaced only finishes the calls it had: the provider of that name is the new entry
+    if (!cluster.leadership().lease().leader() || providers.get(p.name()) != p) {
       return;
     }
     String state = up ? "up" : "down";
