@@ -676,4 +676,22 @@ class ReloadTest {
     Thread.sleep(500); // the event, had one been raised, was published before the old call's answer
     assertEquals(java.util.List.of(), raised);
   }
+
+  @Test
+  @DisplayName("a refused endpoint with a password in it is named without the password (answer, log line and audit record)")
+  void refusedEndpointIsNamedWithoutItsPassword() throws Exception {
+    boot("queue: { workers: 2 }\n");
+    write("model_provider.yaml", providers(provider("a", "http://ops:hunter2-secret@10.0.0.2/v1", "model-a")));
+
+    HttpResponse<Buffer> r = reload(admin());
+
+    assertEquals(400, r.statusCode(), r.bodyAsString());
+    assertTrue(message(r).contains("providers[0].endpoint"), message(r));
+    assertTrue(!r.bodyAsString().contains("hunter2"), r.bodyAsString());
+    eventually(() -> {
+      JsonArray records = web.getAbs(url("/api/v1/audit?action=config.reload")).bearerTokenAuthentication(admin()).send()
+          .await().bodyAsJsonObject().getJsonArray("data");
+      return records.size() == 1 && !records.encode().contains("hunter2");
+    }, "the refusal's audit record, without the password");
+  }
 }
