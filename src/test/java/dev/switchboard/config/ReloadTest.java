@@ -694,4 +694,48 @@ class ReloadTest {
       return records.size() == 1 && !records.encode().contains("hunter2");
     }, "the refusal's audit record, without the password");
   }
+
+  @Test
+  @DisplayName("a token still being fetched for an app's old credentials when a reload changes them is not used for the new ones")
+  void tokenFetchedForOldCredentialsIsNotShared() throws Exception {
+    java.util.List<String> authorizations = new java.util.concurrent.CopyOnWriteArrayList<>();
+    var feishu = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
+      if (req.path().endsWith("/tenant_access_token/internal")) {
+        String app = b.toJsonObject().getString("app_id");
+        // the old app's token is slow to come: the reload lands while it is being fetched
+        vertx.setTimer("cli_old".equals(app) ? 2_000 : 1, t -> req.response().putHeader("content-type", "application/json")
+            .end(new JsonObject().put("code", 0).put("msg", "ok").put("tenant_access_token", "t-" + app).put("expire", 7200).encode()));
+      } else {
+        authorizations.add(req.getHeader("Authorization"));
+        req.response().putHeader("content-type", "application/json")
+            .end(new JsonObject().put("code", 0).put("msg", "success").put("data", new JsonObject()).encode());
+      }
+    })).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    String app = """
+        feishu:
+          - name: "assistant"
+            app_id: "%s"
+            app_secret: "%s"
+            verification_token: "vt"
+            encrypt_key: "ek"
+            domain: "http://127.0.0.1:%d"
+        """;
+    gateway = TestGateway.builder()
+        .file("switchboard.yaml", "queue: { workers: 2 }\n")
+        .file("model_provider.yaml", providers(provider("a", first.baseUrl(), "model-a")))
+        .file("channels.yaml", bots("default") + app.formatted("cli_old", "old-secret", feishu.actualPort()))
+        .file("rules.yaml", "rules: []\n")
+        .start();
+    var bus = gateway.vertx().eventBus();
+    bus.request(dev.switchboard.bus.Addresses.CHANNEL_PUSH, new dev.switchboard.bus.PushRequest("feishu", "assistant", "old",
+        null, new JsonObject().put("message_id", "om_1"))).await(10, TimeUnit.SECONDS);
+    write("channels.yaml", bots("default") + app.formatted("cli_new", "new-secret", feishu.actualPort()));
+    assertEquals(200, reload(admin()).statusCode());
+
+    bus.request(dev.switchboard.bus.Addresses.CHANNEL_PUSH, new dev.switchboard.bus.PushRequest("feishu", "assistant", "new",
+        null, new JsonObject().put("message_id", "om_2"))).await(10, TimeUnit.SECONDS);
+
+    eventually(() -> authorizations.size() == 2, "both replies");
+    assertTrue(authorizations.contains("Bearer t-cli_new"), "the reply after the reload used the old app's token: " + authorizations);
+  }
 }
