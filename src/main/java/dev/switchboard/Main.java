@@ -92,6 +92,9 @@ public final class Main {
     long started = System.nanoTime();
     // before Vert.x and Netty allocate anything: the flags decide how the heap grows and shrinks
     JvmDefaults.apply();
+    // at once: the JVM's own answer to SIGHUP is to stop, and a reload may come while start-up is under way
+    java.util.concurrent.atomic.AtomicReference<Vertx> reloads = new java.util.concurrent.atomic.AtomicReference<>();
+    reloadOnHangup(reloads);
     Settings settings = Settings.load(System::getenv);
     dev.switchboard.observe.LogSettings.load(settings.confDir(), System::getenv).apply();
     JwtSecret secret = JwtSecret.resolve(settings.jwtSecret(), settings.dataDir());
@@ -123,17 +126,24 @@ public final class Main {
       ready.countDown();
     });
     ready.await();
-    reloadOnHangup(vertx);
+    reloads.set(vertx);
   }
 
   /** SIGHUP re-reads providers, channels, rules and TLS files as POST /api/v1/admin/reload does, and says what happened. */
-  private static void reloadOnHangup(Vertx vertx) {
+  private static void reloadOnHangup(java.util.concurrent.atomic.AtomicReference<Vertx> started) {
     try {
-      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> vertx.eventBus()
-          .<JsonObject>request(dev.switchboard.bus.Addresses.CONFIG_RELOAD, new JsonObject().put("trigger", "sighup"))
-          .onSuccess(m -> System.out.println("SIGHUP: reloaded " + m.body().encode()))
-          .onFailure(e -> System.err.println("SIGHUP: not reloaded: "
-              + dev.switchboard.bus.Failure.from(e).getMessage())));
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+        Vertx vertx = started.get();
+        if (vertx == null) {
+          System.err.println("SIGHUP: not reloaded: the gateway is still starting; send it again once it is ready");
+          return;
+        }
+        vertx.eventBus()
+            .<JsonObject>request(dev.switchboard.bus.Addresses.CONFIG_RELOAD, new JsonObject().put("trigger", "sighup"))
+            .onSuccess(m -> System.out.println("SIGHUP: reloaded " + m.body().encode()))
+            .onFailure(e -> System.err.println("SIGHUP: not reloaded: "
+                + dev.switchboard.bus.Failure.from(e).getMessage()));
+      });
     } catch (IllegalArgumentException e) {
       // a platform without SIGHUP (Windows): POST /api/v1/admin/reload still works
       System.err.println("SIGHUP reload not available here: " + e.getMessage());

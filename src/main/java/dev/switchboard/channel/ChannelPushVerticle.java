@@ -163,13 +163,30 @@ public final class ChannelPushVerticle extends VerticleBase {
   }
 
   /**
-   * New bots (a reload): the next push resolves its bot in them. Limiters are made again on their
-   * next use, so a changed rate limit applies; what was sent in a window is kept ({@link LocalWindows}).
+   * New bots (a reload): the next push resolves its bot in them. A bot's line of messages is kept
+   * (those waiting keep their order); a changed rate limit applies to its next message, counting
+   * what was sent in the window ({@link LocalWindows}).
    * The store ({@code store:}) is not swapped: it needs a restart.
    */
   private void reload(Message<ChannelSettings> message) {
+    ChannelSettings before = settings;
     settings = message.body();
-    limiters.clear();
+    // tokens are cached by bot name: one taken with an app's old credentials would go on speaking for the old app
+    before.feishuApps().forEach((name, app) -> {
+      if (!app.equals(settings.feishuApps().get(name))) {
+        tokens.forget(app);
+      }
+    });
+    before.dingtalkApps().forEach((name, app) -> {
+      if (!app.equals(settings.dingtalkApps().get(name))) {
+        tokens.forget(app);
+      }
+    });
+    before.wecomApps().forEach((name, app) -> {
+      if (!app.equals(settings.wecomApps().get(name))) {
+        tokens.forget(app);
+      }
+    });
     message.reply(null);
   }
 
@@ -421,8 +438,11 @@ public final class ChannelPushVerticle extends VerticleBase {
     String conversation = record.address() == null ? ""
         : "/" + record.address().getString("conversation_id", record.address().getString("chat_id",
             record.address().getString("chatid", record.address().getString("touser", record.address().getString("session_webhook", "")))));
-    RateLimiter limiter = limiters.computeIfAbsent(record.channel() + "/" + record.bot() + conversation,
-        k -> new RateLimiter(vertx, windows.window(k, bot.get().rateLimits())));
+    String line = record.channel() + "/" + record.bot() + conversation;
+    RateWindows.Window window = windows.window(line, bot.get().rateLimits());
+    RateLimiter limiter = limiters.computeIfAbsent(line, k -> new RateLimiter(vertx, window));
+    // the line outlives a reload, so the messages waiting in it keep their order; its limits are the bot's of now
+    limiter.countIn(window);
     Tries tries = new Tries();
     tries.sent = record.attempts();
     if (record.body() == null && record.message() != null) {

@@ -18,31 +18,33 @@ final class LocalWindows implements RateWindows {
   @Override
   public Window window(String key, List<Bot.RateLimit> limits) {
     Local known = windows.get(key);
-    if (known != null && known.limits.equals(limits)) {
-      return known;
+    if (known == null) {
+      known = new Local(limits);
+      windows.put(key, known);
+    } else if (!known.limits.equals(limits)) {
+      // new limits (a reload): the same window, so the sends already made, and those its line makes
+      // for messages that were waiting, count against them
+      known.retune(limits);
     }
-    // new limits (a reload): the sends already made still count against them
-    Local fresh = new Local(limits);
-    if (known != null) {
-      fresh.sent.addAll(known.sent);
-      while (fresh.sent.size() > fresh.keep) {
-        fresh.sent.pollFirst();
-      }
-      fresh.pausedUntil = known.pausedUntil;
-    }
-    windows.put(key, fresh);
-    return fresh;
+    return known;
   }
 
   static final class Local implements Window {
-    private final List<Bot.RateLimit> limits;
+    private List<Bot.RateLimit> limits;
     private final ArrayDeque<Long> sent = new ArrayDeque<>();
-    private final int keep;
+    private int keep;
     private long pausedUntil;
 
     Local(List<Bot.RateLimit> limits) {
-      this.limits = List.copyOf(limits);
-      this.keep = limits.stream().mapToInt(Bot.RateLimit::messages).max().orElse(1);
+      retune(limits);
+    }
+
+    private void retune(List<Bot.RateLimit> next) {
+      limits = List.copyOf(next);
+      keep = limits.stream().mapToInt(Bot.RateLimit::messages).max().orElse(1);
+      while (sent.size() > keep) {
+        sent.pollFirst();
+      }
     }
 
     @Override

@@ -24,7 +24,8 @@ final class RateLimiter {
   static final long WINDOW_RETRY_MS = 1_000;
 
   private final Vertx vertx;
-  private final RateWindows.Window window;
+  /** Replaced when a reload changes the bot's limits ({@link #countIn}). */
+  private RateWindows.Window window;
   private final ArrayDeque<Promise<Void>> waiting = new ArrayDeque<>();
   /** Local holds (backoff after a passing fault); the platform's holds go to the window too. */
   private long pausedUntil;
@@ -42,6 +43,11 @@ final class RateLimiter {
   RateLimiter(Vertx vertx, RateWindows.Window window) {
     this.vertx = vertx;
     this.window = window;
+  }
+
+  /** The windows this line asks from now on: the bot's limits may have changed (a reload). */
+  void countIn(RateWindows.Window next) {
+    window = next;
   }
 
   /** Completes when this message may go; later callers go later, and a retry goes before them. */

@@ -22,6 +22,8 @@ public final class TenantTokens {
   private final HttpClient client;
   private final Map<String, Cached> cache = new HashMap<>();
   private final Map<String, Future<String>> fetching = new HashMap<>();
+  /** Bumped by a forget: a fetch started before it (old credentials, a refused token) is neither shared nor kept. */
+  private final Map<String, Object> epochs = new HashMap<>();
 
   public TenantTokens(HttpClient client) {
     this.client = client;
@@ -37,7 +39,7 @@ public final class TenantTokens {
   }
 
   void forget(FeishuApp app) {
-    cache.remove(app.name());
+    forget(app.name());
   }
 
   /** A DingTalk app's access token ({@code POST /v1.0/oauth2/accessToken}). */
@@ -52,7 +54,7 @@ public final class TenantTokens {
   }
 
   void forget(DingTalkApp app) {
-    cache.remove("dingtalk/" + app.name());
+    forget("dingtalk/" + app.name());
   }
 
   /** A WeCom app's access token ({@code GET /cgi-bin/gettoken?corpid=…&corpsecret=…}). */
@@ -68,7 +70,13 @@ public final class TenantTokens {
   }
 
   void forget(WeComApp app) {
-    cache.remove("wecom/" + app.name());
+    forget("wecom/" + app.name());
+  }
+
+  private void forget(String key) {
+    cache.remove(key);
+    fetching.remove(key);
+    epochs.put(key, new Object());
   }
 
   /** One fetch at a time per key; a finished one, failed or not, makes room for the next. */
@@ -88,6 +96,7 @@ public final class TenantTokens {
 
   /** {@code body} null: a GET (WeCom), else a POST of it. */
   private Future<String> fetch(String key, String url, JsonObject body, String tokenField, String expiryField) {
+    Object epoch = epochs.get(key);
     RequestOptions options = new RequestOptions()
         .setMethod(body == null ? HttpMethod.GET : HttpMethod.POST)
         .setAbsoluteURI(url)
@@ -111,7 +120,9 @@ public final class TenantTokens {
             return Future.failedFuture("no access token for '" + key + "': " + Texts.clip(b.toString(), 200));
           }
           long expire = answer.getLong(expiryField, 7200L);
-          cache.put(key, new Cached(token, System.currentTimeMillis() + Math.max(0, expire - 180) * 1000));
+          if (epochs.get(key) == epoch) {
+            cache.put(key, new Cached(token, System.currentTimeMillis() + Math.max(0, expire - 180) * 1000));
+          }
           return Future.succeededFuture(token);
         });
   }

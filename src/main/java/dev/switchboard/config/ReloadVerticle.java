@@ -98,7 +98,11 @@ public final class ReloadVerticle extends VerticleBase {
     String subject = asked.getString("subject", "");
     String trigger = asked.getString("trigger", "api");
     if (reloading) {
-      Failure.reply(message, Failure.conflict("reload_busy", "a reload is being applied; try again"));
+      Failure busy = Failure.conflict("reload_busy", "a reload is being applied; try again");
+      // refused too: every reload asked for leaves its record
+      Audit.record(vertx, AuditEvent.of(subject, "config.reload", "conf", "refused").detail("trigger", trigger)
+          .detail("error", busy.getMessage()));
+      Failure.reply(message, busy);
       return;
     }
     reloading = true;

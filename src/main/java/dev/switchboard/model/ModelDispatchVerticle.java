@@ -45,6 +45,11 @@ public final class ModelDispatchVerticle extends VerticleBase {
   static final long VERDICT_SYNC_MS = 2_000;
 
   private ModelSettings settings;
+  /**
+   * Memory's embedder, as start-up read it: memory labels its vectors with this model and learnt
+   * their dimensions from it, so a reload does not change it (restart_required says so).
+   */
+  private final ModelSettings.Embeddings embedding;
   private final Cluster cluster;
   /** Replaced whole by a reload: a call under way keeps the map (and dispatcher) it started with. */
   private Map<String, Provider> providers = new LinkedHashMap<>();
@@ -52,6 +57,8 @@ public final class ModelDispatchVerticle extends VerticleBase {
   private final List<Dispatcher> retired = new ArrayList<>();
   /** Providers a reload removed or changed, closed once the calls still on them are past their timeouts. */
   private final Set<Provider> closing = new HashSet<>();
+  /** The longest retry deadline of any settings served so far: a call under way is bounded by the one it started under. */
+  private long longestDeadlineMs;
   private Router router;
   private Dispatcher dispatcher;
   private UsageLedger usage;
@@ -76,6 +83,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
 
   public ModelDispatchVerticle(ModelSettings settings, Cluster cluster) {
     this.settings = settings;
+    this.embedding = settings.embeddings();
     this.cluster = cluster;
   }
 
@@ -143,6 +151,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
   private void install(ModelSettings s, Map<String, Provider> previous) {
     boolean sameUpkeep = s.keyCooldown().equals(settings.keyCooldown()) && s.health().downAfter() == settings.health().downAfter();
     settings = s;
+    longestDeadlineMs = Math.max(longestDeadlineMs, s.retry().deadline().toMillis());
     Map<String, Provider> next = new LinkedHashMap<>();
     for (ProviderSettings p : s.providers()) {
       if (!p.enabled()) {
@@ -168,8 +177,8 @@ public final class ModelDispatchVerticle extends VerticleBase {
           d, x -> x.stateCode(System.currentTimeMillis()), "provider", d.provider.name(), "model", d.model);
     }
     dispatcher = new Dispatcher(vertx, s, router, providers, metrics, usage, p -> probe(p, true));
-    Provider embedder = providers.get(s.embeddings().provider());
-    embeddings = embedder == null ? null : new EmbeddingCalls(vertx, embedder, s.embeddings(), s.retry(), p -> probe(p, true));
+    Provider embedder = providers.get(embedding.provider());
+    embeddings = embedder == null ? null : new EmbeddingCalls(vertx, embedder, embedding, s.retry(), p -> probe(p, true));
     defaults = new DefaultModel(s.defaultModel(), providers.values());
   }
 
@@ -207,7 +216,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
       retired.add(old);
     }
     long grace = before.values().stream().mapToLong(p -> p.settings.totalTimeout().toMillis()).max().orElse(0)
-        + next.retry().deadline().toMillis() + 5_000;
+        + longestDeadlineMs + 5_000;
     for (Provider p : before.values()) {
       if (providers.get(p.name()) != p) {
         closing.add(p);
@@ -247,10 +256,10 @@ public final class ModelDispatchVerticle extends VerticleBase {
 
   private void embed(Message<JsonArray> message) {
     if (embeddings == null) {
-      String name = settings.embeddings().provider();
+      String name = embedding.provider();
       String off = settings.providers().stream().filter(p -> p.name().equals(name)).findFirst()
-          .map(ProviderSettings::offReason).orElse("unknown");
-      Failure.reply(message, Failure.unavailable("embeddings_unavailable", settings.embeddings().local()
+          .map(ProviderSettings::offReason).orElse("a reload removed it (memory's embedder changes at a restart)");
+      Failure.reply(message, Failure.unavailable("embeddings_unavailable", embedding.local()
           ? "embeddings are made in-process (embeddings.provider: local), not by a provider"
           : "embedding provider '" + name + "' is off: " + off));
       return;
@@ -454,7 +463,8 @@ public final class ModelDispatchVerticle extends VerticleBase {
    * Every instance sees the state; only the leader raises it, so a rule fires once per change.
    */
   private void raise(Provider p, boolean up, String why) {
-    if (!cluster.leadership().lease().leader()) {
+    // an entry a reload replaced only finishes the calls it had: the provider of that name is the new entry
+    if (!cluster.leadership().lease().leader() || providers.get(p.name()) != p) {
       return;
     }
     String state = up ? "up" : "down";

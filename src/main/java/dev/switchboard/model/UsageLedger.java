@@ -1,6 +1,7 @@
 package dev.switchboard.model;
 
 import dev.switchboard.model.spi.ModelProvider.Usage;
+import dev.switchboard.observe.LabelBounds;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.json.JsonArray;
@@ -48,13 +49,13 @@ final class UsageLedger {
     tokens(d, "completion").increment(usage.completionTokens());
     if (cost > 0) {
       Counter.builder("switchboard.model.cost").description("Cost of upstream calls by the configured prices")
-          .tags("provider", d.provider.name(), "model", d.label).register(registry).increment(cost);
+          .tags("provider", LabelBounds.label("provider", d.provider.name(), null), "model", LabelBounds.label("model", d.label, null)).register(registry).increment(cost);
     }
   }
 
   private Counter tokens(Deployment d, String type) {
     return Counter.builder("switchboard.model.tokens").description("Tokens by provider, model and type")
-        .tags("provider", d.provider.name(), "model", d.label, "type", type).register(registry);
+        .tags("provider", LabelBounds.label("provider", d.provider.name(), null), "model", LabelBounds.label("model", d.label, null), "type", type).register(registry);
   }
 
   /** Totals grouped by {@code by}: provider, model, key or subject. */

@@ -157,6 +157,22 @@ public final class LabelBounds implements MeterFilter {
     return allowed.allows(key, value, id);
   }
 
+  /**
+   * {@code value} of a configured key ({@code provider}, {@code model}, {@code bot}, ...) as the
+   * filter keeps it under the bounds of now; {@code channel}: the channel of a bot. The registry
+   * caches its lookups by the tags a meter is asked with, so a meter asked for with the raw name
+   * keeps the label it first got: a name asked for before a reload named it would stay other.
+   */
+  public static String label(String key, String value, String channel) {
+    if (value == null || OTHER.equals(value) || !CONFIGURED_KEYS.contains(key)) {
+      return value;
+    }
+    Bounds allowed = bounds;
+    boolean kept = "bot".equals(key) ? allowed.bots().getOrDefault(channel, Set.of()).contains(value)
+        : allowed.allows(key, value, null);
+    return kept ? value : OTHER;
+  }
+
   /** The first {@link #MAX_SKILLS} skill names seen stay labels. */
   private static boolean keptSkill(String name) {
     Set<String> kept = skills;

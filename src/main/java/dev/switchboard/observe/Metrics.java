@@ -69,13 +69,13 @@ public final class Metrics {
   public void modelCall(String provider, String model, String outcome, long nanos) {
     Timer.builder("switchboard.model.requests")
         .description("Upstream model calls by provider, model and outcome")
-        .tags("provider", provider, "model", model, "outcome", outcome)
+        .tags("provider", label("provider", provider), "model", label("model", model), "outcome", outcome)
         .register(registry)
         .record(Duration.ofNanos(nanos));
     if (!"ok".equals(outcome)) {
       Counter.builder("switchboard.model.errors")
           .description("Upstream model calls that failed")
-          .tags("provider", provider, "model", model, "outcome", outcome)
+          .tags("provider", label("provider", provider), "model", label("model", model), "outcome", outcome)
           .register(registry)
           .increment();
     }
@@ -84,18 +84,18 @@ public final class Metrics {
   /** A retry within one request, and why the previous attempt failed. */
   public void retry(String provider, String model, String reason) {
     Counter.builder("switchboard.model.retries").description("Attempts after the first, by the failure that caused them")
-        .tags("provider", provider, "model", model, "reason", reason).register(registry).increment();
+        .tags("provider", label("provider", provider), "model", label("model", model), "reason", reason).register(registry).increment();
   }
 
   /** A request moved from one group to another (fallback chain or context-window fallback). */
   public void fallback(String from, String to) {
     Counter.builder("switchboard.model.fallbacks").description("Fallbacks taken from one group to another")
-        .tags("from", from, "to", to).register(registry).increment();
+        .tags("from", label("from", from), "to", label("to", to)).register(registry).increment();
   }
 
   public void timeToFirstToken(String provider, String model, long nanos) {
     Timer.builder("switchboard.model.ttft").description("Upstream time to first token of streamed completions")
-        .tags("provider", provider, "model", model)
+        .tags("provider", label("provider", provider), "model", label("model", model))
         .register(registry).record(Duration.ofNanos(nanos));
   }
 
@@ -113,6 +113,11 @@ public final class Metrics {
         .strongReference(true).register(registry);
   }
 
+  /** A configured label's value as {@link LabelBounds} keeps it now (asked with it, a meter follows a reload). */
+  private static String label(String key, String value) {
+    return LabelBounds.label(key, value, null);
+  }
+
   /** Removes a meter registered for an object that is being replaced (a reload), so the new one can take its name and tags. */
   public void unregister(String name, String... tags) {
     var meter = registry.find(name).tags(tags).meter();
@@ -123,7 +128,7 @@ public final class Metrics {
 
   public void probe(String provider, boolean ok) {
     Counter.builder("switchboard.model.probes").description("Health probes by provider and result")
-        .tags("provider", provider, "outcome", ok ? "up" : "down").register(registry).increment();
+        .tags("provider", label("provider", provider), "outcome", ok ? "up" : "down").register(registry).increment();
   }
 
   /** A task reached a final state ({@code succeeded}, {@code failed}) or was retried. */
@@ -195,7 +200,7 @@ public final class Metrics {
   private Counter pushes(String channel, String bot, String status) {
     return Counter.builder("switchboard.channel.pushes")
         .description("Pushes to platform bots by channel, bot and status")
-        .tags("channel", channel, "bot", bot, "status", status)
+        .tags("channel", label("channel", channel), "bot", LabelBounds.label("bot", bot, channel), "status", status)
         .register(registry);
   }
 

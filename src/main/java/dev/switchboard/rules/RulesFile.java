@@ -33,6 +33,8 @@ final class RulesFile {
   /** What the watcher compares; {@link #MISSING} when the folder has no rules file. */
   record Stamp(long modified, long size) {
     static final Stamp MISSING = new Stamp(-1, -1);
+    /** Matches no file: the watch reads the file at its next look. */
+    static final Stamp UNREAD = new Stamp(-2, -2);
   }
 
   private final ConfigFiles files;

@@ -12,15 +12,23 @@ public final class RulesSettings {
 
   private final RulesFile file;
   private final RuleSet initial;
+  /** The file's stamp taken before it was read: a later one means {@link #initial} may be older than the file. */
+  private final RulesFile.Stamp read;
 
   RulesSettings(RulesFile file, RuleSet initial) {
+    this(file, initial, RulesFile.Stamp.UNREAD);
+  }
+
+  RulesSettings(RulesFile file, RuleSet initial, RulesFile.Stamp read) {
     this.file = file;
     this.initial = initial;
+    this.read = read;
   }
 
   public static RulesSettings load(ConfigFiles files, ChannelSettings channels) {
     RulesFile file = new RulesFile(files, pushable(channels));
-    return new RulesSettings(file, file.load());
+    RulesFile.Stamp read = file.stamp();
+    return new RulesSettings(file, file.load(), read);
   }
 
   /**
@@ -48,6 +56,10 @@ public final class RulesSettings {
 
   RuleSet initial() {
     return initial;
+  }
+
+  RulesFile.Stamp read() {
+    return read;
   }
 
   /** How many rules start-up loaded, for the banner. */

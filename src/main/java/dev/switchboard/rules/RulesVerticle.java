@@ -186,16 +186,21 @@ public final class RulesVerticle extends AbstractVerticle {
 
   /**
    * A config reload: the file checked with the reload's channels, already parsed. Applied like a
-   * watched change; a watch under way when it lands is dropped (its revision is older).
+   * watched change; a watch under way when it lands is dropped (its revision is older). When the
+   * file changed after the reload read it (an edit, a PUT), the parsed copy is older than the file:
+   * only the channels are taken, and the watch reads the file again with them.
    */
   private void onReload(Message<RulesSettings> message) {
     RulesSettings next = message.body();
     vertx.executeBlocking(next.file()::stamp, false).onComplete(ar -> {
       file = next.file();
-      if (ar.succeeded()) {
+      if (ar.succeeded() && ar.result().equals(next.read()) && !writing) {
         stamp = ar.result();
+        apply(next.initial(), "reloaded " + file.path() + " by a config reload");
+      } else {
+        stamp = RulesFile.Stamp.UNREAD;
+        LOG.info("rules: " + file.path() + " changed after the config reload read it; it is read again");
       }
-      apply(next.initial(), "reloaded " + file.path() + " by a config reload");
       message.reply(null);
     });
   }

@@ -207,7 +207,7 @@ public final class OutboundGuard {
     try {
       t = target(url);
     } catch (IllegalArgumentException e) {
-      throw node.error("'" + url + "': " + e.getMessage());
+      throw node.error("'" + shown(url) + "': " + e.getMessage());
     }
     try {
       resolve(t.host());
@@ -273,6 +273,11 @@ public final class OutboundGuard {
   }
 
   /** Scheme, host and port only: a configured URL may carry a key in its path or query. */
+  /** A URL that did not parse, as an error may show it: no user:password@, no query (webhook tokens ride there). */
+  private static String shown(String url) {
+    return url.replaceFirst("^([^/?#]*//)[^/?#]*@", "$1…@").replaceFirst("[?#].*$", "?…");
+  }
+
   private static String redacted(Target t) {
     String host = t.host().contains(":") ? "[" + t.host() + "]" : t.host();
     return (t.tls() ? "https" : "http") + "://" + host + ":" + t.port();

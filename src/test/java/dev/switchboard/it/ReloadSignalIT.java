@@ -105,17 +105,13 @@ class ReloadSignalIT {
         .build(), HttpResponse.BodyHandlers.ofString()).statusCode();
   }
 
-  @Test
-  @DisplayName("a provider added to the file serves after SIGHUP; a broken file after another SIGHUP is refused, naming it, and changes nothing")
-  void hangupReloads(@TempDir Path conf, @TempDir Path data) throws Exception {
-    Files.writeString(conf.resolve("switchboard.yaml"), "queue: { workers: 1 }\n");
-    Files.writeString(conf.resolve("model_provider.yaml"), providers("model-a"));
-    Files.writeString(conf.resolve("channels.yaml"), "{}\n");
-    Files.writeString(conf.resolve("rules.yaml"), "rules: []\n");
-    int port;
+  private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
+      return s.getLocalPort();
     }
+  }
+
+  private LinkedBlockingQueue<String> launch(Path conf, Path data, int port) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-jar", Path.of("target", "switchboard.jar").toString());
     pb.environment().keySet().removeIf(k -> k.startsWith("SWITCHBOARD_") || k.startsWith("MODEL_") || k.startsWith("DINGTALK_"));
@@ -126,7 +122,35 @@ class ReloadSignalIT {
     pb.environment().put("SWITCHBOARD_OUTBOUND_ALLOW", "127.0.0.1");
     pb.redirectErrorStream(true);
     gateway = pb.start();
-    LinkedBlockingQueue<String> out = lines(gateway.getInputStream());
+    return lines(gateway.getInputStream());
+  }
+
+  @Test
+  @DisplayName("a SIGHUP while the gateway is still starting (systemctl reload right after start) does not stop it")
+  void hangupDuringStartUpDoesNotStopIt(@TempDir Path conf, @TempDir Path data) throws Exception {
+    Files.writeString(conf.resolve("switchboard.yaml"), "queue: { workers: 1 }\n");
+    Files.writeString(conf.resolve("model_provider.yaml"), providers("model-a"));
+    Files.writeString(conf.resolve("channels.yaml"), "{}\n");
+    Files.writeString(conf.resolve("rules.yaml"), "rules: []\n");
+    LinkedBlockingQueue<String> out = launch(conf, data, freePort());
+    // printed once the data folder is locked, before the components deploy
+    awaitLine(out, "legacy_tokens");
+
+    hangUp(gateway);
+
+    awaitLine(out, "switchboard listening on");
+    assertTrue(gateway.isAlive(), "SIGHUP during start-up stopped the gateway");
+  }
+
+  @Test
+  @DisplayName("a provider added to the file serves after SIGHUP; a broken file after another SIGHUP is refused, naming it, and changes nothing")
+  void hangupReloads(@TempDir Path conf, @TempDir Path data) throws Exception {
+    Files.writeString(conf.resolve("switchboard.yaml"), "queue: { workers: 1 }\n");
+    Files.writeString(conf.resolve("model_provider.yaml"), providers("model-a"));
+    Files.writeString(conf.resolve("channels.yaml"), "{}\n");
+    Files.writeString(conf.resolve("rules.yaml"), "rules: []\n");
+    int port = freePort();
+    LinkedBlockingQueue<String> out = launch(conf, data, port);
     awaitLine(out, "switchboard listening on");
     String token;
     Vertx v = Vertx.vertx();
