@@ -38,6 +38,7 @@ import urllib.parse
 
 ARGS = None
 LOCK = threading.Lock()
+LAST_BODY = threading.local()   # the start of the last raw answer's body, for the report of a 5xx
 
 
 def now_ms():
@@ -506,10 +507,12 @@ def raw_exchange(method, path, headers, body, timeout):
         status = int(first[1]) if len(first) >= 2 and first[1].isdigit() else "no-status"
         # the rest of the answer, so that a stream ends or the server closes
         if method != "HEAD":
-            while True:
+            while len(data) < 1 << 20:
                 chunk = s.recv(65536)
                 if not chunk:
                     break
+                data += chunk
+        LAST_BODY.value = data.split(b"\r\n\r\n", 1)[-1][:160]
         return status
     finally:
         s.close()
@@ -533,14 +536,25 @@ def bad_input():
     requests_ = []
     for n in range(ARGS.count):
         requests_.append(oversize(rnd) if rnd.random() < ARGS.oversize_share else bad_request(rnd, n))
-    # a warm-up of valid traffic first, so that "before" is the RSS of a gateway that has served
-    c = Client(ARGS.gateway, 10)
-    for i in range(ARGS.warmup):
-        timed(c, "POST", "/v1/chat/completions", chat_body("fake-model", "warm %d" % i), auth())
-        timed(c, "GET", "/api/v1/memories?scope=user:bad", None, auth())
+    # a warm-up of valid traffic first, as parallel as the bad input and with bodies up to 1 MB, so that
+    # "before" is the RSS of a gateway whose heap has grown to its working size (memory writes and
+    # searches load the local embedding model: that is not growth caused by bad input either)
+    def warm(w):
+        c = Client(ARGS.gateway, 30)
+        for i in range(w, ARGS.warmup, ARGS.connections):
+            big = "x" * (1 << 20) if i % 25 == 0 else "warm %d" % i
+            timed(c, "POST", "/v1/chat/completions", chat_body("fake-model", big), auth())
+            timed(c, "POST", "/api/v1/tasks", json.dumps({"input": "warm-up task %d" % i}), auth())
+            timed(c, "POST", "/api/v1/memories", json.dumps({"content": "warm-up memory %d" % i, "scope": "user:bad"}), auth())
+            timed(c, "GET", "/api/v1/memories/search?q=warm&scope=user:bad", None, auth())
+    threads = [threading.Thread(target=warm, args=(w,), daemon=True) for w in range(ARGS.connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     time.sleep(2)
     before = rss_kb(ARGS.pid)
-    statuses, five, hangs, errors = {}, [], [], []
+    statuses, five, hangs, errors, slowest = {}, [], [], [], [0.0]
     index = [0]
 
     def worker():
@@ -567,9 +581,10 @@ def bad_input():
                         errors.append((label, repr(e)[:80]))
             took = time.time() - start
             with LOCK:
+                slowest[0] = max(slowest[0], took)
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
                 if isinstance(status, int) and status >= 500:
-                    five.append((label, method, path[:80], status))
+                    five.append((label, method, path[:80], status, headers, getattr(LAST_BODY, "value", b"")))
                 if status == "hang" or took * 1000 > ARGS.hang_ms:
                     hangs.append((label, method, path[:80], "%.1fs" % took))
             if i and i % 2000 == 0:
@@ -599,7 +614,7 @@ def bad_input():
     log("answers: %s" % json.dumps(statuses, sort_keys=True))
     passed = not five and not hangs and living and growth <= ARGS.rss_growth
     return verdict("bad-input", passed, [
-        ("requests", len(requests_)), ("seed", ARGS.seed), ("5xx", len(five)), ("hangs", len(hangs)),
+        ("requests", len(requests_)), ("seed", ARGS.seed), ("5xx", len(five)), ("hangs_over_%ds" % (ARGS.hang_ms / 1000), len(hangs)), ("slowest_ms", "%.0f" % (slowest[0] * 1000)),
         ("closed_by_gateway", statuses.get("closed", 0)), ("4xx", sum(v for k, v in statuses.items() if k.isdigit() and 400 <= int(k) < 500)),
         ("2xx", sum(v for k, v in statuses.items() if k.isdigit() and 200 <= int(k) < 300)),
         ("alive", "yes" if living else "no"), ("rss_before_mb", before // 1024), ("rss_after_mb", after // 1024),
@@ -866,7 +881,7 @@ def main():
     p.add_argument("--run-id", default="prove")
     p.add_argument("--count", type=int, default=10000)
     p.add_argument("--seed", type=int, default=15)
-    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=1000)
     p.add_argument("--oversize-share", type=float, default=0.02)
     p.add_argument("--max-body", type=int, default=4 * 1024 * 1024)
     p.add_argument("--hook-secret", default="")
