@@ -14,7 +14,8 @@
 #                   success rate >= 99.9%; prints the longest gap without a success and the p99
 #                   of the requests started during the fault (and 5 s after)
 #   gateway-crash   scripts/prove-queue.sh with CRASH_TASKS (2000) at CRASH_RATE (40)/s: 0 accepted
-#                   tasks lost, pushes repeated only when on the wire at a kill (its own verdict)
+#                   tasks lost, pushes repeated only when on the wire at a kill (its own verdict;
+#                   its other settings, e.g. REDIS_DOWN_SECONDS, pass through from the environment)
 #   store-restarts  distributed profile on a throwaway Redis and PostgreSQL+pgvector; chat, tasks,
 #                   memory writes and searches at STORE_RATE (10)/s chat, half that each other kind;
 #                   Redis stopped STORE_DOWN_SECONDS (20) then started, then PostgreSQL the same:
@@ -258,8 +259,9 @@ part_gateway_crash() {
   TASKS="$CRASH_TASKS" RATE="$CRASH_RATE" SWITCHBOARD_OUTBOUND_ALLOW=127.0.0.1 \
     nice scripts/prove-queue.sh >"$OUT/gateway-crash.txt" 2>"$OUT/gateway-crash.log" || status=$?
   line="$(grep '^RESULT ' "$OUT/gateway-crash.txt" | tail -n 1 || true)"
-  [[ -n "$line" ]] || line="RESULT (none: see $OUT/gateway-crash.log)"
-  record "gateway-crash: $( ((status == 0)) && echo PASS || echo FAIL) tasks=$CRASH_TASKS rate=$CRASH_RATE ${line#RESULT } (report: target/prove-queue.txt)" "$status"
+  [[ -n "$line" ]] || line="RESULT none (see $OUT/gateway-crash.log)"
+  line="${line#RESULT }"
+  record "gateway-crash: $( ((status == 0)) && echo PASS || echo FAIL) tasks=$CRASH_TASKS rate=$CRASH_RATE ${line#* } (report: target/prove-queue.txt)" "$status"
 }
 
 part_store_restarts() {
@@ -337,7 +339,8 @@ part_soak() {
   conf_dir soak "$fakes"
   start_gateway soak "$port" || return 1
   drive soak soak --gateway "http://127.0.0.1:$port" --token "$TOKEN" --pid "$GATEWAY_PID" \
-    --seconds "$SOAK_SECONDS" --rate "$SOAK_RATE" --connections 8 --sample 10 --warm 300 --drain 120
+    --seconds "$SOAK_SECONDS" --rate "$SOAK_RATE" --connections 8 --sample 10 --warm 300 --drain 120 \
+    --fakes "http://127.0.0.1:$fakes"
   stop_all
 }
 

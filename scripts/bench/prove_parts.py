@@ -848,15 +848,25 @@ def soak():
                     failed += 1
         if pending:
             time.sleep(1)
+    # and every one pushed: the fake robot counts what reached it, signed right
+    pushed = 0
+    if ARGS.fakes:
+        f = Client(ARGS.fakes, 10)
+        while time.time() < deadline + 30:
+            status, data, _, _ = timed(f, "GET", "/_events")
+            pushed = sum(1 for e in json.loads(data)["pushes"] if e[4] == 0) if status == 200 else 0
+            if pushed >= len(tasks):
+                break
+            time.sleep(1)
     warm = min(ARGS.warm, ARGS.seconds / 3)
     g_rss, g_fd = trend(samples_rss, warm), trend(samples_fd, warm)
     if errors:
         log("errors (first 10): %s" % errors[:10])
     total = sum(counts.values())
-    passed = not errors and not pending and not failed and g_rss <= ARGS.growth and g_fd <= ARGS.growth and alive(ARGS.pid)
+    passed = not errors and not pending and not failed and (not ARGS.fakes or pushed >= len(tasks)) and g_rss <= ARGS.growth and g_fd <= ARGS.growth and alive(ARGS.pid)
     return verdict("soak", passed, [
         ("seconds", ARGS.seconds), ("rate", ARGS.rate), ("requests", total), ("mix", ",".join("%s:%d" % kv for kv in sorted(counts.items()))),
-        ("errors", len(errors)), ("tasks_unfinished", len(pending)), ("tasks_failed", failed),
+        ("errors", len(errors)), ("tasks_unfinished", len(pending)), ("tasks_failed", failed), ("tasks_pushed", "%d/%d" % (pushed, len(tasks))),
         ("rss_mb", "%d->%d" % (samples_rss[0][1] // 1024, samples_rss[-1][1] // 1024) if samples_rss else "?"),
         ("fds", "%d->%d" % (samples_fd[0][1], samples_fd[-1][1]) if samples_fd else "?"),
         ("rss_trend_after_%ds" % warm, "%+.1f%%" % g_rss), ("fd_trend", "%+.1f%%" % g_fd), ("target_trend", "<=+%g%%" % ARGS.growth)])
@@ -870,6 +880,7 @@ def main():
     p.add_argument("--token", required=True)
     p.add_argument("--pid", type=int, default=0)
     p.add_argument("--events", default="")
+    p.add_argument("--fakes", default="", help="the fakes' URL, to count the pushes that reached the robots")
     p.add_argument("--model", default="fake-model")
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--connections", type=int, default=16)
