@@ -70,7 +70,7 @@ source scripts/lib/processes.sh
 # shellcheck source=lib/stores.sh
 source scripts/lib/stores.sh
 
-case "${1:-}" in -h | --help | help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h | --help | help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 PARTS=("$@")
 ((${#PARTS[@]})) || PARTS=("${ALL_PARTS[@]}")
 for p in "${PARTS[@]}"; do
@@ -94,6 +94,9 @@ cleanup() {
   local i
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[i]}"; done
   PIDS=()
+  # a Redis or PostgreSQL started again by the store-restarts schedule is known by its pid files
+  [[ -s "$WORK/redis2.pid" ]] && REDIS_PID="$(cat "$WORK/redis2.pid")"
+  [[ -n "$STORES_PG_DIR" && -f "$STORES_PG_DIR/data/postmaster.pid" ]] && PG_PID="$(head -n 1 "$STORES_PG_DIR/data/postmaster.pid")"
   stores_cleanup
   rm -rf "$WORK"
 }
@@ -289,8 +292,10 @@ part_store_restarts() {
     nap_for "$steady"
     echo "redis_down $(now_ms)" >>"$events"; redis_stop
     nap_for "$down"
-    redis_start "$rport" "$OUT/redis.log" && echo "redis_up $(now_ms)" >>"$events"
+    # the pid file first: the script's cleanup stops this Redis even when the run is cut short here
+    if redis_start "$rport" "$OUT/redis.log"; then up=1; else up=0; fi
     echo "$REDIS_PID" >"$WORK/redis2.pid"
+    ((up)) && echo "redis_up $(now_ms)" >>"$events"
     nap_for "$steady"
     echo "postgres_down $(now_ms)" >>"$events"; pg_stop
     nap_for "$down"
@@ -307,6 +312,7 @@ part_store_restarts() {
   cp "$events" "$OUT/store-restarts-timeline.txt"
   stop_all
   stores_cleanup
+  rm -f "$WORK/redis2.pid"
 }
 
 part_bad_input() {

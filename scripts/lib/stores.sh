@@ -42,7 +42,8 @@ redis_start() {
 }
 
 redis_stop() {
-  [[ -n "$REDIS_PID" ]] || return 0
+  # only our own, still running: the port may belong to someone else by now
+  [[ -n "$REDIS_PID" ]] && kill -0 "$REDIS_PID" 2>/dev/null || { REDIS_PID=""; return 0; }
   redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
   local _
   for _ in $(seq 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
@@ -79,7 +80,7 @@ pg_start() {
 }
 
 pg_stop() {
-  [[ -n "$PG_PID" ]] || return 0
+  [[ -n "$PG_PID" ]] && kill -0 "$PG_PID" 2>/dev/null || { PG_PID=""; return 0; }
   stores_as_pg "$STORES_PG_BIN/pg_ctl" -D "$STORES_PG_DIR/data" -m fast -w -t 20 stop >/dev/null 2>&1 \
     || kill -KILL "$PG_PID" 2>/dev/null || true
   PG_PID=""
