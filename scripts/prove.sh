@@ -89,7 +89,9 @@ for c in java python3 curl; do command -v "$c" >/dev/null || die "$c is required
 WORK="$(mktemp -d -t switchboard-prove.XXXXXX)"
 PIDS=()
 SCHED_PID=""
+DRIVER_PID=""
 cleanup() {
+  [[ -n "$DRIVER_PID" ]] && kill -TERM "$DRIVER_PID" 2>/dev/null
   [[ -n "$SCHED_PID" ]] && kill -TERM "$SCHED_PID" 2>/dev/null && wait "$SCHED_PID" 2>/dev/null
   local i
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[i]}"; done
@@ -212,7 +214,11 @@ FAILED=()
 drive() {
   local part="$1" status=0 line
   shift
-  nice python3 scripts/bench/prove_parts.py "$@" >"$WORK/line" 2>>"$OUT/$part-driver.log" || status=$?
+  # in the background, so that INT/TERM reach the trap at once instead of after the driver
+  nice python3 scripts/bench/prove_parts.py "$@" >"$WORK/line" 2>>"$OUT/$part-driver.log" &
+  DRIVER_PID=$!
+  wait "$DRIVER_PID" || status=$?
+  DRIVER_PID=""
   line="$(tail -n 1 "$WORK/line")"
   [[ -n "$line" ]] || line="$part: FAIL the driver printed nothing (exit $status); see $OUT/$part-driver.log"
   record "$line" "$status"
