@@ -91,7 +91,7 @@ PIDS=()
 SCHED_PID=""
 DRIVER_PID=""
 cleanup() {
-  [[ -n "$DRIVER_PID" ]] && kill -TERM "$DRIVER_PID" 2>/dev/null
+  [[ -n "$DRIVER_PID" ]] && kill -TERM "$DRIVER_PID" 2>/dev/null && wait "$DRIVER_PID" 2>/dev/null
   [[ -n "$SCHED_PID" ]] && kill -TERM "$SCHED_PID" 2>/dev/null && wait "$SCHED_PID" 2>/dev/null
   local i
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[i]}"; done
@@ -265,8 +265,12 @@ part_provider_down() {
 
 part_gateway_crash() {
   local status=0 line
+  # in the background, like the driver: a TERM reaches prove-queue.sh (which stops what it started) at once
   TASKS="$CRASH_TASKS" RATE="$CRASH_RATE" SWITCHBOARD_OUTBOUND_ALLOW=127.0.0.1 \
-    nice scripts/prove-queue.sh >"$OUT/gateway-crash.txt" 2>"$OUT/gateway-crash.log" || status=$?
+    nice scripts/prove-queue.sh >"$OUT/gateway-crash.txt" 2>"$OUT/gateway-crash.log" &
+  DRIVER_PID=$!
+  wait "$DRIVER_PID" || status=$?
+  DRIVER_PID=""
   line="$(grep '^RESULT ' "$OUT/gateway-crash.txt" | tail -n 1 || true)"
   [[ -n "$line" ]] || line="RESULT none (see $OUT/gateway-crash.log)"
   line="${line#RESULT }"

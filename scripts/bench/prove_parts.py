@@ -166,14 +166,17 @@ def timed(client, method, path, body=None, headers=None):
 
 def chat_fault():
     results = []   # (start, end, ok)
+    failures = []  # (start, took, status, body)
     stop_at = time.time() + ARGS.seconds
 
     def worker(i):
         c = Client(ARGS.gateway, 10)
         while time.time() < stop_at:
-            status, _, start, took = timed(c, "POST", "/v1/chat/completions", chat_body(ARGS.model, "hello %d" % i), auth())
+            status, data, start, took = timed(c, "POST", "/v1/chat/completions", chat_body(ARGS.model, "hello %d" % i), auth())
             with LOCK:
                 results.append((start, start + took, status == 200))
+                if status != 200:
+                    failures.append((start, took, status, data[:300]))
             if status == "connection":
                 time.sleep(0.01)
 
@@ -191,6 +194,8 @@ def chat_fault():
     fault_from = (ev.get("kill") or [0])[0]
     fault_to = (ev.get("up") or [fault_from])[0] + 5000   # the fault, and 5 s of coming back
     during = [r[1] - r[0] for r in results if fault_from <= r[0] <= fault_to]
+    for start, took, status, body in failures[:20]:
+        log("failed: %+.2f s from the kill, %s after %.0f ms: %s" % ((start - fault_from) / 1000, status, took, body))
     passed = total > 0 and rate >= ARGS.target
     return verdict("provider-down", passed, [
         ("requests", total), ("failed", total - ok), ("success", "%.3f%%" % rate), ("target", ">=%s%%" % ARGS.target),
