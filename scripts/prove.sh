@@ -91,7 +91,7 @@ PIDS=()
 SCHED_PID=""
 DRIVER_PID=""
 cleanup() {
-  [[ -n "$DRIVER_PID" ]] && kill -TERM "$DRIVER_PID" 2>/dev/null && wait "$DRIVER_PID" 2>/dev/null
+  [[ -n "$DRIVER_PID" ]] && kill -TERM "$DRIVER_PID" 2>/dev/null
   [[ -n "$SCHED_PID" ]] && kill -TERM "$SCHED_PID" 2>/dev/null && wait "$SCHED_PID" 2>/dev/null
   local i
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[i]}"; done
@@ -101,6 +101,9 @@ cleanup() {
   [[ -n "$STORES_PG_DIR" && -f "$STORES_PG_DIR/data/postmaster.pid" ]] && PG_PID="$(head -n 1 "$STORES_PG_DIR/data/postmaster.pid")"
   stores_cleanup
   rm -rf "$WORK"
+  # last: prove-queue.sh stops what it started on the TERM above; this waits for it
+  [[ -n "$DRIVER_PID" ]] && wait "$DRIVER_PID" 2>/dev/null
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT
