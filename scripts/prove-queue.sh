@@ -223,7 +223,8 @@ gateway_env() {
   echo "SWITCHBOARD_CONF_DIR=$WORK/conf-$name" "SWITCHBOARD_DATA_DIR=$WORK/data-$name" \
     "SWITCHBOARD_HTTP_PORT=$port" "SWITCHBOARD_STORAGE=distributed" "REDIS_URL=redis://127.0.0.1:$REDIS_PORT" \
     "DATABASE_URL=postgresql://switchboard@127.0.0.1:$PG_PORT/switchboard" "SWITCHBOARD_JWT_SECRET=$JWT_SECRET" \
-    "MODEL_ENDPOINT=http://127.0.0.1:$FAKES_PORT/$name/v1" "MODEL_API_KEY=fake" "MODEL_NAME=fake-model"
+    "MODEL_ENDPOINT=http://127.0.0.1:$FAKES_PORT/$name/v1" "MODEL_API_KEY=fake" "MODEL_NAME=fake-model" \
+    "SWITCHBOARD_OUTBOUND_ALLOW=127.0.0.1"
 }
 
 # start_gateway a|b PORT: launches the jar (log target/prove-queue/<name>-<n>.log) and waits for /healthz
