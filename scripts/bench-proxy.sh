@@ -6,9 +6,16 @@
 #   scripts/bench-proxy.sh failover   only the failover run
 #   scripts/bench-proxy.sh all        both
 #
-# "On one core": the gateway JVM is pinned to CPU 0 (taskset -c 0, -XX:ActiveProcessorCount=1, so
-# Vert.x sizes its event loops for one core); the fake upstream (one instance) and wrk (-t1) share
-# CPU 1. The direct baseline is wrk -> fake with the same pinning. Needs two CPUs.
+# "On one core": the gateway JVM is pinned to CPU 0 (taskset -c 0: the JVM then sees one CPU and
+# sizes itself, and Vert.x its event loops, for it); the fake upstream and wrk (-t1) share CPU 1.
+# The direct baseline is wrk -> fake with the same pinning. Needs two CPUs.
+#
+# Two arrangements, to be reported side by side:
+#   UPSTREAM=node JVM_FLAGS=plain (the default): what a user sees. The fake upstream is a Node
+#     server (scripts/bench/fake-openai.mjs), the gateway is launched as the README launches it,
+#     `java -jar target/switchboard.jar`, with no JVM options.
+#   UPSTREAM=java JVM_FLAGS=tuned: the earlier arrangement. The Java fake
+#     (scripts/fake-upstream.sh, one instance), and -XX:ActiveProcessorCount=1 on the gateway.
 #
 # Proxy benchmark: {non-streaming, streaming} x {16, 64 connections}, each warmed up for
 # WARMUP_SECONDS and measured for BENCH_SECONDS with wrk --latency and scripts/bench/chat.lua,
@@ -26,6 +33,7 @@
 #   (the warm-up is long on purpose: on one core the JIT compiler competes with the event loops for ~20 s)
 #   FAILOVER=1  FAILOVER_SECONDS=30  FAILOVER_KILL_AT=10  FAILOVER_RESTART_AT=20  FAILOVER_MODEL=chat
 #   SWITCHBOARD_HTTP_PORT=18789  FAKE_PORT=18800  FAKE_A_PORT=18801  FAKE_B_PORT=18802
+#   UPSTREAM=node|java   the fake upstream (see above)       JVM_FLAGS=plain|tuned
 #   REBUILD=1            rebuild target/switchboard.jar even if it exists
 #   GATEWAY_JAVA_OPTS    extra JVM options for the gateway (e.g. -Xmx256m)
 #
@@ -54,6 +62,14 @@ PORT="${SWITCHBOARD_HTTP_PORT:-18789}"
 FAKE_PORT="${FAKE_PORT:-18800}"
 FAKE_A_PORT="${FAKE_A_PORT:-18801}"
 FAKE_B_PORT="${FAKE_B_PORT:-18802}"
+UPSTREAM="${UPSTREAM:-node}"
+JVM_FLAGS="${JVM_FLAGS:-plain}"
+case "$UPSTREAM" in node | java) ;; *) echo "UPSTREAM is node or java, got '$UPSTREAM'" >&2; exit 2 ;; esac
+case "$JVM_FLAGS" in
+  plain) LAUNCH_FLAGS=() ;;
+  tuned) LAUNCH_FLAGS=(-XX:ActiveProcessorCount=1) ;;
+  *) echo "JVM_FLAGS is plain or tuned, got '$JVM_FLAGS'" >&2; exit 2 ;;
+esac
 GATEWAY_CPU=0
 FAKE_CPU=1
 WRK_CPU=1
@@ -132,11 +148,20 @@ port_free() {
   fi
 }
 
+# fake_command PORT: sets FAKE_COMMAND, the fake upstream's command line for UPSTREAM
+fake_command() {
+  if [[ "$UPSTREAM" == node ]]; then
+    FAKE_COMMAND=(node scripts/bench/fake-openai.mjs --host 127.0.0.1 --port "$1")
+  else
+    FAKE_COMMAND=(scripts/fake-upstream.sh --host 127.0.0.1 --port "$1" --delay-ms 0 --instances 1)
+  fi
+}
+
 # start_fake NAME PORT: a fake upstream pinned to FAKE_CPU; sets LAST_PID
 start_fake() {
   local name="$1" port="$2"
-  setsid taskset -c "$FAKE_CPU" scripts/fake-upstream.sh --host 127.0.0.1 --port "$port" --delay-ms 0 --instances 1 \
-    >>"$OUT/fake-$name.log" 2>&1 &
+  fake_command "$port"
+  setsid taskset -c "$FAKE_CPU" "${FAKE_COMMAND[@]}" >>"$OUT/fake-$name.log" 2>&1 &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
   # no job notice ("Killed") when the failover run kills it
@@ -155,12 +180,14 @@ start_gateway() {
   GATEWAY_ENV=("$@"
     "SWITCHBOARD_DATA_DIR=$data_dir"
     "SWITCHBOARD_JWT_SECRET=$(head -c 36 /dev/urandom | base64 | tr -d '\n')"
-    "SWITCHBOARD_HTTP_PORT=$PORT")
+    "SWITCHBOARD_HTTP_PORT=$PORT"
+    # the fakes listen on loopback, which outbound calls refuse unless allowed
+    "SWITCHBOARD_OUTBOUND_ALLOW=127.0.0.1")
   local log="$OUT/$logname.log" launched
   launched="$(now_ms)"
   # shellcheck disable=SC2086 # GATEWAY_JAVA_OPTS is a list of options
   setsid env "${GATEWAY_ENV[@]}" taskset -c "$GATEWAY_CPU" \
-    java -XX:ActiveProcessorCount=1 ${GATEWAY_JAVA_OPTS:-} -jar "$JAR" >"$log" 2>&1 &
+    java "${LAUNCH_FLAGS[@]}" ${GATEWAY_JAVA_OPTS:-} -jar "$JAR" >"$log" 2>&1 &
   GATEWAY_PID=$!
   PIDS+=("$GATEWAY_PID")
   disown "$GATEWAY_PID"
@@ -207,15 +234,19 @@ if [[ ! -f "$JAR" || "${REBUILD:-0}" == 1 ]]; then
   mvn -q -B -DskipTests package
 fi
 [[ -f "$JAR" ]] || die "no gateway jar at $JAR"
-# compiles the fake's classes when they are missing or stale, unpinned, then just prints its usage
-scripts/fake-upstream.sh --help >/dev/null
+if [[ "$UPSTREAM" == node ]]; then
+  command -v node >/dev/null || die "node is required for UPSTREAM=node (or run with UPSTREAM=java)"
+else
+  # compiles the fake's classes when they are missing or stale, unpinned, then just prints its usage
+  scripts/fake-upstream.sh --help >/dev/null
+fi
 
 say "# switchboard chat-proxy benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 say "# host: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo '?');" \
   "$(java -version 2>&1 | head -n 1); $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
 say "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with local changes)')"
-say "# arrangement (all on 127.0.0.1): gateway JVM on CPU $GATEWAY_CPU (taskset -c $GATEWAY_CPU," \
-  "-XX:ActiveProcessorCount=1); fake upstream JVM (1 instance, delay 0) on CPU $FAKE_CPU (taskset -c $FAKE_CPU);" \
+say "# arrangement (all on 127.0.0.1): UPSTREAM=$UPSTREAM JVM_FLAGS=$JVM_FLAGS; gateway \`java ${LAUNCH_FLAGS[*]:-}${LAUNCH_FLAGS[*]:+ }-jar\` on CPU $GATEWAY_CPU" \
+  "(taskset -c $GATEWAY_CPU); fake upstream ($UPSTREAM, delay 0) on CPU $FAKE_CPU (taskset -c $FAKE_CPU);" \
   "wrk -t1 on CPU $WRK_CPU (taskset -c $WRK_CPU); direct baseline: wrk -> fake with the same pinning"
 
 # --- proxy benchmark ----------------------------------------------------------------------------
@@ -354,8 +385,8 @@ failover_run() {
     kill -KILL -- "-$fake_b_pid" 2>/dev/null || kill -KILL "$fake_b_pid" 2>/dev/null || true
     echo "fake b (pid $fake_b_pid) killed at $(awk -v ms=$(($(now_ms) - started)) 'BEGIN { printf "%.1f", ms / 1000 }')s" >>"$events"
     nap $((FAILOVER_RESTART_AT - FAILOVER_KILL_AT))
-    setsid taskset -c "$FAKE_CPU" scripts/fake-upstream.sh --host 127.0.0.1 --port "$FAKE_B_PORT" --delay-ms 0 --instances 1 \
-      >>"$OUT/fake-b.log" 2>&1 &
+    fake_command "$FAKE_B_PORT"
+    setsid taskset -c "$FAKE_CPU" "${FAKE_COMMAND[@]}" >>"$OUT/fake-b.log" 2>&1 &
     echo "$!" >"$OUT/failover-fake-b.pid"
     echo "fake b restarted (pid $!) at $(awk -v ms=$(($(now_ms) - started)) 'BEGIN { printf "%.1f", ms / 1000 }')s" >>"$events"
     until answers "http://127.0.0.1:$FAKE_B_PORT/v1/models"; do nap 0.05; done
