@@ -1,10 +1,10 @@
 package dev.switchboard.audit;
 
+import dev.switchboard.store.PostgresUrl;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;
-import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
@@ -81,7 +81,7 @@ public final class PgAuditLog implements AuditLog {
     this.pool = PgBuilder.pool()
         .with(new NetClientOptions().setConnectTimeout(5000).setTcpKeepAlive(true))
         .with(new PoolOptions().setMaxSize(2).setConnectionTimeout(5).setConnectionTimeoutUnit(TimeUnit.SECONDS))
-        .connectingTo(PgConnectOptions.fromUri(databaseUrl))
+        .connectingTo(PostgresUrl.options(databaseUrl))
         .using(vertx)
         .build();
   }

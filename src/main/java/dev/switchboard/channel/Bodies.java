@@ -9,12 +9,12 @@ import io.vertx.core.http.HttpClientResponse;
  * Reading what platforms answer, never more than a bound: a push answer, a token, a registration
  * is a few hundred bytes, and an endpoint that sends megabytes (a misconfigured URL, a hostile
  * host) must fail that one call, not fill the heap. Over the bound the connection is reset and
- * nothing more is read or kept.
+ * nothing more is read or kept. The doctor reads its probes' answers with it too.
  */
-final class Bodies {
+public final class Bodies {
 
   /** Push answers (DingTalk, Feishu, WeCom, webhooks). */
-  static final int MAX_ANSWER_BYTES = 1024 * 1024;
+  public static final int MAX_ANSWER_BYTES = 1024 * 1024;
   /** Access tokens and Stream registrations: small JSON objects. */
   static final int MAX_TOKEN_BYTES = 64 * 1024;
 
@@ -22,18 +22,18 @@ final class Bodies {
   }
 
   /** An answer over its bound. */
-  static final class TooLarge extends RuntimeException {
+  public static final class TooLarge extends RuntimeException {
     TooLarge(String what, int max) {
       super(what + " is larger than " + describe(max) + "; not read", null, false, false);
     }
   }
 
-  static String describe(int bytes) {
+  public static String describe(int bytes) {
     return bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 ? bytes / (1024 * 1024) + " MB" : bytes / 1024 + " KB";
   }
 
   /** The whole body of {@code response} when it is at most {@code max} bytes; else fails with {@link TooLarge}. */
-  static Future<Buffer> read(HttpClientResponse response, int max, String what) {
+  public static Future<Buffer> read(HttpClientResponse response, int max, String what) {
     Promise<Buffer> done = Promise.promise();
     // before any reset below: the reset comes back as this response's exception, and without a
     // handler Vert.x logs it as unhandled (SEVERE "Stream reset")

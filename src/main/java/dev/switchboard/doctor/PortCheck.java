@@ -1,5 +1,7 @@
 package dev.switchboard.doctor;
 
+import dev.switchboard.channel.Bodies;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -74,7 +76,8 @@ final class PortCheck {
         .setAbsoluteURI((tls ? "https" : "http") + "://" + target + ":" + port + "/healthz")
         .setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs).setFollowRedirects(false);
     try {
-      return http.request(options).compose(r -> r.send()).compose(r -> r.body().map(b -> {
+      // bounded: whatever holds the port may answer without end
+      return http.request(options).compose(r -> r.send()).compose(r -> Bodies.read(r, Bodies.MAX_ANSWER_BYTES, "/healthz").map(b -> {
         if (r.statusCode() == 200) {
           try {
             if ("ok".equals(new JsonObject(b).getString("status"))) {
@@ -85,7 +88,10 @@ final class PortCheck {
           }
         }
         return "GET /healthz answered " + r.statusCode() + " " + Doctor.clip(b.toString().strip(), 40);
-      })).await(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+      }).recover(e -> e instanceof Bodies.TooLarge
+          ? Future.succeededFuture("GET /healthz answered " + r.statusCode() + " with more than "
+              + Bodies.describe(Bodies.MAX_ANSWER_BYTES))
+          : Future.failedFuture(e))).await(timeoutMs + 1000, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       return "no HTTP answer on /healthz";
     }

@@ -1,5 +1,6 @@
 package dev.switchboard.doctor;
 
+import dev.switchboard.channel.Bodies;
 import dev.switchboard.config.ConfigNode;
 import dev.switchboard.model.GroupSettings;
 import dev.switchboard.model.ModelSettings;
@@ -58,6 +59,11 @@ final class ProviderCheck {
       try {
         a = get(p, request, keys.get(i));
       } catch (Exception e) {
+        if (e instanceof Bodies.TooLarge || e.getCause() instanceof Bodies.TooLarge) {
+          // a model list is kilobytes: this is not the provider's API (or not a sane one)
+          return Finding.fail(subject, call + " answered more than " + Bodies.describe(Bodies.MAX_ANSWER_BYTES) + "; not read",
+              "set " + Where.of(rawEntry.get("endpoint")) + " to the provider's API base URL (…/v1)");
+        }
         return unreachable(subject, call, e, rawEntry);
       }
       if (a.status == 401 || a.status == 403) {
@@ -164,7 +170,8 @@ final class ProviderCheck {
   private Answer get(ProviderSettings p, ModelProvider.Request request, String key) throws Exception {
     return client.request(p.requestOptions(request, key).setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs))
         .compose(r -> request.body() == null ? r.send() : r.send(request.body()))
-        .compose(r -> r.body().map(b -> new Answer(r.statusCode(), b)))
+        // bounded: an endpoint that answers without end must be a finding, not fill the heap
+        .compose(r -> Bodies.read(r, Bodies.MAX_ANSWER_BYTES, "the answer").map(b -> new Answer(r.statusCode(), b)))
         .await(timeoutMs + 1000, TimeUnit.MILLISECONDS);
   }
 

@@ -1,6 +1,7 @@
 package dev.switchboard.memory;
 
 import dev.switchboard.bus.Failure;
+import dev.switchboard.store.PostgresUrl;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxException;
@@ -182,7 +183,7 @@ final class PgMemories implements LongTermStore {
 
   PgMemories(Vertx vertx, String databaseUrl) {
     // a database that does not answer must fail fast and clearly, not hold callers for minutes
-    PgConnectOptions options = PgConnectOptions.fromUri(databaseUrl);
+    PgConnectOptions options = PostgresUrl.options(databaseUrl);
     this.pool = PgBuilder.pool()
         .with(new io.vertx.core.net.NetClientOptions().setConnectTimeout(5000).setTcpKeepAlive(true))
         .with(new PoolOptions().setMaxSize(8).setConnectionTimeout(5).setConnectionTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)

@@ -39,8 +39,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>One process owns a data folder ({@link dev.switchboard.store.DataDirLock}), so at open every
  * lease held by another instance of the queue is a lease of a previous process that is gone: those
- * are reclaimed at once (queued again, or failed when their attempts are used up) instead of after
- * their visibility timeout. This also covers rows the previous version left {@code running}.
+ * are reclaimed at once (queued again, or failed once the task lost {@code maxLost} workers) instead
+ * of after their visibility timeout. This also covers rows the previous version left {@code running}.
  *
  * <p>Files written by the previous version are read as they are: its columns stay (and hold the
  * task of old rows, read back as the spec {@code {"input","model","channels","conversation",
@@ -113,7 +113,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
 
   private static final String ROW = """
       id, seq, status, priority, input, model, channels, subject, result, error, attempts, created_at, updated_at,
-      conversation, history_turns, run_at, memory_scopes, spec, max_attempts, trace""";
+      conversation, history_turns, run_at, memory_scopes, spec, max_attempts, lost, trace""";
   // a listing does not show traces (up to 32 KB each): they are not read for it
   private static final String LIST_ROW = ROW.replace(", trace", ", NULL AS trace");
   private static final String BY_ID = "SELECT " + ROW + " FROM tasks WHERE id = ?";
@@ -144,10 +144,11 @@ public final class EmbeddedTaskQueue implements TaskQueue {
                        lease_owner = NULL, lease_token = NULL, lease_until = 0, lease_instance = NULL, updated_at = ?
       WHERE id = ?""";
   private static final String EXPIRED = """
-      SELECT id, attempts, max_attempts, lost FROM tasks WHERE status = 'running' AND lease_until <= ?""";
+      SELECT id, attempts, lost FROM tasks WHERE status = 'running' AND lease_until <= ?""";
   private static final String FOREIGN = """
-      SELECT id, attempts, max_attempts, lost FROM tasks WHERE status = 'running' AND lease_instance IS NOT ?""";
-  private static final String LOST = "UPDATE tasks SET lost = ? WHERE id = ?";
+      SELECT id, attempts, lost FROM tasks WHERE status = 'running' AND lease_instance IS NOT ?""";
+  // the lost run is taken back out of attempts: the task did not fail, its worker died
+  private static final String LOST = "UPDATE tasks SET lost = ?, attempts = attempts - ? WHERE id = ?";
   // a running task keeps its token, so that its worker learns it was cancelled rather than replaced
   private static final String CANCEL = """
       UPDATE tasks SET status = 'cancelled', result = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?
@@ -177,6 +178,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
   }
 
   private final EmbeddedStore store;
+  private final int maxLost;
   private final String instance = UUID.randomUUID().toString();
   private final WorkSignal signal;
   private final GroupCommit writes;
@@ -186,8 +188,9 @@ public final class EmbeddedTaskQueue implements TaskQueue {
   private final AtomicInteger slot = new AtomicInteger();
   private volatile boolean closed;
 
-  private EmbeddedTaskQueue(Vertx vertx, EmbeddedStore store) {
+  private EmbeddedTaskQueue(Vertx vertx, EmbeddedStore store, int maxLost) {
     this.store = store;
+    this.maxLost = maxLost;
     this.signal = new WorkSignal(vertx);
     this.writes = new GroupCommit(vertx, store, MAX_BATCH);
   }
@@ -197,7 +200,12 @@ public final class EmbeddedTaskQueue implements TaskQueue {
    * stays the caller's: {@link #close} leaves it open.
    */
   public static Future<EmbeddedTaskQueue> open(Vertx vertx, EmbeddedStore store) {
-    EmbeddedTaskQueue queue = new EmbeddedTaskQueue(vertx, store);
+    return open(vertx, store, QueueSettings.DEFAULT_MAX_LOST);
+  }
+
+  /** {@code maxLost}: runs whose worker was lost after which a task fails (queue.max_lost). */
+  public static Future<EmbeddedTaskQueue> open(Vertx vertx, EmbeddedStore store, int maxLost) {
+    EmbeddedTaskQueue queue = new EmbeddedTaskQueue(vertx, store, maxLost);
     return store.transaction(c -> {
       EmbeddedStore.execute(c, SCHEMA);
       boolean upgrade = !hasColumn(c, "spec");
@@ -242,7 +250,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     long runAt = Math.max(t.runAt(), now);
     update(c, INSERT, id, seq.incrementAndGet(), t.priority().ordinal(), t.subject(), t.idempotencyKey(), now, now, runAt,
         t.spec().encode(), t.maxAttempts());
-    return new Submitted(new Task(id, t.spec().copy(), t.priority(), QUEUED, 0, t.maxAttempts(), now, now, runAt, null, null,
+    return new Submitted(new Task(id, t.spec().copy(), t.priority(), QUEUED, 0, t.maxAttempts(), 0, now, now, runAt, null, null,
         t.subject(), null), true);
   }
 
@@ -400,10 +408,13 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     });
   }
 
-  /** Expired (or foreign) leases back in line, or failed when their attempts are used up. */
+  /**
+   * Expired (or foreign) leases back in line, the lost run not counted as an attempt (the task did
+   * not fail, its worker died); a task that lost {@code maxLost} workers fails instead.
+   */
   private int reclaim(Connection c, String which, String instanceArg) throws SQLException {
     long now = now();
-    record Expired(String id, int attempts, int maxAttempts, int lost) {
+    record Expired(String id, int attempts, int lost) {
     }
     List<Expired> expired = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(which)) {
@@ -414,20 +425,26 @@ public final class EmbeddedTaskQueue implements TaskQueue {
       }
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          expired.add(new Expired(rs.getString(1), rs.getInt(2), rs.getInt(3), rs.getInt(4)));
+          expired.add(new Expired(rs.getString(1), rs.getInt(2), rs.getInt(3)));
         }
       }
     }
     for (Expired e : expired) {
       int lost = e.lost() + 1;
-      update(c, LOST, lost, e.id());
-      if (e.attempts() >= e.maxAttempts()) {
-        update(c, FAIL, "worker lost " + lost + " times", now, e.id());
+      // rows left running by the previous version may not have counted their run
+      update(c, LOST, lost, Math.min(1, e.attempts()), e.id());
+      if (lost >= maxLost) {
+        update(c, FAIL, lostError(lost), now, e.id());
       } else {
         update(c, REQUEUE, null, now, 0, now, e.id());
       }
     }
     return expired.size();
+  }
+
+  /** The error of a task failed by {@code queue.max_lost}; the same words on both profiles. */
+  static String lostError(int lost) {
+    return "worker lost " + lost + " times (queue.max_lost)";
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -682,7 +699,7 @@ public final class EmbeddedTaskQueue implements TaskQueue {
     String spec = rs.getString("spec");
     return new Task(rs.getString("id"), spec != null ? new JsonObject(spec) : legacySpec(rs),
         Priority.values()[rs.getInt("priority")], rs.getString("status"), rs.getInt("attempts"), rs.getInt("max_attempts"),
-        rs.getLong("created_at"), rs.getLong("updated_at"), rs.getLong("run_at"), rs.getString("result"),
+        rs.getInt("lost"), rs.getLong("created_at"), rs.getLong("updated_at"), rs.getLong("run_at"), rs.getString("result"),
         rs.getString("error"), rs.getString("subject"), trace(rs.getString("trace")));
   }
 

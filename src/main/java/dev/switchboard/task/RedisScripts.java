@@ -418,13 +418,15 @@ final class RedisScripts {
       """);
 
   /**
-   * ARGV: P, min idle ms. XAUTOCLAIM finds the entries nobody touched for min idle; the hash's
-   * lease_until decides: expired ones go back in line (or fail when their attempts are used up),
+   * ARGV: P, min idle ms, max lost. XAUTOCLAIM finds the entries nobody touched for min idle; the
+   * hash's lease_until decides: expired ones go back in line, the lost run not counted as an attempt
+   * (or fail once the task lost max lost workers),
    * and one extended with a visibility longer than min idle is handed back to its owner with its
    * idle time. Safe from several instances at once: each entry is judged inside one script.
    */
   static final Script RECLAIM = Script.of("reclaim", """
       local min_idle = ARGV[2]
+      local max_lost = tonumber(ARGV[3])
       local now = now_ms()
       local n = 0
       for _, p in ipairs(PRIORITIES) do
@@ -452,8 +454,10 @@ final class RedisScripts {
                 n = n + 1
                 unline(id, p, entry)
                 local lost = rcall('HINCRBY', k, 'lost', 1)
-                if tonumber(f[6]) >= tonumber(f[7]) then
-                  rcall('HSET', k, 'error', 'worker lost ' .. lost .. ' times')
+                -- the lost run is taken back out of attempts: the task did not fail, its worker died
+                if tonumber(f[6]) > 0 then rcall('HINCRBY', k, 'attempts', -1) end
+                if lost >= max_lost then
+                  rcall('HSET', k, 'error', 'worker lost ' .. lost .. ' times (queue.max_lost)')
                   finish(id, k, p, f[8], 'running', 'failed', now)
                 else
                   requeue(id, k, p, f[8], 'running', now, now)

@@ -91,16 +91,25 @@ public final class RedisTaskQueue implements TaskQueue {
   private final Batcher submits = new Batcher(RedisScripts.SUBMIT);
   private final Batcher completes = new Batcher(RedisScripts.COMPLETE);
   private volatile long minIdle;
+  private final int maxLost;
   private volatile boolean closed;
 
   public RedisTaskQueue(Vertx vertx, String redisUrl) {
     this(vertx, redisUrl, DEFAULT_PREFIX, DEFAULT_VISIBILITY);
   }
 
-  /** {@code prefix}: the start of every key; {@code visibilityTimeout}: the lease time workers use. */
   public RedisTaskQueue(Vertx vertx, String redisUrl, String prefix, Duration visibilityTimeout) {
+    this(vertx, redisUrl, prefix, visibilityTimeout, QueueSettings.DEFAULT_MAX_LOST);
+  }
+
+  /**
+   * {@code prefix}: the start of every key; {@code visibilityTimeout}: the lease time workers use;
+   * {@code maxLost}: runs whose worker was lost after which a task fails (queue.max_lost).
+   */
+  public RedisTaskQueue(Vertx vertx, String redisUrl, String prefix, Duration visibilityTimeout, int maxLost) {
     this.vertx = vertx;
     this.prefix = prefix;
+    this.maxLost = maxLost;
     this.minIdle = Math.max(1, visibilityTimeout.toMillis());
     this.redis = Redis.createClient(vertx, options(redisUrl, MAX_POOL_SIZE));
     this.blocking = Redis.createClient(vertx, options(redisUrl, 1));
@@ -136,7 +145,7 @@ public final class RedisTaskQueue implements TaskQueue {
           long now = Long.parseLong(r.get(1).toString());
           long runAt = Long.parseLong(r.get(2).toString());
           signal.wakeAt(runAt);
-          return new Submitted(new Task(id, task.spec().copy(), task.priority(), QUEUED, 0, task.maxAttempts(), now, now, runAt,
+          return new Submitted(new Task(id, task.spec().copy(), task.priority(), QUEUED, 0, task.maxAttempts(), 0, now, now, runAt,
               null, null, task.subject(), null), true);
         });
   }
@@ -230,7 +239,7 @@ public final class RedisTaskQueue implements TaskQueue {
 
   @Override
   public Future<Integer> reclaim() {
-    return eval(RedisScripts.RECLAIM, Long.toString(minIdle)).map(r -> {
+    return eval(RedisScripts.RECLAIM, Long.toString(minIdle), Integer.toString(maxLost)).map(r -> {
       int n = r.toInteger();
       if (n > 0) {
         signal.wakeAll();
@@ -560,6 +569,8 @@ public final class RedisTaskQueue implements TaskQueue {
   private static Task task(Map<String, String> f) {
     return new Task(f.get("id"), new JsonObject(f.get("spec")), Priority.valueOf(f.get("priority").toUpperCase(Locale.ROOT)),
         f.get("status"), Integer.parseInt(f.get("attempts")), Integer.parseInt(f.get("max_attempts")),
+        // hashes written before lost runs were counted have none
+        f.get("lost") == null ? 0 : Integer.parseInt(f.get("lost")),
         Long.parseLong(f.get("created_at")), Long.parseLong(f.get("updated_at")), Long.parseLong(f.get("run_at")),
         f.get("result"), f.get("error"), f.get("subject"), EmbeddedTaskQueue.trace(f.get("trace")));
   }

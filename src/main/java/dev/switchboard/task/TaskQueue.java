@@ -17,8 +17,8 @@ import java.util.Optional;
  *
  * <p>Execution is at least once, with leases. {@link #lease} hands a worker tasks for a visibility
  * timeout; a worker extends its leases while it runs them. A worker that dies leaves its leases to
- * expire, and {@link #reclaim} (run by every instance) puts expired ones back in line, or fails a
- * task whose attempts are used up (a poison task). Every change a worker makes to a leased task is
+ * expire, and {@link #reclaim} (run by every instance) puts expired ones back in line without
+ * counting the lost run as an attempt, or fails a task that lost too many workers (a poison task). Every change a worker makes to a leased task is
  * fenced by the lease's token: a worker whose lease expired and was taken over cannot complete,
  * fail or write the result of a task that another worker now holds.
  *
@@ -50,11 +50,12 @@ public interface TaskQueue {
   }
 
   /**
-   * A stored task. {@code attempts} counts runs started (leases given), {@code result} may be set
+   * A stored task. {@code attempts} counts the runs that counted: started, and neither lost (their
+   * worker died: those are counted in {@code lost}) nor handed back by a stop; {@code result} may be set
    * while the task is still running (stored, deliveries not finished yet); {@code trace}: what the
    * last run that asked the model did (agent.Trace), null when none did.
    */
-  record Task(String id, JsonObject spec, Priority priority, String status, int attempts, int maxAttempts,
+  record Task(String id, JsonObject spec, Priority priority, String status, int attempts, int maxAttempts, int lost,
               long createdAt, long updatedAt, long runAt, String result, String error, String subject, JsonArray trace) {
   }
 
@@ -138,8 +139,9 @@ public interface TaskQueue {
   Future<Fenced> release(Lease lease);
 
   /**
-   * Expired leases go back in line; a task whose attempts are used up fails instead, with
-   * {@code "worker lost N times"}. Answers how many were put back or failed.
+   * Expired leases go back in line, the lost run counted in {@code lost}, not in {@code attempts}
+   * (the task did not fail: its worker died); a task that lost {@code queue.max_lost} workers fails
+   * instead, with {@code "worker lost N times (queue.max_lost)"}. Answers how many were put back or failed.
    */
   Future<Integer> reclaim();
 

@@ -26,9 +26,10 @@ public final class TaskQueues {
     if ("distributed".equals(profile)) {
       // nothing is asked of Redis yet: a Redis that is down makes the gateway not ready, not fail to start
       return Future.succeededFuture(new Opened(
-          new RedisTaskQueue(vertx, redisUrl, settings.keyPrefix(), settings.visibilityTimeout()), profile, null));
+          new RedisTaskQueue(vertx, redisUrl, settings.keyPrefix(), settings.visibilityTimeout(), settings.maxLost()),
+          profile, null));
     }
-    return EmbeddedStore.open(vertx, dataDir).compose(store -> EmbeddedTaskQueue.open(vertx, store)
+    return EmbeddedStore.open(vertx, dataDir).compose(store -> EmbeddedTaskQueue.open(vertx, store, settings.maxLost())
         .<Opened>map(queue -> new Opened(queue, profile, store))
         .recover(e -> store.close().transform(ignored -> Future.failedFuture(e))));
   }

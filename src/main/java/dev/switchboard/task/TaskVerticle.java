@@ -286,6 +286,8 @@ public final class TaskVerticle extends VerticleBase {
         .put("error", t.error())
         .put("attempts", t.attempts())
         .put("max_attempts", t.maxAttempts())
+        // runs whose worker died (kill -9, a lost machine): not attempts, bounded by queue.max_lost
+        .put("lost", t.lost())
         .put("created_at", iso(t.createdAt()))
         .put("run_at", t.runAt() > t.createdAt() ? iso(t.runAt()) : null)
         .put("updated_at", iso(t.updatedAt()))

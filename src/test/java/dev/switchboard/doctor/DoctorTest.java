@@ -402,4 +402,41 @@ class DoctorTest {
     assertFails("redis", "not a Redis URL", "set REDIS_URL");
     assertTrue(!out.contains("redis-s3cret-pw"), out);
   }
+
+  /** A server whose every answer is 200 and never ends: it writes as fast as the reader takes it, up to 256 MB. */
+  private io.vertx.core.http.HttpServer endless() throws Exception {
+    return vertx.createHttpServer().requestHandler(r -> {
+      io.vertx.core.http.HttpServerResponse response = r.response().setChunked(true).putHeader("Content-Type", "application/json");
+      response.write("{\"data\":[");
+      pour(response, io.vertx.core.buffer.Buffer.buffer("{\"id\":\"m\"},".repeat(5_000)), new long[] {256L << 20});
+    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+  }
+
+  private static void pour(io.vertx.core.http.HttpServerResponse response, io.vertx.core.buffer.Buffer chunk, long[] left) {
+    while (!response.closed() && !response.writeQueueFull() && left[0] > 0) {
+      response.write(chunk);
+      left[0] -= chunk.length();
+    }
+    if (!response.closed() && left[0] > 0) {
+      response.drainHandler(v -> pour(response, chunk, left));
+    }
+  }
+
+  @Test
+  @DisplayName("a provider endpoint that answers without end: ✗ saying it answered more than 1 MB, read no further")
+  void endlessProviderAnswer() throws Exception {
+    io.vertx.core.http.HttpServer huge = endless();
+    env.put("MODEL_ENDPOINT", "http://127.0.0.1:" + huge.actualPort() + "/v1");
+    assertEquals(Doctor.BROKEN, doctor());
+    assertFails("provider fake", "answered more than 1 MB; not read", "MODEL_ENDPOINT");
+  }
+
+  @Test
+  @DisplayName("the HTTP port held by a server whose /healthz never ends: ✗ in use by another program, its answer over 1 MB not read")
+  void endlessHealthzOnThePort() throws Exception {
+    io.vertx.core.http.HttpServer huge = endless();
+    env.put("SWITCHBOARD_HTTP_PORT", String.valueOf(huge.actualPort()));
+    assertEquals(Doctor.BROKEN, doctor());
+    assertFails("http port", "in use by another program", "GET /healthz answered 200 with more than 1 MB", "SWITCHBOARD_HTTP_PORT");
+  }
 }

@@ -41,7 +41,7 @@ class EmbeddedTaskQueueTest extends TaskQueueBehaviour {
     }
     EmbeddedStore store = EmbeddedStore.open(vertx, dataDir).await(10, TimeUnit.SECONDS);
     stores.add(store);
-    return EmbeddedTaskQueue.open(vertx, store).await(10, TimeUnit.SECONDS);
+    return EmbeddedTaskQueue.open(vertx, store, maxLost).await(10, TimeUnit.SECONDS);
   }
 
   @Override
@@ -60,21 +60,23 @@ class EmbeddedTaskQueueTest extends TaskQueueBehaviour {
     restart();
     Task back = get(t.id());
     assertEquals(TaskQueue.QUEUED, back.status(), "queued again at once, a minute before the lease would expire");
-    assertEquals(1, back.attempts());
+    assertEquals(0, back.attempts(), "the crash was not the task's failure");
+    assertEquals(1, back.lost());
     Lease again = leaseOne("w1", LONG);
-    assertEquals(2, again.task().attempts());
+    assertEquals(1, again.task().attempts());
     assertEquals(TaskQueue.Fenced.LEASE_LOST, await(queue.complete(lease)));
   }
 
   @Test
-  @DisplayName("a task whose last attempt died with the previous process fails as poison at open")
+  @DisplayName("a task that took the previous process down for the queue.max_lost-th time fails as poison at open")
   void previousProcessPoison() throws Exception {
-    Task t = submit(withAttempts("kills the process", 1));
+    Task t = submit(withAttempts("kills the process", 3));
     leaseOne("w1", LONG);
+    maxLost = 1;
     restart();
     Task dead = get(t.id());
     assertEquals(TaskQueue.FAILED, dead.status());
-    assertEquals("worker lost 1 times", dead.error());
+    assertEquals("worker lost 1 times (queue.max_lost)", dead.error());
   }
 
   @Test

@@ -86,7 +86,7 @@ class RedisTaskQueueIT extends TaskQueueBehaviour {
 
   @Override
   TaskQueue create() {
-    return new RedisTaskQueue(vertx, connectTo, prefix, MIN_IDLE);
+    return new RedisTaskQueue(vertx, connectTo, prefix, MIN_IDLE, maxLost);
   }
 
   @Override

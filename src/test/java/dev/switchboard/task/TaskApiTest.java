@@ -152,6 +152,7 @@ class TaskApiTest {
     assertEquals("failed", t.getString("status"), t.encode());
     assertEquals(1, t.getInteger("attempts"));
     assertEquals(1, t.getInteger("max_attempts"));
+    assertEquals(0, t.getInteger("lost"), "no worker was lost");
     assertNotNull(t.getString("error"));
     assertEquals(400, post("/api/v1/tasks", task("x").put("max_attempts", 0)).statusCode());
     assertEquals(400, post("/api/v1/tasks", task("x").put("max_attempts", "3")).statusCode());

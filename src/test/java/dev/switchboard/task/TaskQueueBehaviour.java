@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.switchboard.bus.Failure;
 import dev.switchboard.bus.TaskSubmission.Priority;
 import dev.switchboard.task.TaskQueue.Change;
+import dev.switchboard.task.TaskQueue.Changed;
 import dev.switchboard.task.TaskQueue.Fenced;
 import dev.switchboard.task.TaskQueue.Lease;
 import dev.switchboard.task.TaskQueue.NewTask;
@@ -51,6 +52,8 @@ abstract class TaskQueueBehaviour {
 
   Vertx vertx;
   TaskQueue queue;
+  /** queue.max_lost of the queues create() opens; a test sets it, then restarts. */
+  int maxLost = QueueSettings.DEFAULT_MAX_LOST;
   private final List<TaskQueue> opened = new ArrayList<>();
 
   /** A queue on this test's store (the same store each time within a test). */
@@ -372,7 +375,8 @@ abstract class TaskQueueBehaviour {
     assertEquals(TaskQueue.QUEUED, get(t.id()).status());
     Lease second = leaseOne("w2", LONG);
     assertEquals(t.id(), second.task().id());
-    assertEquals(2, second.task().attempts());
+    assertEquals(1, second.task().attempts(), "the lost run is counted in lost, not in attempts");
+    assertEquals(1, second.task().lost());
     assertNotEquals(first.token(), second.token());
 
     assertEquals(Fenced.LEASE_LOST, await(queue.extend(first, LONG)));
@@ -402,18 +406,60 @@ abstract class TaskQueueBehaviour {
   }
 
   @Test
-  @DisplayName("a task whose worker is lost on every attempt fails as poison once its attempts are used up")
+  @DisplayName("a run whose worker was lost uses no attempt: a task with one attempt is queued again, the loss counted in lost")
+  void lostRunUsesNoAttempt() throws Exception {
+    Task t = submit(withAttempts("its gateway was killed", 1));
+    expire(leaseOne("w1", SHORT));
+    Task back = get(t.id());
+    assertEquals(TaskQueue.QUEUED, back.status());
+    assertEquals(0, back.attempts());
+    assertEquals(1, back.lost());
+    Lease again = leaseOne("w2", LONG);
+    assertEquals(1, again.task().attempts());
+    assertEquals(1, again.task().lost());
+    assertEquals(Fenced.OK, await(queue.saveResult(again, "done")));
+    assertEquals(Fenced.OK, await(queue.complete(again)));
+    assertEquals(TaskQueue.SUCCEEDED, get(t.id()).status());
+  }
+
+  @Test
+  @DisplayName("lost runs do not hide failed ones: the attempts left for retries are those the task failed itself")
+  void lostAndFailedRuns() throws Exception {
+    Task t = submit(withAttempts("flaky upstream, flaky gateway", 2));
+    Lease first = leaseOne("w1", LONG);
+    assertEquals(Fenced.OK, await(queue.fail(first, "upstream 503", System.currentTimeMillis())));
+    expire(leaseWhenDue("w2", SHORT));
+    Task afterLoss = get(t.id());
+    assertEquals(1, afterLoss.attempts());
+    assertEquals(1, afterLoss.lost());
+    Lease last = leaseWhenDue("w3", LONG);
+    assertEquals(2, last.task().attempts());
+    assertEquals(Fenced.OK, await(queue.fail(last, "upstream 503", System.currentTimeMillis())));
+    Task dead = get(t.id());
+    assertEquals(TaskQueue.FAILED, dead.status(), "two failed runs use up two attempts; the lost one is not one of them");
+    assertEquals("upstream 503", dead.error());
+  }
+
+  @Test
+  @DisplayName("a task whose worker is lost on every run fails as poison once it lost queue.max_lost workers")
   void poisonFails() throws Exception {
-    Task t = submit(withAttempts("poison", 2));
+    maxLost = 2;
+    restart();
+    Task t = submit(withAttempts("poison", 3));
     expire(leaseOne("w1", SHORT));
     Task after1 = get(t.id());
     assertEquals(TaskQueue.QUEUED, after1.status());
-    assertEquals(1, after1.attempts());
+    assertEquals(1, after1.lost());
     expire(leaseOne("w2", SHORT));
     Task dead = get(t.id());
     assertEquals(TaskQueue.FAILED, dead.status());
-    assertEquals("worker lost 2 times", dead.error());
+    assertEquals("worker lost 2 times (queue.max_lost)", dead.error());
+    assertEquals(2, dead.lost());
+    assertEquals(0, dead.attempts(), "it never failed itself");
     assertTrue(lease("w3", 1, LONG).isEmpty(), "a poison task is not leased again");
+    Changed retried = await(queue.retry(t.id()));
+    assertEquals(Change.DONE, retried.change());
+    assertEquals(0, get(t.id()).lost(), "a retry by hand starts the count again");
   }
 
   @Test
