@@ -165,9 +165,9 @@ public final class Gateway {
         + "; long-term memory: " + redacted(s.storage().postgresUrl()) + ")";
   }
 
-  /** Connection URLs may carry a password. */
+  /** Connection URLs may carry a password (one with '/', '?' or '@' in it too). */
   private static String redacted(String url) {
-    return url.replaceAll("//[^@/]*@", "//");
+    return dev.switchboard.store.PostgresUrl.redacted(url);
   }
 
   /** model.default's answer, as the banner says it. */
