@@ -29,7 +29,7 @@
 # FAILOVER_RESTART_AT seconds; prints total requests, errors and the success rate.
 #
 # Environment:
-#   BENCH_SECONDS=15  WARMUP_SECONDS=20 BENCH_CONNECTIONS="16 64"
+#   BENCH_SECONDS=15  WARMUP_SECONDS=20 BENCH_CONNECTIONS="16 64"  TTFT_SECONDS=$BENCH_SECONDS
 #   (the warm-up is long on purpose: on one core the JIT compiler competes with the event loops for ~20 s)
 #   FAILOVER=1  FAILOVER_SECONDS=30  FAILOVER_KILL_AT=10  FAILOVER_RESTART_AT=20  FAILOVER_MODEL=chat
 #   SWITCHBOARD_HTTP_PORT=18789  FAKE_PORT=18800  FAKE_A_PORT=18801  FAKE_B_PORT=18802
@@ -52,6 +52,7 @@ case "$MODE" in
 esac
 
 BENCH_SECONDS="${BENCH_SECONDS:-15}"
+TTFT_SECONDS="${TTFT_SECONDS:-${BENCH_SECONDS}}"
 WARMUP_SECONDS="${WARMUP_SECONDS:-20}"
 BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-16 64}"
 FAILOVER_SECONDS="${FAILOVER_SECONDS:-30}"
@@ -306,6 +307,28 @@ proxy_benchmark() {
   done
   say ""
   say "# gateway max RSS over the runs: ${max_rss} MB; launch to /healthz 200: ${GATEWAY_READY_MS} ms"
+
+  # time to first token: wrk only sees a response's end; scripts/bench/ttft.mjs sees its first event
+  if command -v node >/dev/null; then
+    say ""
+    say "# streaming time to first token (scripts/bench/ttft.mjs, Node client on CPU $WRK_CPU), ${TTFT_SECONDS}s per run after 4s"
+    say "$(printf '%-14s %5s %11s %11s %17s %17s %15s %9s' scenario conns 'direct rps' 'gateway rps' 'direct ttft p50/p99' 'gateway ttft p50/p99' 'added p50/p99' errors)"
+    local line d_line g_line
+    for conns in $BENCH_CONNECTIONS; do
+      for target in direct gateway; do
+        if [[ "$target" == direct ]]; then url="http://127.0.0.1:$FAKE_PORT"; else url="http://127.0.0.1:$PORT"; fi
+        line="$(timeout --kill-after=5 $((TTFT_SECONDS + 30)) taskset -c "$WRK_CPU" node scripts/bench/ttft.mjs --url "$url" \
+          --connections "$conns" --seconds "$TTFT_SECONDS" --warmup 4 --token "$TOKEN" 2>>"$OUT/ttft.log" | grep '^TTFT ' || true)"
+        [[ -n "$line" ]] || line="TTFT requests=0 rps=0 ttft_p50_us=0 ttft_p99_us=0 errors=0"
+        if [[ "$target" == direct ]]; then d_line="$line"; else g_line="$line"; fi
+      done
+      say "$(BENCH_LINE="$d_line"; dr=$(field rps) d50=$(field ttft_p50_us) d99=$(field ttft_p99_us) de=$(field errors)
+        BENCH_LINE="$g_line"; gr=$(field rps) g50=$(field ttft_p50_us) g99=$(field ttft_p99_us) ge=$(field errors)
+        awk -v c="$conns" -v dr="$dr" -v gr="$gr" -v d50="$d50" -v d99="$d99" -v g50="$g50" -v g99="$g99" -v e="$de/$ge" 'BEGIN {
+          printf "%-14s %5d %11.0f %11.0f %17s %17s %15s %9s", "ttft", c, dr, gr, sprintf("%.2f/%.2f", d50 / 1000, d99 / 1000),
+            sprintf("%.2f/%.2f", g50 / 1000, g99 / 1000), sprintf("%.2f/%.2f", (g50 - d50) / 1000, (g99 - d99) / 1000), e }')"
+    done
+  fi
 
   stop "$GATEWAY_PID"
   stop "$fake_pid"
