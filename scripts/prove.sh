@@ -28,7 +28,8 @@
 #                   then again while SLOW_IDLE (2000) idle connections and SLOW_LORIS (50) slowloris
 #                   clients are held open for SLOW_SECONDS (60): p99 within 2x, no chat errors
 #   soak            SOAK_SECONDS (1800) of mixed traffic (chat plain and streaming, tasks pushed to a
-#                   fake DingTalk robot, memory writes and searches) at SOAK_RATE (20)/s; RSS and
+#                   fake DingTalk robot, memory writes and searches) at SOAK_RATE (20)/s over
+#                   SOAK_CONNECTIONS (8) clients, each waiting for its answer; RSS and
 #                   open files sampled every 10 s: growth trend after the first 5 minutes (a third
 #                   of a shorter run) <= 10%, 0 errors, every task succeeded
 #
@@ -58,6 +59,7 @@ SLOW_LORIS="${SLOW_LORIS:-50}"
 SLOW_CONNECTIONS="${SLOW_CONNECTIONS:-4}"
 SOAK_SECONDS="${SOAK_SECONDS:-1800}"
 SOAK_RATE="${SOAK_RATE:-20}"
+SOAK_CONNECTIONS="${SOAK_CONNECTIONS:-8}"
 JAR=target/switchboard.jar
 OUT=target/prove
 RESULTS=target/prove.txt
@@ -78,7 +80,7 @@ for p in "${PARTS[@]}"; do
 done
 for n in "$PROVIDER_SECONDS" "$PROVIDER_CONNECTIONS" "$CRASH_TASKS" "$CRASH_RATE" "$STORE_RATE" "$STORE_DOWN_SECONDS" \
   "$STORE_STEADY_SECONDS" "$BAD_COUNT" "$BAD_SEED" "$SLOW_SECONDS" "$SLOW_BASELINE_SECONDS" "$SLOW_IDLE" "$SLOW_LORIS" \
-  "$SLOW_CONNECTIONS" "$SOAK_SECONDS" "$SOAK_RATE"; do
+  "$SLOW_CONNECTIONS" "$SOAK_SECONDS" "$SOAK_RATE" "$SOAK_CONNECTIONS"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "durations, counts and rates are whole numbers, got '$n'"
 done
 ((PROVIDER_SECONDS >= 6)) || die "PROVIDER_SECONDS must be at least 6"
@@ -358,7 +360,7 @@ part_soak() {
   conf_dir soak "$fakes"
   start_gateway soak "$port" || return 1
   drive soak soak --gateway "http://127.0.0.1:$port" --token "$TOKEN" --pid "$GATEWAY_PID" \
-    --seconds "$SOAK_SECONDS" --rate "$SOAK_RATE" --connections 8 --sample 10 --warm 300 --drain 120 \
+    --seconds "$SOAK_SECONDS" --rate "$SOAK_RATE" --connections "$SOAK_CONNECTIONS" --sample 10 --warm 300 --drain 120 \
     --fakes "http://127.0.0.1:$fakes"
   stop_all
 }
