@@ -239,6 +239,49 @@ class PgMemoriesIT {
   }
 
   @Test
+  @DisplayName("a rare word's memories are found and ranked first among more matches of a common word than are ranked")
+  void rareWordFoundAmongCommonOnes() throws Exception {
+    await(store.open("m1", DIMS));
+    // written first and more than the budget of rows the rare words may find: a sample of the
+    // common word's matches in table order would hold none of the rare ones
+    int common = PgMemories.PROBE_BUDGET + PgMemories.KEYWORD_POOL;
+    for (int batch = 0; batch < common; batch += 100) {
+      List<Future<Void>> writes = new ArrayList<>();
+      for (int i = batch; i < Math.min(common, batch + 100); i++) {
+        writes.add(store.insert(memory("c" + i, scope("u"), "每天 " + i, "每天 填充", t0, null), null, null));
+      }
+      await(Future.all(writes));
+    }
+    await(store.insert(memory("both", scope("u"), "每天 罕见", "每天 罕见", t0, null), null, null));
+    await(store.insert(memory("rare", scope("u"), "罕见", "罕见", t0, null), null, null));
+    sql("ANALYZE " + schema + ".memories");
+    PgMemories analysed = new PgMemories(vertx, url);
+    extra.add(analysed);
+    await(analysed.open("m1", DIMS));
+
+    List<LongTermStore.Hit> hits = await(analysed.keyword(scope("u"), List.of("每天", "罕见"), 10, t0));
+    assertEquals(List.of("both", "rare"), ids(hits));
+    assertTrue(hits.get(0).keyword() > hits.get(1).keyword(), "both words rank above one");
+  }
+
+  @Test
+  @DisplayName("a query of common words only still finds memories holding them")
+  void commonWordsStillFind() throws Exception {
+    await(store.open("m1", DIMS));
+    for (int i = 0; i < 2 * PgMemories.KEYWORD_POOL; i++) {
+      await(store.insert(memory("c" + i, scope("u"), "每天早上 " + i, i % 2 == 0 ? "每天 早上" : "每天", t0, null), null, null));
+    }
+    sql("ANALYZE " + schema + ".memories");
+    PgMemories analysed = new PgMemories(vertx, url);
+    extra.add(analysed);
+    await(analysed.open("m1", DIMS));
+
+    List<LongTermStore.Hit> hits = await(analysed.keyword(scope("u"), List.of("每天", "早上"), 10, t0));
+    assertEquals(10, hits.size());
+    assertTrue(hits.stream().allMatch(h -> h.memory().tokens().equals("每天 早上")), "both words rank first: " + ids(hits));
+  }
+
+  @Test
   @DisplayName("an expired memory is neither found nor listed, and purging deletes it")
   void expiredNotReturned() throws Exception {
     await(store.open("m1", DIMS));
