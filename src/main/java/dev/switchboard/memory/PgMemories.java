@@ -112,6 +112,13 @@ final class PgMemories implements LongTermStore {
           // sequential against 2 ms by the index)
           "ALTER TABLE memories ALTER COLUMN embedding SET STORAGE MAIN",
       },
+      {
+          // a row with its vector is past the TOAST threshold, so the words moved out of the row and
+          // keyword ranking read four TOAST pages per candidate; kept in the row they cost none (the
+          // vector and the words fit a page many times over). Rows written from now on: older ones
+          // keep theirs until rewritten (VACUUM FULL memories), searches find them the same
+          "ALTER TABLE memories ALTER COLUMN tsv SET STORAGE MAIN",
+      },
   };
 
   /** The migration numbers this store applies. */
