@@ -23,10 +23,13 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
@@ -110,6 +113,13 @@ final class PgMemories implements LongTermStore {
           // sequential against 2 ms by the index)
           "ALTER TABLE memories ALTER COLUMN embedding SET STORAGE MAIN",
       },
+      {
+          // a row with its vector is past the TOAST threshold, so the words moved out of the row and
+          // keyword ranking read four TOAST pages per candidate; kept in the row they cost none (the
+          // vector and the words fit a page many times over). Rows written from now on: older ones
+          // keep theirs until rewritten (VACUUM FULL memories), searches find them the same
+          "ALTER TABLE memories ALTER COLUMN tsv SET STORAGE MAIN",
+      },
   };
 
   /** The migration numbers this store applies. */
@@ -142,14 +152,34 @@ final class PgMemories implements LongTermStore {
    * Ranking reads every matching row, and a common word matches most of a big scope: ranking is
    * done over at most {@link #KEYWORD_POOL} matches (all of them for the rare words that keyword
    * search is for; a sample for words that say little, where the vector half carries the search).
+   * Rows are found by $2, the rarest of the query's words (see {@link #probe}), and ranked by $5,
+   * all of them: a GIN index builds the whole bitmap of a word before any LIMIT applies, and the
+   * planner turns a query of common words into a sequential scan, so a common word in the
+   * condition costs its whole posting list (or the table) on every search. With the vector in the
+   * row, the texts live in TOAST (four page reads each): only the $4 winners are read in full,
+   * found again by their row address, which holds within one statement.
    */
-  private static final String KEYWORD = "SELECT " + COLUMNS + ", ts_rank(tsv, q)::float8 AS rank"
-      + " FROM (SELECT " + COLUMNS + ", tsv FROM memories"
+  private static final String KEYWORD = "SELECT " + COLUMNS + ", r.rank FROM"
+      + " (SELECT c.ctid AS at_row, c.id AS ranked_id, c.created_at AS ranked_at, ts_rank(c.tsv, to_tsquery('simple', $5))::float8 AS rank"
+      + " FROM (SELECT ctid, id, tsv, created_at FROM memories"
       + " WHERE scope = $1 AND status = 'active' AND tsv @@ to_tsquery('simple', $2)"
-      + " AND (expires_at IS NULL OR expires_at > $3) LIMIT " + PgMemories.KEYWORD_POOL + ") m,"
-      + " to_tsquery('simple', $2) AS q"
-      + " ORDER BY rank DESC, created_at DESC, id DESC LIMIT $4";
+      + " AND (expires_at IS NULL OR expires_at > $3) LIMIT " + PgMemories.KEYWORD_POOL + ") c"
+      + " ORDER BY rank DESC, c.created_at DESC, c.id DESC LIMIT $4) r"
+      + " JOIN memories m ON m.ctid = r.at_row"
+      + " ORDER BY r.rank DESC, r.ranked_at DESC, r.ranked_id DESC";
   static final int KEYWORD_POOL = 100;
+  /**
+   * The planner's statistics of the words in the whole table (ANALYZE, so autovacuum keeps them):
+   * for a tsvector column the frequencies are followed by their minimum, maximum and the share of
+   * empty rows. Table-wide is what matters: a word's posting list covers every scope.
+   */
+  private static final String WORD_STATS = "SELECT s.most_common_elems::text::text[] AS words,"
+      + " s.most_common_elem_freqs AS freqs, c.reltuples::float8 AS table_rows"
+      + " FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'memories'"
+      + " AND s.attname = 'tsv' WHERE c.oid = 'memories'::regclass";
+  /** Words matching fewer rows than this (estimated) all find rows together. */
+  static final int PROBE_BUDGET = 1000;
+  private static final long WORD_STATS_TTL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
   private static final String INSERT = "INSERT INTO memories (" + COLUMNS + ", embedding)"
       + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::vector)";
   private static final String UPDATE = """
@@ -180,6 +210,8 @@ final class PgMemories implements LongTermStore {
   private static final long QUERY_TIMEOUT_SECONDS = 20;
 
   private final Pool pool;
+  private volatile WordStats wordStats = new WordStats(Map.of(), System.nanoTime() - WORD_STATS_TTL_NANOS - 1);
+  private final AtomicBoolean refreshingStats = new AtomicBoolean();
 
   PgMemories(Vertx vertx, String databaseUrl) {
     // a database that does not answer must fail fast and clearly, not hold callers for minutes
@@ -223,6 +255,7 @@ final class PgMemories implements LongTermStore {
     }
     return translated(schema
         .compose(v -> pool.withTransaction(c -> lock(c).compose(x -> adoptModel(c, model, dimensions))))
+        .compose(v -> loadWordStats())
         .compose(v -> pool.query(COUNT_UNEMBEDDED).execute())
         .map(rows -> rows.iterator().next().getLong(0)));
   }
@@ -320,11 +353,13 @@ final class PgMemories implements LongTermStore {
 
   @Override
   public Future<List<Hit>> keyword(String scope, List<String> tokens, int n, Instant now) {
-    String query = tsquery(tokens);
-    if (n <= 0 || query.isEmpty()) {
+    List<String> words = words(tokens);
+    if (n <= 0 || words.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
-    return guard(pool.preparedQuery(KEYWORD).execute(Tuple.of(scope, query, time(now), n)).map(rows -> {
+    String probe = tsquery(probe(words, wordRows()));
+    Tuple args = Tuple.of(scope, probe, time(now), n, tsquery(words));
+    return guard(pool.preparedQuery(KEYWORD).execute(args).map(rows -> {
       List<Hit> hits = new ArrayList<>(rows.size());
       for (Row r : rows) {
         hits.add(new Hit(memory(r), 0, r.getDouble("rank")));
@@ -338,8 +373,13 @@ final class PgMemories implements LongTermStore {
    * be read as tsquery syntax.
    */
   static String tsquery(List<String> tokens) {
+    return words(tokens).stream().map(w -> "'" + w + "'").collect(Collectors.joining(" | "));
+  }
+
+  /** The distinct plain words of a query, lower-cased as the index holds them. */
+  private static List<String> words(List<String> tokens) {
     if (tokens == null) {
-      return "";
+      return List.of();
     }
     Set<String> words = new LinkedHashSet<>();
     for (String t : tokens) {
@@ -347,7 +387,65 @@ final class PgMemories implements LongTermStore {
         words.add(t.toLowerCase(Locale.ROOT));
       }
     }
-    return words.stream().map(w -> "'" + w + "'").collect(Collectors.joining(" | "));
+    return List.copyOf(words);
+  }
+
+  /**
+   * The words that find the rows, rarest first: together they are expected to match at most
+   * {@link #PROBE_BUDGET} rows, and there is always at least one. A rare word's memories are then
+   * all ranked instead of being lost in a sample of a common word's; a word the statistics do not
+   * list is rarer than any they do. Without statistics (a new table) every word finds rows.
+   */
+  static List<String> probe(List<String> words, Map<String, Double> rowsOf) {
+    List<String> byRarity = new ArrayList<>(words);
+    byRarity.sort(Comparator.comparingDouble(w -> rowsOf.getOrDefault(w, 0.0)));
+    List<String> probe = new ArrayList<>();
+    double expected = 0;
+    for (String w : byRarity) {
+      expected += rowsOf.getOrDefault(w, 0.0);
+      if (!probe.isEmpty() && expected > PROBE_BUDGET) {
+        break;
+      }
+      probe.add(w);
+    }
+    return probe;
+  }
+
+  /** The estimated rows of each frequent word, refreshed in the background once they are a minute old. */
+  private Map<String, Double> wordRows() {
+    WordStats current = wordStats;
+    if (System.nanoTime() - current.fetchedAt() > WORD_STATS_TTL_NANOS && refreshingStats.compareAndSet(false, true)) {
+      loadWordStats().onComplete(ar -> refreshingStats.set(false));
+    }
+    return current.rowsOf();
+  }
+
+  /** Never fails: without statistics a search only costs more. */
+  private Future<Void> loadWordStats() {
+    return pool.query(WORD_STATS).execute().<Void>map(rows -> {
+      wordStats = WordStats.of(rows.iterator().next(), System.nanoTime());
+      return null;
+    }).recover(t -> {
+      LOG.log(Level.FINE, "could not read the word statistics of memories", t);
+      wordStats = new WordStats(wordStats.rowsOf(), System.nanoTime());
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Estimated rows per frequent word of the table, as of {@code fetchedAt} ({@link System#nanoTime()}). */
+  record WordStats(Map<String, Double> rowsOf, long fetchedAt) {
+    static WordStats of(Row r, long fetchedAt) {
+      String[] words = r.getArrayOfStrings("words");
+      Float[] freqs = r.getArrayOfFloats("freqs");
+      Double rows = r.getDouble("table_rows");
+      Map<String, Double> rowsOf = new HashMap<>();
+      if (words != null && freqs != null && rows != null && rows > 0) {
+        for (int i = 0; i < words.length && i < freqs.length; i++) {
+          rowsOf.put(words[i], freqs[i] * rows);
+        }
+      }
+      return new WordStats(Map.copyOf(rowsOf), fetchedAt);
+    }
   }
 
   @Override

@@ -189,6 +189,20 @@ abstract class MemoryBehaviour {
   }
 
   @Test
+  void aQueryOfCommonWordsStillFindsTheMemoriesHoldingThem() {
+    String scope = "tenant:" + run;
+    add("我每天早上喝咖啡", scope);
+    add("我每天早上跑步", scope);
+    add("服务器机房在三楼东侧", scope);
+    JsonArray found = search("每天早上", scope, 3);
+    for (int i = 0; i < 2; i++) {
+      JsonObject m = found.getJsonObject(i);
+      assertTrue(m.getString("content").contains("每天早上"), found.encode());
+      assertTrue(m.getJsonObject("signals").getDouble("keyword") > 0, "the keyword half found it: " + m);
+    }
+  }
+
+  @Test
   void aMeaningOnlyMatchIsFoundByAChineseQueryPhrasedDifferently() {
     String scope = "tenant:" + run;
     add("公司年会定在十二月二十日", scope);

@@ -104,10 +104,13 @@ class PgMemoriesIT {
     await(store.insert(memory("a", scope("u"), "tea", "tea", t0, null), vec(1, 0, 0, 0), null));
     assertEquals(0L, await(store.open("m1", DIMS)));
 
-    assertEquals(List.of(1, 2), versions(), "each migration applied once");
+    assertEquals(List.of(1, 2, 3), versions(), "each migration applied once");
     assertEquals("m", sql("SELECT attstorage FROM pg_attribute WHERE attrelid = '" + schema
         + ".memories'::regclass AND attname = 'embedding'").iterator().next().getValue(0).toString(),
         "vectors are kept in the row (migration 2)");
+    assertEquals("m", sql("SELECT attstorage FROM pg_attribute WHERE attrelid = '" + schema
+        + ".memories'::regclass AND attname = 'tsv'").iterator().next().getValue(0).toString(),
+        "the words are kept in the row (migration 3)");
     assertNotNull(await(store.byId("a")));
     Row meta = sql("SELECT (SELECT value FROM " + schema + ".memory_meta WHERE key = 'embed_model') AS model,"
         + " (SELECT value FROM " + schema + ".memory_meta WHERE key = 'embed_dims') AS dims").iterator().next();
@@ -126,7 +129,7 @@ class PgMemoriesIT {
     }
     opens.add(store.open("m1", DIMS));
     await(Future.all(opens));
-    assertEquals(List.of(1, 2), versions(), "each migration applied once");
+    assertEquals(List.of(1, 2, 3), versions(), "each migration applied once");
   }
 
   @Test
@@ -144,7 +147,7 @@ class PgMemoriesIT {
           + schema + "," + below + ",public");
       extra.add(mine);
       assertEquals(0L, await(mine.open("m1", DIMS)));
-      assertEquals(List.of(1, 2), versions(), "its own migrations, in its own schema");
+      assertEquals(List.of(1, 2, 3), versions(), "its own migrations, in its own schema");
       await(mine.insert(memory("mine", scope("u"), "coffee", "coffee", t0, null), vec(0, 1, 0, 0), null));
       assertEquals(null, await(mine.byId("theirs")), "the other store's rows are not read");
       assertEquals(1L, sql("SELECT count(*) FROM " + below + ".memories").iterator().next().getLong(0));
@@ -236,6 +239,49 @@ class PgMemoriesIT {
         .map(h -> h.memory().id()).toList());
     assertTrue(await(store.keyword(scope("u"), List.of(), 10, t0)).isEmpty());
     assertTrue(await(store.keyword(scope("u"), List.of("&", "'"), 10, t0)).isEmpty());
+  }
+
+  @Test
+  @DisplayName("a rare word's memories are found and ranked first among more matches of a common word than are ranked")
+  void rareWordFoundAmongCommonOnes() throws Exception {
+    await(store.open("m1", DIMS));
+    // written first and more than the budget of rows the rare words may find: a sample of the
+    // common word's matches in table order would hold none of the rare ones
+    int common = PgMemories.PROBE_BUDGET + PgMemories.KEYWORD_POOL;
+    for (int batch = 0; batch < common; batch += 100) {
+      List<Future<Void>> writes = new ArrayList<>();
+      for (int i = batch; i < Math.min(common, batch + 100); i++) {
+        writes.add(store.insert(memory("c" + i, scope("u"), "每天 " + i, "每天 填充", t0, null), null, null));
+      }
+      await(Future.all(writes));
+    }
+    await(store.insert(memory("both", scope("u"), "每天 罕见", "每天 罕见", t0, null), null, null));
+    await(store.insert(memory("rare", scope("u"), "罕见", "罕见", t0, null), null, null));
+    sql("ANALYZE " + schema + ".memories");
+    PgMemories analysed = new PgMemories(vertx, url);
+    extra.add(analysed);
+    await(analysed.open("m1", DIMS));
+
+    List<LongTermStore.Hit> hits = await(analysed.keyword(scope("u"), List.of("每天", "罕见"), 10, t0));
+    assertEquals(List.of("both", "rare"), ids(hits));
+    assertTrue(hits.get(0).keyword() > hits.get(1).keyword(), "both words rank above one");
+  }
+
+  @Test
+  @DisplayName("a query of common words only still finds memories holding them")
+  void commonWordsStillFind() throws Exception {
+    await(store.open("m1", DIMS));
+    for (int i = 0; i < 2 * PgMemories.KEYWORD_POOL; i++) {
+      await(store.insert(memory("c" + i, scope("u"), "每天早上 " + i, i % 2 == 0 ? "每天 早上" : "每天", t0, null), null, null));
+    }
+    sql("ANALYZE " + schema + ".memories");
+    PgMemories analysed = new PgMemories(vertx, url);
+    extra.add(analysed);
+    await(analysed.open("m1", DIMS));
+
+    List<LongTermStore.Hit> hits = await(analysed.keyword(scope("u"), List.of("每天", "早上"), 10, t0));
+    assertEquals(10, hits.size());
+    assertTrue(hits.stream().allMatch(h -> h.memory().tokens().equals("每天 早上")), "both words rank first: " + ids(hits));
   }
 
   @Test
