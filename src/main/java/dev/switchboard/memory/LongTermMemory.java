@@ -322,8 +322,10 @@ public final class LongTermMemory {
     }
     Instant now = Instant.now();
     int candidates = Math.max(20, 3 * k);
-    return vertx.executeBlocking(() -> keywords(query), false)
-        .compose(words -> search(query, scopes, k, words, candidates, now));
+    // the words are cut on a worker while the query is embedded: the two halves wait only on what
+    // each of them needs, so the slower half, not their sum, sets the search's time
+    Future<List<String>> words = vertx.executeBlocking(() -> keywords(query), false);
+    return search(query, scopes, k, words, candidates, now);
   }
 
   /**
@@ -341,8 +343,8 @@ public final class LongTermMemory {
     return w.codePointCount(0, w.length()) == 1 && Character.UnicodeScript.of(w.codePointAt(0)) == Character.UnicodeScript.HAN;
   }
 
-  private Future<List<Ranker.Ranked>> search(String query, List<String> scopes, int k, List<String> words, int candidates,
-                                             Instant now) {
+  private Future<List<Ranker.Ranked>> search(String query, List<String> scopes, int k, Future<List<String>> words,
+                                             int candidates, Instant now) {
     if (embedder.warm()) {
       return ranked(query, scopes, k, words, candidates, now);
     }
@@ -351,34 +353,32 @@ public final class LongTermMemory {
     scopes.forEach(s -> any.add(store.list(s, Memory.Status.ACTIVE, 1, null, now)));
     return Future.all(any).compose(x -> {
       if (any.stream().allMatch(f -> f.result().isEmpty())) {
-        return Future.succeededFuture(List.of());
+        return words.map(w -> List.of());
       }
       return ranked(query, scopes, k, words, candidates, now);
     });
   }
 
-  private Future<List<Ranker.Ranked>> ranked(String query, List<String> scopes, int k, List<String> words, int candidates,
-                                             Instant now) {
+  private Future<List<Ranker.Ranked>> ranked(String query, List<String> scopes, int k, Future<List<String>> words,
+                                             int candidates, Instant now) {
     // without a vector (model unavailable) the keyword half still answers; a half weighted 0 is not asked
     Future<float[]> vector = settings.vectorWeight() == 0 ? Future.succeededFuture(null)
         : embedder.embedQuery(query).recover(e -> Future.succeededFuture(null));
-    List<String> keywords = settings.keywordWeight() == 0 ? List.of() : words;
-    return vector.compose(v -> {
-      List<Future<List<LongTermStore.Hit>>> byVector = new ArrayList<>();
-      List<Future<List<LongTermStore.Hit>>> byKeyword = new ArrayList<>();
-      for (String scope : scopes) {
-        byVector.add(v == null ? Future.succeededFuture(List.of()) : store.nearest(scope, v, candidates, now));
-        byKeyword.add(store.keyword(scope, keywords, candidates, now));
-      }
-      List<Future<?>> all = new ArrayList<>(byVector);
-      all.addAll(byKeyword);
-      return Future.all(all).map(x -> {
-        List<LongTermStore.Hit> vs = new ArrayList<>();
-        List<LongTermStore.Hit> ks = new ArrayList<>();
-        byVector.forEach(f -> vs.addAll(f.result()));
-        byKeyword.forEach(f -> ks.addAll(f.result()));
-        return ranker.rank(vs, ks, k, now);
-      });
+    Future<List<String>> keywords = settings.keywordWeight() == 0 ? words.map(w -> List.of()) : words;
+    List<Future<List<LongTermStore.Hit>>> byVector = new ArrayList<>();
+    List<Future<List<LongTermStore.Hit>>> byKeyword = new ArrayList<>();
+    for (String scope : scopes) {
+      byVector.add(vector.compose(v -> v == null ? Future.succeededFuture(List.of()) : store.nearest(scope, v, candidates, now)));
+      byKeyword.add(keywords.compose(w -> store.keyword(scope, w, candidates, now)));
+    }
+    List<Future<?>> all = new ArrayList<>(byVector);
+    all.addAll(byKeyword);
+    return Future.all(all).map(x -> {
+      List<LongTermStore.Hit> vs = new ArrayList<>();
+      List<LongTermStore.Hit> ks = new ArrayList<>();
+      byVector.forEach(f -> vs.addAll(f.result()));
+      byKeyword.forEach(f -> ks.addAll(f.result()));
+      return ranker.rank(vs, ks, k, now);
     });
   }
 
