@@ -549,8 +549,9 @@ final class Dispatcher {
       });
     }
     if (candidates == 0 && !wanted.isEmpty()) {
-      return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model()
-          + "' carries the tags " + wanted + " and is available");
+      // no deployment carries them at all: waiting will not help, so it is the request's error
+      return Failure.badRequest("no_deployment", "no deployment of '" + call.request.model()
+          + "' carries the tags " + shown(wanted) + " (header x-switchboard-tags)");
     }
     if (candidates > 0 && onlyKeys && reasons.isEmpty()) {
       if (keyRefusals.size() == 1) {
@@ -571,6 +572,29 @@ final class Dispatcher {
     }
     return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model() + "' is available: "
         + String.join("; ", reasons));
+  }
+
+  private static final int SHOWN_TAGS = 5;
+  private static final int SHOWN_TAG_CHARS = 32;
+
+  /** The client's tags as an error may echo them: a few, cut short, anything but a plain name replaced. */
+  static String shown(List<String> tags) {
+    StringBuilder out = new StringBuilder("[");
+    for (int i = 0; i < Math.min(SHOWN_TAGS, tags.size()); i++) {
+      String t = tags.get(i);
+      out.append(i == 0 ? "" : ", ");
+      for (int c = 0; c < Math.min(SHOWN_TAG_CHARS, t.length()); c++) {
+        char ch = t.charAt(c);
+        out.append(ch < 128 && (Character.isLetterOrDigit(ch) || ch == '-' || ch == '_' || ch == '.' || ch == ':') ? ch : '?');
+      }
+      if (t.length() > SHOWN_TAG_CHARS) {
+        out.append("...");
+      }
+    }
+    if (tags.size() > SHOWN_TAGS) {
+      out.append(", and ").append(tags.size() - SHOWN_TAGS).append(" more");
+    }
+    return out.append(']').toString();
   }
 
   private void complete(Call call) {

@@ -438,6 +438,26 @@ class DispatchResilienceTest {
   }
 
   @Test
+  @DisplayName("tags no deployment carries are the client's error (400), and the answer echoes only a bounded, cleaned part of them")
+  void unknownTagsAreRefusedWithABoundedEcho(VertxTestContext ctx) {
+    boot(config("", "    tags: [\"trusted\"]", A_THEN_B, ""));
+    String header = "nowhere<script>, " + "x".repeat(500) + ", " + String.join(",", java.util.Collections.nCopies(50, "t"));
+    web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
+        .putHeader("x-switchboard-tags", header).sendJsonObject(chat(false))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(400, r.statusCode(), r.bodyAsString());
+          JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+          assertEquals("no_deployment", error.getString("code"));
+          String message = error.getString("message");
+          assertTrue(message.length() < 400, message);
+          assertFalse(message.contains("<script>"), message);
+          assertFalse(message.contains("x".repeat(100)), message);
+          assertEquals(0, a.chatRequestCount() + b.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a 404 from one deployment moves on to the next; probes are never billed to a client")
   void notFoundMovesOnAndProbesAreFree(VertxTestContext ctx) {
     bootDefault();
