@@ -200,6 +200,30 @@ class CallTimeoutsTest {
   }
 
   @Test
+  @DisplayName("a client that stops reading a stream pauses its upstream: what the upstream sends stays bounded")
+  void slowReaderPausesTheUpstream() throws Exception {
+    a.fault(Fault.FLOOD);
+    boot(a.baseUrl(), "connect: 5s, first_token: 60s, total: 60s");
+    byte[] bytes = chat(true).encode().getBytes(StandardCharsets.UTF_8);
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setReceiveBufferSize(64 * 1024);
+      socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+          + gateway.token("t") + "\r\nContent-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().write(bytes);
+      eventually(() -> a.endlessBytes() > 0, "the upstream never started");
+      // the client reads nothing more: once the buffers on the way are full, the upstream waits
+      long seen;
+      do {
+        seen = a.endlessBytes();
+        Thread.sleep(500);
+      } while (a.endlessBytes() != seen && seen < 256L * 1024 * 1024);
+      assertTrue(seen < 64L * 1024 * 1024, "the upstream was read on for a client that reads nothing: " + seen + " bytes");
+      socket.setSoLinger(true, 0);
+    }
+  }
+
+  @Test
   @DisplayName("a client gone during a whole answer resets the upstream request, and the deployment is not charged for it")
   void clientGoneWhole() throws Exception {
     a.fault(Fault.STALL_BEFORE_FIRST_TOKEN);
