@@ -442,7 +442,8 @@ public final class HttpIngressVerticle extends VerticleBase {
     String id = callId();
     boolean[] over = new boolean[1];
     // a client that goes away stops the call: its upstream request is reset, not left to run on
-    ctx.response().closeHandler(v -> {
+    // (an end handler, not the response's close handler, which the router's own end handlers use)
+    ctx.addEndHandler(ended -> {
       if (!over[0]) {
         over[0] = true;
         vertx.eventBus().send(Addresses.MODEL_CANCEL, id);
@@ -563,7 +564,7 @@ public final class HttpIngressVerticle extends VerticleBase {
         }
       }
     });
-    response.closeHandler(v -> {
+    ctx.addEndHandler(ended -> {
       vertx.cancelTimer(watchdog);
       if (!state[1]) {
         state[1] = true;
