@@ -502,6 +502,39 @@ class DispatchResilienceTest {
   }
 
   @Test
+  @DisplayName("tokens and cost are counted per deployment, over several calls; a deployment without prices shows no cost")
+  void tokensAndCostAccumulate(VertxTestContext ctx) {
+    boot(config("    prices: { \"fake-model\": { prompt: 1000000.0, completion: 1000000.0 } }", "", """
+            - { provider: "a", model: "fake-model", priority: 1, weight: 1 }
+            - { provider: "b", model: "fake-model", priority: 1, weight: 1 }
+        """, ""));
+    List<Future<HttpResponse<Buffer>>> all = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      all.add(post(chat(false)));
+    }
+    Future.all(all)
+        .compose(v -> web.getAbs(gateway.url("/metrics")).send())
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          String text = r.bodyAsString();
+          double prompt = 0;
+          double cost = 0;
+          for (String line : text.split("\n")) {
+            if (line.startsWith("switchboard_model_tokens_total{model=\"fake-model\",provider=\"a\",type=\"prompt\"}")) {
+              prompt = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            } else if (line.startsWith("switchboard_model_cost_total{model=\"fake-model\",provider=\"a\"}")) {
+              cost = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+          }
+          long toA = all.stream().filter(f -> "a".equals(f.result().getHeader("x-switchboard-provider"))).count();
+          assertTrue(toA >= 2, "calls to a: " + toA);
+          assertTrue(prompt >= toA, "prompt tokens of a: " + prompt + " over " + toA + " calls");
+          assertTrue(cost > prompt, "cost of a: " + cost + ", prompt tokens " + prompt);
+          assertFalse(text.contains("switchboard_model_cost_total{model=\"fake-model\",provider=\"b\"}"), text);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a stream whose connection is reset before any token fails over too")
   void streamResetFailsOver(VertxTestContext ctx) {
     a.fault(Fault.RESET_CONNECTION);
