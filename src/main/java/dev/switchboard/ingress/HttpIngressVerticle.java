@@ -439,15 +439,41 @@ public final class HttpIngressVerticle extends VerticleBase {
       streamChat(ctx, body, subject, tags, arrived);
       return;
     }
+    String id = callId();
+    boolean[] over = new boolean[1];
+    // a client that goes away stops the call: its upstream request is reset, not left to run on
+    // (an end handler, not the response's close handler, which the router's own end handlers use)
+    ctx.addEndHandler(ended -> {
+      if (!over[0]) {
+        over[0] = true;
+        vertx.eventBus().send(Addresses.MODEL_CANCEL, id);
+      }
+    });
     vertx.eventBus()
-        .<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, subject, null, tags), timeout(chatTimeout))
-        .onSuccess(message -> {
-          UpstreamReply reply = message.body();
+        .<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, subject, id, tags, false), timeout(chatTimeout))
+        .onComplete(ar -> {
+          if (over[0]) {
+            return;
+          }
+          over[0] = true;
+          if (ar.failed()) {
+            ctx.fail(ar.cause());
+            return;
+          }
+          UpstreamReply reply = ar.result().body();
           overhead(ctx, false, arrived, reply.upstreamNanos());
           ctx.response().putHeader("x-switchboard-provider", reply.provider());
           sendReply(ctx, reply);
-        })
-        .onFailure(ctx::fail);
+        });
+  }
+
+  /** Unique in this process (the consumers and cancels that use them are local) and across a cluster. */
+  private static final String CALL_PREFIX = Addresses.STREAM_PREFIX + UUID.randomUUID() + ".";
+  private static final java.util.concurrent.atomic.AtomicLong CALLS = new java.util.concurrent.atomic.AtomicLong();
+
+  /** The id of a model call, which cancels it (and, streaming, where its events come). */
+  private static String callId() {
+    return CALL_PREFIX + CALLS.incrementAndGet();
   }
 
   /** {@code x-switchboard-tags: trusted, domestic} narrows routing to providers with all of them. */
@@ -469,7 +495,14 @@ public final class HttpIngressVerticle extends VerticleBase {
   private void overhead(RoutingContext ctx, boolean stream, long arrived, long upstreamNanos) {
     long own = Math.max(0, System.nanoTime() - arrived - upstreamNanos);
     metrics.overhead(stream, own);
-    ctx.response().putHeader("x-switchboard-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", own / 1e6));
+    ctx.response().putHeader("x-switchboard-overhead-ms", millis(own));
+  }
+
+  /** Nanoseconds as milliseconds with three decimals, rounded half up: String.format was a hot spot. */
+  static String millis(long nanos) {
+    long micros = (nanos + 500) / 1000;
+    long fraction = micros % 1000;
+    return (micros / 1000) + (fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".") + fraction;
   }
 
   /**
@@ -478,12 +511,13 @@ public final class HttpIngressVerticle extends VerticleBase {
    */
   private void streamChat(RoutingContext ctx, JsonObject body, String subject, List<String> tags, long arrived) {
     EventBus bus = vertx.eventBus();
-    String address = Addresses.STREAM_PREFIX + UUID.randomUUID();
+    String address = callId();
     HttpServerResponse response = ctx.response();
     MessageConsumer<StreamEvent> consumer = bus.localConsumer(address);
     boolean[] state = new boolean[2]; // [0] head written, [1] finished
-    // a watchdog until the first token: the dispatcher always ends a stream, but a client must
-    // never wait on a component that has gone quiet
+    // the dispatcher owns the timeouts (connect, first_token, total, retry.deadline) and always
+    // ends a stream; this is only a safety net for a dispatcher that has gone quiet (stopped
+    // mid-call), set past the deadline (chatTimeout is retry.deadline + 5s) so it never fires first
     long watchdog = vertx.setTimer(chatTimeout.toMillis(), id -> {
       if (!state[0] && !state[1]) {
         state[1] = true;
@@ -530,7 +564,7 @@ public final class HttpIngressVerticle extends VerticleBase {
         }
       }
     });
-    response.closeHandler(v -> {
+    ctx.addEndHandler(ended -> {
       vertx.cancelTimer(watchdog);
       if (!state[1]) {
         state[1] = true;
@@ -538,7 +572,7 @@ public final class HttpIngressVerticle extends VerticleBase {
       }
     });
     consumer.completion()
-        .compose(v -> bus.request(Addresses.MODEL_CHAT_STREAM, new ChatCall(body, subject, address, tags)))
+        .compose(v -> bus.request(Addresses.MODEL_CHAT_STREAM, new ChatCall(body, subject, address, tags, true)))
         .onFailure(e -> {
           state[1] = true;
           consumer.unregister();

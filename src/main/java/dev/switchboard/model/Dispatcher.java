@@ -37,10 +37,11 @@ import java.util.function.Consumer;
  */
 final class Dispatcher {
 
-  /** One client request across its attempts. */
-  final class Call {
+  /** One client request across its attempts: the only owner of its state and its timeouts. */
+  final class Call implements StreamAttempt.Owner {
     final ChatCall request;
-    final String streamAddress;
+    /** The call's id, for cancels (and, streaming, where its events go); null when it cannot be cancelled. */
+    final String id;
     final long startedMs = System.currentTimeMillis();
     final long deadline;
     final Promise<UpstreamReply> reply = Promise.promise();
@@ -70,20 +71,44 @@ final class Dispatcher {
       this.request = request;
       this.clientWantsUsage = request.body().getValue("stream_options") instanceof io.vertx.core.json.JsonObject o
           && Boolean.TRUE.equals(o.getValue("include_usage"));
-      this.streamAddress = request.streamAddress();
+      this.id = request.id();
       this.deadline = startedMs + settings.retry().deadline().toMillis();
     }
 
     boolean stream() {
-      return streamAddress != null;
+      return request.stream();
     }
 
-    boolean clientWantsUsage() {
+    @Override
+    public boolean clientWantsUsage() {
       return clientWantsUsage;
     }
 
-    void send(StreamEvent event) {
-      vertx.eventBus().send(streamAddress, event);
+    @Override
+    public void usage(ModelProvider.Usage used) {
+      usage = used;
+    }
+
+    @Override
+    public void firstToken(long ttft) {
+      committed = true;
+      ttftNanos = ttft;
+      upstreamNanos += ttft;
+    }
+
+    @Override
+    public void waited(long nanos) {
+      upstreamNanos += nanos;
+    }
+
+    @Override
+    public long upstreamNanos() {
+      return upstreamNanos;
+    }
+
+    @Override
+    public void send(StreamEvent event) {
+      vertx.eventBus().send(id, event);
     }
   }
 
@@ -98,7 +123,8 @@ final class Dispatcher {
   private final UsageLedger usage;
   /** Probes a provider at once: live calls have just marked it down. */
   private final Consumer<Provider> confirmDown;
-  private final Map<String, Call> streams = new HashMap<>();
+  /** Calls under way that can be cancelled, by id. */
+  private final Map<String, Call> calls = new HashMap<>();
 
   Dispatcher(Vertx vertx, ModelSettings settings, Router router, Map<String, Provider> providers, Metrics metrics,
              UsageLedger usage, Consumer<Provider> confirmDown) {
@@ -111,43 +137,51 @@ final class Dispatcher {
     this.confirmDown = confirmDown;
   }
 
+  /**
+   * Starts a call: a streamed one sends its events to its id (the future then only says it ended);
+   * any other is answered by the future.
+   */
   Future<UpstreamReply> chat(ChatCall request) {
     Call call = new Call(request);
+    if (call.id != null) {
+      calls.put(call.id, call);
+    }
     begin(call);
     return call.reply.future();
   }
 
-  /** Starts a streamed call; its events go to the request's stream address. */
-  void stream(ChatCall request) {
-    Call call = new Call(request);
-    streams.put(call.streamAddress, call);
-    begin(call);
+  /** Whether calls of this dispatcher still run (a reload keeps it for their cancels, pauses and resumes). */
+  boolean busy() {
+    return !calls.isEmpty();
   }
 
-  /** Whether streams of this dispatcher still run (a reload keeps it for their cancels, pauses and resumes). */
-  boolean streaming() {
-    return !streams.isEmpty();
-  }
-
-  void cancel(String address) {
-    Call call = streams.remove(address);
+  /**
+   * The client went away: the attempt under way is stopped and its upstream connection reset; the
+   * deployment is not charged for it. A call answered by a reply fails, for a caller nobody waits on.
+   */
+  void cancel(String id) {
+    Call call = calls.remove(id);
     if (call != null) {
       call.finished = true;
       if (call.current != null) {
         call.current.cancel();
       }
+      call.reply.tryFail(CLIENT_GONE);
     }
   }
 
-  void pause(String address) {
-    Call call = streams.get(address);
+  private static final Failure CLIENT_GONE = new Failure(499, "invalid_request_error", "client_closed",
+      "the client closed the connection");
+
+  void pause(String id) {
+    Call call = calls.get(id);
     if (call != null && call.current != null) {
       call.current.pause();
     }
   }
 
-  void resume(String address) {
-    Call call = streams.get(address);
+  void resume(String id) {
+    Call call = calls.get(id);
     if (call != null && call.current != null) {
       call.current.resume();
     }
@@ -549,8 +583,9 @@ final class Dispatcher {
       });
     }
     if (candidates == 0 && !wanted.isEmpty()) {
-      return Failure.unavailable("no_deployment", "no deployment of '" + call.request.model()
-          + "' carries the tags " + wanted + " and is available");
+      // no deployment carries them at all: waiting will not help, so it is the request's error
+      return Failure.badRequest("no_deployment", "no deployment of '" + call.request.model()
+          + "' carries the tags " + shown(wanted) + " (header x-switchboard-tags)");
     }
     if (candidates > 0 && onlyKeys && reasons.isEmpty()) {
       if (keyRefusals.size() == 1) {
@@ -573,10 +608,36 @@ final class Dispatcher {
         + String.join("; ", reasons));
   }
 
+  private static final int SHOWN_TAGS = 5;
+  private static final int SHOWN_TAG_CHARS = 32;
+
+  /** The client's tags as an error may echo them: a few, cut short, anything but a plain name replaced. */
+  static String shown(List<String> tags) {
+    StringBuilder out = new StringBuilder("[");
+    for (int i = 0; i < Math.min(SHOWN_TAGS, tags.size()); i++) {
+      String t = tags.get(i);
+      out.append(i == 0 ? "" : ", ");
+      for (int c = 0; c < Math.min(SHOWN_TAG_CHARS, t.length()); c++) {
+        char ch = t.charAt(c);
+        out.append(ch < 128 && (Character.isLetterOrDigit(ch) || ch == '-' || ch == '_' || ch == '.' || ch == ':') ? ch : '?');
+      }
+      if (t.length() > SHOWN_TAG_CHARS) {
+        out.append("...");
+      }
+    }
+    if (tags.size() > SHOWN_TAGS) {
+      out.append(", and ").append(tags.size() - SHOWN_TAGS).append(" more");
+    }
+    return out.append(']').toString();
+  }
+
   private void complete(Call call) {
     call.finished = true;
+    if (call.id != null) {
+      calls.remove(call.id);
+    }
     if (call.stream()) {
-      streams.remove(call.streamAddress);
+      call.reply.tryComplete(null);
     }
   }
 

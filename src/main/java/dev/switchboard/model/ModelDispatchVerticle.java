@@ -114,7 +114,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
         bus.<String>localConsumer(Addresses.MODEL_CANCEL, m -> {
           dispatcher.cancel(m.body());
           retired.forEach(d -> d.cancel(m.body()));
-          retired.removeIf(d -> !d.streaming());
+          retired.removeIf(d -> !d.busy());
           // the ingress keeps the stream's address registered until this answer: nothing is in flight to it after
           m.reply(null);
         }).completion(),
@@ -211,8 +211,8 @@ public final class ModelDispatchVerticle extends VerticleBase {
       }
     }
     install(next, before);
-    retired.removeIf(d -> !d.streaming());
-    if (old.streaming()) {
+    retired.removeIf(d -> !d.busy());
+    if (old.busy()) {
       retired.add(old);
     }
     long grace = before.values().stream().mapToLong(p -> p.settings.totalTimeout().toMillis()).max().orElse(0)
@@ -251,7 +251,7 @@ public final class ModelDispatchVerticle extends VerticleBase {
   /** Accepts at once; everything else, failures included, travels on the stream address. */
   private void chatStream(Message<ChatCall> message) {
     message.reply(null);
-    dispatcher.stream(message.body());
+    dispatcher.chat(message.body());
   }
 
   private void embed(Message<JsonArray> message) {

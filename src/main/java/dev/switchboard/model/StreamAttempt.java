@@ -21,10 +21,30 @@ import java.util.List;
  */
 final class StreamAttempt implements Attempt {
 
+  /**
+   * The call an attempt belongs to, which alone keeps its state: the attempt reports what it saw
+   * (usage, the first token, time spent waiting) and hands over the events for the client.
+   */
+  interface Owner {
+    boolean clientWantsUsage();
+
+    void usage(ModelProvider.Usage usage);
+
+    /** The first token came {@code ttftNanos} after the attempt started: the stream is now the client's. */
+    void firstToken(long ttftNanos);
+
+    /** Time spent waiting on the upstream that is not the gateway's own. */
+    void waited(long nanos);
+
+    long upstreamNanos();
+
+    void send(StreamEvent event);
+  }
+
   private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
 
   private final Vertx vertx;
-  private final Dispatcher.Call call;
+  private final Owner call;
   private final Deployment deployment;
   private final RequestOptions options;
   private final Buffer body;
@@ -54,7 +74,7 @@ final class StreamAttempt implements Attempt {
    * {@code firstTokenMs}: how long the first token may take (already cut to what the request's
    * deadline leaves); {@code totalMs}: the provider's budget for the whole stream.
    */
-  StreamAttempt(Vertx vertx, Dispatcher.Call call, Deployment deployment, RequestOptions options, Buffer body,
+  StreamAttempt(Vertx vertx, Owner call, Deployment deployment, RequestOptions options, Buffer body,
                 long firstTokenMs, long totalMs, Handler<Outcome> done) {
     this.vertx = vertx;
     this.call = call;
@@ -180,7 +200,7 @@ final class StreamAttempt implements Attempt {
     for (ModelProvider.Event e : events) {
       sawEvent = true;
       if (e.usage() != null) {
-        call.usage = e.usage();
+        call.usage(e.usage());
       }
       if (e.done()) {
         sawDone = true;
@@ -201,12 +221,9 @@ final class StreamAttempt implements Attempt {
   /** The first token: the stream is now the client's. */
   private void begin() {
     started = true;
-    call.committed = true;
     cancel(firstTokenTimer);
     firstTokenTimer = -1;
-    long ttft = System.nanoTime() - startedNanos;
-    call.ttftNanos = ttft;
-    call.upstreamNanos += ttft;
+    call.firstToken(System.nanoTime() - startedNanos);
     headPending = true;
     held.forEach(this::send);
     held = null;
@@ -240,7 +257,7 @@ final class StreamAttempt implements Attempt {
     outgoing = null;
     if (headPending) {
       headPending = false;
-      call.send(new StreamEvent.Head(deployment.provider.name(), deployment.model, call.upstreamNanos, data));
+      call.send(new StreamEvent.Head(deployment.provider.name(), deployment.model, call.upstreamNanos(), data));
     } else if (data != null) {
       call.send(new StreamEvent.Chunk(data));
     }
@@ -273,7 +290,7 @@ final class StreamAttempt implements Attempt {
     cancel(totalTimer);
     cancel(firstTokenTimer);
     if (!started) {
-      call.upstreamNanos += System.nanoTime() - startedNanos;
+      call.waited(System.nanoTime() - startedNanos);
     }
     done.handle(outcome);
   }

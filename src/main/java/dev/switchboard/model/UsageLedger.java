@@ -28,7 +28,26 @@ final class UsageLedger {
     double cost;
   }
 
+  /** A deployment's counters, looked up once: registering them on every call was a hot spot of the proxy. */
+  private static final class Meters {
+    final String provider;
+    final String model;
+    final Counter prompt;
+    final Counter completion;
+    /** Registered with the first cost: a deployment without prices shows no cost series. */
+    Counter cost;
+
+    Meters(String provider, String model, Counter prompt, Counter completion) {
+      this.provider = provider;
+      this.model = model;
+      this.prompt = prompt;
+      this.completion = completion;
+    }
+  }
+
   private final Map<Entry, Totals> totals = new HashMap<>();
+  /** Weak: a reload replaces the deployments (and may bound their labels differently). */
+  private final Map<Deployment, Meters> meters = new java.util.WeakHashMap<>();
   private final MeterRegistry registry;
   private final Instant since = Instant.now();
 
@@ -45,17 +64,27 @@ final class UsageLedger {
     ProviderSettings.Price price = d.provider.settings.prices().get(d.model);
     double cost = price == null ? 0 : price.cost(usage.promptTokens(), usage.completionTokens());
     t.cost += cost;
-    tokens(d, "prompt").increment(usage.promptTokens());
-    tokens(d, "completion").increment(usage.completionTokens());
+    Meters m = meters.computeIfAbsent(d, this::meters);
+    m.prompt.increment(usage.promptTokens());
+    m.completion.increment(usage.completionTokens());
     if (cost > 0) {
-      Counter.builder("switchboard.model.cost").description("Cost of upstream calls by the configured prices")
-          .tags("provider", LabelBounds.label("provider", d.provider.name(), null), "model", LabelBounds.label("model", d.label, null)).register(registry).increment(cost);
+      if (m.cost == null) {
+        m.cost = Counter.builder("switchboard.model.cost").description("Cost of upstream calls by the configured prices")
+            .tags("provider", m.provider, "model", m.model).register(registry);
+      }
+      m.cost.increment(cost);
     }
   }
 
-  private Counter tokens(Deployment d, String type) {
+  private Meters meters(Deployment d) {
+    String provider = LabelBounds.label("provider", d.provider.name(), null);
+    String model = LabelBounds.label("model", d.label, null);
+    return new Meters(provider, model, tokens(provider, model, "prompt"), tokens(provider, model, "completion"));
+  }
+
+  private Counter tokens(String provider, String model, String type) {
     return Counter.builder("switchboard.model.tokens").description("Tokens by provider, model and type")
-        .tags("provider", LabelBounds.label("provider", d.provider.name(), null), "model", LabelBounds.label("model", d.label, null), "type", type).register(registry);
+        .tags("provider", provider, "model", model, "type", type).register(registry);
   }
 
   /** Totals grouped by {@code by}: provider, model, key or subject. */

@@ -438,6 +438,26 @@ class DispatchResilienceTest {
   }
 
   @Test
+  @DisplayName("tags no deployment carries are the client's error (400), and the answer echoes only a bounded, cleaned part of them")
+  void unknownTagsAreRefusedWithABoundedEcho(VertxTestContext ctx) {
+    boot(config("", "    tags: [\"trusted\"]", A_THEN_B, ""));
+    String header = "nowhere<script>, " + "x".repeat(500) + ", " + String.join(",", java.util.Collections.nCopies(50, "t"));
+    web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
+        .putHeader("x-switchboard-tags", header).sendJsonObject(chat(false))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(400, r.statusCode(), r.bodyAsString());
+          JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+          assertEquals("no_deployment", error.getString("code"));
+          String message = error.getString("message");
+          assertTrue(message.length() < 400, message);
+          assertFalse(message.contains("<script>"), message);
+          assertFalse(message.contains("x".repeat(100)), message);
+          assertEquals(0, a.chatRequestCount() + b.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a 404 from one deployment moves on to the next; probes are never billed to a client")
   void notFoundMovesOnAndProbesAreFree(VertxTestContext ctx) {
     bootDefault();
@@ -477,6 +497,39 @@ class DispatchResilienceTest {
               "switchboard_model_tokens_total{model=\"fake-model\",provider=\"a\",type=\"completion\"}"}) {
             assertTrue(text.contains(expected), "missing: " + expected);
           }
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("tokens and cost are counted per deployment, over several calls; a deployment without prices shows no cost")
+  void tokensAndCostAccumulate(VertxTestContext ctx) {
+    boot(config("    prices: { \"fake-model\": { prompt: 1000000.0, completion: 1000000.0 } }", "", """
+            - { provider: "a", model: "fake-model", priority: 1, weight: 1 }
+            - { provider: "b", model: "fake-model", priority: 1, weight: 1 }
+        """, ""));
+    List<Future<HttpResponse<Buffer>>> all = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      all.add(post(chat(false)));
+    }
+    Future.all(all)
+        .compose(v -> web.getAbs(gateway.url("/metrics")).send())
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          String text = r.bodyAsString();
+          double prompt = 0;
+          double cost = 0;
+          for (String line : text.split("\n")) {
+            if (line.startsWith("switchboard_model_tokens_total{model=\"fake-model\",provider=\"a\",type=\"prompt\"}")) {
+              prompt = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            } else if (line.startsWith("switchboard_model_cost_total{model=\"fake-model\",provider=\"a\"}")) {
+              cost = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+          }
+          long toA = all.stream().filter(f -> "a".equals(f.result().getHeader("x-switchboard-provider"))).count();
+          assertTrue(toA >= 2, "calls to a: " + toA);
+          assertTrue(prompt >= toA, "prompt tokens of a: " + prompt + " over " + toA + " calls");
+          assertTrue(cost > prompt, "cost of a: " + cost + ", prompt tokens " + prompt);
+          assertFalse(text.contains("switchboard_model_cost_total{model=\"fake-model\",provider=\"b\"}"), text);
           ctx.completeNow();
         })));
   }

@@ -149,6 +149,7 @@ public final class FakeUpstream {
   private volatile long hugeSize = 20L * 1024 * 1024 + 1;
   private final AtomicInteger openConnections = new AtomicInteger();
   private final AtomicInteger closedConnections = new AtomicInteger();
+  private final AtomicLong endlessBytes = new AtomicLong();
   private volatile boolean down;
   private volatile int port;
   private String deploymentId;
@@ -327,6 +328,11 @@ public final class FakeUpstream {
   /** Connections that clients hold open to this server right now. */
   public int openConnections() {
     return openConnections.get();
+  }
+
+  /** Bytes written so far by the never-ending answers ({@link Fault#ENDLESS_BODY}, {@link Fault#FLOOD}). */
+  public long endlessBytes() {
+    return endlessBytes.get();
   }
 
   /** Connections that have been closed (by either side) since the start. */
@@ -771,6 +777,7 @@ public final class FakeUpstream {
   private void endless(HttpServerResponse response, Buffer piece) {
     for (int i = 0; i < 64 && !response.closed() && !response.writeQueueFull(); i++) {
       response.write(piece);
+      endlessBytes.addAndGet(piece.length());
     }
     if (response.closed()) {
       return;

@@ -91,16 +91,19 @@ public final class OpenAiCompatible implements ModelProvider {
       List<Event> events = new ArrayList<>(2);
       int start = 0;
       int length = pending.length();
-      // an event arriving in many pieces is scanned once, not once per piece (three bytes back: a
-      // separator may straddle two pieces)
-      for (int i = Math.max(0, scanned - 3); i + 1 < length; i++) {
-        byte b = pending.getByte(i);
-        if (b == '\n' && pending.getByte(i + 1) == '\n') {
+      // the bytes not yet looked at, copied once to scan: Buffer.getByte checks bounds and reference
+      // counts on every byte, which made this scan a hot spot of streaming. An event arriving in many
+      // pieces is scanned once, not once per piece (three bytes back: a separator may straddle two pieces)
+      int from = Math.max(0, scanned - 3);
+      byte[] bytes = pending.getBytes(from, length);
+      for (int i = from; i + 1 < length; i++) {
+        byte b = bytes[i - from];
+        if (b == '\n' && bytes[i + 1 - from] == '\n') {
           decode(pending.getString(start, i, "UTF-8"), events);
           start = i + 2;
           i++;
-        } else if (b == '\r' && i + 3 < length && pending.getByte(i + 1) == '\n'
-            && pending.getByte(i + 2) == '\r' && pending.getByte(i + 3) == '\n') {
+        } else if (b == '\r' && i + 3 < length && bytes[i + 1 - from] == '\n'
+            && bytes[i + 2 - from] == '\r' && bytes[i + 3 - from] == '\n') {
           decode(pending.getString(start, i, "UTF-8"), events);
           start = i + 4;
           i += 3;
