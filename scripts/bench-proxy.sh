@@ -34,6 +34,7 @@
 #   FAILOVER=1  FAILOVER_SECONDS=30  FAILOVER_KILL_AT=10  FAILOVER_RESTART_AT=20  FAILOVER_MODEL=chat
 #   SWITCHBOARD_HTTP_PORT=18789  FAKE_PORT=18800  FAKE_A_PORT=18801  FAKE_B_PORT=18802
 #   UPSTREAM=node|java   the fake upstream (see above)       JVM_FLAGS=plain|tuned
+#   JAR=path             the gateway jar to measure (default target/switchboard.jar: e.g. an older build)
 #   REBUILD=1            rebuild target/switchboard.jar even if it exists
 #   GATEWAY_JAVA_OPTS    extra JVM options for the gateway (e.g. -Xmx256m)
 #
@@ -77,7 +78,7 @@ WRK_CPU=1
 GATEWAY_START_TIMEOUT=60
 # the first run of the fake may compile the test classes; that happens before, unpinned
 FAKE_START_TIMEOUT=60
-JAR=target/switchboard.jar
+JAR="${JAR:-target/switchboard.jar}"
 OUT=target/bench
 RESULTS="$OUT/results.txt"
 
