@@ -175,7 +175,7 @@ run_mode() {
   TMP_DIRS+=("$data_dir")
   local env=("SWITCHBOARD_DATA_DIR=$data_dir" "SWITCHBOARD_HTTP_PORT=$PORT"
     "SWITCHBOARD_JWT_SECRET=$(head -c 36 /dev/urandom | base64 | tr -d '\n')"
-    "MODEL_ENDPOINT=http://127.0.0.1:$FAKE_PORT/v1" "MODEL_API_KEY=fake")
+    "MODEL_ENDPOINT=http://127.0.0.1:$FAKE_PORT/v1" "MODEL_API_KEY=fake" "SWITCHBOARD_OUTBOUND_ALLOW=127.0.0.1")
   log "mode $mode: starting the gateway"
   # shellcheck disable=SC2086 # GATEWAY_JAVA_OPTS is a list of options
   setsid "${pin[@]}" env "${env[@]}" java ${GATEWAY_JAVA_OPTS:-} "${props[@]}" -jar "$JAR" >"$gateway_log" 2>&1 &
