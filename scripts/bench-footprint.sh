@@ -32,6 +32,9 @@
 #   SWITCHBOARD_HTTP_PORT=18789  FAKE_PORT=18800
 #   STREAM_CONNECTIONS=64  MEMORY_WORKERS=2 (the stream modes)
 #   JAR=target/switchboard.jar   the jar to run (a BEFORE build, say)
+#   NMT=1                for diagnosis: the gateway runs with -XX:NativeMemoryTracking=summary and
+#                        nmt-<mode>.txt gets `jcmd PID VM.native_memory summary` at the end of the load
+#                        (NMT itself costs some memory: not for the figures)
 #   REBUILD=1            rebuild target/switchboard.jar even if it exists
 #   GATEWAY_JAVA_OPTS    extra JVM options for the gateway in both modes (default none)
 #
@@ -154,7 +157,7 @@ say "# switchboard footprint benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 say "# host: $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM; $(java -version 2>&1 | head -n 1)"
 say "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with local changes)')"
 say "# java -jar $JAR${GATEWAY_JAVA_OPTS:+ with $GATEWAY_JAVA_OPTS}; load ${LOAD_SECONDS}s (chats: $chats_by;" \
-  "bad input: $BAD_WORKERS Python workers), then ${IDLE_SECONDS}s idle; RSS = VmRSS; heap = committed/used MB (jcmd)"
+  "bad input: $BAD_WORKERS Python workers; stream modes: $STREAM_CONNECTIONS streaming Python connections, $MEMORY_WORKERS memory workers), then ${IDLE_SECONDS}s idle; RSS = VmRSS; heap = committed/used MB (jcmd)"
 
 # --- one mode -------------------------------------------------------------------------------------
 
@@ -163,6 +166,7 @@ ROWS=()
 run_mode() {
   local mode="$1" props=() pin=() load_pin=() stream=0 memory=0
   [[ "$mode" == off ]] && props=(-Dswitchboard.jvm.defaults=false)
+  [[ "${NMT:-0}" == 1 ]] && props+=(-XX:NativeMemoryTracking=summary)
   [[ "$mode" == stream-* ]] && stream=1
   [[ "$mode" == *-mem ]] && memory=1
   if [[ "$mode" == stream-1cpu* ]]; then
@@ -228,6 +232,7 @@ run_mode() {
   for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   LOAD_PIDS=()
   peak_heap="$(heap "$pid")" load_gcs="$(gcs "$pid")"
+  if [[ "${NMT:-0}" == 1 ]]; then jcmd "$pid" VM.native_memory summary >"$OUT/nmt-$mode.txt" 2>&1 || true; fi
   # steady: the median of the load's second half, once the pools and the heap have grown
   local steady
   steady="$(awk -F'\t' 'NR > 1 && $2 == "load" { v[n++] = $3 } END {
