@@ -153,6 +153,7 @@ wait_for "fake upstream" "http://127.0.0.1:$FAKE_PORT/v1/models" "$FAKE_PID" "$F
 
 chats_by=python
 command -v wrk >/dev/null && chats_by="wrk -t1 -c$WRK_CONNECTIONS"
+[[ "$MODES" == stream* ]] && chats_by="none besides the streams"
 say "# switchboard footprint benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 say "# host: $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM; $(java -version 2>&1 | head -n 1)"
 say "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with local changes)')"
