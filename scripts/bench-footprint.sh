@@ -24,7 +24,10 @@
 # tokens, unknown models, bad query strings, cut-off bodies), RSS sampled every second ("peak");
 # then IDLE_SECONDS with no requests ("after idle" is the last sample, "idle min" the lowest).
 # RSS is VmRSS from /proc/PID/status; the Java heap's committed and used sizes come from
-# `jcmd PID GC.heap_info` and the collection counts from `jstat -gc PID` when the JDK has them. Nothing is pinned to a CPU: this is the plain java -jar.
+# `jcmd PID GC.heap_info` and the collection counts from `jstat -gc PID` when the JDK has them. Nothing
+# is pinned to a CPU (but in stream-1cpu*): this is the plain java -jar. The load shares the machine's
+# CPUs, so how many chats a run put through (its LOAD line) differs from run to run, and Serial's RSS
+# with it: compare runs with similar counts.
 #
 # Environment:
 #   LOAD_SECONDS=45  IDLE_SECONDS=80  SETTLE_SECONDS=5
@@ -36,7 +39,8 @@
 #                        nmt-<mode>.txt gets `jcmd PID VM.native_memory summary` at the end of the load
 #                        (NMT itself costs some memory: not for the figures)
 #   REBUILD=1            rebuild target/switchboard.jar even if it exists
-#   GATEWAY_JAVA_OPTS    extra JVM options for the gateway in both modes (default none)
+#   GATEWAY_JAVA_OPTS    extra JVM options for the gateway in every mode (default none), e.g.
+#                        "-XX:+UseSerialGC -Xmn64m", the README's small-server flags
 #
 # Results: target/bench-footprint/results.txt; per mode the RSS timeline (rss-<mode>.tsv: seconds,
 # phase, RSS MB), the load's summary and the gateway's log. All on 127.0.0.1; everything started
@@ -50,7 +54,7 @@ case "$MODES" in
   both) MODES="on off" ;;
   stream) MODES="stream-1cpu stream-1cpu-mem stream-2cpu stream-2cpu-mem" ;;
   on | off | stream-1cpu | stream-1cpu-mem | stream-2cpu | stream-2cpu-mem) ;;
-  -h | --help | help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help | help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: scripts/bench-footprint.sh [on|off|stream|stream-1cpu|stream-1cpu-mem|stream-2cpu|stream-2cpu-mem]" >&2; exit 2 ;;
 esac
 [[ "$MODES" == stream* ]] && IDLE_SECONDS="${IDLE_SECONDS:-0}"
