@@ -54,7 +54,7 @@ case "$MODES" in
   both) MODES="on off" ;;
   stream) MODES="stream-1cpu stream-1cpu-mem stream-2cpu stream-2cpu-mem" ;;
   on | off | stream-1cpu | stream-1cpu-mem | stream-2cpu | stream-2cpu-mem) ;;
-  -h | --help | help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help | help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: scripts/bench-footprint.sh [on|off|stream|stream-1cpu|stream-1cpu-mem|stream-2cpu|stream-2cpu-mem]" >&2; exit 2 ;;
 esac
 [[ "$MODES" == stream* ]] && IDLE_SECONDS="${IDLE_SECONDS:-0}"
