@@ -94,10 +94,10 @@ class JvmDefaultsTest {
   }
 
   @Test
-  @DisplayName("the trim interval is whole seconds: unset means every 10 s, 0 means never")
+  @DisplayName("the trim interval is whole seconds: unset means every 5 s, 0 means never")
   void trimIntervalIsWholeSeconds() {
-    assertEquals(10, JvmDefaults.trimInterval(null));
-    assertEquals(10, JvmDefaults.trimInterval(" "));
+    assertEquals(5, JvmDefaults.trimInterval(null));
+    assertEquals(5, JvmDefaults.trimInterval(" "));
     assertEquals(0, JvmDefaults.trimInterval("0"));
     assertEquals(60, JvmDefaults.trimInterval(" 60 "));
   }
@@ -105,9 +105,9 @@ class JvmDefaultsTest {
   @Test
   @DisplayName("a trim interval that is not whole seconds up to a day keeps the default")
   void badTrimIntervalKeepsTheDefault() {
-    assertEquals(10, JvmDefaults.trimInterval("10s"));
-    assertEquals(10, JvmDefaults.trimInterval("-1"));
-    assertEquals(10, JvmDefaults.trimInterval("86401"));
+    assertEquals(5, JvmDefaults.trimInterval("10s"));
+    assertEquals(5, JvmDefaults.trimInterval("-1"));
+    assertEquals(5, JvmDefaults.trimInterval("86401"));
   }
 
   record Probe(List<String> lines) {
