@@ -6,6 +6,16 @@
 #
 #   scripts/bench-footprint.sh            both modes: "on" (the defaults), then "off"
 #   scripts/bench-footprint.sh on|off     one of them
+#   scripts/bench-footprint.sh stream     issue 15's RSS targets: 64 streaming connections for
+#                                         LOAD_SECONDS, with and without the local embedding model
+#                                         loaded and used (MEMORY_WORKERS writing and searching
+#                                         memories during the load), each with the gateway pinned to
+#                                         one CPU (taskset -c 0: the JVM sees 1 CPU and picks
+#                                         SerialGC, a "2-core server" with the load on the other
+#                                         core) and unpinned (G1); no bad input, IDLE_SECONDS=0
+#   scripts/bench-footprint.sh stream-1cpu|stream-1cpu-mem|stream-2cpu|stream-2cpu-mem   one of those
+#
+# The stream modes report, besides the peak, the steady RSS: the median of the load's second half.
 #
 # Each mode: a fresh data folder; the gateway in front of the fake upstream (scripts/fake-upstream.sh,
 # started once); SETTLE_SECONDS after /healthz answers, RSS "at start"; then LOAD_SECONDS of chats
@@ -14,14 +24,23 @@
 # tokens, unknown models, bad query strings, cut-off bodies), RSS sampled every second ("peak");
 # then IDLE_SECONDS with no requests ("after idle" is the last sample, "idle min" the lowest).
 # RSS is VmRSS from /proc/PID/status; the Java heap's committed and used sizes come from
-# `jcmd PID GC.heap_info` and the collection counts from `jstat -gc PID` when the JDK has them. Nothing is pinned to a CPU: this is the plain java -jar.
+# `jcmd PID GC.heap_info` and the collection counts from `jstat -gc PID` when the JDK has them. Nothing
+# is pinned to a CPU (but in stream-1cpu*): this is the plain java -jar. The load shares the machine's
+# CPUs, so how many chats a run put through (its LOAD line) differs from run to run, and Serial's RSS
+# with it: compare runs with similar counts.
 #
 # Environment:
 #   LOAD_SECONDS=45  IDLE_SECONDS=80  SETTLE_SECONDS=5
 #   CHAT_WORKERS=8 (Python chats, without wrk)  BAD_WORKERS=4  WRK_CONNECTIONS=16
 #   SWITCHBOARD_HTTP_PORT=18789  FAKE_PORT=18800
+#   STREAM_CONNECTIONS=64  MEMORY_WORKERS=2 (the stream modes)
+#   JAR=target/switchboard.jar   the jar to run (a BEFORE build, say)
+#   NMT=1                for diagnosis: the gateway runs with -XX:NativeMemoryTracking=summary and
+#                        nmt-<mode>.txt gets `jcmd PID VM.native_memory summary` at the end of the load
+#                        (NMT itself costs some memory: not for the figures)
 #   REBUILD=1            rebuild target/switchboard.jar even if it exists
-#   GATEWAY_JAVA_OPTS    extra JVM options for the gateway in both modes (default none)
+#   GATEWAY_JAVA_OPTS    extra JVM options for the gateway in every mode (default none), e.g.
+#                        "-XX:+UseSerialGC -Xmn64m", the README's small-server flags
 #
 # Results: target/bench-footprint/results.txt; per mode the RSS timeline (rss-<mode>.tsv: seconds,
 # phase, RSS MB), the load's summary and the gateway's log. All on 127.0.0.1; everything started
@@ -33,10 +52,12 @@ cd "$(dirname "$0")/.."
 MODES="${1:-both}"
 case "$MODES" in
   both) MODES="on off" ;;
-  on | off) ;;
-  -h | --help | help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: scripts/bench-footprint.sh [on|off]" >&2; exit 2 ;;
+  stream) MODES="stream-1cpu stream-1cpu-mem stream-2cpu stream-2cpu-mem" ;;
+  on | off | stream-1cpu | stream-1cpu-mem | stream-2cpu | stream-2cpu-mem) ;;
+  -h | --help | help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: scripts/bench-footprint.sh [on|off|stream|stream-1cpu|stream-1cpu-mem|stream-2cpu|stream-2cpu-mem]" >&2; exit 2 ;;
 esac
+[[ "$MODES" == stream* ]] && IDLE_SECONDS="${IDLE_SECONDS:-0}"
 
 LOAD_SECONDS="${LOAD_SECONDS:-45}"
 IDLE_SECONDS="${IDLE_SECONDS:-80}"
@@ -44,11 +65,13 @@ SETTLE_SECONDS="${SETTLE_SECONDS:-5}"
 CHAT_WORKERS="${CHAT_WORKERS:-8}"
 BAD_WORKERS="${BAD_WORKERS:-4}"
 WRK_CONNECTIONS="${WRK_CONNECTIONS:-16}"
+STREAM_CONNECTIONS="${STREAM_CONNECTIONS:-64}"
+MEMORY_WORKERS="${MEMORY_WORKERS:-2}"
 PORT="${SWITCHBOARD_HTTP_PORT:-18789}"
 FAKE_PORT="${FAKE_PORT:-18800}"
 GATEWAY_START_TIMEOUT=60
 FAKE_START_TIMEOUT=120
-JAR=target/switchboard.jar
+JAR="${JAR:-target/switchboard.jar}"
 OUT=target/bench-footprint
 RESULTS="$OUT/results.txt"
 
@@ -58,7 +81,7 @@ die() { log "$*"; exit 1; }
 source scripts/lib/processes.sh
 say() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
 
-for n in "$LOAD_SECONDS" "$IDLE_SECONDS" "$SETTLE_SECONDS" "$CHAT_WORKERS" "$BAD_WORKERS" "$WRK_CONNECTIONS"; do
+for n in "$LOAD_SECONDS" "$IDLE_SECONDS" "$SETTLE_SECONDS" "$CHAT_WORKERS" "$BAD_WORKERS" "$WRK_CONNECTIONS" "$STREAM_CONNECTIONS" "$MEMORY_WORKERS"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "durations and counts are whole numbers, got '$n'"
 done
 ((LOAD_SECONDS > 0)) || die "LOAD_SECONDS must be positive"
@@ -115,7 +138,7 @@ gcs() {
 
 mkdir -p "$OUT"
 : >"$RESULTS"
-if [[ ! -f "$JAR" || "${REBUILD:-0}" == 1 ]]; then
+if [[ "$JAR" == target/switchboard.jar && (! -f "$JAR" || "${REBUILD:-0}" == 1) ]]; then
   log "building $JAR"
   # shellcheck source=lib/maven.sh
   source scripts/lib/maven.sh
@@ -134,29 +157,37 @@ wait_for "fake upstream" "http://127.0.0.1:$FAKE_PORT/v1/models" "$FAKE_PID" "$F
 
 chats_by=python
 command -v wrk >/dev/null && chats_by="wrk -t1 -c$WRK_CONNECTIONS"
+[[ "$MODES" == stream* ]] && chats_by="none besides the streams"
 say "# switchboard footprint benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 say "# host: $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM; $(java -version 2>&1 | head -n 1)"
 say "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with local changes)')"
 say "# java -jar $JAR${GATEWAY_JAVA_OPTS:+ with $GATEWAY_JAVA_OPTS}; load ${LOAD_SECONDS}s (chats: $chats_by;" \
-  "bad input: $BAD_WORKERS Python workers), then ${IDLE_SECONDS}s idle; RSS = VmRSS; heap = committed/used MB (jcmd)"
+  "bad input: $BAD_WORKERS Python workers; stream modes: $STREAM_CONNECTIONS streaming Python connections, $MEMORY_WORKERS memory workers), then ${IDLE_SECONDS}s idle; RSS = VmRSS; heap = committed/used MB (jcmd)"
 
 # --- one mode -------------------------------------------------------------------------------------
 
 ROWS=()
 
 run_mode() {
-  local mode="$1" props=()
+  local mode="$1" props=() pin=() load_pin=() stream=0 memory=0
   [[ "$mode" == off ]] && props=(-Dswitchboard.jvm.defaults=false)
+  [[ "${NMT:-0}" == 1 ]] && props+=(-XX:NativeMemoryTracking=summary)
+  [[ "$mode" == stream-* ]] && stream=1
+  [[ "$mode" == *-mem ]] && memory=1
+  if [[ "$mode" == stream-1cpu* ]]; then
+    command -v taskset >/dev/null || die "taskset is required for $mode"
+    pin=(taskset -c 0) load_pin=(taskset -c 1)
+  fi
   port_free "$PORT"
   local data_dir gateway_log="$OUT/gateway-$mode.log" timeline="$OUT/rss-$mode.tsv"
   data_dir="$(mktemp -d -t switchboard-footprint.XXXXXX)"
   TMP_DIRS+=("$data_dir")
   local env=("SWITCHBOARD_DATA_DIR=$data_dir" "SWITCHBOARD_HTTP_PORT=$PORT"
     "SWITCHBOARD_JWT_SECRET=$(head -c 36 /dev/urandom | base64 | tr -d '\n')"
-    "MODEL_ENDPOINT=http://127.0.0.1:$FAKE_PORT/v1" "MODEL_API_KEY=fake")
+    "MODEL_ENDPOINT=http://127.0.0.1:$FAKE_PORT/v1" "MODEL_API_KEY=fake" "SWITCHBOARD_OUTBOUND_ALLOW=127.0.0.1")
   log "mode $mode: starting the gateway"
   # shellcheck disable=SC2086 # GATEWAY_JAVA_OPTS is a list of options
-  setsid env "${env[@]}" java ${GATEWAY_JAVA_OPTS:-} "${props[@]}" -jar "$JAR" >"$gateway_log" 2>&1 &
+  setsid "${pin[@]}" env "${env[@]}" java ${GATEWAY_JAVA_OPTS:-} "${props[@]}" -jar "$JAR" >"$gateway_log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   wait_for "the gateway" "http://127.0.0.1:$PORT/healthz" "$pid" "$GATEWAY_START_TIMEOUT" "$gateway_log" || exit 1
@@ -170,17 +201,25 @@ run_mode() {
 
   log "mode $mode: load for ${LOAD_SECONDS}s"
   LOAD_PIDS=()
-  local load_out="$OUT/load-$mode.txt" wrk_out="$OUT/wrk-$mode.txt" no_chats=()
-  if command -v wrk >/dev/null; then
+  local load_out="$OUT/load-$mode.txt" wrk_out="$OUT/wrk-$mode.txt" no_chats=() load_args=()
+  rm -f "$wrk_out"
+  if ((stream)); then
+    # Python threads, one keep-alive connection each, every chat streamed
+    load_args=(--chat-workers "$STREAM_CONNECTIONS" --stream-all --bad-workers 0)
+    ((memory)) && load_args+=(--memory-workers "$MEMORY_WORKERS")
+  else
+    load_args=(--chat-workers "$CHAT_WORKERS" --bad-workers "$BAD_WORKERS")
+  fi
+  if ((!stream)) && command -v wrk >/dev/null; then
     no_chats=(--no-chats)
     BENCH_TOKEN="$token" BENCH_STREAM=0 BENCH_MODEL=fake-model setsid timeout --kill-after=5 $((LOAD_SECONDS + 30)) \
       wrk -t1 -c"$WRK_CONNECTIONS" -d"${LOAD_SECONDS}s" --timeout 10s -s scripts/bench/chat.lua "http://127.0.0.1:$PORT" \
       >"$wrk_out" 2>&1 &
     LOAD_PIDS+=("$!")
   fi
-  setsid timeout --kill-after=5 $((LOAD_SECONDS + 60)) python3 scripts/bench/footprint_load.py \
+  setsid "${load_pin[@]}" timeout --kill-after=5 $((LOAD_SECONDS + 60)) python3 scripts/bench/footprint_load.py \
     --url "http://127.0.0.1:$PORT" --token "$token" --seconds "$LOAD_SECONDS" \
-    --chat-workers "$CHAT_WORKERS" --bad-workers "$BAD_WORKERS" "${no_chats[@]}" >"$load_out" 2>&1 &
+    "${load_args[@]}" "${no_chats[@]}" >"$load_out" 2>&1 &
   LOAD_PIDS+=("$!")
 
   local t=0 rss peak=0 peak_heap="?" load_gcs="?" p running
@@ -198,12 +237,21 @@ run_mode() {
   for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   LOAD_PIDS=()
   peak_heap="$(heap "$pid")" load_gcs="$(gcs "$pid")"
+  if [[ "${NMT:-0}" == 1 ]]; then jcmd "$pid" VM.native_memory summary >"$OUT/nmt-$mode.txt" 2>&1 || true; fi
+  # steady: the median of the load's second half, once the pools and the heap have grown
+  local steady
+  steady="$(awk -F'\t' 'NR > 1 && $2 == "load" { v[n++] = $3 } END {
+    if (!n) { print 0; exit } h = int(n / 2); m = n - h; for (i = h; i < n; i++) w[i - h] = v[i]
+    for (i = 0; i < m; i++) for (j = i + 1; j < m; j++) if (w[j] < w[i]) { x = w[i]; w[i] = w[j]; w[j] = x }
+    print w[int(m / 2)] }' "$timeline")"
+  local gc_name=""
+  gc_name="$(command -v jcmd >/dev/null && jcmd "$pid" VM.flags 2>/dev/null | grep -o -E -- '-XX:\+Use(Serial|G1|Parallel|Z|Shenandoah)GC' | head -n 1 | sed 's/-XX:+Use//' || true)"
   local load_line chats_line=""
   load_line="$(grep '^LOAD ' "$load_out" | tail -n 1 || echo "LOAD (no summary; see $load_out)")"
   [[ -f "$wrk_out" ]] && chats_line="$(grep '^BENCH ' "$wrk_out" | tail -n 1 || true)"
 
   log "mode $mode: idle for ${IDLE_SECONDS}s"
-  local idle_start=$t idle_min=999999
+  local idle_start=$t idle_min=$rss
   while ((t - idle_start < IDLE_SECONDS)); do
     sleep 1
     t=$((t + 1))
@@ -219,13 +267,13 @@ run_mode() {
   stop "$pid"
 
   say ""
-  say "mode $mode$([[ "$mode" == off ]] && echo ' (-Dswitchboard.jvm.defaults=false)'): RSS start ${start_rss} MB," \
-    "peak ${peak} MB, after ${IDLE_SECONDS}s idle ${rss} MB (idle min ${idle_min} MB);" \
+  say "mode $mode$([[ "$mode" == off ]] && echo ' (-Dswitchboard.jvm.defaults=false)')${pin[*]:+ (${pin[*]})}${gc_name:+, $gc_name}: RSS start ${start_rss} MB," \
+    "peak ${peak} MB, steady ${steady} MB, after ${IDLE_SECONDS}s idle ${rss} MB (idle min ${idle_min} MB);" \
     "heap start ${start_heap}, end of load ${peak_heap}, after idle ${idle_heap}; log lines at WARNING+: ${warnings}"
   say "  $load_line"
   say "  collections during start-up and load: $load_gcs"
   [[ -n "$chats_line" ]] && say "  wrk chats: $chats_line"
-  ROWS+=("$(printf '%-5s %10s %9s %16s %14s %18s' "$mode" "$start_rss" "$peak" "$rss" "$idle_min" "$idle_heap")")
+  ROWS+=("$(printf '%-16s %-7s %10s %9s %11s %16s %14s %18s' "$mode" "${gc_name:-?}" "$start_rss" "$peak" "$steady" "$rss" "$idle_min" "$idle_heap")")
 }
 
 for mode in $MODES; do
@@ -233,6 +281,6 @@ for mode in $MODES; do
 done
 
 say ""
-say "$(printf '%-5s %10s %9s %16s %14s %18s' mode 'start MB' 'peak MB' 'after idle MB' 'idle min MB' 'heap c/u after idle')"
+say "$(printf '%-16s %-7s %10s %9s %11s %16s %14s %18s' mode GC 'start MB' 'peak MB' 'steady MB' 'after idle MB' 'idle min MB' 'heap c/u after idle')"
 for row in "${ROWS[@]}"; do say "$row"; done
 log "results in $RESULTS; timelines in $OUT/rss-*.tsv"

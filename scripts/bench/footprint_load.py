@@ -2,16 +2,19 @@
 bounded time, with the standard library only (no wrk, no locust needed).
 
     python3 scripts/bench/footprint_load.py --url http://127.0.0.1:18789 --token <jwt> \
-        --seconds 45 --chat-workers 8 --bad-workers 4 [--no-chats]
+        --seconds 45 --chat-workers 8 --bad-workers 4 [--no-chats] [--stream-all] [--memory-workers 2]
 
 Chat workers send small chat completions (every fourth one streamed) over keep-alive
 connections. Bad-input workers cycle through what the issue 9 run sent: bodies over
 server.max_body_size (5 MB, refused with 413), bodies just under it (3.5 MB of valid JSON that the
 gateway parses and forwards), invalid JSON, forged tokens, unknown models, embeddings input of the
 wrong type, malformed query strings, and a request that declares a body it never sends (cut off).
---no-chats leaves the chats to wrk. Prints one line at the end:
+--no-chats leaves the chats to wrk; --stream-all streams every chat (the 64-streaming-connections
+run: --chat-workers 64 --stream-all --bad-workers 0). Memory workers alternate a long-term memory
+write (POST /api/v1/memories) and a search (GET /api/v1/memories/search) in the token's own user
+scope, so the local embedding model is loaded and used during the load. Prints one line at the end:
 
-    LOAD seconds=S chats=N chat_errors=N bad=N statuses=200:N,400:N,...
+    LOAD seconds=S chats=N chat_errors=N bad=N memory=N memory_errors=N statuses=200:N,400:N,...
 """
 
 import argparse
@@ -36,6 +39,8 @@ class Counts:
         self.chats = 0
         self.chat_errors = 0
         self.bad = 0
+        self.memory = 0
+        self.memory_errors = 0
 
     def add(self, kind, status):
         with self.lock:
@@ -44,6 +49,10 @@ class Counts:
                 self.chats += 1
                 if status != 200:
                     self.chat_errors += 1
+            elif kind == "memory":
+                self.memory += 1
+                if status not in (200, 201):
+                    self.memory_errors += 1
             else:
                 self.bad += 1
 
@@ -67,7 +76,7 @@ def request(conn, method, path, body, token, extra=None):
     return response.status
 
 
-def chat_worker(host, port, token, deadline, counts):
+def chat_worker(host, port, token, deadline, counts, stream_all=False):
     conn = None
     n = 0
     while time.monotonic() < deadline:
@@ -75,13 +84,42 @@ def chat_worker(host, port, token, deadline, counts):
         try:
             if conn is None:
                 conn = http.client.HTTPConnection(host, port, timeout=15)
-            status = request(conn, "POST", "/v1/chat/completions", chat_body(n, n % 4 == 0), token)
+            status = request(conn, "POST", "/v1/chat/completions", chat_body(n, stream_all or n % 4 == 0), token)
         except (OSError, http.client.HTTPException):
             status = "error"
             if conn is not None:
                 conn.close()
             conn = None
         counts.add("chat", status)
+    if conn is not None:
+        conn.close()
+
+
+WORDS = ("harbour", "violet", "copper", "lantern", "meadow", "quartz", "river", "saffron", "tundra", "walnut")
+
+
+def memory_worker(host, port, token, scope, deadline, counts, offset):
+    """Writes and searches long-term memories: every call goes through the embedding model."""
+    conn = None
+    n = offset
+    while time.monotonic() < deadline:
+        n += 1
+        words = " ".join(WORDS[(n * k) % len(WORDS)] for k in (1, 3, 7))
+        try:
+            if conn is None:
+                conn = http.client.HTTPConnection(host, port, timeout=30)
+            if n % 2:
+                body = json.dumps({"content": f"footprint note {n}: the {words} one", "scope": scope}).encode()
+                status = request(conn, "POST", "/api/v1/memories", body, token)
+            else:
+                query = urllib.parse.urlencode({"q": words, "scope": scope, "k": 5})
+                status = request(conn, "GET", "/api/v1/memories/search?" + query, None, token)
+        except (OSError, http.client.HTTPException):
+            status = "error"
+            if conn is not None:
+                conn.close()
+            conn = None
+        counts.add("memory", status)
     if conn is not None:
         conn.close()
 
@@ -156,6 +194,9 @@ def main():
     parser.add_argument("--chat-workers", type=int, default=8)
     parser.add_argument("--bad-workers", type=int, default=4)
     parser.add_argument("--no-chats", action="store_true")
+    parser.add_argument("--stream-all", action="store_true")
+    parser.add_argument("--memory-workers", type=int, default=0)
+    parser.add_argument("--memory-scope", default="user:footprint")
     args = parser.parse_args()
     url = urllib.parse.urlsplit(args.url)
     host, port = url.hostname, url.port or 80
@@ -167,9 +208,17 @@ def main():
     threads = []
     if not args.no_chats:
         threads += [
-            threading.Thread(target=chat_worker, args=(host, port, args.token, deadline, counts), daemon=True)
+            threading.Thread(
+                target=chat_worker, args=(host, port, args.token, deadline, counts, args.stream_all), daemon=True
+            )
             for _ in range(args.chat_workers)
         ]
+    threads += [
+        threading.Thread(
+            target=memory_worker, args=(host, port, args.token, args.memory_scope, deadline, counts, k), daemon=True
+        )
+        for k in range(args.memory_workers)
+    ]
     threads += [
         threading.Thread(target=bad_worker, args=(host, port, args.token, deadline, counts, k * 3), daemon=True)
         for k in range(args.bad_workers)
@@ -181,7 +230,7 @@ def main():
     statuses = ",".join(f"{k}:{v}" for k, v in sorted(counts.statuses.items(), key=lambda kv: str(kv[0])))
     print(
         f"LOAD seconds={time.monotonic() - started:.1f} chats={counts.chats} chat_errors={counts.chat_errors} "
-        f"bad={counts.bad} statuses={statuses}",
+        f"bad={counts.bad} memory={counts.memory} memory_errors={counts.memory_errors} statuses={statuses}",
         flush=True,
     )
 

@@ -14,8 +14,8 @@ import java.util.logging.Logger;
  * what {@link JvmDefaults#apply()} changes is a real JVM's flags and not those of the test JVM.
  * Prints {@code outcome <Outcome>}, then {@code flag <name>=<value> <origin>} for each flag
  * involved, and every record logged at WARNING or above as {@code warning <message>}. With the
- * argument {@code idle} it then waits up to 20 s for the trim after an idle collection and prints
- * {@code trimmed <message>} when it comes.
+ * argument {@code idle} (or {@code periodic}) it then waits up to 20 s for the trim after an idle
+ * collection (or the periodic one) and prints {@code trimmed <message>} when it comes.
  */
 public final class JvmDefaultsProbe {
 
@@ -35,6 +35,9 @@ public final class JvmDefaultsProbe {
         } else if (message != null && message.startsWith("after an idle collection")) {
           System.out.println("trimmed " + message.replace('\n', ' '));
           trimmed.countDown();
+        } else if (message != null && message.startsWith("periodic trim")) {
+          System.out.println("trimmed " + message.replace('\n', ' '));
+          trimmed.countDown();
         }
       }
 
@@ -52,7 +55,7 @@ public final class JvmDefaultsProbe {
         JvmDefaults.PERIODIC_GC_INTERVAL}) {
       System.out.println("flag " + name + "=" + vm.getVMOption(name).getValue() + " " + vm.getVMOption(name).getOrigin());
     }
-    if (args.length > 0 && "idle".equals(args[0])) {
+    if (args.length > 0 && ("idle".equals(args[0]) || "periodic".equals(args[0]))) {
       trimmed.await(20, TimeUnit.SECONDS);
     }
     System.out.flush();

@@ -76,6 +76,40 @@ class JvmDefaultsTest {
     assertTrue(probe.lines().stream().anyMatch(l -> l.startsWith("trimmed ")), probe.output());
   }
 
+  @Test
+  @DisplayName("the C heap is trimmed every few seconds under any collector")
+  void periodicTrimUnderSerial() throws Exception {
+    Probe probe = probe("-XX:+UseSerialGC", "-Dswitchboard.jvm.trim_interval=1", JvmDefaultsProbe.class.getName(),
+        "periodic");
+    assertTrue(probe.output().contains("trimsNativeHeap=true, trimIntervalSeconds=1"), probe.output());
+    assertTrue(probe.lines().stream().anyMatch(l -> l.startsWith("trimmed periodic trim")), probe.output());
+  }
+
+  @Test
+  @DisplayName("-Dswitchboard.jvm.trim_interval=0 stops the periodic trim")
+  void trimIntervalZeroTurnsItOff() throws Exception {
+    Probe probe = probe("-XX:+UseSerialGC", "-Dswitchboard.jvm.trim_interval=0");
+    assertTrue(probe.output().contains("trimsNativeHeap=false, trimIntervalSeconds=0"), probe.output());
+    assertEquals("30 MANAGEMENT", probe.flags().get("MaxHeapFreeRatio"), probe.output());
+  }
+
+  @Test
+  @DisplayName("the trim interval is whole seconds: unset means every 5 s, 0 means never")
+  void trimIntervalIsWholeSeconds() {
+    assertEquals(5, JvmDefaults.trimInterval(null));
+    assertEquals(5, JvmDefaults.trimInterval(" "));
+    assertEquals(0, JvmDefaults.trimInterval("0"));
+    assertEquals(60, JvmDefaults.trimInterval(" 60 "));
+  }
+
+  @Test
+  @DisplayName("a trim interval that is not whole seconds up to a day keeps the default")
+  void badTrimIntervalKeepsTheDefault() {
+    assertEquals(5, JvmDefaults.trimInterval("10s"));
+    assertEquals(5, JvmDefaults.trimInterval("-1"));
+    assertEquals(5, JvmDefaults.trimInterval("86401"));
+  }
+
   record Probe(List<String> lines) {
     String output() {
       return String.join("\n", lines);
