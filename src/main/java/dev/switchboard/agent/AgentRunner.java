@@ -191,7 +191,7 @@ public final class AgentRunner {
     run.steps++;
     long started = System.nanoTime();
     String model = body.getString("model");
-    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, run.job.subject(), null), options)
+    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, ChatCall.internal(body, run.job.subject()), options)
         .onFailure(e -> run.trace.add(new Trace.ModelStep(model, null, 0, 0, 0, millisSince(started),
             Failure.from(e).status() + " " + Failure.from(e).getMessage())))
         .compose(reply -> {

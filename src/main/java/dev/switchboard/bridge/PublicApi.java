@@ -166,7 +166,7 @@ public final class PublicApi extends VerticleBase {
         throw Failure.badRequest("memory_unsupported", "'memory' is only taken by POST /v1/chat/completions");
       }
       p.complete(body);
-    }).compose(body -> vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, subject(message), null),
+    }).compose(body -> vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, ChatCall.internal(body, subject(message)),
             new DeliveryOptions().setSendTimeout(chatTimeout.toMillis())))
         .compose(m -> {
           UpstreamReply reply = m.body();

@@ -23,15 +23,21 @@ public final class Addresses {
   public static final String TASK_RELOAD = "task.reload";
   /** RulesSettings → empty: the rules swap their set (and the channels they may push to). */
   public static final String RULES_RELOAD = "rules.reload";
-  /** {@link ChatCall} → {@link UpstreamReply}: one non-streaming chat completion. */
+  /**
+   * {@link ChatCall} → {@link UpstreamReply}: one non-streaming chat completion, for callers that
+   * wait on it inside the gateway (memory, agent, bridges). A client's call goes to {@link #MODEL_CALL}.
+   */
   public static final String MODEL_CHAT = "model.chat";
-  /** {@link ChatCall} with a stream address: {@link StreamEvent}s are sent to that address. */
-  public static final String MODEL_CHAT_STREAM = "model.chat.stream";
-  /** String stream address: the client went away, cancel the upstream request. */
+  /**
+   * {@link ChatCall} with an id, sent (no reply): the call's {@link CallEvent}s go to its id, which
+   * the sender has registered first; streaming or not, the id cancels it ({@link #MODEL_CANCEL}).
+   */
+  public static final String MODEL_CALL = "model.call";
+  /** String call id: the client went away, cancel the upstream request. Answered once nothing more is sent to the id. */
   public static final String MODEL_CANCEL = "model.cancel";
-  /** String stream address: the client cannot keep up, stop reading the upstream for now. */
+  /** String call id: the client cannot keep up, stop reading the upstream for now. */
   public static final String MODEL_PAUSE = "model.pause";
-  /** String stream address: the client drained its buffer, read on. */
+  /** String call id: the client drained its buffer, read on. */
   public static final String MODEL_RESUME = "model.resume";
   /** String {@code by} → JSON usage totals. */
   public static final String MODEL_USAGE = "model.usage";
@@ -237,6 +243,6 @@ public final class Addresses {
    */
   public static final String SECURITY_RATE_TAKE = "security.rate.take";
 
-  /** Prefix of the per-request addresses that carry a stream back to the HTTP ingress. */
-  public static final String STREAM_PREFIX = "ingress.stream.";
+  /** Prefix of the call ids: the per-call addresses that carry a model call's events back to the HTTP ingress. */
+  public static final String CALL_PREFIX = "ingress.call.";
 }

@@ -20,11 +20,12 @@ public final class LocalCodec<T> implements MessageCodec<T, T> {
   public static void registerAll(EventBus bus) {
     register(bus, ChatCall.class);
     register(bus, UpstreamReply.class);
-    // default codecs are looked up by the exact class, so each kind of stream event needs its own
-    register(bus, StreamEvent.Head.class);
-    register(bus, StreamEvent.Chunk.class);
-    register(bus, StreamEvent.End.class);
-    register(bus, StreamEvent.Failed.class);
+    // default codecs are looked up by the exact class, so each kind of call event needs its own
+    register(bus, CallEvent.Head.class);
+    register(bus, CallEvent.Chunk.class);
+    register(bus, CallEvent.End.class);
+    register(bus, CallEvent.Failed.class);
+    register(bus, CallEvent.Answer.class);
     register(bus, PushRequest.class);
     register(bus, TaskSubmission.class);
     register(bus, TaskSubmission.Target.class);

@@ -10,7 +10,6 @@ import dev.switchboard.bus.InboundFeishu;
 import dev.switchboard.bus.InboundWeCom;
 import dev.switchboard.bus.InboundHook;
 import dev.switchboard.bus.InboundPlugin;
-import dev.switchboard.bus.StreamEvent;
 import dev.switchboard.bus.TaskSubmission;
 import dev.switchboard.bus.UpstreamReply;
 import dev.switchboard.mcp.McpServerHandler;
@@ -30,7 +29,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
@@ -56,7 +54,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.UUID;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -75,17 +72,9 @@ public final class HttpIngressVerticle extends VerticleBase {
   static final long SMALL_WEBHOOK_BODY = 64 * 1024;
   /** Feishu events are small too, but carry more (encrypted JSON, cards). */
   static final long FEISHU_WEBHOOK_BODY = 256 * 1024;
-  /**
-   * How long a stream's consumer stays registered after its client went away or its watchdog
-   * fired, when the dispatcher does not acknowledge the cancel: events already sent to it are
-   * dropped quietly instead of being logged as undeliverable.
-   */
-  static final Duration CANCEL_GRACE = Duration.ofSeconds(5);
-
   private static final Logger LOG = Logger.getLogger(HttpIngressVerticle.class.getName());
   private static final String JSON = "application/json";
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(3);
-  private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
   private static final String BODY_LIMIT = "switchboard.bodyLimit";
   private static final String TRACKED = "switchboard.tracked";
 
@@ -94,6 +83,7 @@ public final class HttpIngressVerticle extends VerticleBase {
   private TlsReloader tlsReloader;
   private final AccessSettings access;
   private final Duration chatTimeout;
+  private final CallRelay.Overhead overheadReport = this::overhead;
   private final RateLimits rateLimits;
   private HttpServer server;
   private Metrics metrics;
@@ -434,46 +424,9 @@ public final class HttpIngressVerticle extends VerticleBase {
     }).otherwise(body);
   }
 
+  /** Streaming or not, one call with one id: {@link CallRelay} pipes its events to the response. */
   private void dispatchChat(RoutingContext ctx, JsonObject body, String subject, List<String> tags, long arrived) {
-    if (Boolean.TRUE.equals(body.getValue("stream"))) {
-      streamChat(ctx, body, subject, tags, arrived);
-      return;
-    }
-    String id = callId();
-    boolean[] over = new boolean[1];
-    // a client that goes away stops the call: its upstream request is reset, not left to run on
-    // (an end handler, not the response's close handler, which the router's own end handlers use)
-    ctx.addEndHandler(ended -> {
-      if (!over[0]) {
-        over[0] = true;
-        vertx.eventBus().send(Addresses.MODEL_CANCEL, id);
-      }
-    });
-    vertx.eventBus()
-        .<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, subject, id, tags, false), timeout(chatTimeout))
-        .onComplete(ar -> {
-          if (over[0]) {
-            return;
-          }
-          over[0] = true;
-          if (ar.failed()) {
-            ctx.fail(ar.cause());
-            return;
-          }
-          UpstreamReply reply = ar.result().body();
-          overhead(ctx, false, arrived, reply.upstreamNanos());
-          ctx.response().putHeader("x-switchboard-provider", reply.provider());
-          sendReply(ctx, reply);
-        });
-  }
-
-  /** Unique in this process (the consumers and cancels that use them are local) and across a cluster. */
-  private static final String CALL_PREFIX = Addresses.STREAM_PREFIX + UUID.randomUUID() + ".";
-  private static final java.util.concurrent.atomic.AtomicLong CALLS = new java.util.concurrent.atomic.AtomicLong();
-
-  /** The id of a model call, which cancels it (and, streaming, where its events come). */
-  private static String callId() {
-    return CALL_PREFIX + CALLS.incrementAndGet();
+    CallRelay.start(vertx, ctx, body, subject, tags, arrived, chatTimeout, overheadReport);
   }
 
   /** {@code x-switchboard-tags: trusted, domestic} narrows routing to providers with all of them. */
@@ -503,102 +456,6 @@ public final class HttpIngressVerticle extends VerticleBase {
     long micros = (nanos + 500) / 1000;
     long fraction = micros % 1000;
     return (micros / 1000) + (fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".") + fraction;
-  }
-
-  /**
-   * Relays a stream from the model dispatcher. A failure before the first byte is an ordinary
-   * HTTP error; after it, an OpenAI-shaped error event and {@code [DONE]} close the stream.
-   */
-  private void streamChat(RoutingContext ctx, JsonObject body, String subject, List<String> tags, long arrived) {
-    EventBus bus = vertx.eventBus();
-    String address = callId();
-    HttpServerResponse response = ctx.response();
-    MessageConsumer<StreamEvent> consumer = bus.localConsumer(address);
-    boolean[] state = new boolean[2]; // [0] head written, [1] finished
-    // the dispatcher owns the timeouts (connect, first_token, total, retry.deadline) and always
-    // ends a stream; this is only a safety net for a dispatcher that has gone quiet (stopped
-    // mid-call), set past the deadline (chatTimeout is retry.deadline + 5s) so it never fires first
-    long watchdog = vertx.setTimer(chatTimeout.toMillis(), id -> {
-      if (!state[0] && !state[1]) {
-        state[1] = true;
-        cancel(address, consumer);
-        ctx.fail(Failure.timeout("no upstream produced a token in time"));
-      }
-    });
-    consumer.handler(message -> {
-      StreamEvent event = message.body();
-      if (state[1]) {
-        return;
-      }
-      if (event instanceof StreamEvent.Head head) {
-        vertx.cancelTimer(watchdog);
-        state[0] = true;
-        overhead(ctx, true, arrived, head.upstreamNanos());
-        response.setStatusCode(200)
-            .setChunked(true)
-            .putHeader(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
-            .putHeader(HttpHeaderNames.CACHE_CONTROL, "no-cache")
-            .putHeader("x-switchboard-provider", head.provider());
-        if (head.data() != null) {
-          write(response, head.data(), address);
-        }
-      } else if (event instanceof StreamEvent.Chunk chunk) {
-        write(response, chunk.data(), address);
-      } else if (event instanceof StreamEvent.End end) {
-        state[1] = true;
-        consumer.unregister();
-        if (end.data() != null) {
-          response.end(end.data());
-        } else {
-          response.end();
-        }
-      } else if (event instanceof StreamEvent.Failed failed) {
-        vertx.cancelTimer(watchdog);
-        state[1] = true;
-        consumer.unregister();
-        if (state[0]) {
-          response.write(Buffer.buffer("data: " + failed.failure().encode() + "\n\n"));
-          response.end(DONE);
-        } else {
-          ctx.fail(failed.failure());
-        }
-      }
-    });
-    ctx.addEndHandler(ended -> {
-      vertx.cancelTimer(watchdog);
-      if (!state[1]) {
-        state[1] = true;
-        cancel(address, consumer);
-      }
-    });
-    consumer.completion()
-        .compose(v -> bus.request(Addresses.MODEL_CHAT_STREAM, new ChatCall(body, subject, address, tags, true)))
-        .onFailure(e -> {
-          state[1] = true;
-          consumer.unregister();
-          ctx.fail(e);
-        });
-  }
-
-  /**
-   * Stops a stream the client no longer reads. Events the dispatcher sent before it saw the
-   * cancel are still on their way, so the consumer (whose handler ignores them by now) is kept
-   * until the cancel is answered, or for {@link #CANCEL_GRACE} when it is not: unregistered at
-   * once, each of them would be logged as a message nobody consumed.
-   */
-  private void cancel(String address, MessageConsumer<StreamEvent> consumer) {
-    vertx.eventBus().request(Addresses.MODEL_CANCEL, address, timeout(CANCEL_GRACE))
-        .onComplete(ar -> consumer.unregister());
-  }
-
-  private void write(HttpServerResponse response, Buffer data, String address) {
-    response.write(data);
-    if (response.writeQueueFull()) {
-      // a slow client: stop reading the upstream until the socket drains
-      EventBus bus = vertx.eventBus();
-      bus.send(Addresses.MODEL_PAUSE, address);
-      response.drainHandler(v -> bus.send(Addresses.MODEL_RESUME, address));
-    }
   }
 
   private void models(RoutingContext ctx) {
@@ -1069,7 +926,7 @@ public final class HttpIngressVerticle extends VerticleBase {
     };
   }
 
-  private static void sendReply(RoutingContext ctx, UpstreamReply reply) {
+  static void sendReply(RoutingContext ctx, UpstreamReply reply) {
     ctx.response()
         .setStatusCode(reply.status())
         .putHeader(HttpHeaderNames.CONTENT_TYPE, reply.contentType() != null ? reply.contentType() : JSON)

@@ -250,7 +250,7 @@ public final class LongTermMemory {
             .add(new JsonObject().put("role", "system").put("content", JUDGE_INSTRUCTION))
             .add(new JsonObject().put("role", "user").put("content", "STORED: " + oldContent + "\nNEW: " + newContent)));
     return vertx.eventBus().<dev.switchboard.bus.UpstreamReply>request(dev.switchboard.bus.Addresses.MODEL_CHAT,
-            new dev.switchboard.bus.ChatCall(body, "switchboard:memory", null),
+            dev.switchboard.bus.ChatCall.internal(body, "switchboard:memory"),
             new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(60_000))
         .map(m -> {
           String answer = new JsonObject(m.body().body()).getJsonArray("choices").getJsonObject(0)

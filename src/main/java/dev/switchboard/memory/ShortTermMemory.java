@@ -162,7 +162,7 @@ final class ShortTermMemory {
             .add(ShortTermStore.turn("system", SUMMARY_INSTRUCTION))
             .add(ShortTermStore.turn("user", text.toString())))
         .put("temperature", 0.2);
-    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, new ChatCall(body, "switchboard:memory", null),
+    return vertx.eventBus().<UpstreamReply>request(Addresses.MODEL_CHAT, ChatCall.internal(body, "switchboard:memory"),
             new DeliveryOptions().setSendTimeout(180_000))
         .map(m -> {
           String summary = new JsonObject(m.body().body()).getJsonArray("choices").getJsonObject(0)

@@ -4,7 +4,7 @@ import dev.switchboard.audit.Audit;
 import dev.switchboard.audit.AuditEvent;
 import dev.switchboard.bus.ChatCall;
 import dev.switchboard.bus.Failure;
-import dev.switchboard.bus.StreamEvent;
+import dev.switchboard.bus.CallEvent;
 import dev.switchboard.bus.UpstreamReply;
 import dev.switchboard.model.spi.ModelProvider;
 import dev.switchboard.observe.Metrics;
@@ -40,11 +40,14 @@ final class Dispatcher {
   /** One client request across its attempts: the only owner of its state and its timeouts. */
   final class Call implements StreamAttempt.Owner {
     final ChatCall request;
-    /** The call's id, for cancels (and, streaming, where its events go); null when it cannot be cancelled. */
+    /** The call's id, for cancels (and, for a call sent to MODEL_CALL, where its events go); null when it cannot be cancelled. */
     final String id;
+    /** Whether the call's answer goes to its id as events; else to {@link #reply}. */
+    final boolean events;
     final long startedMs = System.currentTimeMillis();
     final long deadline;
-    final Promise<UpstreamReply> reply = Promise.promise();
+    /** The answer of a call started by {@link #chat}; null for one whose events go to its id. */
+    final Promise<UpstreamReply> reply;
     List<Router.Step> chain;
     int step;
     final Set<Deployment> tried = new HashSet<>();
@@ -67,8 +70,10 @@ final class Dispatcher {
 
     final boolean clientWantsUsage;
 
-    Call(ChatCall request) {
+    Call(ChatCall request, boolean events) {
       this.request = request;
+      this.events = events;
+      this.reply = events ? null : Promise.promise();
       this.clientWantsUsage = request.body().getValue("stream_options") instanceof io.vertx.core.json.JsonObject o
           && Boolean.TRUE.equals(o.getValue("include_usage"));
       this.id = request.id();
@@ -107,7 +112,7 @@ final class Dispatcher {
     }
 
     @Override
-    public void send(StreamEvent event) {
+    public void send(CallEvent event) {
       vertx.eventBus().send(id, event);
     }
   }
@@ -137,17 +142,24 @@ final class Dispatcher {
     this.confirmDown = confirmDown;
   }
 
-  /**
-   * Starts a call: a streamed one sends its events to its id (the future then only says it ended);
-   * any other is answered by the future.
-   */
+  /** Starts a call answered by the future (MODEL_CHAT, inside the gateway): its id, when set, only cancels it. */
   Future<UpstreamReply> chat(ChatCall request) {
-    Call call = new Call(request);
+    if (request.stream()) {
+      return Future.failedFuture(Failure.badRequest("invalid_request", "a streamed call is sent to model.call"));
+    }
+    Call call = new Call(request, false);
     if (call.id != null) {
       calls.put(call.id, call);
     }
     begin(call);
     return call.reply.future();
+  }
+
+  /** Starts a call whose events go to its id (MODEL_CALL): one answer, or a stream. */
+  void call(ChatCall request) {
+    Call call = new Call(request, true);
+    calls.put(call.id, call);
+    begin(call);
   }
 
   /** Whether calls of this dispatcher still run (a reload keeps it for their cancels, pauses and resumes). */
@@ -157,7 +169,8 @@ final class Dispatcher {
 
   /**
    * The client went away: the attempt under way is stopped and its upstream connection reset; the
-   * deployment is not charged for it. A call answered by a reply fails, for a caller nobody waits on.
+   * deployment is not charged for it. Nothing more is sent to the call's id; a call answered by a
+   * reply fails, for a caller nobody waits on.
    */
   void cancel(String id) {
     Call call = calls.remove(id);
@@ -166,7 +179,9 @@ final class Dispatcher {
       if (call.current != null) {
         call.current.cancel();
       }
-      call.reply.tryFail(CLIENT_GONE);
+      if (call.reply != null) {
+        call.reply.tryFail(CLIENT_GONE);
+      }
     }
   }
 
@@ -376,8 +391,13 @@ final class Dispatcher {
         } else {
           d.latency(tookNanos / 1e6);
           complete(call);
-          call.reply.tryComplete(new UpstreamReply(200, "application/json", call.completion.body(), p.name(), d.model,
-              call.upstreamNanos));
+          UpstreamReply reply = new UpstreamReply(200, "application/json", call.completion.body(), p.name(), d.model,
+              call.upstreamNanos);
+          if (call.events) {
+            call.send(new CallEvent.Answer(reply));
+          } else {
+            call.reply.tryComplete(reply);
+          }
         }
         return;
       }
@@ -636,21 +656,16 @@ final class Dispatcher {
     if (call.id != null) {
       calls.remove(call.id);
     }
-    if (call.stream()) {
-      call.reply.tryComplete(null);
-    }
   }
 
+  /** Ends a call with {@code failure}, unless it has already ended (a cancel, an answer): it is said once. */
   private void fail(Call call, Failure failure) {
-    if (call.finished && !call.stream()) {
+    if (call.finished) {
       return;
     }
-    boolean wasFinished = call.finished;
     complete(call);
-    if (call.stream()) {
-      if (!wasFinished) {
-        call.send(new StreamEvent.Failed(failure));
-      }
+    if (call.events) {
+      call.send(new CallEvent.Failed(failure));
     } else {
       call.reply.tryFail(failure);
     }

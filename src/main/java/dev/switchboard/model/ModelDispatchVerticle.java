@@ -109,13 +109,13 @@ public final class ModelDispatchVerticle extends VerticleBase {
         bus.<JsonObject>localConsumer(Addresses.CLUSTER_LEADER, m -> leadChecked()).completion(),
         bus.<Object>localConsumer(Addresses.MODEL_DEFAULT, this::defaultModel).completion(),
         bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT, this::chat).completion(),
-        bus.<ChatCall>localConsumer(Addresses.MODEL_CHAT_STREAM, this::chatStream).completion(),
+        bus.<ChatCall>localConsumer(Addresses.MODEL_CALL, this::call).completion(),
         bus.<ModelSettings>localConsumer(Addresses.MODEL_RELOAD, this::reload).completion(),
         bus.<String>localConsumer(Addresses.MODEL_CANCEL, m -> {
           dispatcher.cancel(m.body());
           retired.forEach(d -> d.cancel(m.body()));
           retired.removeIf(d -> !d.busy());
-          // the ingress keeps the stream's address registered until this answer: nothing is in flight to it after
+          // the ingress keeps the call's id registered until this answer: nothing is in flight to it after
           m.reply(null);
         }).completion(),
         bus.<String>localConsumer(Addresses.MODEL_PAUSE, m -> {
@@ -248,10 +248,13 @@ public final class ModelDispatchVerticle extends VerticleBase {
     });
   }
 
-  /** Accepts at once; everything else, failures included, travels on the stream address. */
-  private void chatStream(Message<ChatCall> message) {
-    message.reply(null);
-    dispatcher.chat(message.body());
+  /** Sent, not requested: everything, failures included, travels to the call's id. */
+  private void call(Message<ChatCall> message) {
+    if (message.body().id() == null) {
+      LOG.warning("a model call without an id was dropped: nothing could be told its answer");
+      return;
+    }
+    dispatcher.call(message.body());
   }
 
   private void embed(Message<JsonArray> message) {

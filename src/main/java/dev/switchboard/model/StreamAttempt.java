@@ -1,6 +1,6 @@
 package dev.switchboard.model;
 
-import dev.switchboard.bus.StreamEvent;
+import dev.switchboard.bus.CallEvent;
 import dev.switchboard.model.spi.ModelProvider;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -38,7 +38,7 @@ final class StreamAttempt implements Attempt {
 
     long upstreamNanos();
 
-    void send(StreamEvent event);
+    void send(CallEvent event);
   }
 
   private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
@@ -178,7 +178,7 @@ final class StreamAttempt implements Attempt {
       }
       // accounting first: once the client has the end, it may already be asking about it
       finish(Outcome.OK);
-      call.send(new StreamEvent.End(last));
+      call.send(new CallEvent.End(last));
     });
   }
 
@@ -257,9 +257,9 @@ final class StreamAttempt implements Attempt {
     outgoing = null;
     if (headPending) {
       headPending = false;
-      call.send(new StreamEvent.Head(deployment.provider.name(), deployment.model, call.upstreamNanos(), data));
+      call.send(new CallEvent.Head(deployment.provider.name(), deployment.model, call.upstreamNanos(), data));
     } else if (data != null) {
-      call.send(new StreamEvent.Chunk(data));
+      call.send(new CallEvent.Chunk(data));
     }
   }
 
