@@ -89,6 +89,11 @@ final class CallRelay implements Handler<Message<CallEvent>> {
    */
   static void start(Vertx vertx, RoutingContext ctx, io.vertx.core.json.JsonObject body, String subject,
                     java.util.List<String> tags, long arrived, Duration safetyNet, Overhead overhead) {
+    if (ctx.response().closed()) {
+      // the client left during an earlier step (a memory recall): an end handler added now would
+      // never run, so the call could not be cancelled; there is nobody to answer anyway
+      return;
+    }
     boolean stream = Boolean.TRUE.equals(body.getValue("stream"));
     CallRelay relay = new CallRelay(vertx, ctx, stream, arrived, safetyNet, overhead);
     vertx.eventBus().send(Addresses.MODEL_CALL, new ChatCall(body, subject, relay.id, tags, stream));

@@ -575,11 +575,18 @@ final class Dispatcher {
     Set<Provider> seen = new HashSet<>();
     boolean onlyKeys = true;
     int candidates = 0;
+    // whether the groups' own required tags leave any deployment, and whether one that is off carries the client's
+    boolean groupsServe = false;
+    boolean offCarries = false;
     for (Router.Step step : call.chain) {
       for (Router.Member m : step.members()) {
         Deployment d = m.deployment();
         List<String> tags = d.provider.settings.tags();
-        if (!tags.containsAll(step.requireTags()) || !tags.containsAll(wanted)) {
+        if (!tags.containsAll(step.requireTags())) {
+          continue;
+        }
+        groupsServe = true;
+        if (!tags.containsAll(wanted)) {
           continue;
         }
         candidates++;
@@ -595,15 +602,24 @@ final class Dispatcher {
           reasons.add(d.key() + ": " + why);
         }
       }
-      settings.groups().stream().filter(g -> g.name().equals(step.group())).findFirst().ifPresent(g -> {
-        for (GroupSettings.DeploymentSettings ds : g.deployments()) {
-          settings.providers().stream().filter(ps -> ps.name().equals(ds.provider()) && !ps.enabled()).findFirst()
-              .ifPresent(ps -> reasons.add(ps.name() + "/" + ds.model() + ": provider off (" + ps.offReason() + ")"));
+      for (GroupSettings g : settings.groups()) {
+        if (!g.name().equals(step.group())) {
+          continue;
         }
-      });
+        for (GroupSettings.DeploymentSettings ds : g.deployments()) {
+          for (ProviderSettings ps : settings.providers()) {
+            if (ps.name().equals(ds.provider()) && !ps.enabled()) {
+              reasons.add(ps.name() + "/" + ds.model() + ": provider off (" + ps.offReason() + ")");
+              offCarries |= ps.tags().containsAll(wanted);
+            }
+          }
+        }
+        break;
+      }
     }
-    if (candidates == 0 && !wanted.isEmpty()) {
-      // no deployment carries them at all: waiting will not help, so it is the request's error
+    if (candidates == 0 && !wanted.isEmpty() && groupsServe && !offCarries) {
+      // no deployment carries them at all (not one that is off, nor one the group's own required
+      // tags leave out): waiting will not help, so it is the request's error
       return Failure.badRequest("no_deployment", "no deployment of '" + call.request.model()
           + "' carries the tags " + shown(wanted) + " (header x-switchboard-tags)");
     }

@@ -98,14 +98,19 @@ public final class Metrics {
     return made;
   }
 
-  /** One upstream model call: outcome is {@code ok}, {@code error} or {@code timeout}. */
+  /**
+   * One upstream model call: outcome is {@code ok}, {@code error}, {@code timeout},
+   * {@code rate_limited}, {@code key_rejected}, {@code refused}, {@code client_error} or
+   * {@code cancelled}. Every one but {@code ok} and {@code cancelled} (the client went away: nothing
+   * went wrong upstream) counts as an error too.
+   */
   public void modelCall(String provider, String model, String outcome, long nanos) {
     this.<Timer>hot("switchboard.model.requests", provider, model, outcome, () -> Timer.builder("switchboard.model.requests")
         .description("Upstream model calls by provider, model and outcome")
         .tags("provider", label("provider", provider), "model", label("model", model), "outcome", outcome)
         .register(registry))
         .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-    if (!"ok".equals(outcome)) {
+    if (!"ok".equals(outcome) && !"cancelled".equals(outcome)) {
       this.<Counter>hot("switchboard.model.errors", provider, model, outcome, () -> Counter.builder("switchboard.model.errors")
           .description("Upstream model calls that failed")
           .tags("provider", label("provider", provider), "model", label("model", model), "outcome", outcome)

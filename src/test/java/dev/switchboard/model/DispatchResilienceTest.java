@@ -458,6 +458,37 @@ class DispatchResilienceTest {
   }
 
   @Test
+  @DisplayName("tags carried only by a provider that is off are the operator's problem (503 naming it), not the client's")
+  void tagsOfAnOffProviderAre503(VertxTestContext ctx) {
+    boot("""
+        providers:
+          - name: "a"
+            endpoint: "%s"
+            auth: { type: "api_key", key: "key-a" }
+            models: ["fake-model"]
+          - name: "c"
+            endpoint: "%s"
+            auth: { type: "api_key", key: "${SWITCHBOARD_TEST_NEVER_SET_KEY}" }
+            models: ["fake-model"]
+            tags: ["trusted"]
+        groups:
+          - name: "chat"
+            deployments:
+              - { provider: "a", model: "fake-model", priority: 1 }
+              - { provider: "c", model: "fake-model", priority: 2 }
+        """.formatted(a.baseUrl(), b.baseUrl()));
+    web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
+        .putHeader("x-switchboard-tags", "trusted").sendJsonObject(chat(false))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(503, r.statusCode(), r.bodyAsString());
+          String message = r.bodyAsJsonObject().getJsonObject("error").getString("message");
+          assertTrue(message.contains("c/fake-model: provider off"), message);
+          assertEquals(0, a.chatRequestCount() + b.chatRequestCount());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a 404 from one deployment moves on to the next; probes are never billed to a client")
   void notFoundMovesOnAndProbesAreFree(VertxTestContext ctx) {
     bootDefault();

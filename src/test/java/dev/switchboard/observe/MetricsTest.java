@@ -53,6 +53,23 @@ class MetricsTest {
     assertEquals(1, requests(metrics, LabelBounds.OTHER).count());
   }
 
+  private static double errors(Metrics metrics, String model, String outcome) {
+    var counter = metrics.registry().find("switchboard.model.errors").tags("provider", "p", "model", model, "outcome", outcome).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  @Test
+  @DisplayName("a call whose client went away is counted as a call, not as an upstream error")
+  void aCancelledCallIsNotAnError() {
+    Metrics metrics = Metrics.current();
+    LabelBounds.configure(new LabelBounds.Bounds(Set.of("p"), Set.of("m", "m3"), Set.of(), Map.of()));
+    metrics.modelCall("p", "m3", "cancelled", 1_000_000);
+    metrics.modelCall("p", "m3", "timeout", 1_000_000);
+    assertEquals(0, errors(metrics, "m3", "cancelled"));
+    assertEquals(1, errors(metrics, "m3", "timeout"));
+    assertEquals(1, metrics.registry().find("switchboard.model.requests").tags("model", "m3", "outcome", "cancelled").timer().count());
+  }
+
   @Test
   void overheadIsRecordedPerStreamKind() {
     Metrics metrics = Metrics.current();
