@@ -27,8 +27,19 @@ public record AuditEvent(String id, long time, String subject, String action, St
 
   /** An event happening now, with no sizes or details yet. */
   public static AuditEvent of(String subject, String action, String target, String outcome) {
-    return new AuditEvent(UUID.randomUUID().toString(), System.currentTimeMillis(), subject, action, target, outcome,
+    return new AuditEvent(randomId(), System.currentTimeMillis(), subject, action, target, outcome,
         "", Map.of(), Map.of());
+  }
+
+  /**
+   * A version-4 UUID from a thread-local generator: the id only has to be unique, and
+   * {@code UUID.randomUUID()} takes every event through one shared SecureRandom.
+   */
+  static String randomId() {
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    long msb = (r.nextLong() & ~0xF000L) | 0x4000L;
+    long lsb = (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    return new UUID(msb, lsb).toString();
   }
 
   public AuditEvent requestId(String id) {

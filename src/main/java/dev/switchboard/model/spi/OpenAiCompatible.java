@@ -34,11 +34,11 @@ public final class OpenAiCompatible implements ModelProvider {
 
   @Override
   public Completion completion(Buffer body) {
-    JsonObject json = LargeJson.object(body);
-    if (!(json.getValue("choices") instanceof JsonArray)) {
+    LargeJson.CompletionShape shape = LargeJson.completionShape(body);
+    if (!shape.choices()) {
       throw new IllegalArgumentException("no choices in the answer");
     }
-    return new Completion(body, Usage.of(json.getJsonObject("usage")));
+    return new Completion(body, shape.usage() == null ? Usage.NONE : shape.usage());
   }
 
   @Override

@@ -1,0 +1,42 @@
+package dev.switchboard.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The hashed and the stored form of a record are written field by field; they must stay byte for
+ * byte the key-sorted JSON object that every record written so far was hashed as, or old chains
+ * would stop verifying.
+ */
+@DisplayName("A record's canonical and stored forms are exactly its key-sorted JSON object")
+class AuditRecordFormTest {
+
+  private static final List<String> AWKWARD = List.of("", "plain", "quote \" and \\ backslash", "slash / <b>&amp;</b>",
+      "control \u0000 \u0001 \t \n \r \u001f", "中文 — \u2028 \u2029 \uD83D\uDE00", "\uDBFF\uDFFF", "é" + "x".repeat(300));
+
+  @Test
+  void everyFieldEncodesAsTheSortedObjectDoes() {
+    long seq = 1;
+    String prev = AuditRecord.GENESIS;
+    for (String text : AWKWARD) {
+      AuditEvent event = new AuditEvent("id-" + text, 1_700_000_000_123L + seq, text, "model.call", text, text, text,
+          Map.of("duration_ms", seq, "b" + text, -seq, "a", Long.MAX_VALUE),
+          Map.of("provider", text, "Z" + text, "z", "a" + text, ""));
+      AuditRecord r = AuditRecord.chain(seq++, prev, event);
+      assertEquals(r.fields(false).encode(), r.canonical(), text);
+      assertEquals(r.fields(true).encode(), r.line(), text);
+      assertEquals(AuditRecord.sha256(r.fields(false).encode()), r.hash(), text);
+      prev = r.hash();
+    }
+  }
+
+  @Test
+  void anEventWithoutSizesOrDetailsEncodesEmptyObjects() {
+    AuditRecord r = AuditRecord.chain(7, AuditRecord.GENESIS, AuditEvent.of("alice", "http.request", "/v1/x", "200"));
+    assertEquals(r.fields(true).encode(), r.line());
+  }
+}
