@@ -1,6 +1,7 @@
 package dev.switchboard.audit;
 
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.observe.RequestIds;
 import io.vertx.core.Vertx;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -20,6 +21,14 @@ public final class Audit {
   }
 
   public static void record(Vertx vertx, AuditEvent event) {
+    if (event.requestId().isEmpty()) {
+      // the request this work is for (the edge's, carried across the bus: observe.RequestIds), so a
+      // component's record (a model call, a push) can be found from the client's request
+      String current = RequestIds.current();
+      if (current != null) {
+        event = event.requestId(current);
+      }
+    }
     try {
       vertx.eventBus().send(Addresses.AUDIT_RECORD, event);
     } catch (RuntimeException e) {

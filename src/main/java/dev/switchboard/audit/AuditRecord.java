@@ -32,18 +32,32 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
     return new AuditRecord(seq, event, prev, sha256(unhashed.canonical()));
   }
 
+  /** A new record and its {@link #line()}, from one writing of its fields: what a store appends. */
+  public record Chained(AuditRecord record, String line) {
+  }
+
+  public static Chained chainWithLine(long seq, String prev, AuditEvent event) {
+    AuditRecord unhashed = new AuditRecord(seq, event, prev, "");
+    int[] afterDetails = new int[1];
+    String canonical = unhashed.form(false, afterDetails);
+    String hash = sha256(canonical);
+    // "hash" sorts right after "details": the stored line is the canonical one with it put there
+    String line = canonical.substring(0, afterDetails[0]) + ",\"hash\":\"" + hash + '"' + canonical.substring(afterDetails[0]);
+    return new Chained(new AuditRecord(seq, event, prev, hash), line);
+  }
+
   /**
    * The one form that is hashed: the JSON object of every field but {@code hash}, keys sorted at
    * every level, no white space, time as ISO-8601 UTC. Defined here only; both stores keep
    * {@link #line()} and check it against this.
    */
   public String canonical() {
-    return form(false);
+    return form(false, null);
   }
 
   /** The stored form: the canonical fields plus {@code hash}, keys sorted. */
   public String line() {
-    return form(true);
+    return form(true, null);
   }
 
   private static final JsonFactory JSON = new JsonFactory();
@@ -52,8 +66,8 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
    * What {@link #fields} encodes to, written field by field in sorted order: every chat leaves two
    * records, and their maps were a quarter of what the gateway allocated per call.
    */
-  private String form(boolean withHash) {
-    StringWriter out = new StringWriter(320);
+  private String form(boolean withHash, int[] afterDetails) {
+    StringWriter out = new StringWriter(512);
     try (JsonGenerator g = JSON.createGenerator(out)) {
       g.writeStartObject();
       string(g, "action", event.action());
@@ -63,6 +77,10 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
         string(g, k, event.details().get(k));
       }
       g.writeEndObject();
+      if (afterDetails != null) {
+        g.flush();
+        afterDetails[0] = out.getBuffer().length();
+      }
       if (withHash) {
         string(g, "hash", hash);
       }

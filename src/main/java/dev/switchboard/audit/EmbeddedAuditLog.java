@@ -63,17 +63,17 @@ public final class EmbeddedAuditLog implements AuditLog {
       load();
     }
     List<AuditRecord> records = new ArrayList<>();
-    StringBuilder lines = new StringBuilder();
+    StringBuilder lines = new StringBuilder(events.size() * 512);
     long seq = lastSeq;
     String prev = lastHash;
     for (AuditEvent e : events) {
       if (recent.contains(e.id())) {
         continue;
       }
-      AuditRecord r = AuditRecord.chain(++seq, prev, e);
-      prev = r.hash();
-      records.add(r);
-      lines.append(r.line()).append('\n');
+      AuditRecord.Chained c = AuditRecord.chainWithLine(++seq, prev, e);
+      prev = c.record().hash();
+      records.add(c.record());
+      lines.append(c.line()).append('\n');
     }
     if (records.isEmpty()) {
       return records;

@@ -155,10 +155,11 @@ public final class PgAuditLog implements AuditLog {
     List<AuditRecord> records = new ArrayList<>();
     List<Tuple> rows = new ArrayList<>();
     for (AuditEvent e : events) {
-      AuditRecord r = AuditRecord.chain(++seq, prev, e);
+      AuditRecord.Chained chained = AuditRecord.chainWithLine(++seq, prev, e);
+      AuditRecord r = chained.record();
       prev = r.hash();
       records.add(r);
-      rows.add(Tuple.of(r.seq(), e.id(), e.time(), e.subject(), e.action(), r.line()));
+      rows.add(Tuple.of(r.seq(), e.id(), e.time(), e.subject(), e.action(), chained.line()));
     }
     if (rows.isEmpty()) {
       return Future.succeededFuture(List.of());

@@ -1,5 +1,7 @@
 package dev.switchboard.observe;
 
+import dev.switchboard.bus.Addresses;
+
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -187,8 +189,11 @@ public final class RequestIds {
 
   private static <T> void outbound(DeliveryContext<T> delivery) {
     Context c = Vertx.currentContext();
-    // not on replies: they are never read back (see inbound), and each stamp costs a header map and its copy
-    if (c != null && !delivery.message().address().startsWith(REPLY_PREFIX)) {
+    // not on replies, which are never read back (see inbound), nor on audit events, which carry
+    // theirs (see Audit.record): each stamp costs a header map and its copy. A call's events need
+    // it: the edge writes the response, and its log line, from the context an event arrives on
+    String address = delivery.message().address();
+    if (c != null && !address.startsWith(REPLY_PREFIX) && !address.equals(Addresses.AUDIT_RECORD)) {
       String id = REQUEST.get(c);
       if (id != null && delivery.message().headers().get(HEADER) == null) {
         delivery.message().headers().add(HEADER, id);

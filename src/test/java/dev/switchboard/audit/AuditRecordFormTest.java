@@ -30,6 +30,9 @@ class AuditRecordFormTest {
       assertEquals(r.fields(false).encode(), r.canonical(), text);
       assertEquals(r.fields(true).encode(), r.line(), text);
       assertEquals(AuditRecord.sha256(r.fields(false).encode()), r.hash(), text);
+      AuditRecord.Chained c = AuditRecord.chainWithLine(r.seq(), prev, event);
+      assertEquals(r, c.record(), text);
+      assertEquals(r.fields(true).encode(), c.line(), text);
       prev = r.hash();
     }
   }
@@ -38,5 +41,6 @@ class AuditRecordFormTest {
   void anEventWithoutSizesOrDetailsEncodesEmptyObjects() {
     AuditRecord r = AuditRecord.chain(7, AuditRecord.GENESIS, AuditEvent.of("alice", "http.request", "/v1/x", "200"));
     assertEquals(r.fields(true).encode(), r.line());
+    assertEquals(r.fields(true).encode(), AuditRecord.chainWithLine(7, AuditRecord.GENESIS, r.event()).line());
   }
 }

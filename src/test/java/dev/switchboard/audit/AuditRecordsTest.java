@@ -106,6 +106,7 @@ class AuditRecordsTest {
     JsonObject call = only("?action=model.call");
     assertEquals("alice", call.getString("subject"));
     assertEquals("ok", call.getString("outcome"));
+    assertEquals("req-chat-1", call.getString("request_id"), "the model call is found from the client's request");
     assertFalse(records("").encode().contains("words only the user knows"), "no message bodies by default");
   }
 
