@@ -96,7 +96,17 @@ final class CallRelay implements Handler<Message<CallEvent>> {
     }
     boolean stream = Boolean.TRUE.equals(body.getValue("stream"));
     CallRelay relay = new CallRelay(vertx, ctx, stream, arrived, safetyNet, overhead);
-    vertx.eventBus().send(Addresses.MODEL_CALL, new ChatCall(body, subject, relay.id, tags, stream));
+    // a write, not a send: a model component that is not there fails it at once (503), instead of
+    // leaving the client to the safety net
+    vertx.eventBus().<ChatCall>sender(Addresses.MODEL_CALL).write(new ChatCall(body, subject, relay.id, tags, stream))
+        .onFailure(relay::unsent);
+  }
+
+  private void unsent(Throwable e) {
+    if (!finished) {
+      end();
+      ctx.fail(e);
+    }
   }
 
   @Override
