@@ -29,7 +29,8 @@
 # FAILOVER_RESTART_AT seconds; prints total requests, errors and the success rate.
 #
 # Environment:
-#   BENCH_SECONDS=15  WARMUP_SECONDS=20 BENCH_CONNECTIONS="16 64"  TTFT_SECONDS=$BENCH_SECONDS
+#   BENCH_SECONDS=15  WARMUP_SECONDS=20 BENCH_CONNECTIONS="16 64"  TTFT_SECONDS=$BENCH_SECONDS (0: no TTFT run)
+#   BENCH_SCENARIOS="non-streaming streaming"  (one of them for a quicker run)
 #   (the warm-up is long on purpose: on one core the JIT compiler competes with the event loops for ~20 s)
 #   FAILOVER=1  FAILOVER_SECONDS=30  FAILOVER_KILL_AT=10  FAILOVER_RESTART_AT=20  FAILOVER_MODEL=chat
 #   SWITCHBOARD_HTTP_PORT=18789  FAKE_PORT=18800  FAKE_A_PORT=18801  FAKE_B_PORT=18802
@@ -56,6 +57,7 @@ BENCH_SECONDS="${BENCH_SECONDS:-15}"
 TTFT_SECONDS="${TTFT_SECONDS:-${BENCH_SECONDS}}"
 WARMUP_SECONDS="${WARMUP_SECONDS:-20}"
 BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-16 64}"
+BENCH_SCENARIOS="${BENCH_SCENARIOS:-non-streaming streaming}"
 FAILOVER_SECONDS="${FAILOVER_SECONDS:-30}"
 FAILOVER_KILL_AT="${FAILOVER_KILL_AT:-10}"
 FAILOVER_RESTART_AT="${FAILOVER_RESTART_AT:-20}"
@@ -271,7 +273,7 @@ proxy_benchmark() {
   header="$(printf '%-14s %5s %11s %11s %6s %15s %15s %15s %9s %7s' \
     scenario conns 'direct rps' 'gateway rps' ratio 'direct p50/p99' 'gateway p50/p99' 'added p50/p99' errors 'RSS MB')"
   local scenario stream conns target url d_rps d_p50 d_p99 d_err g_rps g_p50 g_p99 g_err rss
-  for scenario in non-streaming streaming; do
+  for scenario in $BENCH_SCENARIOS; do
     stream=0
     [[ "$scenario" == streaming ]] && stream=1
     for conns in $BENCH_CONNECTIONS; do
