@@ -312,7 +312,7 @@ proxy_benchmark() {
   say "# gateway max RSS over the runs: ${max_rss} MB; launch to /healthz 200: ${GATEWAY_READY_MS} ms"
 
   # time to first token: wrk only sees a response's end; scripts/bench/ttft.mjs sees its first event
-  if command -v node >/dev/null; then
+  if ((TTFT_SECONDS > 0)) && command -v node >/dev/null; then
     say ""
     say "# streaming time to first token (scripts/bench/ttft.mjs, Node client on CPU $WRK_CPU), ${TTFT_SECONDS}s per run after 4s"
     say "$(printf '%-14s %5s %11s %11s %17s %17s %15s %9s' scenario conns 'direct rps' 'gateway rps' 'direct ttft p50/p99' 'gateway ttft p50/p99' 'added p50/p99' errors)"
