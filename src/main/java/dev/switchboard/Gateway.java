@@ -81,6 +81,14 @@ public final class Gateway {
   /** {@code env}: what the configuration's variables are read from, again at a live reload. */
   public static Future<Started> deploy(Vertx vertx, Settings settings, JwtSecret secret,
                                        java.util.function.Function<String, String> env) {
+    if ("distributed".equals(settings.storageProfile())) {
+      try {
+        // the Redis client reads its URL only at the first connection, and without naming the setting
+        dev.switchboard.store.RedisUrl.check(settings.storage().redisUrl());
+      } catch (IllegalArgumentException e) {
+        return Future.failedFuture(e);
+      }
+    }
     Metrics.configure(settings);
     LocalCodec.registerAll(vertx.eventBus());
     // the request id rides along on every bus message (observe.RequestIds)
