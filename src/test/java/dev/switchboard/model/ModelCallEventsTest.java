@@ -128,6 +128,26 @@ class ModelCallEventsTest {
   }
 
   @Test
+  @DisplayName("a stream cancelled after its first token resets its upstream request and sends nothing more")
+  void streamCancelledAfterItsFirstTokenSendsNothingMore() throws Exception {
+    a.fault(FakeUpstream.Fault.TRICKLE);
+    String id = call("chat", true);
+    awaitLast(CallEvent.class);
+    assertInstanceOf(CallEvent.Head.class, events.get(0));
+    int closedBefore = a.closedConnections();
+    gateway.vertx().eventBus().request(Addresses.MODEL_CANCEL, id).await(5, TimeUnit.SECONDS);
+    int seen = events.size();
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (a.closedConnections() == closedBefore) {
+      assertTrue(System.nanoTime() < until, "the upstream request was not reset");
+      Thread.sleep(10);
+    }
+    // the upstream sends a token every 100 ms: a call still relaying would have sent several by now
+    Thread.sleep(500);
+    assertEquals(seen, events.size(), "events after the cancel: " + events.subList(seen, events.size()));
+  }
+
+  @Test
   @DisplayName("a cancelled call is answered, resets its upstream request and sends nothing more")
   void cancelledCallSendsNothingMore() throws Exception {
     a.delay(Duration.ofMillis(1500));
