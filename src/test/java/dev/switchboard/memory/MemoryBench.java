@@ -990,14 +990,6 @@ public final class MemoryBench {
 
       EmbeddedMemories s = store;
       Map<String, Probe> probes = new LinkedHashMap<>();
-      probes.put("raw SQL, kept prepared (k=" + K + ")", (set, q) -> {
-        String v = set == queries ? literals[q] : warmLiterals[q];
-        RowSet<Row> rows = onLoop(() -> rawCachedPool.preparedQuery(nearestSql)
-            .execute(Tuple.of(v, SCOPE, OffsetDateTime.now(ZoneOffset.UTC), K)));
-        List<String> ids = new ArrayList<>(rows.size());
-        rows.forEach(r -> ids.add(r.getString("id")));
-        return ids;
-      });
       probes.put("store.nearest(k=" + K + ")",
           (set, q) -> topK(onLoop(() -> s.nearest(SCOPE, set.vectors()[q], K, Instant.now()))));
       probes.put("store.nearest(" + CANDIDATES + "), top " + K,
