@@ -673,6 +673,22 @@ public final class MemoryBench {
         Stats s = stats(ms[p], Double.NaN);
         table.add(String.format(Locale.ROOT, "    %-28s %8.3f %8.3f", PARTS[p], s.p50(), s.p99()));
       }
+      // what cutting the longest query cut in place costs (LongTermMemory.INLINE_QUERY_CHARS)
+      StringBuilder longest = new StringBuilder();
+      for (int q = 0; longest.length() < LongTermMemory.INLINE_QUERY_CHARS; q++) {
+        longest.append(queries.texts()[q % QUERIES]).append('，');
+      }
+      String text = longest.substring(0, LongTermMemory.INLINE_QUERY_CHARS);
+      double[] cut = new double[QUERIES];
+      for (int i = 0; i < 2 * QUERIES; i++) {
+        long t = System.nanoTime();
+        LongTermMemory.keywords(text);
+        if (i >= QUERIES) {
+          cut[i - QUERIES] = (System.nanoTime() - t) / 1e6;
+        }
+      }
+      Stats s = stats(cut, Double.NaN);
+      table.add(String.format(Locale.ROOT, "    %-28s %8.3f %8.3f", "cutting " + text.length() + " characters", s.p50(), s.p99()));
     }
   }
 
