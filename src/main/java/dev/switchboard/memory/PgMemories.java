@@ -128,7 +128,8 @@ final class PgMemories implements LongTermStore {
           // the same held for every other text of a row: past the threshold, PostgreSQL moves out
           // each value longer than a TOAST pointer (the id and the hash too), so a search read five
           // TOAST values for every result, in the vector half and the keyword half alike. In the row
-          // they cost nothing; a value too long for the page still moves out. Rows written from now on
+          // they cost nothing; a value too long for the page still moves out. Rows written from now
+          // on; older ones keep theirs until rewritten (VACUUM FULL memories), searches find them the same
           "ALTER TABLE memories ALTER COLUMN id SET STORAGE MAIN, ALTER COLUMN scope SET STORAGE MAIN,"
               + " ALTER COLUMN content SET STORAGE MAIN, ALTER COLUMN tokens SET STORAGE MAIN,"
               + " ALTER COLUMN hash SET STORAGE MAIN, ALTER COLUMN source SET STORAGE MAIN,"

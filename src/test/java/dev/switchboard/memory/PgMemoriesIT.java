@@ -112,7 +112,7 @@ class PgMemoriesIT {
         + ".memories'::regclass AND attname = 'tsv'").iterator().next().getValue(0).toString(),
         "the words are kept in the row (migration 3)");
     java.util.List<String> texts = new java.util.ArrayList<>();
-    sql("SELECT attname || '=' || attstorage FROM pg_attribute WHERE attrelid = '" + schema + ".memories'::regclass"
+    sql("SELECT attname || '=' || attstorage::text FROM pg_attribute WHERE attrelid = '" + schema + ".memories'::regclass"
         + " AND attname IN ('id', 'scope', 'content', 'tokens', 'hash', 'source', 'superseded_by') ORDER BY attnum")
         .forEach(r -> texts.add(r.getString(0)));
     assertEquals(List.of("id=m", "scope=m", "content=m", "tokens=m", "hash=m", "source=m", "superseded_by=m"), texts,
