@@ -81,8 +81,8 @@ import org.apache.lucene.search.SearcherManager;
  * {@code bench.n=100000 bench.dims=512 bench.queries=1000 bench.k=10 bench.clusters=1000
  * bench.noise=0.5 bench.baseline=0.45 bench.spectrum=0.8 bench.other=3000 bench.otherScopes=30
  * bench.warmup=200 bench.concurrency=16 bench.single=2000 bench.mergeWait=300 bench.modelTexts=2000
- * bench.modelBatch=32 bench.modelSingles=200 bench.seed=42 keep=false} (keep: leave the pg schema
- * and the embedded data dir in place). {@code DATABASE_URL} (env, or
+ * bench.modelBatch=32 bench.modelSingles=200 bench.seed=42 keep=false bench.schema=} (keep: leave the pg schema
+ * and the embedded data dir in place; bench.schema: search a kept schema again, inserting nothing). {@code DATABASE_URL} (env, or
  * {@code -Dbench.databaseUrl}) for {@code pg}. Writes {@code target/bench-memory.json}.
  */
 public final class MemoryBench {
