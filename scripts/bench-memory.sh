@@ -12,7 +12,10 @@
 #             the store's session settings, of store.nearest (k=10, and 30 = what the hybrid search
 #             asks for), of store.keyword, and of the hybrid LongTermMemory.search (the query vectors
 #             are prepared, so it is store + ranking, no model); what the store adds over raw, checked
-#             against the target (recall@10 >= 0.98, <= 2 ms p99 above raw pgvector).
+#             against the target (recall@10 >= 0.98, <= 2 ms p99 above raw pgvector). Also: the raw
+#             SQL with its statement kept prepared (as the store's pool keeps it), both halves at once
+#             without hop or ranking, and the hybrid search's steps timed one by one (worker hop,
+#             segmenting, each half, ranking).
 #   embedded  SQLite + Lucene (EmbeddedMemories) in a temp data dir: single-insert rate (first 2,000,
 #             one durable transaction each), index build rate (the rest bulk-loaded into SQLite, the
 #             Lucene index rebuilt by re-opening the store), the same searches.
@@ -30,6 +33,8 @@
 #                     -Dbench.n=100000 -Dbench.dims=512 -Dbench.queries=1000 -Dbench.k=10
 #                     -Dbench.warmup=200 -Dbench.concurrency=16 -Dbench.single=2000
 #                     -Dkeep=true keeps the pg schema and the embedded data dir
+#                     -Dbench.schema=bench_<id> searches a kept schema again (DATABASE_URL set to
+#                     its database): no inserts, the schema is kept
 #   BENCH_PG_PORT=15532  first port tried for the throwaway cluster
 #   BENCH_PG_OPTS     extra server options for it, e.g. "-c shared_buffers=1GB"
 #   BENCH_MVN_ARGS    extra Maven arguments for the build, e.g. -o
@@ -42,7 +47,7 @@ cd "$(dirname "$0")/.."
 MODE="${1:-all}"
 case "$MODE" in
   pg | embedded | model | all) ;;
-  -h | --help | help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help | help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: scripts/bench-memory.sh [pg|embedded|model|all]" >&2; exit 2 ;;
 esac
 

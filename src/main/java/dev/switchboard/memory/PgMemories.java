@@ -51,8 +51,12 @@ final class PgMemories implements LongTermStore {
   private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}_]+");
 
   // relaxed_order: with a selective scope filter a plain HNSW scan stops at ef_search candidates and
-  // may return fewer than n rows; iterative scans go on until n rows pass the filter
-  private static final String SESSION = "SET hnsw.iterative_scan = relaxed_order; SET hnsw.ef_search = 100";
+  // may return fewer than n rows; iterative scans go on until n rows pass the filter.
+  // force_custom_plan: statements are kept prepared per connection (one round trip a query instead
+  // of two), but still planned for their values, as unnamed ones are: a generic plan knows neither
+  // the scope nor the LIMIT, and may scan the table instead of the HNSW index
+  private static final String SESSION = "SET hnsw.iterative_scan = relaxed_order; SET hnsw.ef_search = 100;"
+      + " SET plan_cache_mode = force_custom_plan";
 
   private static final String LOCK = "SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")";
   private static final String HAS_VECTOR = "SELECT 1 FROM pg_extension WHERE extname = 'vector'";
@@ -119,6 +123,17 @@ final class PgMemories implements LongTermStore {
           // vector and the words fit a page many times over). Rows written from now on: older ones
           // keep theirs until rewritten (VACUUM FULL memories), searches find them the same
           "ALTER TABLE memories ALTER COLUMN tsv SET STORAGE MAIN",
+      },
+      {
+          // the same held for every other text of a row: past the threshold, PostgreSQL moves out
+          // each value longer than a TOAST pointer (the id and the hash too), so a search read five
+          // TOAST values for every result, in the vector half and the keyword half alike. In the row
+          // they cost nothing; a value too long for the page still moves out. Rows written from now
+          // on; older ones keep theirs until rewritten (VACUUM FULL memories), searches find them the same
+          "ALTER TABLE memories ALTER COLUMN id SET STORAGE MAIN, ALTER COLUMN scope SET STORAGE MAIN,"
+              + " ALTER COLUMN content SET STORAGE MAIN, ALTER COLUMN tokens SET STORAGE MAIN,"
+              + " ALTER COLUMN hash SET STORAGE MAIN, ALTER COLUMN source SET STORAGE MAIN,"
+              + " ALTER COLUMN superseded_by SET STORAGE MAIN",
       },
   };
 
@@ -215,7 +230,8 @@ final class PgMemories implements LongTermStore {
 
   PgMemories(Vertx vertx, String databaseUrl) {
     // a database that does not answer must fail fast and clearly, not hold callers for minutes
-    PgConnectOptions options = PostgresUrl.options(databaseUrl);
+    // a statement prepared anew costs a round trip of its own before every execution
+    PgConnectOptions options = PostgresUrl.options(databaseUrl).setCachePreparedStatements(true);
     this.pool = PgBuilder.pool()
         .with(new io.vertx.core.net.NetClientOptions().setConnectTimeout(5000).setTcpKeepAlive(true))
         .with(new PoolOptions().setMaxSize(8).setConnectionTimeout(5).setConnectionTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)

@@ -28,6 +28,8 @@ final class Segmenter {
       "a", "an", "the", "is", "are", "was", "of", "to", "in", "on", "and", "or", "for", "it", "be");
   /** Thread-safe: Lucene analyzers keep per-thread token streams. */
   private static final Analyzer ANALYZER = new SmartChineseAnalyzer(true);
+  /** Set once a text has been cut: smartcn loads its dictionaries (a few hundred ms) on first use. */
+  private static volatile boolean loaded;
 
   private Segmenter() {
   }
@@ -48,7 +50,13 @@ final class Segmenter {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    loaded = true;
     return out;
+  }
+
+  /** Whether the dictionaries are in memory, so that cutting a short text takes microseconds. */
+  static boolean loaded() {
+    return loaded;
   }
 
   /** The distinct words, for queries and comparisons. */

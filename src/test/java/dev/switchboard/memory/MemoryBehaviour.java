@@ -189,6 +189,21 @@ abstract class MemoryBehaviour {
   }
 
   @Test
+  void aLongQueryFindsAMemoryByItsWordsAsAShortOneDoes() {
+    String scope = "tenant:" + run;
+    add("公司年会定在十二月二十日", scope);
+    add("资产编号 SKU7731 的保修在2027年到期", scope);
+    // a short query is cut into words in place, a long one on a worker: both reach the keyword half
+    String longQuery = "please look up when the warranty of this laptop runs out, our records call it SKU7731, thanks";
+    assertTrue(longQuery.length() > LongTermMemory.INLINE_QUERY_CHARS, "the query must be long: " + longQuery.length());
+    for (String q : List.of("SKU7731", longQuery)) {
+      JsonObject hit = search(q, scope, 2).stream().map(m -> (JsonObject) m)
+          .filter(m -> m.getString("content").contains("SKU7731")).findFirst().orElseThrow(() -> new AssertionError(q));
+      assertEquals(1.0, hit.getJsonObject("signals").getDouble("keyword"), "the keyword half found it for " + q + ": " + hit);
+    }
+  }
+
+  @Test
   void aQueryOfCommonWordsStillFindsTheMemoriesHoldingThem() {
     String scope = "tenant:" + run;
     add("我每天早上喝咖啡", scope);

@@ -81,8 +81,8 @@ import org.apache.lucene.search.SearcherManager;
  * {@code bench.n=100000 bench.dims=512 bench.queries=1000 bench.k=10 bench.clusters=1000
  * bench.noise=0.5 bench.baseline=0.45 bench.spectrum=0.8 bench.other=3000 bench.otherScopes=30
  * bench.warmup=200 bench.concurrency=16 bench.single=2000 bench.mergeWait=300 bench.modelTexts=2000
- * bench.modelBatch=32 bench.modelSingles=200 bench.seed=42 keep=false} (keep: leave the pg schema
- * and the embedded data dir in place). {@code DATABASE_URL} (env, or
+ * bench.modelBatch=32 bench.modelSingles=200 bench.seed=42 keep=false bench.schema=} (keep: leave the pg schema
+ * and the embedded data dir in place; bench.schema: search a kept schema again, inserting nothing). {@code DATABASE_URL} (env, or
  * {@code -Dbench.databaseUrl}) for {@code pg}. Writes {@code target/bench-memory.json}.
  */
 public final class MemoryBench {
@@ -110,6 +110,8 @@ public final class MemoryBench {
   /** How long the embedded part waits for Lucene's background merges after the rebuild. */
   static final int MERGE_WAIT_SECONDS = Integer.getInteger("bench.mergeWait", 300);
   static final boolean KEEP = Boolean.getBoolean("keep") || Boolean.getBoolean("bench.keep");
+  /** A schema kept by an earlier run (-Dkeep=true) with the same data: searched again, nothing inserted, kept. */
+  static final String REUSE = System.getProperty("bench.schema", "");
   /** What the hybrid search asks each half for: {@code max(20, 3k)} in {@link LongTermMemory#search}. */
   static final int CANDIDATES = Math.max(20, 3 * K);
   static final String SCOPE = "user:bench-main";
@@ -600,6 +602,96 @@ public final class MemoryBench {
     };
   }
 
+  /** Both halves of the hybrid search issued at once, the words cut in place: what contention alone costs. */
+  private Probe halves(LongTermStore store) {
+    return (set, q) -> {
+      float[] v = set.vectors()[q];
+      String text = set.texts()[q];
+      onLoop(() -> {
+        Instant now = Instant.now();
+        return Future.all(store.nearest(SCOPE, v, CANDIDATES, now),
+            store.keyword(SCOPE, LongTermMemory.keywords(text), CANDIDATES, now));
+      });
+      return null;
+    };
+  }
+
+  /**
+   * The hybrid search's steps as {@link LongTermMemory} takes them, each timed on the event loop:
+   * when the words are back from the worker (and how long cutting them took there), when each half
+   * answered, how long ranking took. Prints p50/p99 of each.
+   */
+  private final class Breakdown implements Probe {
+    private static final String[] PARTS = {"to the worker", "segmenting", "words back", "vector half done",
+        "keyword half done", "keyword SQL (from words)", "ranking", "total on the loop"};
+    private final double[][] ms = new double[PARTS.length][QUERIES];
+    private final LongTermStore store;
+    private final Ranker ranker = new Ranker(MemorySettings.defaults());
+
+    Breakdown(LongTermStore store) {
+      this.store = store;
+    }
+
+    @Override
+    public List<String> run(Queries set, int q) {
+      float[] v = set.vectors()[q];
+      String text = set.texts()[q];
+      long[] at = new long[8];
+      onLoop(() -> {
+        long t0 = System.nanoTime();
+        at[0] = t0;
+        Instant now = Instant.now();
+        Future<List<String>> words = vertx.executeBlocking(() -> {
+          at[1] = System.nanoTime();
+          List<String> w = LongTermMemory.keywords(text);
+          at[2] = System.nanoTime();
+          return w;
+        }, false).andThen(ar -> at[3] = System.nanoTime());
+        Future<List<LongTermStore.Hit>> near = store.nearest(SCOPE, v, CANDIDATES, now).andThen(ar -> at[4] = System.nanoTime());
+        Future<List<LongTermStore.Hit>> kw = words.compose(w -> store.keyword(SCOPE, w, CANDIDATES, now))
+            .andThen(ar -> at[5] = System.nanoTime());
+        return Future.all(near, kw).map(x -> {
+          at[6] = System.nanoTime();
+          List<Ranker.Ranked> r = ranker.rank(near.result(), kw.result(), K, now);
+          at[7] = System.nanoTime();
+          return r;
+        });
+      });
+      if (set == queries) {
+        double[] d = {at[1] - at[0], at[2] - at[1], at[3] - at[2], at[4] - at[0], at[5] - at[0], at[5] - at[3],
+            at[7] - at[6], at[7] - at[0]};
+        for (int p = 0; p < d.length; p++) {
+          ms[p][q] = d[p] / 1e6;
+        }
+      }
+      return null;
+    }
+
+    void report() {
+      table.add("  hybrid steps (ms from the start on the event loop unless a duration; p50 / p99):");
+      for (int p = 0; p < PARTS.length; p++) {
+        Stats s = stats(ms[p], Double.NaN);
+        table.add(String.format(Locale.ROOT, "    %-28s %8.3f %8.3f", PARTS[p], s.p50(), s.p99()));
+      }
+      // what cutting the longest query cut in place costs (LongTermMemory.INLINE_QUERY_CHARS)
+      StringBuilder longest = new StringBuilder();
+      for (int q = 0; longest.length() < LongTermMemory.INLINE_QUERY_CHARS; q++) {
+        longest.append(queries.texts()[q % QUERIES]).append('，');
+      }
+      String text = longest.substring(0, LongTermMemory.INLINE_QUERY_CHARS);
+      double[] cut = new double[QUERIES];
+      for (int i = 0; i < 2 * QUERIES; i++) {
+        long t = System.nanoTime();
+        LongTermMemory.keywords(text);
+        if (i >= QUERIES) {
+          cut[i - QUERIES] = (System.nanoTime() - t) / 1e6;
+        }
+      }
+      Stats s = stats(cut, Double.NaN);
+      table.add(String.format(Locale.ROOT, "    %-28s %8.3f %8.3f", "cutting " + text.length() + " characters", s.p50(), s.p99()));
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // pgvector
 
@@ -622,20 +714,29 @@ public final class MemoryBench {
     out.put("server", new JsonObject(new LinkedHashMap<>(server)));
     log("pg: %s", server);
 
-    admin.query("CREATE SCHEMA " + schema).execute().await();
+    boolean reuse = !REUSE.isEmpty();
+    if (reuse) {
+      schema = REUSE;
+      url = databaseUrl + (databaseUrl.contains("?") ? "&" : "?") + "search_path=" + schema + ",public";
+      log("pg: reusing schema %s (-Dbench.schema): no inserts", schema);
+    } else {
+      admin.query("CREATE SCHEMA " + schema).execute().await();
+    }
+    String schemaName = schema;
     Thread dropOnExit = new Thread(() -> {
       try {
-        admin.query("DROP SCHEMA IF EXISTS " + schema + " CASCADE").execute().await(10, TimeUnit.SECONDS);
-        System.err.println("bench: dropped schema " + schema);
+        admin.query("DROP SCHEMA IF EXISTS " + schemaName + " CASCADE").execute().await(10, TimeUnit.SECONDS);
+        System.err.println("bench: dropped schema " + schemaName);
       } catch (Exception e) {
-        System.err.println("bench: could not drop schema " + schema + ": " + e);
+        System.err.println("bench: could not drop schema " + schemaName + ": " + e);
       }
     });
-    if (!KEEP) {
+    if (!KEEP && !reuse) {
       Runtime.getRuntime().addShutdownHook(dropOnExit);
     }
     PgMemories store = new PgMemories(vertx, url);
     Pool raw = null;
+    Pool rawCached = null;
     try {
       store.open(MODEL, D).await();
       out.put("schema", schema);
@@ -643,7 +744,7 @@ public final class MemoryBench {
       // inserts, through the store, bounded concurrency
       Memory[] memories = data.memories();
       float[][] vectors = data.vectors();
-      double insertSeconds = bounded(data.insertOrder(), CONCURRENCY, "pg insert", i -> {
+      double insertSeconds = reuse ? Double.NaN : bounded(data.insertOrder(), CONCURRENCY, "pg insert", i -> {
         Memory m = memories[i];
         return store.insert(m, vectors[i], new LongTermStore.HistoryEntry(m.id(), "created", m.content(), m.createdAt()));
       });
@@ -654,9 +755,11 @@ public final class MemoryBench {
           .put("per_second", Math.round(insertRate)).put("in_flight", CONCURRENCY).put("store_pool_size", 8));
 
       long t = System.nanoTime();
-      admin.query("VACUUM ANALYZE " + schema + ".memories").execute().await();
-      admin.query("VACUUM ANALYZE " + schema + ".memory_history").execute().await();
-      log("pg: VACUUM ANALYZE in %.1f s", seconds(t));
+      if (!reuse) {
+        admin.query("VACUUM ANALYZE " + schema + ".memories").execute().await();
+        admin.query("VACUUM ANALYZE " + schema + ".memory_history").execute().await();
+        log("pg: VACUUM ANALYZE in %.1f s", seconds(t));
+      }
       Row sizes = admin.query("SELECT pg_relation_size('" + schema + ".memories_embedding_hnsw'),"
           + " pg_total_relation_size('" + schema + ".memories'), pg_relation_size('" + schema + ".memories_tsv')")
           .execute().await().iterator().next();
@@ -676,6 +779,12 @@ public final class MemoryBench {
           }))
           .build();
       Pool rawPool = raw;
+      // the same, with the statement kept prepared on its connection, as the store's pool does
+      rawCached = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
+          .connectingTo(PgConnectOptions.fromUri(url).setCachePreparedStatements(true)).using(vertx)
+          .withConnectHandler(c -> c.query(session).execute().onComplete(ar -> c.close()))
+          .build();
+      Pool rawCachedPool = rawCached;
       String[] literals = Stream.of(queries.vectors()).map(PgMemories::literal).toArray(String[]::new);
       String[] warmLiterals = Stream.of(warmups.vectors()).map(PgMemories::literal).toArray(String[]::new);
 
@@ -698,6 +807,14 @@ public final class MemoryBench {
         rows.forEach(r -> ids.add(r.getString("id")));
         return ids;
       });
+      probes.put("raw SQL, kept prepared (k=" + K + ")", (set, q) -> {
+        String v = set == queries ? literals[q] : warmLiterals[q];
+        RowSet<Row> rows = onLoop(() -> rawCachedPool.preparedQuery(nearestSql)
+            .execute(Tuple.of(v, SCOPE, OffsetDateTime.now(ZoneOffset.UTC), K)));
+        List<String> ids = new ArrayList<>(rows.size());
+        rows.forEach(r -> ids.add(r.getString("id")));
+        return ids;
+      });
       probes.put("store.nearest(k=" + K + ")",
           (set, q) -> topK(onLoop(() -> store.nearest(SCOPE, set.vectors()[q], K, Instant.now()))));
       probes.put("store.nearest(" + CANDIDATES + "), top " + K,
@@ -706,12 +823,16 @@ public final class MemoryBench {
       Map<String, Stats> results = measure("pg vector", probes);
       probes.clear();
       probes.put("store.keyword(" + CANDIDATES + ")", keyword(store));
+      probes.put("both halves at once, no hop/rank", halves(store));
+      Breakdown steps = new Breakdown(store);
+      probes.put("hybrid steps (breakdown)", steps);
       LongTermMemory memory = new LongTermMemory(vertx, store, new PreparedEmbedder(queries, warmups), MemorySettings.defaults());
       probes.put("hybrid LongTermMemory.search(k=" + K + ")", hybrid(memory));
       results.putAll(measure("pg hybrid", probes));
       searchTable("pgvector: PostgreSQL " + server.get("server_version") + ", pgvector " + server.get("pgvector")
           + ", HNSW (m=16, ef_construction=64), " + session.replace("; ", ", ").replace("SET ", ""), out, results, true);
-      table.add(String.format(Locale.ROOT, "  insert: %,.0f memories/s through store.insert (%,d in %.1f s, %d in flight,"
+      steps.report();
+      table.add(reuse ? "  insert: none (schema " + schema + " reused)" : String.format(Locale.ROOT, "  insert: %,.0f memories/s through store.insert (%,d in %.1f s, %d in flight,"
           + " store pool 8); HNSW index %d MB, table+indexes %d MB",
           insertRate, inserted, insertSeconds, CONCURRENCY, sizes.getLong(0) >> 20, sizes.getLong(1) >> 20));
       table.add(String.format(Locale.ROOT, "  server: shared_buffers=%s, fsync=%s, synchronous_commit=%s; the plan of nearest %s the HNSW index",
@@ -721,9 +842,12 @@ public final class MemoryBench {
       if (raw != null) {
         raw.close().await(10, TimeUnit.SECONDS);
       }
+      if (rawCached != null) {
+        rawCached.close().await(10, TimeUnit.SECONDS);
+      }
       store.close().await(10, TimeUnit.SECONDS);
-      if (KEEP) {
-        log("pg: kept schema %s (-Dkeep=true)", schema);
+      if (KEEP || reuse) {
+        log("pg: kept schema %s (-Dkeep=true or -Dbench.schema)", schema);
       } else {
         Runtime.getRuntime().removeShutdownHook(dropOnExit);
         admin.query("DROP SCHEMA " + schema + " CASCADE").execute().await(60, TimeUnit.SECONDS);
@@ -748,7 +872,7 @@ public final class MemoryBench {
     }
     out.put("search", searches);
     List<Stats> all = new ArrayList<>(results.values());
-    Stats nearest = all.get(againstRaw ? 1 : 0);
+    Stats nearest = all.get(againstRaw ? 2 : 0);
     Stats hybrid = all.get(all.size() - 1);
     if (againstRaw) {
       Stats raw = all.get(0);
@@ -756,6 +880,9 @@ public final class MemoryBench {
       double hybridAdded = hybrid.p99() - raw.p99();
       table.add(String.format(Locale.ROOT, "  added over raw: store.nearest %+.3f ms p50, %+.3f ms p99; hybrid search %+.3f ms p50, %+.3f ms p99",
           nearest.p50() - raw.p50(), nearestAdded, hybrid.p50() - raw.p50(), hybridAdded));
+      Stats kept = all.get(1);
+      table.add(String.format(Locale.ROOT, "  added over raw kept prepared: store.nearest %+.3f ms p50, %+.3f ms p99; hybrid search %+.3f ms p50, %+.3f ms p99",
+          nearest.p50() - kept.p50(), nearest.p99() - kept.p99(), hybrid.p50() - kept.p50(), hybrid.p99() - kept.p99()));
       table.add(String.format(Locale.ROOT, "  target (recall@10 >= %.2f, <= %.0f ms p99 above raw): recall %s;"
               + " store.nearest %s; hybrid search %s",
           TARGET_RECALL, TARGET_ADDED_P99_MS, verdict(nearest.recall() >= TARGET_RECALL),

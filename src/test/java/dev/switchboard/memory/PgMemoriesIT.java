@@ -104,13 +104,19 @@ class PgMemoriesIT {
     await(store.insert(memory("a", scope("u"), "tea", "tea", t0, null), vec(1, 0, 0, 0), null));
     assertEquals(0L, await(store.open("m1", DIMS)));
 
-    assertEquals(List.of(1, 2, 3), versions(), "each migration applied once");
+    assertEquals(List.of(1, 2, 3, 4), versions(), "each migration applied once");
     assertEquals("m", sql("SELECT attstorage FROM pg_attribute WHERE attrelid = '" + schema
         + ".memories'::regclass AND attname = 'embedding'").iterator().next().getValue(0).toString(),
         "vectors are kept in the row (migration 2)");
     assertEquals("m", sql("SELECT attstorage FROM pg_attribute WHERE attrelid = '" + schema
         + ".memories'::regclass AND attname = 'tsv'").iterator().next().getValue(0).toString(),
         "the words are kept in the row (migration 3)");
+    java.util.List<String> texts = new java.util.ArrayList<>();
+    sql("SELECT attname || '=' || attstorage::text FROM pg_attribute WHERE attrelid = '" + schema + ".memories'::regclass"
+        + " AND attname IN ('id', 'scope', 'content', 'tokens', 'hash', 'source', 'superseded_by') ORDER BY attnum")
+        .forEach(r -> texts.add(r.getString(0)));
+    assertEquals(List.of("id=m", "scope=m", "content=m", "tokens=m", "hash=m", "source=m", "superseded_by=m"), texts,
+        "the texts are kept in the row (migration 4)");
     assertNotNull(await(store.byId("a")));
     Row meta = sql("SELECT (SELECT value FROM " + schema + ".memory_meta WHERE key = 'embed_model') AS model,"
         + " (SELECT value FROM " + schema + ".memory_meta WHERE key = 'embed_dims') AS dims").iterator().next();
@@ -129,7 +135,7 @@ class PgMemoriesIT {
     }
     opens.add(store.open("m1", DIMS));
     await(Future.all(opens));
-    assertEquals(List.of(1, 2, 3), versions(), "each migration applied once");
+    assertEquals(List.of(1, 2, 3, 4), versions(), "each migration applied once");
   }
 
   @Test
@@ -147,7 +153,7 @@ class PgMemoriesIT {
           + schema + "," + below + ",public");
       extra.add(mine);
       assertEquals(0L, await(mine.open("m1", DIMS)));
-      assertEquals(List.of(1, 2, 3), versions(), "its own migrations, in its own schema");
+      assertEquals(List.of(1, 2, 3, 4), versions(), "its own migrations, in its own schema");
       await(mine.insert(memory("mine", scope("u"), "coffee", "coffee", t0, null), vec(0, 1, 0, 0), null));
       assertEquals(null, await(mine.byId("theirs")), "the other store's rows are not read");
       assertEquals(1L, sql("SELECT count(*) FROM " + below + ".memories").iterator().next().getLong(0));
