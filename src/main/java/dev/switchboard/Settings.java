@@ -110,7 +110,7 @@ public record Settings(
         server,
         secret,
         new MemoryVerticle.Storage(profile, Path.of(dataDir),
-            storage.get("redis").string(envOr(env, "REDIS_URL", "redis://127.0.0.1:6379")),
+            storage.get("redis").string(envOr(env, "REDIS_URL", "redis://127.0.0.1:6379")).trim(),
             storage.get("postgres").string(envOr(env, "DATABASE_URL", "postgresql://switchboard@127.0.0.1:5432/switchboard"))),
         queue,
         metrics.get("enabled").bool(true),

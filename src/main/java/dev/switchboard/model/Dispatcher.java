@@ -390,7 +390,12 @@ final class Dispatcher {
           complete(call);
         } else {
           d.latency(tookNanos / 1e6);
+          // a cancel that came while a big answer was parsed on a worker: it is counted, not sent
+          boolean cancelled = call.finished;
           complete(call);
+          if (cancelled) {
+            return;
+          }
           UpstreamReply reply = new UpstreamReply(200, "application/json", call.completion.body(), p.name(), d.model,
               call.upstreamNanos);
           if (call.events) {
@@ -602,19 +607,29 @@ final class Dispatcher {
           reasons.add(d.key() + ": " + why);
         }
       }
-      for (GroupSettings g : settings.groups()) {
-        if (!g.name().equals(step.group())) {
-          continue;
-        }
-        for (GroupSettings.DeploymentSettings ds : g.deployments()) {
-          for (ProviderSettings ps : settings.providers()) {
-            if (ps.name().equals(ds.provider()) && !ps.enabled()) {
-              reasons.add(ps.name() + "/" + ds.model() + ": provider off (" + ps.offReason() + ")");
-              offCarries |= ps.tags().containsAll(wanted);
+      if (router.isGroup(step.group())) {
+        for (GroupSettings g : settings.groups()) {
+          if (!g.name().equals(step.group())) {
+            continue;
+          }
+          for (GroupSettings.DeploymentSettings ds : g.deployments()) {
+            for (ProviderSettings ps : settings.providers()) {
+              if (ps.name().equals(ds.provider()) && !ps.enabled()) {
+                reasons.add(ps.name() + "/" + ds.model() + ": provider off (" + ps.offReason() + ")");
+                offCarries |= ps.tags().containsAll(wanted) && ps.tags().containsAll(step.requireTags());
+              }
             }
           }
+          break;
         }
-        break;
+      } else {
+        // a model served directly, not through a group: the providers that are off and serve it
+        for (ProviderSettings ps : settings.providers()) {
+          if (!ps.enabled() && ps.serves(step.group())) {
+            reasons.add(ps.name() + "/" + step.group() + ": provider off (" + ps.offReason() + ")");
+            offCarries |= ps.tags().containsAll(wanted);
+          }
+        }
       }
     }
     if (candidates == 0 && !wanted.isEmpty() && groupsServe && !offCarries) {

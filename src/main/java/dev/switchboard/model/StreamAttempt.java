@@ -300,6 +300,9 @@ final class StreamAttempt implements Attempt {
     if (over) {
       return;
     }
+    // nothing more for a client that has gone: what is queued is dropped, not flushed
+    outgoing = null;
+    headPending = false;
     finish(Outcome.CANCELLED);
     if (request != null) {
       request.reset();

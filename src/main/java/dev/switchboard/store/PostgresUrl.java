@@ -23,6 +23,20 @@ public final class PostgresUrl {
     }
   }
 
+  /** A URL scheme as RFC 3986 spells one: anything else before "://" may be part of a password. */
+  static boolean isScheme(String s) {
+    if (s.isEmpty() || !Character.isLetter(s.charAt(0)) || s.charAt(0) > 127) {
+      return false;
+    }
+    for (int i = 1; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c > 127 || !(Character.isLetterOrDigit(c) || c == '+' || c == '-' || c == '.')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * The URL without user info (everything up to the last '@', as a password may hold '/', '?' or
    * '@' when it is not percent-encoded) and without query or fragment (they may carry
@@ -36,7 +50,8 @@ public final class PostgresUrl {
     int at = out.lastIndexOf('@');
     if (at >= 0) {
       int scheme = out.indexOf("://");
-      out = (scheme >= 0 && scheme < at ? out.substring(0, scheme + 3) : "") + out.substring(at + 1);
+      boolean kept = scheme >= 0 && scheme < at && isScheme(out.substring(0, scheme));
+      out = (kept ? out.substring(0, scheme + 3) : "") + out.substring(at + 1);
     }
     int query = out.indexOf('?');
     int fragment = out.indexOf('#');

@@ -25,7 +25,7 @@ public final class RedisUrl {
 
   private static String problem(String url) {
     int schemeEnd = url.indexOf("://");
-    if (schemeEnd < 0) {
+    if (schemeEnd < 0 || !PostgresUrl.isScheme(url.substring(0, schemeEnd))) {
       return "no scheme";
     }
     String scheme = url.substring(0, schemeEnd);

@@ -489,6 +489,32 @@ class DispatchResilienceTest {
   }
 
   @Test
+  @DisplayName("the same for a model served directly, not through a group")
+  void tagsOfAnOffProviderServingTheModelDirectlyAre503(VertxTestContext ctx) {
+    boot("""
+        providers:
+          - name: "a"
+            endpoint: "%s"
+            auth: { type: "api_key", key: "key-a" }
+            models: ["fake-model"]
+          - name: "c"
+            endpoint: "%s"
+            auth: { type: "api_key", key: "${SWITCHBOARD_TEST_NEVER_SET_KEY}" }
+            models: ["fake-model"]
+            tags: ["trusted"]
+        """.formatted(a.baseUrl(), b.baseUrl()));
+    web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
+        .putHeader("x-switchboard-tags", "trusted").sendJsonObject(new JsonObject().put("model", "fake-model")
+            .put("messages", new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "user").put("content", "hi"))))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertEquals(503, r.statusCode(), r.bodyAsString());
+          String message = r.bodyAsJsonObject().getJsonObject("error").getString("message");
+          assertTrue(message.contains("c/fake-model: provider off"), message);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a 404 from one deployment moves on to the next; probes are never billed to a client")
   void notFoundMovesOnAndProbesAreFree(VertxTestContext ctx) {
     bootDefault();

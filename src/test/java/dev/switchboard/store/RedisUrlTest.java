@@ -31,6 +31,12 @@ class RedisUrlTest {
   }
 
   @Test
+  void aPasswordThatLooksLikeASchemeIsNotPrinted() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RedisUrl.check("redis:/user:pa://ss@host:6379"));
+    assertTrue(e.getMessage().startsWith("storage.redis (REDIS_URL) is not a Redis URL: host:6379 (no scheme;"), e.getMessage());
+  }
+
+  @Test
   void otherMistakesAreRefusedSayingWhat() {
     for (String[] c : new String[][] {{"", "no scheme"}, {"127.0.0.1:6379", "no scheme"}, {"http://host:6379", "the scheme is 'http'"},
         {"redis://:6379", "no host"}, {"redis://host:70000", "the port"}, {"redis://host:", "the port"},

@@ -34,6 +34,12 @@ class CompletionShapeTest {
   }
 
   @Test
+  void aNullCountIsZero() {
+    assertEquals(new ModelProvider.Usage(0, 4),
+        completion("{\"choices\":[],\"usage\":{\"prompt_tokens\":null,\"completion_tokens\":4}}").usage());
+  }
+
+  @Test
   void aKeyGivenTwiceCountsByItsLastValue() {
     assertEquals(new ModelProvider.Usage(2, 0),
         completion("{\"choices\":[],\"usage\":{\"prompt_tokens\":1},\"usage\":{\"prompt_tokens\":2}}").usage());
