@@ -52,11 +52,7 @@ final class PgMemories implements LongTermStore {
 
   // relaxed_order: with a selective scope filter a plain HNSW scan stops at ef_search candidates and
   // may return fewer than n rows; iterative scans go on until n rows pass the filter.
-  // force_custom_plan: statements are kept prepared per connection (one round trip a query instead
-  // of two), but still planned for their values, as unnamed ones are: a generic plan knows neither
-  // the scope nor the LIMIT, and may scan the table instead of the HNSW index
-  private static final String SESSION = "SET hnsw.iterative_scan = relaxed_order; SET hnsw.ef_search = 100;"
-      + " SET plan_cache_mode = force_custom_plan";
+  private static final String SESSION = "SET hnsw.iterative_scan = relaxed_order; SET hnsw.ef_search = 100";
 
   private static final String LOCK = "SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")";
   private static final String HAS_VECTOR = "SELECT 1 FROM pg_extension WHERE extname = 'vector'";
@@ -170,8 +166,8 @@ final class PgMemories implements LongTermStore {
    * Rows are found by $2, the rarest of the query's words (see {@link #probe}), and ranked by $5,
    * all of them: a GIN index builds the whole bitmap of a word before any LIMIT applies, and the
    * planner turns a query of common words into a sequential scan, so a common word in the
-   * condition costs its whole posting list (or the table) on every search. With the vector in the
-   * row, the texts live in TOAST (four page reads each): only the $4 winners are read in full,
+   * condition costs its whole posting list (or the table) on every search. In rows written before
+   * migration 4 the texts live in TOAST (four page reads each): only the $4 winners are read in full,
    * found again by their row address, which holds within one statement.
    */
   private static final String KEYWORD = "SELECT " + COLUMNS + ", r.rank FROM"
@@ -230,8 +226,13 @@ final class PgMemories implements LongTermStore {
 
   PgMemories(Vertx vertx, String databaseUrl) {
     // a database that does not answer must fail fast and clearly, not hold callers for minutes
-    // a statement prepared anew costs a round trip of its own before every execution
-    PgConnectOptions options = PostgresUrl.options(databaseUrl).setCachePreparedStatements(true);
+    // a statement prepared anew costs a round trip of its own before every execution, so they are
+    // kept prepared per connection, but still planned for their values (force_custom_plan), as
+    // unnamed ones are: a generic plan knows neither the scope nor the LIMIT, and may scan the table
+    // instead of the HNSW index. Sent with the connection's start-up, not with SESSION: a SET that
+    // fails there (pgvector before 0.8 has no iterative_scan) would take this one with it
+    PgConnectOptions options = PostgresUrl.options(databaseUrl).setCachePreparedStatements(true)
+        .addProperty("plan_cache_mode", "force_custom_plan");
     this.pool = PgBuilder.pool()
         .with(new io.vertx.core.net.NetClientOptions().setConnectTimeout(5000).setTcpKeepAlive(true))
         .with(new PoolOptions().setMaxSize(8).setConnectionTimeout(5).setConnectionTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)
