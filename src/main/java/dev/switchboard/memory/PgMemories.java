@@ -297,6 +297,14 @@ final class PgMemories implements LongTermStore {
     });
   }
 
+  /**
+   * How long a migration waits for the table locks its steps take (an ALTER TABLE waits for every
+   * transaction that uses the table): past it, start-up fails saying so, instead of waiting behind
+   * an idle transaction or a dump with every query of every gateway queued behind it.
+   */
+  static final String MIGRATION_LOCK_TIMEOUT = "10s";
+  private static final String SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '" + MIGRATION_LOCK_TIMEOUT + "'";
+
   private Future<Void> migrate(int version, String[] steps, int dimensions) {
     return pool.withTransaction(c -> lock(c)
         .compose(v -> c.preparedQuery(APPLIED).execute(Tuple.of(version)))
@@ -304,12 +312,17 @@ final class PgMemories implements LongTermStore {
           if (applied.size() > 0) {
             return Future.succeededFuture();
           }
-          Future<Void> done = Future.succeededFuture();
+          Future<Void> done = c.query(SET_LOCK_TIMEOUT).execute().mapEmpty();
           for (String step : steps) {
             String sql = String.format(Locale.ROOT, step, dimensions);
             done = done.compose(v -> c.query(sql).execute().mapEmpty());
           }
-          return done.compose(v -> c.preparedQuery(RECORD_MIGRATION).execute(Tuple.of(version))).mapEmpty();
+          return done.compose(v -> c.preparedQuery(RECORD_MIGRATION).execute(Tuple.of(version))).<Void>mapEmpty()
+              .recover(e -> Future.failedFuture(e instanceof PgException pg && "55P03".equals(pg.getSqlState())
+                  ? new IllegalStateException("memory store migration " + version + " could not lock its table within "
+                      + MIGRATION_LOCK_TIMEOUT + ": another transaction holds it (see pg_stat_activity: an idle"
+                      + " transaction, a dump, a VACUUM FULL); start again once it has ended")
+                  : e));
         }));
   }
 

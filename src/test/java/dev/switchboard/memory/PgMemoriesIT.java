@@ -125,6 +125,30 @@ class PgMemoriesIT {
   }
 
   @Test
+  @DisplayName("a migration that cannot lock its table (a transaction holds it) fails start-up saying so, and applies later")
+  void aMigrationBehindALongTransactionFailsClearly() throws Exception {
+    assertEquals(0L, await(store.open("m1", DIMS)));
+    sql("DELETE FROM " + schema + ".switchboard_migrations WHERE version = 4");
+    PgMemories upgraded = new PgMemories(vertx, url);
+    extra.add(upgraded);
+    // a second connection, inside a transaction that uses the table and does not end
+    io.vertx.sqlclient.SqlConnection holder = io.vertx.pgclient.PgConnection.connect(vertx, PgConnectOptions.fromUri(databaseUrl))
+        .await(20, TimeUnit.SECONDS);
+    try {
+      io.vertx.sqlclient.Transaction tx = holder.begin().await(20, TimeUnit.SECONDS);
+      holder.query("SELECT count(*) FROM " + schema + ".memories").execute().await(20, TimeUnit.SECONDS);
+      Throwable e = failure(upgraded.open("m1", DIMS));
+      assertTrue(e.getMessage().contains("migration 4 could not lock its table within 10s"), e.getMessage());
+      assertEquals(List.of(1, 2, 3), versions(), "nothing half-applied");
+      tx.rollback().await(20, TimeUnit.SECONDS);
+    } finally {
+      holder.close().await(20, TimeUnit.SECONDS);
+    }
+    assertEquals(0L, await(upgraded.open("m1", DIMS)));
+    assertEquals(List.of(1, 2, 3, 4), versions());
+  }
+
+  @Test
   @DisplayName("several instances opening at once all succeed")
   void concurrentOpens() throws Exception {
     List<Future<Long>> opens = new ArrayList<>();
