@@ -11,7 +11,7 @@ import java.util.Map;
 /**
  * Access tokens of app bots: Feishu tenant tokens, DingTalk and WeCom app tokens, one per app, cached
  * until three minutes before they expire (as the official SDKs do); concurrent pushes share one
- * fetch. Confined to the push verticle's loop (or to the one caller of {@code doctor}, which asks
+ * fetch. Confined to the push verticle's loop (or to the one context {@code doctor} asks it on, which asks
  * each app once to prove its credentials).
  */
 public final class TenantTokens {

@@ -25,13 +25,17 @@ final class BotCheck {
   private final ConfigNode raw;
   private final OutboundGuard guard;
   private final TenantTokens tokens;
+  /** Where every token is asked for: the checks run on threads of their own, and TenantTokens is confined to one loop. */
+  private final io.vertx.core.Context context;
   private final long timeoutMs;
 
-  BotCheck(ChannelSettings channels, ConfigNode raw, OutboundGuard guard, TenantTokens tokens, long timeoutMs) {
+  BotCheck(ChannelSettings channels, ConfigNode raw, OutboundGuard guard, TenantTokens tokens, io.vertx.core.Context context,
+           long timeoutMs) {
     this.channels = channels;
     this.raw = raw;
     this.guard = guard;
     this.tokens = tokens;
+    this.context = context;
     this.timeoutMs = timeoutMs;
   }
 
@@ -82,7 +86,15 @@ final class BotCheck {
       return off(subject, offReason, rawEntry, idKey, secretKey);
     }
     try {
-      token.call().await(timeoutMs, TimeUnit.MILLISECONDS);
+      io.vertx.core.Promise<String> asked = io.vertx.core.Promise.promise();
+      context.runOnContext(v -> {
+        try {
+          token.call().onComplete(asked);
+        } catch (Exception e) {
+          asked.fail(e);
+        }
+      });
+      asked.future().await(timeoutMs, TimeUnit.MILLISECONDS);
       return Finding.ok(subject, base + " issued an access token for these credentials");
     } catch (java.util.concurrent.TimeoutException e) {
       return Finding.fail(subject, base + " did not answer within " + timeoutMs / 1000 + " s",

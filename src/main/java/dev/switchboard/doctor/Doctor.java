@@ -137,7 +137,7 @@ public final class Doctor {
           where(storage.get("postgres"), "DATABASE_URL"), TIMEOUT_MS)));
     }
     checks.addAll(new BotCheck(settings.channels(), files.loadRaw(ChannelSettings.FILE), settings.outbound(), new TenantTokens(http),
-        TIMEOUT_MS).checks());
+        vertx.getOrCreateContext(), TIMEOUT_MS).checks());
     ServerSettings server = settings.server();
     if (server.tls().enabled()) {
       checks.add(new Check("tls", () -> List.of(TlsCheck.check(server.tls(), server.tls().file(), Instant.now()))));
