@@ -48,7 +48,6 @@ final class CallRelay implements Handler<Message<CallEvent>> {
   private final Vertx vertx;
   private final RoutingContext ctx;
   private final String id = PREFIX + CALLS.incrementAndGet();
-  private final boolean stream;
   private final long arrived;
   private final Overhead overhead;
   private final MessageConsumer<CallEvent> consumer;
@@ -61,7 +60,6 @@ final class CallRelay implements Handler<Message<CallEvent>> {
   private CallRelay(Vertx vertx, RoutingContext ctx, boolean stream, long arrived, Duration safetyNet, Overhead overhead) {
     this.vertx = vertx;
     this.ctx = ctx;
-    this.stream = stream;
     this.arrived = arrived;
     this.overhead = overhead;
     // a local consumer is registered at once: the call can be sent right after, with no round trip

@@ -42,8 +42,6 @@ final class Dispatcher {
     final ChatCall request;
     /** The call's id, for cancels (and, for a call sent to MODEL_CALL, where its events go); null when it cannot be cancelled. */
     final String id;
-    /** Whether the call's answer goes to its id as events; else to {@link #reply}. */
-    final boolean events;
     final long startedMs = System.currentTimeMillis();
     final long deadline;
     /** The answer of a call started by {@link #chat}; null for one whose events go to its id. */
@@ -72,7 +70,6 @@ final class Dispatcher {
 
     Call(ChatCall request, boolean events) {
       this.request = request;
-      this.events = events;
       this.reply = events ? null : Promise.promise();
       this.clientWantsUsage = request.body().getValue("stream_options") instanceof io.vertx.core.json.JsonObject o
           && Boolean.TRUE.equals(o.getValue("include_usage"));
@@ -82,6 +79,11 @@ final class Dispatcher {
 
     boolean stream() {
       return request.stream();
+    }
+
+    /** Whether the call's answer goes to its id as events, not to {@link #reply}. */
+    boolean events() {
+      return reply == null;
     }
 
     @Override
@@ -398,7 +400,7 @@ final class Dispatcher {
           }
           UpstreamReply reply = new UpstreamReply(200, "application/json", call.completion.body(), p.name(), d.model,
               call.upstreamNanos);
-          if (call.events) {
+          if (call.events()) {
             call.send(new CallEvent.Answer(reply));
           } else {
             call.reply.tryComplete(reply);
@@ -695,7 +697,7 @@ final class Dispatcher {
       return;
     }
     complete(call);
-    if (call.events) {
+    if (call.events()) {
       call.send(new CallEvent.Failed(failure));
     } else {
       call.reply.tryFail(failure);

@@ -457,10 +457,9 @@ class DispatchResilienceTest {
         })));
   }
 
-  @Test
-  @DisplayName("tags carried only by a provider that is off are the operator's problem (503 naming it), not the client's")
-  void tagsOfAnOffProviderAre503(VertxTestContext ctx) {
-    boot("""
+  /** Provider a, on and untagged; provider c tagged trusted, off (its key's variable is never set). */
+  private String onlyAnOffProviderTrusted() {
+    return """
         providers:
           - name: "a"
             endpoint: "%s"
@@ -471,12 +470,19 @@ class DispatchResilienceTest {
             auth: { type: "api_key", key: "${SWITCHBOARD_TEST_NEVER_SET_KEY}" }
             models: ["fake-model"]
             tags: ["trusted"]
+        """.formatted(a.baseUrl(), b.baseUrl());
+  }
+
+  @Test
+  @DisplayName("tags carried only by a provider that is off are the operator's problem (503 naming it), not the client's")
+  void tagsOfAnOffProviderAre503(VertxTestContext ctx) {
+    boot(onlyAnOffProviderTrusted() + """
         groups:
           - name: "chat"
             deployments:
               - { provider: "a", model: "fake-model", priority: 1 }
               - { provider: "c", model: "fake-model", priority: 2 }
-        """.formatted(a.baseUrl(), b.baseUrl()));
+        """);
     web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
         .putHeader("x-switchboard-tags", "trusted").sendJsonObject(chat(false))
         .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
@@ -491,18 +497,7 @@ class DispatchResilienceTest {
   @Test
   @DisplayName("the same for a model served directly, not through a group")
   void tagsOfAnOffProviderServingTheModelDirectlyAre503(VertxTestContext ctx) {
-    boot("""
-        providers:
-          - name: "a"
-            endpoint: "%s"
-            auth: { type: "api_key", key: "key-a" }
-            models: ["fake-model"]
-          - name: "c"
-            endpoint: "%s"
-            auth: { type: "api_key", key: "${SWITCHBOARD_TEST_NEVER_SET_KEY}" }
-            models: ["fake-model"]
-            tags: ["trusted"]
-        """.formatted(a.baseUrl(), b.baseUrl()));
+    boot(onlyAnOffProviderTrusted());
     web.postAbs(gateway.url("/v1/chat/completions")).bearerTokenAuthentication(token)
         .putHeader("x-switchboard-tags", "trusted").sendJsonObject(new JsonObject().put("model", "fake-model")
             .put("messages", new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "user").put("content", "hi"))))
