@@ -64,14 +64,12 @@ public final class EmbeddedAuditLog implements AuditLog {
     }
     List<AuditRecord> records = new ArrayList<>();
     StringBuilder lines = new StringBuilder(events.size() * 512);
-    long seq = lastSeq;
-    String prev = lastHash;
+    AuditRecord.Batch chain = new AuditRecord.Batch(lastSeq, lastHash);
     for (AuditEvent e : events) {
       if (recent.contains(e.id())) {
         continue;
       }
-      AuditRecord.Chained c = AuditRecord.chainWithLine(++seq, prev, e);
-      prev = c.record().hash();
+      AuditRecord.Chained c = chain.next(e);
       records.add(c.record());
       lines.append(c.line()).append('\n');
     }
@@ -81,7 +79,7 @@ public final class EmbeddedAuditLog implements AuditLog {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       long end = channel.size();
       try {
-        ByteBuffer bytes = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
+        ByteBuffer bytes = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(lines));
         channel.position(end);
         while (bytes.hasRemaining()) {
           channel.write(bytes);
@@ -94,8 +92,9 @@ public final class EmbeddedAuditLog implements AuditLog {
         throw e;
       }
     }
-    lastSeq = seq;
-    lastHash = prev;
+    AuditRecord last = records.get(records.size() - 1);
+    lastSeq = last.seq();
+    lastHash = last.hash();
     records.forEach(r -> remember(r.event().id()));
     return records;
   }

@@ -154,10 +154,10 @@ public final class PgAuditLog implements AuditLog {
     }
     List<AuditRecord> records = new ArrayList<>();
     List<Tuple> rows = new ArrayList<>();
+    AuditRecord.Batch chain = new AuditRecord.Batch(seq, prev);
     for (AuditEvent e : events) {
-      AuditRecord.Chained chained = AuditRecord.chainWithLine(++seq, prev, e);
+      AuditRecord.Chained chained = chain.next(e);
       AuditRecord r = chained.record();
-      prev = r.hash();
       records.add(r);
       rows.add(Tuple.of(r.seq(), e.id(), e.time(), e.subject(), e.action(), chained.line()));
     }

@@ -38,6 +38,22 @@ class AuditRecordFormTest {
   }
 
   @Test
+  void aBatchChainsEachRecordAsChainingItAloneWould() {
+    AuditRecord.Batch batch = new AuditRecord.Batch(41, AuditRecord.GENESIS);
+    long seq = 42;
+    String prev = AuditRecord.GENESIS;
+    for (String text : AWKWARD) {
+      AuditEvent event = new AuditEvent("id-" + text, 1_700_000_000_123L, "alice", "api.chat", text, "ok", "",
+          Map.of("request_bytes", (long) text.length()), Map.of("status", "200", "note", text));
+      AuditRecord alone = AuditRecord.chain(seq++, prev, event);
+      AuditRecord.Chained c = batch.next(event);
+      assertEquals(alone, c.record(), text);
+      assertEquals(alone.line(), c.line(), text);
+      prev = alone.hash();
+    }
+  }
+
+  @Test
   void anEventWithoutSizesOrDetailsEncodesEmptyObjects() {
     AuditRecord r = AuditRecord.chain(7, AuditRecord.GENESIS, AuditEvent.of("alice", "http.request", "/v1/x", "200"));
     assertEquals(r.fields(true).encode(), r.line());
