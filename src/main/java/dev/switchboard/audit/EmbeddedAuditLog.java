@@ -16,9 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.logging.Logger;
 
 /**
@@ -41,8 +39,7 @@ public final class EmbeddedAuditLog implements AuditLog {
   private boolean loaded;
   private long lastSeq;
   private String lastHash;
-  private final ArrayDeque<String> recentOrder = new ArrayDeque<>();
-  private final Set<String> recent = new HashSet<>();
+  private final RecentIds recent = new RecentIds(RECENT_IDS);
 
   public EmbeddedAuditLog(Vertx vertx, Path dataDir) {
     this.file = dataDir.resolve(FILE);
@@ -95,16 +92,8 @@ public final class EmbeddedAuditLog implements AuditLog {
     AuditRecord last = records.get(records.size() - 1);
     lastSeq = last.seq();
     lastHash = last.hash();
-    records.forEach(r -> remember(r.event().id()));
+    records.forEach(r -> recent.add(r.event().id()));
     return records;
-  }
-
-  private void remember(String id) {
-    recent.add(id);
-    recentOrder.addLast(id);
-    if (recentOrder.size() > RECENT_IDS) {
-      recent.remove(recentOrder.removeFirst());
-    }
   }
 
   /**
@@ -117,7 +106,6 @@ public final class EmbeddedAuditLog implements AuditLog {
     lastSeq = 0;
     lastHash = AuditRecord.GENESIS;
     recent.clear();
-    recentOrder.clear();
     if (!Files.exists(file)) {
       loaded = true;
       return;
@@ -167,7 +155,7 @@ public final class EmbeddedAuditLog implements AuditLog {
     for (int i = start == 0 ? 0 : 1; i < lines.length; i++) {
       try {
         if (new io.vertx.core.json.JsonObject(lines[i]).getValue("id") instanceof String id) {
-          remember(id);
+          recent.add(id);
         }
       } catch (RuntimeException damaged) {
         // verify names it; it holds no id to recognise
