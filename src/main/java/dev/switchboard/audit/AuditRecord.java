@@ -75,15 +75,16 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
       } catch (IOException e) {
         throw new UncheckedIOException("writing to memory does not fail", e);
       }
-      String hash = HexFormat.of().formatHex(sha.digest(utf8()));
+      digestText();
+      String hash = HexFormat.of().formatHex(sha.digest());
       // "hash" sorts right after "details": the stored line is the canonical one with it put there
       text.insert(afterDetails, ",\"hash\":\"" + hash + '"');
       prev = hash;
       return new Chained(new AuditRecord(seq, event, unhashed.prev, hash), text.toString());
     }
 
-    /** The canonical form's UTF-8 bytes, copied straight from the buffer when it is ASCII (nearly always). */
-    private byte[] utf8() {
+    /** Feeds the canonical form's UTF-8 bytes to the digest, copied straight from the buffer when it is ASCII (nearly always). */
+    private void digestText() {
       int n = text.length();
       if (bytes.length < n) {
         bytes = new byte[Math.max(n, bytes.length * 2)];
@@ -91,11 +92,12 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
       for (int i = 0; i < n; i++) {
         char c = text.charAt(i);
         if (c >= 0x80) {
-          return text.toString().getBytes(StandardCharsets.UTF_8);
+          sha.update(text.toString().getBytes(StandardCharsets.UTF_8));
+          return;
         }
         bytes[i] = (byte) c;
       }
-      return n == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, n);
+      sha.update(bytes, 0, n);
     }
   }
 

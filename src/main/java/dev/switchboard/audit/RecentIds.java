@@ -6,7 +6,7 @@ package dev.switchboard.audit;
  * once, not as a set of strings: at a few thousand records a second, a set of the last 10,000 ids
  * was most of what every young collection had to copy (each id lived about a second, through one
  * or two collections). An event id is a UUID ({@link AuditEvent#randomId}) and is kept exactly;
- * any other id is kept as two independent 64-bit hashes. Not thread-safe: the store's one worker.
+ * any other id as a 128-bit hash of it (two 64-bit passes over it, one each way). Not thread-safe: the store's one worker.
  */
 final class RecentIds {
 
@@ -30,7 +30,10 @@ final class RecentIds {
 
   boolean contains(String id) {
     long h = high(id);
-    long l = low(id, h);
+    return contains(h, low(id, h));
+  }
+
+  private boolean contains(long h, long l) {
     for (int b = bucket(h, l); table[b] != 0; b = (b + 1) & mask) {
       int slot = table[b] - 1;
       if (hi[slot] == h && lo[slot] == l) {
@@ -42,7 +45,9 @@ final class RecentIds {
 
   /** Remembers {@code id}, forgetting the oldest beyond the capacity. */
   void add(String id) {
-    if (contains(id)) {
+    long h = high(id);
+    long l = low(id, h);
+    if (contains(h, l)) {
       return;
     }
     if (size == capacity) {
@@ -51,8 +56,6 @@ final class RecentIds {
       size--;
     }
     int slot = (oldest + size) % capacity;
-    long h = high(id);
-    long l = low(id, h);
     hi[slot] = h;
     lo[slot] = l;
     int b = bucket(h, l);
