@@ -11,7 +11,6 @@ import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Each bot's credentials. App bots ask their platform for an access token, exactly as a reply
@@ -86,15 +85,7 @@ final class BotCheck {
       return off(subject, offReason, rawEntry, idKey, secretKey);
     }
     try {
-      io.vertx.core.Promise<String> asked = io.vertx.core.Promise.promise();
-      context.runOnContext(v -> {
-        try {
-          token.call().onComplete(asked);
-        } catch (Exception e) {
-          asked.fail(e);
-        }
-      });
-      asked.future().await(timeoutMs, TimeUnit.MILLISECONDS);
+      Doctor.onContext(context, token, timeoutMs);
       return Finding.ok(subject, base + " issued an access token for these credentials");
     } catch (java.util.concurrent.TimeoutException e) {
       return Finding.fail(subject, base + " did not answer within " + timeoutMs / 1000 + " s",

@@ -125,7 +125,8 @@ public final class Doctor {
   /** In the order they are printed. */
   private static List<Check> checks(Settings settings, ConfigFiles files, Vertx vertx, HttpClient http, HttpClient own) {
     List<Check> checks = new ArrayList<>();
-    ProviderCheck providers = new ProviderCheck(http, settings.models(), files.loadRaw(ModelSettings.FILE), TIMEOUT_MS);
+    io.vertx.core.Context loop = vertx.getOrCreateContext();
+    ProviderCheck providers = new ProviderCheck(http, loop, settings.models(), files.loadRaw(ModelSettings.FILE), TIMEOUT_MS);
     for (ProviderSettings p : settings.models().providers()) {
       checks.add(new Check("provider " + p.name(), () -> List.of(providers.check(p))));
     }
@@ -137,7 +138,7 @@ public final class Doctor {
           where(storage.get("postgres"), "DATABASE_URL"), TIMEOUT_MS)));
     }
     checks.addAll(new BotCheck(settings.channels(), files.loadRaw(ChannelSettings.FILE), settings.outbound(), new TenantTokens(http),
-        vertx.getOrCreateContext(), TIMEOUT_MS).checks());
+        loop, TIMEOUT_MS).checks());
     ServerSettings server = settings.server();
     if (server.tls().enabled()) {
       checks.add(new Check("tls", () -> List.of(TlsCheck.check(server.tls(), server.tls().file(), Instant.now()))));
@@ -145,12 +146,12 @@ public final class Doctor {
     String file = server.tls().file();
     checks.add(new Check("http port", () -> {
       List<Finding> out = new ArrayList<>();
-      PortCheck.Outcome main = PortCheck.check("http port", server.host(), server.port(), own, server.tls().enabled(),
+      PortCheck.Outcome main = PortCheck.check("http port", server.host(), server.port(), own, loop, server.tls().enabled(),
           "SWITCHBOARD_HTTP_HOST (server.host in " + file + ")", "SWITCHBOARD_HTTP_PORT (server.port in " + file + ")", TIMEOUT_MS);
       out.add(main.finding());
       BridgeSettings bridge = settings.bridge();
       if (bridge.tcpEnabled()) {
-        PortCheck.Outcome tcp = PortCheck.check("bridge port", bridge.tcpHost(), bridge.tcpPort(), null, false,
+        PortCheck.Outcome tcp = PortCheck.check("bridge port", bridge.tcpHost(), bridge.tcpPort(), null, loop, false,
             "bridge.tcp.host in " + file, "bridge.tcp.port in " + file, TIMEOUT_MS);
         // a raw TCP port cannot say whose it is; taken while the gateway's HTTP port is a switchboard, it is that one's
         out.add(tcp.state() == PortCheck.State.TAKEN && main.state() == PortCheck.State.SWITCHBOARD
@@ -167,6 +168,25 @@ public final class Doctor {
   /** The variables and key a storage URL comes from; a file without the key reads {@code env} directly. */
   private static String where(ConfigNode raw, String env) {
     return raw.isMissing() ? env + " (" + raw.path() + " in " + raw.file() + ")" : Where.of(raw);
+  }
+
+  /**
+   * Runs {@code call} on the doctor's one Vert.x context and waits for it there. The checks run on
+   * threads of their own, and a future chain built on such a thread runs its next step right there
+   * when the step before is already done: a response's handlers were then set off its loop while
+   * the loop delivered it (a CI run's DoctorTest.robotOff saw 'GET …/v1/models: IllegalStateException').
+   */
+  static <T> T onContext(io.vertx.core.Context context, java.util.concurrent.Callable<io.vertx.core.Future<T>> call,
+                         long timeoutMs) throws Exception {
+    io.vertx.core.Promise<T> done = io.vertx.core.Promise.promise();
+    context.runOnContext(v -> {
+      try {
+        call.call().onComplete(done);
+      } catch (Exception e) {
+        done.fail(e);
+      }
+    });
+    return done.future().await(timeoutMs, TimeUnit.MILLISECONDS);
   }
 
   static String message(Throwable e) {

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Whether the gateway could listen where it is configured to. A taken port is fine when the one
@@ -28,8 +27,8 @@ final class PortCheck {
   }
 
   /** {@code http}: probe /healthz with it when the port is taken (null: a raw TCP port, not probed). */
-  static Outcome check(String subject, String host, int port, HttpClient http, boolean tls, String hostKey, String portKey,
-                       long timeoutMs) {
+  static Outcome check(String subject, String host, int port, HttpClient http, io.vertx.core.Context context, boolean tls,
+                       String hostKey, String portKey, long timeoutMs) {
     if (port == 0) {
       return new Outcome(State.FREE, Finding.skip(subject, "port 0: any free port, nothing to check"));
     }
@@ -43,7 +42,7 @@ final class PortCheck {
         return refused;
       }
     }
-    String answer = http == null ? null : healthz(http, host, port, tls, timeoutMs);
+    String answer = http == null ? null : healthz(http, context, host, port, tls, timeoutMs);
     if ("switchboard".equals(answer)) {
       return new Outcome(State.SWITCHBOARD, Finding.ok(subject, host + ":" + port + " in use by a running switchboard (/healthz answered)"));
     }
@@ -69,7 +68,8 @@ final class PortCheck {
   }
 
   /** "switchboard" when /healthz answers as the gateway does; else what it answered. */
-  private static String healthz(HttpClient http, String host, int port, boolean tls, long timeoutMs) {
+  private static String healthz(HttpClient http, io.vertx.core.Context context, String host, int port, boolean tls,
+                                long timeoutMs) {
     String h = host.contains(":") ? "[" + host + "]" : host;
     String target = "0.0.0.0".equals(host) || "::".equals(host) ? "127.0.0.1" : h;
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET)
@@ -77,7 +77,7 @@ final class PortCheck {
         .setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs).setFollowRedirects(false);
     try {
       // bounded: whatever holds the port may answer without end
-      return http.request(options).compose(r -> r.send()).compose(r -> Bodies.read(r, Bodies.MAX_ANSWER_BYTES, "/healthz").map(b -> {
+      return Doctor.onContext(context, () -> http.request(options).compose(r -> r.send()).compose(r -> Bodies.read(r, Bodies.MAX_ANSWER_BYTES, "/healthz").map(b -> {
         if (r.statusCode() == 200) {
           try {
             if ("ok".equals(new JsonObject(b).getString("status"))) {
@@ -91,7 +91,7 @@ final class PortCheck {
       }).recover(e -> e instanceof Bodies.TooLarge
           ? Future.succeededFuture("GET /healthz answered " + r.statusCode() + " with more than "
               + Bodies.describe(Bodies.MAX_ANSWER_BYTES))
-          : Future.failedFuture(e))).await(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+          : Future.failedFuture(e))), timeoutMs + 1000);
     } catch (Exception e) {
       return "no HTTP answer on /healthz";
     }

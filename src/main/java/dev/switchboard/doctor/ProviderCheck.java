@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -27,12 +26,15 @@ final class ProviderCheck {
   private static final int SHOWN = 8;
 
   private final HttpClient client;
+  /** Where every request is made ({@link Doctor#onContext}). */
+  private final io.vertx.core.Context context;
   private final ModelSettings models;
   private final ConfigNode raw;
   private final long timeoutMs;
 
-  ProviderCheck(HttpClient client, ModelSettings models, ConfigNode raw, long timeoutMs) {
+  ProviderCheck(HttpClient client, io.vertx.core.Context context, ModelSettings models, ConfigNode raw, long timeoutMs) {
     this.client = client;
+    this.context = context;
     this.models = models;
     this.raw = raw;
     this.timeoutMs = timeoutMs;
@@ -168,11 +170,12 @@ final class ProviderCheck {
   }
 
   private Answer get(ProviderSettings p, ModelProvider.Request request, String key) throws Exception {
-    return client.request(p.requestOptions(request, key).setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs))
+    return Doctor.onContext(context, () -> client
+        .request(p.requestOptions(request, key).setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs))
         .compose(r -> request.body() == null ? r.send() : r.send(request.body()))
         // bounded: an endpoint that answers without end must be a finding, not fill the heap
-        .compose(r -> Bodies.read(r, Bodies.MAX_ANSWER_BYTES, "the answer").map(b -> new Answer(r.statusCode(), b)))
-        .await(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+        .compose(r -> Bodies.read(r, Bodies.MAX_ANSWER_BYTES, "the answer").map(b -> new Answer(r.statusCode(), b))),
+        timeoutMs + 1000);
   }
 
   private static List<String> ids(ModelProvider protocol, Buffer body) {
