@@ -30,8 +30,10 @@
 #
 # Environment:
 #   BENCH_SECONDS=15  WARMUP_SECONDS=20 BENCH_CONNECTIONS="16 64"  TTFT_SECONDS=$BENCH_SECONDS (0: no TTFT run)
+#   JIT_WARMUP_SECONDS=60  once, before the first point: wrk against the gateway alone, so that the
+#     JIT has compiled the hot path before anything is measured (on a slow core it is still
+#     compiling, and deoptimising, after 20 s; the figures then move by a third from run to run)
 #   BENCH_SCENARIOS="non-streaming streaming"  (one of them for a quicker run)
-#   (the warm-up is long on purpose: on one core the JIT compiler competes with the event loops for ~20 s)
 #   FAILOVER=1  FAILOVER_SECONDS=30  FAILOVER_KILL_AT=10  FAILOVER_RESTART_AT=20  FAILOVER_MODEL=chat
 #   SWITCHBOARD_HTTP_PORT=18789  FAKE_PORT=18800  FAKE_A_PORT=18801  FAKE_B_PORT=18802
 #   UPSTREAM=node|java   the fake upstream (see above)       JVM_FLAGS=plain|tuned
@@ -56,6 +58,7 @@ esac
 BENCH_SECONDS="${BENCH_SECONDS:-15}"
 TTFT_SECONDS="${TTFT_SECONDS:-${BENCH_SECONDS}}"
 WARMUP_SECONDS="${WARMUP_SECONDS:-20}"
+JIT_WARMUP_SECONDS="${JIT_WARMUP_SECONDS:-60}"
 BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-16 64}"
 BENCH_SCENARIOS="${BENCH_SCENARIOS:-non-streaming streaming}"
 FAILOVER_SECONDS="${FAILOVER_SECONDS:-30}"
@@ -91,7 +94,7 @@ source scripts/lib/processes.sh
 # say: a line of the results, printed and kept in target/bench/results.txt
 say() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
 
-for n in "$BENCH_SECONDS" "$WARMUP_SECONDS" "$FAILOVER_SECONDS" "$FAILOVER_KILL_AT" "$FAILOVER_RESTART_AT"; do
+for n in "$BENCH_SECONDS" "$WARMUP_SECONDS" "$JIT_WARMUP_SECONDS" "$FAILOVER_SECONDS" "$FAILOVER_KILL_AT" "$FAILOVER_RESTART_AT"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "durations are whole seconds, got '$n'"
 done
 ((BENCH_SECONDS > 0)) || die "BENCH_SECONDS must be positive"
@@ -266,7 +269,13 @@ proxy_benchmark() {
   answers "http://127.0.0.1:$FAKE_PORT/v1/models" || die "the fake stopped answering"
 
   say "# gateway: launch to /healthz 200 in ${GATEWAY_READY_MS} ms; RSS after start-up $(($(rss_kb "$GATEWAY_PID") / 1024)) MB"
-  say "# each run: ${WARMUP_SECONDS}s warm-up, then ${BENCH_SECONDS}s measured; wrk --timeout 10s; scripts/bench/chat.lua"
+  if ((JIT_WARMUP_SECONDS > 0)); then
+    local first_scenario=(${BENCH_SCENARIOS}) first_conns=(${BENCH_CONNECTIONS})
+    log "JIT warm-up of the gateway: ${JIT_WARMUP_SECONDS}s, ${first_scenario[0]}, ${first_conns[0]} connections"
+    run_wrk "http://127.0.0.1:$PORT" "${first_conns[0]}" "$JIT_WARMUP_SECONDS" "$([[ ${first_scenario[0]} == streaming ]] && echo 1 || echo 0)" \
+      fake-model "$OUT/wrk-jit-warmup.txt"
+  fi
+  say "# gateway JIT warm-up: ${JIT_WARMUP_SECONDS}s once; then each run: ${WARMUP_SECONDS}s warm-up, ${BENCH_SECONDS}s measured; wrk --timeout 10s; scripts/bench/chat.lua"
   say "# latencies in ms; added = gateway - direct; errors = non-2xx + socket errors (direct/gateway); RSS = gateway VmRSS after the run"
 
   local header rows=() max_rss=0

@@ -8,6 +8,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -82,25 +83,36 @@ public final class AuditTrail implements Handler<RoutingContext> {
           .detail("method", request.method().name())
           .detail("reason", why == null ? null : why.getMessage());
     } else {
-      event = change(request.method(), path, BearerAuthHandler.subject(ctx), status, ctx.response().headers().get("Location"));
-      if (event == null) {
+      Change change = change(request.method(), path, status, ctx.response().headers().get("Location"));
+      if (change == null) {
         return;
       }
+      // every chat passes here: the event is made once, with its maps, not copied per value
+      Map<String, String> details = Map.of("status", Integer.toString(status));
       if (Audit.bodies(vertx) && ctx.body() != null && ctx.body().buffer() != null) {
         Buffer body = ctx.body().buffer();
-        event = event.detail(AuditEvent.BODY, body.length() > MAX_BODY ? body.getString(0, MAX_BODY) : body.toString());
+        details = Map.of("status", Integer.toString(status),
+            AuditEvent.BODY, body.length() > MAX_BODY ? body.getString(0, MAX_BODY) : body.toString());
       }
-    }
-    // the id the response carries (the client's when valid, else the one made for it: observe.RequestIds)
-    String requestId = ctx.response().headers().get(dev.switchboard.observe.RequestIds.HEADER);
-    if (requestId == null) {
-      requestId = request.getHeader(dev.switchboard.observe.RequestIds.HEADER);
+      Audit.record(vertx, AuditEvent.of(BearerAuthHandler.subject(ctx), change.action(), change.target(),
+          status < 400 ? "ok" : status < 500 ? "refused" : "failed", requestId(ctx),
+          Map.of("request_bytes", request.bytesRead(), "response_bytes", ctx.response().bytesWritten()), details));
+      return;
     }
     Audit.record(vertx, event
-        .requestId(requestId == null ? "" : requestId.length() > MAX_REQUEST_ID ? requestId.substring(0, MAX_REQUEST_ID) : requestId)
+        .requestId(requestId(ctx))
         .detail("status", Integer.toString(status))
         .size("request_bytes", request.bytesRead())
         .size("response_bytes", ctx.response().bytesWritten()));
+  }
+
+  /** The id the response carries (the client's when valid, else the one made for it: observe.RequestIds). */
+  private static String requestId(RoutingContext ctx) {
+    String requestId = ctx.response().headers().get(dev.switchboard.observe.RequestIds.HEADER);
+    if (requestId == null) {
+      requestId = ctx.request().getHeader(dev.switchboard.observe.RequestIds.HEADER);
+    }
+    return requestId == null ? "" : requestId.length() > MAX_REQUEST_ID ? requestId.substring(0, MAX_REQUEST_ID) : requestId;
   }
 
   /** The query of {@code GET /api/v1/audit}, as strings ({@link AuditVerticle} checks them). */
@@ -110,30 +122,32 @@ public final class AuditTrail implements Handler<RoutingContext> {
         .put("since", params.get("since")).put("limit", params.get("limit")).put("cursor", params.get("cursor"));
   }
 
-  /** The record of a change through the API, or null for a read, a dry run or a path outside the API. */
-  static AuditEvent change(HttpMethod method, String path, String subject, int status, String location) {
+  /** What a change through the API did: its action and its target (a group of its path, or what it created). */
+  record Change(String action, String target) {
+  }
+
+  /** The change a request made, or null for a read, a dry run or a path outside the API. */
+  static Change change(HttpMethod method, String path, int status, String location) {
     if (path == null || !(path.startsWith("/v1/") || path.startsWith("/api/"))
         || method == HttpMethod.GET || method == HttpMethod.HEAD || method == HttpMethod.OPTIONS) {
       return null;
     }
-    String action = "api." + method.name().toLowerCase(java.util.Locale.ROOT);
-    String target = path;
     for (Route r : ROUTES) {
+      if (!r.method().equals(method)) {
+        continue;
+      }
       Matcher m = r.path().matcher(path);
-      if (r.method().equals(method) && m.matches()) {
+      if (m.matches()) {
         if (r.action() == null) {
           return null;
         }
-        action = r.action();
         if (m.groupCount() > 0) {
-          target = m.group(1);
-        } else if (location != null && status < 300) {
-          target = location.substring(location.lastIndexOf('/') + 1); // the id of what was created
+          return new Change(r.action(), m.group(1));
         }
-        break;
+        // the id of what was created
+        return new Change(r.action(), location != null && status < 300 ? location.substring(location.lastIndexOf('/') + 1) : path);
       }
     }
-    String outcome = status < 400 ? "ok" : status < 500 ? "refused" : "failed";
-    return AuditEvent.of(subject, action, target, outcome);
+    return new Change("api." + method.name().toLowerCase(java.util.Locale.ROOT), path);
   }
 }

@@ -374,7 +374,8 @@ final class Dispatcher {
     metrics.modelCall(p.name(), d.label, label(outcome), tookNanos);
     dev.switchboard.observe.EventLog.event("model_call").with("provider", p.name()).with("model", d.label)
         .with("outcome", label(outcome)).with("stream", call.stream()).with("ms", tookNanos / 1_000_000).log();
-    Audit.record(vertx, AuditEvent.of(call.request.subject(), "model.call", d.label, label(outcome)).detail("provider", p.name()).size("duration_ms", tookNanos / 1_000_000));
+    Audit.record(vertx, AuditEvent.of(call.request.subject(), "model.call", d.label, label(outcome), "",
+        Map.of("duration_ms", tookNanos / 1_000_000), Map.of("provider", p.name())));
     // a long generation that ran out of time after its first token says nothing about the provider
     if (outcome.kind() != Outcome.Kind.CANCELLED && !(call.committed && outcome.kind() != Outcome.Kind.OK)
         && p.live(outcome)) {
