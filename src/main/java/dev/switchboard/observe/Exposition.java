@@ -9,7 +9,11 @@ import io.micrometer.core.instrument.config.MeterFilterReply;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.metrics.MetricsOptions;
 import io.vertx.core.spi.VertxMetricsFactory;
+import io.vertx.core.spi.metrics.VertxMetrics;
 import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
@@ -71,10 +75,48 @@ public final class Exposition {
         .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT);
   }
 
-  /** A metrics factory whose registry has every rule in place before Vert.x binds its first meter. */
+  /**
+   * A metrics factory whose registry has every rule in place before Vert.x binds its first meter,
+   * and whose HTTP server request meters are {@link HttpServerMeters}.
+   */
   public static VertxMetricsFactory factory() {
+    return factory(newRegistry());
+  }
+
+  static VertxMetricsFactory factory(PrometheusMeterRegistry registry) {
     KnownWarnings.install();
-    return new MicrometerMetricsFactory(newRegistry());
+    return new Factory(registry);
+  }
+
+  /** Micrometer's factory, with its Vert.x metrics wrapped. */
+  private static final class Factory implements VertxMetricsFactory {
+    private final MeterRegistry registry;
+    private final MicrometerMetricsFactory micrometer;
+
+    Factory(MeterRegistry registry) {
+      this.registry = registry;
+      this.micrometer = new MicrometerMetricsFactory(registry);
+    }
+
+    @Override
+    public VertxMetrics metrics(VertxOptions options) {
+      return HttpServerMeters.around(micrometer.metrics(options), registry);
+    }
+
+    @Override
+    public MetricsOptions newOptions() {
+      return micrometer.newOptions();
+    }
+
+    @Override
+    public MetricsOptions newOptions(MetricsOptions options) {
+      return micrometer.newOptions(options);
+    }
+
+    @Override
+    public MetricsOptions newOptions(JsonObject json) {
+      return micrometer.newOptions(json);
+    }
   }
 
   static PrometheusMeterRegistry newRegistry() {

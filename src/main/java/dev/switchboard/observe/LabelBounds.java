@@ -38,6 +38,11 @@ public final class LabelBounds implements MeterFilter {
   private static final Set<String> HTTP_METHODS =
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
 
+  /** An HTTP method's label: itself when standard, {@value #OTHER} otherwise. */
+  public static String httpMethod(String method) {
+    return HTTP_METHODS.contains(method) ? method : OTHER;
+  }
+
   /** What the configuration names, per tag key; bots per channel. */
   public record Bounds(Set<String> providers, Set<String> models, Set<String> groups, Map<String, Set<String>> bots) {
     public static final Bounds NONE = new Bounds(Set.of(), Set.of(), Set.of(), Map.of());

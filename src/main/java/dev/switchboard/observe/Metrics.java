@@ -11,7 +11,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The gateway's own meters, next to the HTTP server meters that vertx-micrometer-metrics records.
+ * The gateway's own meters, next to the HTTP server meters ({@link HttpServerMeters}) and the
+ * connection, pool and JVM meters that vertx-micrometer-metrics records.
  * Names follow Prometheus conventions once the registry renders them ({@code _total},
  * {@code _seconds}). Which timers get histogram buckets, and which label values are kept, is
  * decided by the registry's filters ({@link Exposition}, {@link LabelBounds}), not here.
