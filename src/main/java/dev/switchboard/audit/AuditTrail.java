@@ -69,41 +69,48 @@ public final class AuditTrail implements Handler<RoutingContext> {
     HttpServerRequest request = ctx.request();
     int status = ctx.response().getStatusCode();
     String path = ctx.normalizedPath();
-    AuditEvent event;
+    String code = Integer.toString(status);
+    AuditEvent refusal = refusal(ctx, status, path);
+    if (refusal != null) {
+      Audit.record(vertx, refusal
+          .requestId(requestId(ctx))
+          .detail("status", code)
+          .size("request_bytes", request.bytesRead())
+          .size("response_bytes", ctx.response().bytesWritten()));
+      return;
+    }
+    Change change = change(request.method(), path, status, ctx.response().headers().get("Location"));
+    if (change == null) {
+      return;
+    }
+    // every chat passes here: the event is made once, with its maps, not copied per value
+    Map<String, String> details = Map.of("status", code);
+    if (Audit.bodies(vertx) && ctx.body() != null && ctx.body().buffer() != null) {
+      Buffer body = ctx.body().buffer();
+      details = Map.of("status", code, AuditEvent.BODY, body.length() > MAX_BODY ? body.getString(0, MAX_BODY) : body.toString());
+    }
+    Audit.record(vertx, AuditEvent.of(BearerAuthHandler.subject(ctx), change.action(), change.target(),
+        status < 400 ? "ok" : status < 500 ? "refused" : "failed", requestId(ctx),
+        Map.of("request_bytes", request.bytesRead(), "response_bytes", ctx.response().bytesWritten()), details));
+  }
+
+  /** A 401, or a 403 to a valid token: what was refused and why; null for any other answer. */
+  private static AuditEvent refusal(RoutingContext ctx, int status, String path) {
+    HttpServerRequest request = ctx.request();
+    Throwable why = ctx.failure();
     if (status == 401) {
-      Throwable why = ctx.failure();
-      event = AuditEvent.of("", "auth.failure", path, "refused")
+      return AuditEvent.of("", "auth.failure", path, "refused")
           .detail("method", request.method().name())
           .detail("reason", why == null ? null : why.getMessage())
           .detail("client", request.remoteAddress() == null ? null : request.remoteAddress().hostAddress());
-    } else if (status == 403 && !BearerAuthHandler.subject(ctx).isEmpty()) {
+    }
+    if (status == 403 && !BearerAuthHandler.subject(ctx).isEmpty()) {
       // a valid token asking for what its roles, scopes or memory scopes do not open
-      Throwable why = ctx.failure();
-      event = AuditEvent.of(BearerAuthHandler.subject(ctx), "auth.forbidden", path, "refused")
+      return AuditEvent.of(BearerAuthHandler.subject(ctx), "auth.forbidden", path, "refused")
           .detail("method", request.method().name())
           .detail("reason", why == null ? null : why.getMessage());
-    } else {
-      Change change = change(request.method(), path, status, ctx.response().headers().get("Location"));
-      if (change == null) {
-        return;
-      }
-      // every chat passes here: the event is made once, with its maps, not copied per value
-      Map<String, String> details = Map.of("status", Integer.toString(status));
-      if (Audit.bodies(vertx) && ctx.body() != null && ctx.body().buffer() != null) {
-        Buffer body = ctx.body().buffer();
-        details = Map.of("status", Integer.toString(status),
-            AuditEvent.BODY, body.length() > MAX_BODY ? body.getString(0, MAX_BODY) : body.toString());
-      }
-      Audit.record(vertx, AuditEvent.of(BearerAuthHandler.subject(ctx), change.action(), change.target(),
-          status < 400 ? "ok" : status < 500 ? "refused" : "failed", requestId(ctx),
-          Map.of("request_bytes", request.bytesRead(), "response_bytes", ctx.response().bytesWritten()), details));
-      return;
     }
-    Audit.record(vertx, event
-        .requestId(requestId(ctx))
-        .detail("status", Integer.toString(status))
-        .size("request_bytes", request.bytesRead())
-        .size("response_bytes", ctx.response().bytesWritten()));
+    return null;
   }
 
   /** The id the response carries (the client's when valid, else the one made for it: observe.RequestIds). */
