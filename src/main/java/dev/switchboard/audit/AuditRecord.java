@@ -42,14 +42,19 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
   /**
    * Chains the records of one append, one after another: one JSON writer, one buffer and one
    * digest for all of them, where a writer, a digest and four copies of the text per record were
-   * a quarter of what the gateway allocated per chat (which leaves two). Not thread-safe: a store
+   * a quarter of what the gateway allocated per chat (which leaves two). The stored lines go as
+   * UTF-8 straight into a {@link Lines}: the embedded log writes that buffer as it is, where
+   * encoding a batch's text again was a third of the audit thread's time. Not thread-safe: a store
    * uses one per batch.
    */
   public static final class Batch {
 
+    private static final byte[] HASH_FIELD = ",\"hash\":\"".getBytes(StandardCharsets.US_ASCII);
     private final StringBuilder text = new StringBuilder(1024);
     private final JsonGenerator g;
     private final MessageDigest sha = sha256Digest();
+    private final Times times = new Times();
+    private final Lines own = new Lines(1024);
     private byte[] bytes = new byte[1024];
     private long seq;
     private String prev;
@@ -66,25 +71,53 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
       g.setRootValueSeparator(null); // records follow each other without a space
     }
 
+    /** The next record and its stored line, as a string (what a table row holds). */
     public Chained next(AuditEvent event) {
+      own.clear();
+      AuditRecord r = next(event, own);
+      return new Chained(r, own.string(0, own.size() - 1));
+    }
+
+    /** The next record; its stored line and a newline are appended to {@code lines}. */
+    public AuditRecord next(AuditEvent event, Lines lines) {
       AuditRecord unhashed = new AuditRecord(++seq, event, prev, "");
       text.setLength(0);
       int afterDetails;
       try {
-        afterDetails = unhashed.write(g, false, true);
+        afterDetails = unhashed.write(g, false, true, times);
       } catch (IOException e) {
         throw new UncheckedIOException("writing to memory does not fail", e);
       }
-      digestText();
+      int n;
+      int split;
+      if (ascii()) {
+        n = text.length();
+        split = afterDetails;
+      } else {
+        // a lone surrogate becomes '?' here, in the hashed and the stored form alike, as it always did
+        byte[] head = text.substring(0, afterDetails).getBytes(StandardCharsets.UTF_8);
+        byte[] tail = text.substring(afterDetails).getBytes(StandardCharsets.UTF_8);
+        n = head.length + tail.length;
+        split = head.length;
+        bytes = new byte[Math.max(n, bytes.length)];
+        System.arraycopy(head, 0, bytes, 0, head.length);
+        System.arraycopy(tail, 0, bytes, head.length, tail.length);
+      }
+      sha.update(bytes, 0, n);
       String hash = HexFormat.of().formatHex(sha.digest());
       // "hash" sorts right after "details": the stored line is the canonical one with it put there
-      text.insert(afterDetails, ",\"hash\":\"" + hash + '"');
+      lines.append(bytes, 0, split);
+      lines.append(HASH_FIELD, 0, HASH_FIELD.length);
+      lines.ascii(hash);
+      lines.append((byte) '"');
+      lines.append(bytes, split, n - split);
+      lines.append((byte) '\n');
       prev = hash;
-      return new Chained(new AuditRecord(seq, event, unhashed.prev, hash), text.toString());
+      return new AuditRecord(seq, event, unhashed.prev, hash);
     }
 
-    /** Feeds the canonical form's UTF-8 bytes to the digest, copied straight from the buffer when it is ASCII (nearly always). */
-    private void digestText() {
+    /** Copies the text into {@link #bytes} when it is ASCII (nearly always), and says whether it was. */
+    private boolean ascii() {
       int n = text.length();
       if (bytes.length < n) {
         bytes = new byte[Math.max(n, bytes.length * 2)];
@@ -92,12 +125,100 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
       for (int i = 0; i < n; i++) {
         char c = text.charAt(i);
         if (c >= 0x80) {
-          sha.update(text.toString().getBytes(StandardCharsets.UTF_8));
-          return;
+          return false;
         }
         bytes[i] = (byte) c;
       }
-      sha.update(bytes, 0, n);
+      return true;
+    }
+  }
+
+  /** A growing buffer of UTF-8 lines: what a batch's records are written into. */
+  public static final class Lines {
+    private byte[] buf;
+    private int size;
+
+    public Lines(int capacity) {
+      buf = new byte[Math.max(16, capacity)];
+    }
+
+    public int size() {
+      return size;
+    }
+
+    public void clear() {
+      size = 0;
+    }
+
+    /** The lines as they are, for a channel to write. */
+    public java.nio.ByteBuffer buffer() {
+      return java.nio.ByteBuffer.wrap(buf, 0, size);
+    }
+
+    String string(int from, int to) {
+      return new String(buf, from, to - from, StandardCharsets.UTF_8);
+    }
+
+    void append(byte b) {
+      room(1);
+      buf[size++] = b;
+    }
+
+    void append(byte[] b, int off, int len) {
+      room(len);
+      System.arraycopy(b, off, buf, size, len);
+      size += len;
+    }
+
+    void ascii(String s) {
+      int n = s.length();
+      room(n);
+      for (int i = 0; i < n; i++) {
+        buf[size++] = (byte) s.charAt(i);
+      }
+    }
+
+    private void room(int more) {
+      if (size + more > buf.length) {
+        buf = java.util.Arrays.copyOf(buf, Math.max(size + more, buf.length * 2));
+      }
+    }
+  }
+
+  /**
+   * Writes record times as {@link Instant#toString()} does, from the second's text made once: a
+   * batch's records fall in a few seconds, and Instant's formatter made four strings per record.
+   */
+  static final class Times {
+    /** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: four-digit years, which the text below assumes. */
+    private static final long FIRST = -62_135_596_800L;
+    private static final long LAST = 253_402_300_799L;
+    private final char[] chars = new char[24];
+    private long second = Long.MIN_VALUE;
+
+    /** Writes the field {@code name} with the time {@code millis}, as Instant.ofEpochMilli(millis).toString(). */
+    void write(JsonGenerator g, String name, long millis) throws IOException {
+      long s = Math.floorDiv(millis, 1000L);
+      int ms = (int) Math.floorMod(millis, 1000L);
+      if (s < FIRST || s > LAST) {
+        g.writeStringField(name, Instant.ofEpochMilli(millis).toString());
+        return;
+      }
+      if (s != second) {
+        // "yyyy-MM-ddTHH:mm:ss" followed by 'Z' when the second is whole
+        Instant.ofEpochSecond(s).toString().getChars(0, 19, chars, 0);
+        second = s;
+      }
+      int n = 19;
+      if (ms != 0) {
+        chars[n++] = '.';
+        chars[n++] = (char) ('0' + ms / 100);
+        chars[n++] = (char) ('0' + ms / 10 % 10);
+        chars[n++] = (char) ('0' + ms % 10);
+      }
+      chars[n++] = 'Z';
+      g.writeFieldName(name);
+      g.writeString(chars, 0, n);
     }
   }
 
@@ -151,7 +272,7 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
   private String form(boolean withHash) {
     StringBuilder text = new StringBuilder(512);
     try (JsonGenerator g = JSON.createGenerator(new Appender(text))) {
-      write(g, withHash, false);
+      write(g, withHash, false, new Times());
     } catch (IOException e) {
       throw new UncheckedIOException("writing to memory does not fail", e);
     }
@@ -159,7 +280,7 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
   }
 
   /** Writes the record and flushes; returns where the details object ends when {@code markDetails}, else -1. */
-  private int write(JsonGenerator g, boolean withHash, boolean markDetails) throws IOException {
+  private int write(JsonGenerator g, boolean withHash, boolean markDetails, Times times) throws IOException {
     int afterDetails = -1;
     g.writeStartObject();
     string(g, "action", event.action());
@@ -189,7 +310,7 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
     g.writeEndObject();
     string(g, "subject", event.subject());
     string(g, "target", event.target());
-    string(g, "time", Instant.ofEpochMilli(event.time()).toString());
+    times.write(g, "time", event.time());
     g.writeEndObject();
     g.flush();
     return afterDetails;

@@ -60,15 +60,13 @@ public final class EmbeddedAuditLog implements AuditLog {
       load();
     }
     List<AuditRecord> records = new ArrayList<>();
-    StringBuilder lines = new StringBuilder(events.size() * 512);
+    AuditRecord.Lines lines = new AuditRecord.Lines(events.size() * 512);
     AuditRecord.Batch chain = new AuditRecord.Batch(lastSeq, lastHash);
     for (AuditEvent e : events) {
       if (recent.contains(e.id())) {
         continue;
       }
-      AuditRecord.Chained c = chain.next(e);
-      records.add(c.record());
-      lines.append(c.line()).append('\n');
+      records.add(chain.next(e, lines));
     }
     if (records.isEmpty()) {
       return records;
@@ -76,7 +74,7 @@ public final class EmbeddedAuditLog implements AuditLog {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       long end = channel.size();
       try {
-        ByteBuffer bytes = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(lines));
+        ByteBuffer bytes = lines.buffer();
         channel.position(end);
         while (bytes.hasRemaining()) {
           channel.write(bytes);

@@ -2,6 +2,12 @@ package dev.switchboard.audit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
@@ -58,5 +64,53 @@ class AuditRecordFormTest {
     AuditRecord r = AuditRecord.chain(7, AuditRecord.GENESIS, AuditEvent.of("alice", "http.request", "/v1/x", "200"));
     assertEquals(r.fields(true).encode(), r.line());
     assertEquals(r.fields(true).encode(), AuditRecord.chainWithLine(7, AuditRecord.GENESIS, r.event()).line());
+  }
+
+  @Test
+  void aBatchWritesEachStoredLineAsUtf8WithANewline() {
+    AuditRecord.Batch batch = new AuditRecord.Batch(0, AuditRecord.GENESIS);
+    AuditRecord.Lines lines = new AuditRecord.Lines(16);
+    StringBuilder expected = new StringBuilder();
+    String prev = AuditRecord.GENESIS;
+    long seq = 1;
+    for (String text : AWKWARD) {
+      AuditEvent event = new AuditEvent("id-" + text, 1_700_000_000_000L + seq * 999, "alice", "api.chat", text, "ok", "",
+          Map.of("request_bytes", (long) text.length()), Map.of("note", text));
+      AuditRecord alone = AuditRecord.chain(seq++, prev, event);
+      assertEquals(alone, batch.next(event, lines), text);
+      expected.append(alone.line()).append('\n');
+      prev = alone.hash();
+    }
+    assertEquals(expected.toString(), new String(lines.buffer().array(), 0, lines.size(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void aLoneSurrogateIsStoredAsTheQuestionMarkItWasHashedAs() {
+    AuditEvent event = new AuditEvent("id-1", 1_700_000_000_123L, "alice", "api.chat", "bad \uD800 half", "ok", "",
+        Map.of(), Map.of());
+    AuditRecord.Chained c = new AuditRecord.Batch(0, AuditRecord.GENESIS).next(event);
+    assertEquals(AuditRecord.chain(1, AuditRecord.GENESIS, event).hash(), c.record().hash());
+    AuditRecord readBack = AuditRecord.parse(c.line());
+    assertEquals("bad ? half", readBack.event().target());
+    assertEquals(c.record().hash(), readBack.expectedHash(), "the stored line verifies");
+  }
+
+  @Test
+  void timesAreWrittenAsInstantPrintsThem() throws Exception {
+    long[] times = {0, 1, -1, 999, 1000, 1_700_000_000_000L, 1_700_000_000_001L, 1_700_000_059_990L,
+        1_700_000_060_000L, 1_767_225_599_999L, 1_767_225_600_000L, -62_135_596_800_000L, -62_135_596_800_001L,
+        253_402_300_799_999L, 253_402_300_800_000L, Long.MAX_VALUE / 1000, -1_000_000_000_000_000L};
+    AuditRecord.Times cached = new AuditRecord.Times();
+    for (long t : times) {
+      for (int again = 0; again < 2; again++) {
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
+          g.writeStartObject();
+          cached.write(g, "time", t);
+          g.writeEndObject();
+        }
+        assertEquals("{\"time\":\"" + Instant.ofEpochMilli(t) + "\"}", out.toString(), "time " + t);
+      }
+    }
   }
 }
