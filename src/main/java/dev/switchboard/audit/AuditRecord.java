@@ -99,7 +99,9 @@ public record AuditRecord(long seq, AuditEvent event, String prev, String hash) 
         byte[] tail = text.substring(afterDetails).getBytes(StandardCharsets.UTF_8);
         n = head.length + tail.length;
         split = head.length;
-        bytes = new byte[Math.max(n, bytes.length)];
+        if (bytes.length < n) {
+          bytes = new byte[n];
+        }
         System.arraycopy(head, 0, bytes, 0, head.length);
         System.arraycopy(tail, 0, bytes, head.length, tail.length);
       }

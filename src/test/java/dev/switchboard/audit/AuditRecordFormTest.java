@@ -87,12 +87,18 @@ class AuditRecordFormTest {
   @Test
   void aLoneSurrogateIsStoredAsTheQuestionMarkItWasHashedAs() {
     AuditEvent event = new AuditEvent("id-1", 1_700_000_000_123L, "alice", "api.chat", "bad \uD800 half", "ok", "",
-        Map.of(), Map.of());
-    AuditRecord.Chained c = new AuditRecord.Batch(0, AuditRecord.GENESIS).next(event);
+        Map.of(), Map.of("note", "é \uDC00"));
+    AuditRecord.Batch batch = new AuditRecord.Batch(0, AuditRecord.GENESIS);
+    AuditRecord.Chained c = batch.next(event);
     assertEquals(AuditRecord.chain(1, AuditRecord.GENESIS, event).hash(), c.record().hash());
     AuditRecord readBack = AuditRecord.parse(c.line());
     assertEquals("bad ? half", readBack.event().target());
+    assertEquals("é ?", readBack.event().details().get("note"));
     assertEquals(c.record().hash(), readBack.expectedHash(), "the stored line verifies");
+    AuditRecord.Lines lines = new AuditRecord.Lines(16);
+    new AuditRecord.Batch(0, AuditRecord.GENESIS).next(event, lines);
+    assertEquals(c.line() + "\n", new String(lines.buffer().array(), 0, lines.size(), StandardCharsets.UTF_8),
+        "the file gets the line the table gets");
   }
 
   @Test
